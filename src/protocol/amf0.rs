@@ -1,0 +1,491 @@
+//! AMF0 values (Adobe AMF0 specification), encode and decode.
+//!
+//! In scope: every AMF0 marker a peer may send, including reference, date,
+//! XML document and typed object; nesting limited by [`MAX_DEPTH`].
+//! Out of scope (issue #3): AMF3 values behind the AVM+ switch marker (0x11),
+//! which decode to [`AmfError::Amf3NotSupported`] for that message only.
+//!
+//! Interop: strings that are not UTF-8 (some encoders put Latin-1 in
+//! metadata) decode lossily instead of failing the whole message.
+
+use std::fmt;
+
+use super::reader::{Incomplete, Reader};
+
+/// How deep objects and arrays may nest before decoding fails.
+pub const MAX_DEPTH: usize = 64;
+
+mod marker {
+    pub(super) const NUMBER: u8 = 0x00;
+    pub(super) const BOOLEAN: u8 = 0x01;
+    pub(super) const STRING: u8 = 0x02;
+    pub(super) const OBJECT: u8 = 0x03;
+    pub(super) const MOVIECLIP: u8 = 0x04;
+    pub(super) const NULL: u8 = 0x05;
+    pub(super) const UNDEFINED: u8 = 0x06;
+    pub(super) const REFERENCE: u8 = 0x07;
+    pub(super) const ECMA_ARRAY: u8 = 0x08;
+    pub(super) const OBJECT_END: u8 = 0x09;
+    pub(super) const STRICT_ARRAY: u8 = 0x0A;
+    pub(super) const DATE: u8 = 0x0B;
+    pub(super) const LONG_STRING: u8 = 0x0C;
+    pub(super) const UNSUPPORTED: u8 = 0x0D;
+    pub(super) const RECORDSET: u8 = 0x0E;
+    pub(super) const XML_DOCUMENT: u8 = 0x0F;
+    pub(super) const TYPED_OBJECT: u8 = 0x10;
+    pub(super) const AVMPLUS: u8 = 0x11;
+}
+
+/// Named properties of an object, ECMA array or typed object, in wire order.
+pub type Properties = Vec<(String, Amf0Value)>;
+
+/// One AMF0 value (AMF0 §2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Amf0Value {
+    /// §2.2 number marker.
+    Number(f64),
+    /// §2.3 boolean marker.
+    Boolean(bool),
+    /// §2.4 string marker (up to 65535 bytes).
+    String(String),
+    /// §2.5 anonymous object.
+    Object(Properties),
+    /// §2.7 null.
+    Null,
+    /// §2.8 undefined.
+    Undefined,
+    /// §2.9 reference to an earlier complex value, by index.
+    Reference(u16),
+    /// §2.10 ECMA (associative) array; the count on the wire is only a hint.
+    EcmaArray(Properties),
+    /// §2.12 strict (dense) array.
+    StrictArray(Vec<Amf0Value>),
+    /// §2.13 date: milliseconds since the epoch and a time zone (reserved, 0).
+    Date {
+        /// Milliseconds since 1970-01-01 UTC.
+        millis: f64,
+        /// Time zone offset in minutes; the spec says senders write 0.
+        timezone: i16,
+    },
+    /// §2.14 long string (more than 65535 bytes allowed).
+    LongString(String),
+    /// §2.15 unsupported marker.
+    Unsupported,
+    /// §2.17 XML document (a long string).
+    XmlDocument(String),
+    /// §2.18 typed object: a class name and properties.
+    TypedObject {
+        /// The registered class name.
+        class_name: String,
+        /// The object's properties.
+        properties: Properties,
+    },
+}
+
+impl Amf0Value {
+    /// The text of a string or long string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Amf0Value::String(s) | Amf0Value::LongString(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of a number.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Amf0Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The properties of an object, ECMA array or typed object.
+    pub fn properties(&self) -> Option<&Properties> {
+        match self {
+            Amf0Value::Object(p) | Amf0Value::EcmaArray(p) => Some(p),
+            Amf0Value::TypedObject { properties, .. } => Some(properties),
+            _ => None,
+        }
+    }
+
+    /// The first property called `name`, if this value has properties.
+    pub fn property(&self, name: &str) -> Option<&Amf0Value> {
+        self.properties()?.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Builds an object from `(name, value)` pairs.
+    pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Amf0Value)>) -> Amf0Value {
+        Amf0Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// A string value.
+    pub fn string(s: impl Into<String>) -> Amf0Value {
+        Amf0Value::String(s.into())
+    }
+}
+
+/// Why AMF0 bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmfError {
+    /// The bytes ended inside a value; `what` names the field being read.
+    Truncated {
+        /// The field that was cut short.
+        what: &'static str,
+    },
+    /// A marker byte that AMF0 does not define or that RTMP never carries
+    /// (movieclip, recordset).
+    UnknownMarker(u8),
+    /// An object-end marker outside an object.
+    UnexpectedObjectEnd,
+    /// Objects or arrays nested deeper than the limit.
+    TooDeep {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// An AVM+ switch to AMF3, which this decoder does not read yet.
+    Amf3NotSupported,
+}
+
+impl fmt::Display for AmfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AmfError::Truncated { what } => write!(f, "amf0 {what} is truncated"),
+            AmfError::UnknownMarker(m) => write!(f, "amf0 marker 0x{m:02x} is unknown"),
+            AmfError::UnexpectedObjectEnd => write!(f, "amf0 object-end marker outside an object"),
+            AmfError::TooDeep { limit } => write!(f, "amf0 nesting depth exceeds limit {limit}"),
+            AmfError::Amf3NotSupported => write!(f, "amf0 switch to amf3 (0x11) is not supported"),
+        }
+    }
+}
+
+impl std::error::Error for AmfError {}
+
+fn truncated(what: &'static str) -> impl Fn(Incomplete) -> AmfError {
+    move |_| AmfError::Truncated { what }
+}
+
+/// Decodes every value in `bytes`, as in a command or data message body.
+pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, AmfError> {
+    let mut r = Reader::new(bytes);
+    let mut values = Vec::new();
+    while !r.is_empty() {
+        values.push(decode(&mut r)?);
+    }
+    Ok(values)
+}
+
+/// Decodes one value from the reader.
+pub fn decode(r: &mut Reader<'_>) -> Result<Amf0Value, AmfError> {
+    decode_at(r, 0)
+}
+
+fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<Amf0Value, AmfError> {
+    let m = r.u8().map_err(truncated("marker"))?;
+    Ok(match m {
+        marker::NUMBER => Amf0Value::Number(r.f64().map_err(truncated("number"))?),
+        marker::BOOLEAN => Amf0Value::Boolean(r.u8().map_err(truncated("boolean"))? != 0),
+        marker::STRING => Amf0Value::String(short_string(r)?),
+        marker::OBJECT => Amf0Value::Object(properties(r, depth)?),
+        marker::NULL => Amf0Value::Null,
+        marker::UNDEFINED => Amf0Value::Undefined,
+        marker::REFERENCE => Amf0Value::Reference(r.u16().map_err(truncated("reference"))?),
+        marker::ECMA_ARRAY => {
+            // The count is a hint only: encoders get it wrong, and the
+            // properties end with an object-end marker all the same.
+            r.u32().map_err(truncated("ecma array count"))?;
+            Amf0Value::EcmaArray(properties(r, depth)?)
+        }
+        marker::STRICT_ARRAY => {
+            let count = r.u32().map_err(truncated("strict array count"))?;
+            check_depth(depth)?;
+            // Never allocate from a peer's count: each element takes at least
+            // one byte, so the remaining bytes bound it.
+            let mut items = Vec::with_capacity((count as usize).min(r.remaining()));
+            for _ in 0..count {
+                items.push(decode_at(r, depth + 1)?);
+            }
+            Amf0Value::StrictArray(items)
+        }
+        marker::DATE => {
+            let millis = r.f64().map_err(truncated("date"))?;
+            let timezone = r.u16().map_err(truncated("date time zone"))? as i16;
+            Amf0Value::Date { millis, timezone }
+        }
+        marker::LONG_STRING => Amf0Value::LongString(long_string(r)?),
+        marker::UNSUPPORTED => Amf0Value::Unsupported,
+        marker::XML_DOCUMENT => Amf0Value::XmlDocument(long_string(r)?),
+        marker::TYPED_OBJECT => {
+            let class_name = short_string(r)?;
+            Amf0Value::TypedObject {
+                class_name,
+                properties: properties(r, depth)?,
+            }
+        }
+        marker::OBJECT_END => return Err(AmfError::UnexpectedObjectEnd),
+        marker::AVMPLUS => return Err(AmfError::Amf3NotSupported),
+        marker::MOVIECLIP | marker::RECORDSET => return Err(AmfError::UnknownMarker(m)),
+        other => return Err(AmfError::UnknownMarker(other)),
+    })
+}
+
+fn check_depth(depth: usize) -> Result<(), AmfError> {
+    if depth >= MAX_DEPTH {
+        return Err(AmfError::TooDeep { limit: MAX_DEPTH });
+    }
+    Ok(())
+}
+
+fn properties(r: &mut Reader<'_>, depth: usize) -> Result<Properties, AmfError> {
+    check_depth(depth)?;
+    let mut props = Vec::new();
+    loop {
+        let key = short_string(r)?;
+        if key.is_empty() && r.peek_u8().ok() == Some(marker::OBJECT_END) {
+            r.u8().map_err(truncated("object end"))?;
+            return Ok(props);
+        }
+        let value = decode_at(r, depth + 1)?;
+        props.push((key, value));
+    }
+}
+
+fn short_string(r: &mut Reader<'_>) -> Result<String, AmfError> {
+    let len = r.u16().map_err(truncated("string length"))?;
+    let bytes = r.take(len as usize).map_err(truncated("string"))?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn long_string(r: &mut Reader<'_>) -> Result<String, AmfError> {
+    let len = r.u32().map_err(truncated("long string length"))?;
+    let bytes = r.take(len as usize).map_err(truncated("long string"))?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Appends the encoding of `value` to `out`. A `String` longer than 65535
+/// bytes is written as a long string, which is what it must be on the wire.
+pub fn encode(value: &Amf0Value, out: &mut Vec<u8>) {
+    match value {
+        Amf0Value::Number(n) => {
+            out.push(marker::NUMBER);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+        Amf0Value::Boolean(b) => out.extend_from_slice(&[marker::BOOLEAN, *b as u8]),
+        Amf0Value::String(s) if s.len() <= u16::MAX as usize => {
+            out.push(marker::STRING);
+            put_short_string(s, out);
+        }
+        Amf0Value::String(s) | Amf0Value::LongString(s) => {
+            out.push(marker::LONG_STRING);
+            put_long_string(s, out);
+        }
+        Amf0Value::Object(props) => {
+            out.push(marker::OBJECT);
+            put_properties(props, out);
+        }
+        Amf0Value::Null => out.push(marker::NULL),
+        Amf0Value::Undefined => out.push(marker::UNDEFINED),
+        Amf0Value::Reference(i) => {
+            out.push(marker::REFERENCE);
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+        Amf0Value::EcmaArray(props) => {
+            out.push(marker::ECMA_ARRAY);
+            out.extend_from_slice(&(props.len() as u32).to_be_bytes());
+            put_properties(props, out);
+        }
+        Amf0Value::StrictArray(items) => {
+            out.push(marker::STRICT_ARRAY);
+            out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            for item in items {
+                encode(item, out);
+            }
+        }
+        Amf0Value::Date { millis, timezone } => {
+            out.push(marker::DATE);
+            out.extend_from_slice(&millis.to_be_bytes());
+            out.extend_from_slice(&timezone.to_be_bytes());
+        }
+        Amf0Value::Unsupported => out.push(marker::UNSUPPORTED),
+        Amf0Value::XmlDocument(s) => {
+            out.push(marker::XML_DOCUMENT);
+            put_long_string(s, out);
+        }
+        Amf0Value::TypedObject { class_name, properties } => {
+            out.push(marker::TYPED_OBJECT);
+            put_short_string(class_name, out);
+            put_properties(properties, out);
+        }
+    }
+}
+
+/// Encodes several values back to back, as a command body.
+pub fn encode_all<'a>(values: impl IntoIterator<Item = &'a Amf0Value>, out: &mut Vec<u8>) {
+    for v in values {
+        encode(v, out);
+    }
+}
+
+fn put_short_string(s: &str, out: &mut Vec<u8>) {
+    // Property names and class names have only a 16-bit length: cut longer
+    // ones at a character boundary rather than write a corrupt length.
+    let mut end = s.len().min(u16::MAX as usize);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.extend_from_slice(&(end as u16).to_be_bytes());
+    out.extend_from_slice(&s.as_bytes()[..end]);
+}
+
+fn put_long_string(s: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_properties(props: &Properties, out: &mut Vec<u8>) {
+    for (k, v) in props {
+        put_short_string(k, out);
+        encode(v, out);
+    }
+    out.extend_from_slice(&[0, 0, marker::OBJECT_END]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `vector!(value, bytes)`: `value` encodes to exactly `bytes`, and
+    /// `bytes` decode to `value`.
+    macro_rules! vector {
+        ($name:ident, $value:expr, $bytes:expr) => {
+            #[test]
+            fn $name() {
+                let value: Amf0Value = $value;
+                let bytes: Vec<u8> = $bytes;
+                let mut out = Vec::new();
+                encode(&value, &mut out);
+                assert_eq!(out, bytes, "encode");
+                assert_eq!(decode_all(&bytes), Ok(vec![value.clone()]), "decode");
+                // Every proper prefix is truncated, never a wrong value.
+                for cut in 0..bytes.len() {
+                    assert!(
+                        matches!(decode_all(&bytes[..cut]), Err(AmfError::Truncated { .. }) | Ok(_)),
+                        "prefix {cut}"
+                    );
+                    assert_ne!(decode_all(&bytes[..cut]), Ok(vec![value.clone()]), "prefix {cut}");
+                }
+            }
+        };
+    }
+
+    vector!(number, Amf0Value::Number(1.5), vec![0x00, 0x3F, 0xF8, 0, 0, 0, 0, 0, 0]);
+    vector!(boolean, Amf0Value::Boolean(true), vec![0x01, 0x01]);
+    vector!(
+        string,
+        Amf0Value::string("live"),
+        vec![0x02, 0, 4, b'l', b'i', b'v', b'e']
+    );
+    vector!(
+        object,
+        Amf0Value::object([("a", Amf0Value::Null)]),
+        vec![
+            0x03, // object
+            0, 1, b'a', 0x05, // "a": null
+            0, 0, 0x09, // end
+        ]
+    );
+    vector!(null, Amf0Value::Null, vec![0x05]);
+    vector!(undefined, Amf0Value::Undefined, vec![0x06]);
+    vector!(reference, Amf0Value::Reference(258), vec![0x07, 1, 2]);
+    vector!(
+        ecma_array,
+        Amf0Value::EcmaArray(vec![("w".into(), Amf0Value::Number(0.0))]),
+        vec![
+            0x08, 0, 0, 0, 1, // ecma array, count 1
+            0, 1, b'w', 0x00, 0, 0, 0, 0, 0, 0, 0, 0, // "w": 0.0
+            0, 0, 0x09,
+        ]
+    );
+    vector!(
+        strict_array,
+        Amf0Value::StrictArray(vec![Amf0Value::string("hvc1"), Amf0Value::Boolean(false)]),
+        vec![0x0A, 0, 0, 0, 2, 0x02, 0, 4, b'h', b'v', b'c', b'1', 0x01, 0x00]
+    );
+    vector!(
+        date,
+        Amf0Value::Date {
+            millis: 1.0,
+            timezone: -60
+        },
+        vec![0x0B, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0xFF, 0xC4]
+    );
+    vector!(
+        long_string,
+        Amf0Value::LongString("ab".into()),
+        vec![0x0C, 0, 0, 0, 2, b'a', b'b']
+    );
+    vector!(unsupported, Amf0Value::Unsupported, vec![0x0D]);
+    vector!(
+        xml,
+        Amf0Value::XmlDocument("<a/>".into()),
+        vec![0x0F, 0, 0, 0, 4, b'<', b'a', b'/', b'>']
+    );
+    vector!(
+        typed_object,
+        Amf0Value::TypedObject {
+            class_name: "C".into(),
+            properties: vec![("x".into(), Amf0Value::Boolean(false))]
+        },
+        vec![0x10, 0, 1, b'C', 0, 1, b'x', 0x01, 0x00, 0, 0, 0x09]
+    );
+
+    #[test]
+    fn unknown_and_reserved_markers_are_errors() {
+        assert_eq!(decode_all(&[0x04]), Err(AmfError::UnknownMarker(0x04)));
+        assert_eq!(decode_all(&[0x0E]), Err(AmfError::UnknownMarker(0x0E)));
+        assert_eq!(decode_all(&[0x42]), Err(AmfError::UnknownMarker(0x42)));
+        assert_eq!(decode_all(&[0x09]), Err(AmfError::UnexpectedObjectEnd));
+        assert_eq!(decode_all(&[0x11, 0x01]), Err(AmfError::Amf3NotSupported));
+        assert_eq!(AmfError::UnknownMarker(0x42).to_string(), "amf0 marker 0x42 is unknown");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let bytes = vec![0x0A, 0, 0, 0, 1].repeat(10_000);
+        assert_eq!(decode_all(&bytes), Err(AmfError::TooDeep { limit: MAX_DEPTH }));
+    }
+
+    #[test]
+    fn huge_counts_do_not_allocate() {
+        assert_eq!(
+            decode_all(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF]),
+            Err(AmfError::Truncated { what: "marker" })
+        );
+    }
+
+    #[test]
+    fn long_text_in_a_string_is_written_as_long_string() {
+        let text = "x".repeat(70_000);
+        let mut out = Vec::new();
+        encode(&Amf0Value::String(text.clone()), &mut out);
+        assert_eq!(&out[..5], &[0x0C, 0, 1, 0x11, 0x70]);
+        assert_eq!(decode_all(&out), Ok(vec![Amf0Value::LongString(text)]));
+    }
+
+    #[test]
+    fn ffmpeg_connect_command_decodes() {
+        // The start of a connect command as ffmpeg lays it out
+        // (libavformat/rtmpproto.c gen_connect): name, tx 1, object.
+        let mut bytes = vec![0x02, 0, 7];
+        bytes.extend_from_slice(b"connect");
+        bytes.extend_from_slice(&[0x00, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x03, 0, 3]);
+        bytes.extend_from_slice(b"app");
+        bytes.extend_from_slice(&[0x02, 0, 4]);
+        bytes.extend_from_slice(b"live");
+        bytes.extend_from_slice(&[0, 0, 0x09]);
+        let values = decode_all(&bytes).unwrap();
+        assert_eq!(values[0].as_str(), Some("connect"));
+        assert_eq!(values[1].as_number(), Some(1.0));
+        assert_eq!(values[2].property("app").and_then(Amf0Value::as_str), Some("live"));
+    }
+}

@@ -1,0 +1,506 @@
+//! `ChunkDecoder`: bytes in, whole messages out.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, MAX_CHUNK_SIZE};
+use crate::protocol::message::{RawMessage, type_id};
+use crate::protocol::reader::{Incomplete, Reader};
+use crate::protocol::time::RtmpTime;
+
+/// Limits on what a peer controls in the chunk stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderLimits {
+    /// Largest message length accepted, in bytes.
+    pub max_message_len: u32,
+    /// Most chunk stream ids a connection may use.
+    pub max_chunk_streams: usize,
+}
+
+impl Default for DecoderLimits {
+    fn default() -> Self {
+        DecoderLimits {
+            // Interop: a 20 Mbit/s stream's keyframes pass 1 MiB (nginx-rtmp's
+            // 1 MiB default disconnects such publishers).
+            max_message_len: 16 * 1024 * 1024,
+            max_chunk_streams: 64,
+        }
+    }
+}
+
+/// What was wrong with the chunk stream. Each one ends the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChunkError {
+    /// Set Chunk Size asked for 0 (the top bit is already masked off).
+    InvalidChunkSize(u32),
+    /// A message header announced more bytes than the limit.
+    MessageTooLong {
+        /// The announced length.
+        len: u32,
+        /// The limit in force.
+        limit: u32,
+    },
+    /// The peer opened more chunk streams than the limit.
+    TooManyChunkStreams {
+        /// The csid that went over.
+        csid: u32,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Set Chunk Size or Abort with a payload shorter than 4 bytes.
+    ShortControlMessage {
+        /// Its type id.
+        type_id: u8,
+    },
+}
+
+impl fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChunkError::InvalidChunkSize(size) => write!(f, "chunk size {size} is invalid"),
+            ChunkError::MessageTooLong { len, limit } => {
+                write!(f, "message length {len} exceeds limit {limit}")
+            }
+            ChunkError::TooManyChunkStreams { csid, limit } => {
+                write!(f, "chunk stream {csid} exceeds the limit of {limit} chunk streams")
+            }
+            ChunkError::ShortControlMessage { type_id } => {
+                write!(f, "control message type {type_id} is shorter than 4 bytes")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ChunkError {}
+
+/// Per-csid header state (§5.3.1.2: later headers inherit from earlier ones).
+#[derive(Debug, Default)]
+struct ChunkStream {
+    timestamp: RtmpTime,
+    /// The last timestamp field: the delta a fmt 3 header repeats. After a
+    /// fmt 0 header it is the absolute value, as ffmpeg reads and writes it.
+    delta: u32,
+    length: u32,
+    type_id: u8,
+    stream_id: u32,
+    /// The last header carried an extended timestamp, so fmt 3 chunks do too.
+    extended: bool,
+    /// Bytes of the message being assembled; empty between messages.
+    payload: Vec<u8>,
+}
+
+/// Decodes a chunk stream into messages, one `next_message` at a time.
+///
+/// Set Chunk Size and Abort are applied by the decoder before it reads the
+/// next chunk (and still returned, for the record).
+#[derive(Debug)]
+pub struct ChunkDecoder {
+    buf: Vec<u8>,
+    pos: usize,
+    chunk_size: u32,
+    limits: DecoderLimits,
+    streams: HashMap<u32, ChunkStream>,
+}
+
+/// A parsed chunk header, not yet applied to the chunk stream's state.
+struct Header {
+    fmt: u8,
+    csid: u32,
+    timestamp_field: Option<u32>,
+    length: Option<u32>,
+    type_id: Option<u8>,
+    stream_id: Option<u32>,
+    extended: bool,
+}
+
+impl ChunkDecoder {
+    /// A decoder at the default chunk size of 128.
+    pub fn new(limits: DecoderLimits) -> Self {
+        ChunkDecoder {
+            buf: Vec::new(),
+            pos: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            limits,
+            streams: HashMap::new(),
+        }
+    }
+
+    /// The peer's current chunk size.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Appends bytes read from the peer.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes pushed but not yet decoded.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// The next complete message, `Ok(None)` when more bytes are needed.
+    pub fn next_message(&mut self) -> Result<Option<RawMessage>, ChunkError> {
+        // The buffer is moved out while chunks are read from it, so the
+        // per-csid state can change as each chunk is applied.
+        let buf = std::mem::take(&mut self.buf);
+        let result = self.decode_from(&buf);
+        self.buf = buf;
+        result
+    }
+
+    fn decode_from(&mut self, buf: &[u8]) -> Result<Option<RawMessage>, ChunkError> {
+        loop {
+            let mut r = Reader::new(buf.get(self.pos..).unwrap_or_default());
+            let header = match self.read_header(&mut r) {
+                Ok(header) => header,
+                Err(Incomplete) => return Ok(None),
+            };
+            let message = match self.read_chunk(header, &mut r)? {
+                None if r.position() == 0 => return Ok(None),
+                other => other,
+            };
+            self.pos += r.position();
+            if let Some(message) = message {
+                self.apply_control(&message)?;
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    fn read_header(&self, r: &mut Reader<'_>) -> Result<Header, Incomplete> {
+        let b0 = r.u8()?;
+        let fmt = b0 >> 6;
+        let csid = match b0 & 0x3F {
+            0 => 64 + r.u8()? as u32,
+            1 => {
+                let low = r.u8()? as u32;
+                64 + low + ((r.u8()? as u32) << 8)
+            }
+            id => id as u32,
+        };
+        let mut h = Header {
+            fmt,
+            csid,
+            timestamp_field: None,
+            length: None,
+            type_id: None,
+            stream_id: None,
+            extended: false,
+        };
+        if fmt <= 2 {
+            h.timestamp_field = Some(r.u24()?);
+        }
+        if fmt <= 1 {
+            h.length = Some(r.u24()?);
+            h.type_id = Some(r.u8()?);
+        }
+        if fmt == 0 {
+            h.stream_id = Some(r.u32_le()?);
+        }
+        match h.timestamp_field {
+            Some(EXTENDED_TIMESTAMP) => {
+                h.timestamp_field = Some(r.u32()?);
+                h.extended = true;
+            }
+            Some(_) => {}
+            None => {
+                // Interop: ffmpeg and librtmp repeat the extended timestamp
+                // on fmt 3 chunks of a message whose header carried one.
+                // The value only repeats what the chunk stream already has.
+                if self.streams.get(&csid).is_some_and(|s| s.extended) {
+                    r.u32()?;
+                    h.extended = true;
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Reads the chunk's payload and applies its header. Returns the message
+    /// when this chunk completes one. Leaves all state untouched when the
+    /// payload is not all there (the reader then shows position 0).
+    fn read_chunk(&mut self, h: Header, r: &mut Reader<'_>) -> Result<Option<RawMessage>, ChunkError> {
+        if !self.streams.contains_key(&h.csid) && self.streams.len() >= self.limits.max_chunk_streams {
+            return Err(ChunkError::TooManyChunkStreams {
+                csid: h.csid,
+                limit: self.limits.max_chunk_streams,
+            });
+        }
+        // Interop: librtmp opens a chunk stream with fmt 1 and FMLE with fmt
+        // 3, so a first header that is not fmt 0 inherits zeros.
+        let state = self.streams.entry(h.csid).or_default();
+        let continuing = !state.payload.is_empty();
+        let length = if continuing || h.length.is_none() {
+            state.length
+        } else {
+            h.length.unwrap_or(state.length)
+        };
+        if length > self.limits.max_message_len {
+            return Err(ChunkError::MessageTooLong {
+                len: length,
+                limit: self.limits.max_message_len,
+            });
+        }
+        // A non-fmt-3 header in the middle of a message starts a new one: the
+        // partial message is dropped rather than glued to the wrong bytes.
+        let restart = continuing && h.fmt != 3;
+        let have = if restart { 0 } else { state.payload.len() as u32 };
+        let take = (length - have).min(self.chunk_size);
+        let Ok(body) = r.take(take as usize) else {
+            *r = Reader::new(&[]);
+            return Ok(None);
+        };
+        if restart {
+            state.payload.clear();
+        }
+        if state.payload.is_empty() {
+            match h.fmt {
+                0 => {
+                    let field = h.timestamp_field.unwrap_or(0);
+                    state.timestamp = RtmpTime(field);
+                    state.delta = field;
+                }
+                1 | 2 => {
+                    state.delta = h.timestamp_field.unwrap_or(0);
+                    state.timestamp = state.timestamp.add(state.delta);
+                }
+                _ => state.timestamp = state.timestamp.add(state.delta),
+            }
+            if let Some(len) = h.length {
+                state.length = len;
+            }
+            if let Some(type_id) = h.type_id {
+                state.type_id = type_id;
+            }
+            if let Some(stream_id) = h.stream_id {
+                state.stream_id = stream_id;
+            }
+            if h.fmt != 3 {
+                state.extended = h.extended;
+            }
+            // Capped: the length came from the peer.
+            state.payload.reserve(length.min(64 * 1024) as usize);
+        }
+        state.payload.extend_from_slice(body);
+        if state.payload.len() as u32 == state.length {
+            return Ok(Some(RawMessage {
+                csid: h.csid,
+                timestamp: state.timestamp,
+                type_id: state.type_id,
+                stream_id: state.stream_id,
+                payload: std::mem::take(&mut state.payload),
+            }));
+        }
+        Ok(None)
+    }
+
+    fn apply_control(&mut self, message: &RawMessage) -> Result<(), ChunkError> {
+        if message.stream_id != 0 && message.csid != 2 {
+            // Control messages arrive on stream 0; anything else is not ours
+            // to act on.
+            return Ok(());
+        }
+        let value = || {
+            Reader::new(&message.payload)
+                .u32()
+                .map_err(|_| ChunkError::ShortControlMessage {
+                    type_id: message.type_id,
+                })
+        };
+        match message.type_id {
+            type_id::SET_CHUNK_SIZE => {
+                let size = value()? & MAX_CHUNK_SIZE;
+                if size == 0 {
+                    return Err(ChunkError::InvalidChunkSize(size));
+                }
+                self.chunk_size = size;
+            }
+            type_id::ABORT => {
+                if let Some(stream) = self.streams.get_mut(&value()?) {
+                    stream.payload.clear();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `bytes` whole, split at every point, and one byte at a time, and
+    /// checks each way yields `expected`.
+    fn split_everywhere(bytes: &[u8], expected: &[RawMessage]) {
+        let run = |pieces: &[&[u8]]| {
+            let mut d = ChunkDecoder::new(DecoderLimits::default());
+            let mut out = Vec::new();
+            for piece in pieces {
+                d.push(piece);
+                while let Some(m) = d.next_message().unwrap() {
+                    out.push(m);
+                }
+            }
+            assert_eq!(d.buffered(), 0);
+            out
+        };
+        assert_eq!(run(&[bytes]), expected, "whole");
+        for split in 1..bytes.len() {
+            assert_eq!(run(&[&bytes[..split], &bytes[split..]]), expected, "split at {split}");
+        }
+        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(run(&singles), expected, "byte at a time");
+    }
+
+    fn msg(csid: u32, ts: u32, type_id: u8, stream_id: u32, payload: &[u8]) -> RawMessage {
+        RawMessage {
+            csid,
+            timestamp: RtmpTime(ts),
+            type_id,
+            stream_id,
+            payload: payload.to_vec(),
+        }
+    }
+
+    #[test]
+    fn fmt0_then_fmt1_fmt2_fmt3_accumulate_timestamps() {
+        let bytes = [
+            0x04, 0, 0, 10, 0, 0, 2, 8, 1, 0, 0, 0, // fmt 0, csid 4, ts 10, len 2, audio, msid 1
+            0xAA, 0xBB, //
+            0x44, 0, 0, 5, 0, 0, 1, 9,    // fmt 1, csid 4, delta 5, len 1, video
+            0xCC, //
+            0x84, 0, 0, 7,    // fmt 2, csid 4, delta 7
+            0xDD, //
+            0xC4, // fmt 3, csid 4: delta 7 again
+            0xEE,
+        ];
+        split_everywhere(
+            &bytes,
+            &[
+                msg(4, 10, 8, 1, &[0xAA, 0xBB]),
+                msg(4, 15, 9, 1, &[0xCC]),
+                msg(4, 22, 9, 1, &[0xDD]),
+                msg(4, 29, 9, 1, &[0xEE]),
+            ],
+        );
+    }
+
+    #[test]
+    fn fmt3_after_fmt0_repeats_the_timestamp_field_as_a_delta() {
+        // Interop: ffmpeg writes fmt 3 after fmt 0 when the new delta equals
+        // the previous field, and reads it back that way.
+        let bytes = [
+            0x06, 0, 0, 40, 0, 0, 1, 8, 1, 0, 0, 0, 0x01, // fmt 0 ts 40
+            0xC6, 0x02, // fmt 3: ts 80
+        ];
+        split_everywhere(&bytes, &[msg(6, 40, 8, 1, &[1]), msg(6, 80, 8, 1, &[2])]);
+    }
+
+    #[test]
+    fn message_longer_than_chunk_size_spans_fmt3_chunks() {
+        let mut bytes = vec![0x03, 0, 0, 0, 0, 0, 200, 20, 0, 0, 0, 0];
+        bytes.extend_from_slice(&[1; 128]);
+        bytes.push(0xC3);
+        bytes.extend_from_slice(&[2; 72]);
+        let mut payload = vec![1; 128];
+        payload.extend_from_slice(&[2; 72]);
+        split_everywhere(&bytes, &[msg(3, 0, 20, 0, &payload)]);
+    }
+
+    #[test]
+    fn extended_timestamp_on_fmt0_and_on_fmt3_continuations() {
+        let mut bytes = vec![
+            0x07, 0xFF, 0xFF, 0xFF, 0, 0, 130, 9, 1, 0, 0, 0, // fmt 0, ts = extended
+            0x01, 0x00, 0x00, 0x00, // extended ts 0x01000000
+        ];
+        bytes.extend_from_slice(&[9; 128]);
+        bytes.extend_from_slice(&[0xC7, 0x01, 0x00, 0x00, 0x00]); // fmt 3 repeats it
+        bytes.extend_from_slice(&[8; 2]);
+        let mut payload = vec![9; 128];
+        payload.extend_from_slice(&[8; 2]);
+        split_everywhere(&bytes, &[msg(7, 0x0100_0000, 9, 1, &payload)]);
+    }
+
+    #[test]
+    fn set_chunk_size_applies_to_the_next_chunk_mid_message_elsewhere() {
+        // A 300-byte video message is cut at 128; between its chunks the peer
+        // raises the chunk size on csid 2, so the rest arrives in one chunk.
+        let mut bytes = vec![0x06, 0, 0, 0, 0, 1, 44, 9, 1, 0, 0, 0]; // len 300
+        bytes.extend_from_slice(&[1; 128]);
+        bytes.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0x10, 0]); // SetChunkSize 4096
+        bytes.push(0xC6);
+        bytes.extend_from_slice(&[2; 172]);
+        let mut payload = vec![1; 128];
+        payload.extend_from_slice(&[2; 172]);
+        split_everywhere(&bytes, &[msg(2, 0, 1, 0, &[0, 0, 0x10, 0]), msg(6, 0, 9, 1, &payload)]);
+    }
+
+    #[test]
+    fn two_and_three_byte_csids() {
+        let bytes = [
+            0x00, 0x00, 0, 0, 1, 0, 0, 1, 8, 0, 0, 0, 0, 0xA1, // csid 64 (2-byte form)
+            0x01, 0xFF, 0xFF, 0, 0, 2, 0, 0, 1, 8, 0, 0, 0, 0, 0xA2, // csid 65599 (3-byte form)
+            0x01, 0x2C, 0x01, 0, 0, 3, 0, 0, 1, 8, 0, 0, 0, 0, 0xA3, // csid 64+300 (3-byte form)
+        ];
+        split_everywhere(
+            &bytes,
+            &[
+                msg(64, 1, 8, 0, &[0xA1]),
+                msg(65599, 2, 8, 0, &[0xA2]),
+                msg(364, 3, 8, 0, &[0xA3]),
+            ],
+        );
+    }
+
+    #[test]
+    fn abort_discards_the_partial_message() {
+        let mut bytes = vec![0x05, 0, 0, 0, 0, 0, 200, 18, 1, 0, 0, 0];
+        bytes.extend_from_slice(&[1; 128]);
+        bytes.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 5]); // Abort csid 5
+        bytes.extend_from_slice(&[0x45, 0, 0, 1, 0, 0, 1, 18, 0x7F]); // fmt 1, a new 1-byte message
+        split_everywhere(&bytes, &[msg(2, 0, 2, 0, &[0, 0, 0, 5]), msg(5, 1, 18, 1, &[0x7F])]);
+    }
+
+    #[test]
+    fn limits_are_errors() {
+        let mut d = ChunkDecoder::new(DecoderLimits {
+            max_message_len: 100,
+            max_chunk_streams: 2,
+        });
+        d.push(&[0x03, 0, 0, 0, 0, 0, 101, 20, 0, 0, 0, 0]);
+        assert_eq!(
+            d.next_message(),
+            Err(ChunkError::MessageTooLong { len: 101, limit: 100 })
+        );
+
+        let mut d = ChunkDecoder::new(DecoderLimits::default());
+        d.push(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x80, 0, 0, 0]);
+        assert_eq!(d.next_message(), Err(ChunkError::InvalidChunkSize(0)));
+
+        let mut d = ChunkDecoder::new(DecoderLimits {
+            max_message_len: 100,
+            max_chunk_streams: 2,
+        });
+        for csid in 3..6u8 {
+            d.push(&[csid, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0]);
+        }
+        assert!(d.next_message().unwrap().is_some());
+        assert!(d.next_message().unwrap().is_some());
+        assert_eq!(
+            d.next_message(),
+            Err(ChunkError::TooManyChunkStreams { csid: 5, limit: 2 })
+        );
+        assert_eq!(
+            ChunkError::MessageTooLong { len: 101, limit: 100 }.to_string(),
+            "message length 101 exceeds limit 100"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Bytes <-> values: the RTMP wire format with no I/O.
+//!
+//! Everything here is a pure function or a push/pull state machine over byte
+//! slices: no sockets, threads, clocks, randomness, channels or locks. Time and
+//! random bytes come in as arguments, so every rule is testable with plain byte
+//! vectors.
+//!
+//! In scope: the handshake (RTMP 1.0 §5.2), the chunk stream (§5.3), protocol
+//! control and user control messages (§5.4, §6.2), AMF0 values and the command
+//! messages built from them (§7).
+//! Out of scope: deciding what to do with a message (that is `session`) and
+//! moving bytes (that is `server`).
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
+
+pub mod amf0;
+pub mod chunk;
+pub mod command;
+pub mod handshake;
+pub mod message;
+pub mod reader;
+pub mod time;

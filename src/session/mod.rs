@@ -1,0 +1,52 @@
+//! One connection's state machine: messages in, actions out. Pure.
+//!
+//! The caller (the server's reader thread) feeds each decoded chunk-stream
+//! message to [`ServerSession::handle`] and carries out every returned
+//! [`Action`] in order before reading again. Decisions that need shared
+//! state (is this stream name free?) come back as an action and are
+//! answered with [`ServerSession::accept_publish`] or
+//! [`ServerSession::reject_publish`].
+
+mod server;
+#[cfg(test)]
+mod tests;
+
+pub use server::{ServerSession, SessionConfig, SessionError};
+
+use crate::media::{Frame, StreamKey};
+use crate::protocol::message::Message;
+use crate::protocol::time::RtmpTime;
+
+/// A message to send to the peer, with its chunk-stream placement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// The chunk stream id to send it on.
+    pub csid: u32,
+    /// Its timestamp.
+    pub timestamp: RtmpTime,
+    /// Its message stream id.
+    pub stream_id: u32,
+    /// The message.
+    pub message: Message,
+}
+
+/// What the session asks its caller to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send a message to the peer.
+    Send(Outbound),
+    /// The peer asks to publish this stream: answer with `accept_publish`
+    /// or `reject_publish`.
+    Publish(StreamKey),
+    /// The peer stopped publishing.
+    Unpublish,
+    /// The peer plays this stream: the status replies were sent already;
+    /// subscribe it to the stream's frames.
+    Play(StreamKey),
+    /// The peer stopped playing.
+    StopPlay,
+    /// A frame from the publishing peer, for the stream's players.
+    Media(Frame),
+    /// Close the connection; the text says why.
+    Close(String),
+}

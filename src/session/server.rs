@@ -1,0 +1,403 @@
+//! `ServerSession`: the server side of one RTMP connection.
+//!
+//! ```text
+//!              connect                 createStream, FC*, releaseStream, ...
+//!  AwaitConnect -------> Connected <----------------------------------+
+//!                          |   |  \______________________________________/
+//!                  publish |   | play
+//!                          v   v
+//!            PendingPublish   Playing --deleteStream/closeStream--> Connected
+//!      accept |     | reject
+//!             v     v
+//!     Publishing   Close
+//!             |
+//!             +--FCUnpublish/deleteStream/closeStream--> Connected
+//! ```
+//!
+//! In scope: the NetConnection and NetStream calls ffmpeg, OBS, librtmp and
+//! GStreamer make; acknowledgements; pings; metadata and aggregate
+//! messages from publishers.
+//! Out of scope: access control (#4), AMF3 replies (#3).
+
+use std::fmt;
+
+use log::{debug, trace};
+
+use super::{Action, Outbound};
+use crate::media::{Frame, FrameKind, StreamKey};
+use crate::protocol::amf0::{self, Amf0Value};
+use crate::protocol::chunk::csid;
+use crate::protocol::command::{Command, info, status};
+use crate::protocol::message::{self, Message, MessageError, RawMessage, UserControl};
+use crate::protocol::time::RtmpTime;
+
+/// The message stream id `createStream` hands out. One stream per
+/// connection is what every client uses; nginx-rtmp answers 1 too.
+pub(crate) const STREAM_ID: u32 = 1;
+
+/// Server settings that show in the session's replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// The chunk size announced with Set Chunk Size after `connect`.
+    pub chunk_size: u32,
+    /// The Window Acknowledgement Size announced after `connect`.
+    pub window_ack_size: u32,
+    /// The Set Peer Bandwidth window announced after `connect`.
+    pub peer_bandwidth: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            chunk_size: 4096,
+            window_ack_size: 2_500_000,
+            peer_bandwidth: 2_500_000,
+        }
+    }
+}
+
+/// A message the session could not use. The message is dropped; the
+/// connection may go on.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The payload did not decode.
+    BadMessage(MessageError),
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::BadMessage(e) => write!(f, "bad message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::BadMessage(e) => Some(e),
+        }
+    }
+}
+
+impl From<MessageError> for SessionError {
+    fn from(e: MessageError) -> Self {
+        SessionError::BadMessage(e)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    AwaitConnect,
+    Connected,
+    PendingPublish(StreamKey),
+    Publishing(StreamKey),
+    Playing(StreamKey),
+}
+
+/// The server side of one connection.
+#[derive(Debug)]
+pub struct ServerSession {
+    config: SessionConfig,
+    state: State,
+    app: String,
+    /// The peer's Window Acknowledgement Size; 0 until it sends one.
+    peer_window: u32,
+    received: u64,
+    acknowledged: u64,
+}
+
+impl ServerSession {
+    /// A session waiting for `connect`.
+    pub fn new(config: SessionConfig) -> Self {
+        ServerSession {
+            config,
+            state: State::AwaitConnect,
+            app: String::new(),
+            peer_window: 0,
+            received: 0,
+            acknowledged: 0,
+        }
+    }
+
+    /// The application named in `connect`, once connected.
+    pub fn app(&self) -> Option<&str> {
+        (self.state != State::AwaitConnect).then_some(self.app.as_str())
+    }
+
+    /// Counts bytes read from the peer; returns an Acknowledgement to send
+    /// when a whole window has arrived since the last one (§5.4.3).
+    pub fn bytes_received(&mut self, n: usize) -> Option<Action> {
+        self.received += n as u64;
+        if self.peer_window == 0 || self.received - self.acknowledged < self.peer_window as u64 {
+            return None;
+        }
+        self.acknowledged = self.received;
+        // The sequence number is the byte count modulo 2^32.
+        Some(control(Message::Acknowledgement(self.received as u32)))
+    }
+
+    /// Handles one message from the peer.
+    pub fn handle(&mut self, raw: RawMessage) -> Result<Vec<Action>, SessionError> {
+        let mut actions = Vec::new();
+        let (timestamp, stream_id, type_id) = (raw.timestamp, raw.stream_id, raw.type_id);
+        match Message::decode(type_id, raw.payload)? {
+            Message::Command(command) => self.command(command, stream_id, &mut actions),
+            Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut actions),
+            Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, &mut actions),
+            Message::Data(values) => self.data(timestamp, values, &mut actions),
+            Message::Aggregate(payload) => {
+                for part in message::split_aggregate(timestamp, stream_id, &payload)? {
+                    actions.extend(self.handle(part)?);
+                }
+            }
+            Message::WindowAckSize(size) => self.peer_window = size,
+            Message::UserControl(UserControl::PingRequest(t)) => {
+                actions.push(control(Message::UserControl(UserControl::PingResponse(t))));
+            }
+            // Set Chunk Size and Abort were applied by the chunk decoder;
+            // the rest needs no answer.
+            other => trace!("ignored {other:?}"),
+        }
+        Ok(actions)
+    }
+
+    /// Answers an `Action::Publish`: the name is ours now.
+    pub fn accept_publish(&mut self) -> Vec<Action> {
+        let State::PendingPublish(key) = &self.state else {
+            return Vec::new();
+        };
+        let description = format!("{key} is now published");
+        self.state = State::Publishing(key.clone());
+        vec![
+            control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
+            on_status(status::LEVEL_STATUS, status::PUBLISH_START, &description),
+        ]
+    }
+
+    /// Answers an `Action::Publish`: refused, with a description for the
+    /// client's log. The connection is closed after the status.
+    pub fn reject_publish(&mut self, description: &str) -> Vec<Action> {
+        self.state = State::Connected;
+        // Interop: refusing before Publish.Start with a code OBS knows makes
+        // OBS show an error instead of reconnecting forever.
+        vec![
+            on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description),
+            Action::Close(description.to_owned()),
+        ]
+    }
+
+    fn command(&mut self, command: Command, stream_id: u32, actions: &mut Vec<Action>) {
+        let tx = command.transaction_id;
+        debug!("command {} tx={tx} stream={stream_id}", command.name);
+        match command.name.as_str() {
+            "connect" => self.connect(&command, actions),
+            _ if self.state == State::AwaitConnect => {
+                actions.push(Action::Close(format!("{} before connect", command.name)));
+            }
+            "createStream" => actions.push(reply(Command::result(
+                tx,
+                Amf0Value::Null,
+                vec![Amf0Value::Number(STREAM_ID.into())],
+            ))),
+            "releaseStream" | "FCSubscribe" => actions.push(reply(Command::result(tx, Amf0Value::Null, vec![]))),
+            "FCPublish" => {
+                let name = command.first_arg_str().unwrap_or_default();
+                actions.push(reply(Command::result(tx, Amf0Value::Null, vec![])));
+                // Interop: Livestream Studio and hardware encoders wait for
+                // onFCPublish and match it by transaction id.
+                actions.push(reply(Command::new(
+                    "onFCPublish",
+                    tx,
+                    Amf0Value::Null,
+                    vec![info(status::LEVEL_STATUS, status::PUBLISH_START, name)],
+                )));
+            }
+            "publish" => self.publish(&command, actions),
+            "play" => self.play(&command, actions),
+            "FCUnpublish" => {
+                if tx != 0.0 {
+                    actions.push(reply(Command::result(tx, Amf0Value::Null, vec![])));
+                }
+                self.stop(actions);
+            }
+            "deleteStream" | "closeStream" => self.stop(actions),
+            // Interop: ffmpeg reads the length as a number; 0 means live.
+            "getStreamLength" => actions.push(reply(Command::result(
+                tx,
+                Amf0Value::Null,
+                vec![Amf0Value::Number(0.0)],
+            ))),
+            // Replies and notifications from the peer need no answer.
+            "_result" | "_error" | "onStatus" => {}
+            _ if tx != 0.0 => actions.push(reply(Command::result(tx, Amf0Value::Null, vec![]))),
+            _ => {}
+        }
+    }
+
+    fn connect(&mut self, command: &Command, actions: &mut Vec<Action>) {
+        let app = command
+            .object
+            .property("app")
+            .and_then(Amf0Value::as_str)
+            .unwrap_or_default();
+        // Interop: some clients append the query or a trailing slash to app.
+        self.app = strip_query(app).trim_matches('/').to_owned();
+        let encoding = command
+            .object
+            .property("objectEncoding")
+            .and_then(Amf0Value::as_number)
+            .unwrap_or(0.0);
+        debug!("connect app={} objectEncoding={encoding}", self.app);
+        self.state = State::Connected;
+        actions.push(control(Message::WindowAckSize(self.config.window_ack_size)));
+        actions.push(control(Message::SetPeerBandwidth {
+            window: self.config.peer_bandwidth,
+            limit_type: 2,
+        }));
+        actions.push(control(Message::SetChunkSize(self.config.chunk_size)));
+        let properties = Amf0Value::object([
+            ("fmsVer", Amf0Value::string("FMS/3,0,1,123")),
+            ("capabilities", Amf0Value::Number(31.0)),
+        ]);
+        let info = Amf0Value::object([
+            ("level", Amf0Value::string(status::LEVEL_STATUS)),
+            ("code", Amf0Value::string(status::CONNECT_SUCCESS)),
+            ("description", Amf0Value::string("Connection succeeded.")),
+            ("objectEncoding", Amf0Value::Number(encoding)),
+        ]);
+        actions.push(reply(Command::result(command.transaction_id, properties, vec![info])));
+        actions.push(reply(Command::new("onBWDone", 0.0, Amf0Value::Null, vec![])));
+    }
+
+    fn publish(&mut self, command: &Command, actions: &mut Vec<Action>) {
+        let name = strip_query(command.first_arg_str().unwrap_or_default());
+        if name.is_empty() {
+            let description = "publish refused: the stream name is empty";
+            actions.push(on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
+            actions.push(Action::Close(description.into()));
+            return;
+        }
+        if self.state != State::Connected {
+            let description = "publish refused: this connection already publishes or plays";
+            actions.push(on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
+            return;
+        }
+        let key = StreamKey::new(self.app.clone(), name);
+        self.state = State::PendingPublish(key.clone());
+        actions.push(Action::Publish(key));
+    }
+
+    fn play(&mut self, command: &Command, actions: &mut Vec<Action>) {
+        let name = strip_query(command.first_arg_str().unwrap_or_default());
+        if name.is_empty() || self.state != State::Connected {
+            let description = if name.is_empty() {
+                "play refused: the stream name is empty"
+            } else {
+                "play refused: this connection already publishes or plays"
+            };
+            actions.push(on_status(
+                status::LEVEL_ERROR,
+                status::PLAY_STREAM_NOT_FOUND,
+                description,
+            ));
+            actions.push(Action::Close(description.into()));
+            return;
+        }
+        let key = StreamKey::new(self.app.clone(), name);
+        let description = format!("playing {key}");
+        actions.push(control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))));
+        actions.push(on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description));
+        actions.push(on_status(status::LEVEL_STATUS, status::PLAY_START, &description));
+        actions.push(Action::Send(Outbound {
+            csid: csid::DATA,
+            timestamp: RtmpTime::ZERO,
+            stream_id: STREAM_ID,
+            message: Message::Data(vec![
+                Amf0Value::string("|RtmpSampleAccess"),
+                Amf0Value::Boolean(true),
+                Amf0Value::Boolean(true),
+            ]),
+        }));
+        self.state = State::Playing(key.clone());
+        actions.push(Action::Play(key));
+    }
+
+    fn stop(&mut self, actions: &mut Vec<Action>) {
+        match std::mem::replace(&mut self.state, State::Connected) {
+            State::Publishing(key) => {
+                actions.push(on_status(
+                    status::LEVEL_STATUS,
+                    status::UNPUBLISH_SUCCESS,
+                    &format!("{key} stopped"),
+                ));
+                actions.push(Action::Unpublish);
+            }
+            State::Playing(_) => actions.push(Action::StopPlay),
+            other => self.state = other,
+        }
+    }
+
+    fn media(&mut self, kind: FrameKind, timestamp: RtmpTime, payload: Vec<u8>, actions: &mut Vec<Action>) {
+        if !matches!(self.state, State::Publishing(_)) {
+            trace!("dropped {kind:?} from a connection that does not publish");
+            return;
+        }
+        actions.push(Action::Media(Frame {
+            kind,
+            timestamp,
+            payload,
+        }));
+    }
+
+    fn data(&mut self, timestamp: RtmpTime, values: Vec<Amf0Value>, actions: &mut Vec<Action>) {
+        // `@setDataFrame onMetaData {..}` from encoders is kept and sent to
+        // players as `onMetaData {..}`, as Flash Media Server did.
+        let values = match values.first().and_then(Amf0Value::as_str) {
+            Some("@setDataFrame") => &values[1..],
+            _ => &values[..],
+        };
+        if values.first().and_then(Amf0Value::as_str) != Some("onMetaData") {
+            // Interop: ffmpeg's 4-byte timecode and other data are not
+            // forwarded.
+            trace!("dropped data message {:?}", values.first());
+            return;
+        }
+        let mut payload = Vec::new();
+        amf0::encode_all(values, &mut payload);
+        self.media(FrameKind::Metadata, timestamp, payload, actions);
+    }
+}
+
+/// A stream name or app without its `?query`.
+fn strip_query(name: &str) -> &str {
+    name.split_once('?').map_or(name, |(before, _)| before)
+}
+
+fn control(message: Message) -> Action {
+    Action::Send(Outbound {
+        csid: csid::CONTROL,
+        timestamp: RtmpTime::ZERO,
+        stream_id: 0,
+        message,
+    })
+}
+
+fn reply(command: Command) -> Action {
+    Action::Send(Outbound {
+        csid: csid::COMMAND,
+        timestamp: RtmpTime::ZERO,
+        stream_id: 0,
+        message: Message::Command(command),
+    })
+}
+
+fn on_status(level: &str, code: &str, description: &str) -> Action {
+    Action::Send(Outbound {
+        csid: csid::COMMAND,
+        timestamp: RtmpTime::ZERO,
+        stream_id: STREAM_ID,
+        message: Message::Command(Command::on_status(level, code, description)),
+    })
+}

@@ -1,0 +1,114 @@
+use super::*;
+use crate::protocol::message::UserControl;
+
+#[test]
+fn connect_reply_has_control_messages_then_result_then_bwdone() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string("live/")),
+        ("objectEncoding", Amf0Value::Number(3.0)),
+    ]);
+    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let messages: Vec<&Message> = actions
+        .iter()
+        .map(|a| match a {
+            Action::Send(o) => &o.message,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(messages[0], &Message::WindowAckSize(2_500_000));
+    assert_eq!(
+        messages[1],
+        &Message::SetPeerBandwidth {
+            window: 2_500_000,
+            limit_type: 2
+        }
+    );
+    assert_eq!(messages[2], &Message::SetChunkSize(4096));
+    let Message::Command(result) = messages[3] else {
+        panic!("no _result")
+    };
+    assert_eq!(result.name, "_result");
+    assert_eq!(result.transaction_id, 1.0);
+    assert_eq!(
+        result.object.property("fmsVer").and_then(Amf0Value::as_str),
+        Some("FMS/3,0,1,123")
+    );
+    let info = &result.args[0];
+    assert_eq!(
+        info.property("code").and_then(Amf0Value::as_str),
+        Some("NetConnection.Connect.Success")
+    );
+    assert_eq!(
+        info.property("objectEncoding").and_then(Amf0Value::as_number),
+        Some(3.0)
+    );
+    let Message::Command(bw) = messages[4] else {
+        panic!("no onBWDone")
+    };
+    assert_eq!(bw.name, "onBWDone");
+    assert_eq!(session.app(), Some("live"));
+}
+
+#[test]
+fn commands_before_connect_close_the_connection() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let actions = call(&mut session, "createStream", 2.0, vec![]);
+    assert!(matches!(actions[..], [Action::Close(_)]));
+}
+
+#[test]
+fn unknown_calls_with_a_transaction_id_get_a_null_result() {
+    let mut session = connected("live");
+    let actions = call(&mut session, "_checkbw", 5.0, vec![]);
+    let replies = sent_commands(&actions);
+    assert_eq!(replies.len(), 1);
+    assert_eq!((replies[0].name.as_str(), replies[0].transaction_id), ("_result", 5.0));
+    assert!(call(&mut session, "someNotification", 0.0, vec![]).is_empty());
+    assert!(call(&mut session, "_result", 9.0, vec![]).is_empty());
+}
+
+#[test]
+fn ping_request_gets_a_ping_response() {
+    let mut session = connected("live");
+    let ping = raw(4, 0, &Message::UserControl(UserControl::PingRequest(77)));
+    let actions = session.handle(ping).unwrap();
+    assert!(matches!(
+        &actions[..],
+        [Action::Send(Outbound {
+            message: Message::UserControl(UserControl::PingResponse(77)),
+            ..
+        })]
+    ));
+}
+
+#[test]
+fn acknowledges_after_each_window() {
+    let mut session = connected("live");
+    assert_eq!(session.bytes_received(10_000), None); // no window announced yet
+    session.handle(raw(5, 0, &Message::WindowAckSize(1000))).unwrap();
+    // The sequence number counts every byte, from the start of the session.
+    let Some(Action::Send(ack)) = session.bytes_received(500) else {
+        panic!("no ack")
+    };
+    assert_eq!(ack.message, Message::Acknowledgement(10_500));
+    assert_eq!(session.bytes_received(999), None);
+    assert!(session.bytes_received(1).is_some());
+}
+
+#[test]
+fn malformed_command_is_an_error_for_that_message_only() {
+    let mut session = connected("live");
+    let bad = RawMessage {
+        csid: 3,
+        timestamp: RtmpTime(0),
+        type_id: 20,
+        stream_id: 0,
+        payload: vec![0x02, 0, 4, b'p', b'l', 0x42],
+    };
+    assert!(session.handle(bad).is_err());
+    assert_eq!(
+        sent_commands(&call(&mut session, "createStream", 2.0, vec![]))[0].name,
+        "_result"
+    );
+}
