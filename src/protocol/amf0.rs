@@ -334,7 +334,7 @@ fn put_short_string(s: &str, out: &mut Vec<u8>) {
         end -= 1;
     }
     out.extend_from_slice(&(end as u16).to_be_bytes());
-    out.extend_from_slice(&s.as_bytes()[..end]);
+    out.extend_from_slice(s.as_bytes().get(..end).unwrap_or_default());
 }
 
 fn put_long_string(s: &str, out: &mut Vec<u8>) {
@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
-        let bytes = vec![0x0A, 0, 0, 0, 1].repeat(10_000);
+        let bytes = [0x0A, 0, 0, 0, 1].repeat(10_000);
         assert_eq!(decode_all(&bytes), Err(AmfError::TooDeep { limit: MAX_DEPTH }));
     }
 

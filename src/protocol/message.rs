@@ -50,6 +50,11 @@ pub mod type_id {
     pub const AGGREGATE: u8 = 22;
 }
 
+/// The message stream id `createStream` hands out and media travels on.
+/// One stream per connection is what every client uses; nginx-rtmp answers
+/// 1 too.
+pub const MEDIA_STREAM_ID: u32 = 1;
+
 /// A message as the chunk stream delivers it: header fields and raw payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
@@ -334,7 +339,7 @@ pub fn split_aggregate(timestamp: RtmpTime, stream_id: u32, payload: &[u8]) -> R
         let first = *first_timestamp.get_or_insert(part_time);
         parts.push(RawMessage {
             csid: 0,
-            timestamp: timestamp.add(part_time.delta_since(first)),
+            timestamp: timestamp.wrapping_add(part_time.delta_since(first)),
             type_id: part_type,
             stream_id,
             payload: body.to_vec(),

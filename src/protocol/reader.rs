@@ -60,7 +60,7 @@ impl<'a> Reader<'a> {
 
     /// One byte.
     pub fn u8(&mut self) -> Result<u8, Incomplete> {
-        Ok(self.take(1)?[0])
+        self.take(1)?.first().copied().ok_or(Incomplete)
     }
 
     /// A big-endian u16.

@@ -14,7 +14,7 @@ impl RtmpTime {
     pub const ZERO: RtmpTime = RtmpTime(0);
 
     /// This time plus a delta, wrapping.
-    pub fn add(self, delta_ms: u32) -> RtmpTime {
+    pub fn wrapping_add(self, delta_ms: u32) -> RtmpTime {
         RtmpTime(self.0.wrapping_add(delta_ms))
     }
 
@@ -43,7 +43,7 @@ mod tests {
     #[test]
     fn wraps_and_compares_as_serial_numbers() {
         let late = RtmpTime(u32::MAX - 5);
-        let wrapped = late.add(10);
+        let wrapped = late.wrapping_add(10);
         assert_eq!(wrapped, RtmpTime(4));
         assert_eq!(wrapped.delta_since(late), 10);
         assert!(wrapped.is_at_or_after(late));

@@ -28,12 +28,8 @@ use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
 use crate::protocol::command::{Command, info, status};
-use crate::protocol::message::{self, Message, MessageError, RawMessage, UserControl};
+use crate::protocol::message::{self, MEDIA_STREAM_ID as STREAM_ID, Message, MessageError, RawMessage, UserControl};
 use crate::protocol::time::RtmpTime;
-
-/// The message stream id `createStream` hands out. One stream per
-/// connection is what every client uses; nginx-rtmp answers 1 too.
-pub(crate) const STREAM_ID: u32 = 1;
 
 /// Server settings that show in the session's replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -269,9 +269,9 @@ impl ChunkDecoder {
                 }
                 1 | 2 => {
                     state.delta = h.timestamp_field.unwrap_or(0);
-                    state.timestamp = state.timestamp.add(state.delta);
+                    state.timestamp = state.timestamp.wrapping_add(state.delta);
                 }
-                _ => state.timestamp = state.timestamp.add(state.delta),
+                _ => state.timestamp = state.timestamp.wrapping_add(state.delta),
             }
             if let Some(len) = h.length {
                 state.length = len;

@@ -1,0 +1,86 @@
+//! The `rustic_rtmp` command: flags, logging and signals around the library.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use log::error;
+use rustic_rtmp::{Config, Server};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// A live-streaming RTMP server: publish with ffmpeg or OBS to
+/// rtmp://HOST:PORT/APP/NAME and play the same URL with ffplay or VLC.
+#[derive(FromArgs)]
+struct Args {
+    /// TCP port to listen on (default 1935)
+    #[argh(option, default = "1935")]
+    port: u16,
+    /// address to listen on, IPv4 or IPv6 (default 0.0.0.0)
+    #[argh(option, default = "String::from(\"0.0.0.0\")")]
+    bind: String,
+    /// outgoing chunk size in bytes (default 4096)
+    #[argh(option, default = "4096")]
+    chunk_size: u32,
+    /// do not keep the last GOP for joining players
+    #[argh(switch)]
+    no_gop_cache: bool,
+    /// log debug messages (RUST_LOG overrides)
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let level = if args.verbose { "debug" } else { "info" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+
+    let ip: IpAddr = match args.bind.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => ip,
+        Err(e) => {
+            error!("--bind {:?} is not an IP address: {e}", args.bind);
+            return ExitCode::from(2);
+        }
+    };
+    if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
+        error!("--chunk-size {} is outside 1..=2147483647", args.chunk_size);
+        return ExitCode::from(2);
+    }
+    let config = Config {
+        bind: SocketAddr::new(ip, args.port),
+        chunk_size: args.chunk_size,
+        gop_cache: !args.no_gop_cache,
+        ..Config::default()
+    };
+    // Signals are registered before the server starts so none is missed.
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            error!("cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut server = match Server::start(config) {
+        Ok(server) => server,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(signal) = signals.forever().next() {
+        log::info!("signal {signal}: shutting down");
+    }
+    server.shutdown();
+    ExitCode::SUCCESS
+}
+
+/// Logs an error with each of its causes.
+fn report(e: &dyn std::error::Error) {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    error!("{text}");
+}

@@ -1,0 +1,284 @@
+//! The reader thread of one connection: socket -> handshake -> chunk
+//! decoder -> session -> actions. The only place that classifies I/O errors.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Sender, bounded};
+use log::{debug, info, warn};
+
+use super::Shared;
+use super::registry::{Playing, Publishing};
+use super::stream::{Chunks, ConnId};
+use super::writer;
+use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
+use crate::protocol::handshake::{Handshake, Progress, RANDOM_SIZE};
+use crate::session::{Action, Outbound, ServerSession, SessionConfig};
+
+/// Control messages queued for the writer before the reader waits.
+const CONTROL_QUEUE: usize = 256;
+const READ_BUFFER: usize = 64 * 1024;
+/// Writer threads do little more than `writev`; reader threads decode AMF
+/// (depth-limited) and format logs.
+pub(crate) const THREAD_STACK: usize = 256 * 1024;
+
+/// Why a connection ended.
+enum End {
+    /// The peer closed its side or reset.
+    PeerLeft,
+    /// The session decided to close (a refused publish, say).
+    Closed(String),
+    /// The peer broke the protocol or a limit.
+    Misbehaved(String),
+    /// Our writer could not write (a dead or stuck peer).
+    WriterGone,
+    /// Any other socket error.
+    Io(io::Error),
+}
+
+impl fmt::Display for End {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            End::PeerLeft => write!(f, "peer left"),
+            End::Closed(why) => write!(f, "{why}"),
+            End::Misbehaved(why) => write!(f, "{why}"),
+            End::WriterGone => write!(f, "write failed"),
+            End::Io(e) => write!(f, "socket error: {e}"),
+        }
+    }
+}
+
+/// Serves one accepted socket to the end; logs how it ended.
+pub(crate) fn serve(socket: TcpStream, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
+    info!("conn#{id} {peer} opened");
+    let end = run(&socket, id, peer, &shared);
+    if let End::Misbehaved(_) | End::Io(_) = &end {
+        warn!("conn#{id} {peer} {end}; closing");
+    }
+    let _ = socket.shutdown(Shutdown::Both);
+    info!("conn#{id} {peer} closed ({end})");
+}
+
+/// Reads with `Interrupted` retried and the peer leaving made an `End`.
+fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<usize, End> {
+    loop {
+        return match socket.read(buf) {
+            // Ok(0): the peer closed its sending side.
+            Ok(0) => Err(End::PeerLeft),
+            Ok(n) => Ok(n),
+            // A signal interrupted the call: try again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Reset or aborted: the peer is gone, nothing more to say.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                Err(End::PeerLeft)
+            }
+            // A read timeout (only set during the handshake).
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(End::Misbehaved("timed out".into()))
+            }
+            Err(e) => Err(End::Io(e)),
+        };
+    }
+}
+
+fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> End {
+    let config = &shared.config;
+    let mut reader = socket;
+    let _ = socket.set_nodelay(true);
+    let mut buf = vec![0u8; READ_BUFFER];
+
+    // Handshake, bounded in time.
+    let _ = socket.set_read_timeout(Some(config.handshake_timeout));
+    let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_bytes(epoch.as_nanos() as u64 ^ id));
+    let leftover = loop {
+        let n = match read(&mut reader, &mut buf) {
+            Err(End::Misbehaved(_)) => return End::Misbehaved("handshake timed out".into()),
+            other => match other {
+                Ok(n) => n,
+                Err(end) => return end,
+            },
+        };
+        let progress = match handshake.push(&buf[..n]) {
+            Ok(progress) => progress,
+            Err(e) => return End::Misbehaved(e.to_string()),
+        };
+        if let Err(e) = reader.write_all(&handshake.take_output()) {
+            return End::Io(e);
+        }
+        if let Progress::Done { leftover } = progress {
+            break leftover;
+        }
+    };
+    let _ = socket.set_read_timeout(None);
+    let _ = socket.set_write_timeout(Some(config.write_timeout));
+    debug!("conn#{id} handshake done");
+
+    let writer_socket = match socket.try_clone() {
+        Ok(s) => s,
+        Err(e) => return End::Io(e),
+    };
+    let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
+    let (media_tx, media_rx) = bounded(config.player_queue_len);
+    let writer = std::thread::Builder::new()
+        .name(format!("rtmp-w-{id}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx) {
+                debug!("conn#{id} write failed: {e}");
+                // Unblock the reader so the connection ends as a whole.
+                let _ = writer_socket.shutdown(Shutdown::Both);
+            }
+        });
+    let writer = match writer {
+        Ok(handle) => handle,
+        Err(e) => return End::Io(e),
+    };
+
+    let mut connection = Connection {
+        id,
+        peer,
+        shared: shared.clone(),
+        session: ServerSession::new(SessionConfig {
+            chunk_size: config.chunk_size,
+            ..SessionConfig::default()
+        }),
+        decoder: ChunkDecoder::new(DecoderLimits {
+            max_message_len: config.max_message_len,
+            max_chunk_streams: config.max_chunk_streams,
+        }),
+        control: control_tx,
+        media: media_tx,
+        publishing: None,
+        playing: None,
+    };
+    let mut end = connection.input(&leftover).err();
+    while end.is_none() {
+        end = match read(&mut reader, &mut buf) {
+            Ok(n) => connection.input(&buf[..n]).err(),
+            Err(end) => Some(end),
+        };
+    }
+    // Leave the stream, then let the writer flush what is queued and stop.
+    drop(connection);
+    let _ = writer.join();
+    end.unwrap_or(End::PeerLeft)
+}
+
+struct Connection {
+    id: ConnId,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    session: ServerSession,
+    decoder: ChunkDecoder,
+    control: Sender<Outbound>,
+    /// The writer's media queue; a clone goes to the stream on `play`.
+    media: Sender<Chunks>,
+    publishing: Option<Publishing>,
+    playing: Option<Playing>,
+}
+
+impl Connection {
+    /// Decodes and handles everything in `bytes`.
+    fn input(&mut self, bytes: &[u8]) -> Result<(), End> {
+        if let Some(ack) = self.session.bytes_received(bytes.len()) {
+            self.apply(vec![ack])?;
+        }
+        self.decoder.push(bytes);
+        loop {
+            let raw = match self.decoder.next_message() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(End::Misbehaved(e.to_string())),
+            };
+            match self.session.handle(raw) {
+                Ok(actions) => self.apply(actions)?,
+                // A message we cannot read is dropped; the stream goes on.
+                Err(e) => warn!("conn#{} {} {e}; message dropped", self.id, self.peer),
+            }
+        }
+    }
+
+    fn apply(&mut self, actions: Vec<Action>) -> Result<(), End> {
+        for action in actions {
+            match action {
+                Action::Send(outbound) => self.control.send(outbound).map_err(|_| End::WriterGone)?,
+                Action::Media(frame) => {
+                    if let Some(publishing) = &self.publishing {
+                        publishing.send(frame);
+                    }
+                }
+                Action::Publish(key) => {
+                    let registry = &self.shared.registry;
+                    let replies = match registry.publish(&key, self.id) {
+                        Some(publishing) => {
+                            info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
+                            debug!("conn#{} publish name={}", self.id, key.name);
+                            self.publishing = Some(publishing);
+                            self.session.accept_publish()
+                        }
+                        None => {
+                            info!(
+                                "conn#{} {} publish refused app={}: already published",
+                                self.id, self.peer, key.app
+                            );
+                            self.session
+                                .reject_publish(&format!("{key} is already being published"))
+                        }
+                    };
+                    self.apply(replies)?;
+                }
+                Action::Unpublish => {
+                    if self.publishing.take().is_some() {
+                        info!("conn#{} {} publish stop", self.id, self.peer);
+                    }
+                }
+                Action::Play(key) => {
+                    info!("conn#{} {} play start app={}", self.id, self.peer, key.app);
+                    debug!("conn#{} play name={}", self.id, key.name);
+                    self.playing = Some(self.shared.registry.play(&key, self.id, self.media.clone()));
+                }
+                Action::StopPlay => {
+                    if self.playing.take().is_some() {
+                        info!("conn#{} {} play stop", self.id, self.peer);
+                    }
+                }
+                Action::Close(why) => return Err(End::Closed(why)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.publishing.take().is_some() {
+            info!("conn#{} {} publish stop", self.id, self.peer);
+        }
+        if self.playing.take().is_some() {
+            info!("conn#{} {} play stop", self.id, self.peer);
+        }
+    }
+}
+
+/// S1's random field. Not a secret, only distinct per connection, so a
+/// seeded xorshift does.
+fn random_bytes(seed: u64) -> [u8; RANDOM_SIZE] {
+    let mut x = seed | 1;
+    let mut out = [0u8; RANDOM_SIZE];
+    for chunk in out.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    out
+}

@@ -1,0 +1,50 @@
+//! The accept loop: one reader thread per accepted socket.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use log::{error, warn};
+
+use super::Shared;
+use super::connection::{self, THREAD_STACK};
+
+/// Accepts until `shared.stopping` is set (and a connection wakes it).
+pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>) {
+    for incoming in listener.incoming() {
+        if shared.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let socket = match incoming {
+            Ok(socket) => socket,
+            Err(e) => {
+                // Out of file descriptors and the like: the server's own
+                // trouble. Back off a little instead of spinning.
+                error!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let peer = match socket.peer_addr() {
+            Ok(peer) => peer,
+            Err(e) => {
+                warn!("accepted a socket without a peer address: {e}");
+                continue;
+            }
+        };
+        let id = shared.register(&socket);
+        let worker = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("rtmp-r-{id}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                connection::serve(socket, id, peer, worker.clone());
+                worker.unregister(id);
+            });
+        if let Err(e) = spawned {
+            error!("conn#{id} {peer} cannot start a thread: {e}");
+            shared.unregister(id);
+        }
+    }
+}

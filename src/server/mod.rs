@@ -1,0 +1,169 @@
+//! The only I/O in the server: threads, sockets, channels, locks.
+//!
+//! `listener` accepts and starts a reader thread per socket (`connection`),
+//! which starts its writer thread (`writer`). Streams live in the
+//! `registry`; each `stream` fans frames out to its players' queues.
+
+mod connection;
+mod listener;
+mod registry;
+mod stream;
+mod writer;
+
+pub use stream::StreamStats;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+use parking_lot::{Condvar, Mutex};
+
+use crate::config::Config;
+use crate::error::Error;
+use registry::Registry;
+use stream::{ConnId, StreamConfig};
+
+/// How long `shutdown` waits for connection threads to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// State shared by the accept thread and every connection.
+pub(crate) struct Shared {
+    config: Config,
+    registry: Arc<Registry>,
+    stopping: AtomicBool,
+    next_id: AtomicU64,
+    /// A handle on every open socket, so shutdown can unblock its reader.
+    sockets: Mutex<HashMap<ConnId, TcpStream>>,
+    all_closed: Condvar,
+}
+
+impl Shared {
+    fn register(&self, socket: &TcpStream) -> ConnId {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(handle) = socket.try_clone() {
+            self.sockets.lock().insert(id, handle);
+        }
+        id
+    }
+
+    fn unregister(&self, id: ConnId) {
+        let mut sockets = self.sockets.lock();
+        sockets.remove(&id);
+        if sockets.is_empty() {
+            self.all_closed.notify_all();
+        }
+    }
+}
+
+/// The RTMP server. Start it with [`Server::start`].
+#[derive(Debug)]
+pub struct Server;
+
+/// What `ServerHandle::stats` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Open connections.
+    pub connections: usize,
+    /// Streams with a publisher or a player, sorted by key.
+    pub streams: Vec<StreamStats>,
+}
+
+/// A running server. Dropping it shuts the server down.
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds `config.bind` and starts accepting on a background thread.
+    pub fn start(config: Config) -> Result<ServerHandle, Error> {
+        let addr = config.bind;
+        let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
+        let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
+        let registry = Arc::new(Registry::new(StreamConfig {
+            chunk_size: config.chunk_size,
+            gop_cache: config.gop_cache,
+            gop_max_frames: config
+                .gop_cache_max_frames
+                .min(config.player_queue_len.saturating_sub(8)),
+            gop_max_bytes: config.gop_cache_max_bytes,
+        }));
+        let shared = Arc::new(Shared {
+            config,
+            registry,
+            stopping: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            sockets: Mutex::new(HashMap::new()),
+            all_closed: Condvar::new(),
+        });
+        let accept_shared = shared.clone();
+        let accept_thread = std::thread::Builder::new()
+            .name("rtmp-accept".into())
+            .spawn(move || listener::run(listener, accept_shared))
+            .map_err(Error::Spawn)?;
+        info!("listening on {local_addr}");
+        Ok(ServerHandle {
+            local_addr,
+            shared,
+            accept_thread: Some(accept_thread),
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port when the
+    /// config asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Connections and streams right now.
+    pub fn stats(&self) -> ServerStats {
+        ServerStats {
+            connections: self.shared.sockets.lock().len(),
+            streams: self.shared.registry.stats(),
+        }
+    }
+
+    /// Stops accepting, closes every connection and waits up to two
+    /// seconds for their threads. Calling it again does nothing.
+    pub fn shutdown(&mut self) {
+        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // The accept thread sits in accept(): connect once to wake it.
+        let wake = match self.local_addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, self.local_addr.port())),
+            IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, self.local_addr.port())),
+            _ => self.local_addr,
+        };
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let mut sockets = self.shared.sockets.lock();
+        for socket in sockets.values() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        while !sockets.is_empty() {
+            if self.shared.all_closed.wait_until(&mut sockets, deadline).timed_out() {
+                warn!("{} connections still closing after {SHUTDOWN_GRACE:?}", sockets.len());
+                break;
+            }
+        }
+        drop(sockets);
+        info!("stopped listening on {}", self.local_addr);
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,113 @@
+//! `Registry`: the live streams by `(app, name)`, and the RAII handles that
+//! keep a publisher or player registered exactly as long as they live.
+//!
+//! Lock order is registry, then stream; never the reverse.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+
+use super::stream::{Chunks, ConnId, Stream, StreamConfig, StreamStats};
+use crate::media::{Frame, StreamKey};
+
+/// All streams with a publisher or a player.
+pub(crate) struct Registry {
+    config: StreamConfig,
+    streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
+}
+
+/// A connection's right to publish on a stream; dropping it ends the publish.
+pub(crate) struct Publishing {
+    registry: Arc<Registry>,
+    stream: Arc<Stream>,
+    id: ConnId,
+}
+
+/// A connection's place among a stream's players; dropping it leaves.
+pub(crate) struct Playing {
+    registry: Arc<Registry>,
+    stream: Arc<Stream>,
+    id: ConnId,
+}
+
+impl Registry {
+    pub(crate) fn new(config: StreamConfig) -> Registry {
+        Registry {
+            config,
+            streams: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` on the stream for `key`, creating it if needed, under the
+    /// registry lock so that `release` cannot drop it in between.
+    fn with_stream<T>(&self, key: &StreamKey, f: impl FnOnce(&Stream) -> T) -> (Arc<Stream>, T) {
+        let mut streams = self.streams.lock();
+        let stream = streams
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Stream::new(key.clone(), self.config)))
+            .clone();
+        let out = f(&stream);
+        (stream, out)
+    }
+
+    /// Starts publishing `key` for connection `id`; `None` when another
+    /// publisher holds it.
+    pub(crate) fn publish(self: &Arc<Self>, key: &StreamKey, id: ConnId) -> Option<Publishing> {
+        let (stream, started) = self.with_stream(key, |s| s.try_start_publish(id));
+        started.then(|| Publishing {
+            registry: self.clone(),
+            stream,
+            id,
+        })
+    }
+
+    /// Adds connection `id` as a player of `key`, whether or not it is
+    /// published yet.
+    pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, queue: Sender<Chunks>) -> Playing {
+        let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, queue));
+        Playing {
+            registry: self.clone(),
+            stream,
+            id,
+        }
+    }
+
+    /// Statistics of every stream, sorted by key.
+    pub(crate) fn stats(&self) -> Vec<StreamStats> {
+        let streams: Vec<Arc<Stream>> = self.streams.lock().values().cloned().collect();
+        let mut stats: Vec<StreamStats> = streams.iter().map(|s| s.stats()).collect();
+        stats.sort_by(|a, b| a.key.cmp(&b.key));
+        stats
+    }
+
+    /// Forgets `stream` if nobody uses it any more.
+    fn release(&self, stream: &Stream) {
+        let mut streams = self.streams.lock();
+        if stream.is_idle() {
+            streams.remove(stream.key());
+        }
+    }
+}
+
+impl Publishing {
+    /// Sends a frame to the stream's players.
+    pub(crate) fn send(&self, frame: Frame) {
+        self.stream.publish(frame);
+    }
+}
+
+impl Drop for Publishing {
+    fn drop(&mut self) {
+        self.stream.end_publish(self.id);
+        self.registry.release(&self.stream);
+    }
+}
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        self.stream.unsubscribe(self.id);
+        self.registry.release(&self.stream);
+    }
+}

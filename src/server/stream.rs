@@ -1,0 +1,297 @@
+//! `Stream`: one live stream: its publisher, the caches a joining player
+//! needs, and its players' queues.
+//!
+//! Each frame is chunked once ([`prechunk`]) into an `Arc<[u8]>` that every
+//! player's queue shares. A player whose queue is full is slow: it skips
+//! frames until the next keyframe, then gets the current sequence headers
+//! and that keyframe, so it never sees half a GOP or misses a codec change.
+//! The publisher never waits for a player.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Sender, TrySendError};
+use log::debug;
+use parking_lot::Mutex;
+
+use crate::media::{Frame, FrameKind, StreamKey};
+use crate::protocol::chunk::{csid, prechunk};
+use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
+use crate::protocol::time::RtmpTime;
+
+/// Bytes already chunked for the wire, shared by every player's queue.
+pub(crate) type Chunks = Arc<[u8]>;
+
+/// Identifies a connection in logs and in a stream's player list.
+pub(crate) type ConnId = u64;
+
+/// Stream settings taken from `Config`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamConfig {
+    pub(crate) chunk_size: u32,
+    pub(crate) gop_cache: bool,
+    pub(crate) gop_max_frames: usize,
+    pub(crate) gop_max_bytes: usize,
+}
+
+/// What `stats` reports about one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Which stream.
+    pub key: StreamKey,
+    /// A publisher is live on it.
+    pub publishing: bool,
+    /// Players subscribed to it.
+    pub players: usize,
+    /// Audio, video and metadata messages received from publishers so far.
+    pub frames: u64,
+    /// Frames not sent to slow players so far, over all players.
+    pub dropped: u64,
+}
+
+struct Player {
+    id: ConnId,
+    queue: Sender<Chunks>,
+    /// Skipping frames until the next place a decoder can start.
+    skipping: bool,
+    dropped: u64,
+}
+
+#[derive(Default)]
+struct State {
+    publisher: Option<ConnId>,
+    metadata: Option<Chunks>,
+    audio_header: Option<Chunks>,
+    video_header: Option<Chunks>,
+    has_video: bool,
+    /// The frames since the last keyframe, keyframe first; empty when
+    /// caching is off or the GOP outgrew its bounds.
+    gop: Vec<Chunks>,
+    gop_bytes: usize,
+    players: Vec<Player>,
+    frames: u64,
+    dropped: u64,
+}
+
+/// One live stream.
+pub(crate) struct Stream {
+    key: StreamKey,
+    config: StreamConfig,
+    state: Mutex<State>,
+}
+
+impl Stream {
+    pub(crate) fn new(key: StreamKey, config: StreamConfig) -> Stream {
+        Stream {
+            key,
+            config,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub(crate) fn key(&self) -> &StreamKey {
+        &self.key
+    }
+
+    /// Makes `id` the publisher unless another one is live.
+    pub(crate) fn try_start_publish(&self, id: ConnId) -> bool {
+        let mut state = self.state.lock();
+        if state.publisher.is_some() {
+            return false;
+        }
+        state.publisher = Some(id);
+        // Players waiting from before, or from a previous publisher, hear
+        // that the stream runs again.
+        let begin = user_control(UserControl::StreamBegin(MEDIA_STREAM_ID));
+        for player in &mut state.players {
+            player.skipping = false;
+            let _ = player.queue.try_send(begin.clone());
+        }
+        true
+    }
+
+    /// Ends the publish by `id`: caches are cleared (the next publisher's
+    /// codecs may differ) and players get StreamEOF but stay subscribed.
+    pub(crate) fn end_publish(&self, id: ConnId) {
+        let mut state = self.state.lock();
+        if state.publisher != Some(id) {
+            return;
+        }
+        state.publisher = None;
+        state.metadata = None;
+        state.audio_header = None;
+        state.video_header = None;
+        state.has_video = false;
+        state.gop.clear();
+        state.gop_bytes = 0;
+        // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
+        // players quit on the latter and would miss a republish.
+        let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
+        for player in &state.players {
+            let _ = player.queue.try_send(eof.clone());
+        }
+    }
+
+    /// Adds a player; it gets the cached metadata, sequence headers and GOP
+    /// at once, then live frames.
+    pub(crate) fn subscribe(&self, id: ConnId, queue: Sender<Chunks>) {
+        let mut state = self.state.lock();
+        let mut player = Player {
+            id,
+            queue,
+            skipping: false,
+            dropped: 0,
+        };
+        let cached = [&state.metadata, &state.audio_header, &state.video_header];
+        for chunks in cached.into_iter().flatten().chain(&state.gop) {
+            send(&mut player, chunks.clone());
+        }
+        state.players.push(player);
+    }
+
+    pub(crate) fn unsubscribe(&self, id: ConnId) {
+        self.state.lock().players.retain(|p| p.id != id);
+    }
+
+    /// True when nobody publishes or plays: the registry may drop it.
+    pub(crate) fn is_idle(&self) -> bool {
+        let state = self.state.lock();
+        state.publisher.is_none() && state.players.is_empty()
+    }
+
+    pub(crate) fn stats(&self) -> StreamStats {
+        let state = self.state.lock();
+        StreamStats {
+            key: self.key.clone(),
+            publishing: state.publisher.is_some(),
+            players: state.players.len(),
+            frames: state.frames,
+            dropped: state.dropped,
+        }
+    }
+
+    /// Chunks one frame from the publisher, caches it as needed and queues
+    /// it to every player.
+    pub(crate) fn publish(&self, frame: Frame) {
+        let (chunk_csid, frame_type) = match frame.kind {
+            FrameKind::Audio => (csid::AUDIO, type_id::AUDIO),
+            FrameKind::Video => (csid::VIDEO, type_id::VIDEO),
+            FrameKind::Metadata => (csid::DATA, type_id::DATA_AMF0),
+        };
+        let is_keyframe = frame.is_keyframe();
+        let is_header = frame.is_sequence_header();
+        let chunks: Chunks = prechunk(
+            chunk_csid,
+            frame.timestamp,
+            frame_type,
+            MEDIA_STREAM_ID,
+            &frame.payload,
+            self.config.chunk_size,
+        )
+        .into();
+
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        state.frames += 1;
+        if frame.kind == FrameKind::Video {
+            state.has_video = true;
+        }
+        if frame.kind == FrameKind::Metadata || is_header {
+            let slot = match frame.kind {
+                FrameKind::Metadata => &mut state.metadata,
+                FrameKind::Audio => &mut state.audio_header,
+                FrameKind::Video => &mut state.video_header,
+            };
+            *slot = Some(chunks.clone());
+            // Skipping players get the current headers when they resume.
+            for player in state.players.iter_mut().filter(|p| !p.skipping) {
+                send(player, chunks.clone());
+            }
+            return;
+        }
+        self.cache_gop(state, &chunks, is_keyframe, frame.payload.len());
+
+        // Where a decoder can start: a keyframe, or any audio frame of a
+        // stream without video.
+        let resume_point = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
+        let headers: Vec<Chunks> = [&state.audio_header, &state.video_header]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let mut dropped = 0;
+        for player in &mut state.players {
+            if player.skipping {
+                let room = player.queue.capacity().unwrap_or(usize::MAX) - player.queue.len();
+                if !resume_point || room < headers.len() + 1 {
+                    player.dropped += 1;
+                    dropped += 1;
+                    continue;
+                }
+                debug!(
+                    "conn#{} resumes {} at a keyframe after {} dropped",
+                    player.id, self.key.app, player.dropped
+                );
+                player.skipping = false;
+                for header in &headers {
+                    send(player, header.clone());
+                }
+            }
+            if !send(player, chunks.clone()) {
+                dropped += 1;
+            }
+        }
+        state.dropped += dropped;
+    }
+
+    fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool, payload_len: usize) {
+        if !self.config.gop_cache {
+            return;
+        }
+        if is_keyframe {
+            state.gop.clear();
+            state.gop_bytes = 0;
+        } else if state.gop.is_empty() {
+            return; // no keyframe yet: nothing a player could start from
+        }
+        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + payload_len > self.config.gop_max_bytes {
+            // Too long to replay: a joining player waits for the next keyframe.
+            state.gop.clear();
+            state.gop_bytes = 0;
+            return;
+        }
+        state.gop.push(chunks.clone());
+        state.gop_bytes += payload_len;
+    }
+}
+
+/// Queues `chunks` without blocking. A full queue makes the player skip to
+/// the next keyframe; returns false when the frame was not queued.
+fn send(player: &mut Player, chunks: Chunks) -> bool {
+    match player.queue.try_send(chunks) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) => {
+            if !player.skipping {
+                debug!("conn#{} is slow: skipping to the next keyframe", player.id);
+            }
+            player.skipping = true;
+            player.dropped += 1;
+            false
+        }
+        // The writer is gone; the connection's cleanup unsubscribes it.
+        Err(TrySendError::Disconnected(_)) => false,
+    }
+}
+
+fn user_control(event: UserControl) -> Chunks {
+    let mut payload = Vec::new();
+    Message::UserControl(event).encode(&mut payload);
+    prechunk(
+        csid::CONTROL,
+        RtmpTime::ZERO,
+        type_id::USER_CONTROL,
+        0,
+        &payload,
+        u32::MAX,
+    )
+    .into()
+}
