@@ -44,7 +44,10 @@ pub struct StreamStats {
     pub players: usize,
     /// Audio, video and metadata messages received from publishers so far.
     pub frames: u64,
-    /// Frames not sent to slow players so far, over all players.
+    /// The timestamp of the latest frame published.
+    pub last_timestamp: RtmpTime,
+    /// Frames not sent to players so far: frames a slow player skipped, and
+    /// frames before the first keyframe a joining player could use.
     pub dropped: u64,
 }
 
@@ -69,6 +72,7 @@ struct State {
     gop_bytes: usize,
     players: Vec<Player>,
     frames: u64,
+    last_timestamp: RtmpTime,
     dropped: u64,
 }
 
@@ -141,9 +145,19 @@ impl Stream {
             skipping: false,
             dropped: 0,
         };
-        let cached = [&state.metadata, &state.audio_header, &state.video_header];
-        for chunks in cached.into_iter().flatten().chain(&state.gop) {
-            send(&mut player, chunks.clone());
+        if let Some(metadata) = &state.metadata {
+            send(&mut player, metadata.clone());
+        }
+        if state.has_video && state.gop.is_empty() {
+            // No cached GOP to start from: wait for the next keyframe (it
+            // brings the sequence headers along) rather than show a player
+            // frames it cannot decode.
+            player.skipping = true;
+        } else {
+            let cached = [&state.audio_header, &state.video_header];
+            for chunks in cached.into_iter().flatten().chain(&state.gop) {
+                send(&mut player, chunks.clone());
+            }
         }
         state.players.push(player);
     }
@@ -165,6 +179,7 @@ impl Stream {
             publishing: state.publisher.is_some(),
             players: state.players.len(),
             frames: state.frames,
+            last_timestamp: state.last_timestamp,
             dropped: state.dropped,
         }
     }
@@ -192,6 +207,7 @@ impl Stream {
         let mut state = self.state.lock();
         let state = &mut *state;
         state.frames += 1;
+        state.last_timestamp = frame.timestamp;
         if frame.kind == FrameKind::Video {
             state.has_video = true;
         }

@@ -7,7 +7,7 @@
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, never, select};
 
 use super::stream::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
@@ -18,7 +18,7 @@ const MAX_BATCH: usize = 64;
 
 /// Runs until the reader drops the control sender (after the last queued
 /// message is written) or a write fails.
-pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, media: Receiver<Chunks>) -> io::Result<()> {
+pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, mut media: Receiver<Chunks>) -> io::Result<()> {
     let mut encoder = ChunkEncoder::new();
     let mut control_bytes = Vec::with_capacity(4096);
     let mut batch: Vec<Chunks> = Vec::with_capacity(MAX_BATCH);
@@ -34,7 +34,9 @@ pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, media: Receiv
             },
             recv(media) -> chunks => match chunks {
                 Ok(chunks) => batch.push(chunks),
-                Err(_) => return Ok(()),
+                // The reader let go of its media sender first; the control
+                // queue may still hold a last reply, so keep serving it.
+                Err(_) => media = never(),
             },
         }
         // Control first: replies queued before a play must reach the player

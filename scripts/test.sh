@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the layer check, unit and integration
+# tests. Integration tests drive real clients, so this installs them with
+# apt-get when they are missing (a test never skips for a missing client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad nginx libnginx-mod-rtmp)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing test clients: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+scripts/check-layers.sh
+cargo test
