@@ -94,3 +94,39 @@ fn shutdown_closes_every_connection_and_stops_accepting() {
     assert!(matches!(idle.read(&mut [0u8; 1]), Ok(0) | Err(_)));
     assert!(TcpStream::connect(addr).is_err(), "still accepting after shutdown");
 }
+
+#[test]
+fn set_chunk_size_before_connect_as_obs_sends_it() {
+    let server = start_server();
+    let mut client = RawClient::handshake(server.local_addr());
+    // Sending it switches our encoder to 4096 too.
+    client.send(2, 0, 0, &Message::SetChunkSize(4096));
+    // A connect far longer than 128 bytes, in one 4096-byte chunk.
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string("live")),
+        ("flashVer", Amf0Value::string("FMLE/3.0 (compatible; FMSc/1.0)")),
+        (
+            "tcUrl",
+            Amf0Value::string(format!("rtmp://127.0.0.1/live/{}", "x".repeat(300))),
+        ),
+    ]);
+    client.call(0, "connect", 1.0, object, vec![]);
+    assert_eq!(client.recv_command("_result").transaction_id, 1.0);
+}
+
+#[test]
+fn acknowledges_each_window_of_received_bytes() {
+    let server = start_server();
+    let mut client = RawClient::handshake(server.local_addr());
+    client.connect("live");
+    client.send(2, 0, 0, &Message::WindowAckSize(1000));
+    // About 2 KB of notifications: past the 1000-byte window.
+    for tx in 0..60 {
+        client.call(0, "ping", 0.0, Amf0Value::Null, vec![Amf0Value::Number(tx as f64)]);
+    }
+    let ack = client.recv_until("an acknowledgement", |m| matches!(m, Message::Acknowledgement(_)));
+    let Message::Acknowledgement(sequence) = ack else {
+        unreachable!()
+    };
+    assert!(sequence >= 1000, "acknowledged {sequence} bytes");
+}

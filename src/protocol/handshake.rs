@@ -248,6 +248,18 @@ mod tests {
     }
 
     #[test]
+    fn ffmpeg_c0c1_capture_gets_s2_echoing_it() {
+        // ffmpeg 5.1's C0+C1: version 9.0.124.2 with a digest.
+        let c0c1 = include_bytes!("../../tests/data/ffmpeg-c0c1.bin");
+        assert_eq!(&c0c1[..9], &[3, 0, 0, 0, 0, 9, 0, 124, 2]);
+        let mut server = Handshake::server(0, &[0; RANDOM_SIZE]);
+        assert_eq!(server.push(c0c1), Ok(Progress::InProgress));
+        let out = server.take_output();
+        assert_eq!(&out[5..9], &[0, 0, 0, 0], "S1 version stays zero");
+        assert_eq!(&out[1 + PACKET_SIZE..], &c0c1[1..]);
+    }
+
+    #[test]
     fn rejects_a_version_other_than_3() {
         let mut server = Handshake::server(0, &[0; RANDOM_SIZE]);
         assert_eq!(

@@ -239,6 +239,16 @@ impl Proc {
         }
     }
 
+    /// The process id, for signals.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    /// The piped stderr, to read while the process runs.
+    pub fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.0.as_mut().unwrap().stderr.take().expect("stderr was piped")
+    }
+
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         self.0.as_mut().unwrap().try_wait().unwrap().is_none()

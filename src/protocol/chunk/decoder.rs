@@ -469,6 +469,105 @@ mod tests {
         split_everywhere(&bytes, &[msg(2, 0, 2, 0, &[0, 0, 0, 5]), msg(5, 1, 18, 1, &[0x7F])]);
     }
 
+    /// Decodes a captured client-to-server stream whole, one byte at a time,
+    /// and split at every point of its first `split_prefix` bytes.
+    fn decode_capture(bytes: &[u8], split_prefix: usize) -> Vec<RawMessage> {
+        let decode = |pieces: &[&[u8]]| {
+            let mut d = ChunkDecoder::new(DecoderLimits::default());
+            let mut out = Vec::new();
+            for piece in pieces {
+                d.push(piece);
+                while let Some(m) = d.next_message().unwrap() {
+                    out.push(m);
+                }
+            }
+            out
+        };
+        let whole = decode(&[bytes]);
+        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(decode(&singles), whole, "byte at a time");
+        let prefix = &bytes[..split_prefix];
+        let expected = decode(&[prefix]);
+        for split in 1..prefix.len() {
+            assert_eq!(
+                decode(&[&prefix[..split], &prefix[split..]]),
+                expected,
+                "split at {split}"
+            );
+        }
+        whole
+    }
+
+    fn command_names(messages: &[RawMessage]) -> Vec<String> {
+        messages
+            .iter()
+            .filter(|m| m.type_id == 20)
+            .map(|m| {
+                crate::protocol::amf0::decode_all(&m.payload).unwrap()[0]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ffmpeg_publish_capture() {
+        // tests/data/README.md: ffmpeg 5.1 publishing 1 s of H.264/AAC.
+        let messages = decode_capture(include_bytes!("../../../tests/data/ffmpeg-publish.bin"), 1200);
+        assert_eq!(
+            command_names(&messages),
+            [
+                "connect",
+                "releaseStream",
+                "FCPublish",
+                "createStream",
+                "_checkbw",
+                "publish",
+                "FCUnpublish",
+                "deleteStream"
+            ]
+        );
+        assert_eq!(messages.iter().filter(|m| m.type_id == 9).count(), 27);
+        assert_eq!(messages.iter().filter(|m| m.type_id == 8).count(), 46);
+        // ffmpeg raises its chunk size right after connect.
+        assert_eq!(messages[1].type_id, 1);
+    }
+
+    #[test]
+    fn ffmpeg_play_capture() {
+        let messages = decode_capture(include_bytes!("../../../tests/data/ffmpeg-play.bin"), 438);
+        assert_eq!(
+            command_names(&messages),
+            [
+                "connect",
+                "createStream",
+                "_checkbw",
+                "getStreamLength",
+                "play",
+                "deleteStream"
+            ]
+        );
+    }
+
+    #[test]
+    fn gstreamer_publish_capture() {
+        let messages = decode_capture(include_bytes!("../../../tests/data/gst-publish.bin"), 1200);
+        assert_eq!(
+            command_names(&messages),
+            [
+                "connect",
+                "releaseStream",
+                "FCPublish",
+                "createStream",
+                "publish",
+                "FCUnpublish",
+                "deleteStream"
+            ]
+        );
+        assert_eq!(messages.iter().filter(|m| m.type_id == 9).count(), 27);
+    }
+
     #[test]
     fn limits_are_errors() {
         let mut d = ChunkDecoder::new(DecoderLimits {

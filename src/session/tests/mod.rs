@@ -1,5 +1,6 @@
 //! ServerSession scenarios, one file per state.
 
+mod capture;
 mod connect;
 mod play;
 mod publish;

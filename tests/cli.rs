@@ -1,0 +1,103 @@
+//! The `rustic_rtmp` binary: flags, logging, clean exit on signals.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+use common::rtmp::RawClient;
+use common::*;
+
+/// Starts the binary with `args`, waits for its "listening on" line and
+/// returns the process, the address and a channel of later log lines.
+fn start(args: &[&str]) -> (Proc, std::net::SocketAddr, mpsc::Receiver<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut proc = spawn(&mut cmd);
+    let stderr = proc.take_stderr();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(WAIT).expect("the server logs its address");
+    let addr = line
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no address in {line:?}"));
+    assert!(line.contains("listening on"), "{line}");
+    (proc, addr, rx)
+}
+
+fn signal(proc: &Proc, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &proc.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn logged(rx: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        let line = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_the_server_with_exit_code_zero() {
+    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0"]);
+    let mut client = RawClient::handshake(addr);
+    logged(&logs, "opened");
+    client.connect("live");
+    let name = unique("cli");
+    assert_eq!(client.publish(&name), "NetStream.Publish.Start");
+    let line = logged(&logs, "publish start");
+    assert!(
+        line.contains("app=live") && !line.contains(&name),
+        "stream keys stay out of info logs: {line}"
+    );
+    signal(&proc, "TERM");
+    assert!(proc.wait().success(), "exit status after SIGTERM");
+    assert!(client.closed_by_server());
+}
+
+#[test]
+fn sigint_stops_it_too_and_ipv6_bind_works() {
+    let (mut proc, addr, _logs) = start(&[
+        "--bind",
+        "::1",
+        "--port",
+        "0",
+        "--chunk-size",
+        "60000",
+        "--no-gop-cache",
+    ]);
+    assert!(addr.is_ipv6());
+    RawClient::handshake(addr).connect("live");
+    signal(&proc, "INT");
+    assert!(proc.wait().success());
+}
+
+#[test]
+fn a_bad_flag_value_is_refused() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args(["--bind", "nowhere", "--port", "0"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--bind \"nowhere\" is not an IP address"),
+        "{}",
+        stderr(&out)
+    );
+}
