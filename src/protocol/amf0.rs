@@ -1,15 +1,15 @@
 //! AMF0 values (Adobe AMF0 specification), encode and decode.
 //!
 //! In scope: every AMF0 marker a peer may send, including reference, date,
-//! XML document and typed object; nesting limited by [`MAX_DEPTH`].
-//! Out of scope (issue #3): AMF3 values behind the AVM+ switch marker (0x11),
-//! which decode to [`AmfError::Amf3NotSupported`] for that message only.
+//! XML document, typed object and the AVM+ switch to an AMF3 value
+//! ([`super::amf3`]); nesting limited by [`MAX_DEPTH`].
 //!
 //! Interop: strings that are not UTF-8 (some encoders put Latin-1 in
 //! metadata) decode lossily instead of failing the whole message.
 
 use std::fmt;
 
+use super::amf3::{self, Amf3Error, Amf3Value};
 use super::reader::{Incomplete, Reader};
 
 /// How deep objects and arrays may nest before decoding fails.
@@ -80,6 +80,8 @@ pub enum Amf0Value {
         /// The object's properties.
         properties: Properties,
     },
+    /// §3.1 AVM+ switch marker followed by one AMF3 value.
+    Avmplus(Amf3Value),
 }
 
 impl Amf0Value {
@@ -122,6 +124,79 @@ impl Amf0Value {
     pub fn string(s: impl Into<String>) -> Amf0Value {
         Amf0Value::String(s.into())
     }
+
+    /// The same value with every AVM+ switched AMF3 value inside it turned
+    /// into its AMF0 equivalent, so readers meet one kind of value: integers
+    /// and doubles become numbers, arrays strict or ECMA arrays, objects
+    /// objects (typed when they have a class name), vectors strict arrays.
+    /// Byte arrays, dictionaries and references have no AMF0 form and stay.
+    pub fn without_avmplus(self) -> Amf0Value {
+        let props = |p: Properties| p.into_iter().map(|(k, v)| (k, v.without_avmplus())).collect();
+        match self {
+            Amf0Value::Avmplus(v) => from_amf3(v),
+            Amf0Value::Object(p) => Amf0Value::Object(props(p)),
+            Amf0Value::EcmaArray(p) => Amf0Value::EcmaArray(props(p)),
+            Amf0Value::StrictArray(items) => {
+                Amf0Value::StrictArray(items.into_iter().map(Amf0Value::without_avmplus).collect())
+            }
+            Amf0Value::TypedObject { class_name, properties } => Amf0Value::TypedObject {
+                class_name,
+                properties: props(properties),
+            },
+            other => other,
+        }
+    }
+}
+
+fn from_amf3(value: Amf3Value) -> Amf0Value {
+    let props = |p: Vec<(String, Amf3Value)>| p.into_iter().map(|(k, v)| (k, from_amf3(v))).collect::<Properties>();
+    let numbers = |items: Vec<f64>| Amf0Value::StrictArray(items.into_iter().map(Amf0Value::Number).collect());
+    match value {
+        Amf3Value::Undefined => Amf0Value::Undefined,
+        Amf3Value::Null => Amf0Value::Null,
+        Amf3Value::Boolean(b) => Amf0Value::Boolean(b),
+        Amf3Value::Integer(i) => Amf0Value::Number(i.into()),
+        Amf3Value::Double(d) => Amf0Value::Number(d),
+        Amf3Value::String(s) => Amf0Value::String(s),
+        Amf3Value::XmlDocument(s) | Amf3Value::Xml(s) => Amf0Value::XmlDocument(s),
+        Amf3Value::Date(millis) => Amf0Value::Date { millis, timezone: 0 },
+        Amf3Value::Array { assoc, dense } if assoc.is_empty() => {
+            Amf0Value::StrictArray(dense.into_iter().map(from_amf3).collect())
+        }
+        Amf3Value::Array { assoc, dense } => {
+            let mut all = props(assoc);
+            all.extend(
+                dense
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), from_amf3(v))),
+            );
+            Amf0Value::EcmaArray(all)
+        }
+        Amf3Value::Object {
+            class_name,
+            sealed,
+            dynamic,
+        } => {
+            let mut all = props(sealed);
+            all.extend(props(dynamic.unwrap_or_default()));
+            if class_name.is_empty() {
+                Amf0Value::Object(all)
+            } else {
+                Amf0Value::TypedObject {
+                    class_name,
+                    properties: all,
+                }
+            }
+        }
+        Amf3Value::VectorInt { items, .. } => numbers(items.into_iter().map(f64::from).collect()),
+        Amf3Value::VectorUint { items, .. } => numbers(items.into_iter().map(f64::from).collect()),
+        Amf3Value::VectorDouble { items, .. } => numbers(items),
+        Amf3Value::VectorObject { items, .. } => Amf0Value::StrictArray(items.into_iter().map(from_amf3).collect()),
+        other @ (Amf3Value::ByteArray(_) | Amf3Value::Dictionary { .. } | Amf3Value::Reference(_)) => {
+            Amf0Value::Avmplus(other)
+        }
+    }
 }
 
 /// Why AMF0 bytes could not be decoded.
@@ -143,8 +218,8 @@ pub enum AmfError {
         /// The limit that was reached.
         limit: usize,
     },
-    /// An AVM+ switch to AMF3, which this decoder does not read yet.
-    Amf3NotSupported,
+    /// The AMF3 value after an AVM+ switch marker is malformed.
+    Amf3(Amf3Error),
 }
 
 impl fmt::Display for AmfError {
@@ -154,12 +229,19 @@ impl fmt::Display for AmfError {
             AmfError::UnknownMarker(m) => write!(f, "amf0 marker 0x{m:02x} is unknown"),
             AmfError::UnexpectedObjectEnd => write!(f, "amf0 object-end marker outside an object"),
             AmfError::TooDeep { limit } => write!(f, "amf0 nesting depth exceeds limit {limit}"),
-            AmfError::Amf3NotSupported => write!(f, "amf0 switch to amf3 (0x11) is not supported"),
+            AmfError::Amf3(e) => write!(f, "after the amf0 avm+ switch: {e}"),
         }
     }
 }
 
-impl std::error::Error for AmfError {}
+impl std::error::Error for AmfError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AmfError::Amf3(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 fn truncated(what: &'static str) -> impl Fn(Incomplete) -> AmfError {
     move |_| AmfError::Truncated { what }
@@ -223,7 +305,8 @@ fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<Amf0Value, AmfError> {
             }
         }
         marker::OBJECT_END => return Err(AmfError::UnexpectedObjectEnd),
-        marker::AVMPLUS => return Err(AmfError::Amf3NotSupported),
+        // Each switch starts fresh AMF3 reference tables.
+        marker::AVMPLUS => Amf0Value::Avmplus(amf3::decode(r).map_err(AmfError::Amf3)?),
         marker::MOVIECLIP | marker::RECORDSET => return Err(AmfError::UnknownMarker(m)),
         other => return Err(AmfError::UnknownMarker(other)),
     })
@@ -316,6 +399,10 @@ pub fn encode(value: &Amf0Value, out: &mut Vec<u8>) {
             put_short_string(class_name, out);
             put_properties(properties, out);
         }
+        Amf0Value::Avmplus(value) => {
+            out.push(marker::AVMPLUS);
+            amf3::encode(value, out);
+        }
     }
 }
 
@@ -366,13 +453,16 @@ mod tests {
                 encode(&value, &mut out);
                 assert_eq!(out, bytes, "encode");
                 assert_eq!(decode_all(&bytes), Ok(vec![value.clone()]), "decode");
-                // Every proper prefix is truncated, never a wrong value.
-                for cut in 0..bytes.len() {
+                // Every proper prefix is truncated (in AMF0 or in the AMF3
+                // after a switch), never a value.
+                for cut in 1..bytes.len() {
                     assert!(
-                        matches!(decode_all(&bytes[..cut]), Err(AmfError::Truncated { .. }) | Ok(_)),
+                        matches!(
+                            decode_all(&bytes[..cut]),
+                            Err(AmfError::Truncated { .. } | AmfError::Amf3(Amf3Error::Truncated { .. }))
+                        ),
                         "prefix {cut}"
                     );
-                    assert_ne!(decode_all(&bytes[..cut]), Ok(vec![value.clone()]), "prefix {cut}");
                 }
             }
         };
@@ -431,6 +521,11 @@ mod tests {
         vec![0x0F, 0, 0, 0, 4, b'<', b'a', b'/', b'>']
     );
     vector!(
+        avmplus_switch,
+        Amf0Value::Avmplus(Amf3Value::String("hi".into())),
+        vec![0x11, 0x06, 0x05, b'h', b'i'] // switch, amf3 string "hi"
+    );
+    vector!(
         typed_object,
         Amf0Value::TypedObject {
             class_name: "C".into(),
@@ -445,8 +540,43 @@ mod tests {
         assert_eq!(decode_all(&[0x0E]), Err(AmfError::UnknownMarker(0x0E)));
         assert_eq!(decode_all(&[0x42]), Err(AmfError::UnknownMarker(0x42)));
         assert_eq!(decode_all(&[0x09]), Err(AmfError::UnexpectedObjectEnd));
-        assert_eq!(decode_all(&[0x11, 0x01]), Err(AmfError::Amf3NotSupported));
+        assert_eq!(
+            decode_all(&[0x11, 0x42]),
+            Err(AmfError::Amf3(crate::protocol::amf3::Amf3Error::UnknownMarker(0x42)))
+        );
         assert_eq!(AmfError::UnknownMarker(0x42).to_string(), "amf0 marker 0x42 is unknown");
+    }
+
+    #[test]
+    fn avmplus_values_read_as_amf0() {
+        let connect = Amf0Value::Avmplus(Amf3Value::Object {
+            class_name: String::new(),
+            sealed: vec![],
+            dynamic: Some(vec![
+                ("app".into(), Amf3Value::String("live".into())),
+                ("objectEncoding".into(), Amf3Value::Integer(3)),
+                (
+                    "fourCcList".into(),
+                    Amf3Value::Array {
+                        assoc: vec![],
+                        dense: vec![Amf3Value::String("hvc1".into())],
+                    },
+                ),
+            ]),
+        });
+        let plain = Amf0Value::StrictArray(vec![connect]).without_avmplus();
+        let Amf0Value::StrictArray(items) = plain else { panic!() };
+        assert_eq!(items[0].property("app").and_then(Amf0Value::as_str), Some("live"));
+        assert_eq!(
+            items[0].property("objectEncoding").and_then(Amf0Value::as_number),
+            Some(3.0)
+        );
+        assert_eq!(
+            items[0].property("fourCcList"),
+            Some(&Amf0Value::StrictArray(vec![Amf0Value::string("hvc1")]))
+        );
+        let bytes = Amf0Value::Avmplus(Amf3Value::ByteArray(vec![1]));
+        assert_eq!(bytes.clone().without_avmplus(), bytes);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! writes it back.
 //!
 //! In scope: protocol control (1, 2, 3, 5, 6), user control (4), audio (8),
-//! video (9), AMF0 data and command (18, 20), their AMF3-typed forms (15, 17)
-//! when the body after the format byte is AMF0, and aggregate (22) splitting.
+//! video (9), AMF0 data and command (18, 20), their AMF3-typed forms (15, 17:
+//! a format byte, then AMF0 values that may switch to AMF3 with the AVM+
+//! marker; switched values come out in their AMF0 form), and aggregate (22)
+//! splitting.
 //! Out of scope: shared objects (16, 19), which pass as [`Message::Other`].
 
 use std::fmt;
@@ -214,7 +216,7 @@ impl Message {
             t::AGGREGATE => Message::Aggregate(payload),
             t::DATA_AMF0 => Message::Data(amf_values(type_id, &payload)?),
             // AMF3-typed data and commands start with a format byte; what
-            // follows is AMF0 unless it switches to AMF3 (issue #3).
+            // follows is AMF0, with AVM+ switches to AMF3 values inside.
             t::DATA_AMF3 => Message::Data(amf_values(type_id, payload.get(1..).unwrap_or_default())?),
             t::COMMAND_AMF0 => Message::Command(Command::from_values(amf_values(type_id, &payload)?)?),
             t::COMMAND_AMF3 => Message::Command(Command::from_values(amf_values(
@@ -267,8 +269,11 @@ impl Message {
     }
 }
 
+/// Decodes a data or command body; values behind an AVM+ switch come out
+/// in their AMF0 form.
 fn amf_values(type_id: u8, bytes: &[u8]) -> Result<Vec<Amf0Value>, MessageError> {
-    amf0::decode_all(bytes).map_err(|source| MessageError::Amf { type_id, source })
+    let values = amf0::decode_all(bytes).map_err(|source| MessageError::Amf { type_id, source })?;
+    Ok(values.into_iter().map(Amf0Value::without_avmplus).collect())
 }
 
 fn decode_user_control(event_type: u16, r: &mut Reader<'_>) -> Option<UserControl> {
@@ -438,6 +443,28 @@ mod tests {
         };
         assert_eq!(cmd.name, "play");
         assert_eq!(cmd.transaction_id, 4.0);
+    }
+
+    #[test]
+    fn amf3_command_with_switched_values_reads_like_amf0() {
+        use crate::protocol::amf3::Amf3Value;
+        let mut payload = vec![0]; // format byte
+        amf0::encode_all(
+            &[
+                Amf0Value::string("connect"),
+                Amf0Value::Number(1.0),
+                Amf0Value::Avmplus(Amf3Value::Object {
+                    class_name: String::new(),
+                    sealed: vec![("app".into(), Amf3Value::String("live".into()))],
+                    dynamic: None,
+                }),
+            ],
+            &mut payload,
+        );
+        let Message::Command(cmd) = Message::decode(17, payload).unwrap() else {
+            panic!("not a command")
+        };
+        assert_eq!(cmd.object.property("app").and_then(Amf0Value::as_str), Some("live"));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
 pub mod amf0;
+pub mod amf3;
 pub mod chunk;
 pub mod command;
 pub mod handshake;
