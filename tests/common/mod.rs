@@ -10,7 +10,7 @@ pub mod rtmp;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -140,25 +140,27 @@ impl Sample {
         args
     }
 
-    /// The sample's path, made once per test process.
+    /// The sample's path; made on first use and kept under target/ for
+    /// later runs (written under a temporary name, then renamed, so a
+    /// half-written sample is never used).
     pub fn path(self) -> PathBuf {
-        static MADE: OnceLock<std::sync::Mutex<Vec<(Sample, PathBuf)>>> = OnceLock::new();
-        let made = MADE.get_or_init(Default::default);
-        let mut made = made.lock().unwrap();
-        if let Some((_, path)) = made.iter().find(|(s, _)| *s == self) {
-            return path.clone();
+        static MAKING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("samples");
+        let path = dir.join(format!("{self:?}-v1.flv"));
+        if path.exists() {
+            return path;
         }
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("samples-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{self:?}.flv"));
+        let partial = dir.join(format!("{self:?}-{}.partial.flv", std::process::id()));
         let mut cmd = ffmpeg();
         cmd.args(["-y", "-loglevel", "error"])
             .args(self.args())
             .args(["-f", "flv"])
-            .arg(&path);
+            .arg(&partial);
         let out = run(&mut cmd);
         assert!(out.status.success(), "ffmpeg could not make {self:?}: {}", stderr(&out));
-        made.push((self, path.clone()));
+        fs::rename(&partial, &path).unwrap();
         path
     }
 }
