@@ -11,7 +11,7 @@ use common::*;
 use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::chunk::ChunkEncoder;
 use rustic_rtmp::protocol::command::Command;
-use rustic_rtmp::protocol::handshake::{Handshake, Progress};
+use rustic_rtmp::protocol::handshake::{Handshake, Progress, Scheme};
 use rustic_rtmp::protocol::message::Message;
 use rustic_rtmp::protocol::time::RtmpTime;
 
@@ -20,7 +20,7 @@ fn short_reads_and_a_command_in_the_same_write_as_c2() {
     let server = start_server();
     let mut socket = TcpStream::connect(server.local_addr()).unwrap();
     socket.set_read_timeout(Some(WAIT)).unwrap();
-    let mut handshake = Handshake::client(0, &[3; 1528]);
+    let mut handshake = Handshake::client(0, &[3; 1528], Scheme::Simple);
     // C0+C1 dribbled out in small writes, as a slow link delivers them.
     for piece in handshake.take_output().chunks(100) {
         socket.write_all(piece).unwrap();

@@ -120,7 +120,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     };
     let _ = socket.set_read_timeout(None);
     let _ = socket.set_write_timeout(Some(config.write_timeout));
-    debug!("conn#{id} handshake done");
+    debug!("conn#{id} handshake done scheme={:?}", handshake.scheme());
 
     let writer_socket = match socket.try_clone() {
         Ok(s) => s,

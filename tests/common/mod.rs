@@ -5,6 +5,7 @@
 //! a message pointing at scripts/test.sh, it never skips.
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
+pub mod nginx;
 pub mod rtmp;
 
 use std::fs;
@@ -198,6 +199,12 @@ pub fn spawn(cmd: &mut Command) -> Proc {
     }
 }
 
+impl From<Child> for Proc {
+    fn from(child: Child) -> Proc {
+        Proc(Some(child))
+    }
+}
+
 impl Proc {
     /// Waits up to [`WAIT`] for the process to exit.
     pub fn wait(&mut self) -> ExitStatus {
@@ -322,6 +329,7 @@ pub fn wait_for_players(server: &ServerHandle, app: &str, name: &str, n: usize) 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packet {
     pub video: bool,
+    pub audio: bool,
     pub dts: i64,
     pub key: bool,
 }
@@ -340,7 +348,7 @@ impl Probe {
     }
 
     pub fn audio(&self) -> Vec<&Packet> {
-        self.packets.iter().filter(|p| !p.video).collect()
+        self.packets.iter().filter(|p| p.audio).collect()
     }
 
     pub fn video_size(&self) -> Option<(u32, u32)> {
@@ -358,16 +366,11 @@ impl Probe {
 
     /// Panics unless each stream's DTS never decreases.
     pub fn assert_monotonic(&self) {
-        for video in [true, false] {
-            let dts: Vec<i64> = self
-                .packets
-                .iter()
-                .filter(|p| p.video == video)
-                .map(|p| p.dts)
-                .collect();
+        for (kind, packets) in [("video", self.video()), ("audio", self.audio())] {
+            let dts: Vec<i64> = packets.iter().map(|p| p.dts).collect();
             assert!(
                 dts.windows(2).all(|w| w[0] <= w[1]),
-                "dts went backwards (video={video}): {dts:?}"
+                "{kind} dts went backwards: {dts:?}"
             );
         }
     }
@@ -414,6 +417,7 @@ pub fn probe(file: &Path) -> Probe {
         }
         probe.packets.push(Packet {
             video: f[0] == "video",
+            audio: f[0] == "audio",
             dts: f[1].parse().unwrap_or(i64::MIN),
             key: f[2].starts_with('K'),
         });

@@ -8,7 +8,7 @@ use std::time::Instant;
 use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::chunk::{ChunkDecoder, ChunkEncoder, DecoderLimits};
 use rustic_rtmp::protocol::command::Command;
-use rustic_rtmp::protocol::handshake::{Handshake, Progress};
+use rustic_rtmp::protocol::handshake::{Handshake, Progress, Scheme};
 use rustic_rtmp::protocol::message::{Message, RawMessage};
 use rustic_rtmp::protocol::time::RtmpTime;
 
@@ -25,7 +25,7 @@ impl RawClient {
     pub fn handshake(addr: SocketAddr) -> RawClient {
         let mut socket = TcpStream::connect(addr).expect("server accepts");
         socket.set_read_timeout(Some(WAIT)).unwrap();
-        let mut handshake = Handshake::client(0, &[7; 1528]);
+        let mut handshake = Handshake::client(0, &[7; 1528], Scheme::Digest);
         socket.write_all(&handshake.take_output()).unwrap();
         let mut buf = [0u8; 4096];
         let leftover = loop {
