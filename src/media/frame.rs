@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::tag::{audio_tag, video_tag};
+use super::tag::{Packet, TagHeader, audio_tag, video_tag};
 use crate::protocol::time::RtmpTime;
 
 /// The identity of a live stream: application and stream name. A `?query`
@@ -54,17 +54,22 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// A video keyframe that is not a sequence header: where a GOP starts.
-    pub fn is_keyframe(&self) -> bool {
-        self.kind == FrameKind::Video && video_tag(&self.payload).is_some_and(|t| t.is_key && !t.is_sequence_header)
+    /// The tag header of an audio or video frame.
+    pub fn tag(&self) -> Option<TagHeader> {
+        match self.kind {
+            FrameKind::Audio => audio_tag(&self.payload),
+            FrameKind::Video => video_tag(&self.payload),
+            FrameKind::Metadata => None,
+        }
     }
 
-    /// A codec configuration a player needs before any frame.
+    /// A video keyframe that is not configuration: where a GOP starts.
+    pub fn is_keyframe(&self) -> bool {
+        self.kind == FrameKind::Video && self.tag().is_some_and(|t| t.is_keyframe())
+    }
+
+    /// Codec configuration a player needs before any frame.
     pub fn is_sequence_header(&self) -> bool {
-        match self.kind {
-            FrameKind::Audio => audio_tag(&self.payload).is_some_and(|t| t.is_sequence_header),
-            FrameKind::Video => video_tag(&self.payload).is_some_and(|t| t.is_sequence_header),
-            FrameKind::Metadata => false,
-        }
+        self.tag().is_some_and(|t| t.packet == Packet::Config)
     }
 }

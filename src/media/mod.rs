@@ -2,9 +2,10 @@
 //! Pure functions over FLV tag bodies; no I/O.
 //!
 //! In scope: legacy FLV audio/video tag headers (FLV 10.1 §E.4.2, §E.4.3)
-//! and the Enhanced RTMP ExVideoTagHeader / ExAudioTagHeader with FourCC,
-//! enough to find keyframes and sequence headers.
-//! Out of scope: multitrack packets and codec configuration parsing (#3).
+//! and the Enhanced RTMP v1/v2 ExVideoTagHeader / ExAudioTagHeader (FourCC,
+//! ModEx, multitrack), enough to find keyframes, codec configuration and
+//! tracks.
+//! Out of scope: parsing codec configuration records themselves.
 
 pub mod frame;
 pub mod tag;

@@ -13,6 +13,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use log::debug;
 use parking_lot::Mutex;
 
+use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{csid, prechunk};
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
@@ -63,8 +64,9 @@ struct Player {
 struct State {
     publisher: Option<ConnId>,
     metadata: Option<Chunks>,
-    audio_header: Option<Chunks>,
-    video_header: Option<Chunks>,
+    /// The latest codec configuration per kind and track (E-RTMP
+    /// multitrack streams configure each track apart), in arrival order.
+    headers: Vec<((FrameKind, u8), Chunks)>,
     has_video: bool,
     /// The frames since the last keyframe, keyframe first; empty when
     /// caching is off or the GOP outgrew its bounds.
@@ -122,8 +124,7 @@ impl Stream {
         }
         state.publisher = None;
         state.metadata = None;
-        state.audio_header = None;
-        state.video_header = None;
+        state.headers.clear();
         state.has_video = false;
         state.gop.clear();
         state.gop_bytes = 0;
@@ -154,8 +155,8 @@ impl Stream {
             // frames it cannot decode.
             player.skipping = true;
         } else {
-            let cached = [&state.audio_header, &state.video_header];
-            for chunks in cached.into_iter().flatten().chain(&state.gop) {
+            let headers = state.headers.iter().map(|(_, chunks)| chunks);
+            for chunks in headers.chain(&state.gop) {
                 send(&mut player, chunks.clone());
             }
         }
@@ -192,8 +193,9 @@ impl Stream {
             FrameKind::Video => (csid::VIDEO, type_id::VIDEO),
             FrameKind::Metadata => (csid::DATA, type_id::DATA_AMF0),
         };
-        let is_keyframe = frame.is_keyframe();
-        let is_header = frame.is_sequence_header();
+        let tag = frame.tag();
+        let is_keyframe = frame.kind == FrameKind::Video && tag.is_some_and(|t| t.is_keyframe());
+        let is_header = tag.is_some_and(|t| t.packet == Packet::Config);
         let chunks: Chunks = prechunk(
             chunk_csid,
             frame.timestamp,
@@ -212,12 +214,15 @@ impl Stream {
             state.has_video = true;
         }
         if frame.kind == FrameKind::Metadata || is_header {
-            let slot = match frame.kind {
-                FrameKind::Metadata => &mut state.metadata,
-                FrameKind::Audio => &mut state.audio_header,
-                FrameKind::Video => &mut state.video_header,
-            };
-            *slot = Some(chunks.clone());
+            if frame.kind == FrameKind::Metadata {
+                state.metadata = Some(chunks.clone());
+            } else {
+                let key = (frame.kind, tag.map_or(0, |t| t.track));
+                match state.headers.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, cached)) => *cached = chunks.clone(),
+                    None => state.headers.push((key, chunks.clone())),
+                }
+            }
             // Skipping players get the current headers when they resume.
             for player in state.players.iter_mut().filter(|p| !p.skipping) {
                 send(player, chunks.clone());
@@ -229,16 +234,11 @@ impl Stream {
         // Where a decoder can start: a keyframe, or any audio frame of a
         // stream without video.
         let resume_point = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
-        let headers: Vec<Chunks> = [&state.audio_header, &state.video_header]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
         let mut dropped = 0;
         for player in &mut state.players {
             if player.skipping {
                 let room = player.queue.capacity().unwrap_or(usize::MAX) - player.queue.len();
-                if !resume_point || room < headers.len() + 1 {
+                if !resume_point || room < state.headers.len() + 1 {
                     player.dropped += 1;
                     dropped += 1;
                     continue;
@@ -248,7 +248,7 @@ impl Stream {
                     player.id, self.key.app, player.dropped
                 );
                 player.skipping = false;
-                for header in &headers {
+                for (_, header) in &state.headers {
                     send(player, header.clone());
                 }
             }

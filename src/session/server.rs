@@ -253,10 +253,12 @@ impl ServerSession {
             limit_type: 2,
         }));
         actions.push(control(Message::SetChunkSize(self.config.chunk_size)));
-        let properties = Amf0Value::object([
-            ("fmsVer", Amf0Value::string("FMS/3,0,1,123")),
-            ("capabilities", Amf0Value::Number(31.0)),
-        ]);
+        let mut properties = vec![
+            ("fmsVer".to_owned(), Amf0Value::string("FMS/3,0,1,123")),
+            ("capabilities".to_owned(), Amf0Value::Number(31.0)),
+        ];
+        properties.extend(enhanced_capabilities(&command.object));
+        let properties = Amf0Value::Object(properties);
         let info = Amf0Value::object([
             ("level", Amf0Value::string(status::LEVEL_STATUS)),
             ("code", Amf0Value::string(status::CONNECT_SUCCESS)),
@@ -364,6 +366,38 @@ impl ServerSession {
         amf0::encode_all(values, &mut payload);
         self.media(FrameKind::Metadata, timestamp, payload, actions);
     }
+}
+
+/// E-RTMP v2 capability bits of `videoFourCcInfoMap` / `audioFourCcInfoMap`.
+const CAN_FORWARD: f64 = 4.0;
+/// E-RTMP v2 `capsEx` bits a forwarding server supports: multitrack, ModEx
+/// and nanosecond timestamp offsets all pass through untouched. Reconnect
+/// (1) is left out: this server never asks a client to reconnect.
+const CAPS_EX_FORWARDED: u32 = 0x02 | 0x04 | 0x08;
+
+/// The Enhanced RTMP capabilities to put in the connect `_result`, answering
+/// what the client announced: every codec it lists can be forwarded (the
+/// server relays payloads it does not decode), and the `capsEx` bits both
+/// sides support. A legacy client announces nothing and gets nothing.
+fn enhanced_capabilities(connect: &Amf0Value) -> Vec<(String, Amf0Value)> {
+    let mut caps = Vec::new();
+    if let Some(Amf0Value::StrictArray(list)) = connect.property("fourCcList") {
+        let names = list.iter().filter(|v| v.as_str().is_some()).cloned().collect();
+        caps.push(("fourCcList".to_owned(), Amf0Value::StrictArray(names)));
+    }
+    for map in ["videoFourCcInfoMap", "audioFourCcInfoMap"] {
+        if let Some(codecs) = connect.property(map).and_then(Amf0Value::properties) {
+            let forwarded = codecs
+                .iter()
+                .map(|(fourcc, _)| (fourcc.clone(), Amf0Value::Number(CAN_FORWARD)));
+            caps.push((map.to_owned(), Amf0Value::Object(forwarded.collect())));
+        }
+    }
+    if let Some(caps_ex) = connect.property("capsEx").and_then(Amf0Value::as_number) {
+        let shared = (caps_ex as u32) & CAPS_EX_FORWARDED;
+        caps.push(("capsEx".to_owned(), Amf0Value::Number(shared.into())));
+    }
+    caps
 }
 
 /// A stream name or app without its `?query`.

@@ -112,3 +112,62 @@ fn malformed_command_is_an_error_for_that_message_only() {
         "_result"
     );
 }
+
+#[test]
+fn enhanced_rtmp_capabilities_are_accepted_and_answered() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string("live")),
+        // Interop: a strict array here broke MediaMTX's connect (#3188).
+        (
+            "fourCcList",
+            Amf0Value::StrictArray(vec![Amf0Value::string("hvc1"), Amf0Value::string("av01")]),
+        ),
+        (
+            "videoFourCcInfoMap",
+            Amf0Value::object([("hvc1", Amf0Value::Number(3.0)), ("*", Amf0Value::Number(4.0))]),
+        ),
+        (
+            "audioFourCcInfoMap",
+            Amf0Value::object([("Opus", Amf0Value::Number(1.0))]),
+        ),
+        ("capsEx", Amf0Value::Number(15.0)),
+    ]);
+    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let result = sent_commands(&actions)
+        .into_iter()
+        .find(|c| c.name == "_result")
+        .unwrap();
+    let props = &result.object;
+    assert_eq!(
+        props.property("fourCcList"),
+        Some(&Amf0Value::StrictArray(vec![
+            Amf0Value::string("hvc1"),
+            Amf0Value::string("av01")
+        ]))
+    );
+    assert_eq!(
+        props.property("videoFourCcInfoMap"),
+        Some(&Amf0Value::object([
+            ("hvc1", Amf0Value::Number(4.0)),
+            ("*", Amf0Value::Number(4.0))
+        ]))
+    );
+    assert_eq!(
+        props.property("audioFourCcInfoMap").and_then(|m| m.property("Opus")),
+        Some(&Amf0Value::Number(4.0))
+    );
+    assert_eq!(props.property("capsEx"), Some(&Amf0Value::Number(14.0)));
+}
+
+#[test]
+fn legacy_connect_gets_no_enhanced_properties() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let object = Amf0Value::object([("app", Amf0Value::string("live"))]);
+    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let result = sent_commands(&actions)
+        .into_iter()
+        .find(|c| c.name == "_result")
+        .unwrap();
+    assert_eq!(result.object.properties().unwrap().len(), 2);
+}
