@@ -15,7 +15,7 @@ use super::registry::{Playing, Publishing};
 use super::stream::{Chunks, ConnId};
 use super::writer;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
-use crate::protocol::handshake::{Handshake, Progress, RANDOM_SIZE};
+use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// Control messages queued for the writer before the reader waits.
@@ -98,7 +98,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     // Handshake, bounded in time.
     let _ = socket.set_read_timeout(Some(config.handshake_timeout));
     let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_bytes(epoch.as_nanos() as u64 ^ id));
+    let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_filler(epoch.as_nanos() as u64 ^ id));
     let leftover = loop {
         let n = match read(&mut reader, &mut buf) {
             Err(End::Misbehaved(_)) => return End::Misbehaved("handshake timed out".into()),
@@ -267,18 +267,4 @@ impl Drop for Connection {
             info!("conn#{} {} play stop", self.id, self.peer);
         }
     }
-}
-
-/// S1's random field. Not a secret, only distinct per connection, so a
-/// seeded xorshift does.
-fn random_bytes(seed: u64) -> [u8; RANDOM_SIZE] {
-    let mut x = seed | 1;
-    let mut out = [0u8; RANDOM_SIZE];
-    for chunk in out.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-    }
-    out
 }

@@ -7,10 +7,12 @@
 //! answered with [`ServerSession::accept_publish`] or
 //! [`ServerSession::reject_publish`].
 
+mod client;
 mod server;
 #[cfg(test)]
 mod tests;
 
+pub use client::{ClientConfig, ClientEvent, ClientSession, Role};
 pub use server::{ServerSession, SessionConfig, SessionError};
 
 use crate::media::{Frame, StreamKey};

@@ -130,6 +130,21 @@ pub struct Handshake {
     scheme: Option<Scheme>,
 }
 
+/// Filler for the random field of C1/S1, from a seed the caller picks (the
+/// clock, a connection id). Not a secret, only distinct per connection, so
+/// a xorshift generator does.
+pub fn random_filler(seed: u64) -> [u8; RANDOM_SIZE] {
+    let mut x = seed | 1;
+    let mut out = [0u8; RANDOM_SIZE];
+    for chunk in out.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(x.to_le_bytes().get(..chunk.len()).unwrap_or_default());
+    }
+    out
+}
+
 /// C1 or S1: time, version, random bytes.
 fn packet(epoch: u32, version: [u8; 4], random: &[u8]) -> Vec<u8> {
     let mut packet = Vec::with_capacity(PACKET_SIZE);
