@@ -239,3 +239,65 @@ fn obs_style_publish_reaches_publish_start() {
         stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
     });
 }
+
+#[test]
+fn amf3_client_gets_type_17_replies_and_publishes() {
+    // A Flash-style client with objectEncoding 3: type 17 commands whose
+    // command object is an AMF3 object behind the AVM+ switch.
+    use rustic_rtmp::protocol::amf3::Amf3Value;
+    use rustic_rtmp::protocol::command::Command;
+    let server = start_server();
+    let name = unique("amf3");
+    let mut client = RawClient::handshake(server.local_addr());
+    let object = Amf0Value::Avmplus(Amf3Value::Object {
+        class_name: String::new(),
+        sealed: vec![],
+        dynamic: Some(vec![
+            ("app".into(), Amf3Value::String("live".into())),
+            ("objectEncoding".into(), Amf3Value::Integer(3)),
+            (
+                "fourCcList".into(),
+                Amf3Value::Array {
+                    assoc: vec![],
+                    dense: vec![Amf3Value::String("hvc1".into())],
+                },
+            ),
+        ]),
+    });
+    let amf3 =
+        |name: &str, tx: f64, args: Vec<Amf0Value>| Message::CommandAmf3(Command::new(name, tx, Amf0Value::Null, args));
+    client.send(
+        3,
+        0,
+        0,
+        &Message::CommandAmf3(Command::new("connect", 1.0, object, vec![])),
+    );
+    let (raw, reply) = loop {
+        let (raw, m) = client.recv().expect("a reply to connect");
+        if matches!(&m, Message::CommandAmf3(c) | Message::Command(c) if c.name == "_result") {
+            break (raw, m);
+        }
+    };
+    assert_eq!(raw.type_id, 17, "an AMF3 client gets type 17 replies");
+    let Message::CommandAmf3(result) = reply else {
+        unreachable!()
+    };
+    assert_eq!(
+        result.args[0].property("objectEncoding").and_then(Amf0Value::as_number),
+        Some(3.0)
+    );
+    assert!(result.object.property("fourCcList").is_some(), "E-RTMP caps answered");
+    client.send(3, 0, 0, &amf3("createStream", 2.0, vec![]));
+    client.recv_command("_result");
+    client.send(
+        3,
+        1,
+        0,
+        &amf3(
+            "publish",
+            3.0,
+            vec![Amf0Value::string(&name), Amf0Value::string("live")],
+        ),
+    );
+    assert_eq!(client.recv_status_code(), "NetStream.Publish.Start");
+}

@@ -129,8 +129,14 @@ pub enum Message {
     Video(Vec<u8>),
     /// §7.1.2: AMF values such as `@setDataFrame`, `onMetaData`.
     Data(Vec<Amf0Value>),
-    /// §7.1.1: a command such as `connect` or `play`.
+    /// §7.1.1: a command such as `connect` or `play` (type 20).
     Command(Command),
+    /// §7.1.1: a command sent as type 17: a format byte, then AMF0 values
+    /// that may switch to AMF3. Clients that connect with objectEncoding 3
+    /// send and expect these.
+    CommandAmf3(Command),
+    /// §7.1.2: data sent as type 15, the AMF3 form of `Data`.
+    DataAmf3(Vec<Amf0Value>),
     /// §7.1.6: several audio/video/data messages in one payload.
     Aggregate(Vec<u8>),
     /// A message type carried through unread (shared objects, unknown ids).
@@ -217,9 +223,9 @@ impl Message {
             t::DATA_AMF0 => Message::Data(amf_values(type_id, &payload)?),
             // AMF3-typed data and commands start with a format byte; what
             // follows is AMF0, with AVM+ switches to AMF3 values inside.
-            t::DATA_AMF3 => Message::Data(amf_values(type_id, payload.get(1..).unwrap_or_default())?),
+            t::DATA_AMF3 => Message::DataAmf3(amf_values(type_id, payload.get(1..).unwrap_or_default())?),
             t::COMMAND_AMF0 => Message::Command(Command::from_values(amf_values(type_id, &payload)?)?),
-            t::COMMAND_AMF3 => Message::Command(Command::from_values(amf_values(
+            t::COMMAND_AMF3 => Message::CommandAmf3(Command::from_values(amf_values(
                 type_id,
                 payload.get(1..).unwrap_or_default(),
             )?)?),
@@ -244,6 +250,8 @@ impl Message {
             Message::Video(_) => t::VIDEO,
             Message::Data(_) => t::DATA_AMF0,
             Message::Command(_) => t::COMMAND_AMF0,
+            Message::DataAmf3(_) => t::DATA_AMF3,
+            Message::CommandAmf3(_) => t::COMMAND_AMF3,
             Message::Aggregate(_) => t::AGGREGATE,
             Message::Other { type_id, .. } => *type_id,
         }
@@ -265,6 +273,16 @@ impl Message {
             }
             Message::Data(values) => amf0::encode_all(values, out),
             Message::Command(command) => command.encode(out),
+            // The format byte is 0: the body is AMF0 (which may switch to
+            // AMF3 value by value).
+            Message::DataAmf3(values) => {
+                out.push(0);
+                amf0::encode_all(values, out);
+            }
+            Message::CommandAmf3(command) => {
+                out.push(0);
+                command.encode(out);
+            }
         }
     }
 }
@@ -407,6 +425,15 @@ mod tests {
     }
 
     #[test]
+    fn amf3_typed_messages_round_trip_with_their_format_byte() {
+        let command = Command::new("onStatus", 0.0, Amf0Value::Null, vec![]);
+        let mut body = vec![0];
+        command.encode(&mut body);
+        round_trip(17, &body, Message::CommandAmf3(command));
+        round_trip(15, &[0, 0x05], Message::DataAmf3(vec![Amf0Value::Null]));
+    }
+
+    #[test]
     fn set_chunk_size_ignores_the_reserved_top_bit() {
         assert_eq!(
             Message::decode(1, vec![0x80, 0, 0x10, 0]),
@@ -438,7 +465,7 @@ mod tests {
             ],
             &mut payload,
         );
-        let Message::Command(cmd) = Message::decode(17, payload).unwrap() else {
+        let Message::CommandAmf3(cmd) = Message::decode(17, payload).unwrap() else {
             panic!("not a command")
         };
         assert_eq!(cmd.name, "play");
@@ -461,7 +488,7 @@ mod tests {
             ],
             &mut payload,
         );
-        let Message::Command(cmd) = Message::decode(17, payload).unwrap() else {
+        let Message::CommandAmf3(cmd) = Message::decode(17, payload).unwrap() else {
             panic!("not a command")
         };
         assert_eq!(cmd.object.property("app").and_then(Amf0Value::as_str), Some("live"));

@@ -175,7 +175,7 @@ impl ClientSession {
         let timestamp = raw.timestamp;
         let mut events = Vec::new();
         match Message::decode(raw.type_id, raw.payload)? {
-            Message::Command(c) => self.command(c, &mut events),
+            Message::Command(c) | Message::CommandAmf3(c) => self.command(c, &mut events),
             Message::WindowAckSize(size) => self.peer_window = size,
             Message::UserControl(UserControl::PingRequest(t)) => {
                 events.push(control(Message::UserControl(UserControl::PingResponse(t))));
@@ -183,7 +183,9 @@ impl ClientSession {
             Message::UserControl(UserControl::StreamEof(_)) => events.push(ClientEvent::StreamEnd),
             Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut events),
             Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, &mut events),
-            Message::Data(values) if values.first().and_then(Amf0Value::as_str) == Some("onMetaData") => {
+            Message::Data(values) | Message::DataAmf3(values)
+                if values.first().and_then(Amf0Value::as_str) == Some("onMetaData") =>
+            {
                 let mut payload = Vec::new();
                 amf0::encode_all(&values, &mut payload);
                 self.media(FrameKind::Metadata, timestamp, payload, &mut events);

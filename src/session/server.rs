@@ -83,6 +83,14 @@ impl From<MessageError> for SessionError {
     }
 }
 
+/// The `objectEncoding` a client connected with: replies use the command
+/// message type that goes with it (20 for AMF0, 17 for AMF3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObjectEncoding {
+    Amf0,
+    Amf3,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     AwaitConnect,
@@ -98,6 +106,7 @@ pub struct ServerSession {
     config: SessionConfig,
     state: State,
     app: String,
+    encoding: ObjectEncoding,
     /// The peer's Window Acknowledgement Size; 0 until it sends one.
     peer_window: u32,
     received: u64,
@@ -111,6 +120,7 @@ impl ServerSession {
             config,
             state: State::AwaitConnect,
             app: String::new(),
+            encoding: ObjectEncoding::Amf0,
             peer_window: 0,
             received: 0,
             acknowledged: 0,
@@ -139,10 +149,10 @@ impl ServerSession {
         let mut actions = Vec::new();
         let (timestamp, stream_id, type_id) = (raw.timestamp, raw.stream_id, raw.type_id);
         match Message::decode(type_id, raw.payload)? {
-            Message::Command(command) => self.command(command, stream_id, &mut actions),
+            Message::Command(command) | Message::CommandAmf3(command) => self.command(command, stream_id, &mut actions),
             Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut actions),
             Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, &mut actions),
-            Message::Data(values) => self.data(timestamp, values, &mut actions),
+            Message::Data(values) | Message::DataAmf3(values) => self.data(timestamp, values, &mut actions),
             Message::Aggregate(payload) => {
                 for part in message::split_aggregate(timestamp, stream_id, &payload)? {
                     actions.extend(self.handle(part)?);
@@ -168,7 +178,7 @@ impl ServerSession {
         self.state = State::Publishing(key.clone());
         vec![
             control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
-            on_status(status::LEVEL_STATUS, status::PUBLISH_START, &description),
+            self.on_status(status::LEVEL_STATUS, status::PUBLISH_START, &description),
         ]
     }
 
@@ -179,7 +189,7 @@ impl ServerSession {
         // Interop: refusing before Publish.Start with a code OBS knows makes
         // OBS show an error instead of reconnecting forever.
         vec![
-            on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description),
+            self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description),
             Action::Close(description.to_owned()),
         ]
     }
@@ -192,18 +202,18 @@ impl ServerSession {
             _ if self.state == State::AwaitConnect => {
                 actions.push(Action::Close(format!("{} before connect", command.name)));
             }
-            "createStream" => actions.push(reply(Command::result(
+            "createStream" => actions.push(self.reply(Command::result(
                 tx,
                 Amf0Value::Null,
                 vec![Amf0Value::Number(STREAM_ID.into())],
             ))),
-            "releaseStream" | "FCSubscribe" => actions.push(reply(Command::result(tx, Amf0Value::Null, vec![]))),
+            "releaseStream" | "FCSubscribe" => actions.push(self.reply(Command::result(tx, Amf0Value::Null, vec![]))),
             "FCPublish" => {
                 let name = command.first_arg_str().unwrap_or_default();
-                actions.push(reply(Command::result(tx, Amf0Value::Null, vec![])));
+                actions.push(self.reply(Command::result(tx, Amf0Value::Null, vec![])));
                 // Interop: Livestream Studio and hardware encoders wait for
                 // onFCPublish and match it by transaction id.
-                actions.push(reply(Command::new(
+                actions.push(self.reply(Command::new(
                     "onFCPublish",
                     tx,
                     Amf0Value::Null,
@@ -214,20 +224,18 @@ impl ServerSession {
             "play" => self.play(&command, actions),
             "FCUnpublish" => {
                 if tx != 0.0 {
-                    actions.push(reply(Command::result(tx, Amf0Value::Null, vec![])));
+                    actions.push(self.reply(Command::result(tx, Amf0Value::Null, vec![])));
                 }
                 self.stop(actions);
             }
             "deleteStream" | "closeStream" => self.stop(actions),
             // Interop: ffmpeg reads the length as a number; 0 means live.
-            "getStreamLength" => actions.push(reply(Command::result(
-                tx,
-                Amf0Value::Null,
-                vec![Amf0Value::Number(0.0)],
-            ))),
+            "getStreamLength" => {
+                actions.push(self.reply(Command::result(tx, Amf0Value::Null, vec![Amf0Value::Number(0.0)])))
+            }
             // Replies and notifications from the peer need no answer.
             "_result" | "_error" | "onStatus" => {}
-            _ if tx != 0.0 => actions.push(reply(Command::result(tx, Amf0Value::Null, vec![]))),
+            _ if tx != 0.0 => actions.push(self.reply(Command::result(tx, Amf0Value::Null, vec![]))),
             _ => {}
         }
     }
@@ -246,6 +254,11 @@ impl ServerSession {
             .and_then(Amf0Value::as_number)
             .unwrap_or(0.0);
         debug!("connect app={} objectEncoding={encoding}", self.app);
+        self.encoding = if encoding == 3.0 {
+            ObjectEncoding::Amf3
+        } else {
+            ObjectEncoding::Amf0
+        };
         self.state = State::Connected;
         actions.push(control(Message::WindowAckSize(self.config.window_ack_size)));
         actions.push(control(Message::SetPeerBandwidth {
@@ -265,21 +278,21 @@ impl ServerSession {
             ("description", Amf0Value::string("Connection succeeded.")),
             ("objectEncoding", Amf0Value::Number(encoding)),
         ]);
-        actions.push(reply(Command::result(command.transaction_id, properties, vec![info])));
-        actions.push(reply(Command::new("onBWDone", 0.0, Amf0Value::Null, vec![])));
+        actions.push(self.reply(Command::result(command.transaction_id, properties, vec![info])));
+        actions.push(self.reply(Command::new("onBWDone", 0.0, Amf0Value::Null, vec![])));
     }
 
     fn publish(&mut self, command: &Command, actions: &mut Vec<Action>) {
         let name = strip_query(command.first_arg_str().unwrap_or_default());
         if name.is_empty() {
             let description = "publish refused: the stream name is empty";
-            actions.push(on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
+            actions.push(self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
             actions.push(Action::Close(description.into()));
             return;
         }
         if self.state != State::Connected {
             let description = "publish refused: this connection already publishes or plays";
-            actions.push(on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
+            actions.push(self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
             return;
         }
         let key = StreamKey::new(self.app.clone(), name);
@@ -295,19 +308,15 @@ impl ServerSession {
             } else {
                 "play refused: this connection already publishes or plays"
             };
-            actions.push(on_status(
-                status::LEVEL_ERROR,
-                status::PLAY_STREAM_NOT_FOUND,
-                description,
-            ));
+            actions.push(self.on_status(status::LEVEL_ERROR, status::PLAY_STREAM_NOT_FOUND, description));
             actions.push(Action::Close(description.into()));
             return;
         }
         let key = StreamKey::new(self.app.clone(), name);
         let description = format!("playing {key}");
         actions.push(control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))));
-        actions.push(on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description));
-        actions.push(on_status(status::LEVEL_STATUS, status::PLAY_START, &description));
+        actions.push(self.on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description));
+        actions.push(self.on_status(status::LEVEL_STATUS, status::PLAY_START, &description));
         actions.push(Action::Send(Outbound {
             csid: csid::DATA,
             timestamp: RtmpTime::ZERO,
@@ -325,7 +334,7 @@ impl ServerSession {
     fn stop(&mut self, actions: &mut Vec<Action>) {
         match std::mem::replace(&mut self.state, State::Connected) {
             State::Publishing(key) => {
-                actions.push(on_status(
+                actions.push(self.on_status(
                     status::LEVEL_STATUS,
                     status::UNPUBLISH_SUCCESS,
                     &format!("{key} stopped"),
@@ -365,6 +374,32 @@ impl ServerSession {
         let mut payload = Vec::new();
         amf0::encode_all(values, &mut payload);
         self.media(FrameKind::Metadata, timestamp, payload, actions);
+    }
+
+    /// A command message in the encoding the client connected with.
+    fn command_message(&self, command: Command) -> Message {
+        match self.encoding {
+            ObjectEncoding::Amf0 => Message::Command(command),
+            ObjectEncoding::Amf3 => Message::CommandAmf3(command),
+        }
+    }
+
+    fn reply(&self, command: Command) -> Action {
+        Action::Send(Outbound {
+            csid: csid::COMMAND,
+            timestamp: RtmpTime::ZERO,
+            stream_id: 0,
+            message: self.command_message(command),
+        })
+    }
+
+    fn on_status(&self, level: &str, code: &str, description: &str) -> Action {
+        Action::Send(Outbound {
+            csid: csid::COMMAND,
+            timestamp: RtmpTime::ZERO,
+            stream_id: STREAM_ID,
+            message: self.command_message(Command::on_status(level, code, description)),
+        })
     }
 }
 
@@ -411,23 +446,5 @@ fn control(message: Message) -> Action {
         timestamp: RtmpTime::ZERO,
         stream_id: 0,
         message,
-    })
-}
-
-fn reply(command: Command) -> Action {
-    Action::Send(Outbound {
-        csid: csid::COMMAND,
-        timestamp: RtmpTime::ZERO,
-        stream_id: 0,
-        message: Message::Command(command),
-    })
-}
-
-fn on_status(level: &str, code: &str, description: &str) -> Action {
-    Action::Send(Outbound {
-        csid: csid::COMMAND,
-        timestamp: RtmpTime::ZERO,
-        stream_id: STREAM_ID,
-        message: Message::Command(Command::on_status(level, code, description)),
     })
 }

@@ -94,8 +94,9 @@ impl RawClient {
 
     /// Reads until a command named `name` arrives and returns it.
     pub fn recv_command(&mut self, name: &str) -> Command {
-        match self.recv_until(name, |m| matches!(m, Message::Command(c) if c.name == name)) {
-            Message::Command(c) => c,
+        let is_it = |m: &Message| matches!(m, Message::Command(c) | Message::CommandAmf3(c) if c.name == name);
+        match self.recv_until(name, is_it) {
+            Message::Command(c) | Message::CommandAmf3(c) => c,
             _ => unreachable!(),
         }
     }

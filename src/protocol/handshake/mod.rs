@@ -346,6 +346,26 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_at_772_is_found_and_answered_in_the_same_layout() {
+        let mut c1 = packet(0, CLIENT_VERSION, &[0x33; RANDOM_SIZE]);
+        let c1_digest = digest::sign_packet(&mut c1, Layout::At772, Signer::Client);
+        assert_eq!(
+            digest::find_digest(&c1, Signer::Client),
+            Some((Layout::At772, c1_digest))
+        );
+        let mut server = Handshake::server(0, &[0x44; RANDOM_SIZE]);
+        server.push(&[&[RTMP_VERSION][..], &c1].concat()).unwrap();
+        assert_eq!(server.scheme(), Some(Scheme::Digest));
+        let out = server.take_output();
+        let (s1, s2) = out[1..].split_at(PACKET_SIZE);
+        assert_eq!(
+            digest::find_digest(s1, Signer::Server).map(|(layout, _)| layout),
+            Some(Layout::At772)
+        );
+        assert!(digest::reply_is_signed(s2, &c1_digest, Signer::Server));
+    }
+
+    #[test]
     fn server_accepts_any_c2_and_returns_what_follows_it() {
         let mut input = c0c1_versioned_without_digest();
         input.extend_from_slice(&[0x55; PACKET_SIZE]); // C2 unlike S1: never checked

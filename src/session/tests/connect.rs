@@ -25,8 +25,9 @@ fn connect_reply_has_control_messages_then_result_then_bwdone() {
         }
     );
     assert_eq!(messages[2], &Message::SetChunkSize(4096));
-    let Message::Command(result) = messages[3] else {
-        panic!("no _result")
+    // objectEncoding 3: replies go out as type 17 commands.
+    let Message::CommandAmf3(result) = messages[3] else {
+        panic!("no type 17 _result for an AMF3 client")
     };
     assert_eq!(result.name, "_result");
     assert_eq!(result.transaction_id, 1.0);
@@ -43,7 +44,7 @@ fn connect_reply_has_control_messages_then_result_then_bwdone() {
         info.property("objectEncoding").and_then(Amf0Value::as_number),
         Some(3.0)
     );
-    let Message::Command(bw) = messages[4] else {
+    let Message::CommandAmf3(bw) = messages[4] else {
         panic!("no onBWDone")
     };
     assert_eq!(bw.name, "onBWDone");

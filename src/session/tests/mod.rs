@@ -49,7 +49,7 @@ fn sent_commands(actions: &[Action]) -> Vec<&Command> {
         .iter()
         .filter_map(|a| match a {
             Action::Send(Outbound {
-                message: Message::Command(c),
+                message: Message::Command(c) | Message::CommandAmf3(c),
                 ..
             }) => Some(c),
             _ => None,
