@@ -26,6 +26,10 @@ pub struct Config {
     pub max_message_len: u32,
     /// Most chunk streams a peer may open.
     pub max_chunk_streams: usize,
+    /// Most bytes of unfinished messages a connection may hold.
+    pub max_buffered_bytes: usize,
+    /// Most open connections; past it a new socket is closed at once.
+    pub max_connections: usize,
     /// Time a peer has to finish the handshake.
     pub handshake_timeout: Duration,
     /// Time a write to a peer may block before the peer counts as dead.
@@ -43,7 +47,9 @@ impl Default for Config {
             player_queue_len: 1536,
             max_message_len: 16 * 1024 * 1024,
             max_chunk_streams: 64,
-            handshake_timeout: Duration::from_secs(10),
+            max_buffered_bytes: 32 * 1024 * 1024,
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
         }
     }

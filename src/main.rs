@@ -25,6 +25,9 @@ struct Args {
     /// do not keep the last GOP for joining players
     #[argh(switch)]
     no_gop_cache: bool,
+    /// most open connections; more are closed at once (default 10000)
+    #[argh(option, default = "10_000")]
+    max_connections: usize,
     /// log debug messages (RUST_LOG overrides)
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         bind: SocketAddr::new(ip, args.port),
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
+        max_connections: args.max_connections,
         ..Config::default()
     };
     // Signals are registered before the server starts so none is missed.

@@ -154,6 +154,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         decoder: ChunkDecoder::new(DecoderLimits {
             max_message_len: config.max_message_len,
             max_chunk_streams: config.max_chunk_streams,
+            max_partial_bytes: config.max_buffered_bytes,
         }),
         control: control_tx,
         media: media_tx,

@@ -15,6 +15,9 @@ pub struct DecoderLimits {
     pub max_message_len: u32,
     /// Most chunk stream ids a connection may use.
     pub max_chunk_streams: usize,
+    /// Most bytes of unfinished messages held at once, over all chunk
+    /// streams (a peer could otherwise start a long message on every one).
+    pub max_partial_bytes: usize,
 }
 
 impl Default for DecoderLimits {
@@ -24,6 +27,7 @@ impl Default for DecoderLimits {
             // 1 MiB default disconnects such publishers).
             max_message_len: 16 * 1024 * 1024,
             max_chunk_streams: 64,
+            max_partial_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -48,6 +52,11 @@ pub enum ChunkError {
         /// The limit in force.
         limit: usize,
     },
+    /// Unfinished messages together passed the limit.
+    TooMuchPartialData {
+        /// The limit in force.
+        limit: usize,
+    },
     /// Set Chunk Size or Abort with a payload shorter than 4 bytes.
     ShortControlMessage {
         /// Its type id.
@@ -64,6 +73,9 @@ impl fmt::Display for ChunkError {
             }
             ChunkError::TooManyChunkStreams { csid, limit } => {
                 write!(f, "chunk stream {csid} exceeds the limit of {limit} chunk streams")
+            }
+            ChunkError::TooMuchPartialData { limit } => {
+                write!(f, "unfinished messages exceed the limit of {limit} bytes")
             }
             ChunkError::ShortControlMessage { type_id } => {
                 write!(f, "control message type {type_id} is shorter than 4 bytes")
@@ -101,6 +113,8 @@ pub struct ChunkDecoder {
     chunk_size: u32,
     limits: DecoderLimits,
     streams: HashMap<u32, ChunkStream>,
+    /// Bytes held in unfinished messages, over all chunk streams.
+    partial_bytes: usize,
 }
 
 /// A parsed chunk header, not yet applied to the chunk stream's state.
@@ -123,6 +137,7 @@ impl ChunkDecoder {
             chunk_size: DEFAULT_CHUNK_SIZE,
             limits,
             streams: HashMap::new(),
+            partial_bytes: 0,
         }
     }
 
@@ -258,7 +273,13 @@ impl ChunkDecoder {
             return Ok(None);
         };
         if restart {
+            self.partial_bytes -= state.payload.len();
             state.payload.clear();
+        }
+        if self.partial_bytes + body.len() > self.limits.max_partial_bytes {
+            return Err(ChunkError::TooMuchPartialData {
+                limit: self.limits.max_partial_bytes,
+            });
         }
         if state.payload.is_empty() {
             match h.fmt {
@@ -289,7 +310,9 @@ impl ChunkDecoder {
             state.payload.reserve(length.min(64 * 1024) as usize);
         }
         state.payload.extend_from_slice(body);
+        self.partial_bytes += body.len();
         if state.payload.len() as u32 == state.length {
+            self.partial_bytes -= state.payload.len();
             return Ok(Some(RawMessage {
                 csid: h.csid,
                 timestamp: state.timestamp,
@@ -324,6 +347,7 @@ impl ChunkDecoder {
             }
             type_id::ABORT => {
                 if let Some(stream) = self.streams.get_mut(&value()?) {
+                    self.partial_bytes -= stream.payload.len();
                     stream.payload.clear();
                 }
             }
@@ -573,6 +597,7 @@ mod tests {
         let mut d = ChunkDecoder::new(DecoderLimits {
             max_message_len: 100,
             max_chunk_streams: 2,
+            max_partial_bytes: 1000,
         });
         d.push(&[0x03, 0, 0, 0, 0, 0, 101, 20, 0, 0, 0, 0]);
         assert_eq!(
@@ -587,6 +612,7 @@ mod tests {
         let mut d = ChunkDecoder::new(DecoderLimits {
             max_message_len: 100,
             max_chunk_streams: 2,
+            max_partial_bytes: 1000,
         });
         for csid in 3..6u8 {
             d.push(&[csid, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0]);
@@ -597,6 +623,22 @@ mod tests {
             d.next_message(),
             Err(ChunkError::TooManyChunkStreams { csid: 5, limit: 2 })
         );
+        // Long messages started on many chunk streams at once.
+        let mut d = ChunkDecoder::new(DecoderLimits {
+            max_message_len: 1000,
+            max_chunk_streams: 10,
+            max_partial_bytes: 300,
+        });
+        for csid in 3..6u8 {
+            d.push(&[csid, 0, 0, 0, 0, 0x03, 0xE8, 8, 0, 0, 0, 0]); // 1000 bytes announced
+            d.push(&[0; 128]); // one chunk of it
+            let expected = if csid < 5 {
+                Ok(None)
+            } else {
+                Err(ChunkError::TooMuchPartialData { limit: 300 })
+            };
+            assert_eq!(d.next_message(), expected, "csid {csid}");
+        }
         assert_eq!(
             ChunkError::MessageTooLong { len: 101, limit: 100 }.to_string(),
             "message length 101 exceeds limit 100"

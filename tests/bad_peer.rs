@@ -1,0 +1,244 @@
+//! Bad input closes that one connection with a clear reason; other
+//! streams flow on without a gap and the server keeps accepting.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::canary::Canary;
+use common::rtmp::RawClient;
+use common::*;
+use rustic_rtmp::client::{Client, ClientOptions};
+use rustic_rtmp::media::{Frame, FrameKind};
+use rustic_rtmp::protocol::amf0::Amf0Value;
+use rustic_rtmp::protocol::message::Message;
+use rustic_rtmp::protocol::time::RtmpTime;
+use rustic_rtmp::{Config, ServerHandle};
+
+fn config() -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..Config::default()
+    }
+}
+
+/// True once the server has closed `socket`; false if it is still open
+/// after [`WAIT`].
+fn closed(socket: &mut TcpStream) -> bool {
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        match socket.read(&mut buf) {
+            Ok(0) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(e) => panic!("read: {e}"),
+            Ok(_) => {}
+        }
+    }
+    false
+}
+
+/// A fresh connection through handshake and connect, as a raw socket.
+fn connected(server: &ServerHandle) -> RawClient {
+    let mut client = RawClient::handshake(server.local_addr());
+    client.connect("live");
+    client
+}
+
+/// The server still serves: a new client can publish and play.
+fn assert_still_serving(server: &ServerHandle) {
+    let name = unique("after");
+    let url = url(server, &format!("live/{name}"));
+    let mut player = Client::play(&url, &ClientOptions::default()).unwrap();
+    wait_for_players(server, "live", &name, 1);
+    let mut publisher = Client::publish(&url, &ClientOptions::default()).unwrap();
+    let frame = Frame {
+        kind: FrameKind::Video,
+        timestamp: RtmpTime(0),
+        payload: vec![0x17, 1, 2, 3],
+    };
+    publisher.send(&frame).unwrap();
+    assert_eq!(player.recv().unwrap(), Some(frame));
+}
+
+#[test]
+fn a_stalled_handshake_is_closed_after_the_timeout() {
+    let server = start_server_with(Config {
+        handshake_timeout: Duration::from_millis(500),
+        ..config()
+    });
+    let canary = Canary::start(&server);
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled.write_all(&[3; 700]).unwrap(); // C0 and part of C1, then nothing
+    let started = Instant::now();
+    assert!(closed(&mut stalled));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed only after {:?}",
+        started.elapsed()
+    );
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn malformed_chunks_after_the_handshake_close_that_connection() {
+    let server = start_server_with(Config {
+        max_message_len: 1024 * 1024,
+        ..config()
+    });
+    let canary = Canary::start(&server);
+    // Pseudo-random bytes (fixed seed): headers with lengths far past the
+    // 1 MiB limit come up within the first few chunks.
+    let mut garbage = connected(&server);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let junk: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let _ = garbage.socket.write_all(&junk); // the server may close mid-write
+    assert!(closed(&mut garbage.socket));
+    // A control message too short to hold its value.
+    let mut short = connected(&server);
+    short
+        .socket
+        .write_all(&[0x02, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 1])
+        .unwrap();
+    assert!(closed(&mut short.socket));
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn chunk_size_zero_or_two_to_the_31_closes_the_connection() {
+    let server = start_server_with(config());
+    let canary = Canary::start(&server);
+    for size in [0u32, 0x8000_0000] {
+        let mut peer = connected(&server);
+        // Raw bytes: the encoder would refuse to switch to these sizes.
+        let mut bytes = vec![0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
+        bytes.extend_from_slice(&size.to_be_bytes());
+        peer.socket.write_all(&bytes).unwrap();
+        assert!(closed(&mut peer.socket), "chunk size {size}");
+    }
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn a_message_longer_than_the_limit_closes_the_connection() {
+    let server = start_server_with(Config {
+        max_message_len: 1024 * 1024,
+        ..config()
+    });
+    let canary = Canary::start(&server);
+    let mut peer = connected(&server);
+    // fmt 0 on csid 8: a 16 MiB - 1 video message.
+    peer.socket
+        .write_all(&[0x08, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0])
+        .unwrap();
+    assert!(closed(&mut peer.socket));
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn thousands_of_chunk_stream_ids_close_the_connection() {
+    let server = start_server_with(config());
+    let canary = Canary::start(&server);
+    let mut peer = connected(&server);
+    let mut bytes = Vec::new();
+    for csid in 64u32..65_600 {
+        let id = csid - 64;
+        // fmt 0, 3-byte csid, a one-byte audio message
+        bytes.extend_from_slice(&[0x01, id as u8, (id >> 8) as u8, 0, 0, 0, 0, 0, 1, 8, 1, 0, 0, 0, 0xAF]);
+    }
+    let _ = peer.socket.write_all(&bytes); // the server may close before all of it is written
+    assert!(closed(&mut peer.socket));
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn amf_nested_ten_thousand_deep_drops_only_that_message() {
+    let server = start_server_with(config());
+    let canary = Canary::start(&server);
+    let mut peer = connected(&server);
+    // "deep", tx 5, null, then 10 000 nested one-element strict arrays (as
+    // raw bytes: building the value itself would overflow the test's stack).
+    let mut payload = vec![
+        0x02, 0, 4, b'd', b'e', b'e', b'p', 0x00, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0x05,
+    ];
+    payload.extend([0x0A, 0, 0, 0, 1].repeat(10_000));
+    payload.push(0x05);
+    peer.send(3, 0, 0, &Message::Other { type_id: 20, payload });
+    // The connection goes on: a later call is answered.
+    peer.call(0, "createStream", 6.0, Amf0Value::Null, vec![]);
+    assert_eq!(peer.recv_command("_result").transaction_id, 6.0);
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+#[test]
+fn a_publisher_killed_mid_chunk_ends_its_stream_cleanly() {
+    let server = start_server_with(config());
+    let canary = Canary::start(&server);
+    let name = unique("killed");
+    let url = url(&server, &format!("live/{name}"));
+    let mut player = Client::play(&url, &ClientOptions::default()).unwrap();
+    wait_for_players(&server, "live", &name, 1);
+    let mut publisher = connected(&server);
+    assert_eq!(publisher.publish(&name), "NetStream.Publish.Start");
+    publisher.send(7, 1, 0, &Message::Video(vec![0x17, 1, 9, 9]));
+    assert_eq!(player.recv().unwrap().map(|f| f.payload), Some(vec![0x17, 1, 9, 9]));
+    // Half of a 3000-byte video message, then the socket is gone.
+    publisher
+        .socket
+        .write_all(&[0x07, 0, 0, 40, 0, 0x0B, 0xB8, 9, 1, 0, 0, 0])
+        .unwrap();
+    publisher.socket.write_all(&[0x27; 100]).unwrap();
+    drop(publisher);
+    assert_eq!(player.recv().unwrap(), None, "the player hears StreamEOF");
+    wait_until("the stream to be free", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| !s.publishing)
+    });
+    // The name can be published again and the same player gets it.
+    let mut again = Client::publish(&url, &ClientOptions::default()).unwrap();
+    let frame = Frame {
+        kind: FrameKind::Video,
+        timestamp: RtmpTime(0),
+        payload: vec![0x17, 1, 7],
+    };
+    again.send(&frame).unwrap();
+    assert_eq!(player.recv().unwrap(), Some(frame));
+    canary.finish();
+}
+
+#[test]
+fn connections_past_the_limit_are_closed_at_once() {
+    let server = start_server_with(Config {
+        max_connections: 3,
+        ..config()
+    });
+    let canary = Canary::start(&server); // two connections
+    let mut third = connected(&server);
+    let mut fourth = TcpStream::connect(server.local_addr()).unwrap();
+    assert!(closed(&mut fourth), "the fourth connection was kept");
+    // The ones inside the limit still work.
+    third.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
+    assert_eq!(third.recv_command("_result").transaction_id, 2.0);
+    drop(third);
+    wait_until("the third connection to close", || server.stats().connections == 2);
+    connected(&server);
+    canary.finish();
+}
