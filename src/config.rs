@@ -22,6 +22,10 @@ pub struct Config {
     /// Media messages queued per player before it counts as slow and skips
     /// to the next keyframe.
     pub player_queue_len: usize,
+    /// Frames a slow player may miss in a row (while it waits for room and
+    /// a keyframe) before it is disconnected: about 8 s of a 25 fps video
+    /// with AAC audio.
+    pub slow_player_max_dropped: u64,
     /// Largest message a peer may send, in bytes.
     pub max_message_len: u32,
     /// Most chunk streams a peer may open.
@@ -45,6 +49,7 @@ impl Default for Config {
             gop_cache_max_frames: 1024,
             gop_cache_max_bytes: 32 * 1024 * 1024,
             player_queue_len: 1536,
+            slow_player_max_dropped: 600,
             max_message_len: 16 * 1024 * 1024,
             max_chunk_streams: 64,
             max_buffered_bytes: 32 * 1024 * 1024,

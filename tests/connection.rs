@@ -12,7 +12,7 @@ use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::chunk::ChunkEncoder;
 use rustic_rtmp::protocol::command::Command;
 use rustic_rtmp::protocol::handshake::{Handshake, Progress, Scheme};
-use rustic_rtmp::protocol::message::Message;
+use rustic_rtmp::protocol::message::{Message, UserControl};
 use rustic_rtmp::protocol::time::RtmpTime;
 
 #[test]
@@ -89,6 +89,9 @@ fn shutdown_closes_every_connection_and_stops_accepting() {
         started.elapsed()
     );
     assert_eq!(server.stats().connections, 0);
+    player.recv_until("StreamEOF before the close", |m| {
+        matches!(m, Message::UserControl(UserControl::StreamEof(1)))
+    });
     assert!(player.closed_by_server());
     idle.set_read_timeout(Some(WAIT)).unwrap();
     assert!(matches!(idle.read(&mut [0u8; 1]), Ok(0) | Err(_)));

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, bounded};
@@ -12,7 +13,7 @@ use log::{debug, info, warn};
 
 use super::Shared;
 use super::registry::{Playing, Publishing};
-use super::stream::{Chunks, ConnId};
+use super::stream::{ConnId, PlayerQueue};
 use super::writer;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
@@ -128,11 +129,13 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
     let (media_tx, media_rx) = bounded(config.player_queue_len);
+    let hang_up = Arc::new(AtomicBool::new(false));
+    let writer_hang_up = hang_up.clone();
     let writer = std::thread::Builder::new()
         .name(format!("rtmp-w-{id}"))
         .stack_size(THREAD_STACK)
         .spawn(move || {
-            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx) {
+            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx, &writer_hang_up) {
                 debug!("conn#{id} write failed: {e}");
                 // Unblock the reader so the connection ends as a whole.
                 let _ = writer_socket.shutdown(Shutdown::Both);
@@ -157,7 +160,10 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
             max_partial_bytes: config.max_buffered_bytes,
         }),
         control: control_tx,
-        media: media_tx,
+        media: PlayerQueue {
+            chunks: media_tx,
+            hang_up,
+        },
         publishing: None,
         playing: None,
     };
@@ -182,7 +188,7 @@ struct Connection {
     decoder: ChunkDecoder,
     control: Sender<Outbound>,
     /// The writer's media queue; a clone goes to the stream on `play`.
-    media: Sender<Chunks>,
+    media: PlayerQueue,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
 }

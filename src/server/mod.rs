@@ -92,6 +92,7 @@ impl Server {
                 .gop_cache_max_frames
                 .min(config.player_queue_len.saturating_sub(8)),
             gop_max_bytes: config.gop_cache_max_bytes,
+            max_dropped_in_a_row: config.slow_player_max_dropped,
         }));
         let shared = Arc::new(Shared {
             config,
@@ -146,16 +147,29 @@ impl ServerHandle {
         if let Some(thread) = self.accept_thread.take() {
             let _ = thread.join();
         }
-        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        // Players hear StreamEOF; closing the read side ends each reader,
+        // and its writer flushes what is queued before the socket closes.
+        self.shared.registry.end_all();
+        let start = Instant::now();
         let mut sockets = self.shared.sockets.lock();
         for socket in sockets.values() {
-            let _ = socket.shutdown(Shutdown::Both);
+            let _ = socket.shutdown(Shutdown::Read);
         }
-        while !sockets.is_empty() {
-            if self.shared.all_closed.wait_until(&mut sockets, deadline).timed_out() {
-                warn!("{} connections still closing after {SHUTDOWN_GRACE:?}", sockets.len());
-                break;
+        // Half the grace for a clean close, then cut what is left (a
+        // writer stuck on a peer that does not read).
+        for (shutdown, deadline) in [
+            (None, start + SHUTDOWN_GRACE / 2),
+            (Some(Shutdown::Both), start + SHUTDOWN_GRACE),
+        ] {
+            if let Some(how) = shutdown {
+                for socket in sockets.values() {
+                    let _ = socket.shutdown(how);
+                }
             }
+            while !sockets.is_empty() && !self.shared.all_closed.wait_until(&mut sockets, deadline).timed_out() {}
+        }
+        if !sockets.is_empty() {
+            warn!("{} connections still closing after {SHUTDOWN_GRACE:?}", sockets.len());
         }
         drop(sockets);
         info!("stopped listening on {}", self.local_addr);

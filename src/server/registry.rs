@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
-use super::stream::{Chunks, ConnId, Stream, StreamConfig, StreamStats};
+use super::stream::{ConnId, PlayerQueue, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -65,12 +64,20 @@ impl Registry {
 
     /// Adds connection `id` as a player of `key`, whether or not it is
     /// published yet.
-    pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, queue: Sender<Chunks>) -> Playing {
+    pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, queue: PlayerQueue) -> Playing {
         let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, queue));
         Playing {
             registry: self.clone(),
             stream,
             id,
+        }
+    }
+
+    /// Sends StreamEOF to every player of every stream.
+    pub(crate) fn end_all(&self) {
+        let streams: Vec<Arc<Stream>> = self.streams.lock().values().cloned().collect();
+        for stream in streams {
+            stream.end_for_players();
         }
     }
 

@@ -8,9 +8,10 @@
 //! The publisher never waits for a player.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Sender, TrySendError};
-use log::debug;
+use log::{debug, warn};
 use parking_lot::Mutex;
 
 use crate::media::tag::Packet;
@@ -25,6 +26,14 @@ pub(crate) type Chunks = Arc<[u8]>;
 /// Identifies a connection in logs and in a stream's player list.
 pub(crate) type ConnId = u64;
 
+/// A player's side of the fan-out: its bounded queue of chunks, and the
+/// flag that tells its writer to hang up when it fell too far behind.
+#[derive(Clone)]
+pub(crate) struct PlayerQueue {
+    pub(crate) chunks: Sender<Chunks>,
+    pub(crate) hang_up: Arc<AtomicBool>,
+}
+
 /// Stream settings taken from `Config`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StreamConfig {
@@ -32,6 +41,8 @@ pub(crate) struct StreamConfig {
     pub(crate) gop_cache: bool,
     pub(crate) gop_max_frames: usize,
     pub(crate) gop_max_bytes: usize,
+    /// Frames a slow player may miss in a row before it is disconnected.
+    pub(crate) max_dropped_in_a_row: u64,
 }
 
 /// What `stats` reports about one stream.
@@ -50,14 +61,18 @@ pub struct StreamStats {
     /// Frames not sent to players so far: frames a slow player skipped, and
     /// frames before the first keyframe a joining player could use.
     pub dropped: u64,
+    /// Each player's connection number and frames dropped for it.
+    pub player_drops: Vec<(u64, u64)>,
 }
 
 struct Player {
     id: ConnId,
     queue: Sender<Chunks>,
+    hang_up: Arc<AtomicBool>,
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
+    dropped_in_a_row: u64,
 }
 
 #[derive(Default)]
@@ -136,15 +151,25 @@ impl Stream {
         }
     }
 
+    /// Tells every player the stream ended (server shutdown).
+    pub(crate) fn end_for_players(&self) {
+        let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
+        for player in &self.state.lock().players {
+            let _ = player.queue.try_send(eof.clone());
+        }
+    }
+
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
     /// at once, then live frames.
-    pub(crate) fn subscribe(&self, id: ConnId, queue: Sender<Chunks>) {
+    pub(crate) fn subscribe(&self, id: ConnId, queue: PlayerQueue) {
         let mut state = self.state.lock();
         let mut player = Player {
             id,
-            queue,
+            queue: queue.chunks,
+            hang_up: queue.hang_up,
             skipping: false,
             dropped: 0,
+            dropped_in_a_row: 0,
         };
         if let Some(metadata) = &state.metadata {
             send(&mut player, metadata.clone());
@@ -182,6 +207,7 @@ impl Stream {
             frames: state.frames,
             last_timestamp: state.last_timestamp,
             dropped: state.dropped,
+            player_drops: state.players.iter().map(|p| (p.id, p.dropped)).collect(),
         }
     }
 
@@ -238,9 +264,14 @@ impl Stream {
         for player in &mut state.players {
             if player.skipping {
                 let room = player.queue.capacity().unwrap_or(usize::MAX) - player.queue.len();
-                if !resume_point || room < state.headers.len() + 1 {
+                let has_room = room > state.headers.len();
+                if !(resume_point && has_room) {
                     player.dropped += 1;
                     dropped += 1;
+                    // Waiting for a keyframe with room is not being slow.
+                    if !has_room {
+                        player.dropped_in_a_row += 1;
+                    }
                     continue;
                 }
                 debug!(
@@ -248,6 +279,7 @@ impl Stream {
                     player.id, self.key.app, player.dropped
                 );
                 player.skipping = false;
+                player.dropped_in_a_row = 0;
                 for (_, header) in &state.headers {
                     send(player, header.clone());
                 }
@@ -257,6 +289,18 @@ impl Stream {
             }
         }
         state.dropped += dropped;
+        let limit = self.config.max_dropped_in_a_row;
+        state.players.retain(|p| {
+            if p.dropped_in_a_row <= limit {
+                return true;
+            }
+            warn!(
+                "conn#{} too slow for {}: {} frames dropped in a row; disconnecting",
+                p.id, self.key.app, p.dropped_in_a_row
+            );
+            p.hang_up.store(true, Ordering::Relaxed);
+            false
+        });
     }
 
     fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool, payload_len: usize) {
@@ -291,6 +335,7 @@ fn send(player: &mut Player, chunks: Chunks) -> bool {
             }
             player.skipping = true;
             player.dropped += 1;
+            player.dropped_in_a_row += 1;
             false
         }
         // The writer is gone; the connection's cleanup unsubscribes it.
@@ -310,4 +355,93 @@ fn user_control(event: UserControl) -> Chunks {
         u32::MAX,
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
+    use crossbeam_channel::{Receiver, bounded};
+
+    fn stream(max_dropped_in_a_row: u64) -> Stream {
+        Stream::new(
+            StreamKey::new("live", "t"),
+            StreamConfig {
+                chunk_size: 128, // what a decoder starts with
+                gop_cache: true,
+                gop_max_frames: 100,
+                gop_max_bytes: 1 << 20,
+                max_dropped_in_a_row,
+            },
+        )
+    }
+
+    fn video(ms: u32, first: u8, tag: u8) -> Frame {
+        Frame {
+            kind: FrameKind::Video,
+            timestamp: RtmpTime(ms),
+            payload: vec![first, tag, ms as u8],
+        }
+    }
+
+    /// Everything queued so far, decoded back into (first byte, timestamp).
+    fn drain(queue: &Receiver<Chunks>) -> Vec<(u8, u32)> {
+        let mut decoder = ChunkDecoder::new(DecoderLimits::default());
+        for chunks in queue.try_iter() {
+            decoder.push(&chunks);
+        }
+        let mut out = Vec::new();
+        while let Some(m) = decoder.next_message().unwrap() {
+            if m.type_id == type_id::VIDEO {
+                out.push((m.payload[0], m.timestamp.0));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_full_queue_skips_to_the_next_keyframe_with_the_headers_again() {
+        let stream = stream(1000);
+        assert!(stream.try_start_publish(1));
+        let (tx, rx) = bounded(4);
+        let hang_up = Arc::new(AtomicBool::new(false));
+        stream.subscribe(2, PlayerQueue { chunks: tx, hang_up });
+        stream.publish(video(0, 0x17, 0)); // AVC sequence header
+        for ms in [10, 20, 30, 40, 50] {
+            // keyframe then inter frames: the 4-slot queue fills at 30
+            stream.publish(video(ms, if ms == 10 { 0x17 } else { 0x27 }, 1));
+        }
+        assert_eq!(drain(&rx), vec![(0x17, 0), (0x17, 10), (0x27, 20), (0x27, 30)]);
+        // 40 and 50 were dropped; more inter frames are dropped even with room.
+        stream.publish(video(60, 0x27, 1));
+        stream.publish(video(70, 0x17, 1)); // the next keyframe: headers, then it
+        stream.publish(video(80, 0x27, 1));
+        assert_eq!(drain(&rx), vec![(0x17, 0), (0x17, 70), (0x27, 80)]);
+        assert_eq!(stream.stats().dropped, 3);
+    }
+
+    #[test]
+    fn a_player_behind_for_too_long_is_told_to_hang_up() {
+        let stream = stream(3);
+        assert!(stream.try_start_publish(1));
+        let (tx, _rx) = bounded(2);
+        let hang_up = Arc::new(AtomicBool::new(false));
+        stream.subscribe(
+            2,
+            PlayerQueue {
+                chunks: tx,
+                hang_up: hang_up.clone(),
+            },
+        );
+        for ms in 0..5 {
+            stream.publish(video(ms, 0x27, 1));
+        }
+        assert!(
+            !hang_up.load(Ordering::Relaxed),
+            "3 dropped in a row is within the bound"
+        );
+        stream.publish(video(5, 0x27, 1));
+        assert!(hang_up.load(Ordering::Relaxed));
+        assert_eq!(stream.stats().players, 0);
+    }
 }

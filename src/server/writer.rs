@@ -6,6 +6,7 @@
 
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, never, select};
 
@@ -18,7 +19,14 @@ const MAX_BATCH: usize = 64;
 
 /// Runs until the reader drops the control sender (after the last queued
 /// message is written) or a write fails.
-pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, mut media: Receiver<Chunks>) -> io::Result<()> {
+/// `hang_up` is set by the stream when this player fell too far behind; the
+/// writer then stops (and the caller shuts the socket).
+pub(crate) fn run(
+    socket: &TcpStream,
+    control: Receiver<Outbound>,
+    mut media: Receiver<Chunks>,
+    hang_up: &AtomicBool,
+) -> io::Result<()> {
     let mut encoder = ChunkEncoder::new();
     let mut control_bytes = Vec::with_capacity(4096);
     let mut batch: Vec<Chunks> = Vec::with_capacity(MAX_BATCH);
@@ -29,8 +37,13 @@ pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, mut media: Re
         select! {
             recv(control) -> message => match message {
                 Ok(o) => encode(&mut encoder, &mut control_bytes, o),
-                // The reader is done and everything it queued is written.
-                Err(_) => return Ok(()),
+                // The reader is done and everything it queued is written;
+                // flush what the stream queued last (a StreamEOF at
+                // shutdown) and stop.
+                Err(_) => {
+                    batch.extend(media.try_iter().take(MAX_BATCH));
+                    return write_all(socket, &[], &batch);
+                }
             },
             recv(media) -> chunks => match chunks {
                 Ok(chunks) => batch.push(chunks),
@@ -53,6 +66,9 @@ pub(crate) fn run(socket: &TcpStream, control: Receiver<Outbound>, mut media: Re
         write_all(socket, &control_bytes, &batch)?;
         control_bytes.clear();
         batch.clear();
+        if hang_up.load(Ordering::Relaxed) {
+            return Err(io::Error::other("too slow a player"));
+        }
     }
 }
 
