@@ -30,6 +30,8 @@
 pub mod client;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod media;
 pub mod protocol;
 mod server;
