@@ -36,6 +36,11 @@ pub struct Config {
     pub max_connections: usize,
     /// Time a peer has to finish the handshake.
     pub handshake_timeout: Duration,
+    /// Silence after which a peer is sent a PingRequest; a peer that then
+    /// stays silent as long again is closed as dead.
+    pub ping_interval: Duration,
+    /// Time a publisher may go without sending media before it is closed.
+    pub idle_publisher_timeout: Duration,
     /// Time a write to a peer may block before the peer counts as dead.
     pub write_timeout: Duration,
 }
@@ -55,6 +60,8 @@ impl Default for Config {
             max_buffered_bytes: 32 * 1024 * 1024,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+            idle_publisher_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
         }
     }

@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, bounded};
 use log::{debug, info, warn};
@@ -15,8 +15,10 @@ use super::Shared;
 use super::registry::{Playing, Publishing};
 use super::stream::{ConnId, PlayerQueue};
 use super::writer;
-use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
+use crate::protocol::chunk::{ChunkDecoder, DecoderLimits, csid};
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
+use crate::protocol::message::{Message, UserControl};
+use crate::protocol::time::RtmpTime;
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// Control messages queued for the writer before the reader waits.
@@ -63,13 +65,14 @@ pub(crate) fn serve(socket: TcpStream, id: ConnId, peer: SocketAddr, shared: Arc
     info!("conn#{id} {peer} closed ({end})");
 }
 
-/// Reads with `Interrupted` retried and the peer leaving made an `End`.
-fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<usize, End> {
+/// Reads with `Interrupted` retried and the peer leaving made an `End`;
+/// `Ok(None)` when the read timeout passed with nothing to read.
+fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
     loop {
         return match socket.read(buf) {
             // Ok(0): the peer closed its sending side.
             Ok(0) => Err(End::PeerLeft),
-            Ok(n) => Ok(n),
+            Ok(n) => Ok(Some(n)),
             // A signal interrupted the call: try again.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             // Reset or aborted: the peer is gone, nothing more to say.
@@ -81,10 +84,8 @@ fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<usize, End> {
             {
                 Err(End::PeerLeft)
             }
-            // A read timeout (only set during the handshake).
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                Err(End::Misbehaved("timed out".into()))
-            }
+            // The read timeout: the caller decides what silence means.
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
             Err(e) => Err(End::Io(e)),
         };
     }
@@ -102,11 +103,9 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_filler(epoch.as_nanos() as u64 ^ id));
     let leftover = loop {
         let n = match read(&mut reader, &mut buf) {
-            Err(End::Misbehaved(_)) => return End::Misbehaved("handshake timed out".into()),
-            other => match other {
-                Ok(n) => n,
-                Err(end) => return end,
-            },
+            Ok(Some(n)) => n,
+            Ok(None) => return End::Misbehaved(format!("handshake not done within {:?}", config.handshake_timeout)),
+            Err(end) => return end,
         };
         let progress = match handshake.push(&buf[..n]) {
             Ok(progress) => progress,
@@ -119,7 +118,10 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
             break leftover;
         }
     };
-    let _ = socket.set_read_timeout(None);
+    // Wake up often enough to ping a silent peer and to notice a publisher
+    // that stopped sending media.
+    let tick = (config.ping_interval.min(config.idle_publisher_timeout) / 2).max(Duration::from_millis(10));
+    let _ = socket.set_read_timeout(Some(tick));
     let _ = socket.set_write_timeout(Some(config.write_timeout));
     debug!("conn#{id} handshake done scheme={:?}", handshake.scheme());
 
@@ -166,13 +168,23 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         },
         publishing: None,
         playing: None,
+        timers: Timers {
+            started: Instant::now(),
+            last_read: Instant::now(),
+            ping_sent: None,
+            last_media: Instant::now(),
+            ping_interval: config.ping_interval,
+            idle_publisher_timeout: config.idle_publisher_timeout,
+        },
     };
     let mut end = connection.input(&leftover).err();
     while end.is_none() {
         end = match read(&mut reader, &mut buf) {
-            Ok(n) => connection.input(&buf[..n]).err(),
+            Ok(Some(n)) => connection.input(&buf[..n]).err(),
+            Ok(None) => None,
             Err(end) => Some(end),
-        };
+        }
+        .or_else(|| connection.check_timers(Instant::now()).err());
     }
     // Leave the stream, then let the writer flush what is queued and stop.
     drop(connection);
@@ -191,11 +203,57 @@ struct Connection {
     media: PlayerQueue,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
+    timers: Timers,
+}
+
+/// When the peer was last heard from, and the liveness rules.
+struct Timers {
+    started: Instant,
+    last_read: Instant,
+    /// When a PingRequest went out with no byte from the peer since.
+    ping_sent: Option<Instant>,
+    /// The last media frame from a publishing peer (or its publish start).
+    last_media: Instant,
+    ping_interval: Duration,
+    idle_publisher_timeout: Duration,
 }
 
 impl Connection {
+    /// Pings a silent peer, and ends a connection whose peer did not answer
+    /// a ping in time or that publishes without sending media.
+    fn check_timers(&mut self, now: Instant) -> Result<(), End> {
+        let t = &mut self.timers;
+        if self.publishing.is_some() && now.duration_since(t.last_media) > t.idle_publisher_timeout {
+            return Err(End::Misbehaved(format!(
+                "published no media for {:?}",
+                t.idle_publisher_timeout
+            )));
+        }
+        match t.ping_sent {
+            Some(sent) if now.duration_since(sent) >= t.ping_interval => Err(End::Misbehaved(format!(
+                "no answer to a ping within {:?}",
+                t.ping_interval
+            ))),
+            None if now.duration_since(t.last_read) >= t.ping_interval => {
+                t.ping_sent = Some(now);
+                let stamp = now.duration_since(t.started).as_millis() as u32;
+                let ping = Outbound {
+                    csid: csid::CONTROL,
+                    timestamp: RtmpTime::ZERO,
+                    stream_id: 0,
+                    message: Message::UserControl(UserControl::PingRequest(stamp)),
+                };
+                self.control.send(ping).map_err(|_| End::WriterGone)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Decodes and handles everything in `bytes`.
     fn input(&mut self, bytes: &[u8]) -> Result<(), End> {
+        let now = Instant::now();
+        self.timers.last_read = now;
+        self.timers.ping_sent = None;
         if let Some(ack) = self.session.bytes_received(bytes.len()) {
             self.apply(vec![ack])?;
         }
@@ -220,6 +278,7 @@ impl Connection {
                 Action::Send(outbound) => self.control.send(outbound).map_err(|_| End::WriterGone)?,
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
+                        self.timers.last_media = Instant::now();
                         publishing.send(frame);
                     }
                 }
@@ -230,6 +289,7 @@ impl Connection {
                             info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
                             debug!("conn#{} publish name={}", self.id, key.name);
                             self.publishing = Some(publishing);
+                            self.timers.last_media = Instant::now();
                             self.session.accept_publish()
                         }
                         None => {
