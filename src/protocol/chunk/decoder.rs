@@ -252,7 +252,10 @@ impl ChunkDecoder {
         // 3, so a first header that is not fmt 0 inherits zeros.
         let state = self.streams.entry(h.csid).or_default();
         let continuing = !state.payload.is_empty();
-        let length = if continuing || h.length.is_none() {
+        // A non-fmt-3 header in the middle of a message starts a new one: the
+        // partial message is dropped rather than glued to the wrong bytes.
+        let restart = continuing && h.fmt != 3;
+        let length = if continuing && !restart {
             state.length
         } else {
             h.length.unwrap_or(state.length)
@@ -263,9 +266,6 @@ impl ChunkDecoder {
                 limit: self.limits.max_message_len,
             });
         }
-        // A non-fmt-3 header in the middle of a message starts a new one: the
-        // partial message is dropped rather than glued to the wrong bytes.
-        let restart = continuing && h.fmt != 3;
         let have = if restart { 0 } else { state.payload.len() as u32 };
         let take = (length - have).min(self.chunk_size);
         let Ok(body) = r.take(take as usize) else {
@@ -590,6 +590,17 @@ mod tests {
             ]
         );
         assert_eq!(messages.iter().filter(|m| m.type_id == 9).count(), 27);
+    }
+
+    #[test]
+    fn a_shorter_header_in_the_middle_of_a_message_restarts_it() {
+        // Found by fuzzing: a fmt 1 header with a smaller length arriving
+        // mid-message once made the decoder subtract past zero.
+        let mut bytes = vec![0x04, 0, 0, 0, 0, 0, 200, 8, 1, 0, 0, 0];
+        bytes.extend_from_slice(&[1; 128]); // 128 of 200 bytes
+        bytes.extend_from_slice(&[0x44, 0, 0, 5, 0, 0, 3, 9, 7, 7, 7]); // fmt 1: a new 3-byte message
+        bytes.extend_from_slice(&[0xC4, 0xAA, 0xBB, 0xCC]); // fmt 3 after it: a new message, same header
+        split_everywhere(&bytes, &[msg(4, 5, 9, 1, &[7, 7, 7]), msg(4, 10, 9, 1, &[0xAA, 0xBB, 0xCC])]);
     }
 
     #[test]
