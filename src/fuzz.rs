@@ -98,8 +98,10 @@ pub fn session(data: &[u8]) {
         let _ = client.handle(raw.clone());
         if let Ok(actions) = server.handle(raw) {
             for action in actions {
-                if matches!(action, Action::Publish(_)) {
-                    server.accept_publish();
+                match action {
+                    Action::Publish(..) => drop(server.accept_publish()),
+                    Action::Play(..) => drop(server.accept_play()),
+                    _ => {}
                 }
             }
         }

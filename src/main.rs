@@ -1,11 +1,12 @@
 //! The `rustic_rtmp` command: flags, logging and signals around the library.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
 use log::error;
-use rustic_rtmp::{Config, Server};
+use rustic_rtmp::{Access, Cidr, Config, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -28,6 +29,28 @@ struct Args {
     /// most open connections; more are closed at once (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
+    /// publishing needs ?key=SECRET on the stream name
+    #[argh(option)]
+    publish_key: Option<String>,
+    /// file of stream names (or app/name) that may publish, one a line;
+    /// read again when it changes
+    #[argh(option)]
+    publish_keys_file: Option<PathBuf>,
+    /// playing needs ?key=SECRET on the stream name
+    #[argh(option)]
+    play_key: Option<String>,
+    /// only this network may publish (repeatable; IPv4 or IPv6 CIDR)
+    #[argh(option)]
+    allow_publish: Vec<String>,
+    /// this network may not publish (repeatable)
+    #[argh(option)]
+    deny_publish: Vec<String>,
+    /// only this network may play (repeatable)
+    #[argh(option)]
+    allow_play: Vec<String>,
+    /// this network may not play (repeatable)
+    #[argh(option)]
+    deny_play: Vec<String>,
     /// log debug messages (RUST_LOG overrides)
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -45,6 +68,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let networks = |flag: &str, values: &[String]| -> Result<Vec<Cidr>, String> {
+        values
+            .iter()
+            .map(|v| v.parse().map_err(|e| format!("--{flag}: {e}")))
+            .collect()
+    };
+    let access = (|| {
+        Ok::<_, String>(Access {
+            publish_key: args.publish_key.clone(),
+            publish_keys_file: args.publish_keys_file.clone(),
+            play_key: args.play_key.clone(),
+            allow_publish: networks("allow-publish", &args.allow_publish)?,
+            deny_publish: networks("deny-publish", &args.deny_publish)?,
+            allow_play: networks("allow-play", &args.allow_play)?,
+            deny_play: networks("deny-play", &args.deny_play)?,
+        })
+    })();
+    let access = match access {
+        Ok(access) => access,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
         error!("--chunk-size {} is outside 1..=2147483647", args.chunk_size);
         return ExitCode::from(2);
@@ -54,6 +101,7 @@ fn main() -> ExitCode {
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
         max_connections: args.max_connections,
+        access,
         ..Config::default()
     };
     // Signals are registered before the server starts so none is missed.

@@ -71,9 +71,12 @@ impl Pair {
         for action in actions {
             match action {
                 Action::Send(o) => self.to_client.send(&o),
-                Action::Publish(_) => {
+                Action::Publish(..) | Action::Play(..) => {
+                    let accepted = match action {
+                        Action::Publish(..) => self.server.accept_publish(),
+                        _ => self.server.accept_play(),
+                    };
                     self.server_actions.push(action);
-                    let accepted = self.server.accept_publish();
                     self.server_actions(accepted);
                 }
                 other => self.server_actions.push(other),
@@ -107,7 +110,10 @@ fn client_publishes_to_server() {
     let mut pair = Pair::new(Role::Publish);
     pair.drive();
     assert_eq!(pair.client_events, vec![ClientEvent::Publishing]);
-    assert_eq!(pair.server_actions[0], Action::Publish(StreamKey::new("live", "cam")));
+    assert_eq!(
+        pair.server_actions[0],
+        Action::Publish(StreamKey::new("live", "cam"), "token=1".into())
+    );
     let frame = Frame {
         kind: FrameKind::Video,
         timestamp: RtmpTime(40),
@@ -124,5 +130,8 @@ fn client_plays_from_server() {
     let mut pair = Pair::new(Role::Play);
     pair.drive();
     assert_eq!(pair.client_events, vec![ClientEvent::Playing]);
-    assert_eq!(pair.server_actions, vec![Action::Play(StreamKey::new("live", "cam"))]);
+    assert_eq!(
+        pair.server_actions,
+        vec![Action::Play(StreamKey::new("live", "cam"), "token=1".into())]
+    );
 }

@@ -25,6 +25,10 @@ pub mod status {
     pub const PLAY_RESET: &str = "NetStream.Play.Reset";
     /// `play` started.
     pub const PLAY_START: &str = "NetStream.Play.Start";
+    /// `publish` refused: not allowed (wrong key, address not allowed).
+    pub const PUBLISH_DENIED: &str = "NetStream.Publish.Denied";
+    /// `play` refused: not allowed.
+    pub const PLAY_FAILED: &str = "NetStream.Play.Failed";
     /// `play` refused: no such stream name.
     pub const PLAY_STREAM_NOT_FOUND: &str = "NetStream.Play.StreamNotFound";
 }

@@ -15,7 +15,9 @@ use super::Shared;
 use super::registry::{Playing, Publishing};
 use super::stream::{ConnId, PlayerQueue};
 use super::writer;
+use crate::media::StreamKey;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits, csid};
+use crate::protocol::command::status;
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
 use crate::protocol::time::RtmpTime;
@@ -282,25 +284,8 @@ impl Connection {
                         publishing.send(frame);
                     }
                 }
-                Action::Publish(key) => {
-                    let registry = &self.shared.registry;
-                    let replies = match registry.publish(&key, self.id) {
-                        Some(publishing) => {
-                            info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
-                            debug!("conn#{} publish name={}", self.id, key.name);
-                            self.publishing = Some(publishing);
-                            self.timers.last_media = Instant::now();
-                            self.session.accept_publish()
-                        }
-                        None => {
-                            info!(
-                                "conn#{} {} publish refused app={}: already published",
-                                self.id, self.peer, key.app
-                            );
-                            self.session
-                                .reject_publish(&format!("{key} is already being published"))
-                        }
-                    };
+                Action::Publish(key, query) => {
+                    let replies = self.decide_publish(&key, &query);
                     self.apply(replies)?;
                 }
                 Action::Unpublish => {
@@ -308,7 +293,15 @@ impl Connection {
                         info!("conn#{} {} publish stop", self.id, self.peer);
                     }
                 }
-                Action::Play(key) => {
+                Action::Play(key, query) => {
+                    if let Err(why) = self.shared.gate.may_play(self.peer.ip(), &query) {
+                        info!("conn#{} {} play refused app={}: {why}", self.id, self.peer, key.app);
+                        let replies = self.session.reject_play(&why);
+                        return self.apply(replies);
+                    }
+                    // Status replies first, so cached frames follow Play.Start.
+                    let replies = self.session.accept_play();
+                    self.apply(replies)?;
                     info!("conn#{} {} play start app={}", self.id, self.peer, key.app);
                     debug!("conn#{} play name={}", self.id, key.name);
                     self.playing = Some(self.shared.registry.play(&key, self.id, self.media.clone()));
@@ -322,6 +315,33 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+impl Connection {
+    /// Checks access, then claims the name; the replies to send.
+    fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
+        if let Err(why) = self.shared.gate.may_publish(self.peer.ip(), key, query) {
+            info!("conn#{} {} publish refused app={}: {why}", self.id, self.peer, key.app);
+            return self.session.reject_publish(status::PUBLISH_DENIED, &why);
+        }
+        match self.shared.registry.publish(key, self.id) {
+            Some(publishing) => {
+                info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
+                debug!("conn#{} publish name={}", self.id, key.name);
+                self.publishing = Some(publishing);
+                self.timers.last_media = Instant::now();
+                self.session.accept_publish()
+            }
+            None => {
+                info!(
+                    "conn#{} {} publish refused app={}: already published",
+                    self.id, self.peer, key.app
+                );
+                let why = format!("{key} is already being published");
+                self.session.reject_publish(status::PUBLISH_BAD_NAME, &why)
+            }
+        }
     }
 }
 

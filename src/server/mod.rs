@@ -4,6 +4,7 @@
 //! which starts its writer thread (`writer`). Streams live in the
 //! `registry`; each `stream` fans frames out to its players' queues.
 
+mod access;
 mod connection;
 mod listener;
 mod registry;
@@ -24,6 +25,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::Config;
 use crate::error::Error;
+use access::Gate;
 use registry::Registry;
 use stream::{ConnId, StreamConfig};
 
@@ -34,6 +36,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct Shared {
     config: Config,
     registry: Arc<Registry>,
+    gate: Gate,
     stopping: AtomicBool,
     next_id: AtomicU64,
     /// A handle on every open socket, so shutdown can unblock its reader.
@@ -95,6 +98,7 @@ impl Server {
             max_dropped_in_a_row: config.slow_player_max_dropped,
         }));
         let shared = Arc::new(Shared {
+            gate: Gate::new(config.access.clone()),
             config,
             registry,
             stopping: AtomicBool::new(false),

@@ -4,8 +4,9 @@
 //! message to [`ServerSession::handle`] and carries out every returned
 //! [`Action`] in order before reading again. Decisions that need shared
 //! state (is this stream name free?) come back as an action and are
-//! answered with [`ServerSession::accept_publish`] or
-//! [`ServerSession::reject_publish`].
+//! answered with [`ServerSession::accept_publish`] /
+//! [`ServerSession::reject_publish`] and [`ServerSession::accept_play`] /
+//! [`ServerSession::reject_play`].
 
 mod client;
 mod server;
@@ -37,14 +38,14 @@ pub struct Outbound {
 pub enum Action {
     /// Send a message to the peer.
     Send(Outbound),
-    /// The peer asks to publish this stream: answer with `accept_publish`
-    /// or `reject_publish`.
-    Publish(StreamKey),
+    /// The peer asks to publish this stream, with the `?query` of the name
+    /// (where keys travel): answer with `accept_publish` or `reject_publish`.
+    Publish(StreamKey, String),
     /// The peer stopped publishing.
     Unpublish,
-    /// The peer plays this stream: the status replies were sent already;
-    /// subscribe it to the stream's frames.
-    Play(StreamKey),
+    /// The peer asks to play this stream, with the `?query` of the name:
+    /// answer with `accept_play` (then subscribe it) or `reject_play`.
+    Play(StreamKey, String),
     /// The peer stopped playing.
     StopPlay,
     /// A frame from the publishing peer, for the stream's players.

@@ -97,6 +97,7 @@ enum State {
     Connected,
     PendingPublish(StreamKey),
     Publishing(StreamKey),
+    PendingPlay(StreamKey),
     Playing(StreamKey),
 }
 
@@ -182,14 +183,51 @@ impl ServerSession {
         ]
     }
 
-    /// Answers an `Action::Publish`: refused, with a description for the
-    /// client's log. The connection is closed after the status.
-    pub fn reject_publish(&mut self, description: &str) -> Vec<Action> {
+    /// Answers an `Action::Publish`: refused with `code` (an
+    /// `onStatus` code such as `NetStream.Publish.BadName`) and a
+    /// description for the client's log. The connection is closed after the
+    /// status.
+    pub fn reject_publish(&mut self, code: &str, description: &str) -> Vec<Action> {
         self.state = State::Connected;
         // Interop: refusing before Publish.Start with a code OBS knows makes
         // OBS show an error instead of reconnecting forever.
         vec![
-            self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description),
+            self.on_status(status::LEVEL_ERROR, code, description),
+            Action::Close(description.to_owned()),
+        ]
+    }
+
+    /// Answers an `Action::Play`: the status replies; the caller then
+    /// subscribes the connection, so cached frames follow Play.Start.
+    pub fn accept_play(&mut self) -> Vec<Action> {
+        let State::PendingPlay(key) = &self.state else {
+            return Vec::new();
+        };
+        let description = format!("playing {key}");
+        self.state = State::Playing(key.clone());
+        vec![
+            control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
+            self.on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description),
+            self.on_status(status::LEVEL_STATUS, status::PLAY_START, &description),
+            Action::Send(Outbound {
+                csid: csid::DATA,
+                timestamp: RtmpTime::ZERO,
+                stream_id: STREAM_ID,
+                message: Message::Data(vec![
+                    Amf0Value::string("|RtmpSampleAccess"),
+                    Amf0Value::Boolean(true),
+                    Amf0Value::Boolean(true),
+                ]),
+            }),
+        ]
+    }
+
+    /// Answers an `Action::Play`: refused with `NetStream.Play.Failed`,
+    /// then the connection is closed.
+    pub fn reject_play(&mut self, description: &str) -> Vec<Action> {
+        self.state = State::Connected;
+        vec![
+            self.on_status(status::LEVEL_ERROR, status::PLAY_FAILED, description),
             Action::Close(description.to_owned()),
         ]
     }
@@ -283,7 +321,7 @@ impl ServerSession {
     }
 
     fn publish(&mut self, command: &Command, actions: &mut Vec<Action>) {
-        let name = strip_query(command.first_arg_str().unwrap_or_default());
+        let (name, query) = split_query(command.first_arg_str().unwrap_or_default());
         if name.is_empty() {
             let description = "publish refused: the stream name is empty";
             actions.push(self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
@@ -297,11 +335,11 @@ impl ServerSession {
         }
         let key = StreamKey::new(self.app.clone(), name);
         self.state = State::PendingPublish(key.clone());
-        actions.push(Action::Publish(key));
+        actions.push(Action::Publish(key, query.to_owned()));
     }
 
     fn play(&mut self, command: &Command, actions: &mut Vec<Action>) {
-        let name = strip_query(command.first_arg_str().unwrap_or_default());
+        let (name, query) = split_query(command.first_arg_str().unwrap_or_default());
         if name.is_empty() || self.state != State::Connected {
             let description = if name.is_empty() {
                 "play refused: the stream name is empty"
@@ -313,22 +351,8 @@ impl ServerSession {
             return;
         }
         let key = StreamKey::new(self.app.clone(), name);
-        let description = format!("playing {key}");
-        actions.push(control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))));
-        actions.push(self.on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description));
-        actions.push(self.on_status(status::LEVEL_STATUS, status::PLAY_START, &description));
-        actions.push(Action::Send(Outbound {
-            csid: csid::DATA,
-            timestamp: RtmpTime::ZERO,
-            stream_id: STREAM_ID,
-            message: Message::Data(vec![
-                Amf0Value::string("|RtmpSampleAccess"),
-                Amf0Value::Boolean(true),
-                Amf0Value::Boolean(true),
-            ]),
-        }));
-        self.state = State::Playing(key.clone());
-        actions.push(Action::Play(key));
+        self.state = State::PendingPlay(key.clone());
+        actions.push(Action::Play(key, query.to_owned()));
     }
 
     fn stop(&mut self, actions: &mut Vec<Action>) {
@@ -437,7 +461,12 @@ fn enhanced_capabilities(connect: &Amf0Value) -> Vec<(String, Amf0Value)> {
 
 /// A stream name or app without its `?query`.
 fn strip_query(name: &str) -> &str {
-    name.split_once('?').map_or(name, |(before, _)| before)
+    split_query(name).0
+}
+
+/// A stream name and its `?query` (empty when there is none).
+fn split_query(name: &str) -> (&str, &str) {
+    name.split_once('?').unwrap_or((name, ""))
 }
 
 fn control(message: Message) -> Action {

@@ -600,7 +600,10 @@ mod tests {
         bytes.extend_from_slice(&[1; 128]); // 128 of 200 bytes
         bytes.extend_from_slice(&[0x44, 0, 0, 5, 0, 0, 3, 9, 7, 7, 7]); // fmt 1: a new 3-byte message
         bytes.extend_from_slice(&[0xC4, 0xAA, 0xBB, 0xCC]); // fmt 3 after it: a new message, same header
-        split_everywhere(&bytes, &[msg(4, 5, 9, 1, &[7, 7, 7]), msg(4, 10, 9, 1, &[0xAA, 0xBB, 0xCC])]);
+        split_everywhere(
+            &bytes,
+            &[msg(4, 5, 9, 1, &[7, 7, 7]), msg(4, 10, 9, 1, &[0xAA, 0xBB, 0xCC])],
+        );
     }
 
     #[test]

@@ -13,12 +13,13 @@ fn run(bytes: &[u8]) -> Vec<Action> {
     let mut actions = Vec::new();
     while let Some(raw) = decoder.next_message().unwrap() {
         for action in session.handle(raw).unwrap() {
-            if matches!(action, Action::Publish(_)) {
-                actions.push(action);
-                actions.extend(session.accept_publish());
-            } else {
-                actions.push(action);
-            }
+            let answer = match action {
+                Action::Publish(..) => session.accept_publish(),
+                Action::Play(..) => session.accept_play(),
+                _ => Vec::new(),
+            };
+            actions.push(action);
+            actions.extend(answer);
         }
     }
     actions
@@ -34,7 +35,7 @@ fn frames(actions: &[Action], kind: FrameKind) -> usize {
 #[test]
 fn ffmpeg_publish_reaches_publish_start_and_every_frame_comes_out() {
     let actions = run(include_bytes!("../../../tests/data/ffmpeg-publish.bin"));
-    assert!(actions.contains(&Action::Publish(StreamKey::new("live", "key"))));
+    assert!(actions.contains(&Action::Publish(StreamKey::new("live", "key"), String::new())));
     assert_eq!(status_codes(&actions)[0], "NetStream.Publish.Start");
     assert_eq!(frames(&actions, FrameKind::Metadata), 1);
     assert_eq!(frames(&actions, FrameKind::Video), 27);
@@ -50,7 +51,7 @@ fn ffmpeg_publish_reaches_publish_start_and_every_frame_comes_out() {
 #[test]
 fn gstreamer_publish_metadata_repeats_are_all_forwarded() {
     let actions = run(include_bytes!("../../../tests/data/gst-publish.bin"));
-    assert!(actions.contains(&Action::Publish(StreamKey::new("live", "gstkey"))));
+    assert!(actions.contains(&Action::Publish(StreamKey::new("live", "gstkey"), String::new())));
     assert_eq!(frames(&actions, FrameKind::Metadata), 14);
     assert_eq!(frames(&actions, FrameKind::Video), 27);
 }
@@ -58,6 +59,6 @@ fn gstreamer_publish_metadata_repeats_are_all_forwarded() {
 #[test]
 fn ffmpeg_play_gets_play_start() {
     let actions = run(include_bytes!("../../../tests/data/ffmpeg-play.bin"));
-    assert!(actions.contains(&Action::Play(StreamKey::new("live", "key"))));
+    assert!(actions.contains(&Action::Play(StreamKey::new("live", "key"), String::new())));
     assert!(status_codes(&actions).contains(&"NetStream.Play.Start".to_owned()));
 }

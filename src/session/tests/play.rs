@@ -3,15 +3,17 @@ use crate::media::StreamKey;
 use crate::protocol::message::UserControl;
 
 #[test]
-fn play_replies_in_order_then_subscribes() {
+fn play_asks_first_then_replies_in_order() {
     let mut session = connected("live");
     call(&mut session, "createStream", 2.0, vec![]);
-    let actions = call(
+    let asked = call(
         &mut session,
         "play",
         4.0,
         vec![Amf0Value::string("cam?x=1"), Amf0Value::Number(-2.0)],
     );
+    assert_eq!(asked, vec![Action::Play(StreamKey::new("live", "cam"), "x=1".into())]);
+    let actions = session.accept_play();
     assert!(matches!(
         &actions[0],
         Action::Send(Outbound {
@@ -27,9 +29,17 @@ fn play_replies_in_order_then_subscribes() {
         &actions[3],
         Action::Send(Outbound { message: Message::Data(v), .. }) if v[0].as_str() == Some("|RtmpSampleAccess")
     ));
-    assert_eq!(actions.last(), Some(&Action::Play(StreamKey::new("live", "cam"))));
     let stop = call(&mut session, "closeStream", 0.0, vec![]);
     assert_eq!(stop, vec![Action::StopPlay]);
+}
+
+#[test]
+fn a_refused_play_gets_play_failed_then_close() {
+    let mut session = connected("live");
+    call(&mut session, "play", 4.0, vec![Amf0Value::string("cam")]);
+    let refused = session.reject_play("play refused: a valid key is needed");
+    assert_eq!(status_codes(&refused), vec!["NetStream.Play.Failed"]);
+    assert!(matches!(refused.last(), Some(Action::Close(_))));
 }
 
 #[test]

@@ -28,7 +28,10 @@ fn fmle_sequence_reaches_publish_start() {
             )),
         ))
         .unwrap();
-    assert_eq!(publish, vec![Action::Publish(StreamKey::new("live", "key"))]);
+    assert_eq!(
+        publish,
+        vec![Action::Publish(StreamKey::new("live", "key"), "token=abc".into())]
+    );
     let accepted = session.accept_publish();
     assert_eq!(status_codes(&accepted), vec!["NetStream.Publish.Start"]);
 }
@@ -37,7 +40,7 @@ fn fmle_sequence_reaches_publish_start() {
 fn rejected_publish_gets_bad_name_then_close() {
     let mut session = connected("live");
     call(&mut session, "publish", 5.0, vec![Amf0Value::string("taken")]);
-    let rejected = session.reject_publish("taken is already published");
+    let rejected = session.reject_publish("NetStream.Publish.BadName", "taken is already published");
     assert_eq!(status_codes(&rejected), vec!["NetStream.Publish.BadName"]);
     assert!(matches!(rejected.last(), Some(Action::Close(_))));
 }

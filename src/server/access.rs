@@ -1,0 +1,148 @@
+//! `Gate`: who may publish and play, from `config::Access`: keys in the
+//! stream name's query, a keys file, and address lists.
+//!
+//! Decisions come back as a description for the refused client and the
+//! log; they never contain the expected key.
+
+use std::collections::HashSet;
+use std::fs;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use log::warn;
+use parking_lot::Mutex;
+
+use crate::config::{Access, Cidr};
+use crate::media::StreamKey;
+
+/// The stream names of a keys file, read again when its time stamp moves.
+#[derive(Default)]
+struct KeysFile {
+    modified: Option<SystemTime>,
+    names: HashSet<String>,
+}
+
+pub(crate) struct Gate {
+    access: Access,
+    keys_file: Mutex<KeysFile>,
+}
+
+/// The value of `key=` in a `a=b&key=c` query.
+fn query_key(query: &str) -> Option<&str> {
+    query.split('&').find_map(|pair| pair.strip_prefix("key="))
+}
+
+fn address_allowed(ip: IpAddr, allow: &[Cidr], deny: &[Cidr]) -> bool {
+    !deny.iter().any(|n| n.contains(ip)) && (allow.is_empty() || allow.iter().any(|n| n.contains(ip)))
+}
+
+impl Gate {
+    pub(crate) fn new(access: Access) -> Gate {
+        Gate {
+            access,
+            keys_file: Mutex::new(KeysFile::default()),
+        }
+    }
+
+    /// May `peer` publish `key`, given the `query` of its stream name?
+    pub(crate) fn may_publish(&self, peer: IpAddr, key: &StreamKey, query: &str) -> Result<(), String> {
+        let a = &self.access;
+        if !address_allowed(peer, &a.allow_publish, &a.deny_publish) {
+            return Err(format!("publish refused: {peer} may not publish"));
+        }
+        if a.publish_key.is_none() && a.publish_keys_file.is_none() {
+            return Ok(());
+        }
+        if a.publish_key.is_some() && query_key(query) == a.publish_key.as_deref() {
+            return Ok(());
+        }
+        if let Some(path) = &a.publish_keys_file
+            && self.listed(path, key)
+        {
+            return Ok(());
+        }
+        Err(format!("publish refused: {} needs a valid key", key.app))
+    }
+
+    /// May `peer` play, given the `query` of the stream name?
+    pub(crate) fn may_play(&self, peer: IpAddr, query: &str) -> Result<(), String> {
+        let a = &self.access;
+        if !address_allowed(peer, &a.allow_play, &a.deny_play) {
+            return Err(format!("play refused: {peer} may not play"));
+        }
+        match &a.play_key {
+            Some(expected) if query_key(query) != Some(expected.as_str()) => {
+                Err("play refused: a valid key is needed".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True when the keys file lists `name` or `app/name`. A file that
+    /// cannot be read allows nobody (and says so in the log).
+    fn listed(&self, path: &PathBuf, key: &StreamKey) -> bool {
+        let mut file = self.keys_file.lock();
+        let modified = fs::metadata(path).and_then(|m| m.modified()).ok();
+        if modified.is_none() || modified != file.modified {
+            file.modified = modified;
+            file.names = match fs::read_to_string(path) {
+                Ok(text) => text
+                    .lines()
+                    .map(|line| line.split('#').next().unwrap_or_default().trim())
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                Err(e) => {
+                    warn!("cannot read keys file {}: {e}; nobody may publish", path.display());
+                    HashSet::new()
+                }
+            };
+        }
+        file.names.contains(&key.name) || file.names.contains(&key.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn open_by_default() {
+        let gate = Gate::new(Access::default());
+        assert!(
+            gate.may_publish(ip("1.2.3.4"), &StreamKey::new("live", "x"), "")
+                .is_ok()
+        );
+        assert!(gate.may_play(ip("::1"), "").is_ok());
+    }
+
+    #[test]
+    fn keys_and_address_lists() {
+        let gate = Gate::new(Access {
+            publish_key: Some("s3cret".into()),
+            play_key: Some("watch".into()),
+            allow_publish: vec!["10.0.0.0/8".parse().unwrap()],
+            deny_publish: vec!["10.9.0.0/16".parse().unwrap()],
+            ..Access::default()
+        });
+        let key = StreamKey::new("live", "cam");
+        assert!(gate.may_publish(ip("10.1.1.1"), &key, "a=1&key=s3cret").is_ok());
+        let wrong = gate.may_publish(ip("10.1.1.1"), &key, "key=guess").unwrap_err();
+        assert!(!wrong.contains("s3cret"), "the refusal must not reveal the key");
+        assert!(
+            gate.may_publish(ip("10.9.1.1"), &key, "key=s3cret").is_err(),
+            "denied network"
+        );
+        assert!(
+            gate.may_publish(ip("192.168.1.1"), &key, "key=s3cret").is_err(),
+            "not allowed network"
+        );
+        assert!(gate.may_play(ip("1.1.1.1"), "key=watch").is_ok());
+        assert!(gate.may_play(ip("1.1.1.1"), "").is_err());
+    }
+}

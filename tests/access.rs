@@ -1,0 +1,131 @@
+//! Who may publish and play: keys in the stream name, a keys file re-read
+//! on change, address lists. A refused client hears why before any
+//! Publish.Start, then the connection closes.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, SystemTime};
+
+use common::rtmp::RawClient;
+use common::*;
+use rustic_rtmp::protocol::amf0::Amf0Value;
+use rustic_rtmp::{Access, Config};
+
+fn server_with(access: Access) -> rustic_rtmp::ServerHandle {
+    start_server_with(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        access,
+        ..Config::default()
+    })
+}
+
+/// Publishes with a raw client: the status code, and whether the server
+/// then closed the connection.
+fn try_publish(server: &rustic_rtmp::ServerHandle, name: &str) -> (String, bool) {
+    let mut client = RawClient::handshake(server.local_addr());
+    client.connect("live");
+    let code = client.publish(name);
+    let closed = code != "NetStream.Publish.Start" && client.closed_by_server();
+    (code, closed)
+}
+
+#[test]
+fn publish_key_is_checked_before_publish_start() {
+    let server = server_with(Access {
+        publish_key: Some("s3cret".into()),
+        ..Access::default()
+    });
+    let name = unique("keyed");
+    assert_eq!(try_publish(&server, &name), ("NetStream.Publish.Denied".into(), true));
+    assert_eq!(
+        try_publish(&server, &format!("{name}?key=wrong")),
+        ("NetStream.Publish.Denied".into(), true)
+    );
+    assert_eq!(
+        try_publish(&server, &format!("{name}?key=s3cret")).0,
+        "NetStream.Publish.Start"
+    );
+
+    // ffmpeg fails with the server's reason, which never shows the key.
+    let refused = publish(
+        &Sample::AudioVideo.path(),
+        &url(&server, &format!("live/{name}x?key=nope")),
+        &[],
+    )
+    .wait_output();
+    assert!(!refused.status.success());
+    let log = stderr(&refused);
+    assert!(log.contains("needs a valid key") && !log.contains("s3cret"), "{log}");
+    let ok = publish(
+        &Sample::AudioVideo.path(),
+        &url(&server, &format!("live/{name}y?key=s3cret")),
+        &["-t", "0.5"],
+    );
+    assert!(ok.wait_output().status.success());
+}
+
+#[test]
+fn keys_file_lists_publishable_names_and_is_read_again_on_change() {
+    let scratch = Scratch::new("keys");
+    let file = scratch.path("keys.txt");
+    let (listed, later) = (unique("listed"), unique("later"));
+    fs::write(&file, format!("# who may publish\n{listed}\n")).unwrap();
+    let server = server_with(Access {
+        publish_keys_file: Some(file.clone()),
+        ..Access::default()
+    });
+    assert_eq!(try_publish(&server, &listed).0, "NetStream.Publish.Start");
+    assert_eq!(try_publish(&server, &later).0, "NetStream.Publish.Denied");
+    fs::write(&file, format!("{listed}\nlive/{later}\n")).unwrap();
+    // Make the change visible even on file systems with coarse time stamps.
+    let f = fs::File::options().write(true).open(&file).unwrap();
+    f.set_modified(SystemTime::now() + Duration::from_secs(2)).unwrap();
+    assert_eq!(try_publish(&server, &later).0, "NetStream.Publish.Start");
+}
+
+#[test]
+fn address_lists_refuse_publish_and_play() {
+    let server = server_with(Access {
+        deny_publish: vec!["127.0.0.0/8".parse().unwrap()],
+        allow_play: vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+        ..Access::default()
+    });
+    assert_eq!(
+        try_publish(&server, &unique("denied")),
+        ("NetStream.Publish.Denied".into(), true)
+    );
+    let mut player = RawClient::handshake(server.local_addr());
+    player.connect("live");
+    player.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
+    player.recv_command("_result");
+    player.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(unique("p"))]);
+    assert_eq!(player.recv_status_code(), "NetStream.Play.Failed");
+    assert!(player.closed_by_server());
+}
+
+#[test]
+fn play_key_is_checked() {
+    let server = server_with(Access {
+        play_key: Some("watch".into()),
+        ..Access::default()
+    });
+    let name = unique("pk");
+    let play_status = |query: &str| {
+        let mut player = RawClient::handshake(server.local_addr());
+        player.connect("live");
+        player.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
+        player.recv_command("_result");
+        player.call(
+            1,
+            "play",
+            3.0,
+            Amf0Value::Null,
+            vec![Amf0Value::string(format!("{name}{query}"))],
+        );
+        // The first status is Play.Reset on success, Play.Failed otherwise.
+        player.recv_status_code()
+    };
+    assert_eq!(play_status(""), "NetStream.Play.Failed");
+    assert_eq!(play_status("?key=watch"), "NetStream.Play.Reset");
+}
