@@ -92,6 +92,10 @@ pub struct Access {
     pub allow_play: Vec<Cidr>,
     /// These networks may not play.
     pub deny_play: Vec<Cidr>,
+    /// When not empty, encoders (flashVer `FMLE/...`) must log in with
+    /// Adobe's `authmod=adobe` challenge as one of these `(user, password)`
+    /// pairs, and only logged-in connections may publish.
+    pub users: Vec<(String, String)>,
 }
 
 /// An IPv4 or IPv6 network such as `10.0.0.0/8` or `2001:db8::/32`; a bare

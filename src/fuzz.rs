@@ -99,6 +99,7 @@ pub fn session(data: &[u8]) {
         if let Ok(actions) = server.handle(raw) {
             for action in actions {
                 match action {
+                    Action::Connect { .. } => drop(server.accept_connect()),
                     Action::Publish(..) => drop(server.accept_publish()),
                     Action::Play(..) => drop(server.accept_play()),
                     _ => {}

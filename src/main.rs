@@ -1,7 +1,7 @@
 //! The `rustic_rtmp` command: flags, logging and signals around the library.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use argh::FromArgs;
@@ -51,6 +51,10 @@ struct Args {
     /// this network may not play (repeatable)
     #[argh(option)]
     deny_play: Vec<String>,
+    /// file of user:password lines: encoders must log in with
+    /// authmod=adobe (OBS "Use authentication", rtmp://user:pass@ in ffmpeg)
+    #[argh(option)]
+    users: Option<PathBuf>,
     /// log debug messages (RUST_LOG overrides)
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -83,6 +87,10 @@ fn main() -> ExitCode {
             deny_publish: networks("deny-publish", &args.deny_publish)?,
             allow_play: networks("allow-play", &args.allow_play)?,
             deny_play: networks("deny-play", &args.deny_play)?,
+            users: match &args.users {
+                Some(path) => read_users(path)?,
+                None => Vec::new(),
+            },
         })
     })();
     let access = match access {
@@ -124,6 +132,19 @@ fn main() -> ExitCode {
     }
     server.shutdown();
     ExitCode::SUCCESS
+}
+
+/// `user:password` lines; blank lines and `#` comments are skipped.
+fn read_users(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--users {}: {e}", path.display()))?;
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| match line.split_once(':') {
+            Some((user, password)) if !user.is_empty() => Ok((user.to_owned(), password.to_owned())),
+            _ => Err(format!("--users {}: a line is not user:password", path.display())),
+        })
+        .collect()
 }
 
 /// Logs an error with each of its causes.

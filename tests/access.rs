@@ -129,3 +129,35 @@ fn play_key_is_checked() {
     assert_eq!(play_status(""), "NetStream.Play.Failed");
     assert_eq!(play_status("?key=watch"), "NetStream.Play.Reset");
 }
+
+#[test]
+fn adobe_authentication_with_ffmpeg_credentials() {
+    let server = server_with(Access {
+        users: vec![("alice".into(), "wonder".into())],
+        ..Access::default()
+    });
+    let addr = server.local_addr();
+    let sample = Sample::AudioVideo.path();
+    let name = unique("auth");
+    let url_as = |credentials: &str, name: &str| format!("rtmp://{credentials}{addr}/live/{name}");
+
+    // ffmpeg answers the authmod=adobe challenge over its reconnects.
+    let ok = publish(&sample, &url_as("alice:wonder@", &name), &["-t", "1"]).wait_output();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+
+    let wrong = publish(&sample, &url_as("alice:guess@", &unique("w")), &[]).wait_output();
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("Incorrect username/password"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    let anonymous = publish(&sample, &url_as("", &unique("a")), &[]).wait_output();
+    assert!(!anonymous.status.success());
+    assert!(stderr(&anonymous).contains("authmod=adobe"), "{}", stderr(&anonymous));
+
+    // Players are not asked to log in.
+    rustic_rtmp::client::Client::play(&url_as("", &name), &rustic_rtmp::client::ClientOptions::default())
+        .expect("a player connects without credentials");
+}

@@ -71,6 +71,10 @@ impl Pair {
         for action in actions {
             match action {
                 Action::Send(o) => self.to_client.send(&o),
+                Action::Connect { .. } => {
+                    let accepted = self.server.accept_connect();
+                    self.server_actions(accepted);
+                }
                 Action::Publish(..) | Action::Play(..) => {
                     let accepted = match action {
                         Action::Publish(..) => self.server.accept_publish(),

@@ -13,6 +13,8 @@ pub mod status {
     pub const LEVEL_STATUS: &str = "status";
     /// Level of a failed status: ffmpeg and librtmp give up on it.
     pub const LEVEL_ERROR: &str = "error";
+    /// `connect` refused (authentication needed or failed).
+    pub const CONNECT_REJECTED: &str = "NetConnection.Connect.Rejected";
     /// `connect` succeeded.
     pub const CONNECT_SUCCESS: &str = "NetConnection.Connect.Success";
     /// `publish` succeeded.

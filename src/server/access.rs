@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use log::warn;
 use parking_lot::Mutex;
 
+use super::auth::AdobeAuth;
 use crate::config::{Access, Cidr};
 use crate::media::StreamKey;
 
@@ -26,6 +27,7 @@ struct KeysFile {
 pub(crate) struct Gate {
     access: Access,
     keys_file: Mutex<KeysFile>,
+    adobe: Option<AdobeAuth>,
 }
 
 /// The value of `key=` in a `a=b&key=c` query.
@@ -39,17 +41,45 @@ fn address_allowed(ip: IpAddr, allow: &[Cidr], deny: &[Cidr]) -> bool {
 
 impl Gate {
     pub(crate) fn new(access: Access) -> Gate {
+        let adobe = (!access.users.is_empty()).then(|| AdobeAuth::new(access.users.iter().cloned().collect()));
         Gate {
             access,
             keys_file: Mutex::new(KeysFile::default()),
+            adobe,
         }
     }
 
-    /// May `peer` publish `key`, given the `query` of its stream name?
-    pub(crate) fn may_publish(&self, peer: IpAddr, key: &StreamKey, query: &str) -> Result<(), String> {
+    /// May this `connect` go on? `Ok(Some(user))` once logged in, `Ok(None)`
+    /// when no login is asked for; `Err` holds the `_error` description
+    /// (an `authmod=adobe` challenge or refusal).
+    pub(crate) fn may_connect(&self, query: &str, flash_ver: &str) -> Result<Option<String>, String> {
+        let Some(adobe) = &self.adobe else {
+            return Ok(None);
+        };
+        // Interop: encoders (ffmpeg, OBS, FMLE) say "FMLE/3.0"; players
+        // would not know to log in, so only encoders are challenged, and a
+        // player that tries to publish is refused at publish.
+        if !flash_ver.starts_with("FMLE") && !query.contains("authmod=") {
+            return Ok(None);
+        }
+        adobe.check(query).map(Some)
+    }
+
+    /// May `peer` publish `key`, given the `query` of its stream name and
+    /// whether it logged in?
+    pub(crate) fn may_publish(
+        &self,
+        peer: IpAddr,
+        key: &StreamKey,
+        query: &str,
+        logged_in: bool,
+    ) -> Result<(), String> {
         let a = &self.access;
         if !address_allowed(peer, &a.allow_publish, &a.deny_publish) {
             return Err(format!("publish refused: {peer} may not publish"));
+        }
+        if self.adobe.is_some() && !logged_in {
+            return Err("publish refused: log in first (authmod=adobe)".into());
         }
         if a.publish_key.is_none() && a.publish_keys_file.is_none() {
             return Ok(());
@@ -115,7 +145,7 @@ mod tests {
     fn open_by_default() {
         let gate = Gate::new(Access::default());
         assert!(
-            gate.may_publish(ip("1.2.3.4"), &StreamKey::new("live", "x"), "")
+            gate.may_publish(ip("1.2.3.4"), &StreamKey::new("live", "x"), "", false)
                 .is_ok()
         );
         assert!(gate.may_play(ip("::1"), "").is_ok());
@@ -131,15 +161,15 @@ mod tests {
             ..Access::default()
         });
         let key = StreamKey::new("live", "cam");
-        assert!(gate.may_publish(ip("10.1.1.1"), &key, "a=1&key=s3cret").is_ok());
-        let wrong = gate.may_publish(ip("10.1.1.1"), &key, "key=guess").unwrap_err();
+        assert!(gate.may_publish(ip("10.1.1.1"), &key, "a=1&key=s3cret", false).is_ok());
+        let wrong = gate.may_publish(ip("10.1.1.1"), &key, "key=guess", false).unwrap_err();
         assert!(!wrong.contains("s3cret"), "the refusal must not reveal the key");
         assert!(
-            gate.may_publish(ip("10.9.1.1"), &key, "key=s3cret").is_err(),
+            gate.may_publish(ip("10.9.1.1"), &key, "key=s3cret", false).is_err(),
             "denied network"
         );
         assert!(
-            gate.may_publish(ip("192.168.1.1"), &key, "key=s3cret").is_err(),
+            gate.may_publish(ip("192.168.1.1"), &key, "key=s3cret", false).is_err(),
             "not allowed network"
         );
         assert!(gate.may_play(ip("1.1.1.1"), "key=watch").is_ok());

@@ -170,6 +170,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         },
         publishing: None,
         playing: None,
+        logged_in: false,
         timers: Timers {
             started: Instant::now(),
             last_read: Instant::now(),
@@ -205,6 +206,8 @@ struct Connection {
     media: PlayerQueue,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
+    /// Logged in with authmod=adobe.
+    logged_in: bool,
     timers: Timers,
 }
 
@@ -284,6 +287,25 @@ impl Connection {
                         publishing.send(frame);
                     }
                 }
+                Action::Connect { app, query, flash_ver } => {
+                    let replies = match self.shared.gate.may_connect(&query, &flash_ver) {
+                        Ok(user) => {
+                            if let Some(user) = &user {
+                                info!("conn#{} {} logged in as {user} app={app}", self.id, self.peer);
+                            }
+                            self.logged_in = user.is_some();
+                            self.session.accept_connect()
+                        }
+                        Err(why) => {
+                            info!(
+                                "conn#{} {} connect refused app={app}: authentication",
+                                self.id, self.peer
+                            );
+                            self.session.reject_connect(&why)
+                        }
+                    };
+                    self.apply(replies)?;
+                }
                 Action::Publish(key, query) => {
                     let replies = self.decide_publish(&key, &query);
                     self.apply(replies)?;
@@ -321,7 +343,7 @@ impl Connection {
 impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
-        if let Err(why) = self.shared.gate.may_publish(self.peer.ip(), key, query) {
+        if let Err(why) = self.shared.gate.may_publish(self.peer.ip(), key, query, self.logged_in) {
             info!("conn#{} {} publish refused app={}: {why}", self.id, self.peer, key.app);
             return self.session.reject_publish(status::PUBLISH_DENIED, &why);
         }

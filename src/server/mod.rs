@@ -5,6 +5,7 @@
 //! `registry`; each `stream` fans frames out to its players' queues.
 
 mod access;
+mod auth;
 mod connection;
 mod listener;
 mod registry;

@@ -38,6 +38,17 @@ pub struct Outbound {
 pub enum Action {
     /// Send a message to the peer.
     Send(Outbound),
+    /// The peer asks to connect to `app`, with the `?query` of the app
+    /// (where authentication travels) and its `flashVer`: answer with
+    /// `accept_connect` or `reject_connect`.
+    Connect {
+        /// The application, without its query.
+        app: String,
+        /// The query after `?` in the app, empty when none.
+        query: String,
+        /// The client's `flashVer` (`FMLE/3.0 ...` for encoders).
+        flash_ver: String,
+    },
     /// The peer asks to publish this stream, with the `?query` of the name
     /// (where keys travel): answer with `accept_publish` or `reject_publish`.
     Publish(StreamKey, String),

@@ -91,9 +91,15 @@ enum ObjectEncoding {
     Amf3,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum State {
     AwaitConnect,
+    /// `connect` is waiting for `accept_connect` or `reject_connect`.
+    PendingConnect {
+        transaction_id: f64,
+        object_encoding: f64,
+        capabilities: Vec<(String, Amf0Value)>,
+    },
     Connected,
     PendingPublish(StreamKey),
     Publishing(StreamKey),
@@ -130,7 +136,7 @@ impl ServerSession {
 
     /// The application named in `connect`, once connected.
     pub fn app(&self) -> Option<&str> {
-        (self.state != State::AwaitConnect).then_some(self.app.as_str())
+        (!matches!(self.state, State::AwaitConnect | State::PendingConnect { .. })).then_some(self.app.as_str())
     }
 
     /// Counts bytes read from the peer; returns an Acknowledgement to send
@@ -237,7 +243,7 @@ impl ServerSession {
         debug!("command {} tx={tx} stream={stream_id}", command.name);
         match command.name.as_str() {
             "connect" => self.connect(&command, actions),
-            _ if self.state == State::AwaitConnect => {
+            _ if matches!(self.state, State::AwaitConnect | State::PendingConnect { .. }) => {
                 actions.push(Action::Close(format!("{} before connect", command.name)));
             }
             "createStream" => actions.push(self.reply(Command::result(
@@ -284,8 +290,10 @@ impl ServerSession {
             .property("app")
             .and_then(Amf0Value::as_str)
             .unwrap_or_default();
-        // Interop: some clients append the query or a trailing slash to app.
-        self.app = strip_query(app).trim_matches('/').to_owned();
+        // Interop: some clients append the query or a trailing slash to app;
+        // authentication parameters travel in that query.
+        let (app, query) = split_query(app);
+        self.app = app.trim_matches('/').to_owned();
         let encoding = command
             .object
             .property("objectEncoding")
@@ -297,27 +305,74 @@ impl ServerSession {
         } else {
             ObjectEncoding::Amf0
         };
-        self.state = State::Connected;
-        actions.push(control(Message::WindowAckSize(self.config.window_ack_size)));
-        actions.push(control(Message::SetPeerBandwidth {
-            window: self.config.peer_bandwidth,
-            limit_type: 2,
-        }));
-        actions.push(control(Message::SetChunkSize(self.config.chunk_size)));
+        let flash_ver = command
+            .object
+            .property("flashVer")
+            .and_then(Amf0Value::as_str)
+            .unwrap_or_default();
+        self.state = State::PendingConnect {
+            transaction_id: command.transaction_id,
+            object_encoding: encoding,
+            capabilities: enhanced_capabilities(&command.object),
+        };
+        actions.push(Action::Connect {
+            app: self.app.clone(),
+            query: query.to_owned(),
+            flash_ver: flash_ver.to_owned(),
+        });
+    }
+
+    /// Answers an `Action::Connect`: the connection is accepted.
+    pub fn accept_connect(&mut self) -> Vec<Action> {
+        let State::PendingConnect {
+            transaction_id,
+            object_encoding,
+            capabilities,
+        } = std::mem::replace(&mut self.state, State::Connected)
+        else {
+            return Vec::new();
+        };
         let mut properties = vec![
             ("fmsVer".to_owned(), Amf0Value::string("FMS/3,0,1,123")),
             ("capabilities".to_owned(), Amf0Value::Number(31.0)),
         ];
-        properties.extend(enhanced_capabilities(&command.object));
-        let properties = Amf0Value::Object(properties);
+        properties.extend(capabilities);
         let info = Amf0Value::object([
             ("level", Amf0Value::string(status::LEVEL_STATUS)),
             ("code", Amf0Value::string(status::CONNECT_SUCCESS)),
             ("description", Amf0Value::string("Connection succeeded.")),
-            ("objectEncoding", Amf0Value::Number(encoding)),
+            ("objectEncoding", Amf0Value::Number(object_encoding)),
         ]);
-        actions.push(self.reply(Command::result(command.transaction_id, properties, vec![info])));
-        actions.push(self.reply(Command::new("onBWDone", 0.0, Amf0Value::Null, vec![])));
+        vec![
+            control(Message::WindowAckSize(self.config.window_ack_size)),
+            control(Message::SetPeerBandwidth {
+                window: self.config.peer_bandwidth,
+                limit_type: 2,
+            }),
+            control(Message::SetChunkSize(self.config.chunk_size)),
+            self.reply(Command::result(
+                transaction_id,
+                Amf0Value::Object(properties),
+                vec![info],
+            )),
+            self.reply(Command::new("onBWDone", 0.0, Amf0Value::Null, vec![])),
+        ]
+    }
+
+    /// Answers an `Action::Connect`: refused with `_error` carrying
+    /// `description` (where authentication challenges travel), then the
+    /// connection is closed.
+    pub fn reject_connect(&mut self, description: &str) -> Vec<Action> {
+        let transaction_id = match &self.state {
+            State::PendingConnect { transaction_id, .. } => *transaction_id,
+            _ => 1.0,
+        };
+        self.state = State::AwaitConnect;
+        let info = info(status::LEVEL_ERROR, status::CONNECT_REJECTED, description);
+        vec![
+            self.reply(Command::error(transaction_id, Amf0Value::Null, vec![info])),
+            Action::Close(format!("connect refused: {description}")),
+        ]
     }
 
     fn publish(&mut self, command: &Command, actions: &mut Vec<Action>) {
@@ -457,11 +512,6 @@ fn enhanced_capabilities(connect: &Amf0Value) -> Vec<(String, Amf0Value)> {
         caps.push(("capsEx".to_owned(), Amf0Value::Number(shared.into())));
     }
     caps
-}
-
-/// A stream name or app without its `?query`.
-fn strip_query(name: &str) -> &str {
-    split_query(name).0
 }
 
 /// A stream name and its `?query` (empty when there is none).

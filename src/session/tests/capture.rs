@@ -14,6 +14,7 @@ fn run(bytes: &[u8]) -> Vec<Action> {
     while let Some(raw) = decoder.next_message().unwrap() {
         for action in session.handle(raw).unwrap() {
             let answer = match action {
+                Action::Connect { .. } => session.accept_connect(),
                 Action::Publish(..) => session.accept_publish(),
                 Action::Play(..) => session.accept_play(),
                 _ => Vec::new(),

@@ -8,7 +8,7 @@ fn connect_reply_has_control_messages_then_result_then_bwdone() {
         ("app", Amf0Value::string("live/")),
         ("objectEncoding", Amf0Value::Number(3.0)),
     ]);
-    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let actions = connect_with(&mut session, object);
     let messages: Vec<&Message> = actions
         .iter()
         .map(|a| match a {
@@ -134,7 +134,7 @@ fn enhanced_rtmp_capabilities_are_accepted_and_answered() {
         ),
         ("capsEx", Amf0Value::Number(15.0)),
     ]);
-    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let actions = connect_with(&mut session, object);
     let result = sent_commands(&actions)
         .into_iter()
         .find(|c| c.name == "_result")
@@ -165,10 +165,43 @@ fn enhanced_rtmp_capabilities_are_accepted_and_answered() {
 fn legacy_connect_gets_no_enhanced_properties() {
     let mut session = ServerSession::new(SessionConfig::default());
     let object = Amf0Value::object([("app", Amf0Value::string("live"))]);
-    let actions = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    let actions = connect_with(&mut session, object);
     let result = sent_commands(&actions)
         .into_iter()
         .find(|c| c.name == "_result")
         .unwrap();
     assert_eq!(result.object.properties().unwrap().len(), 2);
+}
+
+#[test]
+fn connect_asks_first_and_a_refusal_is_an_error_then_close() {
+    let mut session = ServerSession::new(SessionConfig::default());
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string("live?authmod=adobe&user=a")),
+        ("flashVer", Amf0Value::string("FMLE/3.0 (compatible; FMSc/1.0)")),
+    ]);
+    let asked = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    assert_eq!(
+        asked,
+        vec![Action::Connect {
+            app: "live".into(),
+            query: "authmod=adobe&user=a".into(),
+            flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)".into(),
+        }]
+    );
+    let refused = session.reject_connect("[ AccessManager.Reject ] : [ authmod=adobe ] : ?reason=needauth");
+    let error = &sent_commands(&refused)[0];
+    assert_eq!((error.name.as_str(), error.transaction_id), ("_error", 1.0));
+    assert_eq!(
+        error.args[0].property("code").and_then(Amf0Value::as_str),
+        Some("NetConnection.Connect.Rejected")
+    );
+    assert!(
+        error.args[0]
+            .property("description")
+            .and_then(Amf0Value::as_str)
+            .unwrap()
+            .contains("needauth")
+    );
+    assert!(matches!(refused.last(), Some(Action::Close(_))));
 }

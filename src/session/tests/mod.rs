@@ -40,7 +40,15 @@ fn connected(app: &str) -> ServerSession {
         vec![],
     );
     session.handle(connect).unwrap();
+    session.accept_connect();
     session
+}
+
+/// Sends `connect` with `object` and accepts it; returns the replies.
+fn connect_with(session: &mut ServerSession, object: Amf0Value) -> Vec<Action> {
+    let asked = session.handle(command("connect", 1.0, object, vec![])).unwrap();
+    assert!(matches!(&asked[..], [Action::Connect { .. }]), "{asked:?}");
+    session.accept_connect()
 }
 
 /// The commands among the actions, by name.
