@@ -242,3 +242,21 @@ fn connections_past_the_limit_are_closed_at_once() {
     connected(&server);
     canary.finish();
 }
+
+#[test]
+fn fifteen_hundred_half_open_connections_do_not_keep_real_clients_out() {
+    // A long handshake timeout, so they all stay open while the real
+    // clients come.
+    let server = start_server_with(Config {
+        handshake_timeout: Duration::from_secs(120),
+        ..config()
+    });
+    let idle: Vec<TcpStream> = (0..1500)
+        .map(|_| TcpStream::connect(server.local_addr()).expect("the server accepts"))
+        .collect();
+    wait_until("all idle connections accepted", || server.stats().connections >= idle.len());
+    let canary = Canary::start(&server);
+    assert_still_serving(&server);
+    canary.finish();
+    drop(idle);
+}
