@@ -35,6 +35,10 @@ pub struct Config {
     pub max_chunk_streams: usize,
     /// Most bytes of unfinished messages a connection may hold.
     pub max_buffered_bytes: usize,
+    /// Largest chunk size a peer may announce.
+    pub max_chunk_size: u32,
+    /// How deep AMF values a peer sends may nest.
+    pub max_amf_depth: usize,
     /// Most open connections; past it a new socket is closed at once.
     pub max_connections: usize,
     /// Time a peer has to finish the handshake.
@@ -63,6 +67,8 @@ impl Default for Config {
             max_message_len: 16 * 1024 * 1024,
             max_chunk_streams: 64,
             max_buffered_bytes: 32 * 1024 * 1024,
+            max_chunk_size: 16 * 1024 * 1024,
+            max_amf_depth: 64,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),

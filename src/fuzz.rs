@@ -18,6 +18,7 @@ fn limits() -> DecoderLimits {
         max_message_len: 64 * 1024,
         max_chunk_streams: 8,
         max_partial_bytes: 128 * 1024,
+        max_chunk_size: 64 * 1024,
     }
 }
 

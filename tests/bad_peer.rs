@@ -254,7 +254,9 @@ fn fifteen_hundred_half_open_connections_do_not_keep_real_clients_out() {
     let idle: Vec<TcpStream> = (0..1500)
         .map(|_| TcpStream::connect(server.local_addr()).expect("the server accepts"))
         .collect();
-    wait_until("all idle connections accepted", || server.stats().connections >= idle.len());
+    wait_until("all idle connections accepted", || {
+        server.stats().connections >= idle.len()
+    });
     let canary = Canary::start(&server);
     assert_still_serving(&server);
     canary.finish();

@@ -247,28 +247,35 @@ fn truncated(what: &'static str) -> impl Fn(Incomplete) -> AmfError {
     move |_| AmfError::Truncated { what }
 }
 
-/// Decodes every value in `bytes`, as in a command or data message body.
+/// Decodes every value in `bytes`, as in a command or data message body,
+/// nesting at most [`MAX_DEPTH`] deep.
 pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, AmfError> {
+    decode_all_limited(bytes, MAX_DEPTH)
+}
+
+/// Decodes every value in `bytes`, nesting at most `max_depth` deep (AMF3
+/// values behind a switch count toward the same depth).
+pub fn decode_all_limited(bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Value>, AmfError> {
     let mut r = Reader::new(bytes);
     let mut values = Vec::new();
     while !r.is_empty() {
-        values.push(decode(&mut r)?);
+        values.push(decode_at(&mut r, 0, max_depth)?);
     }
     Ok(values)
 }
 
 /// Decodes one value from the reader.
 pub fn decode(r: &mut Reader<'_>) -> Result<Amf0Value, AmfError> {
-    decode_at(r, 0)
+    decode_at(r, 0, MAX_DEPTH)
 }
 
-fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<Amf0Value, AmfError> {
+fn decode_at(r: &mut Reader<'_>, depth: usize, limit: usize) -> Result<Amf0Value, AmfError> {
     let m = r.u8().map_err(truncated("marker"))?;
     Ok(match m {
         marker::NUMBER => Amf0Value::Number(r.f64().map_err(truncated("number"))?),
         marker::BOOLEAN => Amf0Value::Boolean(r.u8().map_err(truncated("boolean"))? != 0),
         marker::STRING => Amf0Value::String(short_string(r)?),
-        marker::OBJECT => Amf0Value::Object(properties(r, depth)?),
+        marker::OBJECT => Amf0Value::Object(properties(r, depth, limit)?),
         marker::NULL => Amf0Value::Null,
         marker::UNDEFINED => Amf0Value::Undefined,
         marker::REFERENCE => Amf0Value::Reference(r.u16().map_err(truncated("reference"))?),
@@ -276,16 +283,16 @@ fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<Amf0Value, AmfError> {
             // The count is a hint only: encoders get it wrong, and the
             // properties end with an object-end marker all the same.
             r.u32().map_err(truncated("ecma array count"))?;
-            Amf0Value::EcmaArray(properties(r, depth)?)
+            Amf0Value::EcmaArray(properties(r, depth, limit)?)
         }
         marker::STRICT_ARRAY => {
             let count = r.u32().map_err(truncated("strict array count"))?;
-            check_depth(depth)?;
+            check_depth(depth, limit)?;
             // Never allocate from a peer's count: each element takes at least
             // one byte, so the remaining bytes bound it.
             let mut items = Vec::with_capacity((count as usize).min(r.remaining()));
             for _ in 0..count {
-                items.push(decode_at(r, depth + 1)?);
+                items.push(decode_at(r, depth + 1, limit)?);
             }
             Amf0Value::StrictArray(items)
         }
@@ -301,26 +308,28 @@ fn decode_at(r: &mut Reader<'_>, depth: usize) -> Result<Amf0Value, AmfError> {
             let class_name = short_string(r)?;
             Amf0Value::TypedObject {
                 class_name,
-                properties: properties(r, depth)?,
+                properties: properties(r, depth, limit)?,
             }
         }
         marker::OBJECT_END => return Err(AmfError::UnexpectedObjectEnd),
         // Each switch starts fresh AMF3 reference tables.
-        marker::AVMPLUS => Amf0Value::Avmplus(amf3::decode(r).map_err(AmfError::Amf3)?),
+        marker::AVMPLUS => {
+            Amf0Value::Avmplus(amf3::decode_limited(r, limit.saturating_sub(depth)).map_err(AmfError::Amf3)?)
+        }
         marker::MOVIECLIP | marker::RECORDSET => return Err(AmfError::UnknownMarker(m)),
         other => return Err(AmfError::UnknownMarker(other)),
     })
 }
 
-fn check_depth(depth: usize) -> Result<(), AmfError> {
-    if depth >= MAX_DEPTH {
-        return Err(AmfError::TooDeep { limit: MAX_DEPTH });
+fn check_depth(depth: usize, limit: usize) -> Result<(), AmfError> {
+    if depth >= limit {
+        return Err(AmfError::TooDeep { limit });
     }
     Ok(())
 }
 
-fn properties(r: &mut Reader<'_>, depth: usize) -> Result<Properties, AmfError> {
-    check_depth(depth)?;
+fn properties(r: &mut Reader<'_>, depth: usize, limit: usize) -> Result<Properties, AmfError> {
+    check_depth(depth, limit)?;
     let mut props = Vec::new();
     loop {
         let key = short_string(r)?;
@@ -328,7 +337,7 @@ fn properties(r: &mut Reader<'_>, depth: usize) -> Result<Properties, AmfError> 
             r.u8().map_err(truncated("object end"))?;
             return Ok(props);
         }
-        let value = decode_at(r, depth + 1)?;
+        let value = decode_at(r, depth + 1, limit)?;
         props.push((key, value));
     }
 }
@@ -583,6 +592,10 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let bytes = [0x0A, 0, 0, 0, 1].repeat(10_000);
         assert_eq!(decode_all(&bytes), Err(AmfError::TooDeep { limit: MAX_DEPTH }));
+        // Three nested arrays fit a limit of 3; a fourth does not.
+        let nested = |n| [&[0x0A, 0, 0, 0, 1].repeat(n)[..], &[0x05]].concat();
+        assert!(decode_all_limited(&nested(3), 3).is_ok());
+        assert_eq!(decode_all_limited(&nested(4), 3), Err(AmfError::TooDeep { limit: 3 }));
     }
 
     #[test]

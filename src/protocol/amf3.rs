@@ -207,9 +207,15 @@ impl Tables {
 
 /// Decodes one AMF3 value with fresh reference tables.
 pub fn decode(r: &mut Reader<'_>) -> Result<Amf3Value, Amf3Error> {
+    decode_limited(r, MAX_DEPTH)
+}
+
+/// Decodes one AMF3 value, nesting at most `max_depth` deep.
+pub fn decode_limited(r: &mut Reader<'_>, max_depth: usize) -> Result<Amf3Value, Amf3Error> {
     Decoder {
         r,
         tables: Tables::default(),
+        max_depth,
     }
     .value(0)
 }
@@ -217,6 +223,7 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Amf3Value, Amf3Error> {
 struct Decoder<'r, 'a> {
     r: &'r mut Reader<'a>,
     tables: Tables,
+    max_depth: usize,
 }
 
 fn truncated(what: &'static str) -> impl Fn(super::reader::Incomplete) -> Amf3Error {
@@ -286,8 +293,8 @@ impl Decoder<'_, '_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
-        if depth > MAX_DEPTH {
-            return Err(Amf3Error::TooDeep { limit: MAX_DEPTH });
+        if depth > self.max_depth {
+            return Err(Amf3Error::TooDeep { limit: self.max_depth });
         }
         let m = self.r.u8().map_err(truncated("marker"))?;
         Ok(match m {

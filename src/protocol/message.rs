@@ -197,6 +197,11 @@ impl Message {
     /// Decodes a payload of the given type. Audio, video and unknown payloads
     /// are moved, not copied.
     pub fn decode(type_id: u8, payload: Vec<u8>) -> Result<Message, MessageError> {
+        Message::decode_limited(type_id, payload, amf0::MAX_DEPTH)
+    }
+
+    /// `decode`, with AMF bodies nesting at most `max_amf_depth` deep.
+    pub fn decode_limited(type_id: u8, payload: Vec<u8>, max_amf_depth: usize) -> Result<Message, MessageError> {
         use self::type_id as t;
         let truncated = |len| MessageError::Truncated { type_id, len };
         let len = payload.len();
@@ -220,14 +225,19 @@ impl Message {
             t::AUDIO => Message::Audio(payload),
             t::VIDEO => Message::Video(payload),
             t::AGGREGATE => Message::Aggregate(payload),
-            t::DATA_AMF0 => Message::Data(amf_values(type_id, &payload)?),
+            t::DATA_AMF0 => Message::Data(amf_values(type_id, &payload, max_amf_depth)?),
             // AMF3-typed data and commands start with a format byte; what
             // follows is AMF0, with AVM+ switches to AMF3 values inside.
-            t::DATA_AMF3 => Message::DataAmf3(amf_values(type_id, payload.get(1..).unwrap_or_default())?),
-            t::COMMAND_AMF0 => Message::Command(Command::from_values(amf_values(type_id, &payload)?)?),
+            t::DATA_AMF3 => Message::DataAmf3(amf_values(
+                type_id,
+                payload.get(1..).unwrap_or_default(),
+                max_amf_depth,
+            )?),
+            t::COMMAND_AMF0 => Message::Command(Command::from_values(amf_values(type_id, &payload, max_amf_depth)?)?),
             t::COMMAND_AMF3 => Message::CommandAmf3(Command::from_values(amf_values(
                 type_id,
                 payload.get(1..).unwrap_or_default(),
+                max_amf_depth,
             )?)?),
             other => Message::Other {
                 type_id: other,
@@ -289,8 +299,8 @@ impl Message {
 
 /// Decodes a data or command body; values behind an AVM+ switch come out
 /// in their AMF0 form.
-fn amf_values(type_id: u8, bytes: &[u8]) -> Result<Vec<Amf0Value>, MessageError> {
-    let values = amf0::decode_all(bytes).map_err(|source| MessageError::Amf { type_id, source })?;
+fn amf_values(type_id: u8, bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Value>, MessageError> {
+    let values = amf0::decode_all_limited(bytes, max_depth).map_err(|source| MessageError::Amf { type_id, source })?;
     Ok(values.into_iter().map(Amf0Value::without_avmplus).collect())
 }
 

@@ -156,12 +156,14 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         shared: shared.clone(),
         session: ServerSession::new(SessionConfig {
             chunk_size: config.chunk_size,
+            max_amf_depth: config.max_amf_depth,
             ..SessionConfig::default()
         }),
         decoder: ChunkDecoder::new(DecoderLimits {
             max_message_len: config.max_message_len,
             max_chunk_streams: config.max_chunk_streams,
             max_partial_bytes: config.max_buffered_bytes,
+            max_chunk_size: config.max_chunk_size,
         }),
         control: control_tx,
         media: PlayerQueue {

@@ -40,6 +40,8 @@ pub struct SessionConfig {
     pub window_ack_size: u32,
     /// The Set Peer Bandwidth window announced after `connect`.
     pub peer_bandwidth: u32,
+    /// How deep AMF values in commands and data may nest.
+    pub max_amf_depth: usize,
 }
 
 impl Default for SessionConfig {
@@ -48,6 +50,7 @@ impl Default for SessionConfig {
             chunk_size: 4096,
             window_ack_size: 2_500_000,
             peer_bandwidth: 2_500_000,
+            max_amf_depth: crate::protocol::amf0::MAX_DEPTH,
         }
     }
 }
@@ -155,7 +158,7 @@ impl ServerSession {
     pub fn handle(&mut self, raw: RawMessage) -> Result<Vec<Action>, SessionError> {
         let mut actions = Vec::new();
         let (timestamp, stream_id, type_id) = (raw.timestamp, raw.stream_id, raw.type_id);
-        match Message::decode(type_id, raw.payload)? {
+        match Message::decode_limited(type_id, raw.payload, self.config.max_amf_depth)? {
             Message::Command(command) | Message::CommandAmf3(command) => self.command(command, stream_id, &mut actions),
             Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut actions),
             Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, &mut actions),

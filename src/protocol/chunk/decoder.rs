@@ -18,6 +18,9 @@ pub struct DecoderLimits {
     /// Most bytes of unfinished messages held at once, over all chunk
     /// streams (a peer could otherwise start a long message on every one).
     pub max_partial_bytes: usize,
+    /// Largest chunk size the peer may announce (a bigger one gains it
+    /// nothing: no message is longer than `max_message_len`).
+    pub max_chunk_size: u32,
 }
 
 impl Default for DecoderLimits {
@@ -28,6 +31,7 @@ impl Default for DecoderLimits {
             max_message_len: 16 * 1024 * 1024,
             max_chunk_streams: 64,
             max_partial_bytes: 32 * 1024 * 1024,
+            max_chunk_size: 16 * 1024 * 1024,
         }
     }
 }
@@ -38,6 +42,13 @@ impl Default for DecoderLimits {
 pub enum ChunkError {
     /// Set Chunk Size asked for 0 (the top bit is already masked off).
     InvalidChunkSize(u32),
+    /// Set Chunk Size asked for more than the limit.
+    ChunkSizeTooLarge {
+        /// The size asked for.
+        size: u32,
+        /// The limit in force.
+        limit: u32,
+    },
     /// A message header announced more bytes than the limit.
     MessageTooLong {
         /// The announced length.
@@ -68,6 +79,7 @@ impl fmt::Display for ChunkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChunkError::InvalidChunkSize(size) => write!(f, "chunk size {size} is invalid"),
+            ChunkError::ChunkSizeTooLarge { size, limit } => write!(f, "chunk size {size} exceeds limit {limit}"),
             ChunkError::MessageTooLong { len, limit } => {
                 write!(f, "message length {len} exceeds limit {limit}")
             }
@@ -343,6 +355,12 @@ impl ChunkDecoder {
                 if size == 0 {
                     return Err(ChunkError::InvalidChunkSize(size));
                 }
+                if size > self.limits.max_chunk_size {
+                    return Err(ChunkError::ChunkSizeTooLarge {
+                        size,
+                        limit: self.limits.max_chunk_size,
+                    });
+                }
                 self.chunk_size = size;
             }
             type_id::ABORT => {
@@ -612,6 +630,7 @@ mod tests {
             max_message_len: 100,
             max_chunk_streams: 2,
             max_partial_bytes: 1000,
+            max_chunk_size: 1000,
         });
         d.push(&[0x03, 0, 0, 0, 0, 0, 101, 20, 0, 0, 0, 0]);
         assert_eq!(
@@ -622,11 +641,21 @@ mod tests {
         let mut d = ChunkDecoder::new(DecoderLimits::default());
         d.push(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x80, 0, 0, 0]);
         assert_eq!(d.next_message(), Err(ChunkError::InvalidChunkSize(0)));
+        let mut d = ChunkDecoder::new(DecoderLimits::default());
+        d.push(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(
+            d.next_message(),
+            Err(ChunkError::ChunkSizeTooLarge {
+                size: 0x7FFF_FFFF,
+                limit: 16 * 1024 * 1024
+            })
+        );
 
         let mut d = ChunkDecoder::new(DecoderLimits {
             max_message_len: 100,
             max_chunk_streams: 2,
             max_partial_bytes: 1000,
+            max_chunk_size: 1000,
         });
         for csid in 3..6u8 {
             d.push(&[csid, 0, 0, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0]);
@@ -642,6 +671,7 @@ mod tests {
             max_message_len: 1000,
             max_chunk_streams: 10,
             max_partial_bytes: 300,
+            max_chunk_size: 1000,
         });
         for csid in 3..6u8 {
             d.push(&[csid, 0, 0, 0, 0, 0x03, 0xE8, 8, 0, 0, 0, 0]); // 1000 bytes announced
