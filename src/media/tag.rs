@@ -99,6 +99,27 @@ fn skip_mod_ex(r: &mut Reader<'_>, mod_ex: u8) -> Option<u8> {
     }
 }
 
+/// Reads what follows the packet type of an Ex header: for a multitrack
+/// packet its type, inner packet type, FourCC and first track id;
+/// otherwise the FourCC. Returns the codec, the real packet type and the
+/// track (0 when not multitrack).
+fn codec_and_track(r: &mut Reader<'_>, packet_type: u8, multitrack: u8) -> Option<(Codec, u8, u8)> {
+    let fourcc = |r: &mut Reader<'_>| -> Option<[u8; 4]> { r.take(4).ok()?.try_into().ok() };
+    if packet_type != multitrack {
+        return Some((Codec::FourCc(fourcc(r)?), packet_type, 0));
+    }
+    let b = r.u8().ok()?;
+    let (multitrack_type, inner) = (b >> 4, b & 0x0F);
+    let first = fourcc(r)?;
+    // With ManyTracksManyCodecs that FourCC is only the first track's.
+    let codec = if multitrack_type == MANY_TRACKS_MANY_CODECS {
+        Codec::Many
+    } else {
+        Codec::FourCc(first)
+    };
+    Some((codec, inner, r.u8().ok()?))
+}
+
 /// Reads a video tag header; `None` for a body too short to have one.
 pub fn video_tag(body: &[u8]) -> Option<TagHeader> {
     let mut r = Reader::new(body);
@@ -126,19 +147,7 @@ pub fn video_tag(body: &[u8]) -> Option<TagHeader> {
             track: 0,
         });
     }
-    let (codec, packet_type, track) = if packet_type == video_packet::MULTITRACK {
-        let b = r.u8().ok()?;
-        let (multitrack_type, inner) = (b >> 4, b & 0x0F);
-        let codec = if multitrack_type == MANY_TRACKS_MANY_CODECS {
-            r.take(4).ok()?; // the first track's FourCC
-            Codec::Many
-        } else {
-            Codec::FourCc(r.take(4).ok()?.try_into().ok()?)
-        };
-        (codec, inner, r.u8().ok()?)
-    } else {
-        (Codec::FourCc(r.take(4).ok()?.try_into().ok()?), packet_type, 0)
-    };
+    let (codec, packet_type, track) = codec_and_track(&mut r, packet_type, video_packet::MULTITRACK)?;
     let packet = match packet_type {
         video_packet::SEQUENCE_START | video_packet::MPEG2TS_SEQUENCE_START => Packet::Config,
         video_packet::CODED_FRAMES | video_packet::CODED_FRAMES_X => Packet::Frame,
@@ -170,19 +179,7 @@ pub fn audio_tag(body: &[u8]) -> Option<TagHeader> {
     if packet_type == audio_packet::MOD_EX {
         packet_type = skip_mod_ex(&mut r, audio_packet::MOD_EX)?;
     }
-    let (codec, packet_type, track) = if packet_type == audio_packet::MULTITRACK {
-        let b = r.u8().ok()?;
-        let (multitrack_type, inner) = (b >> 4, b & 0x0F);
-        let codec = if multitrack_type == MANY_TRACKS_MANY_CODECS {
-            r.take(4).ok()?;
-            Codec::Many
-        } else {
-            Codec::FourCc(r.take(4).ok()?.try_into().ok()?)
-        };
-        (codec, inner, r.u8().ok()?)
-    } else {
-        (Codec::FourCc(r.take(4).ok()?.try_into().ok()?), packet_type, 0)
-    };
+    let (codec, packet_type, track) = codec_and_track(&mut r, packet_type, audio_packet::MULTITRACK)?;
     let packet = match packet_type {
         audio_packet::SEQUENCE_START | audio_packet::MULTICHANNEL_CONFIG => Packet::Config,
         audio_packet::CODED_FRAMES => Packet::Frame,
