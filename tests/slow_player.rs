@@ -14,13 +14,13 @@ use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::time::RtmpTime;
 
-const FRAMES: u32 = 600;
+const FRAMES: u32 = 1000;
 
 #[test]
 fn a_stalled_player_is_dropped_and_the_others_get_everything() {
     let server = start_server_with(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
-        player_queue_len: 64,
+        player_queue_len: 256,
         slow_player_max_dropped: 50,
         write_timeout: Duration::from_secs(2),
         ..Config::default()
@@ -45,7 +45,7 @@ fn a_stalled_player_is_dropped_and_the_others_get_everything() {
         got
     });
     let mut publisher = Client::publish(&url, &ClientOptions::default()).unwrap();
-    // 600 frames of 32 KB, a keyframe every 10: about 19 MB, more than the
+    // 1000 frames of 32 KB, a keyframe every 10: about 32 MB, far more than the
     // loopback socket buffers hold for the stalled player.
     for i in 0..FRAMES {
         let mut payload = vec![if i % 10 == 0 { 0x17 } else { 0x27 }, 1];
