@@ -39,6 +39,9 @@ pub struct Config {
     pub max_chunk_size: u32,
     /// How deep AMF values a peer sends may nest.
     pub max_amf_depth: usize,
+    /// Largest command or data message decoded (decoded AMF is many times
+    /// its bytes); a longer one is dropped with a warning.
+    pub max_amf_message_len: usize,
     /// Most open connections; past it a new socket is closed at once.
     pub max_connections: usize,
     /// Time a peer has to finish the handshake.
@@ -69,6 +72,7 @@ impl Default for Config {
             max_buffered_bytes: 32 * 1024 * 1024,
             max_chunk_size: 16 * 1024 * 1024,
             max_amf_depth: 64,
+            max_amf_message_len: 1024 * 1024,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),

@@ -288,9 +288,7 @@ fn decode_at(r: &mut Reader<'_>, depth: usize, limit: usize) -> Result<Amf0Value
         marker::STRICT_ARRAY => {
             let count = r.u32().map_err(truncated("strict array count"))?;
             check_depth(depth, limit)?;
-            // Never allocate from a peer's count: each element takes at least
-            // one byte, so the remaining bytes bound it.
-            let mut items = Vec::with_capacity((count as usize).min(r.remaining()));
+            let mut items = Vec::with_capacity(r.capacity_for(count));
             for _ in 0..count {
                 items.push(decode_at(r, depth + 1, limit)?);
             }

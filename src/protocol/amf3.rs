@@ -335,7 +335,7 @@ impl Decoder<'_, '_> {
                 Ok(count) => {
                     self.tables.objects += 1;
                     let assoc = self.members(depth)?;
-                    let mut dense = Vec::with_capacity((count as usize).min(self.r.remaining()));
+                    let mut dense = Vec::with_capacity(self.r.capacity_for(count));
                     for _ in 0..count {
                         dense.push(self.value(depth + 1)?);
                     }
@@ -374,7 +374,7 @@ impl Decoder<'_, '_> {
                     self.tables.objects += 1;
                     let fixed = self.r.u8().map_err(truncated("vector"))? != 0;
                     let type_name = self.string()?;
-                    let mut items = Vec::with_capacity((count as usize).min(self.r.remaining()));
+                    let mut items = Vec::with_capacity(self.r.capacity_for(count));
                     for _ in 0..count {
                         items.push(self.value(depth + 1)?);
                     }
@@ -390,7 +390,7 @@ impl Decoder<'_, '_> {
                 Ok(count) => {
                     self.tables.objects += 1;
                     let weak_keys = self.r.u8().map_err(truncated("dictionary"))? != 0;
-                    let mut entries = Vec::with_capacity((count as usize).min(self.r.remaining()));
+                    let mut entries = Vec::with_capacity(self.r.capacity_for(count));
                     for _ in 0..count {
                         let key = self.value(depth + 1)?;
                         entries.push((key, self.value(depth + 1)?));
@@ -439,7 +439,7 @@ impl Decoder<'_, '_> {
             let dynamic = header & 4 != 0;
             let count = header >> 3;
             let class_name = self.string()?;
-            let mut members = Vec::with_capacity((count as usize).min(self.r.remaining()));
+            let mut members = Vec::with_capacity(self.r.capacity_for(count));
             for _ in 0..count {
                 members.push(self.string()?);
             }

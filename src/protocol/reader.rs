@@ -53,6 +53,14 @@ impl<'a> Reader<'a> {
         bytes
     }
 
+    /// Capacity to reserve for `count` elements a peer announced: never more
+    /// than the bytes left could hold, and at most a few (decoded values are
+    /// far larger than their bytes, and nested containers multiply any
+    /// reservation), so memory grows only with elements that arrive.
+    pub fn capacity_for(&self, count: u32) -> usize {
+        (count as usize).min(self.remaining()).min(16)
+    }
+
     /// The next byte without consuming it.
     pub fn peek_u8(&self) -> Result<u8, Incomplete> {
         self.buf.get(self.pos).copied().ok_or(Incomplete)

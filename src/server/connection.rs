@@ -157,6 +157,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         session: ServerSession::new(SessionConfig {
             chunk_size: config.chunk_size,
             max_amf_depth: config.max_amf_depth,
+            max_amf_message_len: config.max_amf_message_len,
             ..SessionConfig::default()
         }),
         decoder: ChunkDecoder::new(DecoderLimits {

@@ -42,6 +42,9 @@ pub struct SessionConfig {
     pub peer_bandwidth: u32,
     /// How deep AMF values in commands and data may nest.
     pub max_amf_depth: usize,
+    /// Largest command, data or shared-object message decoded. Decoded AMF
+    /// takes many times its bytes, so this is far below the media limit.
+    pub max_amf_message_len: usize,
 }
 
 impl Default for SessionConfig {
@@ -51,6 +54,7 @@ impl Default for SessionConfig {
             window_ack_size: 2_500_000,
             peer_bandwidth: 2_500_000,
             max_amf_depth: crate::protocol::amf0::MAX_DEPTH,
+            max_amf_message_len: 1024 * 1024,
         }
     }
 }
@@ -62,12 +66,27 @@ impl Default for SessionConfig {
 pub enum SessionError {
     /// The payload did not decode.
     BadMessage(MessageError),
+    /// A command, data or shared-object message longer than the limit.
+    TooLarge {
+        /// Its type id.
+        type_id: u8,
+        /// Its length.
+        len: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for SessionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionError::BadMessage(e) => write!(f, "bad message: {e}"),
+            SessionError::TooLarge { type_id, len, limit } => {
+                write!(
+                    f,
+                    "message type {type_id} of {len} bytes exceeds the amf message limit {limit}"
+                )
+            }
         }
     }
 }
@@ -76,6 +95,7 @@ impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SessionError::BadMessage(e) => Some(e),
+            SessionError::TooLarge { .. } => None,
         }
     }
 }
@@ -158,6 +178,14 @@ impl ServerSession {
     pub fn handle(&mut self, raw: RawMessage) -> Result<Vec<Action>, SessionError> {
         let mut actions = Vec::new();
         let (timestamp, stream_id, type_id) = (raw.timestamp, raw.stream_id, raw.type_id);
+        let is_amf = matches!(type_id, 15..=20);
+        if is_amf && raw.payload.len() > self.config.max_amf_message_len {
+            return Err(SessionError::TooLarge {
+                type_id,
+                len: raw.payload.len(),
+                limit: self.config.max_amf_message_len,
+            });
+        }
         match Message::decode_limited(type_id, raw.payload, self.config.max_amf_depth)? {
             Message::Command(command) | Message::CommandAmf3(command) => self.command(command, stream_id, &mut actions),
             Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut actions),

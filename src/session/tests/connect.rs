@@ -205,3 +205,23 @@ fn connect_asks_first_and_a_refusal_is_an_error_then_close() {
     );
     assert!(matches!(refused.last(), Some(Action::Close(_))));
 }
+
+#[test]
+fn an_amf_message_over_the_limit_is_refused_undecoded() {
+    let mut session = ServerSession::new(SessionConfig {
+        max_amf_message_len: 100,
+        ..SessionConfig::default()
+    });
+    let big = RawMessage {
+        csid: 3,
+        timestamp: RtmpTime(0),
+        type_id: 18,
+        stream_id: 1,
+        payload: vec![0x05; 101],
+    };
+    let err = session.handle(big).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "message type 18 of 101 bytes exceeds the amf message limit 100"
+    );
+}
