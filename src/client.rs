@@ -247,6 +247,51 @@ impl Player {
     }
 }
 
+impl Player {
+    /// Switches the socket to non-blocking reads, for `poll`: a load tool
+    /// then serves many players from one thread.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), ClientError> {
+        self.connection.socket.set_nonblocking(nonblocking)?;
+        Ok(())
+    }
+
+    /// Reads whatever has arrived without waiting (after `set_nonblocking`)
+    /// and appends its frames to `frames`. Returns the bytes read; the end
+    /// of the stream and a closed connection are errors.
+    pub fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, ClientError> {
+        let mut total = 0;
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = match (&self.connection.socket).read(&mut buf) {
+                Ok(0) => return Err(ClientError::Closed),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            total += n;
+            let connection = &mut self.connection;
+            connection.events.extend(connection.session.bytes_received(n));
+            connection.decoder.push(&buf[..n]);
+            while let Some(raw) = connection.decoder.next_message().map_err(ClientError::Chunk)? {
+                connection
+                    .events
+                    .extend(connection.session.handle(raw).map_err(ClientError::Session)?);
+            }
+            while let Some(event) = connection.events.pop_front() {
+                match event {
+                    ClientEvent::Send(outbound) => connection.send(&outbound)?,
+                    ClientEvent::Media(frame) => frames.push(frame),
+                    ClientEvent::Failed { code, description } => {
+                        return Err(ClientError::Refused { code, description });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// One socket with its codec state and session.
 struct Connection {
     socket: TcpStream,
