@@ -7,6 +7,7 @@
 #
 #   scripts/bench.sh                  # N = 1 50 200 1000 2000, 10 s each
 #   PLAYERS="50 200" SECONDS_EACH=5 scripts/bench.sh
+#   RUSTIC_FLAGS="--merge-write-ms 50" scripts/bench.sh
 #
 # Loopback only; every run is bounded in players and seconds. Prints one
 # table and writes it to target/bench/results.md.
@@ -41,7 +42,7 @@ trap cleanup EXIT
 start_server() { # name port -> echoes pid
   case "$1" in
     rustic_rtmp)
-      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" >"$out/rustic.log" 2>&1 &
+      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" ${RUSTIC_FLAGS:-} >"$out/rustic.log" 2>&1 &
       echo $! ;;
     nginx-rtmp)
       mkdir -p "$out/nginx"

@@ -53,6 +53,10 @@ pub struct Config {
     pub idle_publisher_timeout: Duration,
     /// Time a write to a peer may block before the peer counts as dead.
     pub write_timeout: Duration,
+    /// How long a player's writer waits after a media message for more to
+    /// send in the same write; zero (the default) writes at once, for the
+    /// lowest latency.
+    pub merge_write: Duration,
     /// Who may publish and play.
     pub access: Access,
 }
@@ -78,6 +82,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(30),
             idle_publisher_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
+            merge_write: Duration::ZERO,
             access: Access::default(),
         }
     }

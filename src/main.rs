@@ -26,6 +26,10 @@ struct Args {
     /// do not keep the last GOP for joining players
     #[argh(switch)]
     no_gop_cache: bool,
+    /// wait up to this many ms to send several messages to a player in one
+    /// write: less CPU, that much more latency (default 0)
+    #[argh(option, default = "0")]
+    merge_write_ms: u64,
     /// most open connections; more are closed at once (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
         max_connections: args.max_connections,
+        merge_write: std::time::Duration::from_millis(args.merge_write_ms),
         access,
         ..Config::default()
     };

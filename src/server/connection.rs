@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::{Sender, bounded, unbounded};
 use log::{debug, info, warn};
 
 use super::Shared;
@@ -23,8 +23,9 @@ use crate::protocol::message::{Message, UserControl};
 use crate::protocol::time::RtmpTime;
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
-/// Control messages queued for the writer before the reader waits.
-const CONTROL_QUEUE: usize = 256;
+/// Control messages queued for the writer before the reader waits; they
+/// are few (replies, acks, pings), and a bounded channel preallocates.
+const CONTROL_QUEUE: usize = 32;
 const READ_BUFFER: usize = 64 * 1024;
 /// Writer threads do little more than `writev`; reader threads decode AMF
 /// (depth-limited) and format logs.
@@ -132,14 +133,15 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         Err(e) => return End::Io(e),
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
-    let (media_tx, media_rx) = bounded(config.player_queue_len);
+    let (media_tx, media_rx) = unbounded();
     let hang_up = Arc::new(AtomicBool::new(false));
     let writer_hang_up = hang_up.clone();
+    let merge_write = config.merge_write;
     let writer = std::thread::Builder::new()
         .name(format!("rtmp-w-{id}"))
         .stack_size(THREAD_STACK)
         .spawn(move || {
-            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx, &writer_hang_up) {
+            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx, &writer_hang_up, merge_write) {
                 debug!("conn#{id} write failed: {e}");
                 // Unblock the reader so the connection ends as a whole.
                 let _ = writer_socket.shutdown(Shutdown::Both);
@@ -169,6 +171,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         control: control_tx,
         media: PlayerQueue {
             chunks: media_tx,
+            capacity: config.player_queue_len,
             hang_up,
         },
         publishing: None,

@@ -26,11 +26,15 @@ pub(crate) type Chunks = Arc<[u8]>;
 /// Identifies a connection in logs and in a stream's player list.
 pub(crate) type ConnId = u64;
 
-/// A player's side of the fan-out: its bounded queue of chunks, and the
-/// flag that tells its writer to hang up when it fell too far behind.
+/// A player's side of the fan-out: its queue of chunks, the most it may
+/// hold, and the flag that tells its writer to hang up when it fell too far
+/// behind. The channel itself is unbounded so an idle player costs no
+/// preallocated slots; only the stream sends, under its lock, so checking
+/// the length before sending keeps the bound.
 #[derive(Clone)]
 pub(crate) struct PlayerQueue {
     pub(crate) chunks: Sender<Chunks>,
+    pub(crate) capacity: usize,
     pub(crate) hang_up: Arc<AtomicBool>,
 }
 
@@ -68,6 +72,7 @@ pub struct StreamStats {
 struct Player {
     id: ConnId,
     queue: Sender<Chunks>,
+    capacity: usize,
     hang_up: Arc<AtomicBool>,
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
@@ -125,7 +130,7 @@ impl Stream {
         let begin = user_control(UserControl::StreamBegin(MEDIA_STREAM_ID));
         for player in &mut state.players {
             player.skipping = false;
-            let _ = player.queue.try_send(begin.clone());
+            let _ = try_queue(player, begin.clone());
         }
         true
     }
@@ -147,7 +152,7 @@ impl Stream {
         // players quit on the latter and would miss a republish.
         let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
         for player in &state.players {
-            let _ = player.queue.try_send(eof.clone());
+            let _ = try_queue(player, eof.clone());
         }
     }
 
@@ -155,7 +160,7 @@ impl Stream {
     pub(crate) fn end_for_players(&self) {
         let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
         for player in &self.state.lock().players {
-            let _ = player.queue.try_send(eof.clone());
+            let _ = try_queue(player, eof.clone());
         }
     }
 
@@ -166,6 +171,7 @@ impl Stream {
         let mut player = Player {
             id,
             queue: queue.chunks,
+            capacity: queue.capacity,
             hang_up: queue.hang_up,
             skipping: false,
             dropped: 0,
@@ -263,7 +269,7 @@ impl Stream {
         let mut dropped = 0;
         for player in &mut state.players {
             if player.skipping {
-                let room = player.queue.capacity().unwrap_or(usize::MAX) - player.queue.len();
+                let room = player.capacity.saturating_sub(player.queue.len());
                 let has_room = room > state.headers.len();
                 if !(resume_point && has_room) {
                     player.dropped += 1;
@@ -324,10 +330,18 @@ impl Stream {
     }
 }
 
+/// Queues `chunks` unless the player's queue is at its capacity.
+fn try_queue(player: &Player, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
+    if player.queue.len() >= player.capacity {
+        return Err(TrySendError::Full(chunks));
+    }
+    player.queue.try_send(chunks)
+}
+
 /// Queues `chunks` without blocking. A full queue makes the player skip to
 /// the next keyframe; returns false when the frame was not queued.
 fn send(player: &mut Player, chunks: Chunks) -> bool {
-    match player.queue.try_send(chunks) {
+    match try_queue(player, chunks) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
             if !player.skipping {
@@ -361,7 +375,7 @@ fn user_control(event: UserControl) -> Chunks {
 mod tests {
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
-    use crossbeam_channel::{Receiver, bounded};
+    use crossbeam_channel::{Receiver, unbounded};
 
     fn stream(max_dropped_in_a_row: u64) -> Stream {
         Stream::new(
@@ -403,9 +417,16 @@ mod tests {
     fn a_full_queue_skips_to_the_next_keyframe_with_the_headers_again() {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
-        let (tx, rx) = bounded(4);
+        let (tx, rx) = unbounded();
         let hang_up = Arc::new(AtomicBool::new(false));
-        stream.subscribe(2, PlayerQueue { chunks: tx, hang_up });
+        stream.subscribe(
+            2,
+            PlayerQueue {
+                chunks: tx,
+                capacity: 4,
+                hang_up,
+            },
+        );
         stream.publish(video(0, 0x17, 0)); // AVC sequence header
         for ms in [10, 20, 30, 40, 50] {
             // keyframe then inter frames: the 4-slot queue fills at 30
@@ -424,12 +445,13 @@ mod tests {
     fn a_player_behind_for_too_long_is_told_to_hang_up() {
         let stream = stream(3);
         assert!(stream.try_start_publish(1));
-        let (tx, _rx) = bounded(2);
+        let (tx, _rx) = unbounded();
         let hang_up = Arc::new(AtomicBool::new(false));
         stream.subscribe(
             2,
             PlayerQueue {
                 chunks: tx,
+                capacity: 2,
                 hang_up: hang_up.clone(),
             },
         );

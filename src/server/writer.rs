@@ -7,6 +7,7 @@
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, never, select};
 
@@ -20,12 +21,16 @@ const MAX_BATCH: usize = 64;
 /// Runs until the reader drops the control sender (after the last queued
 /// message is written) or a write fails.
 /// `hang_up` is set by the stream when this player fell too far behind; the
-/// writer then stops (and the caller shuts the socket).
+/// writer then stops (and the caller shuts the socket). With a non-zero
+/// `merge`, the writer waits that long after the first media message for
+/// more, so one write carries several: fewer wake-ups and system calls per
+/// byte, for at most `merge` of added latency.
 pub(crate) fn run(
     socket: &TcpStream,
     control: Receiver<Outbound>,
     mut media: Receiver<Chunks>,
     hang_up: &AtomicBool,
+    merge: Duration,
 ) -> io::Result<()> {
     let mut encoder = ChunkEncoder::new();
     let mut control_bytes = Vec::with_capacity(4096);
@@ -62,6 +67,12 @@ pub(crate) fn run(
                 Ok(chunks) => batch.push(chunks),
                 Err(_) => break,
             }
+        }
+        if !merge.is_zero() && !batch.is_empty() && batch.len() < MAX_BATCH {
+            // Sleep rather than wait on the channel: a waiting receiver is
+            // woken by every send, which is the cost merging saves.
+            std::thread::sleep(merge);
+            batch.extend(media.try_iter().take(MAX_BATCH - batch.len()));
         }
         write_all(socket, &control_bytes, &batch)?;
         control_bytes.clear();
