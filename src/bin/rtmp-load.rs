@@ -67,44 +67,21 @@ fn main() -> ExitCode {
     let args: Args = argh::from_env();
     let options = ClientOptions::default();
     let threads = args.threads.max(1);
-    let mut groups: Vec<Vec<Slot>> = (0..threads).map(|_| Vec::new()).collect();
-    let mut failed = 0usize;
-    let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
-    let ramp_start = Instant::now();
-    for i in 0..args.players {
-        let started = Instant::now();
-        match Client::play(&args.url, &options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
-            Ok(player) => groups[i % threads].push(Slot {
-                player,
-                started,
-                tally: Tally::default(),
-                measured_bytes: 0,
-            }),
-            Err(e) => {
-                failed += 1;
-                if failed <= 3 {
-                    eprintln!("player {i}: {e}");
-                }
-            }
-        }
-        let due = ramp_start + ramp_gap * (i as u32 + 1);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-    }
-
-    // Every player is open: read in batches, measure for `seconds`.
+    // Reader threads run from the start, so a player's first keyframe is
+    // seen within one read interval of its arrival, ramp or not.
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(args.read_interval_ms);
-    let workers: Vec<_> = groups
-        .into_iter()
-        .map(|mut slots| {
+    let (feeds, workers): (Vec<_>, Vec<_>) = (0..threads)
+        .map(|_| {
+            let (feed, new_players) = crossbeam_channel::unbounded::<Slot>();
             let (measuring, stop) = (measuring.clone(), stop.clone());
-            std::thread::spawn(move || {
+            let worker = std::thread::spawn(move || {
+                let mut slots: Vec<Slot> = Vec::new();
                 let mut frames = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
+                    slots.extend(new_players.try_iter());
                     for slot in slots.iter_mut().filter(|s| !s.tally.failed) {
                         frames.clear();
                         match slot.player.poll(&mut frames) {
@@ -126,10 +103,41 @@ fn main() -> ExitCode {
                     }
                 }
                 slots
-            })
+            });
+            (feed, worker)
         })
-        .collect();
-    // Let the first batches drain what queued during the ramp.
+        .unzip();
+
+    let mut failed = 0usize;
+    let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
+    let ramp_start = Instant::now();
+    for i in 0..args.players {
+        let started = Instant::now();
+        match Client::play(&args.url, &options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
+            Ok(player) => {
+                let slot = Slot {
+                    player,
+                    started,
+                    tally: Tally::default(),
+                    measured_bytes: 0,
+                };
+                feeds[i % threads].send(slot).expect("reader thread alive");
+            }
+            Err(e) => {
+                failed += 1;
+                if failed <= 3 {
+                    eprintln!("player {i}: {e}");
+                }
+            }
+        }
+        let due = ramp_start + ramp_gap * (i as u32 + 1);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+
+    // Every player is open: let the first batches drain what queued during
+    // the ramp, then measure for `seconds`.
     std::thread::sleep(interval * 3);
     measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
@@ -137,10 +145,8 @@ fn main() -> ExitCode {
     measuring.store(false, Ordering::Relaxed);
     let measured_for = window.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let slots: Vec<Slot> = workers
-        .into_iter()
-        .flat_map(|w| w.join().expect("reader thread"))
-        .collect();
+    drop(feeds);
+    let slots: Vec<Slot> = workers.into_iter().flat_map(|w| w.join().expect("reader thread")).collect();
 
     let established = slots.iter().filter(|s| !s.tally.failed).count();
     let total_bytes: u64 = slots.iter().map(|s| s.tally.bytes).sum();
