@@ -146,7 +146,10 @@ fn main() -> ExitCode {
     let measured_for = window.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     drop(feeds);
-    let slots: Vec<Slot> = workers.into_iter().flat_map(|w| w.join().expect("reader thread")).collect();
+    let slots: Vec<Slot> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("reader thread"))
+        .collect();
 
     let established = slots.iter().filter(|s| !s.tally.failed).count();
     let total_bytes: u64 = slots.iter().map(|s| s.tally.bytes).sum();

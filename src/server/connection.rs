@@ -26,6 +26,9 @@ use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 /// Control messages queued for the writer before the reader waits; they
 /// are few (replies, acks, pings), and a bounded channel preallocates.
 const CONTROL_QUEUE: usize = 32;
+/// A player only sends acknowledgements and pings, so reads start small;
+/// the buffer grows to `READ_BUFFER` once a read fills it (a publisher).
+const FIRST_READ_BUFFER: usize = 4 * 1024;
 const READ_BUFFER: usize = 64 * 1024;
 /// Writer threads do little more than `writev`; reader threads decode AMF
 /// (depth-limited) and format logs.
@@ -98,7 +101,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let config = &shared.config;
     let mut reader = socket;
     let _ = socket.set_nodelay(true);
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut buf = vec![0u8; FIRST_READ_BUFFER];
 
     // Handshake, bounded in time.
     let _ = socket.set_read_timeout(Some(config.handshake_timeout));
@@ -189,7 +192,13 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let mut end = connection.input(&leftover).err();
     while end.is_none() {
         end = match read(&mut reader, &mut buf) {
-            Ok(Some(n)) => connection.input(&buf[..n]).err(),
+            Ok(Some(n)) => {
+                let end = connection.input(&buf[..n]).err();
+                if n == buf.len() && buf.len() < READ_BUFFER {
+                    buf.resize(READ_BUFFER, 0);
+                }
+                end
+            }
             Ok(None) => None,
             Err(end) => Some(end),
         }
