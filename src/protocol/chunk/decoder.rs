@@ -379,19 +379,26 @@ impl ChunkDecoder {
 mod tests {
     use super::*;
 
+    /// Every message a fresh decoder yields when fed `pieces` in turn, and
+    /// the bytes it still holds at the end.
+    fn decode_pieces(pieces: &[&[u8]]) -> (Vec<RawMessage>, usize) {
+        let mut d = ChunkDecoder::new(DecoderLimits::default());
+        let mut out = Vec::new();
+        for piece in pieces {
+            d.push(piece);
+            while let Some(m) = d.next_message().unwrap() {
+                out.push(m);
+            }
+        }
+        (out, d.buffered())
+    }
+
     /// Feeds `bytes` whole, split at every point, and one byte at a time, and
-    /// checks each way yields `expected`.
+    /// checks each way yields `expected` and leaves nothing buffered.
     fn split_everywhere(bytes: &[u8], expected: &[RawMessage]) {
         let run = |pieces: &[&[u8]]| {
-            let mut d = ChunkDecoder::new(DecoderLimits::default());
-            let mut out = Vec::new();
-            for piece in pieces {
-                d.push(piece);
-                while let Some(m) = d.next_message().unwrap() {
-                    out.push(m);
-                }
-            }
-            assert_eq!(d.buffered(), 0);
+            let (out, left) = decode_pieces(pieces);
+            assert_eq!(left, 0);
             out
         };
         assert_eq!(run(&[bytes]), expected, "whole");
@@ -514,17 +521,7 @@ mod tests {
     /// Decodes a captured client-to-server stream whole, one byte at a time,
     /// and split at every point of its first `split_prefix` bytes.
     fn decode_capture(bytes: &[u8], split_prefix: usize) -> Vec<RawMessage> {
-        let decode = |pieces: &[&[u8]]| {
-            let mut d = ChunkDecoder::new(DecoderLimits::default());
-            let mut out = Vec::new();
-            for piece in pieces {
-                d.push(piece);
-                while let Some(m) = d.next_message().unwrap() {
-                    out.push(m);
-                }
-            }
-            out
-        };
+        let decode = |pieces: &[&[u8]]| decode_pieces(pieces).0;
         let whole = decode(&[bytes]);
         let singles: Vec<&[u8]> = bytes.chunks(1).collect();
         assert_eq!(decode(&singles), whole, "byte at a time");
