@@ -16,11 +16,10 @@ use super::registry::{Playing, Publishing};
 use super::stream::{ConnId, PlayerQueue};
 use super::writer;
 use crate::media::StreamKey;
-use crate::protocol::chunk::{ChunkDecoder, DecoderLimits, csid};
+use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
-use crate::protocol::time::RtmpTime;
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// Control messages queued for the writer before the reader waits; they
@@ -257,12 +256,7 @@ impl Connection {
             None if now.duration_since(t.last_read) >= t.ping_interval => {
                 t.ping_sent = Some(now);
                 let stamp = now.duration_since(t.started).as_millis() as u32;
-                let ping = Outbound {
-                    csid: csid::CONTROL,
-                    timestamp: RtmpTime::ZERO,
-                    stream_id: 0,
-                    message: Message::UserControl(UserControl::PingRequest(stamp)),
-                };
+                let ping = Outbound::control(Message::UserControl(UserControl::PingRequest(stamp)));
                 self.control.send(ping).map_err(|_| End::WriterGone)
             }
             _ => Ok(()),

@@ -15,7 +15,7 @@
 
 use log::debug;
 
-use super::{Outbound, SessionError};
+use super::{AckWindow, Outbound, SessionError};
 use crate::media::{Frame, FrameKind};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
@@ -85,9 +85,7 @@ pub struct ClientSession {
     next_tx: f64,
     create_stream_tx: f64,
     stream_id: u32,
-    peer_window: u32,
-    received: u64,
-    acknowledged: u64,
+    acks: AckWindow,
 }
 
 const CONNECT_TX: f64 = 1.0;
@@ -102,9 +100,7 @@ impl ClientSession {
             next_tx: CONNECT_TX + 1.0,
             create_stream_tx: 0.0,
             stream_id: 0,
-            peer_window: 0,
-            received: 0,
-            acknowledged: 0,
+            acks: AckWindow::default(),
         }
     }
 
@@ -134,19 +130,14 @@ impl ClientSession {
             ("fourCcList", Amf0Value::StrictArray(vec![Amf0Value::string("*")])),
         ]);
         vec![
-            control(Message::SetChunkSize(self.config.chunk_size)),
+            control_message(Message::SetChunkSize(self.config.chunk_size)),
             command(0, Command::new("connect", CONNECT_TX, object, vec![])),
         ]
     }
 
     /// Counts bytes read; returns an Acknowledgement when a window is full.
     pub fn bytes_received(&mut self, n: usize) -> Option<ClientEvent> {
-        self.received += n as u64;
-        if self.peer_window == 0 || self.received - self.acknowledged < self.peer_window as u64 {
-            return None;
-        }
-        self.acknowledged = self.received;
-        Some(control(Message::Acknowledgement(self.received as u32)))
+        self.acks.bytes_received(n).map(ClientEvent::Send)
     }
 
     /// A frame to send while publishing, as a message on our stream.
@@ -176,9 +167,9 @@ impl ClientSession {
         let mut events = Vec::new();
         match Message::decode(raw.type_id, raw.payload)? {
             Message::Command(c) | Message::CommandAmf3(c) => self.command(c, &mut events),
-            Message::WindowAckSize(size) => self.peer_window = size,
+            Message::WindowAckSize(size) => self.acks.window = size,
             Message::UserControl(UserControl::PingRequest(t)) => {
-                events.push(control(Message::UserControl(UserControl::PingResponse(t))));
+                events.push(control_message(Message::UserControl(UserControl::PingResponse(t))));
             }
             Message::UserControl(UserControl::StreamEof(_)) => events.push(ClientEvent::StreamEnd),
             Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut events),
@@ -261,7 +252,7 @@ impl ClientSession {
                 };
                 events.push(command(self.stream_id, start));
                 if self.role == Role::Play {
-                    events.push(control(Message::UserControl(UserControl::SetBufferLength {
+                    events.push(control_message(Message::UserControl(UserControl::SetBufferLength {
                         stream_id: self.stream_id,
                         buffer_ms: 3000,
                     })));
@@ -291,15 +282,6 @@ impl ClientSession {
     }
 }
 
-fn control(message: Message) -> ClientEvent {
-    ClientEvent::Send(Outbound {
-        csid: csid::CONTROL,
-        timestamp: RtmpTime::ZERO,
-        stream_id: 0,
-        message,
-    })
-}
-
 fn command(stream_id: u32, command: Command) -> ClientEvent {
     ClientEvent::Send(Outbound {
         csid: csid::COMMAND,
@@ -307,4 +289,8 @@ fn command(stream_id: u32, command: Command) -> ClientEvent {
         stream_id,
         message: Message::Command(command),
     })
+}
+
+fn control_message(message: Message) -> ClientEvent {
+    ClientEvent::Send(Outbound::control(message))
 }

@@ -20,6 +20,30 @@ use crate::media::{Frame, StreamKey};
 use crate::protocol::message::Message;
 use crate::protocol::time::RtmpTime;
 
+/// Acknowledgements of received bytes (RTMP 1.0 §5.4.3), the same for both
+/// roles: once the peer has announced a window, every window's worth of
+/// bytes read is acknowledged with the total so far.
+#[derive(Debug, Default)]
+struct AckWindow {
+    /// The peer's Window Acknowledgement Size; 0 until it sends one.
+    window: u32,
+    received: u64,
+    acknowledged: u64,
+}
+
+impl AckWindow {
+    /// Counts `n` bytes read; the Acknowledgement to send, if one is due.
+    fn bytes_received(&mut self, n: usize) -> Option<Outbound> {
+        self.received += n as u64;
+        if self.window == 0 || self.received - self.acknowledged < self.window as u64 {
+            return None;
+        }
+        self.acknowledged = self.received;
+        // The sequence number is the byte count modulo 2^32.
+        Some(Outbound::control(Message::Acknowledgement(self.received as u32)))
+    }
+}
+
 /// A message to send to the peer, with its chunk-stream placement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outbound {
@@ -31,6 +55,18 @@ pub struct Outbound {
     pub stream_id: u32,
     /// The message.
     pub message: Message,
+}
+
+impl Outbound {
+    /// A protocol or user control message: csid 2, message stream 0 (§5.4).
+    pub fn control(message: Message) -> Outbound {
+        Outbound {
+            csid: crate::protocol::chunk::csid::CONTROL,
+            timestamp: RtmpTime::ZERO,
+            stream_id: 0,
+            message,
+        }
+    }
 }
 
 /// What the session asks its caller to do.

@@ -1,29 +1,36 @@
 //! `ServerSession`: the server side of one RTMP connection.
 //!
 //! ```text
-//!              connect                 createStream, FC*, releaseStream, ...
-//!  AwaitConnect -------> Connected <----------------------------------+
-//!                          |   |  \______________________________________/
-//!                  publish |   | play
-//!                          v   v
-//!            PendingPublish   Playing --deleteStream/closeStream--> Connected
-//!      accept |     | reject
-//!             v     v
-//!     Publishing   Close
-//!             |
-//!             +--FCUnpublish/deleteStream/closeStream--> Connected
+//!               connect                     accept_connect
+//!  AwaitConnect ---------> PendingConnect ----------------> Connected <--+
+//!                                 | reject_connect            |   |      | createStream,
+//!                                 v                           |   |      | FC*, ...
+//!                               Close          publish        |   | play +
+//!                                       +---------------------+   +-------------+
+//!                                       v                                       v
+//!                                PendingPublish                            PendingPlay
+//!                   accept_publish |     | reject_publish      accept_play |     | reject_play
+//!                                  v     v                                 v     v
+//!                          Publishing   Close                        Playing   Close
+//!                                  |                                       |
+//!     FCUnpublish/deleteStream/closeStream -> Connected   deleteStream/closeStream -> Connected
 //! ```
+//!
+//! The `Pending*` states are requests the caller answers (`Action::Connect`,
+//! `Action::Publish`, `Action::Play`), so access control, name conflicts
+//! and authentication are decided outside this pure state machine, and
+//! every refusal comes before a success status.
 //!
 //! In scope: the NetConnection and NetStream calls ffmpeg, OBS, librtmp and
 //! GStreamer make; acknowledgements; pings; metadata and aggregate
-//! messages from publishers.
-//! Out of scope: access control (#4), AMF3 replies (#3).
+//! messages from publishers; replies in the client's object encoding.
+//! Out of scope: the policy behind accept/reject (the server decides).
 
 use std::fmt;
 
 use log::{debug, trace};
 
-use super::{Action, Outbound};
+use super::{AckWindow, Action, Outbound};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
@@ -138,9 +145,7 @@ pub struct ServerSession {
     app: String,
     encoding: ObjectEncoding,
     /// The peer's Window Acknowledgement Size; 0 until it sends one.
-    peer_window: u32,
-    received: u64,
-    acknowledged: u64,
+    acks: AckWindow,
 }
 
 impl ServerSession {
@@ -151,9 +156,7 @@ impl ServerSession {
             state: State::AwaitConnect,
             app: String::new(),
             encoding: ObjectEncoding::Amf0,
-            peer_window: 0,
-            received: 0,
-            acknowledged: 0,
+            acks: AckWindow::default(),
         }
     }
 
@@ -165,13 +168,7 @@ impl ServerSession {
     /// Counts bytes read from the peer; returns an Acknowledgement to send
     /// when a whole window has arrived since the last one (§5.4.3).
     pub fn bytes_received(&mut self, n: usize) -> Option<Action> {
-        self.received += n as u64;
-        if self.peer_window == 0 || self.received - self.acknowledged < self.peer_window as u64 {
-            return None;
-        }
-        self.acknowledged = self.received;
-        // The sequence number is the byte count modulo 2^32.
-        Some(control(Message::Acknowledgement(self.received as u32)))
+        self.acks.bytes_received(n).map(Action::Send)
     }
 
     /// Handles one message from the peer.
@@ -196,9 +193,9 @@ impl ServerSession {
                     actions.extend(self.handle(part)?);
                 }
             }
-            Message::WindowAckSize(size) => self.peer_window = size,
+            Message::WindowAckSize(size) => self.acks.window = size,
             Message::UserControl(UserControl::PingRequest(t)) => {
-                actions.push(control(Message::UserControl(UserControl::PingResponse(t))));
+                actions.push(control_message(Message::UserControl(UserControl::PingResponse(t))));
             }
             // Set Chunk Size and Abort were applied by the chunk decoder;
             // the rest needs no answer.
@@ -215,7 +212,7 @@ impl ServerSession {
         let description = format!("{key} is now published");
         self.state = State::Publishing(key.clone());
         vec![
-            control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
+            control_message(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
             self.on_status(status::LEVEL_STATUS, status::PUBLISH_START, &description),
         ]
     }
@@ -243,7 +240,7 @@ impl ServerSession {
         let description = format!("playing {key}");
         self.state = State::Playing(key.clone());
         vec![
-            control(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
+            control_message(Message::UserControl(UserControl::StreamBegin(STREAM_ID))),
             self.on_status(status::LEVEL_STATUS, status::PLAY_RESET, &description),
             self.on_status(status::LEVEL_STATUS, status::PLAY_START, &description),
             Action::Send(Outbound {
@@ -375,12 +372,12 @@ impl ServerSession {
             ("objectEncoding", Amf0Value::Number(object_encoding)),
         ]);
         vec![
-            control(Message::WindowAckSize(self.config.window_ack_size)),
-            control(Message::SetPeerBandwidth {
+            control_message(Message::WindowAckSize(self.config.window_ack_size)),
+            control_message(Message::SetPeerBandwidth {
                 window: self.config.peer_bandwidth,
                 limit_type: 2,
             }),
-            control(Message::SetChunkSize(self.config.chunk_size)),
+            control_message(Message::SetChunkSize(self.config.chunk_size)),
             self.reply(Command::result(
                 transaction_id,
                 Amf0Value::Object(properties),
@@ -550,11 +547,6 @@ fn split_query(name: &str) -> (&str, &str) {
     name.split_once('?').unwrap_or((name, ""))
 }
 
-fn control(message: Message) -> Action {
-    Action::Send(Outbound {
-        csid: csid::CONTROL,
-        timestamp: RtmpTime::ZERO,
-        stream_id: 0,
-        message,
-    })
+fn control_message(message: Message) -> Action {
+    Action::Send(Outbound::control(message))
 }
