@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
-use rustic_rtmp::media::{Frame, FrameKind};
+use rustic_rtmp::media::Frame;
 
 /// Open N players on an RTMP stream and measure what arrives.
 #[derive(FromArgs)]
@@ -59,10 +59,6 @@ struct Slot {
     measured_bytes: u64,
 }
 
-fn is_keyframe(frame: &Frame) -> bool {
-    frame.kind == FrameKind::Video && frame.is_keyframe()
-}
-
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
     let options = ClientOptions::default();
@@ -94,7 +90,7 @@ fn main() -> ExitCode {
                             Err(_) => slot.tally.failed = true,
                         }
                         slot.tally.frames += frames.len() as u64;
-                        if slot.tally.first_keyframe.is_none() && frames.iter().any(is_keyframe) {
+                        if slot.tally.first_keyframe.is_none() && frames.iter().any(Frame::is_keyframe) {
                             slot.tally.first_keyframe = Some(slot.started.elapsed());
                         }
                     }

@@ -65,7 +65,7 @@ impl Frame {
 
     /// A video keyframe that is not configuration: where a GOP starts.
     pub fn is_keyframe(&self) -> bool {
-        self.kind == FrameKind::Video && self.tag().is_some_and(|t| t.is_keyframe())
+        self.tag().is_some_and(|t| t.is_keyframe())
     }
 
     /// Codec configuration a player needs before any frame.

@@ -47,7 +47,8 @@ pub struct TagHeader {
 }
 
 impl TagHeader {
-    /// A keyframe of coded video: where a GOP starts.
+    /// A keyframe of coded video: where a GOP starts (never true of audio,
+    /// whose `is_key` is always false).
     pub fn is_keyframe(&self) -> bool {
         self.is_key && self.packet == Packet::Frame
     }

@@ -98,6 +98,16 @@ struct State {
     dropped: u64,
 }
 
+impl State {
+    /// Queues a user control event (chunked once) to every player with room.
+    fn tell_players(&self, event: UserControl) {
+        let chunks = user_control(event);
+        for player in &self.players {
+            let _ = try_queue(player, chunks.clone());
+        }
+    }
+}
+
 /// One live stream.
 pub(crate) struct Stream {
     key: StreamKey,
@@ -127,11 +137,10 @@ impl Stream {
         state.publisher = Some(id);
         // Players waiting from before, or from a previous publisher, hear
         // that the stream runs again.
-        let begin = user_control(UserControl::StreamBegin(MEDIA_STREAM_ID));
         for player in &mut state.players {
             player.skipping = false;
-            let _ = try_queue(player, begin.clone());
         }
+        state.tell_players(UserControl::StreamBegin(MEDIA_STREAM_ID));
         true
     }
 
@@ -150,18 +159,12 @@ impl Stream {
         state.gop_bytes = 0;
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
         // players quit on the latter and would miss a republish.
-        let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
-        for player in &state.players {
-            let _ = try_queue(player, eof.clone());
-        }
+        state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
     }
 
     /// Tells every player the stream ended (server shutdown).
     pub(crate) fn end_for_players(&self) {
-        let eof = user_control(UserControl::StreamEof(MEDIA_STREAM_ID));
-        for player in &self.state.lock().players {
-            let _ = try_queue(player, eof.clone());
-        }
+        self.state.lock().tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
     }
 
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
@@ -226,7 +229,7 @@ impl Stream {
             FrameKind::Metadata => (csid::DATA, type_id::DATA_AMF0),
         };
         let tag = frame.tag();
-        let is_keyframe = frame.kind == FrameKind::Video && tag.is_some_and(|t| t.is_keyframe());
+        let is_keyframe = tag.is_some_and(|t| t.is_keyframe());
         let is_header = tag.is_some_and(|t| t.packet == Packet::Config);
         let chunks: Chunks = prechunk(
             chunk_csid,
