@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::protocol::chunk::DecoderLimits;
+use crate::session::SessionConfig;
+
 /// Server settings. `Config::default()` is what `rustic_rtmp` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -62,21 +65,25 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The peer limits and session settings are the defaults of the layers
+    /// that enforce them, so each number is written once.
     fn default() -> Self {
+        let decoder = DecoderLimits::default();
+        let session = SessionConfig::default();
         Config {
             bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1935)),
-            chunk_size: 4096,
+            chunk_size: session.chunk_size,
             gop_cache: true,
             gop_cache_max_frames: 1024,
             gop_cache_max_bytes: 32 * 1024 * 1024,
             player_queue_len: 1536,
             slow_player_max_dropped: 600,
-            max_message_len: 16 * 1024 * 1024,
-            max_chunk_streams: 64,
-            max_buffered_bytes: 32 * 1024 * 1024,
-            max_chunk_size: 16 * 1024 * 1024,
-            max_amf_depth: 64,
-            max_amf_message_len: 1024 * 1024,
+            max_message_len: decoder.max_message_len,
+            max_chunk_streams: decoder.max_chunk_streams,
+            max_buffered_bytes: decoder.max_partial_bytes,
+            max_chunk_size: decoder.max_chunk_size,
+            max_amf_depth: session.max_amf_depth,
+            max_amf_message_len: session.max_amf_message_len,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
