@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use common::rtmp::RawClient;
 use common::*;
-use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::{Access, Config};
 
 fn server_with(access: Access) -> rustic_rtmp::ServerHandle {
@@ -97,9 +96,7 @@ fn address_lists_refuse_publish_and_play() {
     );
     let mut player = RawClient::handshake(server.local_addr());
     player.connect("live");
-    player.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-    player.recv_command("_result");
-    player.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(unique("p"))]);
+    player.play(&unique("p"));
     assert_eq!(player.recv_status_code(), "NetStream.Play.Failed");
     assert!(player.closed_by_server());
 }
@@ -114,15 +111,7 @@ fn play_key_is_checked() {
     let play_status = |query: &str| {
         let mut player = RawClient::handshake(server.local_addr());
         player.connect("live");
-        player.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-        player.recv_command("_result");
-        player.call(
-            1,
-            "play",
-            3.0,
-            Amf0Value::Null,
-            vec![Amf0Value::string(format!("{name}{query}"))],
-        );
+        player.play(&format!("{name}{query}"));
         // The first status is Play.Reset on success, Play.Failed otherwise.
         player.recv_status_code()
     };

@@ -75,9 +75,7 @@ fn shutdown_closes_every_connection_and_stops_accepting() {
     let name = unique("bye");
     let mut player = RawClient::handshake(addr);
     player.connect("live");
-    player.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-    player.recv_command("_result");
-    player.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+    player.play(&name);
     let mut idle = TcpStream::connect(addr).unwrap(); // stuck before the handshake
     wait_until("both connections registered", || server.stats().connections == 2);
 

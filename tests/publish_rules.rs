@@ -56,9 +56,7 @@ fn players_stay_through_a_republish_and_get_stream_eof_not_unpublish_notify() {
     let mut player = play(&url, &out);
     let mut raw = RawClient::handshake(server.local_addr());
     raw.connect("live");
-    raw.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-    raw.recv_command("_result");
-    raw.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+    raw.play(&name);
     wait_for_players(&server, "live", &name, 2);
 
     assert!(publish(&Sample::AudioVideo.path(), &url, &[]).wait().success());

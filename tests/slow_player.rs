@@ -11,7 +11,6 @@ use common::*;
 use rustic_rtmp::Config;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::time::RtmpTime;
 
 const FRAMES: u32 = 1000;
@@ -31,9 +30,7 @@ fn a_stalled_player_is_dropped_and_the_others_get_everything() {
     let mut healthy = Client::play(&url, &ClientOptions::default()).unwrap();
     let mut stalled = RawClient::handshake(server.local_addr());
     stalled.connect("live");
-    stalled.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-    stalled.recv_command("_result");
-    stalled.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+    stalled.play(&name);
     wait_for_players(&server, "live", &name, 2);
     // From here on `stalled` never reads.
 

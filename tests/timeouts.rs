@@ -10,7 +10,6 @@ use common::*;
 use rustic_rtmp::Config;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::message::Message;
 use rustic_rtmp::protocol::time::RtmpTime;
 
@@ -33,9 +32,7 @@ fn a_player_that_never_answers_pings_is_closed_one_that_does_stays() {
     let alive_thread = std::thread::spawn(move || alive.recv().map(|f| f.map(|f| f.payload)));
     let mut dead = RawClient::handshake(server.local_addr());
     dead.connect("live");
-    dead.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
-    dead.recv_command("_result");
-    dead.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+    dead.play(&name);
     wait_for_players(&server, "live", &name, 2);
     // From here `dead` reads nothing and answers nothing.
     wait_until("the silent player to be closed", || {

@@ -136,6 +136,13 @@ impl RawClient {
         self.recv_status_code()
     }
 
+    /// `createStream`, then `play name` (without waiting for its status).
+    pub fn play(&mut self, name: &str) {
+        self.call(0, "createStream", 2.0, Amf0Value::Null, vec![]);
+        self.recv_command("_result");
+        self.call(1, "play", 3.0, Amf0Value::Null, vec![Amf0Value::string(name)]);
+    }
+
     /// True once the server has closed the connection (within WAIT).
     pub fn closed_by_server(&mut self) -> bool {
         let deadline = Instant::now() + WAIT;
