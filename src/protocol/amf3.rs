@@ -82,28 +82,28 @@ pub enum Amf3Value {
     Xml(String),
     /// Raw bytes.
     ByteArray(Vec<u8>),
-    /// Vector.<int>.
+    /// `Vector.<int>`.
     VectorInt {
         /// The vector is fixed-length.
         fixed: bool,
         /// Its items.
         items: Vec<i32>,
     },
-    /// Vector.<uint>.
+    /// `Vector.<uint>`.
     VectorUint {
         /// The vector is fixed-length.
         fixed: bool,
         /// Its items.
         items: Vec<u32>,
     },
-    /// Vector.<Number>.
+    /// `Vector.<Number>`.
     VectorDouble {
         /// The vector is fixed-length.
         fixed: bool,
         /// Its items.
         items: Vec<f64>,
     },
-    /// Vector.<Object> of a type name.
+    /// `Vector.<Object>` of a type name.
     VectorObject {
         /// The vector is fixed-length.
         fixed: bool,

@@ -11,7 +11,7 @@
 //! In scope: answering every C1 real clients send; a C1 with version zero
 //! (OBS, GStreamer, rtmpdump without SWF verification) gets the simple
 //! scheme, a C1 carrying a valid FP9 digest (ffmpeg, Flash) gets a digest
-//! S1 and an S2 signed from that digest ([`digest`]); a non-zero version
+//! S1 and an S2 signed from that digest (see `digest.rs`); a non-zero version
 //! without a valid digest gets the simple scheme too, as nginx-rtmp does.
 //! The client role sends either scheme and checks a digest server's answer.
 //!
