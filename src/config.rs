@@ -56,9 +56,10 @@ pub struct Config {
     pub idle_publisher_timeout: Duration,
     /// Time a write to a peer may block before the peer counts as dead.
     pub write_timeout: Duration,
-    /// How long a player's writer waits after a media message for more to
-    /// send in the same write; zero (the default) writes at once, for the
-    /// lowest latency.
+    /// How long a published frame may wait for more to be written to each
+    /// player in the same write (it goes out with the first frame after
+    /// that); zero (the default) writes each frame at once, for the lowest
+    /// latency.
     pub merge_write: Duration,
     /// Who may publish and play.
     pub access: Access,

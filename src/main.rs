@@ -26,8 +26,8 @@ struct Args {
     /// do not keep the last GOP for joining players
     #[argh(switch)]
     no_gop_cache: bool,
-    /// wait up to this many ms to send several messages to a player in one
-    /// write: less CPU, that much more latency (default 0)
+    /// gather frames for this many ms and write them to each player at
+    /// once: less CPU, that much more latency (default 0)
     #[argh(option, default = "0")]
     merge_write_ms: u64,
     /// most open connections; more are closed at once (default 10000)

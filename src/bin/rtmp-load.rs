@@ -3,8 +3,18 @@
 //!
 //! Players are spread over a few threads; each thread wakes every
 //! `--read-interval-ms` and reads everything its players have ready
-//! without blocking, as a buffering player does. It prints one line of
-//! `key=value` fields.
+//! without blocking, as a buffering player does. Beside them, while the
+//! measuring window runs:
+//! - one latency player reads as soon as bytes arrive and times each
+//!   frame's arrival against its timestamp: the publisher's clock is taken
+//!   to be the arrival clock less the smallest difference seen, so latency
+//!   is measured above the quickest frame's (on loopback, well under 1 ms);
+//! - probe players join one at a time and time `play` until their first
+//!   video keyframe;
+//! - with `--server-pid`, the server's CPU time (user + system, all
+//!   threads) is read from /proc at the window's start and end.
+//!
+//! It prints one line of `key=value` fields.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
-use rustic_rtmp::media::Frame;
 
 /// Open N players on an RTMP stream and measure what arrives.
 #[derive(FromArgs)]
@@ -39,6 +48,12 @@ struct Args {
     /// the published bitrate in kbit/s, to report each player's share of it
     #[argh(option, default = "0")]
     published_kbps: u64,
+    /// players that join during the window to time their first keyframe
+    #[argh(option, default = "5")]
+    probes: usize,
+    /// the server's process id, to read its CPU time over the window
+    #[argh(option)]
+    server_pid: Option<u32>,
 }
 
 /// One player's numbers.
@@ -46,14 +61,11 @@ struct Args {
 struct Tally {
     bytes: u64,
     frames: u64,
-    /// From `play` to the first video keyframe.
-    first_keyframe: Option<Duration>,
     failed: bool,
 }
 
 struct Slot {
     player: Player,
-    started: Instant,
     tally: Tally,
     /// Bytes read inside the measuring window.
     measured_bytes: u64,
@@ -90,9 +102,6 @@ fn main() -> ExitCode {
                             Err(_) => slot.tally.failed = true,
                         }
                         slot.tally.frames += frames.len() as u64;
-                        if slot.tally.first_keyframe.is_none() && frames.iter().any(Frame::is_keyframe) {
-                            slot.tally.first_keyframe = Some(slot.started.elapsed());
-                        }
                     }
                     if let Some(rest) = interval.checked_sub(now.elapsed()) {
                         std::thread::sleep(rest);
@@ -104,16 +113,18 @@ fn main() -> ExitCode {
         })
         .unzip();
 
+    let latency = {
+        let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
+        std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
+    };
     let mut failed = 0usize;
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
     for i in 0..args.players {
-        let started = Instant::now();
         match Client::play(&args.url, &options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
             Ok(player) => {
                 let slot = Slot {
                     player,
-                    started,
                     tally: Tally::default(),
                     measured_bytes: 0,
                 };
@@ -135,12 +146,31 @@ fn main() -> ExitCode {
     // Every player is open: let the first batches drain what queued during
     // the ramp, then measure for `seconds`.
     std::thread::sleep(interval * 3);
+    let cpu_before = args.server_pid.map(cpu_seconds);
     measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
-    std::thread::sleep(Duration::from_secs(args.seconds));
+    let window_len = Duration::from_secs(args.seconds);
+    let mut ttff = Vec::new();
+    for i in 0..args.probes {
+        // Spread over the window's first half; each probe is bounded by
+        // the client timeout.
+        let due = window + window_len / 2 * i as u32 / args.probes as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        match time_first_keyframe(&args.url, &options) {
+            Ok(t) => ttff.push(t.as_secs_f64() * 1000.0),
+            Err(e) => eprintln!("probe {i}: {e}"),
+        }
+    }
+    if let Some(rest) = (window + window_len).checked_duration_since(Instant::now()) {
+        std::thread::sleep(rest);
+    }
     measuring.store(false, Ordering::Relaxed);
     let measured_for = window.elapsed().as_secs_f64();
+    let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
     stop.store(true, Ordering::Relaxed);
+    let mut latency = latency.join().expect("latency thread");
     drop(feeds);
     let slots: Vec<Slot> = workers
         .into_iter()
@@ -155,12 +185,8 @@ fn main() -> ExitCode {
         .map(|s| s.measured_bytes as f64 * 8.0 / 1000.0 / measured_for)
         .collect();
     kbps.sort_by(|a, b| a.total_cmp(b));
-    let mut ttff: Vec<f64> = slots
-        .iter()
-        .filter_map(|s| s.tally.first_keyframe)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .collect();
     ttff.sort_by(|a, b| a.total_cmp(b));
+    latency.sort_by(|a, b| a.total_cmp(b));
     let pick = |v: &[f64], q: f64| {
         v.get(((v.len() as f64 - 1.0) * q).round() as usize)
             .copied()
@@ -174,22 +200,87 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "players={} established={} failed={} read_interval_ms={} total_bytes={} measured_mb_per_s={:.2} \
-         min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} ttff_max_ms={:.1}",
+        "players={} established={} failed={} read_interval_ms={} total_bytes={} measured_bytes={} \
+         measured_mb_per_s={:.2} server_cpu_s={:.2} min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} \
+         ttff_max_ms={:.1} latency_frames={} latency_p50_ms={:.2} latency_p99_ms={:.2}",
         args.players,
         established,
         failed + (slots.len() - established),
         args.read_interval_ms,
         total_bytes,
+        measured,
         measured as f64 / 1e6 / measured_for,
+        server_cpu.unwrap_or(f64::NAN),
         share(pick(&kbps, 0.0)),
         share(pick(&kbps, 0.5)),
         pick(&ttff, 0.5),
         pick(&ttff, 1.0),
+        latency.len(),
+        pick(&latency, 0.5),
+        pick(&latency, 0.99),
     );
     if established == args.players {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// From calling `play` to the first video keyframe, for one new player.
+fn time_first_keyframe(url: &str, options: &ClientOptions) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut player = Client::play(url, options).map_err(|e| e.to_string())?;
+    while started.elapsed() < options.timeout {
+        match player.recv() {
+            Ok(Some(frame)) if frame.is_keyframe() => return Ok(started.elapsed()),
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("no keyframe within {:?}", options.timeout))
+}
+
+/// Plays with blocking reads until `stop`, and returns each frame's
+/// latency in ms while `measuring`: arrival minus timestamp, less the
+/// smallest such difference.
+fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, stop: &AtomicBool) -> Vec<f64> {
+    let mut player = match Client::play(url, options) {
+        Ok(player) => player,
+        Err(e) => {
+            eprintln!("latency player: {e}");
+            return Vec::new();
+        }
+    };
+    let origin = Instant::now();
+    let mut gaps = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let frame = match player.recv() {
+            Ok(Some(frame)) => frame,
+            Ok(None) | Err(_) => break,
+        };
+        if measuring.load(Ordering::Relaxed) {
+            let arrived = origin.elapsed().as_secs_f64() * 1000.0;
+            gaps.push(arrived - f64::from(frame.timestamp.0));
+        }
+    }
+    let quickest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    gaps.iter().map(|g| g - quickest).collect()
+}
+
+/// A process's CPU time so far (user + system, all threads), from
+/// /proc/PID/stat; NaN when it cannot be read.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: state is field 3, utime 14 and stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(14), ticks(15)) {
+        // The kernel reports ticks of USER_HZ, 100 on Linux.
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
     }
 }

@@ -5,13 +5,13 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, bounded, unbounded};
 use log::{debug, info, warn};
 
 use super::Shared;
+use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::{ConnId, PlayerQueue};
 use super::writer;
@@ -130,23 +130,21 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let _ = socket.set_write_timeout(Some(config.write_timeout));
     debug!("conn#{id} handshake done scheme={:?}", handshake.scheme());
 
-    let writer_socket = match socket.try_clone() {
-        Ok(s) => s,
+    let outlet = match socket.try_clone() {
+        Ok(s) => Outlet::new(s),
         Err(e) => return End::Io(e),
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
     let (media_tx, media_rx) = unbounded();
-    let hang_up = Arc::new(AtomicBool::new(false));
-    let writer_hang_up = hang_up.clone();
-    let merge_write = config.merge_write;
+    let writer_outlet = outlet.clone();
     let writer = std::thread::Builder::new()
         .name(format!("rtmp-w-{id}"))
         .stack_size(THREAD_STACK)
         .spawn(move || {
-            if let Err(e) = writer::run(&writer_socket, control_rx, media_rx, &writer_hang_up, merge_write) {
+            if let Err(e) = writer::run(&writer_outlet, control_rx, media_rx) {
                 debug!("conn#{id} write failed: {e}");
                 // Unblock the reader so the connection ends as a whole.
-                let _ = writer_socket.shutdown(Shutdown::Both);
+                let _ = writer_outlet.socket().shutdown(Shutdown::Both);
             }
         });
     let writer = match writer {
@@ -174,7 +172,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         media: PlayerQueue {
             chunks: media_tx,
             capacity: config.player_queue_len,
-            hang_up,
+            outlet,
         },
         publishing: None,
         playing: None,
@@ -257,10 +255,17 @@ impl Connection {
                 t.ping_sent = Some(now);
                 let stamp = now.duration_since(t.started).as_millis() as u32;
                 let ping = Outbound::control(Message::UserControl(UserControl::PingRequest(stamp)));
-                self.control.send(ping).map_err(|_| End::WriterGone)
+                self.send(ping)
             }
             _ => Ok(()),
         }
+    }
+
+    /// Queues a control message for the writer; counted, so the publishing
+    /// thread does not write media ahead of it.
+    fn send(&self, outbound: Outbound) -> Result<(), End> {
+        self.media.outlet.control_queued();
+        self.control.send(outbound).map_err(|_| End::WriterGone)
     }
 
     /// Decodes and handles everything in `bytes`.
@@ -289,7 +294,7 @@ impl Connection {
     fn apply(&mut self, actions: Vec<Action>) -> Result<(), End> {
         for action in actions {
             match action {
-                Action::Send(outbound) => self.control.send(outbound).map_err(|_| End::WriterGone)?,
+                Action::Send(outbound) => self.send(outbound)?,
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
                         self.timers.last_media = Instant::now();

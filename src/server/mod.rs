@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod connection;
 mod listener;
+mod outlet;
 mod registry;
 mod stream;
 mod writer;
@@ -97,6 +98,7 @@ impl Server {
                 .min(config.player_queue_len.saturating_sub(8)),
             gop_max_bytes: config.gop_cache_max_bytes,
             max_dropped_in_a_row: config.slow_player_max_dropped,
+            merge_write: config.merge_write,
         }));
         let shared = Arc::new(Shared {
             gate: Gate::new(config.access.clone()),

@@ -2,18 +2,25 @@
 //! needs, and its players' queues.
 //!
 //! Each frame is chunked once ([`prechunk`]) into an `Arc<[u8]>` that every
-//! player's queue shares. A player whose queue is full is slow: it skips
-//! frames until the next keyframe, then gets the current sequence headers
-//! and that keyframe, so it never sees half a GOP or misses a codec change.
-//! The publisher never waits for a player.
+//! player shares. The publishing thread writes it to each player with
+//! nothing queued itself, without blocking and outside the stream's lock
+//! (see `outlet`); other players get it through their queue. A player whose
+//! queue is full is slow: it skips frames until the next keyframe, then
+//! gets the current sequence headers and that keyframe, so it never sees
+//! half a GOP or misses a codec change. The publisher never waits for a
+//! player.
+//!
+//! With merged writes on, frames wait in `pending` until the oldest is
+//! `merge_write` old, and each player then gets them in one write.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 use log::{debug, warn};
 use parking_lot::Mutex;
 
+use super::outlet::Outlet;
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{csid, prechunk};
@@ -27,15 +34,14 @@ pub(crate) type Chunks = Arc<[u8]>;
 pub(crate) type ConnId = u64;
 
 /// A player's side of the fan-out: its queue of chunks, the most it may
-/// hold, and the flag that tells its writer to hang up when it fell too far
-/// behind. The channel itself is unbounded so an idle player costs no
-/// preallocated slots; only the stream sends, under its lock, so checking
-/// the length before sending keeps the bound.
+/// hold, and its socket's outlet. The channel itself is unbounded so an
+/// idle player costs no preallocated slots; the stream checks the length
+/// before sending, which keeps the bound (give or take one batch).
 #[derive(Clone)]
 pub(crate) struct PlayerQueue {
     pub(crate) chunks: Sender<Chunks>,
     pub(crate) capacity: usize,
-    pub(crate) hang_up: Arc<AtomicBool>,
+    pub(crate) outlet: Arc<Outlet>,
 }
 
 /// Stream settings taken from `Config`.
@@ -47,7 +53,13 @@ pub(crate) struct StreamConfig {
     pub(crate) gop_max_bytes: usize,
     /// Frames a slow player may miss in a row before it is disconnected.
     pub(crate) max_dropped_in_a_row: u64,
+    /// How long frames may wait to be written together; zero writes each
+    /// frame as it comes.
+    pub(crate) merge_write: Duration,
 }
+
+/// Frames merged into one write at most.
+const MAX_PENDING: usize = 64;
 
 /// What `stats` reports about one stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +85,10 @@ struct Player {
     id: ConnId,
     queue: Sender<Chunks>,
     capacity: usize,
-    hang_up: Arc<AtomicBool>,
+    outlet: Arc<Outlet>,
+    /// Pending frames this player already had from the caches when it
+    /// joined.
+    joined_at: usize,
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
@@ -96,6 +111,42 @@ struct State {
     frames: u64,
     last_timestamp: RtmpTime,
     dropped: u64,
+    /// Frames not yet handed to players (merged writes), with when the
+    /// first came.
+    pending: Vec<Chunks>,
+    pending_roles: Vec<Role>,
+    pending_since: Option<Instant>,
+}
+
+/// What a frame is to a player deciding whether to take it.
+#[derive(Clone, Copy)]
+enum Role {
+    /// Metadata or a sequence header: every player that is not skipping.
+    Header,
+    /// Media; `resume` marks where a skipping player can start.
+    Frame { resume: bool },
+}
+
+/// A player that takes a whole batch and had nothing queued: written
+/// outside the lock.
+struct Direct {
+    outlet: Arc<Outlet>,
+    queue: Sender<Chunks>,
+}
+
+/// A batch taken from `pending` and the players to write it to directly.
+#[must_use]
+struct Flush {
+    batch: Vec<Chunks>,
+    direct: Vec<Direct>,
+}
+
+impl Flush {
+    fn write(self) {
+        for d in &self.direct {
+            d.outlet.write_or_queue(&d.queue, &self.batch);
+        }
+    }
 }
 
 impl State {
@@ -144,13 +195,20 @@ impl Stream {
         true
     }
 
-    /// Ends the publish by `id`: caches are cleared (the next publisher's
-    /// codecs may differ) and players get StreamEOF but stay subscribed.
+    /// Ends the publish by `id`: frames still pending go out, caches are
+    /// cleared (the next publisher's codecs may differ) and players get
+    /// StreamEOF but stay subscribed.
     pub(crate) fn end_publish(&self, id: ConnId) {
+        let flush = {
+            let mut state = self.state.lock();
+            if state.publisher != Some(id) {
+                return;
+            }
+            self.flush(&mut state)
+        };
+        // Written before StreamEOF is queued, which would queue them behind.
+        flush.write();
         let mut state = self.state.lock();
-        if state.publisher != Some(id) {
-            return;
-        }
         state.publisher = None;
         state.metadata = None;
         state.headers.clear();
@@ -175,7 +233,8 @@ impl Stream {
             id,
             queue: queue.chunks,
             capacity: queue.capacity,
-            hang_up: queue.hang_up,
+            outlet: queue.outlet,
+            joined_at: state.pending.len(),
             skipping: false,
             dropped: 0,
             dropped_in_a_row: 0,
@@ -220,8 +279,8 @@ impl Stream {
         }
     }
 
-    /// Chunks one frame from the publisher, caches it as needed and queues
-    /// it to every player.
+    /// Chunks one frame from the publisher, caches it as needed and hands
+    /// it to every player (now, or with the pending frames when merging).
     pub(crate) fn publish(&self, frame: Frame) {
         let (chunk_csid, frame_type) = match frame.kind {
             FrameKind::Audio => (csid::AUDIO, type_id::AUDIO),
@@ -241,60 +300,65 @@ impl Stream {
         )
         .into();
 
-        let mut state = self.state.lock();
-        let state = &mut *state;
-        state.frames += 1;
-        state.last_timestamp = frame.timestamp;
-        if frame.kind == FrameKind::Video {
-            state.has_video = true;
-        }
-        if frame.kind == FrameKind::Metadata || is_header {
-            if frame.kind == FrameKind::Metadata {
+        let flush = {
+            let mut state = self.state.lock();
+            let state = &mut *state;
+            state.frames += 1;
+            state.last_timestamp = frame.timestamp;
+            if frame.kind == FrameKind::Video {
+                state.has_video = true;
+            }
+            let role = if frame.kind == FrameKind::Metadata {
                 state.metadata = Some(chunks.clone());
-            } else {
+                Role::Header
+            } else if is_header {
                 let key = (frame.kind, tag.map_or(0, |t| t.track));
                 match state.headers.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, cached)) => *cached = chunks.clone(),
                     None => state.headers.push((key, chunks.clone())),
                 }
+                Role::Header
+            } else {
+                self.cache_gop(state, &chunks, is_keyframe, frame.payload.len());
+                // Where a decoder can start: a keyframe, or any audio frame
+                // of a stream without video.
+                let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
+                Role::Frame { resume }
+            };
+            state.pending.push(chunks);
+            state.pending_roles.push(role);
+            let since = *state.pending_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < self.config.merge_write && state.pending.len() < MAX_PENDING {
+                return;
             }
-            // Skipping players get the current headers when they resume.
-            for player in state.players.iter_mut().filter(|p| !p.skipping) {
-                send(player, chunks.clone());
-            }
-            return;
-        }
-        self.cache_gop(state, &chunks, is_keyframe, frame.payload.len());
+            self.flush(state)
+        };
+        flush.write();
+    }
 
-        // Where a decoder can start: a keyframe, or any audio frame of a
-        // stream without video.
-        let resume_point = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
+    /// Takes the pending frames and hands them to every player: queued
+    /// where that must be, collected in the returned `Flush` for players
+    /// the caller writes to once the lock is released.
+    fn flush(&self, state: &mut State) -> Flush {
+        let batch = std::mem::take(&mut state.pending);
+        let roles = std::mem::take(&mut state.pending_roles);
+        state.pending_since = None;
+        let mut direct = Vec::new();
         let mut dropped = 0;
         for player in &mut state.players {
-            if player.skipping {
-                let room = player.capacity.saturating_sub(player.queue.len());
-                let has_room = room > state.headers.len();
-                if !(resume_point && has_room) {
-                    player.dropped += 1;
-                    dropped += 1;
-                    // Waiting for a keyframe with room is not being slow.
-                    if !has_room {
-                        player.dropped_in_a_row += 1;
-                    }
-                    continue;
-                }
-                debug!(
-                    "conn#{} resumes {} at a keyframe after {} dropped",
-                    player.id, self.key.app, player.dropped
-                );
-                player.skipping = false;
-                player.dropped_in_a_row = 0;
-                for (_, header) in &state.headers {
-                    send(player, header.clone());
-                }
+            let joined_at = std::mem::take(&mut player.joined_at);
+            let takes_all = joined_at == 0 && !player.skipping;
+            if takes_all && player.queue.is_empty() {
+                direct.push(Direct {
+                    outlet: player.outlet.clone(),
+                    queue: player.queue.clone(),
+                });
+                continue;
             }
-            if !send(player, chunks.clone()) {
-                dropped += 1;
+            for (chunks, role) in batch.iter().zip(&roles).skip(joined_at) {
+                if !self.offer(player, &state.headers, chunks, *role) {
+                    dropped += 1;
+                }
             }
         }
         state.dropped += dropped;
@@ -307,9 +371,42 @@ impl Stream {
                 "conn#{} too slow for {}: {} frames dropped in a row; disconnecting",
                 p.id, self.key.app, p.dropped_in_a_row
             );
-            p.hang_up.store(true, Ordering::Relaxed);
+            p.outlet.hang_up();
             false
         });
+        Flush { batch, direct }
+    }
+
+    /// Queues one frame to a player that cannot take the batch directly,
+    /// with the skip-to-keyframe rules; false when it was dropped.
+    fn offer(&self, player: &mut Player, headers: &[((FrameKind, u8), Chunks)], chunks: &Chunks, role: Role) -> bool {
+        let resume = match role {
+            // Skipping players get the current headers when they resume.
+            Role::Header => return player.skipping || send(player, chunks.clone()),
+            Role::Frame { resume } => resume,
+        };
+        if player.skipping {
+            let room = player.capacity.saturating_sub(player.queue.len());
+            let has_room = room > headers.len();
+            if !(resume && has_room) {
+                player.dropped += 1;
+                // Waiting for a keyframe with room is not being slow.
+                if !has_room {
+                    player.dropped_in_a_row += 1;
+                }
+                return false;
+            }
+            debug!(
+                "conn#{} resumes {} at a keyframe after {} dropped",
+                player.id, self.key.app, player.dropped
+            );
+            player.skipping = false;
+            player.dropped_in_a_row = 0;
+            for (_, header) in headers {
+                send(player, header.clone());
+            }
+        }
+        send(player, chunks.clone())
     }
 
     fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool, payload_len: usize) {
@@ -379,6 +476,17 @@ mod tests {
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
     use crossbeam_channel::{Receiver, unbounded};
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A player's outlet on a loopback socket, and the socket's far end.
+    fn loopback_outlet() -> (Arc<Outlet>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (far, _) = listener.accept().unwrap();
+        far.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        (Outlet::new(near), far)
+    }
 
     fn stream(max_dropped_in_a_row: u64) -> Stream {
         Stream::new(
@@ -389,6 +497,7 @@ mod tests {
                 gop_max_frames: 100,
                 gop_max_bytes: 1 << 20,
                 max_dropped_in_a_row,
+                merge_write: Duration::ZERO,
             },
         )
     }
@@ -403,10 +512,13 @@ mod tests {
 
     /// Everything queued so far, decoded back into (first byte, timestamp).
     fn drain(queue: &Receiver<Chunks>) -> Vec<(u8, u32)> {
+        decode(queue.try_iter().flat_map(|c| c.to_vec()).collect())
+    }
+
+    /// Video messages in `bytes` as (first byte, timestamp).
+    fn decode(bytes: Vec<u8>) -> Vec<(u8, u32)> {
         let mut decoder = ChunkDecoder::new(DecoderLimits::default());
-        for chunks in queue.try_iter() {
-            decoder.push(&chunks);
-        }
+        decoder.push(&bytes);
         let mut out = Vec::new();
         while let Some(m) = decoder.next_message().unwrap() {
             if m.type_id == type_id::VIDEO {
@@ -421,13 +533,15 @@ mod tests {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
         let (tx, rx) = unbounded();
-        let hang_up = Arc::new(AtomicBool::new(false));
+        let (outlet, _far) = loopback_outlet();
+        // A writer busy writing: everything goes through the queue.
+        let _turn = outlet.writer_turn();
         stream.subscribe(
             2,
             PlayerQueue {
                 chunks: tx,
                 capacity: 4,
-                hang_up,
+                outlet: outlet.clone(),
             },
         );
         stream.publish(video(0, 0x17, 0)); // AVC sequence header
@@ -449,24 +563,107 @@ mod tests {
         let stream = stream(3);
         assert!(stream.try_start_publish(1));
         let (tx, _rx) = unbounded();
-        let hang_up = Arc::new(AtomicBool::new(false));
+        let (outlet, _far) = loopback_outlet();
+        let _turn = outlet.writer_turn();
         stream.subscribe(
             2,
             PlayerQueue {
                 chunks: tx,
                 capacity: 2,
-                hang_up: hang_up.clone(),
+                outlet: outlet.clone(),
             },
         );
         for ms in 0..5 {
             stream.publish(video(ms, 0x27, 1));
         }
-        assert!(
-            !hang_up.load(Ordering::Relaxed),
-            "3 dropped in a row is within the bound"
-        );
+        assert!(!outlet.is_hung_up(), "3 dropped in a row is within the bound");
         stream.publish(video(5, 0x27, 1));
-        assert!(hang_up.load(Ordering::Relaxed));
+        assert!(outlet.is_hung_up());
         assert_eq!(stream.stats().players, 0);
+    }
+
+    /// Reads what arrived on `far` until `want` video messages decode.
+    fn read_video(far: &mut TcpStream, want: usize) -> Vec<(u8, u32)> {
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        while decode(bytes.clone()).len() < want {
+            match far.read(&mut buf) {
+                Ok(n) if n > 0 => bytes.extend_from_slice(&buf[..n]),
+                _ => break, // the read timeout: the assertion shows what came
+            }
+        }
+        decode(bytes)
+    }
+
+    #[test]
+    fn an_idle_player_gets_frames_on_its_socket_and_a_busy_one_through_its_queue() {
+        let stream = stream(1000);
+        assert!(stream.try_start_publish(1));
+        let (tx, rx) = unbounded();
+        let (outlet, mut far) = loopback_outlet();
+        stream.subscribe(
+            2,
+            PlayerQueue {
+                chunks: tx,
+                capacity: 16,
+                outlet: outlet.clone(),
+            },
+        );
+        stream.publish(video(10, 0x17, 1));
+        stream.publish(video(20, 0x27, 1));
+        assert_eq!(read_video(&mut far, 2), vec![(0x17, 10), (0x27, 20)]);
+        assert!(rx.is_empty());
+        {
+            // The writer holds its turn: frames queue behind it, in order,
+            // and keep queueing while anything is queued.
+            let _turn = outlet.writer_turn();
+            stream.publish(video(30, 0x27, 1));
+        }
+        stream.publish(video(40, 0x27, 1));
+        assert_eq!(drain(&rx), vec![(0x27, 30), (0x27, 40)]);
+        // A control message queued for the writer holds media back too.
+        outlet.control_queued();
+        stream.publish(video(50, 0x27, 1));
+        assert_eq!(drain(&rx), vec![(0x27, 50)]);
+        outlet.control_written(1);
+        stream.publish(video(60, 0x27, 1));
+        assert_eq!(read_video(&mut far, 1), vec![(0x27, 60)]);
+    }
+
+    #[test]
+    fn merged_writes_hold_frames_until_the_oldest_is_old_enough() {
+        let mut stream = stream(1000);
+        stream.config.merge_write = Duration::from_secs(3600);
+        assert!(stream.try_start_publish(1));
+        let (tx, rx) = unbounded();
+        let (outlet, mut far) = loopback_outlet();
+        stream.subscribe(
+            2,
+            PlayerQueue {
+                chunks: tx,
+                capacity: 16,
+                outlet,
+            },
+        );
+        stream.publish(video(10, 0x17, 1));
+        stream.publish(video(20, 0x27, 1));
+        assert_eq!(read_video(&mut far, 1), vec![], "held for the merge");
+        // A late joiner gets the held frames from the GOP cache, and the
+        // flush does not send them twice.
+        let (late_tx, late_rx) = unbounded();
+        let (late_outlet, mut late_far) = loopback_outlet();
+        stream.subscribe(
+            3,
+            PlayerQueue {
+                chunks: late_tx,
+                capacity: 16,
+                outlet: late_outlet,
+            },
+        );
+        assert_eq!(drain(&late_rx), vec![(0x17, 10), (0x27, 20)]);
+        stream.end_publish(1); // flushes what is pending
+        assert_eq!(read_video(&mut far, 2), vec![(0x17, 10), (0x27, 20)]);
+        assert_eq!(drain(&rx), vec![], "only StreamEOF queued");
+        assert_eq!(read_video(&mut late_far, 1), vec![]);
     }
 }

@@ -1,16 +1,17 @@
-//! The writer thread: control replies and shared media chunks to the socket.
+//! The writer thread: control replies, and media the publishing thread
+//! could not write itself, to the socket.
 //!
-//! It owns the write half and the `ChunkEncoder`. After each wake it drains
-//! every ready control message first, then up to [`MAX_BATCH`] media chunks,
-//! and hands them to the kernel in one vectored write.
+//! It owns the `ChunkEncoder` for control messages. It sleeps until either
+//! queue has something, takes the socket's turn (see `outlet`), drains
+//! every ready control message first, then up to [`MAX_BATCH`] media
+//! chunks, and hands them to the kernel in one blocking vectored write.
 
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use crossbeam_channel::{Receiver, never, select};
+use crossbeam_channel::{Receiver, Select, TryRecvError};
 
+use super::outlet::Outlet;
 use super::stream::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
 use crate::session::Outbound;
@@ -19,65 +20,49 @@ use crate::session::Outbound;
 const MAX_BATCH: usize = 64;
 
 /// Runs until the reader drops the control sender (after the last queued
-/// message is written) or a write fails.
-/// `hang_up` is set by the stream when this player fell too far behind; the
-/// writer then stops (and the caller shuts the socket). With a non-zero
-/// `merge`, the writer waits that long after the first media message for
-/// more, so one write carries several: fewer wake-ups and system calls per
-/// byte, for at most `merge` of added latency.
-pub(crate) fn run(
-    socket: &TcpStream,
-    control: Receiver<Outbound>,
-    mut media: Receiver<Chunks>,
-    hang_up: &AtomicBool,
-    merge: Duration,
-) -> io::Result<()> {
+/// message is written) or a write fails. The writer stops, and the caller
+/// shuts the socket, when the stream hangs up on this player for falling
+/// too far behind.
+pub(crate) fn run(outlet: &Outlet, control: Receiver<Outbound>, media: Receiver<Chunks>) -> io::Result<()> {
+    let socket = outlet.socket();
     let mut encoder = ChunkEncoder::new();
-    let mut control_bytes = Vec::with_capacity(4096);
-    let mut batch: Vec<Chunks> = Vec::with_capacity(MAX_BATCH);
-    let encode = |encoder: &mut ChunkEncoder, out: &mut Vec<u8>, o: Outbound| {
-        encoder.encode(o.csid, o.timestamp, o.stream_id, &o.message, out);
-    };
+    let mut control_bytes = Vec::new();
+    let mut batch: Vec<Chunks> = Vec::new();
+    let mut ready = Select::new();
+    ready.recv(&control);
+    ready.recv(&media);
     loop {
-        select! {
-            recv(control) -> message => match message {
-                Ok(o) => encode(&mut encoder, &mut control_bytes, o),
-                // The reader is done and everything it queued is written;
-                // flush what the stream queued last (a StreamEOF at
-                // shutdown) and stop.
-                Err(_) => {
-                    batch.extend(media.try_iter().take(MAX_BATCH));
-                    return write_all(socket, &[], &batch);
-                }
-            },
-            recv(media) -> chunks => match chunks {
-                Ok(chunks) => batch.push(chunks),
-                // The reader let go of its media sender first; the control
-                // queue may still hold a last reply, so keep serving it.
-                Err(_) => media = never(),
-            },
-        }
+        // Wait without taking anything, so that whatever is taken is taken
+        // under the turn and written before the publisher may write again.
+        ready.ready();
+        let turn = outlet.writer_turn();
         // Control first: replies queued before a play must reach the player
         // before the cached frames the play queued.
-        while let Ok(o) = control.try_recv() {
-            encode(&mut encoder, &mut control_bytes, o);
-        }
-        while batch.len() < MAX_BATCH {
-            match media.try_recv() {
-                Ok(chunks) => batch.push(chunks),
-                Err(_) => break,
+        let mut controls = 0;
+        let control_open = loop {
+            match control.try_recv() {
+                Ok(o) => {
+                    encoder.encode(o.csid, o.timestamp, o.stream_id, &o.message, &mut control_bytes);
+                    controls += 1;
+                }
+                Err(TryRecvError::Empty) => break true,
+                Err(TryRecvError::Disconnected) => break false,
             }
-        }
-        if !merge.is_zero() && !batch.is_empty() && batch.len() < MAX_BATCH {
-            // Sleep rather than wait on the channel: a waiting receiver is
-            // woken by every send, which is the cost merging saves.
-            std::thread::sleep(merge);
-            batch.extend(media.try_iter().take(MAX_BATCH - batch.len()));
-        }
+        };
+        batch.extend(media.try_iter().take(MAX_BATCH));
         write_all(socket, &control_bytes, &batch)?;
+        outlet.control_written(controls);
+        drop(turn);
+        // The reader is done and everything it queued is written; what the
+        // stream queued last (a StreamEOF at shutdown) went out with it. The
+        // media queue never disconnects first: the reader holds a sender
+        // and drops the control one before it.
+        if !control_open {
+            return Ok(());
+        }
         control_bytes.clear();
         batch.clear();
-        if hang_up.load(Ordering::Relaxed) {
+        if outlet.is_hung_up() {
             return Err(io::Error::other("too slow a player"));
         }
     }

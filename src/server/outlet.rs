@@ -1,0 +1,131 @@
+//! `Outlet`: the write side of one player's socket, shared by its writer
+//! thread and the thread publishing the stream it plays.
+//!
+//! Waking a player's writer thread for every frame costs a futex wake, two
+//! context switches and a futex wait per frame per player, several times
+//! the `send` itself (measured in issue 5's profile). So when a player's
+//! writer is idle and nothing is queued for it, the publishing thread hands
+//! the frame to the kernel itself with a non-blocking send, as an
+//! event-loop server would. Whatever the socket cannot take at once goes to
+//! the player's queue, and the writer thread, with blocking writes, takes
+//! over until the queue is empty again.
+//!
+//! Order is kept by `turn`: the writer holds it from before it takes
+//! anything off its queues until what it took is written, and the
+//! publisher writes only while holding it with both queues empty.
+
+use std::io::{self, IoSlice};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crossbeam_channel::Sender;
+use parking_lot::{Mutex, MutexGuard};
+
+use super::stream::Chunks;
+
+/// Frames one direct send carries at most; the rest of a longer batch is
+/// queued.
+const MAX_SLICES: usize = 64;
+
+pub(crate) struct Outlet {
+    socket: TcpStream,
+    turn: Mutex<()>,
+    /// Control messages queued for the writer and not yet written.
+    control_pending: AtomicUsize,
+    /// Set by the stream when this player fell too far behind.
+    hang_up: AtomicBool,
+}
+
+impl Outlet {
+    /// `socket` is the connection's socket (a clone of it), left blocking.
+    pub(crate) fn new(socket: TcpStream) -> Arc<Outlet> {
+        Arc::new(Outlet {
+            socket,
+            turn: Mutex::new(()),
+            control_pending: AtomicUsize::new(0),
+            hang_up: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn socket(&self) -> &TcpStream {
+        &self.socket
+    }
+
+    /// The writer's turn: held while it drains its queues and writes.
+    pub(crate) fn writer_turn(&self) -> MutexGuard<'_, ()> {
+        self.turn.lock()
+    }
+
+    /// Counts a control message about to be queued for the writer.
+    pub(crate) fn control_queued(&self) {
+        self.control_pending.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts control messages the writer has written.
+    pub(crate) fn control_written(&self, n: usize) {
+        self.control_pending.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    pub(crate) fn hang_up(&self) {
+        self.hang_up.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_hung_up(&self) -> bool {
+        self.hang_up.load(Ordering::Relaxed)
+    }
+
+    /// Writes `batch` to the socket from the calling thread if the writer
+    /// is idle with nothing queued and the socket takes it without waiting;
+    /// whatever is not written goes to `queue`, in order.
+    pub(crate) fn write_or_queue(&self, queue: &Sender<Chunks>, batch: &[Chunks]) {
+        let mut written = 0;
+        let _turn = match self.turn.try_lock() {
+            Some(turn) if queue.is_empty() && self.control_pending.load(Ordering::Acquire) == 0 => {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = batch.len().min(MAX_SLICES);
+                for (slice, chunks) in slices.iter_mut().zip(batch) {
+                    *slice = IoSlice::new(chunks);
+                }
+                // An error (a dead peer) is left for the writer to meet.
+                written = send_now(&self.socket, &slices[..n]).unwrap_or(0);
+                Some(turn)
+            }
+            _ => None,
+        };
+        for chunks in batch {
+            let rest = if written >= chunks.len() {
+                written -= chunks.len();
+                continue;
+            } else if written > 0 {
+                // The socket took part of it: queue a copy of the rest (rare;
+                // the socket is full).
+                Chunks::from(&chunks[std::mem::take(&mut written)..])
+            } else {
+                chunks.clone()
+            };
+            // Disconnected: the writer is gone and the connection's cleanup
+            // unsubscribes this player.
+            let _ = queue.send(rest);
+        }
+    }
+}
+
+/// One non-blocking vectored send: the bytes the kernel took, 0 when the
+/// socket buffer is full. std has no per-call non-blocking send, and making
+/// the socket non-blocking would also change the reader's and the writer's
+/// calls on it.
+#[cfg(target_os = "linux")]
+fn send_now(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    match socket2::SockRef::from(socket).send_vectored_with_flags(slices, flags) {
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(0),
+        sent => sent,
+    }
+}
+
+/// Without a per-call non-blocking send, everything goes through the writer.
+#[cfg(not(target_os = "linux"))]
+fn send_now(_socket: &TcpStream, _slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    Ok(0)
+}
