@@ -61,6 +61,11 @@ pub struct Config {
     /// that); zero (the default) writes each frame at once, for the lowest
     /// latency.
     pub merge_write: Duration,
+    /// Send players each frame at once even while their last segment is
+    /// unacknowledged (TCP_NODELAY), instead of letting the kernel gather
+    /// frames for a player that reads slowly (Nagle, the default, as
+    /// nginx-rtmp and SRS do): lower latency over long links, more CPU.
+    pub player_nodelay: bool,
     /// Who may publish and play.
     pub access: Access,
 }
@@ -91,6 +96,7 @@ impl Default for Config {
             idle_publisher_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             merge_write: Duration::ZERO,
+            player_nodelay: false,
             access: Access::default(),
         }
     }

@@ -30,6 +30,10 @@ struct Args {
     /// once: less CPU, that much more latency (default 0)
     #[argh(option, default = "0")]
     merge_write_ms: u64,
+    /// send players each frame at once, even while their last one is
+    /// unacknowledged (TCP_NODELAY): less latency over long links, more CPU
+    #[argh(switch)]
+    nodelay: bool,
     /// most open connections; more are closed at once (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         gop_cache: !args.no_gop_cache,
         max_connections: args.max_connections,
         merge_write: std::time::Duration::from_millis(args.merge_write_ms),
+        player_nodelay: args.nodelay,
         access,
         ..Config::default()
     };

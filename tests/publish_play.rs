@@ -3,26 +3,27 @@
 mod common;
 
 use common::*;
+use rustic_rtmp::ServerHandle;
 
 /// Publishes `sample` to a fresh name with `players` waiting, and returns
 /// what each player received and what was sent.
 fn publish_to_players(sample: Sample, players: usize, publish_extra: &[&str]) -> (Vec<Probe>, Probe) {
-    publish_to_players_with(sample, players, publish_extra, &[])
+    publish_to_players_with(&start_server(), sample, players, publish_extra, &[])
 }
 
 fn publish_to_players_with(
+    server: &ServerHandle,
     sample: Sample,
     players: usize,
     publish_extra: &[&str],
     play_extra: &[&str],
 ) -> (Vec<Probe>, Probe) {
-    let server = start_server();
     let scratch = Scratch::new("pp");
     let name = unique("s");
-    let url = url(&server, &format!("live/{name}"));
+    let url = url(server, &format!("live/{name}"));
     let outs: Vec<_> = (0..players).map(|i| scratch.path(&format!("p{i}.flv"))).collect();
     let mut procs: Vec<Proc> = outs.iter().map(|out| play_with(&url, out, play_extra)).collect();
-    wait_for_players(&server, "live", &name, players);
+    wait_for_players(server, "live", &name, players);
     let mut publisher = publish(&sample.path(), &url, publish_extra);
     assert!(publisher.wait().success(), "publisher failed");
     for p in &mut procs {
@@ -41,6 +42,28 @@ fn a_waiting_player_gets_every_frame_in_order() {
     assert_near("audio packets", got.audio().len(), sent.audio().len(), 95);
     got.assert_monotonic();
     assert!(got.video()[0].key, "first video packet is a keyframe");
+}
+
+#[test]
+fn merged_writes_and_nodelay_players_get_every_frame_in_order() {
+    let merged = rustic_rtmp::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        merge_write: std::time::Duration::from_millis(40),
+        ..Default::default()
+    };
+    let nodelay = rustic_rtmp::Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        player_nodelay: true,
+        ..Default::default()
+    };
+    for (what, config) in [("merged writes", merged), ("nodelay", nodelay)] {
+        let (got, sent) = publish_to_players_with(&start_server_with(config), Sample::AudioVideo, 2, &[], &[]);
+        for player in &got {
+            assert_near(&format!("{what}: video"), player.video().len(), sent.video().len(), 95);
+            assert_near(&format!("{what}: audio"), player.audio().len(), sent.audio().len(), 95);
+            player.assert_monotonic();
+        }
+    }
 }
 
 #[test]
@@ -83,7 +106,13 @@ fn video_only_stream() {
 fn timestamps_beyond_24_bits_survive() {
     // 17000 s is past 0xFFFFFF ms, so every header needs the extended
     // timestamp field, on continuation chunks too.
-    let (got, sent) = publish_to_players_with(Sample::AudioVideo, 1, &["-output_ts_offset", "17000"], &["-copyts"]);
+    let (got, sent) = publish_to_players_with(
+        &start_server(),
+        Sample::AudioVideo,
+        1,
+        &["-output_ts_offset", "17000"],
+        &["-copyts"],
+    );
     let got = &got[0];
     assert_near("video packets", got.video().len(), sent.video().len(), 95);
     assert_near("audio packets", got.audio().len(), sent.audio().len(), 95);

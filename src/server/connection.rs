@@ -23,11 +23,13 @@ use crate::protocol::message::{Message, UserControl};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// Control messages queued for the writer before the reader waits; they
-/// are few (replies, acks, pings), and a bounded channel preallocates.
+/// are few (replies, acks, pings). Boxed, because a bounded channel
+/// preallocates every slot for every connection.
 const CONTROL_QUEUE: usize = 32;
-/// A player only sends acknowledgements and pings, so reads start small;
-/// the buffer grows to `READ_BUFFER` once a read fills it (a publisher).
-const FIRST_READ_BUFFER: usize = 4 * 1024;
+/// A player only sends acknowledgements and pings, so reads start small
+/// (the handshake takes C1 in two reads); the buffer grows to
+/// `READ_BUFFER` once a read fills it (a publisher).
+const FIRST_READ_BUFFER: usize = 1024;
 const READ_BUFFER: usize = 64 * 1024;
 /// Writer threads do little more than `writev`; reader threads decode AMF
 /// (depth-limited) and format logs.
@@ -129,6 +131,8 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let _ = socket.set_read_timeout(Some(tick));
     let _ = socket.set_write_timeout(Some(config.write_timeout));
     debug!("conn#{id} handshake done scheme={:?}", handshake.scheme());
+    // Its buffers (7 KiB) would otherwise live as long as the connection.
+    drop(handshake);
 
     let outlet = match socket.try_clone() {
         Ok(s) => Outlet::new(s),
@@ -213,7 +217,7 @@ struct Connection {
     shared: Arc<Shared>,
     session: ServerSession,
     decoder: ChunkDecoder,
-    control: Sender<Outbound>,
+    control: Sender<Box<Outbound>>,
     /// The writer's media queue; a clone goes to the stream on `play`.
     media: PlayerQueue,
     publishing: Option<Publishing>,
@@ -265,7 +269,7 @@ impl Connection {
     /// thread does not write media ahead of it.
     fn send(&self, outbound: Outbound) -> Result<(), End> {
         self.media.outlet.control_queued();
-        self.control.send(outbound).map_err(|_| End::WriterGone)
+        self.control.send(Box::new(outbound)).map_err(|_| End::WriterGone)
     }
 
     /// Decodes and handles everything in `bytes`.
@@ -340,6 +344,15 @@ impl Connection {
                     self.apply(replies)?;
                     info!("conn#{} {} play start app={}", self.id, self.peer, key.app);
                     debug!("conn#{} play name={}", self.id, key.name);
+                    if !self.shared.config.player_nodelay {
+                        // Nagle from here on: a player that reads promptly
+                        // acknowledges at once and gets each frame as it comes;
+                        // one that reads in batches (or sits behind a slow
+                        // link) gets several frames per segment, which costs
+                        // the server far less per byte (see README,
+                        // Performance). Commands went out without delay.
+                        let _ = self.media.outlet.socket().set_nodelay(false);
+                    }
                     self.playing = Some(self.shared.registry.play(&key, self.id, self.media.clone()));
                 }
                 Action::StopPlay => {

@@ -23,7 +23,7 @@ const MAX_BATCH: usize = 64;
 /// message is written) or a write fails. The writer stops, and the caller
 /// shuts the socket, when the stream hangs up on this player for falling
 /// too far behind.
-pub(crate) fn run(outlet: &Outlet, control: Receiver<Outbound>, media: Receiver<Chunks>) -> io::Result<()> {
+pub(crate) fn run(outlet: &Outlet, control: Receiver<Box<Outbound>>, media: Receiver<Chunks>) -> io::Result<()> {
     let socket = outlet.socket();
     let mut encoder = ChunkEncoder::new();
     let mut control_bytes = Vec::new();
