@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: rustic_rtmp and nginx-rtmp (Debian's
 # libnginx-mod-rtmp, one single-process worker) on the same machine, in
-# the same run, with the same load: a 3 Mbit/s H.264+AAC stream published
-# in real time by ffmpeg, N players opened by target/release/rtmp-load,
-# which reads each socket every 100 ms.
+# the same run, with the same load:
+# - live: a 3 Mbit/s H.264+AAC stream published in real time by
+#   `ffmpeg -re -stream_loop -1 -c copy` through target/release/rtmp-tap
+#   (which logs when each message reached the server, for latency), N
+#   players opened by target/release/rtmp-load, which reads each socket
+#   every 100 ms;
+# - throughput: the same file published as fast as the server takes it
+#   (no -re), to 1 and 10 players reading every 1 ms.
 #
 #   scripts/bench.sh                  # N = 1 50 200 1000 2000, 10 s each
-#   PLAYERS="50 200" SECONDS_EACH=5 scripts/bench.sh
+#   PLAYERS="50 200" THROUGHPUT="" SECONDS_EACH=5 scripts/bench.sh
 #   RUSTIC_FLAGS="--merge-write-ms 50" scripts/bench.sh
 #
 # Loopback only; every run is bounded in players and seconds. Prints one
@@ -15,9 +20,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 players_list=${PLAYERS:-"1 50 200 1000 2000"}
+throughput_list=${THROUGHPUT-"1 10"}
 seconds=${SECONDS_EACH:-10}
 out=target/bench
 mkdir -p "$out"
+
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v nginx >/dev/null || need+=(nginx)
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
 cargo build --release --quiet
 
 sample="$out/sample-3mbps.flv"
@@ -31,9 +47,7 @@ fi
 kbps=$(( $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$sample") / 1000 ))
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-ticks_per_sec=$(getconf CLK_TCK)
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -42,6 +56,7 @@ trap cleanup EXIT
 start_server() { # name port -> echoes pid
   case "$1" in
     rustic_rtmp)
+      # shellcheck disable=SC2086 # RUSTIC_FLAGS is a list of flags
       target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" ${RUSTIC_FLAGS:-} >"$out/rustic.log" 2>&1 &
       echo $! ;;
     nginx-rtmp)
@@ -62,45 +77,93 @@ CONF
   esac
 }
 
-rows=()
+declare -A result # [server|case|metric] -> value
+cases=()
+
+# measure SERVER PID PORT CASE STREAM PLAYERS READ_INTERVAL_MS PUBLISHED_KBPS
+measure() {
+  local server=$1 spid=$2 port=$3 case=$4 stream=$5 n=$6 interval=$7 pub_kbps=$8
+  local base peak sampler line
+  base=$(rss_kb "$spid")
+  ( while kill -0 "$spid" 2>/dev/null; do rss_kb "$spid"; sleep 0.2; done ) >"$out/rss.txt" &
+  sampler=$!
+  line=$(timeout $(( seconds + n / 50 + 120 )) target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/$stream" \
+    --players "$n" --seconds "$seconds" --read-interval-ms "$interval" --published-kbps "$pub_kbps" \
+    --threads 2 --server-pid "$spid" --stamps "$stamps" || true)
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  peak=$(sort -n "$out/rss.txt" | tail -1)
+  echo "$server $case: $line" >&2
+  get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+  local key="$server|$case"
+  result[$key|established]="$(get established)/$n"
+  result[$key|mbs]=$(get measured_mb_per_s)
+  result[$key|cpu]=$(awk -v c="$(get server_cpu_s)" -v b="$(get measured_bytes)" \
+    'BEGIN { if (b > 0) printf "%.2f", c / (b / 1e9); else print "nan" }')
+  result[$key|peak]=$(awk -v p="${peak:-0}" 'BEGIN { printf "%.1f", p / 1024 }')
+  result[$key|per]=$(awk -v p="${peak:-0}" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|share]=$(get min_share)
+  result[$key|ttff]=$(get ttff_p50_ms)
+  result[$key|lat50]=$(get latency_p50_ms)
+  result[$key|lat99]=$(get latency_p99_ms)
+  if [ "$pub_kbps" = 0 ]; then
+    # Published faster than real time: no bitrate to share, and timestamps
+    # run ahead of the clock.
+    result[$key|share]=-; result[$key|lat50]=-; result[$key|lat99]=-
+  fi
+}
+
 for server in rustic_rtmp nginx-rtmp; do
   port=$(free_port)
   spid=$(start_server "$server" "$port"); pids+=("$spid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+  tap_port=$(free_port)
+  stamps="$out/stamps-$server.txt"
+  target/release/rtmp-tap --listen "127.0.0.1:$tap_port" --to "127.0.0.1:$port" --stamps "$stamps" &
+  tpid=$!; pids+=("$tpid")
+  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$tap_port") 2>/dev/null && break; sleep 0.1; done
   ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$sample" -c copy -f flv \
-    "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
+    "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
   fpid=$!; pids+=("$fpid")
   sleep 3
-  base_rss=$(rss_kb "$spid")
   for n in $players_list; do
-    peak=$base_rss
-    ( while kill -0 "$spid" 2>/dev/null; do rss_kb "$spid"; sleep 0.5; done ) >"$out/rss.txt" &
-    sampler=$!
-    t0=$(cpu_ticks "$spid")
-    line=$(target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/bench" --players "$n" \
-      --seconds "$seconds" --published-kbps "$kbps" --threads 2 || true)
-    t1=$(cpu_ticks "$spid")
-    kill "$sampler" 2>/dev/null || true
-    peak=$(sort -n "$out/rss.txt" | tail -1)
-    get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
-    bytes=$(get total_bytes)
-    row=$(awk -v s="$server" -v n="$n" -v est="$(get established)" -v mbs="$(get measured_mb_per_s)" \
-      -v cpu="$(( t1 - t0 ))" -v hz="$ticks_per_sec" -v bytes="${bytes:-0}" -v peak="${peak:-0}" -v base="$base_rss" \
-      -v share="$(get min_share)" -v ttff="$(get ttff_p50_ms)" 'BEGIN {
-        gb = bytes / 1e9; cps = (gb > 0) ? (cpu / hz) / gb : 0;
-        per = (n > 0) ? (peak - base) / n : 0;
-        printf "| %s | %d | %d | %.1f | %.2f | %.1f | %.1f | %s | %s |", s, n, est, mbs, cps, peak / 1024, per, share, ttff }')
-    rows+=("$row")
-    echo "$row"
+    [ "$server" = rustic_rtmp ] && cases+=("live $n")
+    measure "$server" "$spid" "$port" "live $n" bench "$n" 100 "$kbps"
   done
-  kill "$fpid" "$spid" 2>/dev/null || true
+  kill "$fpid" "$tpid" 2>/dev/null || true
+  for n in $throughput_list; do
+    [ "$server" = rustic_rtmp ] && cases+=("throughput $n")
+    ffmpeg -nostdin -loglevel error -stream_loop -1 -i "$sample" -c copy -f flv \
+      "rtmp://127.0.0.1:$port/live/fast" >"$out/publisher-fast.log" 2>&1 &
+    fpid=$!; pids+=("$fpid")
+    sleep 2
+    measure "$server" "$spid" "$port" "throughput $n" fast "$n" 1 0
+    kill "$fpid" 2>/dev/null || true
+    wait "$fpid" 2>/dev/null || true
+  done
+  kill "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true
 done
 
+metrics=(established mbs cpu per peak share ttff lat50 lat99)
+declare -A label=(
+  [established]="players established" [mbs]="delivered MB/s" [cpu]="server CPU s per GB"
+  [per]="RSS KiB per player" [peak]="peak RSS MB" [share]="slowest player's share of the bitrate"
+  [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms" [lat99]="latency p99 ms"
+)
 {
-  echo "Stream ${kbps} kbit/s, players read every 100 ms, ${seconds} s per row, $(nproc) cores, $(date -u +%Y-%m-%d)."
+  echo "Stream ${kbps} kbit/s H.264+AAC; live players read every 100 ms, throughput players every 1 ms;"
+  echo "${seconds} s measured per case; $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo));"
+  echo "$(date -u +%Y-%m-%d); rustic_rtmp flags: ${RUSTIC_FLAGS:-(none)}. Ratio is rustic_rtmp / nginx-rtmp."
   echo
-  echo "| server | players | established | delivered MB/s | server CPU s/GB | peak RSS MB | RSS KiB/player | slowest player share | first keyframe p50 ms |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  printf '%s\n' "${rows[@]}"
+  echo "| case | metric | rustic_rtmp | nginx-rtmp | ratio |"
+  echo "|---|---|---|---|---|"
+  for c in "${cases[@]}"; do
+    for m in "${metrics[@]}"; do
+      r=${result[rustic_rtmp|$c|$m]:-}
+      x=${result[nginx-rtmp|$c|$m]:-}
+      ratio=$(awk -v r="$r" -v x="$x" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }')
+      echo "| $c | ${label[$m]} | $r | $x | $ratio |"
+    done
+  done
 } | tee "$out/results.md"

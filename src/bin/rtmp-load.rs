@@ -5,10 +5,10 @@
 //! `--read-interval-ms` and reads everything its players have ready
 //! without blocking, as a buffering player does. Beside them, while the
 //! measuring window runs:
-//! - one latency player reads as soon as bytes arrive and times each
-//!   frame's arrival against its timestamp: the publisher's clock is taken
-//!   to be the arrival clock less the smallest difference seen, so latency
-//!   is measured above the quickest frame's (on loopback, well under 1 ms);
+//! - one latency player, joined after the others (so last in the server's
+//!   list), reads as soon as bytes arrive and times each audio and video
+//!   frame's arrival against when `rtmp-tap` saw the publisher's message
+//!   go to the server (`--stamps`);
 //! - probe players join one at a time and time `play` until their first
 //!   video keyframe;
 //! - with `--server-pid`, the server's CPU time (user + system, all
@@ -16,13 +16,15 @@
 //!
 //! It prints one line of `key=value` fields.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use argh::FromArgs;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
+use rustic_rtmp::media::FrameKind;
 
 /// Open N players on an RTMP stream and measure what arrives.
 #[derive(FromArgs)]
@@ -54,6 +56,10 @@ struct Args {
     /// the server's process id, to read its CPU time over the window
     #[argh(option)]
     server_pid: Option<u32>,
+    /// rtmp-tap's log of when each published message reached the server,
+    /// to time publish-to-player latency
+    #[argh(option)]
+    stamps: Option<String>,
 }
 
 /// One player's numbers.
@@ -113,10 +119,6 @@ fn main() -> ExitCode {
         })
         .unzip();
 
-    let latency = {
-        let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
-        std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
-    };
     let mut failed = 0usize;
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
@@ -143,6 +145,10 @@ fn main() -> ExitCode {
         }
     }
 
+    let latency = {
+        let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
+        std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
+    };
     // Every player is open: let the first batches drain what queued during
     // the ramp, then measure for `seconds`.
     std::thread::sleep(interval * 3);
@@ -170,7 +176,11 @@ fn main() -> ExitCode {
     let measured_for = window.elapsed().as_secs_f64();
     let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
     stop.store(true, Ordering::Relaxed);
-    let mut latency = latency.join().expect("latency thread");
+    let arrivals = latency.join().expect("latency thread");
+    let mut latency = match &args.stamps {
+        Some(path) => latencies(&arrivals, path),
+        None => Vec::new(),
+    };
     drop(feeds);
     let slots: Vec<Slot> = workers
         .into_iter()
@@ -240,10 +250,13 @@ fn time_first_keyframe(url: &str, options: &ClientOptions) -> Result<Duration, S
     Err(format!("no keyframe within {:?}", options.timeout))
 }
 
-/// Plays with blocking reads until `stop`, and returns each frame's
-/// latency in ms while `measuring`: arrival minus timestamp, less the
-/// smallest such difference.
-fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, stop: &AtomicBool) -> Vec<f64> {
+/// One frame's arrival: its RTMP message type, timestamp, and when it
+/// was read, in microseconds since the Unix epoch.
+type Arrival = (u8, u32, u128);
+
+/// Plays with blocking reads until `stop`, noting each audio and video
+/// frame that arrives while `measuring`.
+fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, stop: &AtomicBool) -> Vec<Arrival> {
     let mut player = match Client::play(url, options) {
         Ok(player) => player,
         Err(e) => {
@@ -251,20 +264,55 @@ fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, sto
             return Vec::new();
         }
     };
-    let origin = Instant::now();
-    let mut gaps = Vec::new();
+    let mut arrivals = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let frame = match player.recv() {
             Ok(Some(frame)) => frame,
             Ok(None) | Err(_) => break,
         };
+        let type_id = match frame.kind {
+            FrameKind::Audio => 8,
+            FrameKind::Video => 9,
+            FrameKind::Metadata => continue,
+        };
         if measuring.load(Ordering::Relaxed) {
-            let arrived = origin.elapsed().as_secs_f64() * 1000.0;
-            gaps.push(arrived - f64::from(frame.timestamp.0));
+            arrivals.push((type_id, frame.timestamp.0, unix_micros()));
         }
     }
-    let quickest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
-    gaps.iter().map(|g| g - quickest).collect()
+    arrivals
+}
+
+/// Each arrival's latency in ms after the message reached the server, from
+/// rtmp-tap's log at `path`; arrivals the log lacks are left out.
+fn latencies(arrivals: &[Arrival], path: &str) -> Vec<f64> {
+    let log = match std::fs::read_to_string(path) {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return Vec::new();
+        }
+    };
+    let sent: HashMap<(u8, u32), u128> = log
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ').map(str::parse::<u128>);
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(Ok(t)), Some(Ok(ts)), Some(Ok(at))) => Some(((t as u8, ts as u32), at)),
+                _ => None,
+            }
+        })
+        .collect();
+    arrivals
+        .iter()
+        .filter_map(|(t, ts, at)| sent.get(&(*t, *ts)).map(|s| at.saturating_sub(*s) as f64 / 1000.0))
+        .collect()
+}
+
+fn unix_micros() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros()
 }
 
 /// A process's CPU time so far (user + system, all threads), from
