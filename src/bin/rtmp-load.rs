@@ -62,6 +62,9 @@ struct Args {
     stamps: Option<String>,
 }
 
+/// Threads opening players during the ramp.
+const OPENERS: usize = 32;
+
 /// One player's numbers.
 #[derive(Default, Clone)]
 struct Tally {
@@ -119,31 +122,46 @@ fn main() -> ExitCode {
         })
         .unzip();
 
-    let mut failed = 0usize;
+    // Openers work in parallel so that a server slow to answer `play`
+    // (nginx-rtmp's replies wait on the client's delayed ACK, ~90 ms a
+    // player here) does not stretch the ramp; each keeps to its share of
+    // the rate.
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
-    for i in 0..args.players {
-        match Client::play(&args.url, &options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
-            Ok(player) => {
-                let slot = Slot {
-                    player,
-                    tally: Tally::default(),
-                    measured_bytes: 0,
-                };
-                feeds[i % threads].send(slot).expect("reader thread alive");
-            }
-            Err(e) => {
-                failed += 1;
-                if failed <= 3 {
-                    eprintln!("player {i}: {e}");
-                }
-            }
-        }
-        let due = ramp_start + ramp_gap * (i as u32 + 1);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-    }
+    let failed = std::thread::scope(|scope| {
+        let openers: Vec<_> = (0..OPENERS)
+            .map(|k| {
+                let (feeds, options, url) = (&feeds, &options, &args.url);
+                scope.spawn(move || {
+                    let mut failed = 0usize;
+                    for i in (k..args.players).step_by(OPENERS) {
+                        let due = ramp_start + ramp_gap * i as u32;
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        match Client::play(url, options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
+                            Ok(player) => {
+                                let slot = Slot {
+                                    player,
+                                    tally: Tally::default(),
+                                    measured_bytes: 0,
+                                };
+                                feeds[i % threads].send(slot).expect("reader thread alive");
+                            }
+                            Err(e) => {
+                                failed += 1;
+                                if failed <= 3 {
+                                    eprintln!("player {i}: {e}");
+                                }
+                            }
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        openers.into_iter().map(|o| o.join().expect("opener thread")).sum::<usize>()
+    });
 
     let latency = {
         let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
