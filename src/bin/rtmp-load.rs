@@ -160,7 +160,10 @@ fn main() -> ExitCode {
                 })
             })
             .collect();
-        openers.into_iter().map(|o| o.join().expect("opener thread")).sum::<usize>()
+        openers
+            .into_iter()
+            .map(|o| o.join().expect("opener thread"))
+            .sum::<usize>()
     });
 
     let latency = {
