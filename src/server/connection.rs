@@ -7,13 +7,13 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Sender, bounded, unbounded};
+use crossbeam_channel::{Sender, bounded};
 use log::{debug, info, warn};
 
 use super::Shared;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
-use super::stream::{ConnId, PlayerQueue};
+use super::stream::ConnId;
 use super::writer;
 use crate::media::StreamKey;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
@@ -134,12 +134,11 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     // Its buffers (7 KiB) would otherwise live as long as the connection.
     drop(handshake);
 
-    let outlet = match socket.try_clone() {
-        Ok(s) => Outlet::new(s),
+    let (outlet, media_rx) = match socket.try_clone() {
+        Ok(s) => Outlet::new(s, config.player_queue_len),
         Err(e) => return End::Io(e),
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
-    let (media_tx, media_rx) = unbounded();
     let writer_outlet = outlet.clone();
     let writer = std::thread::Builder::new()
         .name(format!("rtmp-w-{id}"))
@@ -173,11 +172,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
             max_chunk_size: config.max_chunk_size,
         }),
         control: control_tx,
-        media: PlayerQueue {
-            chunks: media_tx,
-            capacity: config.player_queue_len,
-            outlet,
-        },
+        outlet,
         publishing: None,
         playing: None,
         logged_in: false,
@@ -218,8 +213,9 @@ struct Connection {
     session: ServerSession,
     decoder: ChunkDecoder,
     control: Sender<Box<Outbound>>,
-    /// The writer's media queue; a clone goes to the stream on `play`.
-    media: PlayerQueue,
+    /// The writer's socket and media queue; a clone goes to the stream on
+    /// `play`.
+    outlet: Arc<Outlet>,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
     /// Logged in with authmod=adobe.
@@ -268,7 +264,7 @@ impl Connection {
     /// Queues a control message for the writer; counted, so the publishing
     /// thread does not write media ahead of it.
     fn send(&self, outbound: Outbound) -> Result<(), End> {
-        self.media.outlet.control_queued();
+        self.outlet.control_queued();
         self.control.send(Box::new(outbound)).map_err(|_| End::WriterGone)
     }
 
@@ -351,9 +347,9 @@ impl Connection {
                         // link) gets several frames per segment, which costs
                         // the server far less per byte (see README,
                         // Performance). Commands went out without delay.
-                        let _ = self.media.outlet.socket().set_nodelay(false);
+                        let _ = self.outlet.socket().set_nodelay(false);
                     }
-                    self.playing = Some(self.shared.registry.play(&key, self.id, self.media.clone()));
+                    self.playing = Some(self.shared.registry.play(&key, self.id, self.outlet.clone()));
                 }
                 Action::StopPlay => {
                     if self.playing.take().is_some() {

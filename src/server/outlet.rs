@@ -1,5 +1,6 @@
-//! `Outlet`: the write side of one player's socket, shared by its writer
-//! thread and the thread publishing the stream it plays.
+//! `Outlet`: the write side of one player: its socket and its media
+//! queue, shared by its writer thread and the thread publishing the stream
+//! it plays.
 //!
 //! Waking a player's writer thread for every frame costs a futex wake, two
 //! context switches and a futex wait per frame per player, several times
@@ -19,17 +20,23 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::stream::Chunks;
 
-/// Frames one direct send carries at most; the rest of a longer batch is
-/// queued.
-const MAX_SLICES: usize = 64;
+/// Frames one write carries at most, well under IOV_MAX (1024): a direct
+/// send queues the rest of a longer batch, merged writes flush at this many
+/// and the writer thread drains this many at a time.
+pub(crate) const MAX_BATCH: usize = 64;
 
 pub(crate) struct Outlet {
     socket: TcpStream,
+    /// Media for the writer thread. Unbounded so that an idle player costs
+    /// no preallocated slots; `try_queue` keeps it to `capacity`.
+    queue: Sender<Chunks>,
+    /// Frames the queue may hold before the player counts as slow.
+    capacity: usize,
     turn: Mutex<()>,
     /// Control messages queued for the writer and not yet written.
     control_pending: AtomicUsize,
@@ -39,13 +46,19 @@ pub(crate) struct Outlet {
 
 impl Outlet {
     /// `socket` is the connection's socket (a clone of it), left blocking.
-    pub(crate) fn new(socket: TcpStream) -> Arc<Outlet> {
-        Arc::new(Outlet {
+    /// Returns the outlet and the receiving end of its queue, for the
+    /// writer thread.
+    pub(crate) fn new(socket: TcpStream, capacity: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+        let (queue, media) = unbounded();
+        let outlet = Outlet {
             socket,
+            queue,
+            capacity,
             turn: Mutex::new(()),
             control_pending: AtomicUsize::new(0),
             hang_up: AtomicBool::new(false),
-        })
+        };
+        (Arc::new(outlet), media)
     }
 
     pub(crate) fn socket(&self) -> &TcpStream {
@@ -75,15 +88,33 @@ impl Outlet {
         self.hang_up.load(Ordering::Relaxed)
     }
 
+    /// Frames queued for the writer.
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Frames the queue can still take.
+    pub(crate) fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.queue.len())
+    }
+
+    /// Queues `chunks` for the writer unless the queue is at its capacity.
+    pub(crate) fn try_queue(&self, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
+        if self.room() == 0 {
+            return Err(TrySendError::Full(chunks));
+        }
+        self.queue.try_send(chunks)
+    }
+
     /// Writes `batch` to the socket from the calling thread if the writer
     /// is idle with nothing queued and the socket takes it without waiting;
-    /// whatever is not written goes to `queue`, in order.
-    pub(crate) fn write_or_queue(&self, queue: &Sender<Chunks>, batch: &[Chunks]) {
+    /// whatever is not written is queued, in order.
+    pub(crate) fn write_or_queue(&self, batch: &[Chunks]) {
         let mut written = 0;
         let _turn = match self.turn.try_lock() {
-            Some(turn) if queue.is_empty() && self.control_pending.load(Ordering::Acquire) == 0 => {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = batch.len().min(MAX_SLICES);
+            Some(turn) if self.queue.is_empty() && self.control_pending.load(Ordering::Acquire) == 0 => {
+                let mut slices = [IoSlice::new(&[]); MAX_BATCH];
+                let n = batch.len().min(MAX_BATCH);
                 for (slice, chunks) in slices.iter_mut().zip(batch) {
                     *slice = IoSlice::new(chunks);
                 }
@@ -106,7 +137,7 @@ impl Outlet {
             };
             // Disconnected: the writer is gone and the connection's cleanup
             // unsubscribes this player.
-            let _ = queue.send(rest);
+            let _ = self.queue.send(rest);
         }
     }
 }

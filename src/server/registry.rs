@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::stream::{ConnId, PlayerQueue, Stream, StreamConfig, StreamStats};
+use super::outlet::Outlet;
+use super::stream::{ConnId, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -64,8 +65,8 @@ impl Registry {
 
     /// Adds connection `id` as a player of `key`, whether or not it is
     /// published yet.
-    pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, queue: PlayerQueue) -> Playing {
-        let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, queue));
+    pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, outlet: Arc<Outlet>) -> Playing {
+        let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, outlet));
         Playing {
             registry: self.clone(),
             stream,

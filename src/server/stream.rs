@@ -16,11 +16,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::TrySendError;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
-use super::outlet::Outlet;
+use super::outlet::{MAX_BATCH, Outlet};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{csid, prechunk};
@@ -32,17 +32,6 @@ pub(crate) type Chunks = Arc<[u8]>;
 
 /// Identifies a connection in logs and in a stream's player list.
 pub(crate) type ConnId = u64;
-
-/// A player's side of the fan-out: its queue of chunks, the most it may
-/// hold, and its socket's outlet. The channel itself is unbounded so an
-/// idle player costs no preallocated slots; the stream checks the length
-/// before sending, which keeps the bound (give or take one batch).
-#[derive(Clone)]
-pub(crate) struct PlayerQueue {
-    pub(crate) chunks: Sender<Chunks>,
-    pub(crate) capacity: usize,
-    pub(crate) outlet: Arc<Outlet>,
-}
 
 /// Stream settings taken from `Config`.
 #[derive(Debug, Clone, Copy)]
@@ -57,9 +46,6 @@ pub(crate) struct StreamConfig {
     /// frame as it comes.
     pub(crate) merge_write: Duration,
 }
-
-/// Frames merged into one write at most.
-const MAX_PENDING: usize = 64;
 
 /// What `stats` reports about one stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +69,6 @@ pub struct StreamStats {
 
 struct Player {
     id: ConnId,
-    queue: Sender<Chunks>,
-    capacity: usize,
     outlet: Arc<Outlet>,
     /// Pending frames this player already had from the caches when it
     /// joined.
@@ -113,8 +97,7 @@ struct State {
     dropped: u64,
     /// Frames not yet handed to players (merged writes), with when the
     /// first came.
-    pending: Vec<Chunks>,
-    pending_roles: Vec<Role>,
+    pending: Vec<(Chunks, Role)>,
     pending_since: Option<Instant>,
 }
 
@@ -127,24 +110,18 @@ enum Role {
     Frame { resume: bool },
 }
 
-/// A player that takes a whole batch and had nothing queued: written
-/// outside the lock.
-struct Direct {
-    outlet: Arc<Outlet>,
-    queue: Sender<Chunks>,
-}
-
-/// A batch taken from `pending` and the players to write it to directly.
+/// A batch taken from `pending`, and the players that take all of it and
+/// had nothing queued: written to outside the lock.
 #[must_use]
 struct Flush {
     batch: Vec<Chunks>,
-    direct: Vec<Direct>,
+    direct: Vec<Arc<Outlet>>,
 }
 
 impl Flush {
     fn write(self) {
-        for d in &self.direct {
-            d.outlet.write_or_queue(&d.queue, &self.batch);
+        for outlet in &self.direct {
+            outlet.write_or_queue(&self.batch);
         }
     }
 }
@@ -154,7 +131,7 @@ impl State {
     fn tell_players(&self, event: UserControl) {
         let chunks = user_control(event);
         for player in &self.players {
-            let _ = try_queue(player, chunks.clone());
+            let _ = player.outlet.try_queue(chunks.clone());
         }
     }
 }
@@ -227,13 +204,11 @@ impl Stream {
 
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
     /// at once, then live frames.
-    pub(crate) fn subscribe(&self, id: ConnId, queue: PlayerQueue) {
+    pub(crate) fn subscribe(&self, id: ConnId, outlet: Arc<Outlet>) {
         let mut state = self.state.lock();
         let mut player = Player {
             id,
-            queue: queue.chunks,
-            capacity: queue.capacity,
-            outlet: queue.outlet,
+            outlet,
             joined_at: state.pending.len(),
             skipping: false,
             dropped: 0,
@@ -325,10 +300,9 @@ impl Stream {
                 let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
                 Role::Frame { resume }
             };
-            state.pending.push(chunks);
-            state.pending_roles.push(role);
+            state.pending.push((chunks, role));
             let since = *state.pending_since.get_or_insert_with(Instant::now);
-            if since.elapsed() < self.config.merge_write && state.pending.len() < MAX_PENDING {
+            if since.elapsed() < self.config.merge_write && state.pending.len() < MAX_BATCH {
                 return;
             }
             self.flush(state)
@@ -340,19 +314,15 @@ impl Stream {
     /// where that must be, collected in the returned `Flush` for players
     /// the caller writes to once the lock is released.
     fn flush(&self, state: &mut State) -> Flush {
-        let batch = std::mem::take(&mut state.pending);
-        let roles = std::mem::take(&mut state.pending_roles);
+        let (batch, roles): (Vec<Chunks>, Vec<Role>) = std::mem::take(&mut state.pending).into_iter().unzip();
         state.pending_since = None;
         let mut direct = Vec::new();
         let mut dropped = 0;
         for player in &mut state.players {
             let joined_at = std::mem::take(&mut player.joined_at);
             let takes_all = joined_at == 0 && !player.skipping;
-            if takes_all && player.queue.is_empty() {
-                direct.push(Direct {
-                    outlet: player.outlet.clone(),
-                    queue: player.queue.clone(),
-                });
+            if takes_all && player.outlet.queued() == 0 {
+                direct.push(player.outlet.clone());
                 continue;
             }
             for (chunks, role) in batch.iter().zip(&roles).skip(joined_at) {
@@ -386,8 +356,7 @@ impl Stream {
             Role::Frame { resume } => resume,
         };
         if player.skipping {
-            let room = player.capacity.saturating_sub(player.queue.len());
-            let has_room = room > headers.len();
+            let has_room = player.outlet.room() > headers.len();
             if !(resume && has_room) {
                 player.dropped += 1;
                 // Waiting for a keyframe with room is not being slow.
@@ -430,18 +399,10 @@ impl Stream {
     }
 }
 
-/// Queues `chunks` unless the player's queue is at its capacity.
-fn try_queue(player: &Player, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
-    if player.queue.len() >= player.capacity {
-        return Err(TrySendError::Full(chunks));
-    }
-    player.queue.try_send(chunks)
-}
-
 /// Queues `chunks` without blocking. A full queue makes the player skip to
 /// the next keyframe; returns false when the frame was not queued.
 fn send(player: &mut Player, chunks: Chunks) -> bool {
-    match try_queue(player, chunks) {
+    match player.outlet.try_queue(chunks) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
             if !player.skipping {
@@ -475,17 +436,49 @@ fn user_control(event: UserControl) -> Chunks {
 mod tests {
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
-    use crossbeam_channel::{Receiver, unbounded};
+    use crossbeam_channel::Receiver;
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
 
-    /// A player's outlet on a loopback socket, and the socket's far end.
-    fn loopback_outlet() -> (Arc<Outlet>, TcpStream) {
+    /// A player on a loopback socket.
+    struct TestPlayer {
+        outlet: Arc<Outlet>,
+        /// What the writer thread would take off the queue.
+        queue: Receiver<Chunks>,
+        /// The socket's far end, as the player reads it.
+        far: TcpStream,
+    }
+
+    /// Subscribes player `id`, whose queue holds `capacity` frames.
+    fn subscribe(stream: &Stream, id: ConnId, capacity: usize) -> TestPlayer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (far, _) = listener.accept().unwrap();
         far.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        (Outlet::new(near), far)
+        let (outlet, queue) = Outlet::new(near, capacity);
+        stream.subscribe(id, outlet.clone());
+        TestPlayer { outlet, queue, far }
+    }
+
+    impl TestPlayer {
+        /// Video frames queued so far, as (first byte, timestamp).
+        fn queued(&self) -> Vec<(u8, u32)> {
+            decode(self.queue.try_iter().flat_map(|c| c.to_vec()).collect())
+        }
+
+        /// Video frames read from the socket, until `want` arrived or a
+        /// read times out.
+        fn received(&mut self, want: usize) -> Vec<(u8, u32)> {
+            let mut bytes = Vec::new();
+            let mut buf = [0u8; 4096];
+            while decode(bytes.clone()).len() < want {
+                match self.far.read(&mut buf) {
+                    Ok(n) if n > 0 => bytes.extend_from_slice(&buf[..n]),
+                    _ => break, // the read timeout: the assertion shows what came
+                }
+            }
+            decode(bytes)
+        }
     }
 
     fn stream(max_dropped_in_a_row: u64) -> Stream {
@@ -510,11 +503,6 @@ mod tests {
         }
     }
 
-    /// Everything queued so far, decoded back into (first byte, timestamp).
-    fn drain(queue: &Receiver<Chunks>) -> Vec<(u8, u32)> {
-        decode(queue.try_iter().flat_map(|c| c.to_vec()).collect())
-    }
-
     /// Video messages in `bytes` as (first byte, timestamp).
     fn decode(bytes: Vec<u8>) -> Vec<(u8, u32)> {
         let mut decoder = ChunkDecoder::new(DecoderLimits::default());
@@ -532,29 +520,20 @@ mod tests {
     fn a_full_queue_skips_to_the_next_keyframe_with_the_headers_again() {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
-        let (tx, rx) = unbounded();
-        let (outlet, _far) = loopback_outlet();
+        let player = subscribe(&stream, 2, 4);
         // A writer busy writing: everything goes through the queue.
-        let _turn = outlet.writer_turn();
-        stream.subscribe(
-            2,
-            PlayerQueue {
-                chunks: tx,
-                capacity: 4,
-                outlet: outlet.clone(),
-            },
-        );
+        let _turn = player.outlet.writer_turn();
         stream.publish(video(0, 0x17, 0)); // AVC sequence header
         for ms in [10, 20, 30, 40, 50] {
             // keyframe then inter frames: the 4-slot queue fills at 30
             stream.publish(video(ms, if ms == 10 { 0x17 } else { 0x27 }, 1));
         }
-        assert_eq!(drain(&rx), vec![(0x17, 0), (0x17, 10), (0x27, 20), (0x27, 30)]);
+        assert_eq!(player.queued(), vec![(0x17, 0), (0x17, 10), (0x27, 20), (0x27, 30)]);
         // 40 and 50 were dropped; more inter frames are dropped even with room.
         stream.publish(video(60, 0x27, 1));
         stream.publish(video(70, 0x17, 1)); // the next keyframe: headers, then it
         stream.publish(video(80, 0x27, 1));
-        assert_eq!(drain(&rx), vec![(0x17, 0), (0x17, 70), (0x27, 80)]);
+        assert_eq!(player.queued(), vec![(0x17, 0), (0x17, 70), (0x27, 80)]);
         assert_eq!(stream.stats().dropped, 3);
     }
 
@@ -562,72 +541,41 @@ mod tests {
     fn a_player_behind_for_too_long_is_told_to_hang_up() {
         let stream = stream(3);
         assert!(stream.try_start_publish(1));
-        let (tx, _rx) = unbounded();
-        let (outlet, _far) = loopback_outlet();
-        let _turn = outlet.writer_turn();
-        stream.subscribe(
-            2,
-            PlayerQueue {
-                chunks: tx,
-                capacity: 2,
-                outlet: outlet.clone(),
-            },
-        );
+        let player = subscribe(&stream, 2, 2);
+        let _turn = player.outlet.writer_turn();
         for ms in 0..5 {
             stream.publish(video(ms, 0x27, 1));
         }
-        assert!(!outlet.is_hung_up(), "3 dropped in a row is within the bound");
+        assert!(!player.outlet.is_hung_up(), "3 dropped in a row is within the bound");
         stream.publish(video(5, 0x27, 1));
-        assert!(outlet.is_hung_up());
+        assert!(player.outlet.is_hung_up());
         assert_eq!(stream.stats().players, 0);
-    }
-
-    /// Reads what arrived on `far` until `want` video messages decode.
-    fn read_video(far: &mut TcpStream, want: usize) -> Vec<(u8, u32)> {
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 4096];
-        while decode(bytes.clone()).len() < want {
-            match far.read(&mut buf) {
-                Ok(n) if n > 0 => bytes.extend_from_slice(&buf[..n]),
-                _ => break, // the read timeout: the assertion shows what came
-            }
-        }
-        decode(bytes)
     }
 
     #[test]
     fn an_idle_player_gets_frames_on_its_socket_and_a_busy_one_through_its_queue() {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
-        let (tx, rx) = unbounded();
-        let (outlet, mut far) = loopback_outlet();
-        stream.subscribe(
-            2,
-            PlayerQueue {
-                chunks: tx,
-                capacity: 16,
-                outlet: outlet.clone(),
-            },
-        );
+        let mut player = subscribe(&stream, 2, 16);
         stream.publish(video(10, 0x17, 1));
         stream.publish(video(20, 0x27, 1));
-        assert_eq!(read_video(&mut far, 2), vec![(0x17, 10), (0x27, 20)]);
-        assert!(rx.is_empty());
+        assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
+        assert!(player.queue.is_empty());
         {
             // The writer holds its turn: frames queue behind it, in order,
             // and keep queueing while anything is queued.
-            let _turn = outlet.writer_turn();
+            let _turn = player.outlet.writer_turn();
             stream.publish(video(30, 0x27, 1));
         }
         stream.publish(video(40, 0x27, 1));
-        assert_eq!(drain(&rx), vec![(0x27, 30), (0x27, 40)]);
+        assert_eq!(player.queued(), vec![(0x27, 30), (0x27, 40)]);
         // A control message queued for the writer holds media back too.
-        outlet.control_queued();
+        player.outlet.control_queued();
         stream.publish(video(50, 0x27, 1));
-        assert_eq!(drain(&rx), vec![(0x27, 50)]);
-        outlet.control_written(1);
+        assert_eq!(player.queued(), vec![(0x27, 50)]);
+        player.outlet.control_written(1);
         stream.publish(video(60, 0x27, 1));
-        assert_eq!(read_video(&mut far, 1), vec![(0x27, 60)]);
+        assert_eq!(player.received(1), vec![(0x27, 60)]);
     }
 
     #[test]
@@ -635,35 +583,17 @@ mod tests {
         let mut stream = stream(1000);
         stream.config.merge_write = Duration::from_secs(3600);
         assert!(stream.try_start_publish(1));
-        let (tx, rx) = unbounded();
-        let (outlet, mut far) = loopback_outlet();
-        stream.subscribe(
-            2,
-            PlayerQueue {
-                chunks: tx,
-                capacity: 16,
-                outlet,
-            },
-        );
+        let mut player = subscribe(&stream, 2, 16);
         stream.publish(video(10, 0x17, 1));
         stream.publish(video(20, 0x27, 1));
-        assert_eq!(read_video(&mut far, 1), vec![], "held for the merge");
+        assert_eq!(player.received(1), vec![], "held for the merge");
         // A late joiner gets the held frames from the GOP cache, and the
         // flush does not send them twice.
-        let (late_tx, late_rx) = unbounded();
-        let (late_outlet, mut late_far) = loopback_outlet();
-        stream.subscribe(
-            3,
-            PlayerQueue {
-                chunks: late_tx,
-                capacity: 16,
-                outlet: late_outlet,
-            },
-        );
-        assert_eq!(drain(&late_rx), vec![(0x17, 10), (0x27, 20)]);
+        let mut late = subscribe(&stream, 3, 16);
+        assert_eq!(late.queued(), vec![(0x17, 10), (0x27, 20)]);
         stream.end_publish(1); // flushes what is pending
-        assert_eq!(read_video(&mut far, 2), vec![(0x17, 10), (0x27, 20)]);
-        assert_eq!(drain(&rx), vec![], "only StreamEOF queued");
-        assert_eq!(read_video(&mut late_far, 1), vec![]);
+        assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
+        assert_eq!(player.queued(), vec![], "only StreamEOF queued");
+        assert_eq!(late.received(1), vec![]);
     }
 }

@@ -11,13 +11,10 @@ use std::net::TcpStream;
 
 use crossbeam_channel::{Receiver, Select, TryRecvError};
 
-use super::outlet::Outlet;
+use super::outlet::{MAX_BATCH, Outlet};
 use super::stream::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
 use crate::session::Outbound;
-
-/// Media chunks per vectored write; well under IOV_MAX (1024).
-const MAX_BATCH: usize = 64;
 
 /// Runs until the reader drops the control sender (after the last queued
 /// message is written) or a write fails. The writer stops, and the caller
@@ -55,8 +52,8 @@ pub(crate) fn run(outlet: &Outlet, control: Receiver<Box<Outbound>>, media: Rece
         drop(turn);
         // The reader is done and everything it queued is written; what the
         // stream queued last (a StreamEOF at shutdown) went out with it. The
-        // media queue never disconnects first: the reader holds a sender
-        // and drops the control one before it.
+        // media queue never disconnects while this runs: its sender is in
+        // the outlet this thread holds.
         if !control_open {
             return Ok(());
         }
