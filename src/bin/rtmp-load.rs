@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use argh::FromArgs;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
 use rustic_rtmp::media::FrameKind;
+use rustic_rtmp::protocol::message::type_id;
 
 /// Open N players on an RTMP stream and measure what arrives.
 #[derive(FromArgs)]
@@ -65,27 +66,21 @@ struct Args {
 /// Threads opening players during the ramp.
 const OPENERS: usize = 32;
 
-/// One player's numbers.
-#[derive(Default, Clone)]
-struct Tally {
-    bytes: u64,
-    frames: u64,
-    failed: bool,
-}
-
+/// One batch-reading player and its counts.
 struct Slot {
     player: Player,
-    tally: Tally,
+    bytes: u64,
     /// Bytes read inside the measuring window.
     measured_bytes: u64,
+    failed: bool,
 }
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
     let options = ClientOptions::default();
     let threads = args.threads.max(1);
-    // Reader threads run from the start, so a player's first keyframe is
-    // seen within one read interval of its arrival, ramp or not.
+    // Reader threads run from the start, so players opened early in the
+    // ramp are read as a buffering player would read them.
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(args.read_interval_ms);
@@ -99,18 +94,17 @@ fn main() -> ExitCode {
                 while !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
                     slots.extend(new_players.try_iter());
-                    for slot in slots.iter_mut().filter(|s| !s.tally.failed) {
+                    for slot in slots.iter_mut().filter(|s| !s.failed) {
                         frames.clear();
                         match slot.player.poll(&mut frames) {
                             Ok(n) => {
-                                slot.tally.bytes += n as u64;
+                                slot.bytes += n as u64;
                                 if measuring.load(Ordering::Relaxed) {
                                     slot.measured_bytes += n as u64;
                                 }
                             }
-                            Err(_) => slot.tally.failed = true,
+                            Err(_) => slot.failed = true,
                         }
-                        slot.tally.frames += frames.len() as u64;
                     }
                     if let Some(rest) = interval.checked_sub(now.elapsed()) {
                         std::thread::sleep(rest);
@@ -143,8 +137,9 @@ fn main() -> ExitCode {
                             Ok(player) => {
                                 let slot = Slot {
                                     player,
-                                    tally: Tally::default(),
+                                    bytes: 0,
                                     measured_bytes: 0,
+                                    failed: false,
                                 };
                                 feeds[i % threads].send(slot).expect("reader thread alive");
                             }
@@ -208,8 +203,8 @@ fn main() -> ExitCode {
         .flat_map(|w| w.join().expect("reader thread"))
         .collect();
 
-    let established = slots.iter().filter(|s| !s.tally.failed).count();
-    let total_bytes: u64 = slots.iter().map(|s| s.tally.bytes).sum();
+    let established = slots.iter().filter(|s| !s.failed).count();
+    let total_bytes: u64 = slots.iter().map(|s| s.bytes).sum();
     let measured: u64 = slots.iter().map(|s| s.measured_bytes).sum();
     let mut kbps: Vec<f64> = slots
         .iter()
@@ -292,8 +287,8 @@ fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, sto
             Ok(None) | Err(_) => break,
         };
         let type_id = match frame.kind {
-            FrameKind::Audio => 8,
-            FrameKind::Video => 9,
+            FrameKind::Audio => type_id::AUDIO,
+            FrameKind::Video => type_id::VIDEO,
             FrameKind::Metadata => continue,
         };
         if measuring.load(Ordering::Relaxed) {

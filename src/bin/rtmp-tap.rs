@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use argh::FromArgs;
 use rustic_rtmp::protocol::chunk::{ChunkDecoder, DecoderLimits};
+use rustic_rtmp::protocol::handshake::PACKET_SIZE;
+use rustic_rtmp::protocol::message::type_id;
 
 /// Forward RTMP connections and log when media messages pass.
 #[derive(FromArgs)]
@@ -32,8 +34,9 @@ struct Args {
     stamps: String,
 }
 
-/// C0 + C1 + C2: what a client sends before its first chunk.
-const CLIENT_HANDSHAKE_LEN: usize = 1 + 1536 + 1536;
+/// C0 (the version byte), C1 and C2: what a client sends before its first
+/// chunk.
+const CLIENT_HANDSHAKE_LEN: usize = 1 + 2 * PACKET_SIZE;
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
@@ -86,7 +89,7 @@ fn forward(mut client: TcpStream, to: &str, stamps: &Mutex<BufWriter<File>>) -> 
         decoder.push(&buf[skip..n]);
         let mut stamps = stamps.lock().expect("stamp log");
         while let Some(message) = decoder.next_message().map_err(io::Error::other)? {
-            if matches!(message.type_id, 8 | 9) {
+            if matches!(message.type_id, type_id::AUDIO | type_id::VIDEO) {
                 writeln!(stamps, "{} {} {sent}", message.type_id, message.timestamp.0)?;
             }
         }
