@@ -32,15 +32,21 @@ fn publish_to_players_with(
     (outs.iter().map(|o| probe(o)).collect(), probe(&sample.path()))
 }
 
+/// `got` holds at least 95% of the audio and video packets `sent` holds,
+/// in timestamp order.
+fn assert_whole_stream(who: &str, got: &Probe, sent: &Probe) {
+    assert_near(&format!("{who} video"), got.video().len(), sent.video().len(), 95);
+    assert_near(&format!("{who} audio"), got.audio().len(), sent.audio().len(), 95);
+    got.assert_monotonic();
+}
+
 #[test]
 fn a_waiting_player_gets_every_frame_in_order() {
     let (got, sent) = publish_to_players(Sample::AudioVideo, 1, &[]);
     let got = &got[0];
     assert_eq!(got.codecs(), vec!["aac", "h264"]);
     assert_eq!(got.video_size(), Some((320, 240)));
-    assert_near("video packets", got.video().len(), sent.video().len(), 95);
-    assert_near("audio packets", got.audio().len(), sent.audio().len(), 95);
-    got.assert_monotonic();
+    assert_whole_stream("player", got, &sent);
     assert!(got.video()[0].key, "first video packet is a keyframe");
 }
 
@@ -59,9 +65,7 @@ fn merged_writes_and_nodelay_players_get_every_frame_in_order() {
     for (what, config) in [("merged writes", merged), ("nodelay", nodelay)] {
         let (got, sent) = publish_to_players_with(&start_server_with(config), Sample::AudioVideo, 2, &[], &[]);
         for player in &got {
-            assert_near(&format!("{what}: video"), player.video().len(), sent.video().len(), 95);
-            assert_near(&format!("{what}: audio"), player.audio().len(), sent.audio().len(), 95);
-            player.assert_monotonic();
+            assert_whole_stream(what, player, &sent);
         }
     }
 }
@@ -70,19 +74,7 @@ fn merged_writes_and_nodelay_players_get_every_frame_in_order() {
 fn eight_players_at_once_each_get_the_stream() {
     let (got, sent) = publish_to_players(Sample::AudioVideo, 8, &[]);
     for (i, player) in got.iter().enumerate() {
-        assert_near(
-            &format!("player {i} video"),
-            player.video().len(),
-            sent.video().len(),
-            95,
-        );
-        assert_near(
-            &format!("player {i} audio"),
-            player.audio().len(),
-            sent.audio().len(),
-            95,
-        );
-        player.assert_monotonic();
+        assert_whole_stream(&format!("player {i}"), player, &sent);
     }
 }
 
