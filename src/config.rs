@@ -28,9 +28,10 @@ pub struct Config {
     /// Media messages queued per player before it counts as slow and skips
     /// to the next keyframe.
     pub player_queue_len: usize,
-    /// Frames a slow player may miss in a row (while it waits for room and
-    /// a keyframe) before it is disconnected: about 8 s of a 25 fps video
-    /// with AAC audio.
+    /// Frames a player may miss in a row for want of room while it reads
+    /// nothing before it is disconnected: about 8 s of a 25 fps video with
+    /// AAC audio. A player that keeps reading, however slowly, only skips
+    /// frames.
     pub slow_player_max_dropped: u64,
     /// Largest message a peer may send, in bytes.
     pub max_message_len: u32,

@@ -18,7 +18,7 @@
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
@@ -42,6 +42,9 @@ pub(crate) struct Outlet {
     control_pending: AtomicUsize,
     /// Set by the stream when this player fell too far behind.
     hang_up: AtomicBool,
+    /// Frames the writer has taken off the queue and written: tells a
+    /// player that reads slowly from one that does not read at all.
+    drained: AtomicU64,
 }
 
 impl Outlet {
@@ -57,6 +60,7 @@ impl Outlet {
             turn: Mutex::new(()),
             control_pending: AtomicUsize::new(0),
             hang_up: AtomicBool::new(false),
+            drained: AtomicU64::new(0),
         };
         (Arc::new(outlet), media)
     }
@@ -86,6 +90,16 @@ impl Outlet {
 
     pub(crate) fn is_hung_up(&self) -> bool {
         self.hang_up.load(Ordering::Relaxed)
+    }
+
+    /// Counts queued frames the writer has written.
+    pub(crate) fn media_written(&self, n: usize) {
+        self.drained.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Queued frames written so far.
+    pub(crate) fn drained(&self) -> u64 {
+        self.drained.load(Ordering::Relaxed)
     }
 
     /// Frames queued for the writer.

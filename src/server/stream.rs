@@ -40,7 +40,8 @@ pub(crate) struct StreamConfig {
     pub(crate) gop_cache: bool,
     pub(crate) gop_max_frames: usize,
     pub(crate) gop_max_bytes: usize,
-    /// Frames a slow player may miss in a row before it is disconnected.
+    /// Frames a player may miss in a row, while its writer writes nothing,
+    /// before it is disconnected.
     pub(crate) max_dropped_in_a_row: u64,
     /// How long frames may wait to be written together; zero writes each
     /// frame as it comes.
@@ -76,7 +77,25 @@ struct Player {
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
+    /// Frames dropped since the writer last took one off the queue.
     dropped_in_a_row: u64,
+    /// The outlet's `drained` count when a frame was last dropped.
+    drained_at_drop: u64,
+}
+
+impl Player {
+    /// Counts a frame dropped for want of room. The count starts again
+    /// whenever the writer has written something since the last drop: a
+    /// player reading slower than a faster-than-real-time publisher sends
+    /// skips frames but stays, one that stopped reading is disconnected.
+    fn count_stalled_drop(&mut self) {
+        let drained = self.outlet.drained();
+        if drained != self.drained_at_drop {
+            self.drained_at_drop = drained;
+            self.dropped_in_a_row = 0;
+        }
+        self.dropped_in_a_row += 1;
+    }
 }
 
 #[derive(Default)]
@@ -213,6 +232,7 @@ impl Stream {
             skipping: false,
             dropped: 0,
             dropped_in_a_row: 0,
+            drained_at_drop: 0,
         };
         if let Some(metadata) = &state.metadata {
             send(&mut player, metadata.clone());
@@ -361,7 +381,7 @@ impl Stream {
                 player.dropped += 1;
                 // Waiting for a keyframe with room is not being slow.
                 if !has_room {
-                    player.dropped_in_a_row += 1;
+                    player.count_stalled_drop();
                 }
                 return false;
             }
@@ -410,7 +430,7 @@ fn send(player: &mut Player, chunks: Chunks) -> bool {
             }
             player.skipping = true;
             player.dropped += 1;
-            player.dropped_in_a_row += 1;
+            player.count_stalled_drop();
             false
         }
         // The writer is gone; the connection's cleanup unsubscribes it.
@@ -550,6 +570,27 @@ mod tests {
         stream.publish(video(5, 0x27, 1));
         assert!(player.outlet.is_hung_up());
         assert_eq!(stream.stats().players, 0);
+    }
+
+    #[test]
+    fn a_player_that_reads_slowly_stays_however_much_it_misses() {
+        let stream = stream(3);
+        assert!(stream.try_start_publish(1));
+        let player = subscribe(&stream, 2, 2);
+        let _turn = player.outlet.writer_turn();
+        for round in 0..10 {
+            // Keyframes fill the queue and three are dropped each round,
+            // which the limit allows; then the writer takes one off and
+            // writes it. Without that, round two would make five in a row.
+            for ms in 0..4 {
+                stream.publish(video(round * 10 + ms, 0x17, 1));
+            }
+            assert!(player.queue.try_recv().is_ok());
+            player.outlet.media_written(1);
+        }
+        assert!(!player.outlet.is_hung_up());
+        assert_eq!(stream.stats().players, 1);
+        assert_eq!(stream.stats().dropped, 2 + 9 * 3);
     }
 
     #[test]
