@@ -259,10 +259,12 @@ impl Player {
     /// and appends its frames to `frames`. Returns the bytes read; the end
     /// of the stream and a closed connection are errors.
     pub fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, ClientError> {
+        const READ_SIZE: usize = 64 * 1024;
         let mut total = 0;
-        let mut buf = [0u8; 64 * 1024];
         loop {
-            let n = match (&self.connection.socket).read(&mut buf) {
+            let connection = &mut self.connection;
+            // Read straight into the decoder: no copy, no zeroed buffer per call.
+            let n = match (&connection.socket).read(connection.decoder.unfilled(READ_SIZE)) {
                 Ok(0) => return Err(ClientError::Closed),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
@@ -270,9 +272,8 @@ impl Player {
                 Err(e) => return Err(e.into()),
             };
             total += n;
-            let connection = &mut self.connection;
             connection.events.extend(connection.session.bytes_received(n));
-            connection.decoder.push(&buf[..n]);
+            connection.decoder.filled(n);
             while let Some(raw) = connection.decoder.next_message().map_err(ClientError::Chunk)? {
                 connection
                     .events
