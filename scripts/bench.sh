@@ -10,17 +10,23 @@
 # - throughput: the same file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms.
 #
+# rustic_rtmp runs twice: with its defaults (plus RUSTIC_FLAGS) for every
+# case, and with merged writes (--merge-write-ms MERGE_MS) for the live
+# cases in MERGE_PLAYERS.
+#
 #   scripts/bench.sh                  # N = 1 50 200 1000 2000, 10 s each
-#   PLAYERS="50 200" THROUGHPUT="" SECONDS_EACH=5 scripts/bench.sh
-#   RUSTIC_FLAGS="--merge-write-ms 50" scripts/bench.sh
+#   PLAYERS="50 200" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
+#   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=100 scripts/bench.sh
 #
 # Loopback only; every run is bounded in players and seconds. Prints one
 # table and writes it to target/bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-players_list=${PLAYERS:-"1 50 200 1000 2000"}
+players_list=${PLAYERS-"1 50 200 1000 2000"}
 throughput_list=${THROUGHPUT-"1 10"}
+merge_list=${MERGE_PLAYERS-"200 1000"}
+merge_ms=${MERGE_MS:-50}
 seconds=${SECONDS_EACH:-10}
 out=target/bench
 mkdir -p "$out"
@@ -55,9 +61,11 @@ trap cleanup EXIT
 
 start_server() { # name port -> echoes pid
   case "$1" in
-    rustic_rtmp)
-      # shellcheck disable=SC2086 # RUSTIC_FLAGS is a list of flags
-      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" ${RUSTIC_FLAGS:-} >"$out/rustic.log" 2>&1 &
+    rustic_rtmp | merged)
+      local flags=${RUSTIC_FLAGS:-}
+      [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
+      # shellcheck disable=SC2086 # flags is a list of flags
+      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
       echo $! ;;
     nginx-rtmp)
       mkdir -p "$out/nginx"
@@ -78,7 +86,9 @@ CONF
 }
 
 declare -A result # [server|case|metric] -> value
-cases=()
+cases=() # in the order first measured
+declare -A seen
+add_case() { [ -n "${seen[$1]:-}" ] || { seen[$1]=1; cases+=("$1"); }; }
 
 # measure SERVER PID PORT CASE STREAM PLAYERS READ_INTERVAL_MS PUBLISHED_KBPS
 measure() {
@@ -98,6 +108,8 @@ measure() {
   local key="$server|$case"
   result[$key|established]="$(get established)/$n"
   result[$key|mbs]=$(get measured_mb_per_s)
+  result[$key|cpu_s]=$(get server_cpu_s)
+  result[$key|load_cpu_s]=$(get load_cpu_s)
   result[$key|cpu]=$(awk -v c="$(get server_cpu_s)" -v b="$(get measured_bytes)" \
     'BEGIN { if (b > 0) printf "%.2f", c / (b / 1e9); else print "nan" }')
   result[$key|peak]=$(awk -v p="${peak:-0}" 'BEGIN { printf "%.1f", p / 1024 }')
@@ -113,7 +125,10 @@ measure() {
   fi
 }
 
-for server in rustic_rtmp nginx-rtmp; do
+for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
+  live=$players_list; fast=$throughput_list
+  if [ "$server" = merged ]; then live=$merge_list; fast=""; fi
+  [ -n "$live$fast" ] || continue
   port=$(free_port)
   spid=$(start_server "$server" "$port"); pids+=("$spid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
@@ -126,13 +141,13 @@ for server in rustic_rtmp nginx-rtmp; do
     "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
   fpid=$!; pids+=("$fpid")
   sleep 3
-  for n in $players_list; do
-    [ "$server" = rustic_rtmp ] && cases+=("live $n")
+  for n in $live; do
+    add_case "live $n"
     measure "$server" "$spid" "$port" "live $n" bench "$n" 100 "$kbps"
   done
   kill "$fpid" "$tpid" 2>/dev/null || true
-  for n in $throughput_list; do
-    [ "$server" = rustic_rtmp ] && cases+=("throughput $n")
+  for n in $fast; do
+    add_case "throughput $n"
     ffmpeg -nostdin -loglevel error -stream_loop -1 -i "$sample" -c copy -f flv \
       "rtmp://127.0.0.1:$port/live/fast" >"$out/publisher-fast.log" 2>&1 &
     fpid=$!; pids+=("$fpid")
@@ -145,25 +160,28 @@ for server in rustic_rtmp nginx-rtmp; do
   wait "$spid" 2>/dev/null || true
 done
 
-metrics=(established mbs cpu per peak share ttff lat50 lat99)
+metrics=(established mbs cpu cpu_s load_cpu_s per peak share ttff lat50 lat99)
 declare -A label=(
   [established]="players established" [mbs]="delivered MB/s" [cpu]="server CPU s per GB"
+  [cpu_s]="server CPU s" [load_cpu_s]="rtmp-load CPU s"
   [per]="RSS KiB per player" [peak]="peak RSS MB" [share]="slowest player's share of the bitrate"
   [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms" [lat99]="latency p99 ms"
 )
+ratio() { awk -v r="$1" -v x="$2" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }'; }
 {
   echo "Stream ${kbps} kbit/s H.264+AAC; live players read every 100 ms, throughput players every 1 ms;"
   echo "${seconds} s measured per case; $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo));"
-  echo "$(date -u +%Y-%m-%d); rustic_rtmp flags: ${RUSTIC_FLAGS:-(none)}. Ratio is rustic_rtmp / nginx-rtmp."
+  echo "$(date -u +%Y-%m-%d); rustic_rtmp flags: ${RUSTIC_FLAGS:-(none)}; merged: --merge-write-ms $merge_ms."
+  echo "Ratios are rustic_rtmp / nginx-rtmp."
   echo
-  echo "| case | metric | rustic_rtmp | nginx-rtmp | ratio |"
-  echo "|---|---|---|---|---|"
+  echo "| case | metric | rustic_rtmp | merged | nginx-rtmp | ratio | merged ratio |"
+  echo "|---|---|---|---|---|---|---|"
   for c in "${cases[@]}"; do
     for m in "${metrics[@]}"; do
       r=${result[rustic_rtmp|$c|$m]:-}
+      g=${result[merged|$c|$m]:-}
       x=${result[nginx-rtmp|$c|$m]:-}
-      ratio=$(awk -v r="$r" -v x="$x" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }')
-      echo "| $c | ${label[$m]} | $r | $x | $ratio |"
+      echo "| $c | ${label[$m]} | $r | $g | $x | $(ratio "$r" "$x") | $(ratio "$g" "$x") |"
     done
   done
 } | tee "$out/results.md"

@@ -12,7 +12,8 @@
 //! - probe players join one at a time and time `play` until their first
 //!   video keyframe;
 //! - with `--server-pid`, the server's CPU time (user + system, all
-//!   threads) is read from /proc at the window's start and end.
+//!   threads) is read from /proc at the window's start and end, and so is
+//!   this tool's own, to show it costs less than what it measures.
 //!
 //! It prints one line of `key=value` fields.
 
@@ -72,6 +73,8 @@ struct Slot {
     bytes: u64,
     /// Bytes read inside the measuring window.
     measured_bytes: u64,
+    /// Audio, video and data messages read inside the measuring window.
+    measured_messages: u64,
     failed: bool,
 }
 
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
                                 slot.bytes += n as u64;
                                 if measuring.load(Ordering::Relaxed) {
                                     slot.measured_bytes += n as u64;
+                                    slot.measured_messages += frames.len() as u64;
                                 }
                             }
                             Err(_) => slot.failed = true,
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
                                     player,
                                     bytes: 0,
                                     measured_bytes: 0,
+                                    measured_messages: 0,
                                     failed: false,
                                 };
                                 feeds[i % threads].send(slot).expect("reader thread alive");
@@ -169,6 +174,7 @@ fn main() -> ExitCode {
     // the ramp, then measure for `seconds`.
     std::thread::sleep(interval * 3);
     let cpu_before = args.server_pid.map(cpu_seconds);
+    let own_cpu_before = cpu_seconds(std::process::id());
     measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
     let window_len = Duration::from_secs(args.seconds);
@@ -191,6 +197,7 @@ fn main() -> ExitCode {
     measuring.store(false, Ordering::Relaxed);
     let measured_for = window.elapsed().as_secs_f64();
     let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
     stop.store(true, Ordering::Relaxed);
     let arrivals = latency.join().expect("latency thread");
     let mut latency = match &args.stamps {
@@ -206,6 +213,8 @@ fn main() -> ExitCode {
     let established = slots.iter().filter(|s| !s.failed).count();
     let total_bytes: u64 = slots.iter().map(|s| s.bytes).sum();
     let measured: u64 = slots.iter().map(|s| s.measured_bytes).sum();
+    let mut messages: Vec<u64> = slots.iter().map(|s| s.measured_messages).collect();
+    messages.sort_unstable();
     let mut kbps: Vec<f64> = slots
         .iter()
         .map(|s| s.measured_bytes as f64 * 8.0 / 1000.0 / measured_for)
@@ -227,7 +236,7 @@ fn main() -> ExitCode {
     };
     println!(
         "players={} established={} failed={} read_interval_ms={} total_bytes={} measured_bytes={} \
-         measured_mb_per_s={:.2} server_cpu_s={:.2} min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} \
+         min_messages={} measured_mb_per_s={:.2} server_cpu_s={:.2} load_cpu_s={:.2} min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} \
          ttff_max_ms={:.1} latency_frames={} latency_p50_ms={:.2} latency_p99_ms={:.2}",
         args.players,
         established,
@@ -235,8 +244,10 @@ fn main() -> ExitCode {
         args.read_interval_ms,
         total_bytes,
         measured,
+        messages.first().copied().unwrap_or(0),
         measured as f64 / 1e6 / measured_for,
         server_cpu.unwrap_or(f64::NAN),
+        own_cpu,
         share(pick(&kbps, 0.0)),
         share(pick(&kbps, 0.5)),
         pick(&ttff, 0.5),
