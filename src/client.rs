@@ -257,14 +257,18 @@ impl Player {
 
     /// Reads whatever has arrived without waiting (after `set_nonblocking`)
     /// and appends its frames to `frames`. Returns the bytes read; the end
-    /// of the stream and a closed connection are errors.
+    /// of the stream and a closed connection are errors. A read shorter
+    /// than asked for emptied the socket, so it is the last: no further
+    /// call just to hear `WouldBlock`.
     pub fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, ClientError> {
         const READ_SIZE: usize = 64 * 1024;
         let mut total = 0;
         loop {
             let connection = &mut self.connection;
             // Read straight into the decoder: no copy, no zeroed buffer per call.
-            let n = match (&connection.socket).read(connection.decoder.unfilled(READ_SIZE)) {
+            let room = connection.decoder.unfilled(READ_SIZE);
+            let asked = room.len();
+            let n = match (&connection.socket).read(room) {
                 Ok(0) => return Err(ClientError::Closed),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
@@ -288,6 +292,9 @@ impl Player {
                     }
                     _ => {}
                 }
+            }
+            if n < asked {
+                return Ok(total);
             }
         }
     }
