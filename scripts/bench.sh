@@ -16,7 +16,7 @@
 #
 #   scripts/bench.sh                  # N = 1 50 200 1000 2000, 10 s each
 #   PLAYERS="50 200" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
-#   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=100 scripts/bench.sh
+#   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=50 scripts/bench.sh
 #
 # Loopback only; every run is bounded in players and seconds. Prints one
 # table and writes it to target/bench/results.md.
@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 players_list=${PLAYERS-"1 50 200 1000 2000"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000"}
-merge_ms=${MERGE_MS:-50}
+merge_ms=${MERGE_MS:-100}
 seconds=${SECONDS_EACH:-10}
 out=target/bench
 mkdir -p "$out"
