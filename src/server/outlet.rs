@@ -35,6 +35,12 @@ pub(crate) struct Outlet {
     /// Media for the writer thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
     queue: Sender<Chunks>,
+    /// Frames sent to `queue` and not yet written. Counted here rather than
+    /// asked of the channel, whose head and tail sit on two other cache
+    /// lines: the fan-out reads this for every player and frame (issue 5's
+    /// profile). Raised before a send and lowered after the write, so it
+    /// never reads less than what is queued.
+    queued: AtomicUsize,
     /// Frames the queue may hold before the player counts as slow.
     capacity: usize,
     turn: Mutex<()>,
@@ -56,6 +62,7 @@ impl Outlet {
         let outlet = Outlet {
             socket,
             queue,
+            queued: AtomicUsize::new(0),
             capacity,
             turn: Mutex::new(()),
             control_pending: AtomicUsize::new(0),
@@ -94,6 +101,7 @@ impl Outlet {
 
     /// Counts queued frames the writer has written.
     pub(crate) fn media_written(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::AcqRel);
         self.drained.fetch_add(n as u64, Ordering::Relaxed);
     }
 
@@ -102,14 +110,14 @@ impl Outlet {
         self.drained.load(Ordering::Relaxed)
     }
 
-    /// Frames queued for the writer.
+    /// Frames queued for the writer and not yet written.
     pub(crate) fn queued(&self) -> usize {
-        self.queue.len()
+        self.queued.load(Ordering::Acquire)
     }
 
     /// Frames the queue can still take.
     pub(crate) fn room(&self) -> usize {
-        self.capacity.saturating_sub(self.queue.len())
+        self.capacity.saturating_sub(self.queued())
     }
 
     /// Queues `chunks` for the writer unless the queue is at its capacity.
@@ -117,7 +125,15 @@ impl Outlet {
         if self.room() == 0 {
             return Err(TrySendError::Full(chunks));
         }
-        self.queue.try_send(chunks)
+        self.send(chunks)
+            .map_err(|e| TrySendError::Disconnected(e.into_inner()))
+    }
+
+    fn send(&self, chunks: Chunks) -> Result<(), crossbeam_channel::SendError<Chunks>> {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        self.queue.send(chunks).inspect_err(|_| {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        })
     }
 
     /// Writes `batch` to the socket from the calling thread if the writer
@@ -126,7 +142,7 @@ impl Outlet {
     pub(crate) fn write_or_queue(&self, batch: &[Chunks]) {
         let mut written = 0;
         let _turn = match self.turn.try_lock() {
-            Some(turn) if self.queue.is_empty() && self.control_pending.load(Ordering::Acquire) == 0 => {
+            Some(turn) if self.queued() == 0 && self.control_pending.load(Ordering::Acquire) == 0 => {
                 let mut slices = [IoSlice::new(&[]); MAX_BATCH];
                 let n = batch.len().min(MAX_BATCH);
                 for (slice, chunks) in slices.iter_mut().zip(batch) {
@@ -151,7 +167,7 @@ impl Outlet {
             };
             // Disconnected: the writer is gone and the connection's cleanup
             // unsubscribes this player.
-            let _ = self.queue.send(rest);
+            let _ = self.send(rest);
         }
     }
 }

@@ -483,7 +483,9 @@ mod tests {
     impl TestPlayer {
         /// Video frames queued so far, as (first byte, timestamp).
         fn queued(&self) -> Vec<(u8, u32)> {
-            decode(self.queue.try_iter().flat_map(|c| c.to_vec()).collect())
+            let taken: Vec<Chunks> = self.queue.try_iter().collect();
+            self.outlet.media_written(taken.len());
+            decode(taken.iter().flat_map(|c| c.to_vec()).collect())
         }
 
         /// Video frames read from the socket, until `want` arrived or a
