@@ -118,10 +118,13 @@ measure() {
   result[$key|ttff]=$(get ttff_p50_ms)
   result[$key|lat50]=$(get latency_p50_ms)
   result[$key|lat99]=$(get latency_p99_ms)
+  result[$key|lat50f]=$(get latency_first_p50_ms)
+  result[$key|lat99f]=$(get latency_first_p99_ms)
   if [ "$pub_kbps" = 0 ]; then
     # Published faster than real time: no bitrate to share, and timestamps
     # run ahead of the clock.
-    result[$key|share]=-; result[$key|lat50]=-; result[$key|lat99]=-
+    result[$key|share]=-
+    for m in lat50 lat99 lat50f lat99f; do result[$key|$m]=-; done
   fi
 }
 
@@ -160,12 +163,13 @@ for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
   wait "$spid" 2>/dev/null || true
 done
 
-metrics=(established mbs cpu cpu_s load_cpu_s per peak share ttff lat50 lat99)
+metrics=(established mbs cpu cpu_s load_cpu_s per peak share ttff lat50f lat99f lat50 lat99)
 declare -A label=(
   [established]="players established" [mbs]="delivered MB/s" [cpu]="server CPU s per GB"
   [cpu_s]="server CPU s" [load_cpu_s]="rtmp-load CPU s"
   [per]="RSS KiB per player" [peak]="peak RSS MB" [share]="slowest player's share of the bitrate"
-  [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms" [lat99]="latency p99 ms"
+  [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms, player joined last" [lat99]="latency p99 ms, player joined last"
+  [lat50f]="latency p50 ms, player joined first" [lat99f]="latency p99 ms, player joined first"
 )
 ratio() { awk -v r="$1" -v x="$2" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }'; }
 {

@@ -5,10 +5,11 @@
 //! `--read-interval-ms` and reads everything its players have ready
 //! without blocking, as a buffering player does. Beside them, while the
 //! measuring window runs:
-//! - one latency player, joined after the others (so last in the server's
-//!   list), reads as soon as bytes arrive and times each audio and video
-//!   frame's arrival against when `rtmp-tap` saw the publisher's message
-//!   go to the server (`--stamps`);
+//! - two latency players, one joined before the others and one after
+//!   (first and last in the order they joined: rustic_rtmp serves players
+//!   in that order, nginx-rtmp newest first), read as soon as bytes arrive
+//!   and time each audio and video frame's arrival against when `rtmp-tap`
+//!   saw the publisher's message go to the server (`--stamps`);
 //! - probe players join one at a time and time `play` until their first
 //!   video keyframe;
 //! - with `--server-pid`, the server's CPU time (user + system, all
@@ -124,6 +125,11 @@ fn main() -> ExitCode {
     // (nginx-rtmp's replies wait on the client's delayed ACK, ~90 ms a
     // player here) does not stretch the ramp; each keeps to its share of
     // the rate.
+    let spawn_latency_player = || {
+        let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
+        std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
+    };
+    let latency_first = spawn_latency_player();
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
     let failed = std::thread::scope(|scope| {
@@ -166,10 +172,7 @@ fn main() -> ExitCode {
             .sum::<usize>()
     });
 
-    let latency = {
-        let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
-        std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
-    };
+    let latency_last = spawn_latency_player();
     // Every player is open: let the first batches drain what queued during
     // the ramp, then measure for `seconds`.
     std::thread::sleep(interval * 3);
@@ -199,11 +202,16 @@ fn main() -> ExitCode {
     let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
     let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
     stop.store(true, Ordering::Relaxed);
-    let arrivals = latency.join().expect("latency thread");
-    let mut latency = match &args.stamps {
-        Some(path) => latencies(&arrivals, path),
-        None => Vec::new(),
+    let latency = |player: std::thread::JoinHandle<Vec<Arrival>>| {
+        let arrivals = player.join().expect("latency thread");
+        let mut latency = match &args.stamps {
+            Some(path) => latencies(&arrivals, path),
+            None => Vec::new(),
+        };
+        latency.sort_by(|a, b| a.total_cmp(b));
+        latency
     };
+    let (latency_first, latency_last) = (latency(latency_first), latency(latency_last));
     drop(feeds);
     let slots: Vec<Slot> = workers
         .into_iter()
@@ -221,7 +229,6 @@ fn main() -> ExitCode {
         .collect();
     kbps.sort_by(|a, b| a.total_cmp(b));
     ttff.sort_by(|a, b| a.total_cmp(b));
-    latency.sort_by(|a, b| a.total_cmp(b));
     let pick = |v: &[f64], q: f64| {
         v.get(((v.len() as f64 - 1.0) * q).round() as usize)
             .copied()
@@ -237,7 +244,8 @@ fn main() -> ExitCode {
     println!(
         "players={} established={} failed={} read_interval_ms={} total_bytes={} measured_bytes={} \
          min_messages={} measured_mb_per_s={:.2} server_cpu_s={:.2} load_cpu_s={:.2} min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} \
-         ttff_max_ms={:.1} latency_frames={} latency_p50_ms={:.2} latency_p99_ms={:.2}",
+         ttff_max_ms={:.1} latency_frames={} latency_p50_ms={:.2} latency_p99_ms={:.2} \
+         latency_first_p50_ms={:.2} latency_first_p99_ms={:.2}",
         args.players,
         established,
         failed + (slots.len() - established),
@@ -252,9 +260,11 @@ fn main() -> ExitCode {
         share(pick(&kbps, 0.5)),
         pick(&ttff, 0.5),
         pick(&ttff, 1.0),
-        latency.len(),
-        pick(&latency, 0.5),
-        pick(&latency, 0.99),
+        latency_last.len(),
+        pick(&latency_last, 0.5),
+        pick(&latency_last, 0.99),
+        pick(&latency_first, 0.5),
+        pick(&latency_first, 0.99),
     );
     if established == args.players {
         ExitCode::SUCCESS
