@@ -293,7 +293,13 @@ impl Connection {
         loop {
             let raw = match self.decoder.next_message() {
                 Ok(Some(raw)) => raw,
-                Ok(None) => return Ok(()),
+                Ok(None) => {
+                    // Everything this read brought goes to the players together.
+                    if let Some(publishing) = &self.publishing {
+                        publishing.flush();
+                    }
+                    return Ok(());
+                }
                 Err(e) => return Err(End::Misbehaved(e.to_string())),
             };
             match self.session.handle(raw) {

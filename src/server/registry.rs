@@ -100,9 +100,15 @@ impl Registry {
 }
 
 impl Publishing {
-    /// Sends a frame to the stream's players.
+    /// Adds a frame for the stream's players; `flush` sends it.
     pub(crate) fn send(&self, frame: Frame) {
-        self.stream.publish(frame);
+        self.stream.push(frame);
+    }
+
+    /// Sends the players what `send` added, or with merged writes, once it
+    /// has waited long enough. Called after each read.
+    pub(crate) fn flush(&self) {
+        self.stream.flush_if_due();
     }
 }
 

@@ -10,8 +10,9 @@
 //! half a GOP or misses a codec change. The publisher never waits for a
 //! player.
 //!
-//! With merged writes on, frames wait in `pending` until the oldest is
-//! `merge_write` old, and each player then gets them in one write.
+//! Frames wait in `pending` until the end of the read that brought them,
+//! or with merged writes on until the oldest is `merge_write` old; each
+//! player then gets them in one write.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -274,9 +275,10 @@ impl Stream {
         }
     }
 
-    /// Chunks one frame from the publisher, caches it as needed and hands
-    /// it to every player (now, or with the pending frames when merging).
-    pub(crate) fn publish(&self, frame: Frame) {
+    /// Chunks one frame from the publisher, caches it and adds it to the
+    /// pending frames, which go to the players at `flush_if_due` (or here,
+    /// once there are `MAX_BATCH` of them).
+    pub(crate) fn push(&self, frame: Frame) {
         let (chunk_csid, frame_type) = match frame.kind {
             FrameKind::Audio => (csid::AUDIO, type_id::AUDIO),
             FrameKind::Video => (csid::VIDEO, type_id::VIDEO),
@@ -321,11 +323,27 @@ impl Stream {
                 Role::Frame { resume }
             };
             state.pending.push((chunks, role));
-            let since = *state.pending_since.get_or_insert_with(Instant::now);
-            if since.elapsed() < self.config.merge_write && state.pending.len() < MAX_BATCH {
+            state.pending_since.get_or_insert_with(Instant::now);
+            if state.pending.len() < MAX_BATCH {
                 return;
             }
             self.flush(state)
+        };
+        flush.write();
+    }
+
+    /// Hands the pending frames to every player once the oldest has waited
+    /// `merge_write` (at once when that is zero). The publisher's
+    /// connection calls this after each read: frames that arrived in one
+    /// read (ffmpeg sends a video frame and its audio together, about 2.5
+    /// frames a read) go to each player in one write, adding no latency.
+    pub(crate) fn flush_if_due(&self) {
+        let flush = {
+            let mut state = self.state.lock();
+            match state.pending_since {
+                Some(since) if since.elapsed() >= self.config.merge_write => self.flush(&mut state),
+                _ => return,
+            }
         };
         flush.write();
     }
@@ -503,6 +521,14 @@ mod tests {
         }
     }
 
+    impl Stream {
+        /// One frame in a read of its own, as the connection hands it over.
+        fn publish(&self, frame: Frame) {
+            self.push(frame);
+            self.flush_if_due();
+        }
+    }
+
     fn stream(max_dropped_in_a_row: u64) -> Stream {
         Stream::new(
             StreamKey::new("live", "t"),
@@ -619,6 +645,19 @@ mod tests {
         player.outlet.control_written(1);
         stream.publish(video(60, 0x27, 1));
         assert_eq!(player.received(1), vec![(0x27, 60)]);
+    }
+
+    #[test]
+    fn frames_from_one_read_go_out_together_at_its_end() {
+        let stream = stream(1000);
+        assert!(stream.try_start_publish(1));
+        let mut player = subscribe(&stream, 2, 16);
+        stream.push(video(10, 0x17, 1));
+        stream.push(video(20, 0x27, 1));
+        assert_eq!(player.received(1), vec![], "held until the read is done");
+        stream.flush_if_due();
+        assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
+        assert_eq!(player.queued(), vec![], "written directly");
     }
 
     #[test]
