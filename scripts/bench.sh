@@ -144,6 +144,11 @@ for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
     "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
   fpid=$!; pids+=("$fpid")
   sleep 3
+  # Warm-up, not measured: the first connections make the allocator's
+  # per-thread arenas (a fixed cost, whatever N), which would otherwise
+  # count as RSS per player in whichever case runs first.
+  timeout 60 target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/bench" --players 50 --seconds 1 \
+    --read-interval-ms 100 --threads 2 >/dev/null 2>&1 || true
   for n in $live; do
     add_case "live $n"
     measure "$server" "$spid" "$port" "live $n" bench "$n" 100 "$kbps"
