@@ -110,6 +110,8 @@ measure() {
   result[$key|mbs]=$(get measured_mb_per_s)
   result[$key|cpu_s]=$(get server_cpu_s)
   result[$key|load_cpu_s]=$(get load_cpu_s)
+  result[$key|load_share]=$(awk -v l="$(get load_cpu_s)" -v c="$(get server_cpu_s)" \
+    'BEGIN { if (c > 0) printf "%.2f", l / c; else print "nan" }')
   result[$key|cpu]=$(awk -v c="$(get server_cpu_s)" -v b="$(get measured_bytes)" \
     'BEGIN { if (b > 0) printf "%.2f", c / (b / 1e9); else print "nan" }')
   result[$key|peak]=$(awk -v p="${peak:-0}" 'BEGIN { printf "%.1f", p / 1024 }')
@@ -168,10 +170,10 @@ for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
   wait "$spid" 2>/dev/null || true
 done
 
-metrics=(established mbs cpu cpu_s load_cpu_s per peak share ttff lat50f lat99f lat50 lat99)
+metrics=(established mbs cpu cpu_s load_cpu_s load_share per peak share ttff lat50f lat99f lat50 lat99)
 declare -A label=(
   [established]="players established" [mbs]="delivered MB/s" [cpu]="server CPU s per GB"
-  [cpu_s]="server CPU s" [load_cpu_s]="rtmp-load CPU s"
+  [cpu_s]="server CPU s" [load_cpu_s]="rtmp-load CPU s" [load_share]="rtmp-load CPU / server CPU"
   [per]="RSS KiB per player" [peak]="peak RSS MB" [share]="slowest player's share of the bitrate"
   [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms, player joined last" [lat99]="latency p99 ms, player joined last"
   [lat50f]="latency p50 ms, player joined first" [lat99f]="latency p99 ms, player joined first"
