@@ -5,8 +5,6 @@ mod common;
 
 use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
-use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::time::RtmpTime;
 
 const FRAMES: u32 = 40;
 
@@ -25,15 +23,7 @@ fn a_polled_player_gets_every_frame_in_order() {
     // 100 KB frames: more than one read's worth, so a poll reads on until
     // the socket is empty and frames span reads.
     for i in 0..FRAMES {
-        let mut payload = vec![if i == 0 { 0x17 } else { 0x27 }, 1];
-        payload.extend_from_slice(&i.to_be_bytes());
-        payload.resize(100 * 1000, i as u8);
-        let frame = Frame {
-            kind: FrameKind::Video,
-            timestamp: RtmpTime(i * 40),
-            payload,
-        };
-        publisher.send(&frame).unwrap();
+        publisher.send(&numbered_frame(i, i == 0, i * 40, 100 * 1000)).unwrap();
     }
 
     let mut got = Vec::new();
@@ -43,7 +33,7 @@ fn a_polled_player_gets_every_frame_in_order() {
         bytes += player.poll(&mut frames).unwrap();
         for frame in &frames {
             assert_eq!(frame.payload.len(), 100 * 1000);
-            got.push(u32::from_be_bytes(frame.payload[2..6].try_into().unwrap()));
+            got.push(frame_number(frame));
         }
         got.len() >= FRAMES as usize
     });

@@ -10,8 +10,6 @@ use common::rtmp::RawClient;
 use common::*;
 use rustic_rtmp::Config;
 use rustic_rtmp::client::{Client, ClientOptions};
-use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::time::RtmpTime;
 
 const FRAMES: u32 = 1000;
 
@@ -37,7 +35,7 @@ fn a_stalled_player_is_dropped_and_the_others_get_everything() {
     let reader = std::thread::spawn(move || {
         let mut got = Vec::new();
         while let Ok(Some(frame)) = healthy.recv() {
-            got.push(u32::from_be_bytes(frame.payload[2..6].try_into().unwrap()));
+            got.push(frame_number(&frame));
         }
         got
     });
@@ -45,14 +43,7 @@ fn a_stalled_player_is_dropped_and_the_others_get_everything() {
     // 1000 frames of 32 KB, a keyframe every 10: about 32 MB, far more than the
     // loopback socket buffers hold for the stalled player.
     for i in 0..FRAMES {
-        let mut payload = vec![if i % 10 == 0 { 0x17 } else { 0x27 }, 1];
-        payload.extend_from_slice(&i.to_be_bytes());
-        payload.resize(32 * 1024, i as u8);
-        let frame = Frame {
-            kind: FrameKind::Video,
-            timestamp: RtmpTime(i * 40),
-            payload,
-        };
+        let frame = numbered_frame(i, i % 10 == 0, i * 40, 32 * 1024);
         publisher.send(&frame).expect("the publisher is never held up");
         std::thread::sleep(Duration::from_millis(1));
     }

@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use rustic_rtmp::ServerHandle;
 use rustic_rtmp::client::{Client, ClientOptions};
-use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::time::RtmpTime;
 
-use super::{unique, url, wait_for_players, wait_until};
+use super::{frame_number, numbered_frame, unique, url, wait_for_players, wait_until};
 
 /// At most this many frames, one every 5 ms: the load is bounded.
 const MAX_FRAMES: u32 = 4000;
@@ -38,13 +36,7 @@ impl Canary {
         let publisher = std::thread::spawn(move || {
             let mut sent = 0;
             while sent < MAX_FRAMES && !stopped.load(Ordering::Relaxed) {
-                let mut payload = vec![if sent == 0 { 0x17 } else { 0x27 }, 1];
-                payload.extend_from_slice(&sent.to_be_bytes());
-                let frame = Frame {
-                    kind: FrameKind::Video,
-                    timestamp: RtmpTime(sent * 5),
-                    payload,
-                };
+                let frame = numbered_frame(sent, sent == 0, sent * 5, 0);
                 publisher.send(&frame).expect("the canary publisher is never disturbed");
                 sent += 1;
                 counter.store(sent, Ordering::Relaxed);
@@ -55,7 +47,7 @@ impl Canary {
         let player = std::thread::spawn(move || {
             let mut got = Vec::new();
             while let Ok(Some(frame)) = player.recv() {
-                got.push(u32::from_be_bytes(frame.payload[2..6].try_into().unwrap()));
+                got.push(frame_number(&frame));
             }
             got
         });

@@ -16,6 +16,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use rustic_rtmp::media::{Frame, FrameKind};
+use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{Config, Server, ServerHandle, StreamStats};
 
 /// The longest any one condition is waited for.
@@ -71,6 +73,24 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// Video frame number `n` at `ms`: an AVC keyframe or inter frame whose
+/// data starts with `n` (big-endian), padded to `size` bytes (at least 6).
+pub fn numbered_frame(n: u32, keyframe: bool, ms: u32, size: usize) -> Frame {
+    let mut payload = vec![if keyframe { 0x17 } else { 0x27 }, 1];
+    payload.extend_from_slice(&n.to_be_bytes());
+    payload.resize(size.max(payload.len()), n as u8);
+    Frame {
+        kind: FrameKind::Video,
+        timestamp: RtmpTime(ms),
+        payload,
+    }
+}
+
+/// The number `numbered_frame` put in `frame`.
+pub fn frame_number(frame: &Frame) -> u32 {
+    u32::from_be_bytes(frame.payload[2..6].try_into().unwrap())
 }
 
 /// Polls `condition` until it holds; panics after [`WAIT`].
