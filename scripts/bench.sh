@@ -35,6 +35,7 @@ need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v nginx >/dev/null || need+=(nginx)
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
+command -v python3 >/dev/null || need+=(python3) # free_port
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
