@@ -110,6 +110,13 @@ impl Outlet {
         self.drained.load(Ordering::Relaxed)
     }
 
+    /// Reads what `write_or_queue` reads first, so that it is cached by
+    /// then; does nothing else.
+    pub(crate) fn warm(&self) {
+        std::hint::black_box(self.queued.load(Ordering::Relaxed) + self.control_pending.load(Ordering::Relaxed));
+        std::hint::black_box(self.turn.is_locked());
+    }
+
     /// Frames queued for the writer and not yet written.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)

