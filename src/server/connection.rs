@@ -28,10 +28,10 @@ use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 /// preallocates every slot for every connection.
 const CONTROL_QUEUE: usize = 32;
 /// A player only sends acknowledgements and pings, so reads start small
-/// (the handshake takes C1 in two reads); the buffer grows to
-/// `READ_BUFFER` once a read fills it (a publisher).
-const FIRST_READ_BUFFER: usize = 1024;
-const READ_BUFFER: usize = 64 * 1024;
+/// (the handshake takes C1 in two reads); they grow to `READ_SIZE` once a
+/// read fills what it was given (a publisher).
+const FIRST_READ_SIZE: usize = 1024;
+const READ_SIZE: usize = 64 * 1024;
 /// Writer threads do little more than `writev`; reader threads decode AMF
 /// (depth-limited) and format logs.
 pub(crate) const THREAD_STACK: usize = 256 * 1024;
@@ -107,13 +107,14 @@ fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
 /// connection thread ever touches stays resident: 16 -> 12 KiB a reader
 /// thread, measured in /proc/PID/smaps with 200 players.
 #[inline(never)]
-fn handshake(socket: &TcpStream, buf: &mut [u8], config: &Config, id: ConnId) -> Result<Vec<u8>, End> {
+fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>, End> {
     let mut reader = socket;
+    let mut buf = vec![0u8; FIRST_READ_SIZE];
     let _ = socket.set_read_timeout(Some(config.handshake_timeout));
     let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_filler(epoch.as_nanos() as u64 ^ id));
     loop {
-        let n = match read(&mut reader, buf)? {
+        let n = match read(&mut reader, &mut buf)? {
             Some(n) => n,
             None => {
                 return Err(End::Misbehaved(format!(
@@ -135,9 +136,8 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let config = &shared.config;
     let mut reader = socket;
     let _ = socket.set_nodelay(true);
-    let mut buf = vec![0u8; FIRST_READ_BUFFER];
 
-    let leftover = match handshake(socket, &mut buf, config, id) {
+    let leftover = match handshake(socket, config, id) {
         Ok(leftover) => leftover,
         Err(end) => return end,
     };
@@ -198,15 +198,20 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
             idle_publisher_timeout: config.idle_publisher_timeout,
         },
     };
-    let mut end = connection.input(&leftover).err();
+    connection.decoder.push(&leftover);
+    let mut end = connection.input(leftover.len()).err();
+    let mut read_size = FIRST_READ_SIZE;
     while end.is_none() {
-        end = match read(&mut reader, &mut buf) {
+        // Read straight into the decoder's buffer.
+        let room = connection.decoder.unfilled(read_size);
+        let asked = room.len();
+        end = match read(&mut reader, room) {
             Ok(Some(n)) => {
-                let end = connection.input(&buf[..n]).err();
-                if n == buf.len() && buf.len() < READ_BUFFER {
-                    buf.resize(READ_BUFFER, 0);
+                connection.decoder.filled(n);
+                if n == asked {
+                    read_size = READ_SIZE;
                 }
-                end
+                connection.input(n).err()
             }
             Ok(None) => None,
             Err(end) => Some(end),
@@ -281,15 +286,15 @@ impl Connection {
         self.control.send(Box::new(outbound)).map_err(|_| End::WriterGone)
     }
 
-    /// Decodes and handles everything in `bytes`.
-    fn input(&mut self, bytes: &[u8]) -> Result<(), End> {
+    /// Counts `n` bytes just added to the decoder and handles every message
+    /// they complete.
+    fn input(&mut self, n: usize) -> Result<(), End> {
         let now = Instant::now();
         self.timers.last_read = now;
         self.timers.ping_sent = None;
-        if let Some(ack) = self.session.bytes_received(bytes.len()) {
+        if let Some(ack) = self.session.bytes_received(n) {
             self.apply(vec![ack])?;
         }
-        self.decoder.push(bytes);
         loop {
             let raw = match self.decoder.next_message() {
                 Ok(Some(raw)) => raw,
