@@ -58,9 +58,9 @@ pub struct Config {
     /// Time a write to a peer may block before the peer counts as dead.
     pub write_timeout: Duration,
     /// How long a published frame may wait for more to be written to each
-    /// player in the same write (it goes out with the first frame after
-    /// that); zero (the default) writes each frame at once, for the lowest
-    /// latency.
+    /// player in the same write (it goes out after the first read from the
+    /// publisher past that); zero (the default) writes what each read
+    /// brought at once, for the lowest latency.
     pub merge_write: Duration,
     /// Send players each frame at once even while their last segment is
     /// unacknowledged (TCP_NODELAY), instead of letting the kernel gather

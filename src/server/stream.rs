@@ -44,8 +44,8 @@ pub(crate) struct StreamConfig {
     /// Frames a player may miss in a row, while its writer writes nothing,
     /// before it is disconnected.
     pub(crate) max_dropped_in_a_row: u64,
-    /// How long frames may wait to be written together; zero writes each
-    /// frame as it comes.
+    /// How long frames may wait to be written together; zero writes them
+    /// at the end of the read that brought them.
     pub(crate) merge_write: Duration,
 }
 
