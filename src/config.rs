@@ -33,6 +33,11 @@ pub struct Config {
     /// AAC audio. A player that keeps reading, however slowly, only skips
     /// frames.
     pub slow_player_max_dropped: u64,
+    /// How long, besides those frames, the player's writer must have
+    /// written nothing before it is disconnected. A publisher faster than
+    /// real time drops 600 frames in a few milliseconds, less than a busy
+    /// machine may take to schedule a player's writer.
+    pub slow_player_min_stall: Duration,
     /// Largest message a peer may send, in bytes.
     pub max_message_len: u32,
     /// Most chunk streams a peer may open.
@@ -85,6 +90,7 @@ impl Default for Config {
             gop_cache_max_bytes: 32 * 1024 * 1024,
             player_queue_len: 1536,
             slow_player_max_dropped: 600,
+            slow_player_min_stall: Duration::from_secs(2),
             max_message_len: decoder.max_message_len,
             max_chunk_streams: decoder.max_chunk_streams,
             max_buffered_bytes: decoder.max_partial_bytes,

@@ -19,6 +19,7 @@ fn a_stalled_player_is_dropped_and_the_others_get_everything() {
         bind: "127.0.0.1:0".parse().unwrap(),
         player_queue_len: 256,
         slow_player_max_dropped: 50,
+        slow_player_min_stall: Duration::from_millis(100),
         write_timeout: Duration::from_secs(2),
         ..Config::default()
     });

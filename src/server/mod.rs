@@ -98,6 +98,7 @@ impl Server {
                 .min(config.player_queue_len.saturating_sub(8)),
             gop_max_bytes: config.gop_cache_max_bytes,
             max_dropped_in_a_row: config.slow_player_max_dropped,
+            min_stall: config.slow_player_min_stall,
             merge_write: config.merge_write,
         }));
         let shared = Arc::new(Shared {

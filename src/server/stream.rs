@@ -42,8 +42,10 @@ pub(crate) struct StreamConfig {
     pub(crate) gop_max_frames: usize,
     pub(crate) gop_max_bytes: usize,
     /// Frames a player may miss in a row, while its writer writes nothing,
-    /// before it is disconnected.
+    /// before it is disconnected...
     pub(crate) max_dropped_in_a_row: u64,
+    /// ...if its writer has written nothing for this long either.
+    pub(crate) min_stall: Duration,
     /// How long frames may wait to be written together; zero writes them
     /// at the end of the read that brought them.
     pub(crate) merge_write: Duration,
@@ -82,6 +84,9 @@ struct Player {
     dropped_in_a_row: u64,
     /// The outlet's `drained` count when a frame was last dropped.
     drained_at_drop: u64,
+    /// When a drop last found that the writer had written something (or
+    /// when the player joined).
+    progress_seen: Instant,
 }
 
 impl Player {
@@ -94,6 +99,7 @@ impl Player {
         if drained != self.drained_at_drop {
             self.drained_at_drop = drained;
             self.dropped_in_a_row = 0;
+            self.progress_seen = Instant::now();
         }
         self.dropped_in_a_row += 1;
     }
@@ -245,6 +251,7 @@ impl Stream {
             dropped: 0,
             dropped_in_a_row: 0,
             drained_at_drop: 0,
+            progress_seen: Instant::now(),
         };
         if let Some(metadata) = &state.metadata {
             send(&mut player, metadata.clone());
@@ -383,7 +390,7 @@ impl Stream {
         state.dropped += dropped;
         let limit = self.config.max_dropped_in_a_row;
         state.players.retain(|p| {
-            if p.dropped_in_a_row <= limit {
+            if p.dropped_in_a_row <= limit || p.progress_seen.elapsed() < self.config.min_stall {
                 return true;
             }
             warn!(
@@ -549,6 +556,7 @@ mod tests {
                 gop_max_frames: 100,
                 gop_max_bytes: 1 << 20,
                 max_dropped_in_a_row,
+                min_stall: Duration::ZERO,
                 merge_write: Duration::ZERO,
             },
         )
@@ -609,6 +617,23 @@ mod tests {
         stream.publish(video(5, 0x27, 1));
         assert!(player.outlet.is_hung_up());
         assert_eq!(stream.stats().players, 0);
+    }
+
+    #[test]
+    fn a_player_whose_writer_wrote_lately_is_not_hung_up() {
+        let mut stream = stream(3);
+        stream.config.min_stall = Duration::from_secs(3600);
+        assert!(stream.try_start_publish(1));
+        let player = subscribe(&stream, 2, 2);
+        let _turn = player.outlet.writer_turn();
+        for ms in 0..20 {
+            stream.publish(video(ms, 0x27, 1));
+        }
+        assert!(
+            !player.outlet.is_hung_up(),
+            "18 dropped, but it joined within the stall time"
+        );
+        assert_eq!(stream.stats().players, 1);
     }
 
     #[test]
