@@ -19,6 +19,7 @@ use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
@@ -26,8 +27,8 @@ use parking_lot::{Mutex, MutexGuard};
 use super::stream::Chunks;
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct
-/// send queues the rest of a longer batch, merged writes flush at this many
-/// and the writer thread drains this many at a time.
+/// send queues the rest of a longer batch, a stream flushes its pending
+/// frames at this many and the writer thread drains this many at a time.
 pub(crate) const MAX_BATCH: usize = 64;
 
 pub(crate) struct Outlet {
@@ -48,9 +49,13 @@ pub(crate) struct Outlet {
     control_pending: AtomicUsize,
     /// Set by the stream when this player fell too far behind.
     hang_up: AtomicBool,
-    /// Frames the writer has taken off the queue and written: tells a
-    /// player that reads slowly from one that does not read at all.
-    drained: AtomicU64,
+    /// When the outlet was made; `last_write_ms` counts from it.
+    born: Instant,
+    /// When the writer last wrote, in ms since `born`.
+    last_write_ms: AtomicU64,
+    /// Frames dropped for want of room since the writer last wrote: tells
+    /// a player that reads slowly from one that does not read at all.
+    drops_since_write: AtomicU64,
 }
 
 impl Outlet {
@@ -67,7 +72,9 @@ impl Outlet {
             turn: Mutex::new(()),
             control_pending: AtomicUsize::new(0),
             hang_up: AtomicBool::new(false),
-            drained: AtomicU64::new(0),
+            born: Instant::now(),
+            last_write_ms: AtomicU64::new(0),
+            drops_since_write: AtomicU64::new(0),
         };
         (Arc::new(outlet), media)
     }
@@ -99,15 +106,32 @@ impl Outlet {
         self.hang_up.load(Ordering::Relaxed)
     }
 
-    /// Counts queued frames the writer has written.
+    /// Counts what the writer has just written: `n` queued frames (none
+    /// when it wrote only control messages). The player is reading.
     pub(crate) fn media_written(&self, n: usize) {
         self.queued.fetch_sub(n, Ordering::AcqRel);
-        self.drained.fetch_add(n as u64, Ordering::Relaxed);
+        let now = self.born.elapsed().as_millis() as u64;
+        self.last_write_ms.store(now, Ordering::Relaxed);
+        self.drops_since_write.store(0, Ordering::Relaxed);
     }
 
-    /// Queued frames written so far.
-    pub(crate) fn drained(&self) -> u64 {
-        self.drained.load(Ordering::Relaxed)
+    /// Counts a frame dropped because the queue was full.
+    pub(crate) fn count_drop(&self) {
+        self.drops_since_write.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The frames dropped since the writer last wrote, if there are more
+    /// than `max_drops` and it wrote nothing for `min_stall` either: the
+    /// player has stopped reading. A publisher faster than real time drops
+    /// hundreds of frames in milliseconds for a player that reads fine.
+    pub(crate) fn stalled(&self, max_drops: u64, min_stall: Duration) -> Option<u64> {
+        let drops = self.drops_since_write.load(Ordering::Relaxed);
+        if drops <= max_drops {
+            return None;
+        }
+        let silent_ms =
+            (self.born.elapsed().as_millis() as u64).saturating_sub(self.last_write_ms.load(Ordering::Relaxed));
+        (Duration::from_millis(silent_ms) >= min_stall).then_some(drops)
     }
 
     /// Reads what `write_or_queue` reads first, so that it is cached by

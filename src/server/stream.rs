@@ -41,10 +41,10 @@ pub(crate) struct StreamConfig {
     pub(crate) gop_cache: bool,
     pub(crate) gop_max_frames: usize,
     pub(crate) gop_max_bytes: usize,
-    /// Frames a player may miss in a row, while its writer writes nothing,
-    /// before it is disconnected...
+    /// A player is disconnected once more frames than this were dropped
+    /// for it while its writer wrote nothing...
     pub(crate) max_dropped_in_a_row: u64,
-    /// ...if its writer has written nothing for this long either.
+    /// ...and it wrote nothing for this long either.
     pub(crate) min_stall: Duration,
     /// How long frames may wait to be written together; zero writes them
     /// at the end of the read that brought them.
@@ -80,29 +80,6 @@ struct Player {
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
-    /// Frames dropped since the writer last took one off the queue.
-    dropped_in_a_row: u64,
-    /// The outlet's `drained` count when a frame was last dropped.
-    drained_at_drop: u64,
-    /// When a drop last found that the writer had written something (or
-    /// when the player joined).
-    progress_seen: Instant,
-}
-
-impl Player {
-    /// Counts a frame dropped for want of room. The count starts again
-    /// whenever the writer has written something since the last drop: a
-    /// player reading slower than a faster-than-real-time publisher sends
-    /// skips frames but stays, one that stopped reading is disconnected.
-    fn count_stalled_drop(&mut self) {
-        let drained = self.outlet.drained();
-        if drained != self.drained_at_drop {
-            self.drained_at_drop = drained;
-            self.dropped_in_a_row = 0;
-            self.progress_seen = Instant::now();
-        }
-        self.dropped_in_a_row += 1;
-    }
 }
 
 #[derive(Default)]
@@ -121,8 +98,8 @@ struct State {
     frames: u64,
     last_timestamp: RtmpTime,
     dropped: u64,
-    /// Frames not yet handed to players (merged writes), with when the
-    /// first came.
+    /// Frames not yet handed to players (those of the current read, or
+    /// of the merge window), with when the first came.
     pending: Vec<(Chunks, Role)>,
     pending_since: Option<Instant>,
 }
@@ -249,9 +226,6 @@ impl Stream {
             joined_at: state.pending.len(),
             skipping: false,
             dropped: 0,
-            dropped_in_a_row: 0,
-            drained_at_drop: 0,
-            progress_seen: Instant::now(),
         };
         if let Some(metadata) = &state.metadata {
             send(&mut player, metadata.clone());
@@ -388,14 +362,14 @@ impl Stream {
             }
         }
         state.dropped += dropped;
-        let limit = self.config.max_dropped_in_a_row;
+        let (limit, min_stall) = (self.config.max_dropped_in_a_row, self.config.min_stall);
         state.players.retain(|p| {
-            if p.dropped_in_a_row <= limit || p.progress_seen.elapsed() < self.config.min_stall {
+            let Some(drops) = p.outlet.stalled(limit, min_stall) else {
                 return true;
-            }
+            };
             warn!(
-                "conn#{} too slow for {}: {} frames dropped in a row; disconnecting",
-                p.id, self.key.app, p.dropped_in_a_row
+                "conn#{} too slow for {}: {drops} frames dropped in a row; disconnecting",
+                p.id, self.key.app
             );
             p.outlet.hang_up();
             false
@@ -417,7 +391,7 @@ impl Stream {
                 player.dropped += 1;
                 // Waiting for a keyframe with room is not being slow.
                 if !has_room {
-                    player.count_stalled_drop();
+                    player.outlet.count_drop();
                 }
                 return false;
             }
@@ -426,7 +400,6 @@ impl Stream {
                 player.id, self.key.app, player.dropped
             );
             player.skipping = false;
-            player.dropped_in_a_row = 0;
             for (_, header) in headers {
                 send(player, header.clone());
             }
@@ -466,7 +439,7 @@ fn send(player: &mut Player, chunks: Chunks) -> bool {
             }
             player.skipping = true;
             player.dropped += 1;
-            player.count_stalled_drop();
+            player.outlet.count_drop();
             false
         }
         // The writer is gone; the connection's cleanup unsubscribes it.
