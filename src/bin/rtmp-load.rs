@@ -121,15 +121,15 @@ fn main() -> ExitCode {
         })
         .unzip();
 
-    // Openers work in parallel so that a server slow to answer `play`
-    // (nginx-rtmp's replies wait on the client's delayed ACK, ~90 ms a
-    // player here) does not stretch the ramp; each keeps to its share of
-    // the rate.
     let spawn_latency_player = || {
         let (url, options, measuring, stop) = (args.url.clone(), options.clone(), measuring.clone(), stop.clone());
         std::thread::spawn(move || time_arrivals(&url, &options, &measuring, &stop))
     };
     let latency_first = spawn_latency_player();
+    // Openers work in parallel so that a server slow to answer `play`
+    // (nginx-rtmp's replies wait on the client's delayed ACK, ~90 ms a
+    // player here) does not stretch the ramp; each keeps to its share of
+    // the rate.
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
     let failed = std::thread::scope(|scope| {

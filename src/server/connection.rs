@@ -322,7 +322,7 @@ impl Connection {
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
                         self.timers.last_media = Instant::now();
-                        publishing.send(frame);
+                        publishing.push(frame);
                     }
                 }
                 Action::Connect { app, query, flash_ver } => {

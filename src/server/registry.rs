@@ -101,11 +101,11 @@ impl Registry {
 
 impl Publishing {
     /// Adds a frame for the stream's players; `flush` sends it.
-    pub(crate) fn send(&self, frame: Frame) {
+    pub(crate) fn push(&self, frame: Frame) {
         self.stream.push(frame);
     }
 
-    /// Sends the players what `send` added, or with merged writes, once it
+    /// Sends the players what `push` added, or with merged writes, once it
     /// has waited long enough. Called after each read.
     pub(crate) fn flush(&self) {
         self.stream.flush_if_due();
