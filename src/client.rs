@@ -261,23 +261,17 @@ impl Player {
     /// than asked for emptied the socket, so it is the last: no further
     /// call just to hear `WouldBlock`.
     pub fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, ClientError> {
-        const READ_SIZE: usize = 64 * 1024;
         let mut total = 0;
         loop {
             let connection = &mut self.connection;
-            // Read straight into the decoder: no copy, no zeroed buffer per call.
-            let room = connection.decoder.unfilled(READ_SIZE);
-            let asked = room.len();
-            let n = match (&connection.socket).read(room) {
-                Ok(0) => return Err(ClientError::Closed),
-                Ok(n) => n,
+            let (n, asked) = match connection.read_some() {
+                Ok((0, _)) => return Err(ClientError::Closed),
+                Ok(read) => read,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
             total += n;
-            connection.events.extend(connection.session.bytes_received(n));
-            connection.decoder.filled(n);
             while let Some(raw) = connection.decoder.next_message().map_err(ClientError::Chunk)? {
                 connection
                     .events
@@ -375,9 +369,22 @@ impl Connection {
         Ok(())
     }
 
+    /// Reads once from the socket straight into the decoder (no copy, no
+    /// zeroed buffer per call) and counts the bytes for acknowledgements.
+    /// Returns the bytes read (0: the peer closed) and the room they were
+    /// read into.
+    fn read_some(&mut self) -> io::Result<(usize, usize)> {
+        const READ_SIZE: usize = 64 * 1024;
+        let room = self.decoder.unfilled(READ_SIZE);
+        let asked = room.len();
+        let n = (&self.socket).read(room)?;
+        self.decoder.filled(n);
+        self.events.extend(self.session.bytes_received(n));
+        Ok((n, asked))
+    }
+
     /// The next event that is not a message to send (those are sent here).
     fn next_event(&mut self) -> Result<ClientEvent, ClientError> {
-        let mut buf = [0u8; 16 * 1024];
         loop {
             while let Some(event) = self.events.pop_front() {
                 match event {
@@ -390,12 +397,9 @@ impl Connection {
                     .events
                     .extend(self.session.handle(raw).map_err(ClientError::Session)?),
                 None => {
-                    let n = (&self.socket).read(&mut buf)?;
-                    if n == 0 {
+                    if self.read_some()?.0 == 0 {
                         return Err(ClientError::Closed);
                     }
-                    self.events.extend(self.session.bytes_received(n));
-                    self.decoder.push(&buf[..n]);
                 }
             }
         }
