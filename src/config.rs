@@ -42,14 +42,21 @@ pub struct Config {
     pub max_message_len: u32,
     /// Most chunk streams a peer may open.
     pub max_chunk_streams: usize,
-    /// Most bytes of unfinished messages a connection may hold.
+    /// Most bytes of unfinished messages (and the unfinished chunk in the
+    /// read buffer) a publishing connection may hold. Before its publish is
+    /// accepted a connection may hold four times `max_amf_message_len`.
     pub max_buffered_bytes: usize,
+    /// Most bytes of unfinished messages all connections together may hold;
+    /// the connection that would pass it is closed.
+    pub max_total_buffered_bytes: usize,
     /// Largest chunk size a peer may announce.
     pub max_chunk_size: u32,
     /// How deep AMF values a peer sends may nest.
     pub max_amf_depth: usize,
     /// Largest command or data message decoded (decoded AMF is many times
-    /// its bytes); a longer one is dropped with a warning.
+    /// its bytes); a longer one is dropped with a warning. Also the largest
+    /// message of any kind before a connection's publish is accepted: only
+    /// a publisher sends media.
     pub max_amf_message_len: usize,
     /// Most open connections; past it a new socket is closed at once.
     pub max_connections: usize,
@@ -94,6 +101,7 @@ impl Default for Config {
             max_message_len: decoder.max_message_len,
             max_chunk_streams: decoder.max_chunk_streams,
             max_buffered_bytes: decoder.max_partial_bytes,
+            max_total_buffered_bytes: 512 * 1024 * 1024,
             max_chunk_size: decoder.max_chunk_size,
             max_amf_depth: session.max_amf_depth,
             max_amf_message_len: session.max_amf_message_len,

@@ -8,7 +8,7 @@ use crate::protocol::amf0;
 use crate::protocol::amf3;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::handshake::{Handshake, Scheme};
-use crate::protocol::message::{Message, split_aggregate};
+use crate::protocol::message::{AggregateParts, Message};
 use crate::protocol::reader::Reader;
 use crate::session::{Action, ClientConfig, ClientSession, Role, ServerSession, SessionConfig};
 
@@ -56,7 +56,7 @@ pub fn chunk_decoder(data: &[u8]) {
             match decoder.next_message() {
                 Ok(Some(raw)) => {
                     if let Ok(Message::Aggregate(payload)) = Message::decode(raw.type_id, raw.payload) {
-                        let _ = split_aggregate(raw.timestamp, raw.stream_id, &payload);
+                        AggregateParts::new(raw.timestamp, raw.stream_id, payload).for_each(drop);
                     }
                 }
                 Ok(None) => break,
@@ -97,14 +97,19 @@ pub fn session(data: &[u8]) {
     while let Ok(Some(raw)) = decoder.next_message() {
         server.bytes_received(raw.payload.len());
         let _ = client.handle(raw.clone());
-        if let Ok(actions) = server.handle(raw) {
-            for action in actions {
+        let mut handled = server.handle(raw);
+        loop {
+            for action in handled.into_iter().flatten() {
                 match action {
                     Action::Connect { .. } => drop(server.accept_connect()),
                     Action::Publish(..) => drop(server.accept_publish()),
                     Action::Play(..) => drop(server.accept_play()),
                     _ => {}
                 }
+            }
+            match server.next_parts() {
+                Some(next) => handled = next,
+                None => break,
             }
         }
     }

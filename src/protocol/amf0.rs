@@ -85,6 +85,27 @@ pub enum Amf0Value {
 }
 
 impl Amf0Value {
+    /// What kind of value this is, for error messages that must not
+    /// repeat a peer's (possibly huge) value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Amf0Value::Number(_) => "a number",
+            Amf0Value::Boolean(_) => "a boolean",
+            Amf0Value::String(_) | Amf0Value::LongString(_) => "a string",
+            Amf0Value::Object(_) => "an object",
+            Amf0Value::Null => "null",
+            Amf0Value::Undefined => "undefined",
+            Amf0Value::Reference(_) => "a reference",
+            Amf0Value::EcmaArray(_) => "an ecma array",
+            Amf0Value::StrictArray(_) => "a strict array",
+            Amf0Value::Date { .. } => "a date",
+            Amf0Value::Unsupported => "unsupported",
+            Amf0Value::XmlDocument(_) => "an xml document",
+            Amf0Value::TypedObject { .. } => "a typed object",
+            Amf0Value::Avmplus(_) => "an amf3 value",
+        }
+    }
+
     /// The text of a string or long string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -14,6 +14,8 @@
 
 use std::fmt;
 
+use super::escape::Escaped;
+
 use super::reader::Reader;
 
 /// How deep arrays, objects, vectors and dictionaries may nest.
@@ -164,7 +166,11 @@ impl fmt::Display for Amf3Error {
                 write!(f, "amf3 {table} reference {index} points past the table")
             }
             Amf3Error::Externalizable(class) => {
-                write!(f, "amf3 externalizable object of class {class:?} cannot be read")
+                write!(
+                    f,
+                    "amf3 externalizable object of class \"{}\" cannot be read",
+                    Escaped(class)
+                )
             }
             Amf3Error::TooDeep { limit } => write!(f, "amf3 nesting depth exceeds limit {limit}"),
             Amf3Error::TooManyReferencedBytes { limit } => {
@@ -191,15 +197,17 @@ struct Tables {
     /// Complex values are only counted: references keep their index.
     objects: u32,
     copied: usize,
+    /// Most bytes references may copy: [`MAX_REFERENCED_BYTES`], and no
+    /// more than the message being read holds, so that a message never
+    /// decodes to more than about twice its own bytes of text.
+    copy_limit: usize,
 }
 
 impl Tables {
     fn charge(&mut self, bytes: usize) -> Result<(), Amf3Error> {
         self.copied += bytes;
-        if self.copied > MAX_REFERENCED_BYTES {
-            return Err(Amf3Error::TooManyReferencedBytes {
-                limit: MAX_REFERENCED_BYTES,
-            });
+        if self.copied > self.copy_limit {
+            return Err(Amf3Error::TooManyReferencedBytes { limit: self.copy_limit });
         }
         Ok(())
     }
@@ -212,9 +220,13 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Amf3Value, Amf3Error> {
 
 /// Decodes one AMF3 value, nesting at most `max_depth` deep.
 pub fn decode_limited(r: &mut Reader<'_>, max_depth: usize) -> Result<Amf3Value, Amf3Error> {
+    let copy_limit = MAX_REFERENCED_BYTES.min(r.position() + r.remaining());
     Decoder {
         r,
-        tables: Tables::default(),
+        tables: Tables {
+            copy_limit,
+            ..Tables::default()
+        },
         max_depth,
     }
     .value(0)
@@ -799,11 +811,10 @@ mod tests {
         for _ in 0..5000 {
             bytes.extend_from_slice(&[0x06, 0x00]); // reference to it
         }
+        // References may copy no more than the message holds.
         assert_eq!(
             decode_all(&bytes),
-            Err(Amf3Error::TooManyReferencedBytes {
-                limit: MAX_REFERENCED_BYTES
-            })
+            Err(Amf3Error::TooManyReferencedBytes { limit: bytes.len() })
         );
     }
 }

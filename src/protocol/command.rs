@@ -64,7 +64,13 @@ impl Command {
         let mut values = values.into_iter();
         let name = match values.next() {
             Some(Amf0Value::String(s) | Amf0Value::LongString(s)) => s,
-            Some(other) => return Err(MessageError::BadCommand(format!("name is {other:?}, not a string"))),
+            // Only the kind of value: a peer's value can be megabytes long.
+            Some(other) => {
+                return Err(MessageError::BadCommand(format!(
+                    "name is {}, not a string",
+                    other.kind()
+                )));
+            }
             None => return Err(MessageError::BadCommand("is empty".into())),
         };
         // Interop: a missing or non-number transaction id is read as 0

@@ -168,6 +168,12 @@ pub enum MessageError {
     },
     /// A command message that does not start with a name and a number.
     BadCommand(String),
+    /// A part of an aggregate message that is not audio, video or data
+    /// (an aggregate inside an aggregate, say).
+    BadAggregatePart {
+        /// The part's type id.
+        type_id: u8,
+    },
 }
 
 impl fmt::Display for MessageError {
@@ -180,6 +186,12 @@ impl fmt::Display for MessageError {
                 write!(f, "message type {type_id} has a bad amf body: {source}")
             }
             MessageError::BadCommand(why) => write!(f, "command message {why}"),
+            MessageError::BadAggregatePart { type_id } => {
+                write!(
+                    f,
+                    "aggregate part of type {type_id} refused: only audio, video and data may be aggregated"
+                )
+            }
         }
     }
 }
@@ -345,19 +357,43 @@ fn encode_user_control(event: &UserControl, out: &mut Vec<u8>) {
     }
 }
 
-/// Splits an aggregate message (§7.1.6) into its sub-messages. Each part is
-/// an FLV tag (type, 24-bit size, timestamp, stream id, body, back pointer);
-/// the parts' timestamps are shifted so the first one equals the aggregate's
-/// own `timestamp`, as the spec asks.
-pub fn split_aggregate(timestamp: RtmpTime, stream_id: u32, payload: &[u8]) -> Result<Vec<RawMessage>, MessageError> {
-    let truncated = MessageError::Truncated {
-        type_id: type_id::AGGREGATE,
-        len: payload.len(),
-    };
-    let mut r = Reader::new(payload);
-    let mut parts = Vec::new();
-    let mut first_timestamp = None;
-    while !r.is_empty() {
+/// The parts of an aggregate message (§7.1.6), one at a time. Each part
+/// is an FLV tag (type, 24-bit size, timestamp, stream id, body, back
+/// pointer); the parts' timestamps are shifted so the first one equals the
+/// aggregate's own, as the spec asks.
+///
+/// Parts may be audio, video or data only: an aggregate inside an
+/// aggregate (or any other type) is an error, so no nesting depth and no
+/// number of copies depends on the peer. Each part's body is copied once,
+/// when it is yielded; the parts are never all held at once.
+#[derive(Debug)]
+pub struct AggregateParts {
+    payload: Vec<u8>,
+    pos: usize,
+    timestamp: RtmpTime,
+    stream_id: u32,
+    first: Option<RtmpTime>,
+}
+
+impl AggregateParts {
+    /// The parts of the aggregate `payload` that arrived at `timestamp` on
+    /// message stream `stream_id`.
+    pub fn new(timestamp: RtmpTime, stream_id: u32, payload: Vec<u8>) -> Self {
+        AggregateParts {
+            payload,
+            pos: 0,
+            timestamp,
+            stream_id,
+            first: None,
+        }
+    }
+
+    fn part(&mut self) -> Result<RawMessage, MessageError> {
+        let truncated = MessageError::Truncated {
+            type_id: type_id::AGGREGATE,
+            len: self.payload.len(),
+        };
+        let mut r = Reader::new(self.payload.get(self.pos..).unwrap_or_default());
         let header = (|| {
             let type_id = r.u8()?;
             let size = r.u24()?;
@@ -367,18 +403,41 @@ pub fn split_aggregate(timestamp: RtmpTime, stream_id: u32, payload: &[u8]) -> R
             Ok::<_, super::reader::Incomplete>((type_id, size, RtmpTime(low | (high as u32) << 24)))
         })();
         let (part_type, size, part_time) = header.map_err(|_| truncated.clone())?;
+        if !matches!(
+            part_type,
+            type_id::AUDIO | type_id::VIDEO | type_id::DATA_AMF0 | type_id::DATA_AMF3
+        ) {
+            return Err(MessageError::BadAggregatePart { type_id: part_type });
+        }
         let body = r.take(size as usize).map_err(|_| truncated.clone())?;
-        r.u32().map_err(|_| truncated.clone())?; // back pointer
-        let first = *first_timestamp.get_or_insert(part_time);
-        parts.push(RawMessage {
+        r.u32().map_err(|_| truncated)?; // back pointer
+        let first = *self.first.get_or_insert(part_time);
+        let part = RawMessage {
             csid: 0,
-            timestamp: timestamp.wrapping_add(part_time.delta_since(first)),
+            timestamp: self.timestamp.wrapping_add(part_time.delta_since(first)),
             type_id: part_type,
-            stream_id,
+            stream_id: self.stream_id,
             payload: body.to_vec(),
-        });
+        };
+        self.pos += r.position();
+        Ok(part)
     }
-    Ok(parts)
+}
+
+impl Iterator for AggregateParts {
+    type Item = Result<RawMessage, MessageError>;
+
+    /// The next part; after an error, `None`.
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.payload.len() {
+            return None;
+        }
+        let part = self.part();
+        if part.is_err() {
+            self.pos = self.payload.len();
+        }
+        Some(part)
+    }
 }
 
 #[cfg(test)]
@@ -516,11 +575,28 @@ mod tests {
             payload.extend_from_slice(body);
             payload.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
         }
-        let parts = split_aggregate(RtmpTime(50), 1, &payload).unwrap();
+        let parts: Vec<RawMessage> = AggregateParts::new(RtmpTime(50), 1, payload.clone())
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].timestamp, RtmpTime(50));
         assert_eq!(parts[1].timestamp, RtmpTime(90));
         assert_eq!(parts[1].payload, vec![0x27, 1, 2]);
-        assert!(split_aggregate(RtmpTime(0), 1, &payload[..payload.len() - 1]).is_err());
+        let mut cut = AggregateParts::new(RtmpTime(0), 1, payload[..payload.len() - 1].to_vec());
+        assert!(cut.next().unwrap().is_ok());
+        assert!(cut.next().unwrap().is_err());
+        assert!(cut.next().is_none(), "nothing after an error");
+    }
+
+    #[test]
+    fn an_aggregate_inside_an_aggregate_is_refused() {
+        // A part of type 22 holding one video part.
+        let inner = [9u8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x17, 0, 0, 0, 12];
+        let mut outer = vec![22u8, 0, 0, inner.len() as u8, 0, 0, 0, 0, 0, 0, 0];
+        outer.extend_from_slice(&inner);
+        outer.extend_from_slice(&(11 + inner.len() as u32).to_be_bytes());
+        let mut parts = AggregateParts::new(RtmpTime(0), 1, outer);
+        assert_eq!(parts.next(), Some(Err(MessageError::BadAggregatePart { type_id: 22 })));
+        assert_eq!(parts.next(), None);
     }
 }

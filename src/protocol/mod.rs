@@ -16,6 +16,7 @@ pub mod amf0;
 pub mod amf3;
 pub mod chunk;
 pub mod command;
+pub mod escape;
 pub mod handshake;
 pub mod message;
 pub mod reader;

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, bounded};
@@ -178,12 +179,8 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
             max_amf_message_len: config.max_amf_message_len,
             ..SessionConfig::default()
         }),
-        decoder: ChunkDecoder::new(DecoderLimits {
-            max_message_len: config.max_message_len,
-            max_chunk_streams: config.max_chunk_streams,
-            max_partial_bytes: config.max_buffered_bytes,
-            max_chunk_size: config.max_chunk_size,
-        }),
+        decoder: ChunkDecoder::new(limits_before_publish(config)),
+        held: 0,
         control: control_tx,
         outlet,
         publishing: None,
@@ -211,7 +208,11 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
                 if n == asked {
                     read_size = READ_SIZE;
                 }
-                connection.input(n).err()
+                connection
+                    .count_held()
+                    .and_then(|()| connection.input(n))
+                    .and_then(|()| connection.count_held())
+                    .err()
             }
             Ok(None) => None,
             Err(end) => Some(end),
@@ -236,6 +237,8 @@ struct Connection {
     outlet: Arc<Outlet>,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
+    /// The decoder's held bytes as counted in the server-wide total.
+    held: usize,
     /// Logged in with authmod=adobe.
     logged_in: bool,
     timers: Timers,
@@ -253,7 +256,52 @@ struct Timers {
     idle_publisher_timeout: Duration,
 }
 
+/// Before its publish is accepted a connection sends only commands, which
+/// are under 64 KiB in every real client: its messages may be no longer
+/// than `max_amf_message_len`, and it may hold four of them.
+fn limits_before_publish(config: &Config) -> DecoderLimits {
+    let max_len = config.max_amf_message_len.min(config.max_message_len as usize);
+    DecoderLimits {
+        max_message_len: max_len as u32,
+        max_chunk_streams: config.max_chunk_streams,
+        max_partial_bytes: (4 * max_len).min(config.max_buffered_bytes),
+        max_chunk_size: config.max_chunk_size,
+    }
+}
+
+/// The limits of a connection whose publish was accepted.
+fn limits_for_publisher(config: &Config) -> DecoderLimits {
+    DecoderLimits {
+        max_message_len: config.max_message_len,
+        max_chunk_streams: config.max_chunk_streams,
+        max_partial_bytes: config.max_buffered_bytes,
+        max_chunk_size: config.max_chunk_size,
+    }
+}
+
 impl Connection {
+    /// Counts the decoder's held bytes in the server-wide total, and ends
+    /// this connection when they would take the total past its limit.
+    fn count_held(&mut self) -> Result<(), End> {
+        let held = self.decoder.held();
+        let total = &self.shared.buffered;
+        if held <= self.held {
+            total.fetch_sub(self.held - held, Ordering::Relaxed);
+            self.held = held;
+            return Ok(());
+        }
+        let more = held - self.held;
+        self.held = held;
+        let now = total.fetch_add(more, Ordering::Relaxed) + more;
+        let limit = self.shared.config.max_total_buffered_bytes;
+        if now > limit {
+            return Err(End::Misbehaved(format!(
+                "holds {held} bytes of unfinished messages while all connections together passed the limit of {limit}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Pings a silent peer, and ends a connection whose peer did not answer
     /// a ping in time or that publishes without sending media.
     fn check_timers(&mut self, now: Instant) -> Result<(), End> {
@@ -307,10 +355,18 @@ impl Connection {
                 }
                 Err(e) => return Err(End::Misbehaved(e.to_string())),
             };
-            match self.session.handle(raw) {
-                Ok(actions) => self.apply(actions)?,
-                // A message we cannot read is dropped; the stream goes on.
-                Err(e) => warn!("conn#{} {} {e}; message dropped", self.id, self.peer),
+            let mut handled = self.session.handle(raw);
+            loop {
+                match handled {
+                    Ok(actions) => self.apply(actions)?,
+                    // A message we cannot read is dropped; the stream goes on.
+                    Err(e) => warn!("conn#{} {} {e}; message dropped", self.id, self.peer),
+                }
+                // An aggregate's parts, a few at a time.
+                match self.session.next_parts() {
+                    Some(next) => handled = next,
+                    None => break,
+                }
             }
         }
     }
@@ -399,6 +455,7 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
                 debug!("conn#{} publish name={}", self.id, key.name);
                 self.publishing = Some(publishing);
+                self.decoder.set_limits(limits_for_publisher(&self.shared.config));
                 self.timers.last_media = Instant::now();
                 self.session.accept_publish()
             }
@@ -416,6 +473,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        self.shared.buffered.fetch_sub(self.held, Ordering::Relaxed);
         if self.publishing.take().is_some() {
             info!("conn#{} {} publish stop", self.id, self.peer);
         }

@@ -18,7 +18,7 @@ pub use stream::StreamStats;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     gate: Gate,
     stopping: AtomicBool,
     next_id: AtomicU64,
+    /// Bytes of unfinished messages all connections hold (see
+    /// `Config::max_total_buffered_bytes`).
+    buffered: AtomicUsize,
     /// A handle on every open socket, so shutdown can unblock its reader.
     sockets: Mutex<HashMap<ConnId, TcpStream>>,
     all_closed: Condvar,
@@ -107,6 +110,7 @@ impl Server {
             registry,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            buffered: AtomicUsize::new(0),
             sockets: Mutex::new(HashMap::new()),
             all_closed: Condvar::new(),
         });

@@ -35,7 +35,9 @@ use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
 use crate::protocol::command::{Command, info, status};
-use crate::protocol::message::{self, MEDIA_STREAM_ID as STREAM_ID, Message, MessageError, RawMessage, UserControl};
+use crate::protocol::message::{
+    self, AggregateParts, MEDIA_STREAM_ID as STREAM_ID, Message, MessageError, RawMessage, UserControl,
+};
 use crate::protocol::time::RtmpTime;
 
 /// Server settings that show in the session's replies.
@@ -61,7 +63,9 @@ impl Default for SessionConfig {
             window_ack_size: 2_500_000,
             peer_bandwidth: 2_500_000,
             max_amf_depth: crate::protocol::amf0::MAX_DEPTH,
-            max_amf_message_len: 1024 * 1024,
+            // Interop: commands and metadata from ffmpeg, OBS, librtmp and
+            // GStreamer are a few hundred bytes to a few KiB.
+            max_amf_message_len: 64 * 1024,
         }
     }
 }
@@ -82,6 +86,21 @@ pub enum SessionError {
         /// The limit in force.
         limit: usize,
     },
+    /// Audio, video or metadata from a connection that does not publish.
+    NotPublishing {
+        /// What it was.
+        kind: FrameKind,
+    },
+    /// A data message that would grow past the limit when re-encoded as
+    /// AMF0 for players.
+    Amplified {
+        /// Its length.
+        len: usize,
+        /// The length it re-encodes to.
+        encoded: usize,
+        /// The limit in force.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for SessionError {
@@ -94,6 +113,13 @@ impl fmt::Display for SessionError {
                     "message type {type_id} of {len} bytes exceeds the amf message limit {limit}"
                 )
             }
+            SessionError::NotPublishing { kind } => {
+                write!(f, "{kind:?} from a connection that does not publish refused")
+            }
+            SessionError::Amplified { len, encoded, limit } => write!(
+                f,
+                "data message of {len} bytes re-encodes to {encoded}, past the limit {limit}"
+            ),
         }
     }
 }
@@ -102,7 +128,7 @@ impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SessionError::BadMessage(e) => Some(e),
-            SessionError::TooLarge { .. } => None,
+            _ => None,
         }
     }
 }
@@ -146,7 +172,16 @@ pub struct ServerSession {
     encoding: ObjectEncoding,
     /// The peer's Window Acknowledgement Size; 0 until it sends one.
     acks: AckWindow,
+    /// The parts of the aggregate message being handled.
+    aggregate: Option<AggregateParts>,
 }
+
+/// How many times its own length a data message may grow when it is
+/// re-encoded as AMF0 for players.
+const MAX_DATA_GROWTH: usize = 4;
+
+/// Aggregate parts handled per `next_parts` call.
+const PARTS_PER_CALL: usize = 16;
 
 impl ServerSession {
     /// A session waiting for `connect`.
@@ -157,6 +192,7 @@ impl ServerSession {
             app: String::new(),
             encoding: ObjectEncoding::Amf0,
             acks: AckWindow::default(),
+            aggregate: None,
         }
     }
 
@@ -171,9 +207,47 @@ impl ServerSession {
         self.acks.bytes_received(n).map(Action::Send)
     }
 
-    /// Handles one message from the peer.
+    /// Handles one message from the peer. An aggregate's parts are handled
+    /// by [`next_parts`](Self::next_parts), which the caller then calls
+    /// until it returns `None`, before the next `handle`.
     pub fn handle(&mut self, raw: RawMessage) -> Result<Vec<Action>, SessionError> {
+        // A caller that did not drain the last aggregate gives up its rest.
+        self.aggregate = None;
+        if raw.type_id == message::type_id::AGGREGATE {
+            self.aggregate = Some(AggregateParts::new(raw.timestamp, raw.stream_id, raw.payload));
+            return Ok(Vec::new());
+        }
         let mut actions = Vec::new();
+        self.dispatch(raw, &mut actions)?;
+        Ok(actions)
+    }
+
+    /// The actions for the next few parts of the aggregate message `handle`
+    /// was last given; `None` once every part is handled. A few parts at a
+    /// time, so that an aggregate of a million empty parts never becomes a
+    /// million actions held at once. A part that is not audio, video or
+    /// data (an aggregate inside an aggregate) ends the aggregate with an
+    /// error; the connection may go on.
+    pub fn next_parts(&mut self) -> Option<Result<Vec<Action>, SessionError>> {
+        let mut parts = self.aggregate.take()?;
+        let mut actions = Vec::new();
+        for _ in 0..PARTS_PER_CALL {
+            let handled = match parts.next() {
+                Some(Ok(part)) => self.dispatch(part, &mut actions),
+                Some(Err(e)) => Err(e.into()),
+                None if actions.is_empty() => return None,
+                None => return Some(Ok(actions)),
+            };
+            if let Err(e) = handled {
+                return Some(Err(e));
+            }
+        }
+        self.aggregate = Some(parts);
+        Some(Ok(actions))
+    }
+
+    /// Handles a message that is not an aggregate.
+    fn dispatch(&mut self, raw: RawMessage, actions: &mut Vec<Action>) -> Result<(), SessionError> {
         let (timestamp, stream_id, type_id) = (raw.timestamp, raw.stream_id, raw.type_id);
         let is_amf = matches!(type_id, 15..=20);
         if is_amf && raw.payload.len() > self.config.max_amf_message_len {
@@ -183,25 +257,21 @@ impl ServerSession {
                 limit: self.config.max_amf_message_len,
             });
         }
+        let len = raw.payload.len();
         match Message::decode_limited(type_id, raw.payload, self.config.max_amf_depth)? {
-            Message::Command(command) | Message::CommandAmf3(command) => self.command(command, stream_id, &mut actions),
-            Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, &mut actions),
-            Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, &mut actions),
-            Message::Data(values) | Message::DataAmf3(values) => self.data(timestamp, values, &mut actions),
-            Message::Aggregate(payload) => {
-                for part in message::split_aggregate(timestamp, stream_id, &payload)? {
-                    actions.extend(self.handle(part)?);
-                }
-            }
+            Message::Command(command) | Message::CommandAmf3(command) => self.command(command, stream_id, actions),
+            Message::Audio(payload) => self.media(FrameKind::Audio, timestamp, payload, actions)?,
+            Message::Video(payload) => self.media(FrameKind::Video, timestamp, payload, actions)?,
+            Message::Data(values) | Message::DataAmf3(values) => self.data(timestamp, values, len, actions)?,
             Message::WindowAckSize(size) => self.acks.window = size,
             Message::UserControl(UserControl::PingRequest(t)) => {
                 actions.push(control_message(Message::UserControl(UserControl::PingResponse(t))));
             }
             // Set Chunk Size and Abort were applied by the chunk decoder;
             // the rest needs no answer.
-            other => trace!("ignored {other:?}"),
+            other => trace!("ignored message type {}", other.type_id()),
         }
-        Ok(actions)
+        Ok(())
     }
 
     /// Answers an `Action::Publish`: the name is ours now.
@@ -453,19 +523,35 @@ impl ServerSession {
         }
     }
 
-    fn media(&mut self, kind: FrameKind, timestamp: RtmpTime, payload: Vec<u8>, actions: &mut Vec<Action>) {
+    /// A frame for the players; refused from a connection that does not
+    /// publish.
+    fn media(
+        &mut self,
+        kind: FrameKind,
+        timestamp: RtmpTime,
+        payload: Vec<u8>,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), SessionError> {
         if !matches!(self.state, State::Publishing(_)) {
-            trace!("dropped {kind:?} from a connection that does not publish");
-            return;
+            return Err(SessionError::NotPublishing { kind });
         }
         actions.push(Action::Media(Frame {
             kind,
             timestamp,
             payload,
         }));
+        Ok(())
     }
 
-    fn data(&mut self, timestamp: RtmpTime, values: Vec<Amf0Value>, actions: &mut Vec<Action>) {
+    /// `len` is the message's own length: what it re-encodes to may not
+    /// grow past [`MAX_DATA_GROWTH`] times that.
+    fn data(
+        &mut self,
+        timestamp: RtmpTime,
+        values: Vec<Amf0Value>,
+        len: usize,
+        actions: &mut Vec<Action>,
+    ) -> Result<(), SessionError> {
         // `@setDataFrame onMetaData {..}` from encoders is kept and sent to
         // players as `onMetaData {..}`, as Flash Media Server did.
         let values = match values.first().and_then(Amf0Value::as_str) {
@@ -475,12 +561,23 @@ impl ServerSession {
         if values.first().and_then(Amf0Value::as_str) != Some("onMetaData") {
             // Interop: ffmpeg's 4-byte timecode and other data are not
             // forwarded.
-            trace!("dropped data message {:?}", values.first());
-            return;
+            trace!("dropped a data message");
+            return Ok(());
         }
         let mut payload = Vec::new();
         amf0::encode_all(values, &mut payload);
-        self.media(FrameKind::Metadata, timestamp, payload, actions);
+        // AMF3 values (type 15, or behind an AVM+ switch) are re-encoded as
+        // AMF0, which is larger: an AMF3 integer of 2 bytes becomes a 9-byte
+        // number, a string reference the whole string again.
+        let limit = len * MAX_DATA_GROWTH + 64;
+        if payload.len() > limit {
+            return Err(SessionError::Amplified {
+                len,
+                encoded: payload.len(),
+                limit,
+            });
+        }
+        self.media(FrameKind::Metadata, timestamp, payload, actions)
     }
 
     /// A command message in the encoding the client connected with.

@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rustic_rtmp::ServerHandle;
-use rustic_rtmp::client::{Client, ClientOptions};
+use rustic_rtmp::client::{Client, ClientOptions, Player};
+use std::net::SocketAddr;
 
 use super::{frame_number, numbered_frame, unique, url, wait_for_players, wait_until};
 
@@ -26,9 +27,22 @@ impl Canary {
     pub fn start(server: &ServerHandle) -> Canary {
         let name = unique("canary");
         let url = url(server, &format!("canary/{name}"));
-        let mut player = Client::play(&url, &ClientOptions::default()).expect("canary player");
+        let player = Client::play(&url, &ClientOptions::default()).expect("canary player");
         wait_for_players(server, "canary", &name, 1);
-        let mut publisher = Client::publish(&url, &ClientOptions::default()).expect("canary publisher");
+        Canary::run(&url, player)
+    }
+
+    /// A canary on a server known only by its address (the binary). The
+    /// player may still be joining when the first frames go out; the GOP
+    /// cache brings it every frame from frame 0, the only keyframe.
+    pub fn start_at(addr: SocketAddr) -> Canary {
+        let url = format!("rtmp://{addr}/canary/{}", unique("canary"));
+        let player = Client::play(&url, &ClientOptions::default()).expect("canary player");
+        Canary::run(&url, player)
+    }
+
+    fn run(url: &str, mut player: Player) -> Canary {
+        let mut publisher = Client::publish(url, &ClientOptions::default()).expect("canary publisher");
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let sent_count = Arc::new(AtomicU32::new(0));

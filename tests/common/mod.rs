@@ -5,6 +5,7 @@
 //! a message pointing at scripts/test.sh, it never skips.
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
+pub mod binary;
 pub mod canary;
 pub mod nginx;
 pub mod rtmp;

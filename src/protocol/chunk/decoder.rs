@@ -8,6 +8,9 @@ use crate::protocol::message::{RawMessage, type_id};
 use crate::protocol::reader::{Incomplete, Reader};
 use crate::protocol::time::RtmpTime;
 
+/// A read buffer larger than twice this and twice what it holds is shrunk.
+const SHRINK_FLOOR: usize = 64 * 1024;
+
 /// Limits on what a peer controls in the chunk stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecoderLimits {
@@ -15,8 +18,9 @@ pub struct DecoderLimits {
     pub max_message_len: u32,
     /// Most chunk stream ids a connection may use.
     pub max_chunk_streams: usize,
-    /// Most bytes of unfinished messages held at once, over all chunk
-    /// streams (a peer could otherwise start a long message on every one).
+    /// Most bytes held at once: unfinished messages over all chunk streams
+    /// (a peer could otherwise start a long message on every one) and the
+    /// unfinished chunk waiting in the read buffer.
     pub max_partial_bytes: usize,
     /// Largest chunk size the peer may announce (a bigger one gains it
     /// nothing: no message is longer than `max_message_len`).
@@ -87,7 +91,7 @@ impl fmt::Display for ChunkError {
                 write!(f, "chunk stream {csid} exceeds the limit of {limit} chunk streams")
             }
             ChunkError::TooMuchPartialData { limit } => {
-                write!(f, "unfinished messages exceed the limit of {limit} bytes")
+                write!(f, "unfinished messages and chunks exceed the limit of {limit} bytes")
             }
             ChunkError::ShortControlMessage { type_id } => {
                 write!(f, "control message type {type_id} is shorter than 4 bytes")
@@ -162,6 +166,21 @@ impl ChunkDecoder {
         self.chunk_size
     }
 
+    /// Changes the limits from the next chunk on (a server allows more
+    /// once a publish is accepted). What is already held is not re-checked
+    /// until more arrives.
+    pub fn set_limits(&mut self, limits: DecoderLimits) {
+        self.limits = limits;
+    }
+
+    /// Bytes received and not yet handed out: unfinished messages and the
+    /// unfinished chunk in the read buffer. What `max_partial_bytes` limits.
+    /// (The buffer's empty room is at most twice this or 128 KiB: it
+    /// shrinks after a large chunk.)
+    pub fn held(&self) -> usize {
+        self.partial_bytes + self.buffered()
+    }
+
     /// Appends bytes read from the peer.
     pub fn push(&mut self, bytes: &[u8]) {
         if let Some(room) = self.unfilled(bytes.len()).get_mut(..bytes.len()) {
@@ -181,8 +200,14 @@ impl ChunkDecoder {
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() < self.end + min {
-            self.buf.resize(self.end + min, 0);
+        let wanted = self.end + min;
+        if self.buf.len() < wanted {
+            self.buf.resize(wanted, 0);
+        } else if self.buf.len() > 2 * wanted.max(SHRINK_FLOOR) {
+            // A large chunk has been decoded: give its room back rather
+            // than hold it for the life of the connection.
+            self.buf.truncate(wanted);
+            self.buf.shrink_to_fit();
         }
         self.buf.get_mut(self.end..).unwrap_or_default()
     }
@@ -217,10 +242,10 @@ impl ChunkDecoder {
             let mut r = Reader::new(buf.get(self.pos..).unwrap_or_default());
             let header = match self.read_header(&mut r) {
                 Ok(header) => header,
-                Err(Incomplete) => return Ok(None),
+                Err(Incomplete) => return self.incomplete(),
             };
             let message = match self.read_chunk(header, &mut r)? {
-                None if r.position() == 0 => return Ok(None),
+                None if r.position() == 0 => return self.incomplete(),
                 other => other,
             };
             self.pos += r.position();
@@ -229,6 +254,18 @@ impl ChunkDecoder {
                 return Ok(Some(message));
             }
         }
+    }
+
+    /// More bytes are needed: fine while the unfinished chunk waiting for
+    /// them and the unfinished messages fit the limit together (a chunk
+    /// can be as long as the chunk size, up to 16 MiB).
+    fn incomplete(&self) -> Result<Option<RawMessage>, ChunkError> {
+        if self.partial_bytes + self.buffered() > self.limits.max_partial_bytes {
+            return Err(ChunkError::TooMuchPartialData {
+                limit: self.limits.max_partial_bytes,
+            });
+        }
+        Ok(None)
     }
 
     fn read_header(&self, r: &mut Reader<'_>) -> Result<Header, Incomplete> {
@@ -316,7 +353,7 @@ impl ChunkDecoder {
         };
         if restart {
             self.partial_bytes -= state.payload.len();
-            state.payload.clear();
+            state.payload = Vec::new();
         }
         if self.partial_bytes + body.len() > self.limits.max_partial_bytes {
             return Err(ChunkError::TooMuchPartialData {
@@ -396,7 +433,7 @@ impl ChunkDecoder {
             type_id::ABORT => {
                 if let Some(stream) = self.streams.get_mut(&value()?) {
                     self.partial_bytes -= stream.payload.len();
-                    stream.payload.clear();
+                    stream.payload = Vec::new();
                 }
             }
             _ => {}
@@ -721,5 +758,37 @@ mod tests {
             ChunkError::MessageTooLong { len: 101, limit: 100 }.to_string(),
             "message length 101 exceeds limit 100"
         );
+    }
+
+    #[test]
+    fn an_unfinished_chunk_counts_against_the_limit() {
+        // A chunk size of 100 000 and a message that long: its one chunk
+        // waits in the read buffer, not yet in any message.
+        let mut d = ChunkDecoder::new(DecoderLimits {
+            max_message_len: 1 << 20,
+            max_chunk_streams: 4,
+            max_partial_bytes: 50_000,
+            max_chunk_size: 1 << 20,
+        });
+        d.push(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 1, 0x86, 0xA0]);
+        assert!(d.next_message().unwrap().is_some());
+        d.push(&[0x04, 0, 0, 0, 0x01, 0x86, 0xA0, 9, 1, 0, 0, 0]);
+        d.push(&[0; 40_000]);
+        assert_eq!(d.next_message(), Ok(None));
+        d.push(&[0; 10_000]);
+        assert_eq!(d.next_message(), Err(ChunkError::TooMuchPartialData { limit: 50_000 }));
+    }
+
+    #[test]
+    fn the_read_buffer_shrinks_after_a_large_chunk() {
+        let mut d = ChunkDecoder::new(DecoderLimits::default());
+        d.push(&[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0x10, 0, 0]);
+        assert!(d.next_message().unwrap().is_some());
+        d.push(&[0x04, 0, 0, 0, 0x10, 0, 0, 9, 1, 0, 0, 0]);
+        d.push(&[0x17; 1 << 20]);
+        assert_eq!(d.next_message().unwrap().map(|m| m.payload.len()), Some(1 << 20));
+        assert_eq!(d.held(), 0);
+        let room = d.unfilled(1024).len();
+        assert!(room <= 2 * SHRINK_FLOOR, "{room} bytes of room after shrinking");
     }
 }

@@ -1,6 +1,8 @@
 use super::*;
 use crate::media::{FrameKind, StreamKey};
 use crate::protocol::amf0;
+use crate::protocol::message::MessageError;
+use crate::session::SessionError;
 
 #[test]
 fn fmle_sequence_reaches_publish_start() {
@@ -84,22 +86,18 @@ fn set_data_frame_becomes_on_metadata() {
 #[test]
 fn media_flows_only_while_publishing() {
     let mut session = connected("live");
-    assert!(
-        session
-            .handle(raw(9, 1, &Message::Video(vec![0x17, 1])))
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        session.handle(raw(9, 1, &Message::Video(vec![0x17, 1]))),
+        Err(SessionError::NotPublishing { kind: FrameKind::Video })
     );
     let mut session = publishing();
     let actions = session.handle(raw(9, 1, &Message::Video(vec![0x17, 1]))).unwrap();
     assert!(matches!(&actions[..], [Action::Media(f)] if f.is_keyframe()));
     let stop = call(&mut session, "deleteStream", 0.0, vec![Amf0Value::Number(1.0)]);
     assert_eq!(stop.last(), Some(&Action::Unpublish));
-    assert!(
-        session
-            .handle(raw(9, 1, &Message::Video(vec![0x17, 1])))
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        session.handle(raw(9, 1, &Message::Video(vec![0x17, 1]))),
+        Err(SessionError::NotPublishing { kind: FrameKind::Video })
     );
 }
 
@@ -117,7 +115,14 @@ fn aggregate_parts_become_frames() {
     }
     let mut aggregate = raw(22, 1, &Message::Aggregate(payload));
     aggregate.timestamp = RtmpTime(1000);
-    let actions = session.handle(aggregate).unwrap();
+    assert!(
+        session.handle(aggregate).unwrap().is_empty(),
+        "parts come from next_parts"
+    );
+    let mut actions = Vec::new();
+    while let Some(more) = session.next_parts() {
+        actions.extend(more.unwrap());
+    }
     let frames: Vec<_> = actions
         .iter()
         .map(|a| match a {
@@ -126,4 +131,60 @@ fn aggregate_parts_become_frames() {
         })
         .collect();
     assert_eq!(frames, vec![(FrameKind::Audio, 1000), (FrameKind::Video, 1020)]);
+}
+
+/// An aggregate part `type_id` holding `body`, as an FLV tag.
+fn aggregate_part(type_id: u8, body: &[u8]) -> Vec<u8> {
+    let mut part = vec![type_id];
+    part.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    part.extend_from_slice(&[0; 7]);
+    part.extend_from_slice(body);
+    part.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
+    part
+}
+
+#[test]
+fn a_nested_aggregate_is_refused_without_recursion() {
+    let mut session = publishing();
+    // 10 000 levels: each an aggregate whose one part is the next level.
+    let mut nested = aggregate_part(9, &[0x17, 1]);
+    for _ in 0..10_000 {
+        nested = aggregate_part(22, &nested);
+    }
+    let payload = nested[11..nested.len() - 4].to_vec();
+    assert!(
+        session
+            .handle(raw(22, 1, &Message::Aggregate(payload)))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        session.next_parts(),
+        Some(Err(SessionError::BadMessage(MessageError::BadAggregatePart {
+            type_id: 22
+        })))
+    ));
+    assert!(session.next_parts().is_none());
+}
+
+#[test]
+fn a_million_empty_parts_come_a_few_at_a_time() {
+    let mut session = publishing();
+    let payload = aggregate_part(9, &[]).repeat(1_000_000);
+    assert!(
+        session
+            .handle(raw(22, 1, &Message::Aggregate(payload)))
+            .unwrap()
+            .is_empty()
+    );
+    let (mut calls, mut frames, mut largest) = (0, 0, 0);
+    while let Some(actions) = session.next_parts() {
+        let actions = actions.unwrap();
+        calls += 1;
+        frames += actions.len();
+        largest = largest.max(actions.len());
+    }
+    assert_eq!(frames, 1_000_000);
+    assert!(largest <= 16, "{largest} actions in one call");
+    assert!(calls >= 1_000_000 / 16);
 }

@@ -1,0 +1,170 @@
+//! Attacks on the real binary, each checked from outside: the process
+//! stays alive, a canary stream loses nothing, a fresh ffmpeg publish and
+//! play works, and its peak memory (`VmHWM`) and log bytes stay within the
+//! bounds the README states. Issue 10's findings, one test (or two) each.
+
+mod common;
+
+use std::io::Write;
+
+use common::binary::Binary;
+use common::rtmp::RawClient;
+use common::*;
+use rustic_rtmp::protocol::message::Message;
+
+const MIB: u64 = 1024;
+
+/// A publishing raw client on `live/<fresh name>`.
+fn publisher(server: &Binary) -> RawClient {
+    let mut client = RawClient::handshake(server.addr);
+    client.connect("live");
+    assert_eq!(client.publish(&unique("attack")), "NetStream.Publish.Start");
+    client
+}
+
+/// An FLV tag as an aggregate part.
+fn aggregate_part(type_id: u8, body: &[u8]) -> Vec<u8> {
+    let mut part = vec![type_id];
+    part.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    part.extend_from_slice(&[0; 7]);
+    part.extend_from_slice(body);
+    part.extend_from_slice(&(11 + body.len() as u32).to_be_bytes());
+    part
+}
+
+/// Sends `payload` as one message of `type_id` on csid 4, stream 1, in
+/// 64 KiB chunks.
+fn send_big(client: &mut RawClient, type_id: u8, payload: &[u8]) {
+    client.send(2, 0, 0, &Message::SetChunkSize(65_536));
+    let len = payload.len() as u32;
+    let mut bytes = vec![0x04, 0, 0, 0];
+    bytes.extend_from_slice(&len.to_be_bytes()[1..]);
+    bytes.push(type_id);
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    for (i, chunk) in payload.chunks(65_536).enumerate() {
+        if i > 0 {
+            bytes.push(0xC4);
+        }
+        bytes.extend_from_slice(chunk);
+    }
+    client.socket.write_all(&bytes).unwrap();
+}
+
+#[test]
+fn f1_aggregates_nested_ten_thousand_deep_are_refused() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    // Before connect: about 150 KB, over the limit for a connection that
+    // does not publish: closed.
+    let mut nested = aggregate_part(9, &[0x17, 1]);
+    for _ in 0..10_000 {
+        nested = aggregate_part(22, &nested);
+    }
+    let payload = &nested[11..nested.len() - 4];
+    let mut early = RawClient::handshake(server.addr);
+    send_big(&mut early, 22, payload);
+    assert!(early.closed_by_server());
+    // From a publisher: the message is read, its nested part refused.
+    let before = server.peak_kib();
+    let mut attacker = publisher(&server);
+    send_big(&mut attacker, 22, payload);
+    server.wait_for_log("aggregate part of type 22 refused");
+    // The publisher goes on: a later call is answered.
+    attacker.call(
+        0,
+        "releaseStream",
+        9.0,
+        rustic_rtmp::protocol::amf0::Amf0Value::Null,
+        vec![],
+    );
+    assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
+    let grown = server.peak_kib() - before;
+    assert!(grown <= 3 * payload.len() as u64 / 1024 + MIB, "peak grew {grown} KiB");
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f1_an_aggregate_of_sixteen_mib_of_empty_parts_stays_within_three_times_its_size() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let part = aggregate_part(9, &[]);
+    let payload = part.repeat((16 << 20) / part.len());
+    let before = server.peak_kib();
+    let mut attacker = publisher(&server);
+    send_big(&mut attacker, 22, &payload);
+    attacker.call(
+        0,
+        "releaseStream",
+        9.0,
+        rustic_rtmp::protocol::amf0::Amf0Value::Null,
+        vec![],
+    );
+    assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
+    let grown = server.peak_kib() - before;
+    let bound = 3 * payload.len() as u64 / 1024;
+    assert!(
+        grown <= bound,
+        "peak grew {grown} KiB, more than 3x the message ({bound} KiB)"
+    );
+    server.assert_unharmed(canary);
+}
+
+/// Starts a `len`-byte video message on each of `csids` and feeds it in
+/// chunks of `chunk` bytes until `total` bytes are offered or the server
+/// closes; returns the bytes the socket took.
+fn hold_as_much_as_possible(
+    client: &mut RawClient,
+    chunk: usize,
+    len: u32,
+    csids: std::ops::Range<u8>,
+    total: usize,
+) -> usize {
+    client.socket.set_write_timeout(Some(WAIT)).unwrap();
+    let mut sent = 0;
+    for round in 0.. {
+        for csid in csids.clone() {
+            let mut bytes = if round == 0 {
+                let mut header = vec![csid, 0, 0, 0];
+                header.extend_from_slice(&len.to_be_bytes()[1..]);
+                header.extend_from_slice(&[9, 1, 0, 0, 0]);
+                header
+            } else {
+                vec![0xC0 | csid]
+            };
+            bytes.resize(bytes.len() + chunk, 0x5A);
+            if client.socket.write_all(&bytes).is_err() || sent >= total {
+                return sent;
+            }
+            sent += bytes.len();
+        }
+    }
+    sent
+}
+
+#[test]
+fn f3_fifty_connections_before_login_hold_little_and_are_closed() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let before = server.peak_kib();
+    let attackers: Vec<std::thread::JoinHandle<bool>> = (0..50)
+        .map(|_| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut peer = RawClient::handshake(addr);
+                peer.send(2, 0, 0, &Message::SetChunkSize(16 << 20));
+                // 64 KiB messages (the most allowed before publish) on
+                // every chunk stream, 8 MiB offered in all.
+                hold_as_much_as_possible(&mut peer, 16 * 1024, 64 * 1024, 3..63, 8 << 20);
+                peer.closed_by_server()
+            })
+        })
+        .collect();
+    for attacker in attackers {
+        assert!(attacker.join().unwrap(), "an attacker was not closed");
+    }
+    let grown = server.peak_kib() - before;
+    // README: before its publish is accepted a connection holds at most
+    // 256 KiB of unfinished messages and 128 KiB of read buffer.
+    assert!(grown <= 50 * 512, "peak grew {grown} KiB for 50 connections");
+    server.assert_unharmed(canary);
+}
