@@ -23,11 +23,20 @@ pub struct Config {
     /// Most frames the GOP cache holds; past it caching stops until the next
     /// keyframe. Must be below `player_queue_len`.
     pub gop_cache_max_frames: usize,
-    /// Most bytes the GOP cache holds.
-    pub gop_cache_max_bytes: usize,
+    /// Most bytes a stream's caches hold together: its metadata, every
+    /// track's sequence headers and the GOP. A GOP that does not fit is
+    /// dropped (joining players wait for the next keyframe); metadata and
+    /// headers that do not fit close the publisher.
+    pub stream_cache_max_bytes: usize,
+    /// Most tracks per stream with sequence headers (Enhanced RTMP
+    /// multitrack: each audio and video track is configured apart); a
+    /// publisher configuring more is closed.
+    pub max_tracks: usize,
     /// Media messages queued per player before it counts as slow and skips
     /// to the next keyframe.
     pub player_queue_len: usize,
+    /// Bytes queued per player before it counts as slow, likewise.
+    pub player_queue_max_bytes: usize,
     /// Frames a player may miss in a row for want of room while it reads
     /// nothing before it is disconnected: about 8 s of a 25 fps video with
     /// AAC audio. A player that keeps reading, however slowly, only skips
@@ -94,8 +103,13 @@ impl Default for Config {
             chunk_size: session.chunk_size,
             gop_cache: true,
             gop_cache_max_frames: 1024,
-            gop_cache_max_bytes: 32 * 1024 * 1024,
+            // A 4K stream at 50 Mbit/s with 2 s GOPs holds about 12 MiB in
+            // its GOP; several multitrack renditions fit as well.
+            stream_cache_max_bytes: 64 * 1024 * 1024,
+            max_tracks: 32,
             player_queue_len: 1536,
+            // About 5 s of a 50 Mbit/s stream, two of the largest frames.
+            player_queue_max_bytes: 32 * 1024 * 1024,
             slow_player_max_dropped: 600,
             slow_player_min_stall: Duration::from_secs(2),
             max_message_len: decoder.max_message_len,

@@ -168,3 +168,98 @@ fn f3_fifty_connections_before_login_hold_little_and_are_closed() {
     assert!(grown <= 50 * 512, "peak grew {grown} KiB for 50 connections");
     server.assert_unharmed(canary);
 }
+
+/// An E-RTMP multitrack (one track) HEVC SequenceStart for `track`, of
+/// `len` bytes.
+fn track_header(track: u8, len: usize) -> Vec<u8> {
+    let mut body = vec![0x96, 0x00, b'h', b'v', b'c', b'1', track];
+    body.resize(len, 0x42);
+    body
+}
+
+/// Sends video messages made by `body(i)` for i in 0.. until the server
+/// closes the connection; returns how many went out.
+fn send_until_closed(client: &mut RawClient, count: usize, body: impl Fn(usize) -> Vec<u8>) -> usize {
+    client.socket.set_write_timeout(Some(WAIT)).unwrap();
+    client.send(2, 0, 0, &Message::SetChunkSize(65_536));
+    for i in 0..count {
+        let mut out = Vec::new();
+        let payload = body(i);
+        let mut header = vec![0x07, 0, 0, 0];
+        header.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
+        header.extend_from_slice(&[9, 1, 0, 0, 0]);
+        out.extend_from_slice(&header);
+        for (n, chunk) in payload.chunks(65_536).enumerate() {
+            if n > 0 {
+                out.push(0xC7);
+            }
+            out.extend_from_slice(chunk);
+        }
+        if client.socket.write_all(&out).is_err() {
+            return i;
+        }
+    }
+    count
+}
+
+#[test]
+fn f2_codec_headers_are_bounded_by_a_track_limit_and_a_byte_budget() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let before = server.peak_kib();
+    // 512 tracks of 1 MiB headers: closed past 32 tracks.
+    let mut many = publisher(&server);
+    let sent = send_until_closed(&mut many, 512, |i| track_header(i as u8, 1 << 20));
+    assert!(many.closed_by_server(), "kept after {sent} track headers");
+    server.wait_for_log("sequence headers for more than 32 tracks");
+    // 32 tracks of 4 MiB headers: closed past the 64 MiB cache budget.
+    let mut large = publisher(&server);
+    let sent = send_until_closed(&mut large, 32, |i| track_header(i as u8, 4 << 20));
+    assert!(large.closed_by_server(), "kept after {sent} large headers");
+    server.wait_for_log("exceed the stream cache limit of 67108864");
+    let grown = server.peak_kib() - before;
+    eprintln!("f2: peak grew {grown} KiB");
+    // The cache budget (64 MiB), the publisher's unfinished messages
+    // (32 MiB) and what the allocator keeps.
+    assert!(grown <= 160 * MIB, "peak grew {grown} KiB");
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f4_a_player_that_never_reads_holds_at_most_its_queue_in_bytes() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let name = unique("deaf");
+    let mut deaf = RawClient::handshake(server.addr);
+    deaf.connect("live");
+    let plays = server.count_lines("play start");
+    deaf.play(&name);
+    server.wait_for_lines("play start", plays + 1);
+    let before = server.peak_kib();
+    let mut source = RawClient::handshake(server.addr);
+    source.connect("live");
+    assert_eq!(source.publish(&name), "NetStream.Publish.Start");
+    // A keyframe, then 59 inter frames of 8 MiB each: 480 MiB, none of
+    // which the player reads.
+    let sent = send_until_closed(&mut source, 60, |i| {
+        let mut frame = vec![if i == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        frame.resize(8 << 20, i as u8);
+        frame
+    });
+    assert_eq!(sent, 60, "the publisher was cut off");
+    source.call(
+        0,
+        "releaseStream",
+        9.0,
+        rustic_rtmp::protocol::amf0::Amf0Value::Null,
+        vec![],
+    );
+    assert_eq!(source.recv_command("_result").transaction_id, 9.0);
+    let grown = server.peak_kib() - before;
+    eprintln!("f4: peak grew {grown} KiB");
+    // The player's queue (32 MiB), the GOP cache (64 MiB), the publisher's
+    // unfinished messages (32 MiB), with room for the allocator.
+    assert!(grown <= 192 * MIB, "peak grew {grown} KiB");
+    drop(deaf);
+    server.assert_unharmed(canary);
+}

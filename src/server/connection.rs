@@ -149,7 +149,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let _ = socket.set_write_timeout(Some(config.write_timeout));
 
     let (outlet, media_rx) = match socket.try_clone() {
-        Ok(s) => Outlet::new(s, config.player_queue_len),
+        Ok(s) => Outlet::new(s, config.player_queue_len, config.player_queue_max_bytes),
         Err(e) => return End::Io(e),
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
@@ -378,7 +378,7 @@ impl Connection {
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
                         self.timers.last_media = Instant::now();
-                        publishing.push(frame);
+                        publishing.push(frame).map_err(|e| End::Misbehaved(e.to_string()))?;
                     }
                 }
                 Action::Connect { app, query, flash_ver } => {

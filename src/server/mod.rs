@@ -99,7 +99,8 @@ impl Server {
             gop_max_frames: config
                 .gop_cache_max_frames
                 .min(config.player_queue_len.saturating_sub(8)),
-            gop_max_bytes: config.gop_cache_max_bytes,
+            cache_max_bytes: config.stream_cache_max_bytes,
+            max_tracks: config.max_tracks,
             max_dropped_in_a_row: config.slow_player_max_dropped,
             min_stall: config.slow_player_min_stall,
             merge_write: config.merge_write,

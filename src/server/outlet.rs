@@ -42,8 +42,14 @@ pub(crate) struct Outlet {
     /// profile). Raised before a send and lowered after the write, so it
     /// never reads less than what is queued.
     queued: AtomicUsize,
-    /// Frames the queue may hold before the player counts as slow.
+    /// Bytes of the frames counted in `queued`.
+    queued_bytes: AtomicUsize,
+    /// Frames the queue may hold before the player counts as slow...
     capacity: usize,
+    /// ...and bytes: frames are shared between players, but a publisher
+    /// sending large frames to a player that does not read would otherwise
+    /// pin `capacity` of them.
+    max_bytes: usize,
     turn: Mutex<()>,
     /// Control messages queued for the writer and not yet written.
     control_pending: AtomicUsize,
@@ -62,13 +68,15 @@ impl Outlet {
     /// `socket` is the connection's socket (a clone of it), left blocking.
     /// Returns the outlet and the receiving end of its queue, for the
     /// writer thread.
-    pub(crate) fn new(socket: TcpStream, capacity: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+    pub(crate) fn new(socket: TcpStream, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
             socket,
             queue,
             queued: AtomicUsize::new(0),
+            queued_bytes: AtomicUsize::new(0),
             capacity,
+            max_bytes,
             turn: Mutex::new(()),
             control_pending: AtomicUsize::new(0),
             hang_up: AtomicBool::new(false),
@@ -106,10 +114,12 @@ impl Outlet {
         self.hang_up.load(Ordering::Relaxed)
     }
 
-    /// Counts what the writer has just written: `n` queued frames (none
-    /// when it wrote only control messages). The player is reading.
-    pub(crate) fn media_written(&self, n: usize) {
+    /// Counts what the writer has just written: `n` queued frames of
+    /// `bytes` bytes (none when it wrote only control messages). The player
+    /// is reading.
+    pub(crate) fn media_written(&self, n: usize, bytes: usize) {
         self.queued.fetch_sub(n, Ordering::AcqRel);
+        self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
         let now = self.born.elapsed().as_millis() as u64;
         self.last_write_ms.store(now, Ordering::Relaxed);
         self.drops_since_write.store(0, Ordering::Relaxed);
@@ -151,9 +161,10 @@ impl Outlet {
         self.capacity.saturating_sub(self.queued())
     }
 
-    /// Queues `chunks` for the writer unless the queue is at its capacity.
+    /// Queues `chunks` for the writer unless the queue is at its capacity
+    /// in frames or in bytes.
     pub(crate) fn try_queue(&self, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
-        if self.room() == 0 {
+        if self.room() == 0 || self.queued_bytes.load(Ordering::Acquire) + chunks.len() > self.max_bytes {
             return Err(TrySendError::Full(chunks));
         }
         self.send(chunks)
@@ -161,9 +172,12 @@ impl Outlet {
     }
 
     fn send(&self, chunks: Chunks) -> Result<(), crossbeam_channel::SendError<Chunks>> {
+        let len = chunks.len();
         self.queued.fetch_add(1, Ordering::AcqRel);
+        self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         self.queue.send(chunks).inspect_err(|_| {
             self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
         })
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::outlet::Outlet;
-use super::stream::{ConnId, Stream, StreamConfig, StreamStats};
+use super::stream::{CacheError, ConnId, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -100,9 +100,10 @@ impl Registry {
 }
 
 impl Publishing {
-    /// Adds a frame for the stream's players; `flush` sends it.
-    pub(crate) fn push(&self, frame: Frame) {
-        self.stream.push(frame);
+    /// Adds a frame for the stream's players; `flush` sends it. An error
+    /// says why the publisher must be closed.
+    pub(crate) fn push(&self, frame: Frame) -> Result<(), CacheError> {
+        self.stream.push(frame)
     }
 
     /// Sends the players what `push` added, or with merged writes, once it

@@ -14,6 +14,7 @@
 //! or with merged writes on until the oldest is `merge_write` old; each
 //! player then gets them in one write.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,11 @@ pub(crate) struct StreamConfig {
     pub(crate) chunk_size: u32,
     pub(crate) gop_cache: bool,
     pub(crate) gop_max_frames: usize,
-    pub(crate) gop_max_bytes: usize,
+    /// Bytes the caches together may hold: metadata, every track's
+    /// sequence headers, the GOP.
+    pub(crate) cache_max_bytes: usize,
+    /// Tracks (per kind) whose sequence headers are kept.
+    pub(crate) max_tracks: usize,
     /// A player is disconnected once more frames than this were dropped
     /// for it while its writer wrote nothing...
     pub(crate) max_dropped_in_a_row: u64,
@@ -49,6 +54,29 @@ pub(crate) struct StreamConfig {
     /// How long frames may wait to be written together; zero writes them
     /// at the end of the read that brought them.
     pub(crate) merge_write: Duration,
+}
+
+/// Why a publisher's metadata or sequence header could not be cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CacheError {
+    /// More tracks than `max_tracks` sent a sequence header.
+    TooManyTracks { limit: usize },
+    /// Metadata and sequence headers together passed the cache budget.
+    OverBudget { bytes: usize, limit: usize },
+}
+
+impl fmt::Display for CacheError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheError::TooManyTracks { limit } => {
+                write!(f, "sequence headers for more than {limit} tracks")
+            }
+            CacheError::OverBudget { bytes, limit } => write!(
+                f,
+                "metadata and sequence headers of {bytes} bytes exceed the stream cache limit of {limit}"
+            ),
+        }
+    }
 }
 
 /// What `stats` reports about one stream.
@@ -89,6 +117,8 @@ struct State {
     /// The latest codec configuration per kind and track (E-RTMP
     /// multitrack streams configure each track apart), in arrival order.
     headers: Vec<((FrameKind, u8), Chunks)>,
+    /// Bytes of `metadata` and `headers`.
+    header_bytes: usize,
     has_video: bool,
     /// The frames since the last keyframe, keyframe first; empty when
     /// caching is off or the GOP outgrew its bounds.
@@ -203,6 +233,7 @@ impl Stream {
         state.publisher = None;
         state.metadata = None;
         state.headers.clear();
+        state.header_bytes = 0;
         state.has_video = false;
         state.gop.clear();
         state.gop_bytes = 0;
@@ -269,8 +300,9 @@ impl Stream {
 
     /// Chunks one frame from the publisher, caches it and adds it to the
     /// pending frames, which go to the players at `flush_if_due` (or here,
-    /// once there are `MAX_BATCH` of them).
-    pub(crate) fn push(&self, frame: Frame) {
+    /// once there are `MAX_BATCH` of them). Metadata or a sequence header
+    /// that the caches cannot take is an error: the publisher is closed.
+    pub(crate) fn push(&self, frame: Frame) -> Result<(), CacheError> {
         let (chunk_csid, frame_type) = match frame.kind {
             FrameKind::Audio => (csid::AUDIO, type_id::AUDIO),
             FrameKind::Video => (csid::VIDEO, type_id::VIDEO),
@@ -297,18 +329,11 @@ impl Stream {
             if frame.kind == FrameKind::Video {
                 state.has_video = true;
             }
-            let role = if frame.kind == FrameKind::Metadata {
-                state.metadata = Some(chunks.clone());
-                Role::Header
-            } else if is_header {
-                let key = (frame.kind, tag.map_or(0, |t| t.track));
-                match state.headers.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, cached)) => *cached = chunks.clone(),
-                    None => state.headers.push((key, chunks.clone())),
-                }
+            let role = if frame.kind == FrameKind::Metadata || is_header {
+                self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &chunks)?;
                 Role::Header
             } else {
-                self.cache_gop(state, &chunks, is_keyframe, frame.payload.len());
+                self.cache_gop(state, &chunks, is_keyframe);
                 // Where a decoder can start: a keyframe, or any audio frame
                 // of a stream without video.
                 let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
@@ -317,11 +342,53 @@ impl Stream {
             state.pending.push((chunks, role));
             state.pending_since.get_or_insert_with(Instant::now);
             if state.pending.len() < MAX_BATCH {
-                return;
+                return Ok(());
             }
             self.flush(state)
         };
         flush.write();
+        Ok(())
+    }
+
+    /// Keeps metadata or a track's sequence header for joining players,
+    /// within the track limit and the cache budget (the GOP gives way).
+    fn cache_header(&self, state: &mut State, kind: FrameKind, track: u8, chunks: &Chunks) -> Result<(), CacheError> {
+        let key = (kind, track);
+        let replaced = if kind == FrameKind::Metadata {
+            state.metadata.as_ref().map_or(0, |m| m.len())
+        } else {
+            match state.headers.iter().find(|(k, _)| *k == key) {
+                Some((_, old)) => old.len(),
+                None if state.headers.len() >= self.config.max_tracks => {
+                    return Err(CacheError::TooManyTracks {
+                        limit: self.config.max_tracks,
+                    });
+                }
+                None => 0,
+            }
+        };
+        let header_bytes = state.header_bytes - replaced + chunks.len();
+        if header_bytes > self.config.cache_max_bytes {
+            return Err(CacheError::OverBudget {
+                bytes: header_bytes,
+                limit: self.config.cache_max_bytes,
+            });
+        }
+        state.header_bytes = header_bytes;
+        if kind == FrameKind::Metadata {
+            state.metadata = Some(chunks.clone());
+        } else {
+            match state.headers.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cached)) => *cached = chunks.clone(),
+                None => state.headers.push((key, chunks.clone())),
+            }
+        }
+        if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
+            // Too much to replay: a joining player waits for the next keyframe.
+            state.gop.clear();
+            state.gop_bytes = 0;
+        }
+        Ok(())
     }
 
     /// Hands the pending frames to every player once the oldest has waited
@@ -407,7 +474,7 @@ impl Stream {
         send(player, chunks.clone())
     }
 
-    fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool, payload_len: usize) {
+    fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool) {
         if !self.config.gop_cache {
             return;
         }
@@ -417,14 +484,15 @@ impl Stream {
         } else if state.gop.is_empty() {
             return; // no keyframe yet: nothing a player could start from
         }
-        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + payload_len > self.config.gop_max_bytes {
+        let budget = self.config.cache_max_bytes - state.header_bytes;
+        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + chunks.len() > budget {
             // Too long to replay: a joining player waits for the next keyframe.
             state.gop.clear();
             state.gop_bytes = 0;
             return;
         }
         state.gop.push(chunks.clone());
-        state.gop_bytes += payload_len;
+        state.gop_bytes += chunks.len();
     }
 }
 
@@ -484,7 +552,7 @@ mod tests {
         let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (far, _) = listener.accept().unwrap();
         far.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let (outlet, queue) = Outlet::new(near, capacity);
+        let (outlet, queue) = Outlet::new(near, capacity, 1 << 20);
         stream.subscribe(id, outlet.clone());
         TestPlayer { outlet, queue, far }
     }
@@ -493,7 +561,8 @@ mod tests {
         /// Video frames queued so far, as (first byte, timestamp).
         fn queued(&self) -> Vec<(u8, u32)> {
             let taken: Vec<Chunks> = self.queue.try_iter().collect();
-            self.outlet.media_written(taken.len());
+            self.outlet
+                .media_written(taken.len(), taken.iter().map(|c| c.len()).sum());
             decode(taken.iter().flat_map(|c| c.to_vec()).collect())
         }
 
@@ -515,7 +584,7 @@ mod tests {
     impl Stream {
         /// One frame in a read of its own, as the connection hands it over.
         fn publish(&self, frame: Frame) {
-            self.push(frame);
+            self.push(frame).unwrap();
             self.flush_if_due();
         }
     }
@@ -527,7 +596,8 @@ mod tests {
                 chunk_size: 128, // what a decoder starts with
                 gop_cache: true,
                 gop_max_frames: 100,
-                gop_max_bytes: 1 << 20,
+                cache_max_bytes: 1 << 20,
+                max_tracks: 4,
                 max_dropped_in_a_row,
                 min_stall: Duration::ZERO,
                 merge_write: Duration::ZERO,
@@ -622,8 +692,8 @@ mod tests {
             for ms in 0..4 {
                 stream.publish(video(round * 10 + ms, 0x17, 1));
             }
-            assert!(player.queue.try_recv().is_ok());
-            player.outlet.media_written(1);
+            let taken = player.queue.try_recv().unwrap();
+            player.outlet.media_written(1, taken.len());
         }
         assert!(!player.outlet.is_hung_up());
         assert_eq!(stream.stats().players, 1);
@@ -661,8 +731,8 @@ mod tests {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
         let mut player = subscribe(&stream, 2, 16);
-        stream.push(video(10, 0x17, 1));
-        stream.push(video(20, 0x27, 1));
+        stream.push(video(10, 0x17, 1)).unwrap();
+        stream.push(video(20, 0x27, 1)).unwrap();
         assert_eq!(player.received(1), vec![], "held until the read is done");
         stream.flush_if_due();
         assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
@@ -686,5 +756,63 @@ mod tests {
         assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
         assert_eq!(player.queued(), vec![], "only StreamEOF queued");
         assert_eq!(late.received(1), vec![]);
+    }
+
+    #[test]
+    fn tracks_past_the_limit_and_headers_past_the_budget_are_errors() {
+        let mut stream = stream(1000);
+        stream.config.max_tracks = 1;
+        assert!(stream.try_start_publish(1));
+        stream.push(video(0, 0x17, 0)).unwrap();
+        stream.push(video(1, 0x17, 0)).unwrap(); // the same track again
+        let audio_header = Frame {
+            kind: FrameKind::Audio,
+            timestamp: RtmpTime(0),
+            payload: vec![0xAF, 0, 0x12, 0x10],
+        };
+        assert_eq!(stream.push(audio_header), Err(CacheError::TooManyTracks { limit: 1 }));
+        let mut big = video(2, 0x17, 0);
+        big.payload.resize(2 << 20, 0);
+        assert!(matches!(
+            stream.push(big),
+            Err(CacheError::OverBudget { limit: 1048576, .. })
+        ));
+    }
+
+    #[test]
+    fn the_gop_gives_way_to_headers_within_the_budget() {
+        let stream = stream(1000);
+        assert!(stream.try_start_publish(1));
+        let mut key = video(0, 0x17, 1);
+        key.payload.resize(600 * 1024, 0);
+        stream.publish(key);
+        assert_eq!(stream.state.lock().gop.len(), 1);
+        let mut header = video(1, 0x17, 0);
+        header.payload.resize(600 * 1024, 0);
+        stream.publish(header);
+        let state = stream.state.lock();
+        assert!(state.gop.is_empty(), "1.2 MiB of header and GOP pass the 1 MiB budget");
+        assert!(state.header_bytes > 600 * 1024);
+    }
+
+    #[test]
+    fn a_queue_full_in_bytes_skips_to_the_next_keyframe() {
+        let stream = stream(1000);
+        assert!(stream.try_start_publish(1));
+        let player = subscribe(&stream, 2, 100); // 100 frames, 1 MiB
+        let _turn = player.outlet.writer_turn();
+        let big = |ms, first| {
+            let mut frame = video(ms, first, 1);
+            frame.payload.resize(300 * 1024, 0);
+            frame
+        };
+        for (ms, first) in [(0, 0x17), (10, 0x27), (20, 0x27), (30, 0x27), (40, 0x17)] {
+            stream.publish(big(ms, first));
+        }
+        // Three fit in 1 MiB; the fourth is dropped and so is everything
+        // up to the next keyframe, which no longer fits either.
+        assert_eq!(player.queued(), vec![(0x17, 0), (0x27, 10), (0x27, 20)]);
+        stream.publish(big(50, 0x17));
+        assert_eq!(player.queued(), vec![(0x17, 50)]);
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn run(outlet: &Outlet, control: Receiver<Box<Outbound>>, media: Rece
         batch.extend(media.try_iter().take(MAX_BATCH));
         write_all(socket, &control_bytes, &batch)?;
         outlet.control_written(controls);
-        outlet.media_written(batch.len());
+        outlet.media_written(batch.len(), batch.iter().map(|c| c.len()).sum());
         drop(turn);
         // The reader is done and everything it queued is written; what the
         // stream queued last (a StreamEOF at shutdown) went out with it. The
