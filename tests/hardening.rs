@@ -263,3 +263,88 @@ fn f4_a_player_that_never_reads_holds_at_most_its_queue_in_bytes() {
     drop(deaf);
     server.assert_unharmed(canary);
 }
+
+/// A raw client after handshake and `connect` to `app`.
+fn connected_to(server: &Binary, app: &str) -> RawClient {
+    let mut client = RawClient::handshake(server.addr);
+    client.connect(app);
+    client
+}
+
+#[test]
+fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
+    use rustic_rtmp::protocol::amf0::Amf0Value;
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let bytes_before = server.log_bytes();
+    // 20 peers each send 100 commands whose name is a 60 KB array.
+    let floods: Vec<std::thread::JoinHandle<()>> = (0..20)
+        .map(|_| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut peer = RawClient::handshake(addr);
+                peer.connect("live");
+                let name = Amf0Value::StrictArray(vec![Amf0Value::Number(1.0); 6600]);
+                let mut payload = Vec::new();
+                rustic_rtmp::protocol::amf0::encode(&name, &mut payload);
+                for _ in 0..100 {
+                    peer.send(
+                        3,
+                        0,
+                        0,
+                        &Message::Other {
+                            type_id: 20,
+                            payload: payload.clone(),
+                        },
+                    );
+                }
+                // Every one was read: the connection still answers.
+                peer.call(0, "releaseStream", 7.0, Amf0Value::Null, vec![]);
+                assert_eq!(peer.recv_command("_result").transaction_id, 7.0);
+            })
+        })
+        .collect();
+    for flood in floods {
+        flood.join().unwrap();
+    }
+    // A newline in the app name, a long one, and a publish conflict.
+    let name = unique("secret-name");
+    let mut first = connected_to(&server, "live\nFORGED line");
+    assert_eq!(
+        first.publish(&format!("{name}?key=s3cret-key")),
+        "NetStream.Publish.Start"
+    );
+    let mut second = connected_to(&server, "live\nFORGED line");
+    assert_eq!(
+        second.publish(&format!("{name}?key=s3cret-key")),
+        "NetStream.Publish.BadName"
+    );
+    assert!(second.closed_by_server());
+    let long_app = "a".repeat(60_000);
+    let mut long = connected_to(&server, &long_app);
+    assert_eq!(
+        long.publish(&format!("{}?key=s3cret-key", unique("l"))),
+        "NetStream.Publish.Start"
+    );
+    server.wait_for_lines("publish start", 3);
+    let logged = server.log_bytes() - bytes_before;
+    eprintln!("f6: {logged} log bytes");
+    assert!(logged <= 32 * 1024, "{logged} log bytes for 2000 bad commands");
+    let lines = server.log_lines();
+    assert!(
+        lines.iter().all(|l| l.len() < 512),
+        "a log line of {} bytes",
+        lines.iter().map(String::len).max().unwrap()
+    );
+    drop((first, long));
+    server.wait_for_log("warnings left out");
+    assert!(lines.iter().all(|l| !l.starts_with("FORGED")), "a forged log line");
+    assert!(lines.iter().any(|l| l.contains("app=live\\nFORGED line")));
+    for line in &lines {
+        assert!(
+            !line.contains(&name) && !line.contains("s3cret-key"),
+            "a name or key logged: {line}"
+        );
+    }
+    server.assert_unharmed(canary);
+}

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use super::auth::AdobeAuth;
 use crate::config::{Access, Cidr};
 use crate::media::StreamKey;
+use crate::protocol::escape::Escaped;
 
 /// The stream names of a keys file, read again when its time stamp moves.
 #[derive(Default)]
@@ -92,7 +93,7 @@ impl Gate {
         {
             return Ok(());
         }
-        Err(format!("publish refused: {} needs a valid key", key.app))
+        Err(format!("publish refused: {} needs a valid key", Escaped(&key.app)))
     }
 
     /// May `peer` play, given the `query` of the stream name?

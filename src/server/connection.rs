@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Sender, bounded};
-use log::{debug, info, warn};
+use log::{debug, info};
 
 use super::Shared;
+use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
@@ -20,6 +21,7 @@ use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
+use crate::protocol::escape::Escaped;
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
@@ -33,6 +35,8 @@ const CONTROL_QUEUE: usize = 32;
 /// read fills what it was given (a publisher).
 const FIRST_READ_SIZE: usize = 1024;
 const READ_SIZE: usize = 64 * 1024;
+/// Warnings one connection may cause in 10 s.
+const CONNECTION_WARNINGS: u32 = 5;
 /// Writer threads do little more than `writev`; reader threads decode AMF
 /// (depth-limited) and format logs.
 pub(crate) const THREAD_STACK: usize = 256 * 1024;
@@ -42,7 +46,7 @@ enum End {
     /// The peer closed its side or reset.
     PeerLeft,
     /// The session decided to close (a refused publish, say).
-    Closed(String),
+    Closed(&'static str),
     /// The peer broke the protocol or a limit.
     Misbehaved(String),
     /// Our writer could not write (a dead or stuck peer).
@@ -66,12 +70,15 @@ impl fmt::Display for End {
 /// Serves one accepted socket to the end; logs how it ended.
 pub(crate) fn serve(socket: TcpStream, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
     info!("conn#{id} {peer} opened");
-    let end = run(&socket, id, peer, &shared);
+    let (end, left_out) = run(&socket, id, peer, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
-        warn!("conn#{id} {peer} {end}; closing");
+        shared.warn_peer(None, format_args!("conn#{id} {peer} {end}; closing"));
     }
     let _ = socket.shutdown(Shutdown::Both);
-    info!("conn#{id} {peer} closed ({end})");
+    match left_out {
+        0 => info!("conn#{id} {peer} closed ({end})"),
+        n => info!("conn#{id} {peer} closed ({end}; {n} warnings left out)"),
+    }
 }
 
 /// Reads with `Interrupted` retried and the peer leaving made an `End`;
@@ -133,14 +140,16 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
     }
 }
 
-fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> End {
+/// Serves the connection; how it ended, and how many of the warnings it
+/// caused were not written.
+fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
     let config = &shared.config;
     let mut reader = socket;
     let _ = socket.set_nodelay(true);
 
     let leftover = match handshake(socket, config, id) {
         Ok(leftover) => leftover,
-        Err(end) => return end,
+        Err(end) => return (end, 0),
     };
     // Wake up often enough to ping a silent peer and to notice a publisher
     // that stopped sending media.
@@ -150,7 +159,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
 
     let (outlet, media_rx) = match socket.try_clone() {
         Ok(s) => Outlet::new(s, config.player_queue_len, config.player_queue_max_bytes),
-        Err(e) => return End::Io(e),
+        Err(e) => return (End::Io(e), 0),
     };
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
     let writer_outlet = outlet.clone();
@@ -166,7 +175,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         });
     let writer = match writer {
         Ok(handle) => handle,
-        Err(e) => return End::Io(e),
+        Err(e) => return (End::Io(e), 0),
     };
 
     let mut connection = Connection {
@@ -181,6 +190,7 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         }),
         decoder: ChunkDecoder::new(limits_before_publish(config)),
         held: 0,
+        warnings: LogLimit::new(CONNECTION_WARNINGS, Duration::from_secs(10)),
         control: control_tx,
         outlet,
         publishing: None,
@@ -220,9 +230,10 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
         .or_else(|| connection.check_timers(Instant::now()).err());
     }
     // Leave the stream, then let the writer flush what is queued and stop.
+    let left_out = connection.warnings.left_out();
     drop(connection);
     let _ = writer.join();
-    end.unwrap_or(End::PeerLeft)
+    (end.unwrap_or(End::PeerLeft), left_out)
 }
 
 struct Connection {
@@ -239,6 +250,8 @@ struct Connection {
     playing: Option<Playing>,
     /// The decoder's held bytes as counted in the server-wide total.
     held: usize,
+    /// Warnings this peer may still cause.
+    warnings: LogLimit,
     /// Logged in with authmod=adobe.
     logged_in: bool,
     timers: Timers,
@@ -360,7 +373,10 @@ impl Connection {
                 match handled {
                     Ok(actions) => self.apply(actions)?,
                     // A message we cannot read is dropped; the stream goes on.
-                    Err(e) => warn!("conn#{} {} {e}; message dropped", self.id, self.peer),
+                    Err(e) => self.shared.warn_peer(
+                        Some(&mut self.warnings),
+                        format_args!("conn#{} {} {e}; message dropped", self.id, self.peer),
+                    ),
                 }
                 // An aggregate's parts, a few at a time.
                 match self.session.next_parts() {
@@ -385,15 +401,23 @@ impl Connection {
                     let replies = match self.shared.gate.may_connect(&query, &flash_ver) {
                         Ok(user) => {
                             if let Some(user) = &user {
-                                info!("conn#{} {} logged in as {user} app={app}", self.id, self.peer);
+                                info!(
+                                    "conn#{} {} logged in as {} app={}",
+                                    self.id,
+                                    self.peer,
+                                    Escaped(user),
+                                    Escaped(&app)
+                                );
                             }
                             self.logged_in = user.is_some();
                             self.session.accept_connect()
                         }
                         Err(why) => {
                             info!(
-                                "conn#{} {} connect refused app={app}: authentication",
-                                self.id, self.peer
+                                "conn#{} {} connect refused app={}: authentication",
+                                self.id,
+                                self.peer,
+                                Escaped(&app)
                             );
                             self.session.reject_connect(&why)
                         }
@@ -411,15 +435,20 @@ impl Connection {
                 }
                 Action::Play(key, query) => {
                     if let Err(why) = self.shared.gate.may_play(self.peer.ip(), &query) {
-                        info!("conn#{} {} play refused app={}: {why}", self.id, self.peer, key.app);
+                        info!(
+                            "conn#{} {} play refused app={}: {why}",
+                            self.id,
+                            self.peer,
+                            Escaped(&key.app)
+                        );
                         let replies = self.session.reject_play(&why);
                         return self.apply(replies);
                     }
                     // Status replies first, so cached frames follow Play.Start.
                     let replies = self.session.accept_play();
                     self.apply(replies)?;
-                    info!("conn#{} {} play start app={}", self.id, self.peer, key.app);
-                    debug!("conn#{} play name={}", self.id, key.name);
+                    info!("conn#{} {} play start app={}", self.id, self.peer, Escaped(&key.app));
+                    debug!("conn#{} play name={}", self.id, Escaped(&key.name));
                     if !self.shared.config.player_nodelay {
                         // Nagle from here on: a player that reads promptly
                         // acknowledges at once and gets each frame as it comes;
@@ -447,13 +476,18 @@ impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         if let Err(why) = self.shared.gate.may_publish(self.peer.ip(), key, query, self.logged_in) {
-            info!("conn#{} {} publish refused app={}: {why}", self.id, self.peer, key.app);
+            info!(
+                "conn#{} {} publish refused app={}: {why}",
+                self.id,
+                self.peer,
+                Escaped(&key.app)
+            );
             return self.session.reject_publish(status::PUBLISH_DENIED, &why);
         }
         match self.shared.registry.publish(key, self.id) {
             Some(publishing) => {
-                info!("conn#{} {} publish start app={}", self.id, self.peer, key.app);
-                debug!("conn#{} publish name={}", self.id, key.name);
+                info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
+                debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
                 self.decoder.set_limits(limits_for_publisher(&self.shared.config));
                 self.timers.last_media = Instant::now();

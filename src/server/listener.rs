@@ -48,7 +48,10 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>) {
         };
         let open = shared.sockets.lock().len();
         if open >= shared.config.max_connections {
-            warn!("{peer} refused: {open} connections open, the limit (max-connections)");
+            shared.warn_peer(
+                None,
+                format_args!("{peer} refused: {open} connections open, the limit (max-connections)"),
+            );
             continue; // dropping the socket closes it
         }
         let id = shared.register(&socket);

@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod connection;
 mod listener;
+mod log_limit;
 mod outlet;
 mod registry;
 mod stream;
@@ -16,6 +17,7 @@ mod writer;
 pub use stream::StreamStats;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,6 +30,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::config::Config;
 use crate::error::Error;
 use access::Gate;
+use log_limit::LogLimit;
 use registry::Registry;
 use stream::{ConnId, StreamConfig};
 
@@ -44,12 +47,39 @@ pub(crate) struct Shared {
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
+    /// Warnings about peers, server-wide (see `warn_peer`).
+    warnings: Mutex<LogLimit>,
     /// A handle on every open socket, so shutdown can unblock its reader.
     sockets: Mutex<HashMap<ConnId, TcpStream>>,
     all_closed: Condvar,
 }
 
+/// Warnings about peers written per second, over all connections.
+const SERVER_WARNINGS_PER_SECOND: u32 = 20;
+
 impl Shared {
+    /// Writes a warning about a peer unless its connection's limit (`own`)
+    /// or the server's turns it away; the next one written says how many
+    /// were left out. Peer text in `args` must already be `Escaped`.
+    fn warn_peer(&self, mut own: Option<&mut LogLimit>, args: fmt::Arguments<'_>) {
+        let now = Instant::now();
+        let own_left_out = match own.as_deref_mut().map(|limit| limit.allow(now)) {
+            Some(None) => return,
+            Some(Some(n)) => n,
+            None => 0,
+        };
+        let Some(server_left_out) = self.warnings.lock().allow(now) else {
+            if let Some(limit) = own {
+                limit.count_suppressed();
+            }
+            return;
+        };
+        match own_left_out + server_left_out {
+            0 => warn!("{args}"),
+            n => warn!("{args} ({n} warnings left out before this one)"),
+        }
+    }
+
     fn register(&self, socket: &TcpStream) -> ConnId {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(handle) = socket.try_clone() {
@@ -112,6 +142,7 @@ impl Server {
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             buffered: AtomicUsize::new(0),
+            warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
             sockets: Mutex::new(HashMap::new()),
             all_closed: Condvar::new(),
         });

@@ -26,6 +26,7 @@ use super::outlet::{MAX_BATCH, Outlet};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{csid, prechunk};
+use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 
@@ -436,7 +437,8 @@ impl Stream {
             };
             warn!(
                 "conn#{} too slow for {}: {drops} frames dropped in a row; disconnecting",
-                p.id, self.key.app
+                p.id,
+                Escaped(&self.key.app)
             );
             p.outlet.hang_up();
             false

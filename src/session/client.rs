@@ -20,6 +20,7 @@ use crate::media::{Frame, FrameKind};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
 use crate::protocol::command::{Command, status};
+use crate::protocol::escape::Escaped;
 use crate::protocol::message::{Message, RawMessage, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 
@@ -211,7 +212,7 @@ impl ClientSession {
     }
 
     fn command(&mut self, c: Command, events: &mut Vec<ClientEvent>) {
-        debug!("client got {} tx={}", c.name, c.transaction_id);
+        debug!("client got {} tx={}", Escaped(&c.name), c.transaction_id);
         let info_text = |key: &str| {
             c.args
                 .first()

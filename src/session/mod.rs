@@ -97,6 +97,8 @@ pub enum Action {
     StopPlay,
     /// A frame from the publishing peer, for the stream's players.
     Media(Frame),
-    /// Close the connection; the text says why.
-    Close(String),
+    /// Close the connection; the text says why, for the log. It never
+    /// holds what the peer sent (names can be keys): the peer hears the
+    /// details in the status sent before.
+    Close(&'static str),
 }

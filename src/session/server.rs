@@ -35,6 +35,7 @@ use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::chunk::csid;
 use crate::protocol::command::{Command, info, status};
+use crate::protocol::escape::Escaped;
 use crate::protocol::message::{
     self, AggregateParts, MEDIA_STREAM_ID as STREAM_ID, Message, MessageError, RawMessage, UserControl,
 };
@@ -297,7 +298,7 @@ impl ServerSession {
         // OBS show an error instead of reconnecting forever.
         vec![
             self.on_status(status::LEVEL_ERROR, code, description),
-            Action::Close(description.to_owned()),
+            Action::Close("publish refused"),
         ]
     }
 
@@ -332,17 +333,17 @@ impl ServerSession {
         self.state = State::Connected;
         vec![
             self.on_status(status::LEVEL_ERROR, status::PLAY_FAILED, description),
-            Action::Close(description.to_owned()),
+            Action::Close("play refused"),
         ]
     }
 
     fn command(&mut self, command: Command, stream_id: u32, actions: &mut Vec<Action>) {
         let tx = command.transaction_id;
-        debug!("command {} tx={tx} stream={stream_id}", command.name);
+        debug!("command {} tx={tx} stream={stream_id}", Escaped(&command.name));
         match command.name.as_str() {
             "connect" => self.connect(&command, actions),
             _ if matches!(self.state, State::AwaitConnect | State::PendingConnect { .. }) => {
-                actions.push(Action::Close(format!("{} before connect", command.name)));
+                actions.push(Action::Close("a command before connect"));
             }
             "createStream" => actions.push(self.reply(Command::result(
                 tx,
@@ -397,7 +398,7 @@ impl ServerSession {
             .property("objectEncoding")
             .and_then(Amf0Value::as_number)
             .unwrap_or(0.0);
-        debug!("connect app={} objectEncoding={encoding}", self.app);
+        debug!("connect app={} objectEncoding={encoding}", Escaped(&self.app));
         self.encoding = if encoding == 3.0 {
             ObjectEncoding::Amf3
         } else {
@@ -469,7 +470,7 @@ impl ServerSession {
         let info = info(status::LEVEL_ERROR, status::CONNECT_REJECTED, description);
         vec![
             self.reply(Command::error(transaction_id, Amf0Value::Null, vec![info])),
-            Action::Close(format!("connect refused: {description}")),
+            Action::Close("connect refused"),
         ]
     }
 
@@ -478,7 +479,7 @@ impl ServerSession {
         if name.is_empty() {
             let description = "publish refused: the stream name is empty";
             actions.push(self.on_status(status::LEVEL_ERROR, status::PUBLISH_BAD_NAME, description));
-            actions.push(Action::Close(description.into()));
+            actions.push(Action::Close("publish refused: empty name"));
             return;
         }
         if self.state != State::Connected {
@@ -500,7 +501,7 @@ impl ServerSession {
                 "play refused: this connection already publishes or plays"
             };
             actions.push(self.on_status(status::LEVEL_ERROR, status::PLAY_STREAM_NOT_FOUND, description));
-            actions.push(Action::Close(description.into()));
+            actions.push(Action::Close("play refused"));
             return;
         }
         let key = StreamKey::new(self.app.clone(), name);
