@@ -23,7 +23,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::media::Frame;
+use crate::protocol::adobe_auth;
 use crate::protocol::chunk::{ChunkDecoder, ChunkEncoder, ChunkError, DecoderLimits};
+use crate::protocol::command::status;
 use crate::protocol::handshake::{Handshake, HandshakeError, Progress, Scheme, random_filler};
 use crate::protocol::message::Message;
 use crate::protocol::time::RtmpTime;
@@ -136,14 +138,24 @@ pub struct RtmpUrl {
     pub app: String,
     /// The stream name, with any `?query`.
     pub stream: String,
+    /// `user:password@` before the host: answered to an `authmod=adobe`
+    /// challenge, as ffmpeg does.
+    pub credentials: Option<(String, String)>,
 }
 
 impl RtmpUrl {
-    /// Parses `rtmp://host[:port]/app[/more]/stream[?query]`.
+    /// Parses `rtmp://[user:password@]host[:port]/app[/more]/stream[?query]`.
     pub fn parse(url: &str) -> Result<RtmpUrl, ClientError> {
         let bad = || ClientError::BadUrl(url.to_owned());
         let rest = url.strip_prefix("rtmp://").ok_or_else(bad)?;
         let (authority, path) = rest.split_once('/').ok_or_else(bad)?;
+        let (credentials, authority) = match authority.rsplit_once('@') {
+            Some((login, host)) => {
+                let (user, password) = login.split_once(':').unwrap_or((login, ""));
+                (Some((user.to_owned(), password.to_owned())), host)
+            }
+            None => (None, authority),
+        };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or_else(bad)?;
             (host, after.strip_prefix(':'))
@@ -169,6 +181,7 @@ impl RtmpUrl {
             port,
             app: app.to_owned(),
             stream,
+            credentials,
         })
     }
 
@@ -189,16 +202,14 @@ impl Client {
     /// Connects and publishes the URL's stream; returns once the server
     /// answered `NetStream.Publish.Start`.
     pub fn publish(url: &str, options: &ClientOptions) -> Result<Publisher, ClientError> {
-        let mut connection = Connection::open(url, options, Role::Publish)?;
-        connection.wait_until_started()?;
+        let connection = Connection::start(url, options, Role::Publish)?;
         Ok(Publisher { connection })
     }
 
     /// Connects and plays the URL's stream; returns once the server
     /// answered `NetStream.Play.Start`.
     pub fn play(url: &str, options: &ClientOptions) -> Result<Player, ClientError> {
-        let mut connection = Connection::open(url, options, Role::Play)?;
-        connection.wait_until_started()?;
+        let connection = Connection::start(url, options, Role::Play)?;
         Ok(Player { connection })
     }
 }
@@ -305,8 +316,38 @@ struct Connection {
 }
 
 impl Connection {
-    fn open(url: &str, options: &ClientOptions, role: Role) -> Result<Connection, ClientError> {
+    /// Opens the connection and waits for Publish.Start or Play.Start,
+    /// logging in on the way when the server asks for `authmod=adobe` and
+    /// the URL has credentials (each step is a new connection).
+    fn start(url: &str, options: &ClientOptions, role: Role) -> Result<Connection, ClientError> {
         let url = RtmpUrl::parse(url)?;
+        let mut auth_query = String::new();
+        loop {
+            let mut connection = Connection::open(&url, &auth_query, options, role)?;
+            let refusal = match connection.wait_until_started() {
+                Ok(()) => return Ok(connection),
+                Err(ClientError::Refused { code, description }) if code == status::CONNECT_REJECTED => {
+                    ClientError::Refused { code, description }
+                }
+                Err(e) => return Err(e),
+            };
+            let (Some((user, password)), ClientError::Refused { description, .. }) = (&url.credentials, &refusal)
+            else {
+                return Err(refusal);
+            };
+            let mut challenge = [0u8; 4];
+            getrandom::fill(&mut challenge).map_err(|e| ClientError::Io(io::Error::other(e)))?;
+            let challenge: String = challenge.iter().map(|b| format!("{b:02x}")).collect();
+            match adobe_auth::next_query(description, user, password, &challenge) {
+                // Each step asks for more than the last: at most three.
+                Some(next) if next.len() > auth_query.len() => auth_query = next,
+                _ => return Err(refusal),
+            }
+        }
+    }
+
+    /// Connects, with `auth_query` after the app when not empty.
+    fn open(url: &RtmpUrl, auth_query: &str, options: &ClientOptions, role: Role) -> Result<Connection, ClientError> {
         let addr = format!("{}:{}", url.host, url.port);
         let connect_error = |source| ClientError::Connect {
             addr: addr.clone(),
@@ -339,8 +380,11 @@ impl Connection {
 
         let config = ClientConfig {
             tc_url: url.tc_url(),
-            app: url.app,
-            stream: url.stream,
+            app: match auth_query {
+                "" => url.app.clone(),
+                query => format!("{}?{query}", url.app),
+            },
+            stream: url.stream.clone(),
             chunk_size: options.chunk_size,
         };
         let mut session = ClientSession::new(config, role);
@@ -427,7 +471,11 @@ mod tests {
             (url.host.as_str(), url.port, url.app.as_str(), url.stream.as_str()),
             ("example.com", 1935, "live", "key")
         );
+        let url = RtmpUrl::parse("rtmp://alice:won:der@example.com/live/key").unwrap();
+        assert_eq!(url.credentials, Some(("alice".into(), "won:der".into())));
+        assert_eq!((url.host.as_str(), url.app.as_str()), ("example.com", "live"));
         let url = RtmpUrl::parse("rtmp://10.0.0.1:1936/app/inst/name?key=a/b").unwrap();
+        assert_eq!(url.credentials, None);
         assert_eq!(
             (url.port, url.app.as_str(), url.stream.as_str()),
             (1936, "app/inst", "name?key=a/b")

@@ -99,6 +99,21 @@ fn address_lists_refuse_publish_and_play() {
     player.play(&unique("p"));
     assert_eq!(player.recv_status_code(), "NetStream.Play.Failed");
     assert!(player.closed_by_server());
+
+    // The same lists the other way round let this peer in.
+    let server = server_with(Access {
+        allow_publish: vec!["127.0.0.0/8".parse().unwrap()],
+        deny_publish: vec!["10.0.0.0/8".parse().unwrap()],
+        allow_play: vec!["127.0.0.1".parse().unwrap()],
+        deny_play: vec!["::1/128".parse().unwrap()],
+        ..Access::default()
+    });
+    let name = unique("allowed");
+    assert_eq!(try_publish(&server, &name).0, "NetStream.Publish.Start");
+    let mut player = RawClient::handshake(server.local_addr());
+    player.connect("live");
+    player.play(&name);
+    assert_eq!(player.recv_status_code(), "NetStream.Play.Reset");
 }
 
 #[test]

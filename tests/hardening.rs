@@ -348,3 +348,81 @@ fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
     }
     server.assert_unharmed(canary);
 }
+
+/// The `_error` description a `connect` to `app` gets.
+fn connect_refusal(addr: std::net::SocketAddr, app: &str) -> String {
+    use rustic_rtmp::protocol::amf0::Amf0Value;
+    let mut client = RawClient::handshake(addr);
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string(app)),
+        ("flashVer", Amf0Value::string("FMLE/3.0")),
+        ("tcUrl", Amf0Value::string("rtmp://x/")),
+    ]);
+    client.call(0, "connect", 1.0, object, vec![]);
+    let error = client.recv_command("_error");
+    error.args[0]
+        .property("description")
+        .and_then(Amf0Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn f7_a_flood_of_challenges_cannot_make_a_right_login_fail() {
+    let scratch = Scratch::new("users");
+    let users = scratch.path("users.txt");
+    std::fs::write(&users, "alice:wonder\n").unwrap();
+    let mut server = Binary::start(&["--users", users.to_str().unwrap()]);
+    // The canary and the closing round trip log in as alice.
+    server.login = "alice:wonder@".into();
+    let canary = server.canary();
+    // A challenge for alice, then 1500 more from other connections.
+    let first = connect_refusal(server.addr, "live?authmod=adobe&user=alice");
+    assert!(first.contains("reason=needauth"), "{first}");
+    let flood: Vec<std::thread::JoinHandle<()>> = (0..4)
+        .map(|_| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                for _ in 0..375 {
+                    connect_refusal(addr, "live?authmod=adobe&user=alice");
+                }
+            })
+        })
+        .collect();
+    for thread in flood {
+        thread.join().unwrap();
+    }
+    // ffmpeg logs in through its own challenge, after the flood.
+    let name = unique("login");
+    let login = publish(
+        &Sample::AudioVideo.path(),
+        &format!("rtmp://alice:wonder@{}/live/{name}", server.addr),
+        &["-t", "0.5"],
+    )
+    .wait_output();
+    assert!(login.status.success(), "login after the flood: {}", stderr(&login));
+    // An unknown user is challenged like alice; no "nosuchuser".
+    let unknown = connect_refusal(server.addr, "live?authmod=adobe&user=mallory");
+    assert!(unknown.contains("reason=needauth&user=mallory&salt="), "{unknown}");
+    let wrong_user = publish(
+        &Sample::AudioVideo.path(),
+        &format!("rtmp://mallory:wonder@{}/live/{}", server.addr, unique("m")),
+        &[],
+    )
+    .wait_output();
+    let wrong_password = publish(
+        &Sample::AudioVideo.path(),
+        &format!("rtmp://alice:guess@{}/live/{}", server.addr, unique("g")),
+        &[],
+    )
+    .wait_output();
+    for refused in [&wrong_user, &wrong_password] {
+        assert!(!refused.status.success());
+        assert!(
+            stderr(refused).contains("Incorrect username/password"),
+            "{}",
+            stderr(refused)
+        );
+    }
+    server.assert_unharmed(canary);
+}

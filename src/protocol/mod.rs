@@ -12,6 +12,7 @@
 //! moving bytes (that is `server`).
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 
+pub mod adobe_auth;
 pub mod amf0;
 pub mod amf3;
 pub mod chunk;

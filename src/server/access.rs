@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use log::warn;
 use parking_lot::Mutex;
 
-use super::auth::AdobeAuth;
+use super::auth::{AdobeAuth, os_secret, same_secret};
 use crate::config::{Access, Cidr};
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
@@ -27,6 +27,8 @@ struct KeysFile {
 
 pub(crate) struct Gate {
     access: Access,
+    /// Keys the constant-time comparison of keys.
+    secret: [u8; 32],
     keys_file: Mutex<KeysFile>,
     adobe: Option<AdobeAuth>,
 }
@@ -45,6 +47,7 @@ impl Gate {
         let adobe = (!access.users.is_empty()).then(|| AdobeAuth::new(access.users.iter().cloned().collect()));
         Gate {
             access,
+            secret: os_secret(),
             keys_file: Mutex::new(KeysFile::default()),
             adobe,
         }
@@ -85,7 +88,9 @@ impl Gate {
         if a.publish_key.is_none() && a.publish_keys_file.is_none() {
             return Ok(());
         }
-        if a.publish_key.is_some() && query_key(query) == a.publish_key.as_deref() {
+        if let Some(expected) = &a.publish_key
+            && self.is_key(query, expected)
+        {
             return Ok(());
         }
         if let Some(path) = &a.publish_keys_file
@@ -103,11 +108,15 @@ impl Gate {
             return Err(format!("play refused: {peer} may not play"));
         }
         match &a.play_key {
-            Some(expected) if query_key(query) != Some(expected.as_str()) => {
-                Err("play refused: a valid key is needed".into())
-            }
+            Some(expected) if !self.is_key(query, expected) => Err("play refused: a valid key is needed".into()),
             _ => Ok(()),
         }
+    }
+
+    /// True when the query's `key=` is `expected`, compared in constant
+    /// time.
+    fn is_key(&self, query: &str, expected: &str) -> bool {
+        query_key(query).is_some_and(|key| same_secret(&self.secret, key.as_bytes(), expected.as_bytes()))
     }
 
     /// True when the keys file lists `name` or `app/name`. A file that

@@ -26,6 +26,8 @@ pub struct Binary {
     proc: Proc,
     pub addr: SocketAddr,
     log: Arc<Mutex<Log>>,
+    /// `user:password@` for every URL the helpers make (`--users`).
+    pub login: String,
 }
 
 impl Binary {
@@ -64,6 +66,7 @@ impl Binary {
             proc,
             addr: "0.0.0.0:0".parse().unwrap(),
             log,
+            login: String::new(),
         };
         let line = binary.wait_for_log("listening on");
         binary.addr = line.rsplit(' ').next().unwrap().parse().unwrap();
@@ -138,12 +141,12 @@ impl Binary {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("rtmp://{}/{path}", self.addr)
+        format!("rtmp://{}{}/{path}", self.login, self.addr)
     }
 
     /// A canary stream of numbered frames through this server.
     pub fn canary(&self) -> Canary {
-        Canary::start_at(self.addr)
+        Canary::start_at(&self.url("canary"))
     }
 
     /// A fresh ffmpeg player gets what a fresh ffmpeg publisher sends.

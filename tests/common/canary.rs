@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rustic_rtmp::ServerHandle;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
-use std::net::SocketAddr;
 
 use super::{frame_number, numbered_frame, unique, url, wait_for_players, wait_until};
 
@@ -32,11 +31,12 @@ impl Canary {
         Canary::run(&url, player)
     }
 
-    /// A canary on a server known only by its address (the binary). The
-    /// player may still be joining when the first frames go out; the GOP
-    /// cache brings it every frame from frame 0, the only keyframe.
-    pub fn start_at(addr: SocketAddr) -> Canary {
-        let url = format!("rtmp://{addr}/canary/{}", unique("canary"));
+    /// A canary on a server known only by its URL up to the app (the
+    /// binary). The player may still be joining when the first frames go
+    /// out; the GOP cache brings it every frame from frame 0, the only
+    /// keyframe.
+    pub fn start_at(app_url: &str) -> Canary {
+        let url = format!("{app_url}/{}", unique("canary"));
         let player = Client::play(&url, &ClientOptions::default()).expect("canary player");
         Canary::run(&url, player)
     }
