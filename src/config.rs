@@ -69,6 +69,8 @@ pub struct Config {
     pub max_amf_message_len: usize,
     /// Most open connections; past it a new socket is closed at once.
     pub max_connections: usize,
+    /// Most open connections from one address; 0 for no limit.
+    pub max_connections_per_ip: usize,
     /// Time a peer has to finish the handshake.
     pub handshake_timeout: Duration,
     /// Silence after which a peer is sent a PingRequest; a peer that then
@@ -120,6 +122,7 @@ impl Default for Config {
             max_amf_depth: session.max_amf_depth,
             max_amf_message_len: session.max_amf_message_len,
             max_connections: 10_000,
+            max_connections_per_ip: 0,
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
             idle_publisher_timeout: Duration::from_secs(30),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use log::error;
+use log::{error, warn};
 use rustic_rtmp::{Access, Cidr, Config, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -37,16 +37,32 @@ struct Args {
     /// most open connections; more are closed at once (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
-    /// publishing needs ?key=SECRET on the stream name
+    /// most open connections from one address (default 0: no limit)
+    #[argh(option, default = "0")]
+    max_connections_per_ip: usize,
+    /// megabytes (MiB) of unfinished messages all connections may hold; the
+    /// connection that would pass it is closed (default 512)
+    #[argh(option, default = "512")]
+    max_buffered_mb: usize,
+    /// publishing needs ?key=SECRET on the stream name (visible to other
+    /// users in the process list: prefer --publish-key-file or
+    /// RUSTIC_RTMP_PUBLISH_KEY)
     #[argh(option)]
     publish_key: Option<String>,
+    /// file whose first line is the publish key
+    #[argh(option)]
+    publish_key_file: Option<PathBuf>,
     /// file of stream names (or app/name) that may publish, one a line;
     /// read again when it changes
     #[argh(option)]
     publish_keys_file: Option<PathBuf>,
-    /// playing needs ?key=SECRET on the stream name
+    /// playing needs ?key=SECRET on the stream name (prefer
+    /// --play-key-file or RUSTIC_RTMP_PLAY_KEY)
     #[argh(option)]
     play_key: Option<String>,
+    /// file whose first line is the play key
+    #[argh(option)]
+    play_key_file: Option<PathBuf>,
     /// only this network may publish (repeatable; IPv4 or IPv6 CIDR)
     #[argh(option)]
     allow_publish: Vec<String>,
@@ -88,9 +104,14 @@ fn main() -> ExitCode {
     };
     let access = (|| {
         Ok::<_, String>(Access {
-            publish_key: args.publish_key.clone(),
+            publish_key: secret(
+                "publish-key",
+                &args.publish_key,
+                &args.publish_key_file,
+                "RUSTIC_RTMP_PUBLISH_KEY",
+            )?,
             publish_keys_file: args.publish_keys_file.clone(),
-            play_key: args.play_key.clone(),
+            play_key: secret("play-key", &args.play_key, &args.play_key_file, "RUSTIC_RTMP_PLAY_KEY")?,
             allow_publish: networks("allow-publish", &args.allow_publish)?,
             deny_publish: networks("deny-publish", &args.deny_publish)?,
             allow_play: networks("allow-play", &args.allow_play)?,
@@ -117,6 +138,8 @@ fn main() -> ExitCode {
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
         max_connections: args.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
+        max_total_buffered_bytes: args.max_buffered_mb.saturating_mul(1024 * 1024),
         merge_write: std::time::Duration::from_millis(args.merge_write_ms),
         player_nodelay: args.nodelay,
         access,
@@ -130,6 +153,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    raise_open_file_limit(config.max_connections);
     let mut server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {
@@ -142,6 +166,53 @@ fn main() -> ExitCode {
     }
     server.shutdown();
     ExitCode::SUCCESS
+}
+
+/// Descriptors the server needs besides one per connection: the listener,
+/// stdio, files it reads, the signal pipe, with room.
+const SPARE_FILES: u64 = 64;
+
+/// Raises the soft limit on open files to the hard limit (the usual soft
+/// limit of 1024 would cap the server near 1000 connections whatever
+/// --max-connections says), and warns when even that cannot hold
+/// `max_connections`: each takes one descriptor.
+fn raise_open_file_limit(max_connections: usize) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            warn!("cannot raise the open-file limit: {e}");
+            return;
+        }
+    };
+    let fits = limit.saturating_sub(SPARE_FILES);
+    if fits < max_connections as u64 {
+        warn!(
+            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections {max_connections}; raise it (ulimit -Hn) to serve them all"
+        );
+    }
+}
+
+/// A secret from its flag, its file (first line) or its environment
+/// variable, in that order; more than one is an error.
+fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, var: &str) -> Result<Option<String>, String> {
+    let from_file = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("--{flag}-file {}: {e}", path.display()))?;
+            let key = text.lines().next().unwrap_or_default().trim().to_owned();
+            if key.is_empty() {
+                return Err(format!("--{flag}-file {}: the first line is empty", path.display()));
+            }
+            Some(key)
+        }
+        None => None,
+    };
+    let from_env = std::env::var(var).ok().filter(|v| !v.is_empty());
+    let given: Vec<String> = [value.clone(), from_file, from_env].into_iter().flatten().collect();
+    match &given[..] {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(format!("--{flag}, --{flag}-file and {var}: give only one")),
+    }
 }
 
 /// `user:password` lines; blank lines and `#` comments are skipped.

@@ -426,3 +426,100 @@ fn f7_a_flood_of_challenges_cannot_make_a_right_login_fail() {
     }
     server.assert_unharmed(canary);
 }
+
+/// The soft and hard "Max open files" of a process.
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[3].to_owned(), fields[4].to_owned())
+}
+
+#[test]
+fn f8_one_descriptor_per_connection_and_the_soft_limit_raised() {
+    let mut server = Binary::start_with_ulimit("-Sn 256", &[]);
+    let (soft, hard) = open_file_limits(server.pid());
+    assert_eq!(soft, hard, "the soft limit is raised to the hard one");
+    let canary = server.canary();
+    let base = server.open_files();
+    let held: Vec<RawClient> = (0..300).map(|_| connected_to(&server, "live")).collect();
+    // Every one is served: a call on the last is answered.
+    let mut held = held;
+    held[299].call(
+        0,
+        "releaseStream",
+        3.0,
+        rustic_rtmp::protocol::amf0::Amf0Value::Null,
+        vec![],
+    );
+    assert_eq!(held[299].recv_command("_result").transaction_id, 3.0);
+    let per_connection = (server.open_files() - base) as f64 / 300.0;
+    eprintln!("f8: {per_connection:.2} descriptors per connection");
+    assert!(per_connection <= 1.05, "{per_connection:.2} descriptors per connection");
+    drop(held);
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f8_out_of_descriptors_the_server_backs_off_warns_once_and_recovers() {
+    let mut server = Binary::start_with_ulimit("-n 128", &[]);
+    server.wait_for_log("fits about 64 connections, fewer than --max-connections 10000");
+    let canary = server.canary();
+    let flood: Vec<std::net::TcpStream> = (0..150)
+        .filter_map(|_| std::net::TcpStream::connect(server.addr).ok())
+        .collect();
+    server.wait_for_log("accept failed");
+    // Three seconds of a full table: the failures are retried with
+    // growing pauses and reported once per 10 s, not 20 times a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    assert!(!common::binary::within(std::time::Duration::from_secs(3), || {
+        server.count_lines("accept failed") > 1
+    }));
+    assert!(std::time::Instant::now() >= deadline);
+    drop(flood);
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f8_one_address_cannot_take_every_slot() {
+    let mut server = Binary::start(&["--max-connections-per-ip", "5"]);
+    let canary = server.canary(); // two connections
+    let held: Vec<RawClient> = (0..3).map(|_| connected_to(&server, "live")).collect();
+    let mut sixth = std::net::TcpStream::connect(server.addr).unwrap();
+    sixth.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 1];
+    assert!(
+        matches!(std::io::Read::read(&mut sixth, &mut buf), Ok(0) | Err(_)),
+        "the sixth was served"
+    );
+    server.wait_for_log("the limit (max-connections-per-ip)");
+    drop(held);
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f11_keys_from_a_file_or_the_environment_stay_out_of_the_process_list() {
+    let scratch = Scratch::new("keyfile");
+    let file = scratch.path("publish.key");
+    std::fs::write(&file, "file-s3cret\n").unwrap();
+    let server = Binary::start(&["--publish-key-file", file.to_str().unwrap()]);
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", server.pid())).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains("file-s3cret"));
+    let mut refused = connected_to(&server, "live");
+    assert_eq!(refused.publish(&unique("k")), "NetStream.Publish.Denied");
+    let mut allowed = connected_to(&server, "live");
+    assert_eq!(
+        allowed.publish(&format!("{}?key=file-s3cret", unique("k"))),
+        "NetStream.Publish.Start"
+    );
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"));
+    cmd.env("RUSTIC_RTMP_PLAY_KEY", "env-s3cret");
+    let server = Binary::start_with(cmd, &[]);
+    let mut player = connected_to(&server, "live");
+    player.play(&format!("{}?key=env-s3cret", unique("k")));
+    assert_eq!(player.recv_status_code(), "NetStream.Play.Reset");
+    let mut player = connected_to(&server, "live");
+    player.play(&format!("{}?key=wrong", unique("k")));
+    assert_eq!(player.recv_status_code(), "NetStream.Play.Failed");
+}

@@ -68,7 +68,7 @@ impl fmt::Display for End {
 }
 
 /// Serves one accepted socket to the end; logs how it ended.
-pub(crate) fn serve(socket: TcpStream, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
     info!("conn#{id} {peer} opened");
     let (end, left_out) = run(&socket, id, peer, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
@@ -142,9 +142,9 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
 
 /// Serves the connection; how it ended, and how many of the warnings it
 /// caused were not written.
-fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
+fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
     let config = &shared.config;
-    let mut reader = socket;
+    let mut reader: &TcpStream = socket;
     let _ = socket.set_nodelay(true);
 
     let leftover = match handshake(socket, config, id) {
@@ -157,10 +157,9 @@ fn run(socket: &TcpStream, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -
     let _ = socket.set_read_timeout(Some(tick));
     let _ = socket.set_write_timeout(Some(config.write_timeout));
 
-    let (outlet, media_rx) = match socket.try_clone() {
-        Ok(s) => Outlet::new(s, config.player_queue_len, config.player_queue_max_bytes),
-        Err(e) => return (End::Io(e), 0),
-    };
+    // The writer shares the socket (`&TcpStream` reads and writes): one
+    // file descriptor per connection.
+    let (outlet, media_rx) = Outlet::new(socket.clone(), config.player_queue_len, config.player_queue_max_bytes);
     let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
     let writer_outlet = outlet.clone();
     let writer = std::thread::Builder::new()

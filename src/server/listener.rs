@@ -4,12 +4,13 @@ use std::net::TcpListener;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use log::{error, warn};
+use log::{debug, error};
 
 use super::Shared;
 use super::connection::{self, THREAD_STACK};
+use super::log_limit::LogLimit;
 
 /// Removes a connection from the open set when dropped.
 struct Registered<'a> {
@@ -23,38 +24,48 @@ impl Drop for Registered<'_> {
     }
 }
 
+/// The first pause after a failed accept; it doubles while accepts keep
+/// failing (out of file descriptors, say), up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
 /// Accepts until `shared.stopping` is set (and a connection wakes it).
 pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut accept_errors = LogLimit::new(1, Duration::from_secs(10));
     for incoming in listener.incoming() {
         if shared.stopping.load(Ordering::SeqCst) {
             break;
         }
         let socket = match incoming {
-            Ok(socket) => socket,
+            Ok(socket) => Arc::new(socket),
             Err(e) => {
                 // Out of file descriptors and the like: the server's own
-                // trouble. Back off a little instead of spinning.
-                error!("accept failed: {e}");
-                std::thread::sleep(Duration::from_millis(50));
+                // trouble. Back off instead of spinning, and say so now
+                // and then rather than for every try.
+                if let Some(left_out) = accept_errors.allow(Instant::now()) {
+                    error!("accept failed: {e} ({left_out} more failures since the last report); retrying");
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
+        backoff = FIRST_BACKOFF;
         let peer = match socket.peer_addr() {
             Ok(peer) => peer,
             Err(e) => {
-                warn!("accepted a socket without a peer address: {e}");
+                debug!("accepted a socket without a peer address: {e}");
                 continue;
             }
         };
-        let open = shared.sockets.lock().len();
-        if open >= shared.config.max_connections {
-            shared.warn_peer(
-                None,
-                format_args!("{peer} refused: {open} connections open, the limit (max-connections)"),
-            );
-            continue; // dropping the socket closes it
-        }
-        let id = shared.register(&socket);
+        let id = match shared.register(&socket, peer.ip()) {
+            Ok(id) => id,
+            Err(why) => {
+                shared.warn_peer(None, format_args!("{peer} refused: {why}"));
+                continue; // dropping the socket closes it
+            }
+        };
         let worker = shared.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("rtmp-r-{id}"))

@@ -49,8 +49,8 @@ pub(crate) struct Shared {
     buffered: AtomicUsize,
     /// Warnings about peers, server-wide (see `warn_peer`).
     warnings: Mutex<LogLimit>,
-    /// A handle on every open socket, so shutdown can unblock its reader.
-    sockets: Mutex<HashMap<ConnId, TcpStream>>,
+    /// Every open connection.
+    sockets: Mutex<Open>,
     all_closed: Condvar,
 }
 
@@ -80,21 +80,51 @@ impl Shared {
         }
     }
 
-    fn register(&self, socket: &TcpStream) -> ConnId {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        if let Ok(handle) = socket.try_clone() {
-            self.sockets.lock().insert(id, handle);
+    /// Adds an accepted socket to the open set, unless the server or its
+    /// peer's address has as many connections as allowed; `Err` says why.
+    fn register(&self, socket: &Arc<TcpStream>, ip: IpAddr) -> Result<ConnId, String> {
+        let mut open = self.sockets.lock();
+        if open.sockets.len() >= self.config.max_connections {
+            return Err(format!(
+                "{} connections open, the limit (max-connections)",
+                open.sockets.len()
+            ));
         }
-        id
+        let per_ip = open.per_ip.entry(ip).or_default();
+        let limit = self.config.max_connections_per_ip;
+        if limit > 0 && *per_ip >= limit {
+            return Err(format!(
+                "{per_ip} connections open from {ip}, the limit (max-connections-per-ip)"
+            ));
+        }
+        *per_ip += 1;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        open.sockets.insert(id, (socket.clone(), ip));
+        Ok(id)
     }
 
     fn unregister(&self, id: ConnId) {
-        let mut sockets = self.sockets.lock();
-        sockets.remove(&id);
-        if sockets.is_empty() {
+        let mut open = self.sockets.lock();
+        if let Some((_, ip)) = open.sockets.remove(&id)
+            && let Some(count) = open.per_ip.get_mut(&ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                open.per_ip.remove(&ip);
+            }
+        }
+        if open.sockets.is_empty() {
             self.all_closed.notify_all();
         }
     }
+}
+
+/// The open connections: the socket of each (shared with its threads, so
+/// shutdown can unblock its reader) and how many each address has.
+#[derive(Default)]
+struct Open {
+    sockets: HashMap<ConnId, (Arc<TcpStream>, IpAddr)>,
+    per_ip: HashMap<IpAddr, usize>,
 }
 
 /// The RTMP server. Start it with [`Server::start`].
@@ -143,7 +173,7 @@ impl Server {
             next_id: AtomicU64::new(1),
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Open::default()),
             all_closed: Condvar::new(),
         });
         let accept_shared = shared.clone();
@@ -170,7 +200,7 @@ impl ServerHandle {
     /// Connections and streams right now.
     pub fn stats(&self) -> ServerStats {
         ServerStats {
-            connections: self.shared.sockets.lock().len(),
+            connections: self.shared.sockets.lock().sockets.len(),
             streams: self.shared.registry.stats(),
         }
     }
@@ -195,8 +225,8 @@ impl ServerHandle {
         // and its writer flushes what is queued before the socket closes.
         self.shared.registry.end_all();
         let start = Instant::now();
-        let mut sockets = self.shared.sockets.lock();
-        for socket in sockets.values() {
+        let mut open = self.shared.sockets.lock();
+        for (socket, _) in open.sockets.values() {
             let _ = socket.shutdown(Shutdown::Read);
         }
         // Half the grace for a clean close, then cut what is left (a
@@ -206,16 +236,19 @@ impl ServerHandle {
             (Some(Shutdown::Both), start + SHUTDOWN_GRACE),
         ] {
             if let Some(how) = shutdown {
-                for socket in sockets.values() {
+                for (socket, _) in open.sockets.values() {
                     let _ = socket.shutdown(how);
                 }
             }
-            while !sockets.is_empty() && !self.shared.all_closed.wait_until(&mut sockets, deadline).timed_out() {}
+            while !open.sockets.is_empty() && !self.shared.all_closed.wait_until(&mut open, deadline).timed_out() {}
         }
-        if !sockets.is_empty() {
-            warn!("{} connections still closing after {SHUTDOWN_GRACE:?}", sockets.len());
+        if !open.sockets.is_empty() {
+            warn!(
+                "{} connections still closing after {SHUTDOWN_GRACE:?}",
+                open.sockets.len()
+            );
         }
-        drop(sockets);
+        drop(open);
         info!("stopped listening on {}", self.local_addr);
     }
 }

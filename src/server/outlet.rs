@@ -32,7 +32,8 @@ use super::stream::Chunks;
 pub(crate) const MAX_BATCH: usize = 64;
 
 pub(crate) struct Outlet {
-    socket: TcpStream,
+    /// The connection's one socket, shared with its reader.
+    socket: Arc<TcpStream>,
     /// Media for the writer thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
     queue: Sender<Chunks>,
@@ -65,10 +66,10 @@ pub(crate) struct Outlet {
 }
 
 impl Outlet {
-    /// `socket` is the connection's socket (a clone of it), left blocking.
+    /// `socket` is the connection's socket, left blocking.
     /// Returns the outlet and the receiving end of its queue, for the
     /// writer thread.
-    pub(crate) fn new(socket: TcpStream, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+    pub(crate) fn new(socket: Arc<TcpStream>, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
             socket,

@@ -554,7 +554,7 @@ mod tests {
         let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (far, _) = listener.accept().unwrap();
         far.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let (outlet, queue) = Outlet::new(near, capacity, 1 << 20);
+        let (outlet, queue) = Outlet::new(Arc::new(near), capacity, 1 << 20);
         stream.subscribe(id, outlet.clone());
         TestPlayer { outlet, queue, far }
     }

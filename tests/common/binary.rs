@@ -34,7 +34,23 @@ impl Binary {
     /// Starts `rustic_rtmp --bind 127.0.0.1 --port 0 ARGS` at info level
     /// and waits for its address.
     pub fn start(args: &[&str]) -> Binary {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"));
+        Binary::start_with(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")), args)
+    }
+
+    /// `start`, under `ulimit ULIMIT` (a shell sets it, then execs the
+    /// binary).
+    pub fn start_with_ulimit(ulimit: &str, args: &[&str]) -> Binary {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_rustic_rtmp"),
+        ]);
+        Binary::start_with(cmd, args)
+    }
+
+    /// `start` with `cmd` as the program and more arguments.
+    pub fn start_with(mut cmd: Command, args: &[&str]) -> Binary {
         cmd.args(["--bind", "127.0.0.1", "--port", "0"])
             .args(args)
             .env_remove("RUST_LOG")
@@ -85,6 +101,11 @@ impl Binary {
             .find(|l| l.starts_with(field))
             .unwrap_or_else(|| panic!("no {field} in /proc status"));
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Open file descriptors.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).unwrap().count()
     }
 
     /// Peak resident memory so far, in KiB.
