@@ -523,3 +523,66 @@ fn f11_keys_from_a_file_or_the_environment_stay_out_of_the_process_list() {
     player.play(&format!("{}?key=wrong", unique("k")));
     assert_eq!(player.recv_status_code(), "NetStream.Play.Failed");
 }
+
+#[test]
+fn f9_play_close_play_again_decodes_every_header() {
+    use rustic_rtmp::protocol::amf0::Amf0Value;
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let name = unique("replay");
+    let mut source = connected_to(&server, "live");
+    assert_eq!(source.publish(&name), "NetStream.Publish.Start");
+    // Metadata goes to players prechunked on csid 5, where the player's
+    // own writer sends |RtmpSampleAccess.
+    let metadata = vec![
+        Amf0Value::string("@setDataFrame"),
+        Amf0Value::string("onMetaData"),
+        Amf0Value::object([
+            ("width", Amf0Value::Number(1920.0)),
+            ("encoder", Amf0Value::string("x".repeat(300))),
+        ]),
+    ];
+    source.send(4, 1, 0, &Message::Data(metadata));
+    let mut player = connected_to(&server, "live");
+    let is_data = |first: &'static str| move |m: &Message| matches!(m, Message::Data(v) if v.first().and_then(Amf0Value::as_str) == Some(first));
+    for round in 0..3 {
+        if round == 0 {
+            player.play(&name);
+        } else {
+            player.call(1, "closeStream", 0.0, Amf0Value::Null, vec![]);
+            player.call(1, "play", 4.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+        }
+        // Both arrive whole on every round: a compressed header on csid 5
+        // would make the player read one with the other's length.
+        player.recv_until("|RtmpSampleAccess", is_data("|RtmpSampleAccess"));
+        let meta = player.recv_until("onMetaData", is_data("onMetaData"));
+        let Message::Data(values) = meta else { unreachable!() };
+        assert_eq!(
+            values[1].property("width"),
+            Some(&Amf0Value::Number(1920.0)),
+            "round {round}"
+        );
+    }
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f10_a_second_connect_is_refused() {
+    use rustic_rtmp::protocol::amf0::Amf0Value;
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let name = unique("twice");
+    let mut client = connected_to(&server, "live");
+    assert_eq!(client.publish(&name), "NetStream.Publish.Start");
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string("live")),
+        ("tcUrl", Amf0Value::string("rtmp://x/live")),
+    ]);
+    client.call(0, "connect", 5.0, object, vec![]);
+    let refused = client.recv_command("_error");
+    assert_eq!(refused.transaction_id, 5.0);
+    // It still publishes, and cannot play as well.
+    client.call(1, "play", 6.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
+    assert_eq!(client.recv_status_code(), "NetStream.Play.StreamNotFound");
+    server.assert_unharmed(canary);
+}

@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 use super::outlet::{MAX_BATCH, Outlet};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
-use crate::protocol::chunk::{csid, prechunk};
+use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
@@ -305,9 +305,9 @@ impl Stream {
     /// that the caches cannot take is an error: the publisher is closed.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), CacheError> {
         let (chunk_csid, frame_type) = match frame.kind {
-            FrameKind::Audio => (csid::AUDIO, type_id::AUDIO),
-            FrameKind::Video => (csid::VIDEO, type_id::VIDEO),
-            FrameKind::Metadata => (csid::DATA, type_id::DATA_AMF0),
+            FrameKind::Audio => (SharedCsid::Audio, type_id::AUDIO),
+            FrameKind::Video => (SharedCsid::Video, type_id::VIDEO),
+            FrameKind::Metadata => (SharedCsid::Data, type_id::DATA_AMF0),
         };
         let tag = frame.tag();
         let is_keyframe = tag.is_some_and(|t| t.is_keyframe());
@@ -521,7 +521,7 @@ fn user_control(event: UserControl) -> Chunks {
     let mut payload = Vec::new();
     Message::UserControl(event).encode(&mut payload);
     prechunk(
-        csid::CONTROL,
+        SharedCsid::Control,
         RtmpTime::ZERO,
         type_id::USER_CONTROL,
         0,

@@ -22,7 +22,7 @@ use crate::session::Outbound;
 /// too far behind.
 pub(crate) fn run(outlet: &Outlet, control: Receiver<Box<Outbound>>, media: Receiver<Chunks>) -> io::Result<()> {
     let socket = outlet.socket();
-    let mut encoder = ChunkEncoder::new();
+    let mut encoder = ChunkEncoder::beside_prechunked();
     let mut control_bytes = Vec::new();
     let mut batch: Vec<Chunks> = Vec::new();
     let mut ready = Select::new();

@@ -341,7 +341,17 @@ impl ServerSession {
         let tx = command.transaction_id;
         debug!("command {} tx={tx} stream={stream_id}", Escaped(&command.name));
         match command.name.as_str() {
-            "connect" => self.connect(&command, actions),
+            "connect" if self.state == State::AwaitConnect => self.connect(&command, actions),
+            // A second connect would reset the login and let one connection
+            // publish and play at once: refused, and the state stays.
+            "connect" => {
+                let info = info(
+                    status::LEVEL_ERROR,
+                    status::CONNECT_REJECTED,
+                    "already connected: connect once per connection",
+                );
+                actions.push(self.reply(Command::error(tx, Amf0Value::Null, vec![info])));
+            }
             _ if matches!(self.state, State::AwaitConnect | State::PendingConnect { .. }) => {
                 actions.push(Action::Close("a command before connect"));
             }

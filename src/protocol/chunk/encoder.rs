@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, csid, put_basic_header};
+use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, SharedCsid, put_basic_header};
 use crate::protocol::message::Message;
 use crate::protocol::time::RtmpTime;
 
@@ -28,6 +28,9 @@ struct LastHeader {
 pub struct ChunkEncoder {
     chunk_size: u32,
     streams: HashMap<u32, LastHeader>,
+    /// Prechunked messages share the connection: no compression on
+    /// their chunk streams.
+    beside_prechunked: bool,
 }
 
 impl Default for ChunkEncoder {
@@ -35,14 +38,26 @@ impl Default for ChunkEncoder {
         ChunkEncoder {
             chunk_size: DEFAULT_CHUNK_SIZE,
             streams: HashMap::new(),
+            beside_prechunked: false,
         }
     }
 }
 
 impl ChunkEncoder {
-    /// An encoder at the default chunk size of 128.
+    /// An encoder at the default chunk size of 128 that is the only writer
+    /// of its connection: it compresses headers on every chunk stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An encoder for a connection that also carries [`prechunk`]ed bytes
+    /// written without it (a server's player): on every [`SharedCsid`] it
+    /// writes fmt 0 headers, which mean the same whatever came before.
+    pub fn beside_prechunked() -> Self {
+        ChunkEncoder {
+            beside_prechunked: true,
+            ..Self::default()
+        }
     }
 
     /// The current outgoing chunk size.
@@ -72,13 +87,11 @@ impl ChunkEncoder {
         out: &mut Vec<u8>,
     ) {
         let length = payload.len() as u32;
-        // Protocol control on csid 2 always goes out with fmt 0: prechunked
-        // user control messages (StreamBegin/StreamEOF from fan-out) share
-        // that csid without passing through this encoder.
+        let compressible = !(self.beside_prechunked && SharedCsid::is_shared(csid));
         let previous = self
             .streams
             .get(&csid)
-            .filter(|p| csid != csid::CONTROL && p.stream_id == stream_id && timestamp.is_at_or_after(p.timestamp));
+            .filter(|p| compressible && p.stream_id == stream_id && timestamp.is_at_or_after(p.timestamp));
         let (fmt, field) = match previous {
             None => (0, timestamp.0),
             Some(p) => {
@@ -111,7 +124,7 @@ impl ChunkEncoder {
 /// bytes are valid on every connection whose peer knows `chunk_size`. This
 /// is how a published frame is chunked once and written to many players.
 pub fn prechunk(
-    csid: u32,
+    csid: SharedCsid,
     timestamp: RtmpTime,
     type_id: u8,
     stream_id: u32,
@@ -120,7 +133,16 @@ pub fn prechunk(
 ) -> Vec<u8> {
     let chunks = payload.len() / chunk_size.max(1) as usize + 1;
     let mut out = Vec::with_capacity(payload.len() + 16 + chunks * 8);
-    put_chunks(0, csid, timestamp.0, type_id, stream_id, payload, chunk_size, &mut out);
+    put_chunks(
+        0,
+        csid.id(),
+        timestamp.0,
+        type_id,
+        stream_id,
+        payload,
+        chunk_size,
+        &mut out,
+    );
     out
 }
 
@@ -192,13 +214,22 @@ mod tests {
     }
 
     #[test]
-    fn control_csid_and_backwards_time_use_fmt0() {
+    fn shared_csids_beside_prechunked_bytes_and_backwards_time_use_fmt0() {
+        for shared in SharedCsid::ALL {
+            let mut e = ChunkEncoder::beside_prechunked();
+            let mut out = Vec::new();
+            e.encode(shared.id(), RtmpTime(0), 0, &Message::Acknowledgement(1), &mut out);
+            e.encode(shared.id(), RtmpTime(0), 0, &Message::Acknowledgement(2), &mut out);
+            assert_eq!(out[0], shared.id() as u8, "fmt 0");
+            assert_eq!(out[16], shared.id() as u8, "fmt 0 again");
+        }
+        // The only writer of its connection compresses there too.
         let mut e = ChunkEncoder::new();
         let mut out = Vec::new();
         e.encode(2, RtmpTime(0), 0, &Message::Acknowledgement(1), &mut out);
         e.encode(2, RtmpTime(0), 0, &Message::Acknowledgement(2), &mut out);
-        assert_eq!(out[0], 0x02);
-        assert_eq!(out[16], 0x02);
+        assert_eq!(out[16], 0x82, "fmt 2");
+        let mut e = ChunkEncoder::beside_prechunked();
         let mut out = Vec::new();
         e.encode_raw(7, RtmpTime(100), 9, 1, &[1], &mut out);
         e.encode_raw(7, RtmpTime(50), 9, 1, &[1], &mut out);
@@ -207,7 +238,7 @@ mod tests {
 
     #[test]
     fn prechunk_splits_at_chunk_size_with_extended_timestamps() {
-        let out = prechunk(7, RtmpTime(0x0100_0000), 9, 1, &[5; 6], 4);
+        let out = prechunk(SharedCsid::Video, RtmpTime(0x0100_0000), 9, 1, &[5; 6], 4);
         assert_eq!(
             out,
             vec![

@@ -43,6 +43,49 @@ pub mod csid {
     pub const VIDEO: u32 = 7;
 }
 
+/// The chunk streams of messages chunked once for many players
+/// ([`prechunk`]): the only csids such bytes can use. They reach a player
+/// beside what its connection's encoder writes, so an encoder
+/// [`beside_prechunked`](ChunkEncoder::beside_prechunked) bytes never
+/// compresses a header on one of them: the peer's state there is set by
+/// bytes the encoder did not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedCsid {
+    /// User control events from the fan-out (StreamBegin, StreamEOF).
+    Control,
+    /// `onMetaData`.
+    Data,
+    /// Audio frames.
+    Audio,
+    /// Video frames.
+    Video,
+}
+
+impl SharedCsid {
+    /// Every shared chunk stream.
+    pub const ALL: [SharedCsid; 4] = [
+        SharedCsid::Control,
+        SharedCsid::Data,
+        SharedCsid::Audio,
+        SharedCsid::Video,
+    ];
+
+    /// The chunk stream id.
+    pub fn id(self) -> u32 {
+        match self {
+            SharedCsid::Control => csid::CONTROL,
+            SharedCsid::Data => csid::DATA,
+            SharedCsid::Audio => csid::AUDIO,
+            SharedCsid::Video => csid::VIDEO,
+        }
+    }
+
+    /// True when prechunked messages may use `csid`.
+    pub fn is_shared(csid: u32) -> bool {
+        SharedCsid::ALL.iter().any(|shared| shared.id() == csid)
+    }
+}
+
 /// Appends a basic header for `fmt` and `csid` (§5.3.1.1).
 fn put_basic_header(fmt: u8, csid: u32, out: &mut Vec<u8>) {
     debug_assert!((2..=65599).contains(&csid), "csid {csid} out of range");

@@ -225,3 +225,13 @@ fn an_amf_message_over_the_limit_is_refused_undecoded() {
         "message type 18 of 101 bytes exceeds the amf message limit 100"
     );
 }
+
+#[test]
+fn a_second_connect_is_refused_and_changes_nothing() {
+    let mut session = connected("live");
+    let again = call(&mut session, "connect", 2.0, vec![]);
+    let replies = sent_commands(&again);
+    assert_eq!((replies[0].name.as_str(), replies[0].transaction_id), ("_error", 2.0));
+    assert!(!again.iter().any(|a| matches!(a, Action::Connect { .. })));
+    assert_eq!(session.app(), Some("live"));
+}
