@@ -9,6 +9,12 @@ use std::time::Duration;
 use crate::protocol::chunk::DecoderLimits;
 use crate::session::SessionConfig;
 
+/// The stack of every connection thread. Writer threads do little more
+/// than `writev`; reader threads decode AMF (depth-limited) and format
+/// logs, and no recursion there depends on what a peer sends. The fuzz
+/// entry points run on a stack this size too.
+pub(crate) const THREAD_STACK: usize = 256 * 1024;
+
 /// Server settings. `Config::default()` is what `rustic_rtmp` runs with.
 #[derive(Debug, Clone)]
 pub struct Config {

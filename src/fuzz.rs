@@ -1,16 +1,36 @@
 //! Entry points for fuzzers: bytes in, and the only acceptable outcomes are
 //! values or errors. A panic here is a bug in rustic_rtmp, never bad input.
 //!
-//! `tests/fuzz_smoke.rs` runs them over the test vectors and deterministic
-//! mutations in `cargo test`; `scripts/fuzz.sh` runs them under libFuzzer.
+//! Each runs on a thread with the stack a connection thread has, so that
+//! recursion a peer could drive shows as the stack overflow it would be in
+//! the server. `tests/fuzz_smoke.rs` runs them over the test vectors and
+//! deterministic mutations in `cargo test`; `scripts/fuzz.sh` runs them
+//! under libFuzzer.
 
-use crate::protocol::amf0;
+use crate::config::THREAD_STACK;
+use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::amf3;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
+use crate::protocol::command::Command;
 use crate::protocol::handshake::{Handshake, Scheme};
-use crate::protocol::message::{AggregateParts, Message};
+use crate::protocol::message::{AggregateParts, Message, RawMessage, type_id};
 use crate::protocol::reader::Reader;
+use crate::protocol::time::RtmpTime;
 use crate::session::{Action, ClientConfig, ClientSession, Role, ServerSession, SessionConfig};
+
+/// Runs `f` on a thread with a connection thread's stack; a panic there
+/// is re-raised here, so the fuzzer sees it.
+fn on_connection_stack(f: impl FnOnce() + Send) {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(scope, f)
+            .expect("a fuzz thread starts");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
 
 /// Small limits so inputs reach them.
 fn limits() -> DecoderLimits {
@@ -34,6 +54,10 @@ fn pieces(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Both handshake roles fed the input.
 pub fn handshake(data: &[u8]) {
+    on_connection_stack(|| handshake_on_this_thread(data));
+}
+
+fn handshake_on_this_thread(data: &[u8]) {
     let mut server = Handshake::server(1, &[7; 1528]);
     for piece in pieces(data) {
         if server.push(piece).is_err() {
@@ -49,6 +73,10 @@ pub fn handshake(data: &[u8]) {
 
 /// The chunk decoder, every message decoded, aggregates split.
 pub fn chunk_decoder(data: &[u8]) {
+    on_connection_stack(|| chunk_decoder_on_this_thread(data));
+}
+
+fn chunk_decoder_on_this_thread(data: &[u8]) {
     let mut decoder = ChunkDecoder::new(limits());
     for piece in pieces(data) {
         decoder.push(piece);
@@ -68,21 +96,37 @@ pub fn chunk_decoder(data: &[u8]) {
 
 /// AMF0 and AMF3 decoding; what decodes must encode and decode again.
 pub fn amf(data: &[u8]) {
+    on_connection_stack(|| amf_on_this_thread(data));
+}
+
+fn amf_on_this_thread(data: &[u8]) {
+    // What decodes encodes to bytes that decode to the same value: the
+    // same bytes again (compared as bytes, so a NaN equals itself).
     if let Ok(values) = amf0::decode_all(data) {
         let mut out = Vec::new();
         amf0::encode_all(&values, &mut out);
-        amf0::decode_all(&out).expect("what amf0 encodes, it decodes");
+        let again = amf0::decode_all(&out).expect("what amf0 encodes, it decodes");
+        let mut out_again = Vec::new();
+        amf0::encode_all(&again, &mut out_again);
+        assert_eq!(out_again, out, "amf0 round trip changed the value");
     }
     let mut r = Reader::new(data);
     if let Ok(value) = amf3::decode(&mut r) {
         let mut out = Vec::new();
         amf3::encode(&value, &mut out);
-        amf3::decode(&mut Reader::new(&out)).expect("what amf3 encodes, it decodes");
+        let again = amf3::decode(&mut Reader::new(&out)).expect("what amf3 encodes, it decodes");
+        let mut out_again = Vec::new();
+        amf3::encode(&again, &mut out_again);
+        assert_eq!(out_again, out, "amf3 round trip changed the value");
     }
 }
 
 /// A server session and a client session fed the chunk stream.
 pub fn session(data: &[u8]) {
+    on_connection_stack(|| session_on_this_thread(data));
+}
+
+fn session_on_this_thread(data: &[u8]) {
     let mut decoder = ChunkDecoder::new(limits());
     let mut server = ServerSession::new(SessionConfig::default());
     let config = ClientConfig {
@@ -97,20 +141,83 @@ pub fn session(data: &[u8]) {
     while let Ok(Some(raw)) = decoder.next_message() {
         server.bytes_received(raw.payload.len());
         let _ = client.handle(raw.clone());
-        let mut handled = server.handle(raw);
-        loop {
-            for action in handled.into_iter().flatten() {
-                match action {
-                    Action::Connect { .. } => drop(server.accept_connect()),
-                    Action::Publish(..) => drop(server.accept_publish()),
-                    Action::Play(..) => drop(server.accept_play()),
-                    _ => {}
-                }
-            }
-            match server.next_parts() {
-                Some(next) => handled = next,
-                None => break,
+        drive(&mut server, raw);
+    }
+}
+
+/// Hands `raw` to the server session with every part of an aggregate and
+/// every request accepted, as the server's connection does.
+fn drive(server: &mut ServerSession, raw: RawMessage) {
+    let mut handled = server.handle(raw);
+    loop {
+        for action in handled.into_iter().flatten() {
+            match action {
+                Action::Connect { .. } => drop(server.accept_connect()),
+                Action::Publish(..) => drop(server.accept_publish()),
+                Action::Play(..) => drop(server.accept_play()),
+                _ => {}
             }
         }
+        match server.next_parts() {
+            Some(next) => handled = next,
+            None => break,
+        }
+    }
+}
+
+/// A server session taken through connect and publish (or play, when the
+/// first byte is odd), then fed whole messages: each a type id, a 16-bit
+/// length and that many payload bytes. It reaches the states behind
+/// `connect` and `publish` (media, metadata, aggregates) that random chunk
+/// streams rarely do.
+pub fn session_messages(data: &[u8]) {
+    on_connection_stack(|| session_messages_on_this_thread(data));
+}
+
+fn session_messages_on_this_thread(data: &[u8]) {
+    let Some((&first, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mut server = ServerSession::new(SessionConfig::default());
+    let command = |name: &str, tx: f64, object: Amf0Value, args: Vec<Amf0Value>| {
+        let mut payload = Vec::new();
+        Command::new(name, tx, object, args).encode(&mut payload);
+        RawMessage {
+            csid: 3,
+            timestamp: RtmpTime::ZERO,
+            type_id: type_id::COMMAND_AMF0,
+            stream_id: 0,
+            payload,
+        }
+    };
+    let role = if first % 2 == 0 { "publish" } else { "play" };
+    for raw in [
+        command(
+            "connect",
+            1.0,
+            Amf0Value::object([("app", Amf0Value::string("live"))]),
+            vec![],
+        ),
+        command("createStream", 2.0, Amf0Value::Null, vec![]),
+        command(role, 3.0, Amf0Value::Null, vec![Amf0Value::string("s")]),
+    ] {
+        drive(&mut server, raw);
+    }
+    let mut timestamp = 0u32;
+    while let [type_id, high, low, more @ ..] = rest {
+        let len = (usize::from(*high) << 8 | usize::from(*low)).min(more.len());
+        let (payload, next) = more.split_at(len);
+        timestamp = timestamp.wrapping_add(u32::from(*low));
+        drive(
+            &mut server,
+            RawMessage {
+                csid: 4,
+                timestamp: RtmpTime(timestamp),
+                type_id: *type_id,
+                stream_id: 1,
+                payload: payload.to_vec(),
+            },
+        );
+        rest = next;
     }
 }

@@ -103,3 +103,8 @@ fn amf_never_panics_and_round_trips() {
 fn sessions_never_panic() {
     run(fuzz::session, 4);
 }
+
+#[test]
+fn sessions_fed_whole_messages_never_panic() {
+    run(fuzz::session_messages, 5);
+}

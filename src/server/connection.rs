@@ -18,6 +18,7 @@ use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
 use super::writer;
 use crate::Config;
+use crate::config::THREAD_STACK;
 use crate::media::StreamKey;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
@@ -37,9 +38,6 @@ const FIRST_READ_SIZE: usize = 1024;
 const READ_SIZE: usize = 64 * 1024;
 /// Warnings one connection may cause in 10 s.
 const CONNECTION_WARNINGS: u32 = 5;
-/// Writer threads do little more than `writev`; reader threads decode AMF
-/// (depth-limited) and format logs.
-pub(crate) const THREAD_STACK: usize = 256 * 1024;
 
 /// Why a connection ended.
 enum End {

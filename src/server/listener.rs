@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use super::Shared;
-use super::connection::{self, THREAD_STACK};
+use super::connection;
 use super::log_limit::LogLimit;
+use crate::config::THREAD_STACK;
 
 /// Removes a connection from the open set when dropped.
 struct Registered<'a> {
