@@ -20,5 +20,6 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+scripts/check-layers.sh --self-test
 scripts/check-layers.sh
 cargo test

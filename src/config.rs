@@ -98,6 +98,12 @@ pub struct Config {
     pub player_nodelay: bool,
     /// Who may publish and play.
     pub access: Access,
+    /// A test hook, in debug builds only: a connection whose publish to
+    /// this app is accepted then panics in its thread, to show that a bug
+    /// there ends only that connection.
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub panic_after_publish_to_app: Option<String>,
 }
 
 impl Default for Config {
@@ -136,6 +142,8 @@ impl Default for Config {
             merge_write: Duration::ZERO,
             player_nodelay: false,
             access: Access::default(),
+            #[cfg(debug_assertions)]
+            panic_after_publish_to_app: None,
         }
     }
 }

@@ -244,7 +244,36 @@ fn connections_past_the_limit_are_closed_at_once() {
 }
 
 #[test]
-fn fifteen_hundred_half_open_connections_do_not_keep_real_clients_out() {
+fn a_panic_in_a_connection_thread_ends_only_that_connection() {
+    let server = start_server_with(Config {
+        panic_after_publish_to_app: Some("boom".into()),
+        ..config()
+    });
+    let canary = Canary::start(&server);
+    let name = unique("panics");
+    let url = url(&server, &format!("boom/{name}"));
+    let mut player = Client::play(&url, &ClientOptions::default()).unwrap();
+    wait_for_players(&server, "boom", &name, 1);
+    let connections = server.stats().connections;
+    // The publisher's thread panics once its publish is accepted.
+    assert!(Client::publish(&url, &ClientOptions::default()).is_err());
+    wait_until("the panicked connection to be gone", || {
+        server.stats().connections == connections
+    });
+    // Its guards ran while unwinding: the name is free again, the player
+    // heard StreamEOF and stays.
+    wait_until("the stream to be free", || {
+        stream_stats(&server, "boom", &name).is_some_and(|s| !s.publishing)
+    });
+    assert_eq!(player.recv().unwrap(), None, "StreamEOF");
+    assert_still_serving(&server);
+    canary.finish();
+}
+
+/// Far below `max_connections`: what it shows is that idle sockets do not
+/// crowd out real clients, not where the limit lies (see hardening.rs f8).
+#[test]
+fn real_clients_are_served_beside_fifteen_hundred_idle_sockets() {
     // A long handshake timeout, so they all stay open while the real
     // clients come.
     let server = start_server_with(Config {

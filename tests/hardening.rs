@@ -79,6 +79,7 @@ fn f1_aggregates_nested_ten_thousand_deep_are_refused() {
     );
     assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
     let grown = server.peak_kib() - before;
+    eprintln!("f1 nested: peak grew {grown} KiB");
     assert!(grown <= 3 * payload.len() as u64 / 1024 + MIB, "peak grew {grown} KiB");
     server.assert_unharmed(canary);
 }
@@ -101,6 +102,7 @@ fn f1_an_aggregate_of_sixteen_mib_of_empty_parts_stays_within_three_times_its_si
     );
     assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
     let grown = server.peak_kib() - before;
+    eprintln!("f1 16 MiB of empty parts: peak grew {grown} KiB");
     let bound = 3 * payload.len() as u64 / 1024;
     assert!(
         grown <= bound,
@@ -163,6 +165,7 @@ fn f3_fifty_connections_before_login_hold_little_and_are_closed() {
         assert!(attacker.join().unwrap(), "an attacker was not closed");
     }
     let grown = server.peak_kib() - before;
+    eprintln!("f3: peak grew {grown} KiB for 50 connections");
     // README: before its publish is accepted a connection holds at most
     // 256 KiB of unfinished messages and 128 KiB of read buffer.
     assert!(grown <= 50 * 512, "peak grew {grown} KiB for 50 connections");
@@ -513,7 +516,7 @@ fn f11_keys_from_a_file_or_the_environment_stay_out_of_the_process_list() {
         "NetStream.Publish.Start"
     );
 
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"));
+    let mut cmd = std::process::Command::new(common::binary::program());
     cmd.env("RUSTIC_RTMP_PLAY_KEY", "env-s3cret");
     let server = Binary::start_with(cmd, &[]);
     let mut player = connected_to(&server, "live");
@@ -584,5 +587,65 @@ fn f10_a_second_connect_is_refused() {
     // It still publishes, and cannot play as well.
     client.call(1, "play", 6.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
     assert_eq!(client.recv_status_code(), "NetStream.Play.StreamNotFound");
+    server.assert_unharmed(canary);
+}
+
+#[test]
+fn f5_amf3_metadata_cannot_grow_much_past_its_size() {
+    let mut server = Binary::start(&[]);
+    let canary = server.canary();
+    let before = server.peak_kib();
+    let mut source = publisher(&server);
+    // Type 15: a format byte, @setDataFrame, onMetaData, then an AVM+
+    // switch to an AMF3 array: one 1000-byte string and 30 000 references
+    // to it (60 KB that would copy 30 MB)...
+    let amf3_array = |items: &dyn Fn(&mut Vec<u8>)| {
+        let mut payload = vec![0x00, 0x02, 0, 13];
+        payload.extend_from_slice(b"@setDataFrame");
+        payload.extend_from_slice(&[0x02, 0, 10]);
+        payload.extend_from_slice(b"onMetaData");
+        payload.push(0x11); // AVM+
+        items(&mut payload);
+        payload
+    };
+    let references = amf3_array(&|p| {
+        p.extend_from_slice(&[0x09, 0x83, 0xD4, 0x61, 0x01]); // dense array of 30 000
+        p.extend_from_slice(&[0x06, 0x8F, 0x51]); // a 1000-byte string
+        p.extend(std::iter::repeat_n(b'x', 1000));
+        for _ in 1..30_000 {
+            p.extend_from_slice(&[0x06, 0x00]); // a reference to it
+        }
+    });
+    // ...and 30 000 one-byte integers, 9 bytes each as AMF0 numbers.
+    let integers = amf3_array(&|p| {
+        p.extend_from_slice(&[0x09, 0x83, 0xD4, 0x61, 0x01]);
+        for _ in 0..30_000 {
+            p.extend_from_slice(&[0x04, 0x01]);
+        }
+    });
+    assert!(references.len() < 64 * 1024 && integers.len() < 64 * 1024);
+    source.send(
+        4,
+        1,
+        0,
+        &Message::Other {
+            type_id: 15,
+            payload: references,
+        },
+    );
+    server.wait_for_log("amf3 references copy more than");
+    source.send(
+        4,
+        1,
+        0,
+        &Message::Other {
+            type_id: 15,
+            payload: integers,
+        },
+    );
+    server.wait_for_log("re-encodes to");
+    let grown = server.peak_kib() - before;
+    eprintln!("f5: peak grew {grown} KiB");
+    assert!(grown <= 8 * MIB, "peak grew {grown} KiB");
     server.assert_unharmed(canary);
 }

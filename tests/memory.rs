@@ -50,6 +50,7 @@ fn concurrent_publishers_announcing_huge_messages_stay_within_the_server_wide_bu
         assert!(peer.join().unwrap(), "the server kept a peer past its limits");
     }
     let grown_mib = (server.peak_kib() - before) / 1024;
+    eprintln!("memory: peak grew {grown_mib} MiB for {PEERS} publishers");
     // Without the server-wide budget 40 peers would hold 1280 MiB.
     assert!(grown_mib <= 512 + 64, "peak grew by {grown_mib} MiB");
     server.assert_unharmed(canary);

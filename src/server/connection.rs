@@ -486,6 +486,10 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
+                #[cfg(debug_assertions)]
+                if self.shared.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
+                    panic!("injected by Config::panic_after_publish_to_app");
+                }
                 self.decoder.set_limits(limits_for_publisher(&self.shared.config));
                 self.timers.last_media = Instant::now();
                 self.session.accept_publish()

@@ -12,6 +12,12 @@ use std::time::Duration;
 use super::canary::Canary;
 use super::{Proc, Sample, Scratch, WAIT, play, probe, publish, spawn, unique, wait_until};
 
+/// The binary under test: this build's, or the one `RUSTIC_RTMP_BIN`
+/// names (to measure an older build with the same attacks).
+pub fn program() -> String {
+    std::env::var("RUSTIC_RTMP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rustic_rtmp").to_owned())
+}
+
 /// Log lines kept for assertions; bytes are counted past it.
 const KEPT_LINES: usize = 20_000;
 
@@ -34,7 +40,7 @@ impl Binary {
     /// Starts `rustic_rtmp --bind 127.0.0.1 --port 0 ARGS` at info level
     /// and waits for its address.
     pub fn start(args: &[&str]) -> Binary {
-        Binary::start_with(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")), args)
+        Binary::start_with(Command::new(program()), args)
     }
 
     /// `start`, under `ulimit ULIMIT` (a shell sets it, then execs the
