@@ -10,6 +10,7 @@ use std::io::Write;
 use common::binary::Binary;
 use common::rtmp::RawClient;
 use common::*;
+use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::message::Message;
 
 const MIB: u64 = 1024;
@@ -20,6 +21,12 @@ fn publisher(server: &Binary) -> RawClient {
     client.connect("live");
     assert_eq!(client.publish(&unique("attack")), "NetStream.Publish.Start");
     client
+}
+
+/// The connection is still served: a call on it is answered.
+fn assert_answers(client: &mut RawClient) {
+    client.call(0, "releaseStream", 9.0, Amf0Value::Null, vec![]);
+    assert_eq!(client.recv_command("_result").transaction_id, 9.0);
 }
 
 /// An FLV tag as an aggregate part.
@@ -70,14 +77,7 @@ fn f1_aggregates_nested_ten_thousand_deep_are_refused() {
     send_big(&mut attacker, 22, payload);
     server.wait_for_log("aggregate part of type 22 refused");
     // The publisher goes on: a later call is answered.
-    attacker.call(
-        0,
-        "releaseStream",
-        9.0,
-        rustic_rtmp::protocol::amf0::Amf0Value::Null,
-        vec![],
-    );
-    assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
+    assert_answers(&mut attacker);
     let grown = server.peak_kib() - before;
     eprintln!("f1 nested: peak grew {grown} KiB");
     assert!(grown <= 3 * payload.len() as u64 / 1024 + MIB, "peak grew {grown} KiB");
@@ -93,14 +93,7 @@ fn f1_an_aggregate_of_sixteen_mib_of_empty_parts_stays_within_three_times_its_si
     let before = server.peak_kib();
     let mut attacker = publisher(&server);
     send_big(&mut attacker, 22, &payload);
-    attacker.call(
-        0,
-        "releaseStream",
-        9.0,
-        rustic_rtmp::protocol::amf0::Amf0Value::Null,
-        vec![],
-    );
-    assert_eq!(attacker.recv_command("_result").transaction_id, 9.0);
+    assert_answers(&mut attacker);
     let grown = server.peak_kib() - before;
     eprintln!("f1 16 MiB of empty parts: peak grew {grown} KiB");
     let bound = 3 * payload.len() as u64 / 1024;
@@ -250,14 +243,7 @@ fn f4_a_player_that_never_reads_holds_at_most_its_queue_in_bytes() {
         frame
     });
     assert_eq!(sent, 60, "the publisher was cut off");
-    source.call(
-        0,
-        "releaseStream",
-        9.0,
-        rustic_rtmp::protocol::amf0::Amf0Value::Null,
-        vec![],
-    );
-    assert_eq!(source.recv_command("_result").transaction_id, 9.0);
+    assert_answers(&mut source);
     let grown = server.peak_kib() - before;
     eprintln!("f4: peak grew {grown} KiB");
     // The player's queue (32 MiB), the GOP cache (64 MiB), the publisher's
@@ -276,7 +262,6 @@ fn connected_to(server: &Binary, app: &str) -> RawClient {
 
 #[test]
 fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
-    use rustic_rtmp::protocol::amf0::Amf0Value;
     let mut server = Binary::start(&[]);
     let canary = server.canary();
     let bytes_before = server.log_bytes();
@@ -302,8 +287,7 @@ fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
                     );
                 }
                 // Every one was read: the connection still answers.
-                peer.call(0, "releaseStream", 7.0, Amf0Value::Null, vec![]);
-                assert_eq!(peer.recv_command("_result").transaction_id, 7.0);
+                assert_answers(&mut peer);
             })
         })
         .collect();
@@ -354,7 +338,6 @@ fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
 
 /// The `_error` description a `connect` to `app` gets.
 fn connect_refusal(addr: std::net::SocketAddr, app: &str) -> String {
-    use rustic_rtmp::protocol::amf0::Amf0Value;
     let mut client = RawClient::handshake(addr);
     let object = Amf0Value::object([
         ("app", Amf0Value::string(app)),
@@ -445,17 +428,9 @@ fn f8_one_descriptor_per_connection_and_the_soft_limit_raised() {
     assert_eq!(soft, hard, "the soft limit is raised to the hard one");
     let canary = server.canary();
     let base = server.open_files();
-    let held: Vec<RawClient> = (0..300).map(|_| connected_to(&server, "live")).collect();
+    let mut held: Vec<RawClient> = (0..300).map(|_| connected_to(&server, "live")).collect();
     // Every one is served: a call on the last is answered.
-    let mut held = held;
-    held[299].call(
-        0,
-        "releaseStream",
-        3.0,
-        rustic_rtmp::protocol::amf0::Amf0Value::Null,
-        vec![],
-    );
-    assert_eq!(held[299].recv_command("_result").transaction_id, 3.0);
+    assert_answers(&mut held[299]);
     let per_connection = (server.open_files() - base) as f64 / 300.0;
     eprintln!("f8: {per_connection:.2} descriptors per connection");
     assert!(per_connection <= 1.05, "{per_connection:.2} descriptors per connection");
@@ -529,7 +504,6 @@ fn f11_keys_from_a_file_or_the_environment_stay_out_of_the_process_list() {
 
 #[test]
 fn f9_play_close_play_again_decodes_every_header() {
-    use rustic_rtmp::protocol::amf0::Amf0Value;
     let mut server = Binary::start(&[]);
     let canary = server.canary();
     let name = unique("replay");
@@ -571,7 +545,6 @@ fn f9_play_close_play_again_decodes_every_header() {
 
 #[test]
 fn f10_a_second_connect_is_refused() {
-    use rustic_rtmp::protocol::amf0::Amf0Value;
     let mut server = Binary::start(&[]);
     let canary = server.canary();
     let name = unique("twice");
