@@ -10,6 +10,7 @@ use std::io::Write;
 use common::binary::Binary;
 use common::rtmp::RawClient;
 use common::*;
+use rustic_rtmp::protocol::adobe_auth::next_query;
 use rustic_rtmp::protocol::amf0::Amf0Value;
 use rustic_rtmp::protocol::message::Message;
 
@@ -378,7 +379,20 @@ fn f7_a_flood_of_challenges_cannot_make_a_right_login_fail() {
     for thread in flood {
         thread.join().unwrap();
     }
-    // ffmpeg logs in through its own challenge, after the flood.
+    // The answer to the first challenge, after the flood, is still right.
+    let answer = next_query(&first, "alice", "wonder", "0badc0de").unwrap();
+    let mut alice = RawClient::handshake(server.addr);
+    let object = Amf0Value::object([
+        ("app", Amf0Value::string(format!("live?{answer}"))),
+        ("flashVer", Amf0Value::string("FMLE/3.0")),
+    ]);
+    alice.call(0, "connect", 1.0, object, vec![]);
+    assert_eq!(
+        alice.recv_command("_result").transaction_id,
+        1.0,
+        "login after the flood"
+    );
+    // ffmpeg logs in through its own challenge too.
     let name = unique("login");
     let login = publish(
         &Sample::AudioVideo.path(),

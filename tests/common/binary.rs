@@ -47,11 +47,7 @@ impl Binary {
     /// binary).
     pub fn start_with_ulimit(ulimit: &str, args: &[&str]) -> Binary {
         let mut cmd = Command::new("sh");
-        cmd.args([
-            "-c",
-            &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
-            env!("CARGO_BIN_EXE_rustic_rtmp"),
-        ]);
+        cmd.args(["-c", &format!("ulimit {ulimit} && exec \"$0\" \"$@\""), &program()]);
         Binary::start_with(cmd, args)
     }
 
