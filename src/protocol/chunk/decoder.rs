@@ -132,7 +132,7 @@ pub struct ChunkDecoder {
     chunk_size: u32,
     limits: DecoderLimits,
     streams: HashMap<u32, ChunkStream>,
-    /// Bytes held in unfinished messages, over all chunk streams.
+    /// Bytes allocated for unfinished messages, over all chunk streams.
     partial_bytes: usize,
 }
 
@@ -352,10 +352,20 @@ impl ChunkDecoder {
             return Ok(None);
         };
         if restart {
-            self.partial_bytes -= state.payload.len();
+            self.partial_bytes -= state.payload.capacity();
             state.payload = Vec::new();
         }
-        if self.partial_bytes + body.len() > self.limits.max_partial_bytes {
+        // Room for the body: doubling as a Vec would, but never past the
+        // message's length, and counted as allocated, so that what the
+        // limit counts is what is held.
+        let old_capacity = state.payload.capacity();
+        let needed = state.payload.len() + body.len();
+        let grow_to = if needed > old_capacity {
+            needed.max((2 * old_capacity).min(length as usize))
+        } else {
+            old_capacity
+        };
+        if self.partial_bytes + (grow_to - old_capacity) > self.limits.max_partial_bytes {
             return Err(ChunkError::TooMuchPartialData {
                 limit: self.limits.max_partial_bytes,
             });
@@ -385,13 +395,12 @@ impl ChunkDecoder {
             if h.fmt != 3 {
                 state.extended = h.extended;
             }
-            // Capped: the length came from the peer.
-            state.payload.reserve(length.min(64 * 1024) as usize);
         }
+        state.payload.reserve_exact(grow_to - state.payload.len());
+        self.partial_bytes += state.payload.capacity() - old_capacity;
         state.payload.extend_from_slice(body);
-        self.partial_bytes += body.len();
         if state.payload.len() as u32 == state.length {
-            self.partial_bytes -= state.payload.len();
+            self.partial_bytes -= state.payload.capacity();
             return Ok(Some(RawMessage {
                 csid: h.csid,
                 timestamp: state.timestamp,
@@ -432,7 +441,7 @@ impl ChunkDecoder {
             }
             type_id::ABORT => {
                 if let Some(stream) = self.streams.get_mut(&value()?) {
-                    self.partial_bytes -= stream.payload.len();
+                    self.partial_bytes -= stream.payload.capacity();
                     stream.payload = Vec::new();
                 }
             }
@@ -790,5 +799,26 @@ mod tests {
         assert_eq!(d.held(), 0);
         let room = d.unfilled(1024).len();
         assert!(room <= 2 * SHRINK_FLOOR, "{room} bytes of room after shrinking");
+    }
+
+    #[test]
+    fn unfinished_messages_count_what_is_allocated_and_never_past_their_length() {
+        let mut d = ChunkDecoder::new(DecoderLimits::default());
+        // A 1000-byte message in 128-byte chunks: room doubles from 128
+        // but stops at 1000, and held bytes are the room, not the bytes in it.
+        let mut bytes = vec![0x04, 0, 0, 0, 0, 0x03, 0xE8, 9, 1, 0, 0, 0];
+        for i in 0..8 {
+            if i > 0 {
+                bytes.push(0xC4);
+            }
+            bytes.extend_from_slice(&[7; 128][..if i == 7 { 1000 - 7 * 128 } else { 128 }]);
+        }
+        let last_chunk = 1 + (1000 - 7 * 128);
+        d.push(&bytes[..bytes.len() - last_chunk]);
+        assert_eq!(d.next_message(), Ok(None));
+        assert_eq!(d.held(), 1000, "896 bytes in, room for 1000");
+        d.push(&bytes[bytes.len() - last_chunk..]);
+        assert_eq!(d.next_message().unwrap().map(|m| m.payload.capacity()), Some(1000));
+        assert_eq!(d.held(), 0);
     }
 }
