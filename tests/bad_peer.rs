@@ -170,7 +170,7 @@ fn thousands_of_chunk_stream_ids_close_the_connection() {
 }
 
 #[test]
-fn amf_nested_ten_thousand_deep_drops_only_that_message() {
+fn amf0_and_amf3_nested_ten_thousand_deep_drop_only_that_message() {
     let server = start_server_with(config());
     let canary = Canary::start(&server);
     let mut peer = connected(&server);
@@ -181,6 +181,13 @@ fn amf_nested_ten_thousand_deep_drops_only_that_message() {
     ];
     payload.extend([0x0A, 0, 0, 0, 1].repeat(10_000));
     payload.push(0x05);
+    peer.send(3, 0, 0, &Message::Other { type_id: 20, payload });
+    // The same in AMF3 behind an AVM+ switch: dense arrays of one item.
+    let mut payload = vec![
+        0x02, 0, 4, b'd', b'e', b'e', b'p', 0x00, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0x05, 0x11,
+    ];
+    payload.extend([0x09, 0x03, 0x01].repeat(10_000));
+    payload.push(0x01);
     peer.send(3, 0, 0, &Message::Other { type_id: 20, payload });
     // The connection goes on: a later call is answered.
     peer.call(0, "createStream", 6.0, Amf0Value::Null, vec![]);

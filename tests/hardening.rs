@@ -585,7 +585,7 @@ fn f5_amf3_metadata_cannot_grow_much_past_its_size() {
     let mut source = publisher(&server);
     // Type 15: a format byte, @setDataFrame, onMetaData, then an AVM+
     // switch to an AMF3 array: one 1000-byte string and 30 000 references
-    // to it (60 KB that would copy 30 MB)...
+    // to it (60 KB that would copy 30 MB: past the decode's budget)...
     let amf3_array = |items: &dyn Fn(&mut Vec<u8>)| {
         let mut payload = vec![0x00, 0x02, 0, 13];
         payload.extend_from_slice(b"@setDataFrame");
@@ -603,14 +603,17 @@ fn f5_amf3_metadata_cannot_grow_much_past_its_size() {
             p.extend_from_slice(&[0x06, 0x00]); // a reference to it
         }
     });
-    // ...and 30 000 one-byte integers, 9 bytes each as AMF0 numbers.
-    let integers = amf3_array(&|p| {
-        p.extend_from_slice(&[0x09, 0x83, 0xD4, 0x61, 0x01]);
-        for _ in 0..30_000 {
-            p.extend_from_slice(&[0x04, 0x01]);
+    // ...and the same string referenced 10 times: within the decode's
+    // budget, but 11 KB when written out again as AMF0.
+    let repeated = amf3_array(&|p| {
+        p.extend_from_slice(&[0x09, 0x17, 0x01]); // dense array of 11
+        p.extend_from_slice(&[0x06, 0x8F, 0x51]);
+        p.extend(std::iter::repeat_n(b'x', 1000));
+        for _ in 0..10 {
+            p.extend_from_slice(&[0x06, 0x00]);
         }
     });
-    assert!(references.len() < 64 * 1024 && integers.len() < 64 * 1024);
+    assert!(references.len() < 64 * 1024);
     source.send(
         4,
         1,
@@ -620,14 +623,14 @@ fn f5_amf3_metadata_cannot_grow_much_past_its_size() {
             payload: references,
         },
     );
-    server.wait_for_log("amf3 references copy more than");
+    server.wait_for_log("values take more than");
     source.send(
         4,
         1,
         0,
         &Message::Other {
             type_id: 15,
-            payload: integers,
+            payload: repeated,
         },
     );
     server.wait_for_log("re-encodes to");

@@ -239,6 +239,11 @@ pub enum AmfError {
         /// The limit that was reached.
         limit: usize,
     },
+    /// The decoded values would take more memory than the limit.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The AMF3 value after an AVM+ switch marker is malformed.
     Amf3(Amf3Error),
 }
@@ -250,6 +255,7 @@ impl fmt::Display for AmfError {
             AmfError::UnknownMarker(m) => write!(f, "amf0 marker 0x{m:02x} is unknown"),
             AmfError::UnexpectedObjectEnd => write!(f, "amf0 object-end marker outside an object"),
             AmfError::TooDeep { limit } => write!(f, "amf0 nesting depth exceeds limit {limit}"),
+            AmfError::TooLarge { limit } => write!(f, "amf0 values take more than {limit} bytes decoded"),
             AmfError::Amf3(e) => write!(f, "after the amf0 avm+ switch: {e}"),
         }
     }
@@ -278,63 +284,114 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, AmfError> {
 /// values behind a switch count toward the same depth).
 pub fn decode_all_limited(bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Value>, AmfError> {
     let mut r = Reader::new(bytes);
+    let mut budget = Budget::for_message(bytes.len());
     let mut values = Vec::new();
     while !r.is_empty() {
-        values.push(decode_at(&mut r, 0, max_depth)?);
+        values.push(decode_at(&mut r, 0, max_depth, &mut budget)?);
     }
     Ok(values)
 }
 
 /// Decodes one value from the reader.
 pub fn decode(r: &mut Reader<'_>) -> Result<Amf0Value, AmfError> {
-    decode_at(r, 0, MAX_DEPTH)
+    let mut budget = Budget::for_message(r.position() + r.remaining());
+    decode_at(r, 0, MAX_DEPTH, &mut budget)
 }
 
-fn decode_at(r: &mut Reader<'_>, depth: usize, limit: usize) -> Result<Amf0Value, AmfError> {
+/// What one decode may still build in memory: values, strings and
+/// property names count their size. A message decodes to at most
+/// [`amf3::MAX_GROWTH`] times its bytes (plus a little), so a message of
+/// one-byte values cannot take tens of times its size; real commands and
+/// metadata take a few times theirs.
+struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    fn for_message(len: usize) -> Budget {
+        let limit = len.saturating_mul(amf3::MAX_GROWTH) + amf3::BUDGET_SLACK;
+        Budget { left: limit, limit }
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), AmfError> {
+        self.left = self
+            .left
+            .checked_sub(bytes)
+            .ok_or(AmfError::TooLarge { limit: self.limit })?;
+        Ok(())
+    }
+}
+
+/// One value. Only containers recurse; each kind has its own function so
+/// that the frame repeated per nesting level stays small (in a debug build
+/// one match over every kind took about 4 KiB a level, and 64 levels most
+/// of a connection thread's 256 KiB stack; now about 2).
+fn decode_at(r: &mut Reader<'_>, depth: usize, limit: usize, budget: &mut Budget) -> Result<Amf0Value, AmfError> {
+    budget.charge(std::mem::size_of::<Amf0Value>())?;
     let m = r.u8().map_err(truncated("marker"))?;
-    Ok(match m {
-        marker::NUMBER => Amf0Value::Number(r.f64().map_err(truncated("number"))?),
-        marker::BOOLEAN => Amf0Value::Boolean(r.u8().map_err(truncated("boolean"))? != 0),
-        marker::STRING => Amf0Value::String(short_string(r)?),
-        marker::OBJECT => Amf0Value::Object(properties(r, depth, limit)?),
-        marker::NULL => Amf0Value::Null,
-        marker::UNDEFINED => Amf0Value::Undefined,
-        marker::REFERENCE => Amf0Value::Reference(r.u16().map_err(truncated("reference"))?),
+    match m {
+        marker::OBJECT => Ok(Amf0Value::Object(properties(r, depth, limit, budget)?)),
         marker::ECMA_ARRAY => {
             // The count is a hint only: encoders get it wrong, and the
             // properties end with an object-end marker all the same.
             r.u32().map_err(truncated("ecma array count"))?;
-            Amf0Value::EcmaArray(properties(r, depth, limit)?)
+            Ok(Amf0Value::EcmaArray(properties(r, depth, limit, budget)?))
         }
-        marker::STRICT_ARRAY => {
-            let count = r.u32().map_err(truncated("strict array count"))?;
-            check_depth(depth, limit)?;
-            let mut items = Vec::with_capacity(r.capacity_for(count));
-            for _ in 0..count {
-                items.push(decode_at(r, depth + 1, limit)?);
-            }
-            Amf0Value::StrictArray(items)
+        marker::STRICT_ARRAY => strict_array(r, depth, limit, budget),
+        marker::TYPED_OBJECT => {
+            let class_name = short_string(r, budget)?;
+            Ok(Amf0Value::TypedObject {
+                class_name,
+                properties: properties(r, depth, limit, budget)?,
+            })
         }
+        marker::AVMPLUS => avmplus(r, depth, limit, budget),
+        other => scalar(other, r, budget),
+    }
+}
+
+fn strict_array(r: &mut Reader<'_>, depth: usize, limit: usize, budget: &mut Budget) -> Result<Amf0Value, AmfError> {
+    let count = r.u32().map_err(truncated("strict array count"))?;
+    check_depth(depth, limit)?;
+    let mut items = Vec::with_capacity(r.capacity_for(count));
+    for _ in 0..count {
+        items.push(decode_at(r, depth + 1, limit, budget)?);
+    }
+    Ok(Amf0Value::StrictArray(items))
+}
+
+/// An AMF3 value after the AVM+ switch, with fresh reference tables and
+/// what is left of this decode's budget.
+#[inline(never)]
+fn avmplus(r: &mut Reader<'_>, depth: usize, limit: usize, budget: &mut Budget) -> Result<Amf0Value, AmfError> {
+    let (value, spent) = amf3::decode_within(r, limit.saturating_sub(depth), budget.left).map_err(|e| match e {
+        Amf3Error::TooLarge { .. } => AmfError::TooLarge { limit: budget.limit },
+        other => AmfError::Amf3(other),
+    })?;
+    budget.charge(spent)?;
+    Ok(Amf0Value::Avmplus(value))
+}
+
+/// A value that holds no other value.
+#[inline(never)]
+fn scalar(m: u8, r: &mut Reader<'_>, budget: &mut Budget) -> Result<Amf0Value, AmfError> {
+    Ok(match m {
+        marker::NUMBER => Amf0Value::Number(r.f64().map_err(truncated("number"))?),
+        marker::BOOLEAN => Amf0Value::Boolean(r.u8().map_err(truncated("boolean"))? != 0),
+        marker::STRING => Amf0Value::String(short_string(r, budget)?),
+        marker::NULL => Amf0Value::Null,
+        marker::UNDEFINED => Amf0Value::Undefined,
+        marker::REFERENCE => Amf0Value::Reference(r.u16().map_err(truncated("reference"))?),
         marker::DATE => {
             let millis = r.f64().map_err(truncated("date"))?;
             let timezone = r.u16().map_err(truncated("date time zone"))? as i16;
             Amf0Value::Date { millis, timezone }
         }
-        marker::LONG_STRING => Amf0Value::LongString(long_string(r)?),
+        marker::LONG_STRING => Amf0Value::LongString(long_string(r, budget)?),
         marker::UNSUPPORTED => Amf0Value::Unsupported,
-        marker::XML_DOCUMENT => Amf0Value::XmlDocument(long_string(r)?),
-        marker::TYPED_OBJECT => {
-            let class_name = short_string(r)?;
-            Amf0Value::TypedObject {
-                class_name,
-                properties: properties(r, depth, limit)?,
-            }
-        }
+        marker::XML_DOCUMENT => Amf0Value::XmlDocument(long_string(r, budget)?),
         marker::OBJECT_END => return Err(AmfError::UnexpectedObjectEnd),
-        // Each switch starts fresh AMF3 reference tables.
-        marker::AVMPLUS => {
-            Amf0Value::Avmplus(amf3::decode_limited(r, limit.saturating_sub(depth)).map_err(AmfError::Amf3)?)
-        }
         marker::MOVIECLIP | marker::RECORDSET => return Err(AmfError::UnknownMarker(m)),
         other => return Err(AmfError::UnknownMarker(other)),
     })
@@ -347,29 +404,32 @@ fn check_depth(depth: usize, limit: usize) -> Result<(), AmfError> {
     Ok(())
 }
 
-fn properties(r: &mut Reader<'_>, depth: usize, limit: usize) -> Result<Properties, AmfError> {
+fn properties(r: &mut Reader<'_>, depth: usize, limit: usize, budget: &mut Budget) -> Result<Properties, AmfError> {
     check_depth(depth, limit)?;
     let mut props = Vec::new();
     loop {
-        let key = short_string(r)?;
+        budget.charge(std::mem::size_of::<String>())?;
+        let key = short_string(r, budget)?;
         if key.is_empty() && r.peek_u8().ok() == Some(marker::OBJECT_END) {
             r.u8().map_err(truncated("object end"))?;
             return Ok(props);
         }
-        let value = decode_at(r, depth + 1, limit)?;
+        let value = decode_at(r, depth + 1, limit, budget)?;
         props.push((key, value));
     }
 }
 
-fn short_string(r: &mut Reader<'_>) -> Result<String, AmfError> {
+fn short_string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<String, AmfError> {
     let len = r.u16().map_err(truncated("string length"))?;
     let bytes = r.take(len as usize).map_err(truncated("string"))?;
+    budget.charge(bytes.len())?;
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
-fn long_string(r: &mut Reader<'_>) -> Result<String, AmfError> {
+fn long_string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<String, AmfError> {
     let len = r.u32().map_err(truncated("long string length"))?;
     let bytes = r.take(len as usize).map_err(truncated("long string"))?;
+    budget.charge(bytes.len())?;
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
@@ -649,5 +709,20 @@ mod tests {
         assert_eq!(values[0].as_str(), Some("connect"));
         assert_eq!(values[1].as_number(), Some(1.0));
         assert_eq!(values[2].property("app").and_then(Amf0Value::as_str), Some("live"));
+    }
+
+    #[test]
+    fn one_byte_values_cannot_take_tens_of_times_their_size() {
+        // A strict array of 60 000 nulls: 60 KB that would decode to 60 000
+        // values of 56 bytes or more.
+        let mut bytes = vec![0x0A, 0, 0, 0xEA, 0x60];
+        bytes.extend(std::iter::repeat_n(0x05, 60_000));
+        let limit = bytes.len() * amf3::MAX_GROWTH + amf3::BUDGET_SLACK;
+        assert_eq!(decode_all(&bytes), Err(AmfError::TooLarge { limit }));
+        // The same behind an AVM+ switch: AMF3 nulls, charged to one budget.
+        let mut bytes = vec![0x11, 0x09, 0x83, 0xD4, 0x61, 0x01];
+        bytes.extend(std::iter::repeat_n(0x01, 30_000));
+        let limit = bytes.len() * amf3::MAX_GROWTH + amf3::BUDGET_SLACK;
+        assert_eq!(decode_all(&bytes), Err(AmfError::TooLarge { limit }));
     }
 }

@@ -20,8 +20,13 @@ use super::reader::Reader;
 
 /// How deep arrays, objects, vectors and dictionaries may nest.
 pub const MAX_DEPTH: usize = 64;
-/// Most bytes that string and traits references may copy in one decode.
-const MAX_REFERENCED_BYTES: usize = 1 << 20;
+/// A decode may build at most this many times the bytes of the message it
+/// reads, plus [`BUDGET_SLACK`]: values, their text, and what string and
+/// traits references copy. A message of references or of one-byte values
+/// would otherwise take tens of times its size in memory.
+pub const MAX_GROWTH: usize = 16;
+/// What every decode may build whatever the message's size.
+pub const BUDGET_SLACK: usize = 4096;
 
 mod marker {
     pub(super) const UNDEFINED: u8 = 0x00;
@@ -150,9 +155,9 @@ pub enum Amf3Error {
         /// The limit.
         limit: usize,
     },
-    /// References copied more bytes than the limit.
-    TooManyReferencedBytes {
-        /// The limit.
+    /// The decoded values would take more memory than the limit.
+    TooLarge {
+        /// The limit, in bytes.
         limit: usize,
     },
 }
@@ -173,8 +178,8 @@ impl fmt::Display for Amf3Error {
                 )
             }
             Amf3Error::TooDeep { limit } => write!(f, "amf3 nesting depth exceeds limit {limit}"),
-            Amf3Error::TooManyReferencedBytes { limit } => {
-                write!(f, "amf3 references copy more than {limit} bytes")
+            Amf3Error::TooLarge { limit } => {
+                write!(f, "amf3 values take more than {limit} bytes decoded")
             }
         }
     }
@@ -196,18 +201,16 @@ struct Tables {
     traits: Vec<Traits>,
     /// Complex values are only counted: references keep their index.
     objects: u32,
-    copied: usize,
-    /// Most bytes references may copy: [`MAX_REFERENCED_BYTES`], and no
-    /// more than the message being read holds, so that a message never
-    /// decodes to more than about twice its own bytes of text.
-    copy_limit: usize,
+    /// Bytes built so far, and the most allowed (see [`MAX_GROWTH`]).
+    spent: usize,
+    budget: usize,
 }
 
 impl Tables {
     fn charge(&mut self, bytes: usize) -> Result<(), Amf3Error> {
-        self.copied += bytes;
-        if self.copied > self.copy_limit {
-            return Err(Amf3Error::TooManyReferencedBytes { limit: self.copy_limit });
+        self.spent += bytes;
+        if self.spent > self.budget {
+            return Err(Amf3Error::TooLarge { limit: self.budget });
         }
         Ok(())
     }
@@ -220,16 +223,29 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Amf3Value, Amf3Error> {
 
 /// Decodes one AMF3 value, nesting at most `max_depth` deep.
 pub fn decode_limited(r: &mut Reader<'_>, max_depth: usize) -> Result<Amf3Value, Amf3Error> {
-    let copy_limit = MAX_REFERENCED_BYTES.min(r.position() + r.remaining());
-    Decoder {
+    // The whole message the reader is in, not only what is left of it.
+    let budget = (r.position() + r.remaining()).saturating_mul(MAX_GROWTH) + BUDGET_SLACK;
+    decode_within(r, max_depth, budget).map(|(value, _)| value)
+}
+
+/// Decodes one AMF3 value building at most `budget` bytes in memory;
+/// returns it and the bytes it took (an AMF0 decode that switched to AMF3
+/// charges them to its own budget).
+pub(crate) fn decode_within(
+    r: &mut Reader<'_>,
+    max_depth: usize,
+    budget: usize,
+) -> Result<(Amf3Value, usize), Amf3Error> {
+    let mut decoder = Decoder {
         r,
         tables: Tables {
-            copy_limit,
+            budget,
             ..Tables::default()
         },
         max_depth,
-    }
-    .value(0)
+    };
+    let value = decoder.value(0)?;
+    Ok((value, decoder.tables.spent))
 }
 
 struct Decoder<'r, 'a> {
@@ -273,6 +289,7 @@ impl Decoder<'_, '_> {
     fn string(&mut self) -> Result<String, Amf3Error> {
         match self.inline_or_ref()? {
             Ok(len) => {
+                self.tables.charge(len as usize)?;
                 let s = String::from_utf8_lossy(self.bytes(len, "string")?).into_owned();
                 // The empty string is never put in the table.
                 if !s.is_empty() {
@@ -298,17 +315,35 @@ impl Decoder<'_, '_> {
         Ok(match self.inline_or_ref()? {
             Ok(len) => {
                 self.tables.objects += 1;
+                self.tables.charge(len as usize)?;
                 Ok(self.bytes(len, what)?.to_vec())
             }
             Err(index) => Err(index),
         })
     }
 
+    /// One value. Only containers recurse, each in a function of its own,
+    /// so the frame repeated per nesting level stays small (in a debug
+    /// build one match over every kind took about 6 KiB a level: 64 levels
+    /// did not fit a connection thread's 256 KiB stack).
     fn value(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
         if depth > self.max_depth {
             return Err(Amf3Error::TooDeep { limit: self.max_depth });
         }
+        self.tables.charge(std::mem::size_of::<Amf3Value>())?;
         let m = self.r.u8().map_err(truncated("marker"))?;
+        match m {
+            marker::ARRAY => self.array(depth),
+            marker::OBJECT => self.object(depth),
+            marker::VECTOR_OBJECT => self.vector_object(depth),
+            marker::DICTIONARY => self.dictionary(depth),
+            other => self.scalar(other),
+        }
+    }
+
+    /// A value that holds no other value.
+    #[inline(never)]
+    fn scalar(&mut self, m: u8) -> Result<Amf3Value, Amf3Error> {
         Ok(match m {
             marker::UNDEFINED => Amf3Value::Undefined,
             marker::NULL => Amf3Value::Null,
@@ -343,19 +378,6 @@ impl Decoder<'_, '_> {
                 }
                 Err(index) => Amf3Value::Reference(index),
             },
-            marker::ARRAY => match self.inline_or_ref()? {
-                Ok(count) => {
-                    self.tables.objects += 1;
-                    let assoc = self.members(depth)?;
-                    let mut dense = Vec::with_capacity(self.r.capacity_for(count));
-                    for _ in 0..count {
-                        dense.push(self.value(depth + 1)?);
-                    }
-                    Amf3Value::Array { assoc, dense }
-                }
-                Err(index) => Amf3Value::Reference(index),
-            },
-            marker::OBJECT => self.object(depth)?,
             marker::VECTOR_INT | marker::VECTOR_UINT | marker::VECTOR_DOUBLE => match self.inline_or_ref()? {
                 Ok(count) => {
                     self.tables.objects += 1;
@@ -381,38 +403,56 @@ impl Decoder<'_, '_> {
                 }
                 Err(index) => Amf3Value::Reference(index),
             },
-            marker::VECTOR_OBJECT => match self.inline_or_ref()? {
-                Ok(count) => {
-                    self.tables.objects += 1;
-                    let fixed = self.r.u8().map_err(truncated("vector"))? != 0;
-                    let type_name = self.string()?;
-                    let mut items = Vec::with_capacity(self.r.capacity_for(count));
-                    for _ in 0..count {
-                        items.push(self.value(depth + 1)?);
-                    }
-                    Amf3Value::VectorObject {
-                        fixed,
-                        type_name,
-                        items,
-                    }
-                }
-                Err(index) => Amf3Value::Reference(index),
-            },
-            marker::DICTIONARY => match self.inline_or_ref()? {
-                Ok(count) => {
-                    self.tables.objects += 1;
-                    let weak_keys = self.r.u8().map_err(truncated("dictionary"))? != 0;
-                    let mut entries = Vec::with_capacity(self.r.capacity_for(count));
-                    for _ in 0..count {
-                        let key = self.value(depth + 1)?;
-                        entries.push((key, self.value(depth + 1)?));
-                    }
-                    Amf3Value::Dictionary { weak_keys, entries }
-                }
-                Err(index) => Amf3Value::Reference(index),
-            },
             other => return Err(Amf3Error::UnknownMarker(other)),
         })
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
+        let count = match self.inline_or_ref()? {
+            Ok(count) => count,
+            Err(index) => return Ok(Amf3Value::Reference(index)),
+        };
+        self.tables.objects += 1;
+        let assoc = self.members(depth)?;
+        let mut dense = Vec::with_capacity(self.r.capacity_for(count));
+        for _ in 0..count {
+            dense.push(self.value(depth + 1)?);
+        }
+        Ok(Amf3Value::Array { assoc, dense })
+    }
+
+    fn vector_object(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
+        let count = match self.inline_or_ref()? {
+            Ok(count) => count,
+            Err(index) => return Ok(Amf3Value::Reference(index)),
+        };
+        self.tables.objects += 1;
+        let fixed = self.r.u8().map_err(truncated("vector"))? != 0;
+        let type_name = self.string()?;
+        let mut items = Vec::with_capacity(self.r.capacity_for(count));
+        for _ in 0..count {
+            items.push(self.value(depth + 1)?);
+        }
+        Ok(Amf3Value::VectorObject {
+            fixed,
+            type_name,
+            items,
+        })
+    }
+
+    fn dictionary(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
+        let count = match self.inline_or_ref()? {
+            Ok(count) => count,
+            Err(index) => return Ok(Amf3Value::Reference(index)),
+        };
+        self.tables.objects += 1;
+        let weak_keys = self.r.u8().map_err(truncated("dictionary"))? != 0;
+        let mut entries = Vec::with_capacity(self.r.capacity_for(count));
+        for _ in 0..count {
+            let key = self.value(depth + 1)?;
+            entries.push((key, self.value(depth + 1)?));
+        }
+        Ok(Amf3Value::Dictionary { weak_keys, entries })
     }
 
     /// Name/value pairs up to an empty name.
@@ -423,6 +463,7 @@ impl Decoder<'_, '_> {
             if name.is_empty() {
                 return Ok(members);
             }
+            self.tables.charge(std::mem::size_of::<String>())?;
             members.push((name, self.value(depth + 1)?));
         }
     }
@@ -811,10 +852,12 @@ mod tests {
         for _ in 0..5000 {
             bytes.extend_from_slice(&[0x06, 0x00]); // reference to it
         }
-        // References may copy no more than the message holds.
+        // What references copy counts against the decode's budget.
         assert_eq!(
             decode_all(&bytes),
-            Err(Amf3Error::TooManyReferencedBytes { limit: bytes.len() })
+            Err(Amf3Error::TooLarge {
+                limit: bytes.len() * MAX_GROWTH + BUDGET_SLACK
+            })
         );
     }
 }
