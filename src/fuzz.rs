@@ -101,11 +101,14 @@ pub fn amf(data: &[u8]) {
 
 fn amf_on_this_thread(data: &[u8]) {
     // What decodes encodes to bytes that decode to the same value: the
-    // same bytes again (compared as bytes, so a NaN equals itself).
+    // same bytes again (compared as bytes, so a NaN equals itself). The
+    // second decode gets the first one's memory budget: encoding writes
+    // AMF3 inline, and the budget follows the length of the bytes.
+    let budget = amf3::decode_budget(data.len());
     if let Ok(values) = amf0::decode_all(data) {
         let mut out = Vec::new();
         amf0::encode_all(&values, &mut out);
-        let again = amf0::decode_all(&out).expect("what amf0 encodes, it decodes");
+        let again = amf0::decode_all_within(&out, amf0::MAX_DEPTH, budget).expect("what amf0 encodes, it decodes");
         let mut out_again = Vec::new();
         amf0::encode_all(&again, &mut out_again);
         assert_eq!(out_again, out, "amf0 round trip changed the value");
@@ -114,7 +117,8 @@ fn amf_on_this_thread(data: &[u8]) {
     if let Ok(value) = amf3::decode(&mut r) {
         let mut out = Vec::new();
         amf3::encode(&value, &mut out);
-        let again = amf3::decode(&mut Reader::new(&out)).expect("what amf3 encodes, it decodes");
+        let (again, _) = amf3::decode_within(&mut Reader::new(&out), amf3::MAX_DEPTH, budget)
+            .expect("what amf3 encodes, it decodes");
         let mut out_again = Vec::new();
         amf3::encode(&again, &mut out_again);
         assert_eq!(out_again, out, "amf3 round trip changed the value");

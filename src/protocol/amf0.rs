@@ -283,8 +283,17 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, AmfError> {
 /// Decodes every value in `bytes`, nesting at most `max_depth` deep (AMF3
 /// values behind a switch count toward the same depth).
 pub fn decode_all_limited(bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Value>, AmfError> {
+    decode_all_within(bytes, max_depth, amf3::decode_budget(bytes.len()))
+}
+
+/// `decode_all_limited` building at most `budget` bytes in memory (see
+/// [`amf3::decode_budget`]), whatever the length of `bytes`.
+pub fn decode_all_within(bytes: &[u8], max_depth: usize, budget: usize) -> Result<Vec<Amf0Value>, AmfError> {
     let mut r = Reader::new(bytes);
-    let mut budget = Budget::for_message(bytes.len());
+    let mut budget = Budget {
+        left: budget,
+        limit: budget,
+    };
     let mut values = Vec::new();
     while !r.is_empty() {
         values.push(decode_at(&mut r, 0, max_depth, &mut budget)?);
@@ -294,7 +303,8 @@ pub fn decode_all_limited(bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Valu
 
 /// Decodes one value from the reader.
 pub fn decode(r: &mut Reader<'_>) -> Result<Amf0Value, AmfError> {
-    let mut budget = Budget::for_message(r.position() + r.remaining());
+    let limit = amf3::decode_budget(r.position() + r.remaining());
+    let mut budget = Budget { left: limit, limit };
     decode_at(r, 0, MAX_DEPTH, &mut budget)
 }
 
@@ -309,11 +319,6 @@ struct Budget {
 }
 
 impl Budget {
-    fn for_message(len: usize) -> Budget {
-        let limit = len.saturating_mul(amf3::MAX_GROWTH) + amf3::BUDGET_SLACK;
-        Budget { left: limit, limit }
-    }
-
     fn charge(&mut self, bytes: usize) -> Result<(), AmfError> {
         self.left = self
             .left

@@ -224,18 +224,19 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Amf3Value, Amf3Error> {
 /// Decodes one AMF3 value, nesting at most `max_depth` deep.
 pub fn decode_limited(r: &mut Reader<'_>, max_depth: usize) -> Result<Amf3Value, Amf3Error> {
     // The whole message the reader is in, not only what is left of it.
-    let budget = (r.position() + r.remaining()).saturating_mul(MAX_GROWTH) + BUDGET_SLACK;
+    let budget = decode_budget(r.position() + r.remaining());
     decode_within(r, max_depth, budget).map(|(value, _)| value)
+}
+
+/// The bytes a decode of a message of `len` bytes may build in memory.
+pub fn decode_budget(len: usize) -> usize {
+    len.saturating_mul(MAX_GROWTH) + BUDGET_SLACK
 }
 
 /// Decodes one AMF3 value building at most `budget` bytes in memory;
 /// returns it and the bytes it took (an AMF0 decode that switched to AMF3
 /// charges them to its own budget).
-pub(crate) fn decode_within(
-    r: &mut Reader<'_>,
-    max_depth: usize,
-    budget: usize,
-) -> Result<(Amf3Value, usize), Amf3Error> {
+pub fn decode_within(r: &mut Reader<'_>, max_depth: usize, budget: usize) -> Result<(Amf3Value, usize), Amf3Error> {
     let mut decoder = Decoder {
         r,
         tables: Tables {
