@@ -427,15 +427,21 @@ fn properties(r: &mut Reader<'_>, depth: usize, limit: usize, budget: &mut Budge
 fn short_string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<String, AmfError> {
     let len = r.u16().map_err(truncated("string length"))?;
     let bytes = r.take(len as usize).map_err(truncated("string"))?;
-    budget.charge(bytes.len())?;
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    text(bytes, budget)
 }
 
 fn long_string(r: &mut Reader<'_>, budget: &mut Budget) -> Result<String, AmfError> {
     let len = r.u32().map_err(truncated("long string length"))?;
     let bytes = r.take(len as usize).map_err(truncated("long string"))?;
-    budget.charge(bytes.len())?;
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    text(bytes, budget)
+}
+
+/// `bytes` as text, charged as the text it becomes: each invalid byte is
+/// replaced by U+FFFD, three bytes, so a string can grow threefold.
+fn text(bytes: &[u8], budget: &mut Budget) -> Result<String, AmfError> {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    budget.charge(text.len())?;
+    Ok(text)
 }
 
 /// Appends the encoding of `value` to `out`. A `String` longer than 65535

@@ -290,8 +290,10 @@ impl Decoder<'_, '_> {
     fn string(&mut self) -> Result<String, Amf3Error> {
         match self.inline_or_ref()? {
             Ok(len) => {
-                self.tables.charge(len as usize)?;
+                // Charged as the text it becomes: invalid bytes become
+                // U+FFFD, three bytes each.
                 let s = String::from_utf8_lossy(self.bytes(len, "string")?).into_owned();
+                self.tables.charge(s.len())?;
                 // The empty string is never put in the table.
                 if !s.is_empty() {
                     self.tables.strings.push(s.clone());
@@ -360,6 +362,8 @@ impl Decoder<'_, '_> {
             marker::XML_DOC | marker::XML => match self.inline_bytes("xml")? {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes).into_owned();
+                    // The bytes were charged; invalid ones grew.
+                    self.tables.charge(text.len().saturating_sub(bytes.len()))?;
                     if m == marker::XML {
                         Amf3Value::Xml(text)
                     } else {
