@@ -41,7 +41,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-cargo build --release --quiet
+cargo build --release --quiet --features tools
 
 sample="$out/sample-3mbps.flv"
 if [ ! -f "$sample" ]; then

@@ -20,6 +20,8 @@ fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The bench's tools build only with the tools feature: lint them too.
+cargo clippy --all-targets --features tools -- -D warnings
 scripts/check-layers.sh --self-test
 scripts/check-layers.sh
 cargo test
