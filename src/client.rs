@@ -337,8 +337,7 @@ impl Connection {
             };
             let mut challenge = [0u8; 4];
             getrandom::fill(&mut challenge).map_err(|e| ClientError::Io(io::Error::other(e)))?;
-            let challenge: String = challenge.iter().map(|b| format!("{b:02x}")).collect();
-            match adobe_auth::next_query(description, user, password, &challenge) {
+            match adobe_auth::next_query(description, user, password, &adobe_auth::hex(&challenge)) {
                 // Each step asks for more than the last: at most three.
                 Some(next) if next.len() > auth_query.len() => auth_query = next,
                 _ => return Err(refusal),

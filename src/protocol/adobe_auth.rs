@@ -23,6 +23,11 @@ pub fn params(query: &str) -> HashMap<&str, &str> {
     query.split('&').filter_map(|pair| pair.split_once('=')).collect()
 }
 
+/// Lowercase hex: the form of salts, challenges and opaque values.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// base64 of the MD5 of the parts, one after the other.
 fn base64_md5(parts: &[&str]) -> String {
     let mut md5 = Md5::new();

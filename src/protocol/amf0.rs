@@ -290,10 +290,7 @@ pub fn decode_all_limited(bytes: &[u8], max_depth: usize) -> Result<Vec<Amf0Valu
 /// [`amf3::decode_budget`]), whatever the length of `bytes`.
 pub fn decode_all_within(bytes: &[u8], max_depth: usize, budget: usize) -> Result<Vec<Amf0Value>, AmfError> {
     let mut r = Reader::new(bytes);
-    let mut budget = Budget {
-        left: budget,
-        limit: budget,
-    };
+    let mut budget = Budget::new(budget);
     let mut values = Vec::new();
     while !r.is_empty() {
         values.push(decode_at(&mut r, 0, max_depth, &mut budget)?);
@@ -303,8 +300,7 @@ pub fn decode_all_within(bytes: &[u8], max_depth: usize, budget: usize) -> Resul
 
 /// Decodes one value from the reader.
 pub fn decode(r: &mut Reader<'_>) -> Result<Amf0Value, AmfError> {
-    let limit = amf3::decode_budget(r.position() + r.remaining());
-    let mut budget = Budget { left: limit, limit };
+    let mut budget = Budget::new(amf3::decode_budget(r.position() + r.remaining()));
     decode_at(r, 0, MAX_DEPTH, &mut budget)
 }
 
@@ -319,6 +315,10 @@ struct Budget {
 }
 
 impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget { left: limit, limit }
+    }
+
     fn charge(&mut self, bytes: usize) -> Result<(), AmfError> {
         self.left = self
             .left

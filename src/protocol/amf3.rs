@@ -313,11 +313,21 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// The U29 that starts a complex value (§3.1): `Ok(rest)` for an
+    /// inline one, which takes the next place in the object table, or
+    /// `Err(index)` for a reference to an earlier one.
+    fn complex(&mut self) -> Result<Result<u32, u32>, Amf3Error> {
+        let header = self.inline_or_ref()?;
+        if header.is_ok() {
+            self.tables.objects += 1;
+        }
+        Ok(header)
+    }
+
     /// Inline bytes (XML, byte array) or a reference to a complex value.
     fn inline_bytes(&mut self, what: &'static str) -> Result<Result<Vec<u8>, u32>, Amf3Error> {
-        Ok(match self.inline_or_ref()? {
+        Ok(match self.complex()? {
             Ok(len) => {
-                self.tables.objects += 1;
                 self.tables.charge(len as usize)?;
                 Ok(self.bytes(len, what)?.to_vec())
             }
@@ -336,10 +346,15 @@ impl Decoder<'_, '_> {
         self.tables.charge(std::mem::size_of::<Amf3Value>())?;
         let m = self.r.u8().map_err(truncated("marker"))?;
         match m {
-            marker::ARRAY => self.array(depth),
-            marker::OBJECT => self.object(depth),
-            marker::VECTOR_OBJECT => self.vector_object(depth),
-            marker::DICTIONARY => self.dictionary(depth),
+            marker::ARRAY | marker::OBJECT | marker::VECTOR_OBJECT | marker::DICTIONARY => match self.complex()? {
+                Ok(header) => match m {
+                    marker::ARRAY => self.array(header, depth),
+                    marker::OBJECT => self.object(header, depth),
+                    marker::VECTOR_OBJECT => self.vector_object(header, depth),
+                    _ => self.dictionary(header, depth),
+                },
+                Err(index) => Ok(Amf3Value::Reference(index)),
+            },
             other => self.scalar(other),
         }
     }
@@ -376,16 +391,12 @@ impl Decoder<'_, '_> {
                 Ok(bytes) => Amf3Value::ByteArray(bytes),
                 Err(index) => Amf3Value::Reference(index),
             },
-            marker::DATE => match self.inline_or_ref()? {
-                Ok(_) => {
-                    self.tables.objects += 1;
-                    Amf3Value::Date(self.r.f64().map_err(truncated("date"))?)
-                }
+            marker::DATE => match self.complex()? {
+                Ok(_) => Amf3Value::Date(self.r.f64().map_err(truncated("date"))?),
                 Err(index) => Amf3Value::Reference(index),
             },
-            marker::VECTOR_INT | marker::VECTOR_UINT | marker::VECTOR_DOUBLE => match self.inline_or_ref()? {
+            marker::VECTOR_INT | marker::VECTOR_UINT | marker::VECTOR_DOUBLE => match self.complex()? {
                 Ok(count) => {
-                    self.tables.objects += 1;
                     let fixed = self.r.u8().map_err(truncated("vector"))? != 0;
                     let width = if m == marker::VECTOR_DOUBLE { 8 } else { 4 };
                     let body = self.bytes(count.saturating_mul(width), "vector")?;
@@ -412,12 +423,7 @@ impl Decoder<'_, '_> {
         })
     }
 
-    fn array(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
-        let count = match self.inline_or_ref()? {
-            Ok(count) => count,
-            Err(index) => return Ok(Amf3Value::Reference(index)),
-        };
-        self.tables.objects += 1;
+    fn array(&mut self, count: u32, depth: usize) -> Result<Amf3Value, Amf3Error> {
         let assoc = self.members(depth)?;
         let mut dense = Vec::with_capacity(self.r.capacity_for(count));
         for _ in 0..count {
@@ -426,12 +432,7 @@ impl Decoder<'_, '_> {
         Ok(Amf3Value::Array { assoc, dense })
     }
 
-    fn vector_object(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
-        let count = match self.inline_or_ref()? {
-            Ok(count) => count,
-            Err(index) => return Ok(Amf3Value::Reference(index)),
-        };
-        self.tables.objects += 1;
+    fn vector_object(&mut self, count: u32, depth: usize) -> Result<Amf3Value, Amf3Error> {
         let fixed = self.r.u8().map_err(truncated("vector"))? != 0;
         let type_name = self.string()?;
         let mut items = Vec::with_capacity(self.r.capacity_for(count));
@@ -445,12 +446,7 @@ impl Decoder<'_, '_> {
         })
     }
 
-    fn dictionary(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
-        let count = match self.inline_or_ref()? {
-            Ok(count) => count,
-            Err(index) => return Ok(Amf3Value::Reference(index)),
-        };
-        self.tables.objects += 1;
+    fn dictionary(&mut self, count: u32, depth: usize) -> Result<Amf3Value, Amf3Error> {
         let weak_keys = self.r.u8().map_err(truncated("dictionary"))? != 0;
         let mut entries = Vec::with_capacity(self.r.capacity_for(count));
         for _ in 0..count {
@@ -473,12 +469,7 @@ impl Decoder<'_, '_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Amf3Value, Amf3Error> {
-        let header = match self.inline_or_ref()? {
-            Ok(header) => header,
-            Err(index) => return Ok(Amf3Value::Reference(index)),
-        };
-        self.tables.objects += 1;
+    fn object(&mut self, header: u32, depth: usize) -> Result<Amf3Value, Amf3Error> {
         // header is U29O-traits >> 1: bit 0 says inline traits.
         let traits = if header & 1 == 0 {
             let index = header >> 1;

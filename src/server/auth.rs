@@ -30,7 +30,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
 use sha2::Sha256;
 
-use crate::protocol::adobe_auth::{params, response};
+use crate::protocol::adobe_auth::{hex, params, response};
 
 /// How long a challenge may be answered.
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(60);
@@ -66,10 +66,6 @@ pub(crate) struct AdobeAuth {
     secret: [u8; 32],
     /// Opaque values of right answers, with when they were accepted.
     used: Mutex<HashMap<String, Instant>>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now_ms() -> u64 {
@@ -171,7 +167,6 @@ impl AdobeAuth {
                 hex(challenge)
             ));
         };
-        let failed = || Err(format!("{REJECT}?reason=authfailed&opaque=&salt=&challenge="));
         let opaque = p.get("opaque").copied().unwrap_or_default();
         // An unknown user is checked against no password at all, so that it
         // takes the same steps and gets the same answer as a wrong one.
@@ -188,7 +183,7 @@ impl AdobeAuth {
         if password.is_some() && right && self.is_fresh(opaque, user, now_ms) && self.first_use(opaque) {
             Ok(user.to_owned())
         } else {
-            failed()
+            Err(format!("{REJECT}?reason=authfailed&opaque=&salt=&challenge="))
         }
     }
 }

@@ -40,6 +40,18 @@ impl Default for DecoderLimits {
     }
 }
 
+impl DecoderLimits {
+    /// `Ok` while `bytes` held fit `max_partial_bytes`.
+    fn check_held(&self, bytes: usize) -> Result<(), ChunkError> {
+        if bytes > self.max_partial_bytes {
+            return Err(ChunkError::TooMuchPartialData {
+                limit: self.max_partial_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What was wrong with the chunk stream. Each one ends the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -260,11 +272,7 @@ impl ChunkDecoder {
     /// them and the unfinished messages fit the limit together (a chunk
     /// can be as long as the chunk size, up to 16 MiB).
     fn incomplete(&self) -> Result<Option<RawMessage>, ChunkError> {
-        if self.partial_bytes + self.buffered() > self.limits.max_partial_bytes {
-            return Err(ChunkError::TooMuchPartialData {
-                limit: self.limits.max_partial_bytes,
-            });
-        }
+        self.limits.check_held(self.held())?;
         Ok(None)
     }
 
@@ -365,11 +373,7 @@ impl ChunkDecoder {
         } else {
             old_capacity
         };
-        if self.partial_bytes + (grow_to - old_capacity) > self.limits.max_partial_bytes {
-            return Err(ChunkError::TooMuchPartialData {
-                limit: self.limits.max_partial_bytes,
-            });
-        }
+        self.limits.check_held(self.partial_bytes + (grow_to - old_capacity))?;
         if state.payload.is_empty() {
             match h.fmt {
                 0 => {
