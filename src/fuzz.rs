@@ -152,8 +152,8 @@ fn session_on_this_thread(data: &[u8]) {
 /// Hands `raw` to the server session with every part of an aggregate and
 /// every request accepted, as the server's connection does.
 fn drive(server: &mut ServerSession, raw: RawMessage) {
-    let mut handled = server.handle(raw);
-    loop {
+    let mut next = Some(server.handle(raw));
+    while let Some(handled) = next {
         for action in handled.into_iter().flatten() {
             match action {
                 Action::Connect { .. } => drop(server.accept_connect()),
@@ -162,10 +162,7 @@ fn drive(server: &mut ServerSession, raw: RawMessage) {
                 _ => {}
             }
         }
-        match server.next_parts() {
-            Some(next) => handled = next,
-            None => break,
-        }
+        next = server.next_parts();
     }
 }
 

@@ -215,11 +215,7 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
                 if n == asked {
                     read_size = READ_SIZE;
                 }
-                connection
-                    .count_held()
-                    .and_then(|()| connection.input(n))
-                    .and_then(|()| connection.count_held())
-                    .err()
+                connection.input(n).and_then(|()| connection.count_held()).err()
             }
             Ok(None) => None,
             Err(end) => Some(end),
@@ -365,8 +361,9 @@ impl Connection {
                 }
                 Err(e) => return Err(End::Misbehaved(e.to_string())),
             };
-            let mut handled = self.session.handle(raw);
-            loop {
+            // The message, then an aggregate's parts a few at a time.
+            let mut next = Some(self.session.handle(raw));
+            while let Some(handled) = next {
                 match handled {
                     Ok(actions) => self.apply(actions)?,
                     // A message we cannot read is dropped; the stream goes on.
@@ -375,11 +372,7 @@ impl Connection {
                         format_args!("conn#{} {} {e}; message dropped", self.id, self.peer),
                     ),
                 }
-                // An aggregate's parts, a few at a time.
-                match self.session.next_parts() {
-                    Some(next) => handled = next,
-                    None => break,
-                }
+                next = self.session.next_parts();
             }
         }
     }

@@ -45,7 +45,7 @@ pub(crate) struct StreamConfig {
     /// Bytes the caches together may hold: metadata, every track's
     /// sequence headers, the GOP.
     pub(crate) cache_max_bytes: usize,
-    /// Tracks (per kind) whose sequence headers are kept.
+    /// Tracks, audio and video together, whose sequence headers are kept.
     pub(crate) max_tracks: usize,
     /// A player is disconnected once more frames than this were dropped
     /// for it while its writer wrote nothing...
@@ -172,6 +172,11 @@ impl Flush {
 }
 
 impl State {
+    fn clear_gop(&mut self) {
+        self.gop.clear();
+        self.gop_bytes = 0;
+    }
+
     /// Queues a user control event (chunked once) to every player with room.
     fn tell_players(&self, event: UserControl) {
         let chunks = user_control(event);
@@ -236,8 +241,7 @@ impl Stream {
         state.headers.clear();
         state.header_bytes = 0;
         state.has_video = false;
-        state.gop.clear();
-        state.gop_bytes = 0;
+        state.clear_gop();
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
         // players quit on the latter and would miss a republish.
         state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
@@ -354,19 +358,16 @@ impl Stream {
     /// Keeps metadata or a track's sequence header for joining players,
     /// within the track limit and the cache budget (the GOP gives way).
     fn cache_header(&self, state: &mut State, kind: FrameKind, track: u8, chunks: &Chunks) -> Result<(), CacheError> {
-        let key = (kind, track);
-        let replaced = if kind == FrameKind::Metadata {
-            state.metadata.as_ref().map_or(0, |m| m.len())
-        } else {
-            match state.headers.iter().find(|(k, _)| *k == key) {
-                Some((_, old)) => old.len(),
-                None if state.headers.len() >= self.config.max_tracks => {
-                    return Err(CacheError::TooManyTracks {
-                        limit: self.config.max_tracks,
-                    });
-                }
-                None => 0,
+        let index = state.headers.iter().position(|(k, _)| *k == (kind, track));
+        let replaced = match (kind, index) {
+            (FrameKind::Metadata, _) => state.metadata.as_ref().map_or(0, |m| m.len()),
+            (_, Some(i)) => state.headers[i].1.len(),
+            (_, None) if state.headers.len() >= self.config.max_tracks => {
+                return Err(CacheError::TooManyTracks {
+                    limit: self.config.max_tracks,
+                });
             }
+            (_, None) => 0,
         };
         let header_bytes = state.header_bytes - replaced + chunks.len();
         if header_bytes > self.config.cache_max_bytes {
@@ -376,18 +377,14 @@ impl Stream {
             });
         }
         state.header_bytes = header_bytes;
-        if kind == FrameKind::Metadata {
-            state.metadata = Some(chunks.clone());
-        } else {
-            match state.headers.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, cached)) => *cached = chunks.clone(),
-                None => state.headers.push((key, chunks.clone())),
-            }
+        match (kind, index) {
+            (FrameKind::Metadata, _) => state.metadata = Some(chunks.clone()),
+            (_, Some(i)) => state.headers[i].1 = chunks.clone(),
+            (_, None) => state.headers.push(((kind, track), chunks.clone())),
         }
         if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
             // Too much to replay: a joining player waits for the next keyframe.
-            state.gop.clear();
-            state.gop_bytes = 0;
+            state.clear_gop();
         }
         Ok(())
     }
@@ -481,16 +478,14 @@ impl Stream {
             return;
         }
         if is_keyframe {
-            state.gop.clear();
-            state.gop_bytes = 0;
+            state.clear_gop();
         } else if state.gop.is_empty() {
             return; // no keyframe yet: nothing a player could start from
         }
         let budget = self.config.cache_max_bytes - state.header_bytes;
         if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + chunks.len() > budget {
             // Too long to replay: a joining player waits for the next keyframe.
-            state.gop.clear();
-            state.gop_bytes = 0;
+            state.clear_gop();
             return;
         }
         state.gop.push(chunks.clone());
