@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-
 use common::binary::Binary;
 use common::rtmp::RawClient;
 use common::*;
@@ -44,18 +42,11 @@ fn aggregate_part(type_id: u8, body: &[u8]) -> Vec<u8> {
 /// 64 KiB chunks.
 fn send_big(client: &mut RawClient, type_id: u8, payload: &[u8]) {
     client.send(2, 0, 0, &Message::SetChunkSize(65_536));
-    let len = payload.len() as u32;
-    let mut bytes = vec![0x04, 0, 0, 0];
-    bytes.extend_from_slice(&len.to_be_bytes()[1..]);
-    bytes.push(type_id);
-    bytes.extend_from_slice(&1u32.to_le_bytes());
-    for (i, chunk) in payload.chunks(65_536).enumerate() {
-        if i > 0 {
-            bytes.push(0xC4);
-        }
-        bytes.extend_from_slice(chunk);
-    }
-    client.socket.write_all(&bytes).unwrap();
+    let message = Message::Other {
+        type_id,
+        payload: payload.to_vec(),
+    };
+    client.send(4, 1, 0, &message);
 }
 
 #[test]
@@ -105,38 +96,6 @@ fn f1_an_aggregate_of_sixteen_mib_of_empty_parts_stays_within_three_times_its_si
     server.assert_unharmed(canary);
 }
 
-/// Starts a `len`-byte video message on each of `csids` and feeds it in
-/// chunks of `chunk` bytes until `total` bytes are offered or the server
-/// closes; returns the bytes the socket took.
-fn hold_as_much_as_possible(
-    client: &mut RawClient,
-    chunk: usize,
-    len: u32,
-    csids: std::ops::Range<u8>,
-    total: usize,
-) -> usize {
-    client.socket.set_write_timeout(Some(WAIT)).unwrap();
-    let mut sent = 0;
-    for round in 0.. {
-        for csid in csids.clone() {
-            let mut bytes = if round == 0 {
-                let mut header = vec![csid, 0, 0, 0];
-                header.extend_from_slice(&len.to_be_bytes()[1..]);
-                header.extend_from_slice(&[9, 1, 0, 0, 0]);
-                header
-            } else {
-                vec![0xC0 | csid]
-            };
-            bytes.resize(bytes.len() + chunk, 0x5A);
-            if client.socket.write_all(&bytes).is_err() || sent >= total {
-                return sent;
-            }
-            sent += bytes.len();
-        }
-    }
-    sent
-}
-
 #[test]
 fn f3_fifty_connections_before_login_hold_little_and_are_closed() {
     let mut server = Binary::start(&[]);
@@ -150,7 +109,7 @@ fn f3_fifty_connections_before_login_hold_little_and_are_closed() {
                 peer.send(2, 0, 0, &Message::SetChunkSize(16 << 20));
                 // 64 KiB messages (the most allowed before publish) on
                 // every chunk stream, 8 MiB offered in all.
-                hold_as_much_as_possible(&mut peer, 16 * 1024, 64 * 1024, 3..63, 8 << 20);
+                peer.hold_unfinished(16 * 1024, 64 * 1024, 3..63, 8 << 20);
                 peer.closed_by_server()
             })
         })
@@ -180,19 +139,7 @@ fn send_until_closed(client: &mut RawClient, count: usize, body: impl Fn(usize) 
     client.socket.set_write_timeout(Some(WAIT)).unwrap();
     client.send(2, 0, 0, &Message::SetChunkSize(65_536));
     for i in 0..count {
-        let mut out = Vec::new();
-        let payload = body(i);
-        let mut header = vec![0x07, 0, 0, 0];
-        header.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
-        header.extend_from_slice(&[9, 1, 0, 0, 0]);
-        out.extend_from_slice(&header);
-        for (n, chunk) in payload.chunks(65_536).enumerate() {
-            if n > 0 {
-                out.push(0xC7);
-            }
-            out.extend_from_slice(chunk);
-        }
-        if client.socket.write_all(&out).is_err() {
+        if client.try_send(7, 1, 0, &Message::Video(body(i))).is_err() {
             return i;
         }
     }
@@ -345,8 +292,8 @@ fn connect_refusal(addr: std::net::SocketAddr, app: &str) -> String {
         ("flashVer", Amf0Value::string("FMLE/3.0")),
         ("tcUrl", Amf0Value::string("rtmp://x/")),
     ]);
-    client.call(0, "connect", 1.0, object, vec![]);
-    let error = client.recv_command("_error");
+    let error = client.connect_with(1.0, object);
+    assert_eq!(error.name, "_error");
     error.args[0]
         .property("description")
         .and_then(Amf0Value::as_str)
@@ -386,10 +333,10 @@ fn f7_a_flood_of_challenges_cannot_make_a_right_login_fail() {
         ("app", Amf0Value::string(format!("live?{answer}"))),
         ("flashVer", Amf0Value::string("FMLE/3.0")),
     ]);
-    alice.call(0, "connect", 1.0, object, vec![]);
+    let reply = alice.connect_with(1.0, object);
     assert_eq!(
-        alice.recv_command("_result").transaction_id,
-        1.0,
+        (reply.name.as_str(), reply.transaction_id),
+        ("_result", 1.0),
         "login after the flood"
     );
     // ffmpeg logs in through its own challenge too.
@@ -568,9 +515,8 @@ fn f10_a_second_connect_is_refused() {
         ("app", Amf0Value::string("live")),
         ("tcUrl", Amf0Value::string("rtmp://x/live")),
     ]);
-    client.call(0, "connect", 5.0, object, vec![]);
-    let refused = client.recv_command("_error");
-    assert_eq!(refused.transaction_id, 5.0);
+    let refused = client.connect_with(5.0, object);
+    assert_eq!((refused.name.as_str(), refused.transaction_id), ("_error", 5.0));
     // It still publishes, and cannot play as well.
     client.call(1, "play", 6.0, Amf0Value::Null, vec![Amf0Value::string(&name)]);
     assert_eq!(client.recv_status_code(), "NetStream.Play.StreamNotFound");

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::io::Write;
-
 use common::binary::Binary;
 use common::rtmp::RawClient;
 use common::*;
@@ -28,20 +26,7 @@ fn concurrent_publishers_announcing_huge_messages_stay_within_the_server_wide_bu
                 peer.connect("live");
                 assert_eq!(peer.publish(&unique("huge")), "NetStream.Publish.Start");
                 peer.send(2, 0, 0, &Message::SetChunkSize(65_536));
-                peer.socket.set_write_timeout(Some(WAIT)).unwrap();
-                'feed: for round in 0..128 {
-                    for csid in 3u8..11 {
-                        let mut chunk = if round == 0 {
-                            vec![csid, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0]
-                        } else {
-                            vec![0xC0 | csid]
-                        };
-                        chunk.resize(chunk.len() + 65_536, 0x5A);
-                        if peer.socket.write_all(&chunk).is_err() {
-                            break 'feed;
-                        }
-                    }
-                }
+                peer.hold_unfinished(65_536, 0xFF_FFFF, 3..11, 64 << 20);
                 peer.closed_by_server()
             })
         })

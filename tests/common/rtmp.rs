@@ -52,10 +52,15 @@ impl RawClient {
     }
 
     pub fn send(&mut self, csid: u32, stream_id: u32, timestamp: u32, message: &Message) {
+        self.try_send(csid, stream_id, timestamp, message).unwrap();
+    }
+
+    /// `send`, for a peer the server may close mid-write.
+    pub fn try_send(&mut self, csid: u32, stream_id: u32, timestamp: u32, message: &Message) -> std::io::Result<()> {
         let mut out = Vec::new();
         self.encoder
             .encode(csid, RtmpTime(timestamp), stream_id, message, &mut out);
-        self.socket.write_all(&out).unwrap();
+        self.socket.write_all(&out)
     }
 
     pub fn call(&mut self, stream_id: u32, name: &str, tx: f64, object: Amf0Value, args: Vec<Amf0Value>) {
@@ -111,15 +116,51 @@ impl RawClient {
             .to_owned()
     }
 
+    /// Starts a `len`-byte video message on each of `csids` and feeds them
+    /// in chunks of `chunk` bytes, never finishing one, until `total` bytes
+    /// are offered or the server closes; returns the bytes the socket took.
+    pub fn hold_unfinished(&mut self, chunk: usize, len: u32, csids: std::ops::Range<u8>, total: usize) -> usize {
+        self.socket.set_write_timeout(Some(WAIT)).unwrap();
+        let mut sent = 0;
+        for round in 0.. {
+            for csid in csids.clone() {
+                let mut bytes = if round == 0 {
+                    let mut header = vec![csid, 0, 0, 0];
+                    header.extend_from_slice(&len.to_be_bytes()[1..]);
+                    header.extend_from_slice(&[9, 1, 0, 0, 0]);
+                    header
+                } else {
+                    vec![0xC0 | csid]
+                };
+                bytes.resize(bytes.len() + chunk, 0x5A);
+                if sent >= total || self.socket.write_all(&bytes).is_err() {
+                    return sent;
+                }
+                sent += bytes.len();
+            }
+        }
+        sent
+    }
+
     /// `connect` to `app` and wait for its `_result`.
     pub fn connect(&mut self, app: &str) {
         let object = Amf0Value::object([
             ("app", Amf0Value::string(app)),
             ("tcUrl", Amf0Value::string("rtmp://x/")),
         ]);
-        self.call(0, "connect", 1.0, object, vec![]);
-        let result = self.recv_command("_result");
-        assert_eq!(result.transaction_id, 1.0);
+        let result = self.connect_with(1.0, object);
+        assert_eq!((result.name.as_str(), result.transaction_id), ("_result", 1.0));
+    }
+
+    /// `connect` with transaction id `tx` and command object `object`;
+    /// the `_result` or `_error` it gets.
+    pub fn connect_with(&mut self, tx: f64, object: Amf0Value) -> Command {
+        self.call(0, "connect", tx, object, vec![]);
+        let is_reply = |m: &Message| matches!(m, Message::Command(c) | Message::CommandAmf3(c) if c.name == "_result" || c.name == "_error");
+        match self.recv_until("_result or _error", is_reply) {
+            Message::Command(c) | Message::CommandAmf3(c) => c,
+            _ => unreachable!(),
+        }
     }
 
     /// `createStream` then `publish name`; returns the first status code.
