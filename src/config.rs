@@ -9,9 +9,9 @@ use std::time::Duration;
 use crate::protocol::chunk::DecoderLimits;
 use crate::session::SessionConfig;
 
-/// The stack of every connection thread. Writer threads do little more
-/// than `writev`; reader threads decode AMF (depth-limited) and format
-/// logs, and no recursion there depends on what a peer sends. The fuzz
+/// The stack of every connection thread. It decodes AMF (depth-limited),
+/// formats logs and writes, and no recursion there depends on what a peer
+/// sends. The fuzz
 /// entry points run on a stack this size too.
 pub(crate) const THREAD_STACK: usize = 256 * 1024;
 
@@ -48,10 +48,10 @@ pub struct Config {
     /// AAC audio. A player that keeps reading, however slowly, only skips
     /// frames.
     pub slow_player_max_dropped: u64,
-    /// How long, besides those frames, the player's writer must have
+    /// How long, besides those frames, the player's thread must have
     /// written nothing before it is disconnected. A publisher faster than
     /// real time drops 600 frames in a few milliseconds, less than a busy
-    /// machine may take to schedule a player's writer.
+    /// machine may take to schedule a player's thread.
     pub slow_player_min_stall: Duration,
     /// Largest message a peer may send, in bytes.
     pub max_message_len: u32,
@@ -84,7 +84,8 @@ pub struct Config {
     pub ping_interval: Duration,
     /// Time a publisher may go without sending media before it is closed.
     pub idle_publisher_timeout: Duration,
-    /// Time a write to a peer may block before the peer counts as dead.
+    /// Time a peer may take none of the bytes owed to it before it counts
+    /// as dead.
     pub write_timeout: Duration,
     /// How long a published frame may wait for more to be written to each
     /// player in the same write (it goes out after the first read from the

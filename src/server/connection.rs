@@ -1,5 +1,7 @@
-//! The reader thread of one connection: socket -> handshake -> chunk
-//! decoder -> session -> actions. The only place that classifies I/O errors.
+//! The thread of one connection: socket -> handshake -> chunk decoder ->
+//! session -> actions, and everything owed back to the peer. It sleeps on
+//! its socket between reads (see `waker`). The only place that classifies
+//! I/O errors.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -8,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Sender, bounded};
 use log::{debug, info};
 
 use super::Shared;
@@ -16,9 +17,9 @@ use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
-use super::writer;
+use super::waker::Sleeper;
+use super::writer::Output;
 use crate::Config;
-use crate::config::THREAD_STACK;
 use crate::media::StreamKey;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
@@ -27,10 +28,6 @@ use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
-/// Control messages queued for the writer before the reader waits; they
-/// are few (replies, acks, pings). Boxed, because a bounded channel
-/// preallocates every slot for every connection.
-const CONTROL_QUEUE: usize = 32;
 /// A player only sends acknowledgements and pings, so reads start small
 /// (the handshake takes C1 in two reads); they grow to `READ_SIZE` once a
 /// read fills what it was given (a publisher).
@@ -47,8 +44,12 @@ enum End {
     Closed(&'static str),
     /// The peer broke the protocol or a limit.
     Misbehaved(String),
-    /// Our writer could not write (a dead or stuck peer).
-    WriterGone,
+    /// The stream hung up on a player that fell too far behind.
+    TooSlow,
+    /// The peer took no bytes for this long while we had some to send.
+    NotReading(Duration),
+    /// A write failed.
+    WriteFailed(io::Error),
     /// Any other socket error.
     Io(io::Error),
 }
@@ -59,7 +60,9 @@ impl fmt::Display for End {
             End::PeerLeft => write!(f, "peer left"),
             End::Closed(why) => write!(f, "{why}"),
             End::Misbehaved(why) => write!(f, "{why}"),
-            End::WriterGone => write!(f, "write failed"),
+            End::TooSlow => write!(f, "too slow a player"),
+            End::NotReading(d) => write!(f, "took nothing we sent for {d:?}"),
+            End::WriteFailed(e) => write!(f, "write failed: {e}"),
             End::Io(e) => write!(f, "socket error: {e}"),
         }
     }
@@ -142,39 +145,18 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
 /// caused were not written.
 fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
     let config = &shared.config;
-    let mut reader: &TcpStream = socket;
     let _ = socket.set_nodelay(true);
+    let _ = socket.set_write_timeout(Some(config.write_timeout));
 
     let leftover = match handshake(socket, config, id) {
         Ok(leftover) => leftover,
         Err(end) => return (end, 0),
     };
-    // Wake up often enough to ping a silent peer and to notice a publisher
-    // that stopped sending media.
-    let tick = (config.ping_interval.min(config.idle_publisher_timeout) / 2).max(Duration::from_millis(10));
-    let _ = socket.set_read_timeout(Some(tick));
-    let _ = socket.set_write_timeout(Some(config.write_timeout));
-
-    // The writer shares the socket (`&TcpStream` reads and writes): one
-    // file descriptor per connection.
-    let (outlet, media_rx) = Outlet::new(socket.clone(), config.player_queue_len, config.player_queue_max_bytes);
-    let (control_tx, control_rx) = bounded(CONTROL_QUEUE);
-    let writer_outlet = outlet.clone();
-    let writer = std::thread::Builder::new()
-        .name(format!("rtmp-w-{id}"))
-        .stack_size(THREAD_STACK)
-        .spawn(move || {
-            if let Err(e) = writer::run(&writer_outlet, control_rx, media_rx) {
-                debug!("conn#{id} write failed: {e}");
-                // Unblock the reader so the connection ends as a whole.
-                let _ = writer_outlet.socket().shutdown(Shutdown::Both);
-            }
-        });
-    let writer = match writer {
-        Ok(handle) => handle,
+    let (outlet, media) = Outlet::new(socket.clone(), config.player_queue_len, config.player_queue_max_bytes);
+    let sleeper = match Sleeper::new(outlet.waker()) {
+        Ok(sleeper) => sleeper,
         Err(e) => return (End::Io(e), 0),
     };
-
     let mut connection = Connection {
         id,
         peer,
@@ -188,8 +170,8 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
         decoder: ChunkDecoder::new(limits_before_publish(config)),
         held: 0,
         warnings: LogLimit::new(CONNECTION_WARNINGS, Duration::from_secs(10)),
-        control: control_tx,
-        outlet,
+        output: Output::new(media),
+        outlet: outlet.clone(),
         publishing: None,
         playing: None,
         logged_in: false,
@@ -200,33 +182,23 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
             last_media: Instant::now(),
             ping_interval: config.ping_interval,
             idle_publisher_timeout: config.idle_publisher_timeout,
+            write_timeout: config.write_timeout,
         },
     };
     connection.decoder.push(&leftover);
     let mut end = connection.input(leftover.len()).err();
     let mut read_size = FIRST_READ_SIZE;
     while end.is_none() {
-        // Read straight into the decoder's buffer.
-        let room = connection.decoder.unfilled(read_size);
-        let asked = room.len();
-        end = match read(&mut reader, room) {
-            Ok(Some(n)) => {
-                connection.decoder.filled(n);
-                if n == asked {
-                    read_size = READ_SIZE;
-                }
-                connection.input(n).and_then(|()| connection.count_held()).err()
-            }
-            Ok(None) => None,
-            Err(end) => Some(end),
-        }
-        .or_else(|| connection.check_timers(Instant::now()).err());
+        end = connection.step(&sleeper, &mut read_size).err();
     }
-    // Leave the stream, then let the writer flush what is queued and stop.
-    let left_out = connection.warnings.left_out();
-    drop(connection);
-    let _ = writer.join();
-    (end.unwrap_or(End::PeerLeft), left_out)
+    let end = end.unwrap_or(End::PeerLeft);
+    // Leave the stream, then write what is still owed (replies to a
+    // refused command, StreamEOF at shutdown) unless the peer is gone.
+    connection.leave();
+    if !matches!(end, End::TooSlow | End::NotReading(_) | End::WriteFailed(_)) {
+        connection.finish_output(&sleeper);
+    }
+    (end, connection.warnings.left_out())
 }
 
 struct Connection {
@@ -235,10 +207,11 @@ struct Connection {
     shared: Arc<Shared>,
     session: ServerSession,
     decoder: ChunkDecoder,
-    control: Sender<Box<Outbound>>,
-    /// The writer's socket and media queue; a clone goes to the stream on
+    /// The socket and the media queue; a clone goes to the stream on
     /// `play`.
     outlet: Arc<Outlet>,
+    /// What is owed to the peer.
+    output: Output,
     publishing: Option<Publishing>,
     playing: Option<Playing>,
     /// The decoder's held bytes as counted in the server-wide total.
@@ -260,6 +233,17 @@ struct Timers {
     last_media: Instant,
     ping_interval: Duration,
     idle_publisher_timeout: Duration,
+    write_timeout: Duration,
+}
+
+impl Timers {
+    /// When `check_timers` has something to do next.
+    fn next_due(&self, publishing: bool, stuck_since: Option<Instant>) -> Instant {
+        let ping = self.ping_sent.unwrap_or(self.last_read) + self.ping_interval;
+        let media = publishing.then(|| self.last_media + self.idle_publisher_timeout);
+        let write = stuck_since.map(|since| since + self.write_timeout);
+        [media, write].into_iter().flatten().fold(ping, Instant::min)
+    }
 }
 
 /// Before its publish is accepted a connection sends only commands, which
@@ -286,6 +270,65 @@ fn limits_for_publisher(config: &Config) -> DecoderLimits {
 }
 
 impl Connection {
+    /// Writes what is owed, sleeps until the socket, the queue or a timer
+    /// has something, and handles it.
+    fn step(&mut self, sleeper: &Sleeper<'_>, read_size: &mut usize) -> Result<(), End> {
+        let done = self.output.write(&self.outlet).map_err(write_failed)?;
+        if self.outlet.is_hung_up() {
+            return Err(End::TooSlow);
+        }
+        let now = Instant::now();
+        let due = self
+            .timers
+            .next_due(self.publishing.is_some(), self.output.stuck_since());
+        let output = &self.output;
+        let readable = sleeper
+            .wait(
+                self.outlet.socket(),
+                !done,
+                || output.has_queued(),
+                due.saturating_duration_since(now),
+            )
+            .map_err(End::Io)?;
+        if readable {
+            // Read straight into the decoder's buffer.
+            let room = self.decoder.unfilled(*read_size);
+            let asked = room.len();
+            if let Some(n) = read(&mut self.outlet.socket(), room)? {
+                self.decoder.filled(n);
+                if n == asked {
+                    *read_size = READ_SIZE;
+                }
+                self.input(n)?;
+                self.count_held()?;
+            }
+        }
+        self.check_timers(Instant::now())
+    }
+
+    /// Leaves the streams this connection publishes or plays.
+    fn leave(&mut self) {
+        if self.publishing.take().is_some() {
+            info!("conn#{} {} publish stop", self.id, self.peer);
+        }
+        if self.playing.take().is_some() {
+            info!("conn#{} {} play stop", self.id, self.peer);
+        }
+    }
+
+    /// Writes what is still owed, waiting for the socket up to the write
+    /// timeout (shutdown closes it sooner).
+    fn finish_output(&mut self, sleeper: &Sleeper<'_>) {
+        let deadline = Instant::now() + self.timers.write_timeout;
+        while let Ok(false) = self.output.write(&self.outlet) {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            let _ = sleeper.wait(self.outlet.socket(), true, || false, deadline - now);
+        }
+    }
+
     /// Counts the decoder's held bytes in the server-wide total, and ends
     /// this connection when they would take the total past its limit.
     fn count_held(&mut self) -> Result<(), End> {
@@ -309,9 +352,15 @@ impl Connection {
     }
 
     /// Pings a silent peer, and ends a connection whose peer did not answer
-    /// a ping in time or that publishes without sending media.
+    /// a ping in time, that publishes without sending media or that takes
+    /// nothing we send.
     fn check_timers(&mut self, now: Instant) -> Result<(), End> {
         let t = &mut self.timers;
+        if let Some(since) = self.output.stuck_since()
+            && now.duration_since(since) >= t.write_timeout
+        {
+            return Err(End::NotReading(t.write_timeout));
+        }
         if self.publishing.is_some() && now.duration_since(t.last_media) > t.idle_publisher_timeout {
             return Err(End::Misbehaved(format!(
                 "published no media for {:?}",
@@ -327,17 +376,11 @@ impl Connection {
                 t.ping_sent = Some(now);
                 let stamp = now.duration_since(t.started).as_millis() as u32;
                 let ping = Outbound::control(Message::UserControl(UserControl::PingRequest(stamp)));
-                self.send(ping)
+                self.output.control(&self.outlet, &ping);
+                Ok(())
             }
             _ => Ok(()),
         }
-    }
-
-    /// Queues a control message for the writer; counted, so the publishing
-    /// thread does not write media ahead of it.
-    fn send(&self, outbound: Outbound) -> Result<(), End> {
-        self.outlet.control_queued();
-        self.control.send(Box::new(outbound)).map_err(|_| End::WriterGone)
     }
 
     /// Counts `n` bytes just added to the decoder and handles every message
@@ -380,7 +423,7 @@ impl Connection {
     fn apply(&mut self, actions: Vec<Action>) -> Result<(), End> {
         for action in actions {
             match action {
-                Action::Send(outbound) => self.send(outbound)?,
+                Action::Send(outbound) => self.output.control(&self.outlet, &outbound),
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
                         self.timers.last_media = Instant::now();
@@ -502,11 +545,14 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         self.shared.buffered.fetch_sub(self.held, Ordering::Relaxed);
-        if self.publishing.take().is_some() {
-            info!("conn#{} {} publish stop", self.id, self.peer);
-        }
-        if self.playing.take().is_some() {
-            info!("conn#{} {} play stop", self.id, self.peer);
-        }
+        self.leave();
+    }
+}
+
+/// Why a write failed: a peer that left, or a socket error.
+fn write_failed(e: io::Error) -> End {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => End::PeerLeft,
+        _ => End::WriteFailed(e),
     }
 }

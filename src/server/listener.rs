@@ -1,4 +1,4 @@
-//! The accept loop: one reader thread per accepted socket.
+//! The accept loop: one thread per accepted socket.
 
 use std::net::TcpListener;
 use std::panic::{self, AssertUnwindSafe};

@@ -1,8 +1,9 @@
 //! The only I/O in the server: threads, sockets, channels, locks.
 //!
-//! `listener` accepts and starts a reader thread per socket (`connection`),
-//! which starts its writer thread (`writer`). Streams live in the
-//! `registry`; each `stream` fans frames out to its players' queues.
+//! `listener` accepts and starts one thread per socket (`connection`),
+//! which reads, writes what it owes (`writer`) and sleeps on its socket
+//! (`waker`). Streams live in the `registry`; each `stream` fans frames
+//! out to its players' sockets and queues (`outlet`).
 
 mod access;
 mod auth;
@@ -12,6 +13,7 @@ mod log_limit;
 mod outlet;
 mod registry;
 mod stream;
+mod waker;
 mod writer;
 
 pub use stream::StreamStats;

@@ -1,19 +1,21 @@
 //! `Outlet`: the write side of one player: its socket and its media
-//! queue, shared by its writer thread and the thread publishing the stream
-//! it plays.
+//! queue, shared by its connection thread and the thread publishing the
+//! stream it plays.
 //!
-//! Waking a player's writer thread for every frame costs a futex wake, two
-//! context switches and a futex wait per frame per player, several times
+//! Waking a player's thread for every frame costs a signal or futex wake,
+//! two context switches and a wait per frame per player, several times
 //! the `send` itself (measured in issue 5's profile). So when a player's
-//! writer is idle and nothing is queued for it, the publishing thread hands
-//! the frame to the kernel itself with a non-blocking send, as an
+//! thread owes nothing and nothing is queued for it, the publishing thread
+//! hands the frame to the kernel itself with a non-blocking send, as an
 //! event-loop server would. Whatever the socket cannot take at once goes to
-//! the player's queue, and the writer thread, with blocking writes, takes
-//! over until the queue is empty again.
+//! the player's queue, the player's thread is woken (see `waker`), and it
+//! writes the queue out as the socket takes it until the queue is empty
+//! again.
 //!
-//! Order is kept by `turn`: the writer holds it from before it takes
-//! anything off its queues until what it took is written, and the
-//! publisher writes only while holding it with both queues empty.
+//! Order is kept by `turn`: the connection thread holds it from before it
+//! takes anything off its queue until what it took is written or kept
+//! aside (counted in `queued` until written), and the publisher writes
+//! only while holding it with nothing queued or owed.
 
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
@@ -25,16 +27,18 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::stream::Chunks;
+use super::waker::Waker;
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct
 /// send queues the rest of a longer batch, a stream flushes its pending
-/// frames at this many and the writer thread drains this many at a time.
+/// frames at this many and the connection thread drains this many at a
+/// time.
 pub(crate) const MAX_BATCH: usize = 64;
 
 pub(crate) struct Outlet {
-    /// The connection's one socket, shared with its reader.
+    /// The connection's one socket.
     socket: Arc<TcpStream>,
-    /// Media for the writer thread. Unbounded so that an idle player costs
+    /// Media for the connection thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
     queue: Sender<Chunks>,
     /// Frames sent to `queue` and not yet written. Counted here rather than
@@ -52,15 +56,16 @@ pub(crate) struct Outlet {
     /// pin `capacity` of them.
     max_bytes: usize,
     turn: Mutex<()>,
-    /// Control messages queued for the writer and not yet written.
-    control_pending: AtomicUsize,
+    /// The connection thread has control messages to write first.
+    owed: AtomicBool,
+    waker: Waker,
     /// Set by the stream when this player fell too far behind.
     hang_up: AtomicBool,
     /// When the outlet was made; `last_write_ms` counts from it.
     born: Instant,
-    /// When the writer last wrote, in ms since `born`.
+    /// When the connection thread last wrote, in ms since `born`.
     last_write_ms: AtomicU64,
-    /// Frames dropped for want of room since the writer last wrote: tells
+    /// Frames dropped for want of room since the thread last wrote: tells
     /// a player that reads slowly from one that does not read at all.
     drops_since_write: AtomicU64,
 }
@@ -68,7 +73,7 @@ pub(crate) struct Outlet {
 impl Outlet {
     /// `socket` is the connection's socket, left blocking.
     /// Returns the outlet and the receiving end of its queue, for the
-    /// writer thread.
+    /// connection thread.
     pub(crate) fn new(socket: Arc<TcpStream>, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
@@ -79,7 +84,8 @@ impl Outlet {
             capacity,
             max_bytes,
             turn: Mutex::new(()),
-            control_pending: AtomicUsize::new(0),
+            owed: AtomicBool::new(false),
+            waker: Waker::default(),
             hang_up: AtomicBool::new(false),
             born: Instant::now(),
             last_write_ms: AtomicU64::new(0),
@@ -92,32 +98,35 @@ impl Outlet {
         &self.socket
     }
 
-    /// The writer's turn: held while it drains its queues and writes.
-    pub(crate) fn writer_turn(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn waker(&self) -> &Waker {
+        &self.waker
+    }
+
+    /// The connection thread's turn: held while it drains its queue and
+    /// writes.
+    pub(crate) fn turn(&self) -> MutexGuard<'_, ()> {
         self.turn.lock()
     }
 
-    /// Counts a control message about to be queued for the writer.
-    pub(crate) fn control_queued(&self) {
-        self.control_pending.fetch_add(1, Ordering::AcqRel);
+    /// Whether the connection thread has control messages to write before
+    /// any media.
+    pub(crate) fn set_owed(&self, owed: bool) {
+        self.owed.store(owed, Ordering::Release);
     }
 
-    /// Counts control messages the writer has written.
-    pub(crate) fn control_written(&self, n: usize) {
-        self.control_pending.fetch_sub(n, Ordering::AcqRel);
-    }
-
+    /// Tells the connection thread to close: it fell too far behind.
     pub(crate) fn hang_up(&self) {
         self.hang_up.store(true, Ordering::Relaxed);
+        self.waker.wake();
     }
 
     pub(crate) fn is_hung_up(&self) -> bool {
         self.hang_up.load(Ordering::Relaxed)
     }
 
-    /// Counts what the writer has just written: `n` queued frames of
-    /// `bytes` bytes (none when it wrote only control messages). The player
-    /// is reading.
+    /// Counts what the connection thread has just written: `n` queued
+    /// frames of `bytes` bytes (none when it wrote only control messages).
+    /// The player is reading.
     pub(crate) fn media_written(&self, n: usize, bytes: usize) {
         self.queued.fetch_sub(n, Ordering::AcqRel);
         self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
@@ -131,7 +140,7 @@ impl Outlet {
         self.drops_since_write.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The frames dropped since the writer last wrote, if there are more
+    /// The frames dropped since the thread last wrote, if there are more
     /// than `max_drops` and it wrote nothing for `min_stall` either: the
     /// player has stopped reading. A publisher faster than real time drops
     /// hundreds of frames in milliseconds for a player that reads fine.
@@ -148,11 +157,11 @@ impl Outlet {
     /// Reads what `write_or_queue` reads first, so that it is cached by
     /// then; does nothing else.
     pub(crate) fn warm(&self) {
-        std::hint::black_box(self.queued.load(Ordering::Relaxed) + self.control_pending.load(Ordering::Relaxed));
+        std::hint::black_box(self.queued.load(Ordering::Relaxed) + self.owed.load(Ordering::Relaxed) as usize);
         std::hint::black_box(self.turn.is_locked());
     }
 
-    /// Frames queued for the writer and not yet written.
+    /// Frames queued for the connection thread and not yet written.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
     }
@@ -162,14 +171,16 @@ impl Outlet {
         self.capacity.saturating_sub(self.queued())
     }
 
-    /// Queues `chunks` for the writer unless the queue is at its capacity
-    /// in frames or in bytes.
+    /// Queues `chunks` for the connection thread unless the queue is at
+    /// its capacity in frames or in bytes.
     pub(crate) fn try_queue(&self, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
         if self.room() == 0 || self.queued_bytes.load(Ordering::Acquire) + chunks.len() > self.max_bytes {
             return Err(TrySendError::Full(chunks));
         }
         self.send(chunks)
-            .map_err(|e| TrySendError::Disconnected(e.into_inner()))
+            .map_err(|e| TrySendError::Disconnected(e.into_inner()))?;
+        self.waker.wake_if_parked();
+        Ok(())
     }
 
     fn send(&self, chunks: Chunks) -> Result<(), crossbeam_channel::SendError<Chunks>> {
@@ -182,24 +193,27 @@ impl Outlet {
         })
     }
 
-    /// Writes `batch` to the socket from the calling thread if the writer
-    /// is idle with nothing queued and the socket takes it without waiting;
-    /// whatever is not written is queued, in order.
+    /// Writes `batch` to the socket from the calling thread if the
+    /// connection thread is not writing and nothing is queued or owed, and
+    /// the socket takes it without waiting; whatever is not written is
+    /// queued, in order, and the connection thread woken for it.
     pub(crate) fn write_or_queue(&self, batch: &[Chunks]) {
         let mut written = 0;
         let _turn = match self.turn.try_lock() {
-            Some(turn) if self.queued() == 0 && self.control_pending.load(Ordering::Acquire) == 0 => {
+            Some(turn) if self.queued() == 0 && !self.owed.load(Ordering::Acquire) => {
                 let mut slices = [IoSlice::new(&[]); MAX_BATCH];
                 let n = batch.len().min(MAX_BATCH);
                 for (slice, chunks) in slices.iter_mut().zip(batch) {
                     *slice = IoSlice::new(chunks);
                 }
-                // An error (a dead peer) is left for the writer to meet.
+                // An error (a dead peer) is left for the connection thread
+                // to meet.
                 written = send_now(&self.socket, &slices[..n]).unwrap_or(0);
                 Some(turn)
             }
             _ => None,
         };
+        let mut queued = false;
         for chunks in batch {
             let rest = if written >= chunks.len() {
                 written -= chunks.len();
@@ -211,28 +225,23 @@ impl Outlet {
             } else {
                 chunks.clone()
             };
-            // Disconnected: the writer is gone and the connection's cleanup
+            // Disconnected: the thread is gone and the connection's cleanup
             // unsubscribes this player.
-            let _ = self.send(rest);
+            queued |= self.send(rest).is_ok();
+        }
+        if queued {
+            self.waker.wake_if_parked();
         }
     }
 }
 
 /// One non-blocking vectored send: the bytes the kernel took, 0 when the
-/// socket buffer is full. std has no per-call non-blocking send, and making
-/// the socket non-blocking would also change the reader's and the writer's
-/// calls on it.
-#[cfg(target_os = "linux")]
-fn send_now(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+/// socket buffer is full. std has no per-call non-blocking send, and the
+/// socket stays blocking for the handshake.
+pub(crate) fn send_now(socket: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
     let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     match socket2::SockRef::from(socket).send_vectored_with_flags(slices, flags) {
         Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(0),
         sent => sent,
     }
-}
-
-/// Without a per-call non-blocking send, everything goes through the writer.
-#[cfg(not(target_os = "linux"))]
-fn send_now(_socket: &TcpStream, _slices: &[IoSlice<'_>]) -> io::Result<usize> {
-    Ok(0)
 }

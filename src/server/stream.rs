@@ -48,7 +48,7 @@ pub(crate) struct StreamConfig {
     /// Tracks, audio and video together, whose sequence headers are kept.
     pub(crate) max_tracks: usize,
     /// A player is disconnected once more frames than this were dropped
-    /// for it while its writer wrote nothing...
+    /// for it while its connection thread wrote nothing...
     pub(crate) max_dropped_in_a_row: u64,
     /// ...and it wrote nothing for this long either.
     pub(crate) min_stall: Duration,
@@ -507,7 +507,7 @@ fn send(player: &mut Player, chunks: Chunks) -> bool {
             player.outlet.count_drop();
             false
         }
-        // The writer is gone; the connection's cleanup unsubscribes it.
+        // The connection thread is gone; its cleanup unsubscribes it.
         Err(TrySendError::Disconnected(_)) => false,
     }
 }
@@ -537,7 +537,7 @@ mod tests {
     /// A player on a loopback socket.
     struct TestPlayer {
         outlet: Arc<Outlet>,
-        /// What the writer thread would take off the queue.
+        /// What the connection thread would take off the queue.
         queue: Receiver<Chunks>,
         /// The socket's far end, as the player reads it.
         far: TcpStream,
@@ -628,8 +628,8 @@ mod tests {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
         let player = subscribe(&stream, 2, 4);
-        // A writer busy writing: everything goes through the queue.
-        let _turn = player.outlet.writer_turn();
+        // A connection thread busy writing: everything goes through the queue.
+        let _turn = player.outlet.turn();
         stream.publish(video(0, 0x17, 0)); // AVC sequence header
         for ms in [10, 20, 30, 40, 50] {
             // keyframe then inter frames: the 4-slot queue fills at 30
@@ -649,7 +649,7 @@ mod tests {
         let stream = stream(3);
         assert!(stream.try_start_publish(1));
         let player = subscribe(&stream, 2, 2);
-        let _turn = player.outlet.writer_turn();
+        let _turn = player.outlet.turn();
         for ms in 0..5 {
             stream.publish(video(ms, 0x27, 1));
         }
@@ -660,12 +660,12 @@ mod tests {
     }
 
     #[test]
-    fn a_player_whose_writer_wrote_lately_is_not_hung_up() {
+    fn a_player_that_wrote_lately_is_not_hung_up() {
         let mut stream = stream(3);
         stream.config.min_stall = Duration::from_secs(3600);
         assert!(stream.try_start_publish(1));
         let player = subscribe(&stream, 2, 2);
-        let _turn = player.outlet.writer_turn();
+        let _turn = player.outlet.turn();
         for ms in 0..20 {
             stream.publish(video(ms, 0x27, 1));
         }
@@ -681,10 +681,10 @@ mod tests {
         let stream = stream(3);
         assert!(stream.try_start_publish(1));
         let player = subscribe(&stream, 2, 2);
-        let _turn = player.outlet.writer_turn();
+        let _turn = player.outlet.turn();
         for round in 0..10 {
             // Keyframes fill the queue and three are dropped each round,
-            // which the limit allows; then the writer takes one off and
+            // which the limit allows; then the thread takes one off and
             // writes it. Without that, round two would make five in a row.
             for ms in 0..4 {
                 stream.publish(video(round * 10 + ms, 0x17, 1));
@@ -707,18 +707,18 @@ mod tests {
         assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
         assert!(player.queue.is_empty());
         {
-            // The writer holds its turn: frames queue behind it, in order,
+            // The thread holds its turn: frames queue behind it, in order,
             // and keep queueing while anything is queued.
-            let _turn = player.outlet.writer_turn();
+            let _turn = player.outlet.turn();
             stream.publish(video(30, 0x27, 1));
         }
         stream.publish(video(40, 0x27, 1));
         assert_eq!(player.queued(), vec![(0x27, 30), (0x27, 40)]);
-        // A control message queued for the writer holds media back too.
-        player.outlet.control_queued();
+        // Control messages the thread owes hold media back too.
+        player.outlet.set_owed(true);
         stream.publish(video(50, 0x27, 1));
         assert_eq!(player.queued(), vec![(0x27, 50)]);
-        player.outlet.control_written(1);
+        player.outlet.set_owed(false);
         stream.publish(video(60, 0x27, 1));
         assert_eq!(player.received(1), vec![(0x27, 60)]);
     }
@@ -797,7 +797,7 @@ mod tests {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1));
         let player = subscribe(&stream, 2, 100); // 100 frames, 1 MiB
-        let _turn = player.outlet.writer_turn();
+        let _turn = player.outlet.turn();
         let big = |ms, first| {
             let mut frame = video(ms, first, 1);
             frame.payload.resize(300 * 1024, 0);

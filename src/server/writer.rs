@@ -1,85 +1,123 @@
-//! The writer thread: control replies, and media the publishing thread
-//! could not write itself, to the socket.
+//! `Output`: what one connection owes its peer, written by the
+//! connection's own thread without blocking.
 //!
-//! It owns the `ChunkEncoder` for control messages. It sleeps until either
-//! queue has something, takes the socket's turn (see `outlet`), drains
-//! every ready control message first, then up to [`MAX_BATCH`] media
-//! chunks, and hands them to the kernel in one blocking vectored write.
+//! Two things are owed: control messages the connection's session
+//! produced (replies, acknowledgements, pings), chunked by the one
+//! `ChunkEncoder` this connection has beside the shared prechunked csids;
+//! and media in the player's queue, which the publishing thread filled
+//! when it could not write itself. Control goes first: replies produced
+//! before a play must reach the player before the cached frames the play
+//! queued. Everything is written under the outlet's turn, so the
+//! publishing thread never writes between two parts of one message.
 
-use std::io::{self, IoSlice, Write};
-use std::net::TcpStream;
+use std::io::{self, IoSlice};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Select, TryRecvError};
+use crossbeam_channel::Receiver;
 
-use super::outlet::{MAX_BATCH, Outlet};
+use super::outlet::{MAX_BATCH, Outlet, send_now};
 use super::stream::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
 use crate::session::Outbound;
 
-/// Runs until the reader drops the control sender (after the last queued
-/// message is written) or a write fails. The writer stops, and the caller
-/// shuts the socket, when the stream hangs up on this player for falling
-/// too far behind.
-pub(crate) fn run(outlet: &Outlet, control: Receiver<Box<Outbound>>, media: Receiver<Chunks>) -> io::Result<()> {
-    let socket = outlet.socket();
-    let mut encoder = ChunkEncoder::beside_prechunked();
-    let mut control_bytes = Vec::new();
-    let mut batch: Vec<Chunks> = Vec::new();
-    let mut ready = Select::new();
-    ready.recv(&control);
-    ready.recv(&media);
-    loop {
-        // Wait without taking anything, so that whatever is taken is taken
-        // under the turn and written before the publisher may write again.
-        ready.ready();
-        let turn = outlet.writer_turn();
-        // Control first: replies queued before a play must reach the player
-        // before the cached frames the play queued.
-        let mut controls = 0;
-        let control_open = loop {
-            match control.try_recv() {
-                Ok(o) => {
-                    encoder.encode(o.csid, o.timestamp, o.stream_id, &o.message, &mut control_bytes);
-                    controls += 1;
-                }
-                Err(TryRecvError::Empty) => break true,
-                Err(TryRecvError::Disconnected) => break false,
-            }
-        };
-        batch.extend(media.try_iter().take(MAX_BATCH));
-        write_all(socket, &control_bytes, &batch)?;
-        outlet.control_written(controls);
-        outlet.media_written(batch.len(), batch.iter().map(|c| c.len()).sum());
-        drop(turn);
-        // The reader is done and everything it queued is written; what the
-        // stream queued last (a StreamEOF at shutdown) went out with it. The
-        // media queue never disconnects while this runs: its sender is in
-        // the outlet this thread holds.
-        if !control_open {
-            return Ok(());
-        }
-        control_bytes.clear();
-        batch.clear();
-        if outlet.is_hung_up() {
-            return Err(io::Error::other("too slow a player"));
-        }
-    }
+pub(crate) struct Output {
+    encoder: ChunkEncoder,
+    /// Chunked control messages not yet written.
+    control: Vec<u8>,
+    /// Media taken off the queue and not yet all written; the first
+    /// `batch_at` bytes of the first frame are written.
+    batch: Vec<Chunks>,
+    batch_at: usize,
+    media: Receiver<Chunks>,
+    /// Since when the socket has taken nothing while something was owed.
+    stuck_since: Option<Instant>,
 }
 
-fn write_all(mut socket: &TcpStream, first: &[u8], rest: &[Chunks]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(rest.len() + 1);
-    if !first.is_empty() {
-        slices.push(IoSlice::new(first));
-    }
-    slices.extend(rest.iter().map(|c| IoSlice::new(c)));
-    let mut slices = &mut slices[..];
-    while !slices.is_empty() {
-        match socket.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+impl Output {
+    pub(crate) fn new(media: Receiver<Chunks>) -> Output {
+        Output {
+            encoder: ChunkEncoder::beside_prechunked(),
+            control: Vec::new(),
+            batch: Vec::new(),
+            batch_at: 0,
+            media,
+            stuck_since: None,
         }
     }
-    Ok(())
+
+    /// Chunks a control message to be written before any more media.
+    pub(crate) fn control(&mut self, outlet: &Outlet, outbound: &Outbound) {
+        // Raised before the bytes exist: from here on the publishing
+        // thread queues media instead of writing it.
+        outlet.set_owed(true);
+        let o = outbound;
+        self.encoder
+            .encode(o.csid, o.timestamp, o.stream_id, &o.message, &mut self.control);
+    }
+
+    /// The queue has media this has not taken yet.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.media.is_empty()
+    }
+
+    /// Since when the socket has taken nothing, if something is owed.
+    pub(crate) fn stuck_since(&self) -> Option<Instant> {
+        self.stuck_since
+    }
+
+    /// Writes what is owed until the socket is full; true when nothing
+    /// is left.
+    pub(crate) fn write(&mut self, outlet: &Outlet) -> io::Result<bool> {
+        let _turn = outlet.turn();
+        loop {
+            if self.batch.is_empty() {
+                self.batch.extend(self.media.try_iter().take(MAX_BATCH));
+            }
+            if self.control.is_empty() && self.batch.is_empty() {
+                outlet.set_owed(false);
+                self.stuck_since = None;
+                return Ok(true);
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_BATCH + 1];
+            let mut n = 0;
+            if !self.control.is_empty() {
+                slices[0] = IoSlice::new(&self.control);
+                n = 1;
+            }
+            for (i, chunks) in self.batch.iter().enumerate() {
+                let from = if i == 0 { self.batch_at } else { 0 };
+                slices[n] = IoSlice::new(&chunks[from..]);
+                n += 1;
+            }
+            let written = send_now(outlet.socket(), &slices[..n])?;
+            if written == 0 {
+                self.stuck_since.get_or_insert_with(Instant::now);
+                return Ok(false);
+            }
+            self.stuck_since = None;
+            self.consume(outlet, written);
+        }
+    }
+
+    /// Drops the `written` bytes from what is owed and counts the frames
+    /// written whole.
+    fn consume(&mut self, outlet: &Outlet, mut written: usize) {
+        let control = written.min(self.control.len());
+        self.control.drain(..control);
+        written -= control;
+        let (mut frames, mut bytes) = (0, 0);
+        for chunks in &self.batch {
+            let rest = chunks.len() - self.batch_at;
+            if written < rest {
+                self.batch_at += written;
+                break;
+            }
+            written -= rest;
+            self.batch_at = 0;
+            frames += 1;
+            bytes += chunks.len();
+        }
+        self.batch.drain(..frames);
+        outlet.media_written(frames, bytes);
+    }
 }

@@ -1,6 +1,6 @@
 //! One connection's state machine: messages in, actions out. Pure.
 //!
-//! The caller (the server's reader thread) feeds each decoded chunk-stream
+//! The caller (the server's connection thread) feeds each decoded chunk-stream
 //! message to [`ServerSession::handle`] and carries out every returned
 //! [`Action`] in order before reading again. Decisions that need shared
 //! state (is this stream name free?) come back as an action and are
