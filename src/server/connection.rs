@@ -144,14 +144,23 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
 /// Serves the connection; how it ended, and how many of the warnings it
 /// caused were not written.
 fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
-    let config = &shared.config;
     let _ = socket.set_nodelay(true);
-    let _ = socket.set_write_timeout(Some(config.write_timeout));
+    let _ = socket.set_write_timeout(Some(shared.config.write_timeout));
+    match handshake(socket, &shared.config, id) {
+        Ok(leftover) => session(socket, id, peer, shared, &leftover),
+        Err(end) => (end, 0),
+    }
+}
 
-    let leftover = match handshake(socket, config, id) {
-        Ok(leftover) => leftover,
-        Err(end) => return (end, 0),
-    };
+/// The connection after its handshake, with the bytes read past it.
+///
+/// Not inlined, for the same reason as `handshake`: the two stack frames
+/// are siblings, so the deepest the stack goes is the larger of them, not
+/// their sum. A connection thread then touches two pages of stack below
+/// the page holding its thread descriptor, not three (/proc/PID/pagemap).
+#[inline(never)]
+fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>, leftover: &[u8]) -> (End, u64) {
+    let config = &shared.config;
     let (outlet, media) = Outlet::new(socket.clone(), config.player_queue_len, config.player_queue_max_bytes);
     let sleeper = match Sleeper::new(outlet.waker()) {
         Ok(sleeper) => sleeper,
@@ -185,7 +194,7 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
             write_timeout: config.write_timeout,
         },
     };
-    connection.decoder.push(&leftover);
+    connection.decoder.push(leftover);
     let mut end = connection.input(leftover.len()).err();
     let mut read_size = FIRST_READ_SIZE;
     while end.is_none() {

@@ -76,6 +76,10 @@ impl Output {
             if self.control.is_empty() && self.batch.is_empty() {
                 outlet.set_owed(false);
                 self.stuck_since = None;
+                // Most players owe nothing most of the time: hold no
+                // buffers while idle (issue 11: a kilobyte a player).
+                self.control = Vec::new();
+                self.batch = Vec::new();
                 return Ok(true);
             }
             let mut slices = [IoSlice::new(&[]); MAX_BATCH + 1];
