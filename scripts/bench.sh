@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: rustic_rtmp and nginx-rtmp (Debian's
 # libnginx-mod-rtmp, one single-process worker) on the same machine, in
-# the same run, with the same load:
+# the same run, with the same load. Every case starts its server afresh,
+# so memory per player is measured cold:
 # - live: a 3 Mbit/s H.264+AAC stream published in real time by
 #   `ffmpeg -re -stream_loop -1 -c copy` through target/release/rtmp-tap
-#   (which logs when each message reached the server, for latency), N
-#   players opened by target/release/rtmp-load, which reads each socket
+#   (which logs when each message reached the server, for latency and for
+#   the share of the published payload each player got), N players opened
+#   by target/release/rtmp-load (its own process), which reads each socket
 #   every 100 ms;
-# - throughput: the same file published as fast as the server takes it
+# - low: the same at 600 kbit/s (SRS's published figures use such a
+#   stream), for 10 000 players;
+# - throughput: the 3 Mbit/s file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms.
 #
 # rustic_rtmp runs twice: with its defaults (plus RUSTIC_FLAGS) for every
 # case, and with merged writes (--merge-write-ms MERGE_MS) for the live
 # cases in MERGE_PLAYERS.
 #
-#   scripts/bench.sh                  # N = 1 50 200 1000 2000, 10 s each
-#   PLAYERS="50 200" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
+#   scripts/bench.sh                  # live 200 1000 2000, low 10000, 10 s each
+#   PLAYERS="50 200" LOW_PLAYERS="" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
 #   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=50 scripts/bench.sh
 #
 # Loopback only; every run is bounded in players and seconds. Prints one
@@ -23,9 +27,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-players_list=${PLAYERS-"1 50 200 1000 2000"}
+players_list=${PLAYERS-"200 1000 2000"}
+low_list=${LOW_PLAYERS-"10000"}
 throughput_list=${THROUGHPUT-"1 10"}
-merge_list=${MERGE_PLAYERS-"200 1000"}
+merge_list=${MERGE_PLAYERS-"200 1000 2000"}
 merge_ms=${MERGE_MS:-100}
 seconds=${SECONDS_EACH:-10}
 out=target/bench
@@ -43,18 +48,29 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 cargo build --release --quiet --features tools
 
-sample="$out/sample-3mbps.flv"
-if [ ! -f "$sample" ]; then
+# make_sample FILE WIDTHxHEIGHT VIDEO_KBPS AUDIO_KBPS: 30 s of test pattern
+# and tone, a keyframe a second.
+make_sample() {
+  [ -f "$1" ] && return
   ffmpeg -nostdin -loglevel error -y \
-    -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
-    -c:v libx264 -preset ultrafast -b:v 2900k -maxrate 2900k -bufsize 2900k -g 30 -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -t 30 -f flv "$sample.partial"
-  mv "$sample.partial" "$sample"
-fi
-kbps=$(( $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$sample") / 1000 ))
+    -f lavfi -i "testsrc2=size=$2:rate=30" -f lavfi -i sine=frequency=440:sample_rate=48000 \
+    -c:v libx264 -preset ultrafast -b:v "${3}k" -maxrate "${3}k" -bufsize "${3}k" -g 30 -pix_fmt yuv420p \
+    -c:a aac -b:a "${4}k" -t 30 -f flv "$1.partial"
+  mv "$1.partial" "$1"
+}
+make_sample "$out/sample-3mbps.flv" 1280x720 2900 128
+make_sample "$out/sample-600kbps.flv" 640x360 530 64
+kbps_of() { echo $(( $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$1") / 1000 )); }
+declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [throughput]="$out/sample-3mbps.flv")
+declare -A kbps=([live]="$(kbps_of "${sample[live]}")" [low]="$(kbps_of "${sample[low]}")")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+threads_of() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# Kernel memory the whole machine uses for thread stacks and slab objects
+# (sockets among them: both ends of each loopback connection).
+kernel_kb() { awk '/^(KernelStack|Slab):/ {s += $2} END {print s}' /proc/meminfo; }
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -63,7 +79,7 @@ trap cleanup EXIT
 start_server() { # name port -> echoes pid
   case "$1" in
     rustic_rtmp | merged)
-      local flags=${RUSTIC_FLAGS:-}
+      local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
       [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
       # shellcheck disable=SC2086 # flags is a list of flags
       target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
@@ -78,7 +94,7 @@ worker_rlimit_nofile 20000;
 error_log stderr warn;
 pid $PWD/$out/nginx/nginx.pid;
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-events { worker_connections 10000; }
+events { worker_connections 10100; }
 rtmp { server { listen 127.0.0.1:$2; chunk_size 4096; application live { live on; } } }
 CONF
       nginx -p "$PWD/$out/nginx" -e stderr -c "$PWD/$out/nginx.conf" >"$out/nginx.log" 2>&1 &
@@ -94,19 +110,22 @@ add_case() { [ -n "${seen[$1]:-}" ] || { seen[$1]=1; cases+=("$1"); }; }
 # measure SERVER PID PORT CASE STREAM PLAYERS READ_INTERVAL_MS PUBLISHED_KBPS
 measure() {
   local server=$1 spid=$2 port=$3 case=$4 stream=$5 n=$6 interval=$7 pub_kbps=$8
-  local base peak sampler line
-  base=$(rss_kb "$spid")
-  ( while kill -0 "$spid" 2>/dev/null; do rss_kb "$spid"; sleep 0.2; done ) >"$out/rss.txt" &
+  local base kbase sampler line
+  base=$(rss_kb "$spid"); kbase=$(kernel_kb)
+  ( while kill -0 "$spid" 2>/dev/null; do
+      echo "$(rss_kb "$spid") $(threads_of "$spid") $(fds_of "$spid") $(kernel_kb)"; sleep 0.5
+    done ) >"$out/samples.txt" &
   sampler=$!
   line=$(timeout $(( seconds + n / 50 + 120 )) target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/$stream" \
     --players "$n" --seconds "$seconds" --read-interval-ms "$interval" --published-kbps "$pub_kbps" \
     --threads 2 --server-pid "$spid" --stamps "$stamps" || true)
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
-  peak=$(sort -n "$out/rss.txt" | tail -1)
+  peak_of() { awk -v c="$1" 'BEGIN { m = 0 } $c > m { m = $c } END { print m }' "$out/samples.txt"; }
   echo "$server $case: $line" >&2
   get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
-  local key="$server|$case"
+  local key="$server|$case" peak
+  peak=$(peak_of 1)
   result[$key|established]="$(get established)/$n"
   result[$key|mbs]=$(get measured_mb_per_s)
   result[$key|cpu_s]=$(get server_cpu_s)
@@ -115,75 +134,82 @@ measure() {
     'BEGIN { if (c > 0) printf "%.2f", l / c; else print "nan" }')
   result[$key|cpu]=$(awk -v c="$(get server_cpu_s)" -v b="$(get measured_bytes)" \
     'BEGIN { if (b > 0) printf "%.2f", c / (b / 1e9); else print "nan" }')
-  result[$key|peak]=$(awk -v p="${peak:-0}" 'BEGIN { printf "%.1f", p / 1024 }')
-  result[$key|per]=$(awk -v p="${peak:-0}" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|peak]=$(awk -v p="$peak" 'BEGIN { printf "%.1f", p / 1024 }')
+  result[$key|per]=$(awk -v p="$peak" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|kper]=$(awk -v p="$(peak_of 4)" -v b="$kbase" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|threads]=$(peak_of 2)
+  result[$key|fds]=$(peak_of 3)
   result[$key|share]=$(get min_share)
+  result[$key|msgs]=$(get min_message_share)
+  result[$key|payload]=$(get min_payload_share)
   result[$key|ttff]=$(get ttff_p50_ms)
   result[$key|lat50]=$(get latency_p50_ms)
   result[$key|lat99]=$(get latency_p99_ms)
   result[$key|lat50f]=$(get latency_first_p50_ms)
   result[$key|lat99f]=$(get latency_first_p99_ms)
   if [ "$pub_kbps" = 0 ]; then
-    # Published faster than real time: no bitrate to share, and timestamps
-    # run ahead of the clock.
-    result[$key|share]=-
-    for m in lat50 lat99 lat50f lat99f; do result[$key|$m]=-; done
+    # Published faster than real time: no bitrate to share, no tap, and
+    # timestamps run ahead of the clock.
+    for m in share msgs payload lat50 lat99 lat50f lat99f; do result[$key|$m]=-; done
   fi
 }
 
-for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
-  live=$players_list; fast=$throughput_list
-  if [ "$server" = merged ]; then live=$merge_list; fast=""; fi
-  [ -n "$live$fast" ] || continue
+# run_case SERVER KIND N: a fresh server, its publisher, N players.
+run_case() {
+  local server=$1 kind=$2 n=$3 port spid tpid fpid
+  local case="$kind $n"
+  add_case "$case"
   port=$(free_port)
   spid=$(start_server "$server" "$port"); pids+=("$spid")
   for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
-  tap_port=$(free_port)
   stamps="$out/stamps-$server.txt"
-  target/release/rtmp-tap --listen "127.0.0.1:$tap_port" --to "127.0.0.1:$port" --stamps "$stamps" &
-  tpid=$!; pids+=("$tpid")
-  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$tap_port") 2>/dev/null && break; sleep 0.1; done
-  ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$sample" -c copy -f flv \
-    "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
-  fpid=$!; pids+=("$fpid")
-  sleep 3
-  # Warm-up, not measured: the first connections make the allocator's
-  # per-thread arenas (a fixed cost, whatever N), which would otherwise
-  # count as RSS per player in whichever case runs first.
-  timeout 60 target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/bench" --players 50 --seconds 1 \
-    --read-interval-ms 100 --threads 2 >/dev/null 2>&1 || true
-  for n in $live; do
-    add_case "live $n"
-    measure "$server" "$spid" "$port" "live $n" bench "$n" 100 "$kbps"
-  done
-  kill "$fpid" "$tpid" 2>/dev/null || true
-  for n in $fast; do
-    add_case "throughput $n"
-    ffmpeg -nostdin -loglevel error -stream_loop -1 -i "$sample" -c copy -f flv \
-      "rtmp://127.0.0.1:$port/live/fast" >"$out/publisher-fast.log" 2>&1 &
-    fpid=$!; pids+=("$fpid")
+  : >"$stamps"
+  if [ "$kind" = throughput ]; then
+    ffmpeg -nostdin -loglevel error -stream_loop -1 -i "${sample[$kind]}" -c copy -f flv \
+      "rtmp://127.0.0.1:$port/live/fast" >"$out/publisher.log" 2>&1 &
+    fpid=$!; pids+=("$fpid"); tpid=""
     sleep 2
-    measure "$server" "$spid" "$port" "throughput $n" fast "$n" 1 0
-    kill "$fpid" 2>/dev/null || true
-    wait "$fpid" 2>/dev/null || true
-  done
-  kill "$spid" 2>/dev/null || true
-  wait "$spid" 2>/dev/null || true
+    measure "$server" "$spid" "$port" "$case" fast "$n" 1 0
+  else
+    local tap_port; tap_port=$(free_port)
+    target/release/rtmp-tap --listen "127.0.0.1:$tap_port" --to "127.0.0.1:$port" --stamps "$stamps" &
+    tpid=$!; pids+=("$tpid")
+    for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$tap_port") 2>/dev/null && break; sleep 0.1; done
+    ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[$kind]}" -c copy -f flv \
+      "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
+    fpid=$!; pids+=("$fpid")
+    sleep 3
+    measure "$server" "$spid" "$port" "$case" bench "$n" 100 "${kbps[$kind]}"
+  fi
+  kill "$fpid" $tpid "$spid" 2>/dev/null || true
+  wait "$fpid" $tpid "$spid" 2>/dev/null || true
+}
+
+for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
+  live=$players_list; low=$low_list; fast=$throughput_list
+  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; fi
+  for n in $live; do run_case "$server" live "$n"; done
+  for n in $low; do run_case "$server" low "$n"; done
+  for n in $fast; do run_case "$server" throughput "$n"; done
 done
 
-metrics=(established mbs cpu cpu_s load_cpu_s load_share per peak share ttff lat50f lat99f lat50 lat99)
+metrics=(established mbs cpu cpu_s load_cpu_s load_share per kper peak threads fds share msgs payload ttff lat50f lat99f lat50 lat99)
 declare -A label=(
   [established]="players established" [mbs]="delivered MB/s" [cpu]="server CPU s per GB"
   [cpu_s]="server CPU s" [load_cpu_s]="rtmp-load CPU s" [load_share]="rtmp-load CPU / server CPU"
-  [per]="RSS KiB per player" [peak]="peak RSS MB" [share]="slowest player's share of the bitrate"
+  [per]="RSS KiB per player, cold" [kper]="kernel KiB per player (KernelStack + Slab, both socket ends)"
+  [peak]="peak RSS MB" [threads]="threads at peak" [fds]="fds at peak"
+  [share]="slowest player's bytes read / published bitrate (chunk headers included)"
+  [msgs]="fewest media messages / published" [payload]="least media payload / published"
   [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms, player joined last" [lat99]="latency p99 ms, player joined last"
   [lat50f]="latency p50 ms, player joined first" [lat99f]="latency p99 ms, player joined first"
 )
 ratio() { awk -v r="$1" -v x="$2" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }'; }
 {
-  echo "Stream ${kbps} kbit/s H.264+AAC; live players read every 100 ms, throughput players every 1 ms;"
-  echo "${seconds} s measured per case; $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo));"
-  echo "$(date -u +%Y-%m-%d); rustic_rtmp flags: ${RUSTIC_FLAGS:-(none)}; merged: --merge-write-ms $merge_ms."
+  echo "Streams ${kbps[live]} kbit/s (live, throughput) and ${kbps[low]} kbit/s (low) H.264+AAC; live and low players"
+  echo "read every 100 ms, throughput players every 1 ms; ${seconds} s measured per case, each on a fresh server;"
+  echo "$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo));"
+  echo "$(date -u +%Y-%m-%d); rustic_rtmp flags: --max-connections 10100 ${RUSTIC_FLAGS:-}; merged: --merge-write-ms $merge_ms."
   echo "Ratios are rustic_rtmp / nginx-rtmp."
   echo
   echo "| case | metric | rustic_rtmp | merged | nginx-rtmp | ratio | merged ratio |"

@@ -14,9 +14,15 @@
 //!   video keyframe;
 //! - with `--server-pid`, the server's CPU time (user + system, all
 //!   threads) is read from /proc at the window's start and end, and so is
-//!   this tool's own, to show it costs less than what it measures.
+//!   this tool's own, to show it costs less than what it measures;
+//! - with `--stamps`, each player's audio and video messages and payload
+//!   bytes are counted per second of their timestamps, against what the
+//!   publisher sent in the same seconds: the player that got the fewest
+//!   shows any loss, which a count of bytes read (chunk headers included)
+//!   would hide.
 //!
-//! It prints one line of `key=value` fields.
+//! It raises its own open-file limit to the hard limit, one descriptor a
+//! player. It prints one line of `key=value` fields.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -76,11 +82,48 @@ struct Slot {
     measured_bytes: u64,
     /// Audio, video and data messages read inside the measuring window.
     measured_messages: u64,
+    /// Audio and video received, by second of their timestamps.
+    media: Tallies,
     failed: bool,
+}
+
+/// Audio and video messages and their payload bytes, by second of their
+/// timestamps.
+type Tallies = HashMap<u32, Tally>;
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    messages: u64,
+    bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, bytes: usize) {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+    }
+
+    fn sum<'a>(tallies: impl Iterator<Item = &'a Tally>) -> Tally {
+        tallies.fold(Tally::default(), |a, t| Tally {
+            messages: a.messages + t.messages,
+            bytes: a.bytes + t.bytes,
+        })
+    }
+}
+
+/// A line of rtmp-tap's log: when a published message reached the server.
+struct Stamp {
+    type_id: u8,
+    timestamp: u32,
+    unix_micros: u128,
+    len: u64,
 }
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("cannot raise the open-file limit: {e}");
+    }
     let options = ClientOptions::default();
     let threads = args.threads.max(1);
     // Reader threads run from the start, so players opened early in the
@@ -106,6 +149,10 @@ fn main() -> ExitCode {
                                 if measuring.load(Ordering::Relaxed) {
                                     slot.measured_bytes += n as u64;
                                     slot.measured_messages += frames.len() as u64;
+                                }
+                                for frame in frames.iter().filter(|f| f.kind != FrameKind::Metadata) {
+                                    let second = frame.timestamp.0 / 1000;
+                                    slot.media.entry(second).or_default().add(frame.payload.len());
                                 }
                             }
                             Err(_) => slot.failed = true,
@@ -150,6 +197,7 @@ fn main() -> ExitCode {
                                     bytes: 0,
                                     measured_bytes: 0,
                                     measured_messages: 0,
+                                    media: Tallies::new(),
                                     failed: false,
                                 };
                                 feeds[i % threads].send(slot).expect("reader thread alive");
@@ -180,6 +228,7 @@ fn main() -> ExitCode {
     let own_cpu_before = cpu_seconds(std::process::id());
     measuring.store(true, Ordering::Relaxed);
     let window = Instant::now();
+    let window_start = unix_micros();
     let window_len = Duration::from_secs(args.seconds);
     let mut ttff = Vec::new();
     for i in 0..args.probes {
@@ -198,16 +247,15 @@ fn main() -> ExitCode {
         std::thread::sleep(rest);
     }
     measuring.store(false, Ordering::Relaxed);
+    let window_end = unix_micros();
     let measured_for = window.elapsed().as_secs_f64();
     let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
     let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
     stop.store(true, Ordering::Relaxed);
+    let stamps = args.stamps.as_deref().map(read_stamps).unwrap_or_default();
     let latency = |player: std::thread::JoinHandle<Vec<Arrival>>| {
         let arrivals = player.join().expect("latency thread");
-        let mut latency = match &args.stamps {
-            Some(path) => latencies(&arrivals, path),
-            None => Vec::new(),
-        };
+        let mut latency = latencies(&arrivals, &stamps);
         latency.sort_by(|a, b| a.total_cmp(b));
         latency
     };
@@ -219,6 +267,10 @@ fn main() -> ExitCode {
         .collect();
 
     let established = slots.iter().filter(|s| !s.failed).count();
+    // Seconds published inside the window, less the last one: its frames
+    // may still have been on their way when the readers stopped.
+    let published = published_in(&stamps, window_start, window_end - 1_000_000);
+    let (message_share, payload_share) = fewest(&slots, &published);
     let total_bytes: u64 = slots.iter().map(|s| s.bytes).sum();
     let measured: u64 = slots.iter().map(|s| s.measured_bytes).sum();
     let mut messages: Vec<u64> = slots.iter().map(|s| s.measured_messages).collect();
@@ -245,7 +297,8 @@ fn main() -> ExitCode {
         "players={} established={} failed={} read_interval_ms={} total_bytes={} measured_bytes={} \
          min_messages={} measured_mb_per_s={:.2} server_cpu_s={:.2} load_cpu_s={:.2} min_share={:.3} median_share={:.3} ttff_p50_ms={:.1} \
          ttff_max_ms={:.1} latency_frames={} latency_p50_ms={:.2} latency_p99_ms={:.2} \
-         latency_first_p50_ms={:.2} latency_first_p99_ms={:.2}",
+         latency_first_p50_ms={:.2} latency_first_p99_ms={:.2} compared_seconds={} \
+         min_message_share={:.4} min_payload_share={:.4}",
         args.players,
         established,
         failed + (slots.len() - established),
@@ -265,6 +318,9 @@ fn main() -> ExitCode {
         pick(&latency_last, 0.99),
         pick(&latency_first, 0.5),
         pick(&latency_first, 0.99),
+        published.len(),
+        message_share,
+        payload_share,
     );
     if established == args.players {
         ExitCode::SUCCESS
@@ -319,9 +375,8 @@ fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, sto
     arrivals
 }
 
-/// Each arrival's latency in ms after the message reached the server, from
-/// rtmp-tap's log at `path`; arrivals the log lacks are left out.
-fn latencies(arrivals: &[Arrival], path: &str) -> Vec<f64> {
+/// rtmp-tap's log at `path`; lines it cannot read are left out.
+fn read_stamps(path: &str) -> Vec<Stamp> {
     let log = match std::fs::read_to_string(path) {
         Ok(log) => log,
         Err(e) => {
@@ -329,20 +384,73 @@ fn latencies(arrivals: &[Arrival], path: &str) -> Vec<f64> {
             return Vec::new();
         }
     };
-    let sent: HashMap<(u8, u32), u128> = log
-        .lines()
+    log.lines()
         .filter_map(|line| {
             let mut fields = line.split(' ').map(str::parse::<u128>);
-            match (fields.next(), fields.next(), fields.next()) {
-                (Some(Ok(t)), Some(Ok(ts)), Some(Ok(at))) => Some(((t as u8, ts as u32), at)),
+            match (fields.next(), fields.next(), fields.next(), fields.next()) {
+                (Some(Ok(t)), Some(Ok(ts)), Some(Ok(at)), Some(Ok(len))) => Some(Stamp {
+                    type_id: t as u8,
+                    timestamp: ts as u32,
+                    unix_micros: at,
+                    len: len as u64,
+                }),
                 _ => None,
             }
         })
+        .collect()
+}
+
+/// Each arrival's latency in ms after the message reached the server;
+/// arrivals the log lacks are left out.
+fn latencies(arrivals: &[Arrival], stamps: &[Stamp]) -> Vec<f64> {
+    let sent: HashMap<(u8, u32), u128> = stamps
+        .iter()
+        .map(|s| ((s.type_id, s.timestamp), s.unix_micros))
         .collect();
     arrivals
         .iter()
         .filter_map(|(t, ts, at)| sent.get(&(*t, *ts)).map(|s| at.saturating_sub(*s) as f64 / 1000.0))
         .collect()
+}
+
+/// What was published in each second of timestamps whose every message
+/// reached the server between `from` and `to` (Unix microseconds).
+fn published_in(stamps: &[Stamp], from: u128, to: u128) -> Tallies {
+    let mut tallies = Tallies::new();
+    let mut outside = std::collections::HashSet::new();
+    for stamp in stamps {
+        let second = stamp.timestamp / 1000;
+        if (from..=to).contains(&stamp.unix_micros) {
+            tallies.entry(second).or_default().add(stamp.len as usize);
+        } else {
+            outside.insert(second);
+        }
+    }
+    tallies.retain(|second, _| !outside.contains(second));
+    tallies
+}
+
+/// The smallest share of the published messages, and of the published
+/// payload bytes, that any established player received in the seconds of
+/// `published`; NaN without any.
+fn fewest(slots: &[Slot], published: &Tallies) -> (f64, f64) {
+    let sent = Tally::sum(published.values());
+    if sent.messages == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    slots
+        .iter()
+        .filter(|s| !s.failed)
+        .map(|slot| {
+            let got = Tally::sum(published.keys().filter_map(|second| slot.media.get(second)));
+            (
+                got.messages as f64 / sent.messages as f64,
+                got.bytes as f64 / sent.bytes as f64,
+            )
+        })
+        .fold((f64::INFINITY, f64::INFINITY), |(m, b), (gm, gb)| {
+            (m.min(gm), b.min(gb))
+        })
 }
 
 fn unix_micros() -> u128 {

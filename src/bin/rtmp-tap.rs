@@ -4,9 +4,11 @@
 //! each message rather than against the publisher's own timestamps (which
 //! ffmpeg's muxer releases up to a frame late). Used by `scripts/bench.sh`.
 //!
-//! Each line of the log is `TYPE TIMESTAMP UNIX_MICROS`: the RTMP message
-//! type (8 audio, 9 video), its timestamp in ms, and when its last byte
-//! was handed to the server's socket.
+//! Each line of the log is `TYPE TIMESTAMP UNIX_MICROS LENGTH`: the RTMP
+//! message type (8 audio, 9 video), its timestamp in ms, when its last byte
+//! was handed to the server's socket, and its payload's length (for
+//! `rtmp-load` to tell what share of the published payload each player
+//! got).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -29,7 +31,7 @@ struct Args {
     /// the server's address
     #[argh(option)]
     to: String,
-    /// file to append `TYPE TIMESTAMP UNIX_MICROS` lines to
+    /// file to append `TYPE TIMESTAMP UNIX_MICROS LENGTH` lines to
     #[argh(option)]
     stamps: String,
 }
@@ -90,7 +92,8 @@ fn forward(mut client: TcpStream, to: &str, stamps: &Mutex<BufWriter<File>>) -> 
         let mut stamps = stamps.lock().expect("stamp log");
         while let Some(message) = decoder.next_message().map_err(io::Error::other)? {
             if matches!(message.type_id, type_id::AUDIO | type_id::VIDEO) {
-                writeln!(stamps, "{} {} {sent}", message.type_id, message.timestamp.0)?;
+                let (kind, ts, len) = (message.type_id, message.timestamp.0, message.payload.len());
+                writeln!(stamps, "{kind} {ts} {sent} {len}")?;
             }
         }
         stamps.flush()?;
