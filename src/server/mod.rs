@@ -8,6 +8,7 @@
 mod access;
 mod auth;
 mod connection;
+mod fanout;
 mod listener;
 mod log_limit;
 mod outlet;
