@@ -36,71 +36,15 @@ seconds=${SECONDS_EACH:-10}
 out=target/bench
 mkdir -p "$out"
 
-need=()
-command -v ffmpeg >/dev/null || need+=(ffmpeg)
-command -v nginx >/dev/null || need+=(nginx)
-[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
-command -v python3 >/dev/null || need+=(python3) # free_port
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-cargo build --release --quiet --features tools
-
-# make_sample FILE WIDTHxHEIGHT VIDEO_KBPS AUDIO_KBPS: 30 s of test pattern
-# and tone, a keyframe a second.
-make_sample() {
-  [ -f "$1" ] && return
-  ffmpeg -nostdin -loglevel error -y \
-    -f lavfi -i "testsrc2=size=$2:rate=30" -f lavfi -i sine=frequency=440:sample_rate=48000 \
-    -c:v libx264 -preset ultrafast -b:v "${3}k" -maxrate "${3}k" -bufsize "${3}k" -g 30 -pix_fmt yuv420p \
-    -c:a aac -b:a "${4}k" -t 30 -f flv "$1.partial"
-  mv "$1.partial" "$1"
-}
-make_sample "$out/sample-3mbps.flv" 1280x720 2900 128
-make_sample "$out/sample-600kbps.flv" 640x360 530 64
-kbps_of() { echo $(( $(ffprobe -v error -show_entries format=bit_rate -of csv=p=0 "$1") / 1000 )); }
+# shellcheck source=scripts/servers.sh
+. scripts/servers.sh
 declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [throughput]="$out/sample-3mbps.flv")
 declare -A kbps=([live]="$(kbps_of "${sample[live]}")" [low]="$(kbps_of "${sample[low]}")")
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 threads_of() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # Kernel memory the whole machine uses for thread stacks and slab objects
 # (sockets among them: both ends of each loopback connection).
 kernel_kb() { awk '/^(KernelStack|Slab):/ {s += $2} END {print s}' /proc/meminfo; }
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-start_server() { # name port -> echoes pid
-  case "$1" in
-    rustic_rtmp | merged)
-      local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
-      [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
-      # shellcheck disable=SC2086 # flags is a list of flags
-      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
-      echo $! ;;
-    nginx-rtmp)
-      mkdir -p "$out/nginx"
-      cat >"$out/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-error_log stderr warn;
-pid $PWD/$out/nginx/nginx.pid;
-load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-events { worker_connections 10100; }
-rtmp { server { listen 127.0.0.1:$2; chunk_size 4096; application live { live on; } } }
-CONF
-      nginx -p "$PWD/$out/nginx" -e stderr -c "$PWD/$out/nginx.conf" >"$out/nginx.log" 2>&1 &
-      echo $! ;;
-  esac
-}
 
 declare -A result # [server|case|metric] -> value
 cases=() # in the order first measured
@@ -161,7 +105,7 @@ run_case() {
   add_case "$case"
   port=$(free_port)
   spid=$(start_server "$server" "$port"); pids+=("$spid")
-  for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$port"
   stamps="$out/stamps-$server.txt"
   : >"$stamps"
   if [ "$kind" = throughput ]; then
@@ -174,7 +118,7 @@ run_case() {
     local tap_port; tap_port=$(free_port)
     target/release/rtmp-tap --listen "127.0.0.1:$tap_port" --to "127.0.0.1:$port" --stamps "$stamps" &
     tpid=$!; pids+=("$tpid")
-    for _ in $(seq 50); do (echo >/dev/tcp/127.0.0.1/"$tap_port") 2>/dev/null && break; sleep 0.1; done
+    wait_port "$tap_port"
     ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[$kind]}" -c copy -f flv \
       "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
     fpid=$!; pids+=("$fpid")
