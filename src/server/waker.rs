@@ -132,3 +132,59 @@ impl Drop for Sleeper<'_> {
         *self.waker.thread.lock() = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    /// Runs `wait` on a fresh thread over an idle socket, with `work` as
+    /// what it checks; returns the waker, the work flag and the thread,
+    /// which gives back whether the socket was readable and how long the
+    /// wait took.
+    fn sleeping(work: bool) -> (Arc<Waker>, Arc<AtomicBool>, std::thread::JoinHandle<(bool, Duration)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let waker = Arc::new(Waker::default());
+        let work = Arc::new(AtomicBool::new(work));
+        let (thread_waker, thread_work) = (waker.clone(), work.clone());
+        let thread = std::thread::spawn(move || {
+            let _far = listener.accept().unwrap();
+            let sleeper = Sleeper::new(&thread_waker).unwrap();
+            let started = Instant::now();
+            let has_work = || thread_work.load(Ordering::SeqCst);
+            let readable = sleeper.wait(&near, false, has_work, Duration::from_secs(20)).unwrap();
+            (readable, started.elapsed())
+        });
+        (waker, work, thread)
+    }
+
+    #[test]
+    fn a_parked_thread_wakes_when_work_is_queued() {
+        let (waker, work, thread) = sleeping(false);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !waker.parked.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the thread never parked");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        work.store(true, Ordering::SeqCst);
+        waker.wake_if_parked();
+        let (readable, took) = thread.join().unwrap();
+        assert!(!readable);
+        assert!(took < Duration::from_secs(5), "woke after {took:?}, not at once");
+        assert!(
+            waker.thread.lock().is_none(),
+            "unregistered when the sleeper is dropped"
+        );
+    }
+
+    #[test]
+    fn work_queued_before_the_thread_parks_is_seen_without_sleeping() {
+        let (waker, _work, thread) = sleeping(true);
+        let (readable, took) = thread.join().unwrap();
+        assert!(!readable);
+        assert!(took < Duration::from_secs(5), "slept {took:?} with work queued");
+        assert!(!waker.parked.load(Ordering::SeqCst));
+    }
+}
