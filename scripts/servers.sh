@@ -1,6 +1,8 @@
 # Sourced by scripts/bench.sh and scripts/soak.sh, from the project root,
 # with $out (the output folder) and $merge_ms set: installs what they run,
 # builds the release binaries and the sample clips, starts the servers.
+# RUSTIC_BIN runs another rustic_rtmp build (an older one, to compare)
+# with the same load.
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v nginx >/dev/null || need+=(nginx)
@@ -40,7 +42,7 @@ start_server() { # name port -> echoes pid
       local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
       [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
       # shellcheck disable=SC2086 # flags is a list of flags
-      target/release/rustic_rtmp --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
+      "${RUSTIC_BIN:-target/release/rustic_rtmp}" --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
       echo $! ;;
     nginx-rtmp)
       mkdir -p "$out/nginx"

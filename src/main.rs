@@ -86,7 +86,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    restart_without_malloc_thread_caches();
+    restart_with_malloc_settings();
     let args: Args = argh::from_env();
     let level = if args.verbose { "debug" } else { "info" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
@@ -241,37 +241,67 @@ fn report(e: &dyn std::error::Error) {
     error!("{text}");
 }
 
-/// The glibc setting that turns off its per-thread caches of freed blocks.
-const NO_THREAD_CACHES: &str = "glibc.malloc.tcache_count=0";
+/// glibc settings for a thread per connection (see
+/// `restart_with_malloc_settings`).
+const MALLOC_SETTINGS: [(&str, &str); 3] = [
+    ("glibc.malloc.tcache_count", "0"),
+    ("glibc.malloc.arena_max", "2"),
+    ("glibc.pthread.stack_cache_size", "0"),
+];
 
 /// Runs this program again, in place (same process id), with glibc's
-/// per-thread malloc caches off, unless `GLIBC_TUNABLES` already sets them.
+/// allocator set for a thread per connection; what `GLIBC_TUNABLES`
+/// already sets is kept:
+/// - no per-thread caches of freed blocks (`tcache_count=0`): each kept up
+///   to seven freed blocks of every small size it ever freed, out of reach
+///   of other threads, 8.5 KiB of RSS per idle player, a third of the total
+///   (bench, 1000 players); the publishing thread, which does the
+///   allocating, showed no cost without them;
+/// - two arenas, not sixteen (`arena_max=2`): freed memory spread over
+///   fewer arenas is reused sooner as players come and go;
+/// - no cache of exited threads' stacks (`stack_cache_size=0`): glibc kept
+///   up to 40 MiB of them, with 12 KiB each still resident.
 ///
-/// Each thread's cache keeps up to seven freed blocks of every small size
-/// it ever freed, out of reach of other threads: with a thread per
-/// connection that was 8.5 KiB of RSS per idle player, a third of the
-/// total (bench, 1000 players). The thread that publishes does the
-/// allocating; the caches bought nothing measurable there. glibc reads
-/// the setting only at start, hence the exec. Elsewhere than glibc the
-/// variable means nothing.
-fn restart_without_malloc_thread_caches() {
-    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if tunables.contains("glibc.malloc.tcache_count") {
+/// With the last two, RSS 10 s after 1200 players came and went in waves
+/// fell from 6.2-6.5 to 2.6-3.7 MB over what it was before. glibc reads
+/// these only at start, hence the exec. Elsewhere than glibc the variable
+/// means nothing.
+fn restart_with_malloc_settings() {
+    // Set in the restarted program: never restart twice, whatever the C
+    // library made of the variable (glibc 2.36 shows only its first
+    // setting to /proc/PID/environ, though it applies them all).
+    const RESTARTED: &str = "RUSTIC_RTMP_MALLOC_SET";
+    if std::env::var_os(RESTARTED).is_some() {
+        return;
+    }
+    let given = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    let missing: Vec<String> = MALLOC_SETTINGS
+        .iter()
+        .filter(|(name, _)| !given.contains(name))
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if missing.is_empty() {
         return;
     }
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
+    let tunables = [given]
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .chain(missing)
+        .collect::<Vec<_>>()
+        .join(":");
     let mut args = std::env::args_os();
     let mut command = Command::new(exe);
     if let Some(arg0) = args.next() {
         command.arg0(arg0);
     }
-    let tunables = match tunables.as_str() {
-        "" => NO_THREAD_CACHES.to_string(),
-        other => format!("{other}:{NO_THREAD_CACHES}"),
-    };
-    // Returns only if the exec failed: go on with the caches.
-    let e = command.args(args).env("GLIBC_TUNABLES", tunables).exec();
-    eprintln!("rustic_rtmp: could not restart without malloc thread caches ({e}); going on with them");
+    // Returns only if the exec failed: go on as glibc is.
+    let e = command
+        .args(args)
+        .env("GLIBC_TUNABLES", &tunables)
+        .env(RESTARTED, "1")
+        .exec();
+    eprintln!("rustic_rtmp: could not restart with GLIBC_TUNABLES={tunables} ({e}); going on without");
 }
