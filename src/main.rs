@@ -1,13 +1,18 @@
 //! The `rustic_rtmp` command: flags, logging and signals around the library.
 
+// One exception, `release_freed_memory`, allows it for a C call.
+#![deny(unsafe_code)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use argh::FromArgs;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
-use rustic_rtmp::{Access, Cidr, Config, Server};
+use rustic_rtmp::{Access, Cidr, Config, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -142,7 +147,7 @@ fn main() -> ExitCode {
         max_connections: args.max_connections,
         max_connections_per_ip: args.max_connections_per_ip,
         max_total_buffered_bytes: args.max_buffered_mb.saturating_mul(1024 * 1024),
-        merge_write: std::time::Duration::from_millis(args.merge_write_ms),
+        merge_write: Duration::from_millis(args.merge_write_ms),
         player_nodelay: args.nodelay,
         access,
         ..Config::default()
@@ -163,12 +168,52 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(signal) = signals.forever().next() {
-        log::info!("signal {signal}: shutting down");
-    }
+    let (stop, stopped) = crossbeam_channel::bounded(1);
+    std::thread::scope(|scope| {
+        scope.spawn(|| trim_after_closes(&server, &stopped));
+        if let Some(signal) = signals.forever().next() {
+            log::info!("signal {signal}: shutting down");
+        }
+        let _ = stop.send(());
+    });
     server.shutdown();
     ExitCode::SUCCESS
 }
+
+/// How often the binary looks whether connections closed.
+const TRIM_EVERY: Duration = Duration::from_secs(10);
+
+/// Every `TRIM_EVERY` until `stop`, gives the kernel back the memory that
+/// connections which closed since the last look had freed. glibc returns
+/// only the top of each arena by itself, and the stream's frames, long
+/// lived, sit above what players free: 10 s after 1200 players came and
+/// went in waves, RSS stayed 3.7 MB above where it started, 0.2 MB after a
+/// trim (scripts/soak.sh, 30 minutes: +5.4 MB without).
+fn trim_after_closes(server: &ServerHandle, stop: &Receiver<()>) {
+    let mut open = server.stats().connections;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(TRIM_EVERY) {
+        let now = server.stats().connections;
+        if now < open {
+            release_freed_memory();
+        }
+        open = now;
+    }
+}
+
+#[cfg(target_env = "gnu")]
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: malloc_trim takes no pointer and has no precondition; glibc
+    // locks each arena while it walks it, so it is safe beside every other
+    // thread's allocations.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other C libraries keep no memory back the way glibc does.
+#[cfg(not(target_env = "gnu"))]
+fn release_freed_memory() {}
 
 /// Descriptors the server needs besides one per connection: the listener,
 /// stdio, files it reads, the signal pipe, with room.
