@@ -190,9 +190,9 @@ const TRIM_EVERY: Duration = Duration::from_secs(10);
 /// went in waves, RSS stayed 3.7 MB above where it started, 0.2 MB after a
 /// trim (scripts/soak.sh, 30 minutes: +5.4 MB without).
 fn trim_after_closes(server: &ServerHandle, stop: &Receiver<()>) {
-    let mut open = server.stats().connections;
+    let mut open = server.connections();
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(TRIM_EVERY) {
-        let now = server.stats().connections;
+        let now = server.connections();
         if now < open {
             release_freed_memory();
         }

@@ -92,15 +92,7 @@ fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
             Ok(n) => Ok(Some(n)),
             // A signal interrupted the call: try again.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // Reset or aborted: the peer is gone, nothing more to say.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof
-                ) =>
-            {
-                Err(End::PeerLeft)
-            }
+            Err(e) if peer_gone(&e) => Err(End::PeerLeft),
             // The read timeout: the caller decides what silence means.
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
             Err(e) => Err(End::Io(e)),
@@ -560,8 +552,19 @@ impl Drop for Connection {
 
 /// Why a write failed: a peer that left, or a socket error.
 fn write_failed(e: io::Error) -> End {
-    match e.kind() {
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => End::PeerLeft,
-        _ => End::WriteFailed(e),
+    if peer_gone(&e) {
+        End::PeerLeft
+    } else {
+        End::WriteFailed(e)
     }
+}
+
+/// Reset, aborted or a closed pipe: the peer is gone, nothing more to
+/// say. One list for reads and writes.
+fn peer_gone(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+    )
 }

@@ -68,7 +68,10 @@ pub(crate) struct Fanout {
 
 impl Fanout {
     pub(crate) fn new() -> Fanout {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Asked once per process: std reads the cgroup's CPU quota from
+        // files each time, and a stream is made for every new name.
+        static CORES: OnceLock<usize> = OnceLock::new();
+        let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Fanout::with(PLAYERS_PER_SHARE, cores.min(MAX_SHARES))
     }
 
