@@ -68,8 +68,11 @@ measure() {
   peak_of() { awk -v c="$1" 'BEGIN { m = 0 } $c > m { m = $c } END { print m }' "$out/samples.txt"; }
   echo "$server $case: $line" >&2
   get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
-  local key="$server|$case" peak
+  local key="$server|$case" peak opened
   peak=$(peak_of 1)
+  # Per-player figures count the players that opened: a server that stops
+  # answering holds fewer than were asked for.
+  opened=$(get established); [ "${opened:-0}" -gt 0 ] || opened=$n
   result[$key|established]="$(get established)/$n"
   result[$key|mbs]=$(get measured_mb_per_s)
   result[$key|cpu_s]=$(get server_cpu_s)
@@ -79,8 +82,8 @@ measure() {
   result[$key|cpu]=$(awk -v c="$(get server_cpu_s)" -v b="$(get measured_bytes)" \
     'BEGIN { if (b > 0) printf "%.2f", c / (b / 1e9); else print "nan" }')
   result[$key|peak]=$(awk -v p="$peak" 'BEGIN { printf "%.1f", p / 1024 }')
-  result[$key|per]=$(awk -v p="$peak" -v b="$base" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
-  result[$key|kper]=$(awk -v p="$(peak_of 4)" -v b="$kbase" -v n="$n" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|per]=$(awk -v p="$peak" -v b="$base" -v n="$opened" 'BEGIN { printf "%.1f", (p - b) / n }')
+  result[$key|kper]=$(awk -v p="$(peak_of 4)" -v b="$kbase" -v n="$opened" 'BEGIN { printf "%.1f", (p - b) / n }')
   result[$key|threads]=$(peak_of 2)
   result[$key|fds]=$(peak_of 3)
   result[$key|share]=$(get min_share)

@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use argh::FromArgs;
@@ -73,6 +73,11 @@ struct Args {
 
 /// Threads opening players during the ramp.
 const OPENERS: usize = 32;
+
+/// Players that may fail to open before the ramp stops: a server that
+/// stopped answering would otherwise hold each opener for the client
+/// timeout, player after player, and the run would never reach its window.
+const GIVE_UP_AFTER: usize = 2 * OPENERS;
 
 /// One batch-reading player and its counts.
 struct Slot {
@@ -179,45 +184,44 @@ fn main() -> ExitCode {
     // the rate.
     let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
     let ramp_start = Instant::now();
-    let failed = std::thread::scope(|scope| {
-        let openers: Vec<_> = (0..OPENERS)
-            .map(|k| {
-                let (feeds, options, url) = (&feeds, &options, &args.url);
-                scope.spawn(move || {
-                    let mut failed = 0usize;
-                    for i in (k..args.players).step_by(OPENERS) {
-                        let due = ramp_start + ramp_gap * i as u32;
-                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(wait);
+    let failed = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for k in 0..OPENERS {
+            let (feeds, options, url, failed) = (&feeds, &options, &args.url, &failed);
+            scope.spawn(move || {
+                for i in (k..args.players).step_by(OPENERS) {
+                    if failed.load(Ordering::Relaxed) >= GIVE_UP_AFTER {
+                        return;
+                    }
+                    let due = ramp_start + ramp_gap * i as u32;
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    match Client::play(url, options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
+                        Ok(player) => {
+                            let slot = Slot {
+                                player,
+                                bytes: 0,
+                                measured_bytes: 0,
+                                measured_messages: 0,
+                                media: Tallies::new(),
+                                failed: false,
+                            };
+                            feeds[i % threads].send(slot).expect("reader thread alive");
                         }
-                        match Client::play(url, options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
-                            Ok(player) => {
-                                let slot = Slot {
-                                    player,
-                                    bytes: 0,
-                                    measured_bytes: 0,
-                                    measured_messages: 0,
-                                    media: Tallies::new(),
-                                    failed: false,
-                                };
-                                feeds[i % threads].send(slot).expect("reader thread alive");
+                        Err(e) => {
+                            let failed = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                            if failed <= 3 {
+                                eprintln!("player {i}: {e}");
                             }
-                            Err(e) => {
-                                failed += 1;
-                                if failed <= 3 {
-                                    eprintln!("player {i}: {e}");
-                                }
+                            if failed == GIVE_UP_AFTER {
+                                eprintln!("{failed} players failed to open: no more are opened");
                             }
                         }
                     }
-                    failed
-                })
-            })
-            .collect();
-        openers
-            .into_iter()
-            .map(|o| o.join().expect("opener thread"))
-            .sum::<usize>()
+                }
+            });
+        }
     });
 
     let latency_last = spawn_latency_player();
@@ -301,7 +305,7 @@ fn main() -> ExitCode {
          min_message_share={:.4} min_payload_share={:.4}",
         args.players,
         established,
-        failed + (slots.len() - established),
+        args.players - established,
         args.read_interval_ms,
         total_bytes,
         measured,
