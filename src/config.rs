@@ -15,7 +15,9 @@ use crate::session::SessionConfig;
 /// entry points run on a stack this size too.
 pub(crate) const THREAD_STACK: usize = 256 * 1024;
 
-/// Server settings. `Config::default()` is what `rustic_rtmp` runs with.
+/// Server settings. `Config::default()` is what `rustic_rtmp` runs with,
+/// except that it has no HTTP listener: an embedding program opens one by
+/// setting `http`.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (see
@@ -99,6 +101,19 @@ pub struct Config {
     pub player_nodelay: bool,
     /// Who may publish and play.
     pub access: Access,
+    /// Where HTTP players (HTTP-FLV) connect, if anywhere.
+    pub http: Option<HttpBind>,
+    /// Time an HTTP client has to send a whole request head.
+    pub http_header_timeout: Duration,
+    /// Time an HTTP connection may stay open between requests.
+    pub http_idle_timeout: Duration,
+    /// Largest HTTP request head, in bytes; a longer one is answered 431.
+    pub http_max_header_bytes: usize,
+    /// Most header lines in an HTTP request; more are answered 431.
+    pub http_max_headers: usize,
+    /// How long an HTTP player of a stream not live yet waits for its
+    /// publisher before it is answered 404.
+    pub http_wait_for_publisher: Duration,
     /// A test hook, in debug builds only: a connection whose publish to
     /// this app is accepted then panics in its thread, to show that a bug
     /// there ends only that connection.
@@ -143,10 +158,30 @@ impl Default for Config {
             merge_write: Duration::ZERO,
             player_nodelay: false,
             access: Access::default(),
+            http: None,
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(15),
+            // nginx's default for a request line and its headers together
+            // is up to 4 buffers of 8 KiB.
+            http_max_header_bytes: 16 * 1024,
+            http_max_headers: 64,
+            http_wait_for_publisher: Duration::from_secs(30),
             #[cfg(debug_assertions)]
             panic_after_publish_to_app: None,
         }
     }
+}
+
+/// Where the HTTP listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpBind {
+    /// The address; port 0 picks a free port (see `ServerHandle::http_addr`).
+    pub addr: SocketAddr,
+    /// When false, an address that cannot be bound is logged and the
+    /// server runs without HTTP (the command's default port, so that
+    /// another program on 8080 does not stop an RTMP server); when true it
+    /// is an error at start.
+    pub required: bool,
 }
 
 /// Who may publish and play. The default lets anyone do both.

@@ -37,6 +37,6 @@ pub mod protocol;
 mod server;
 pub mod session;
 
-pub use config::{Access, Cidr, Config};
+pub use config::{Access, Cidr, Config, HttpBind};
 pub use error::Error;
 pub use server::{Server, ServerHandle, ServerStats, StreamStats};

@@ -12,9 +12,12 @@ use std::time::Duration;
 use argh::FromArgs;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
-use rustic_rtmp::{Access, Cidr, Config, Server, ServerHandle};
+use rustic_rtmp::{Access, Cidr, Config, HttpBind, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+
+/// The HTTP port when none is given, as SRS and MediaMTX use.
+const DEFAULT_HTTP_PORT: u16 = 8080;
 
 /// A live-streaming RTMP server: publish with ffmpeg or OBS to
 /// rtmp://HOST:PORT/APP/NAME and play the same URL with ffplay or VLC.
@@ -26,6 +29,17 @@ struct Args {
     /// address to listen on, IPv4 or IPv6 (default 0.0.0.0)
     #[argh(option, default = "String::from(\"0.0.0.0\")")]
     bind: String,
+    /// TCP port for HTTP players: http://HOST:PORT/APP/NAME.flv (default
+    /// 8080; when taken by another program the server runs without HTTP
+    /// unless the port was given)
+    #[argh(option)]
+    http_port: Option<u16>,
+    /// address for HTTP, IPv4 or IPv6 (default: the --bind address)
+    #[argh(option)]
+    http_bind: Option<String>,
+    /// do not listen for HTTP
+    #[argh(switch)]
+    no_http: bool,
     /// outgoing chunk size in bytes (default 4096)
     #[argh(option, default = "4096")]
     chunk_size: u32,
@@ -96,13 +110,32 @@ fn main() -> ExitCode {
     let level = if args.verbose { "debug" } else { "info" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
 
-    let ip: IpAddr = match args.bind.trim_start_matches('[').trim_end_matches(']').parse() {
-        Ok(ip) => ip,
-        Err(e) => {
-            error!("--bind {:?} is not an IP address: {e}", args.bind);
-            return ExitCode::from(2);
-        }
+    let ip_of = |flag: &str, value: &str| -> Result<IpAddr, ExitCode> {
+        value
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|e| {
+                error!("--{flag} {value:?} is not an IP address: {e}");
+                ExitCode::from(2)
+            })
     };
+    let ip = match ip_of("bind", &args.bind) {
+        Ok(ip) => ip,
+        Err(code) => return code,
+    };
+    let http_ip = match &args.http_bind {
+        Some(value) => match ip_of("http-bind", value) {
+            Ok(ip) => ip,
+            Err(code) => return code,
+        },
+        None => ip,
+    };
+    // The default port gives way to another program; one asked for does not.
+    let http = (!args.no_http).then(|| HttpBind {
+        addr: SocketAddr::new(http_ip, args.http_port.unwrap_or(DEFAULT_HTTP_PORT)),
+        required: args.http_port.is_some() || args.http_bind.is_some(),
+    });
     let networks = |flag: &str, values: &[String]| -> Result<Vec<Cidr>, String> {
         values
             .iter()
@@ -150,6 +183,7 @@ fn main() -> ExitCode {
         merge_write: Duration::from_millis(args.merge_write_ms),
         player_nodelay: args.nodelay,
         access,
+        http,
         ..Config::default()
     };
     // Signals are registered before the server starts so none is missed.

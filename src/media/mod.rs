@@ -5,8 +5,10 @@
 //! and the Enhanced RTMP v1/v2 ExVideoTagHeader / ExAudioTagHeader (FourCC,
 //! ModEx, multitrack), enough to find keyframes, codec configuration and
 //! tracks.
+//! How media is packaged for players other than RTMP: FLV files (`flv`).
 //! Out of scope: parsing codec configuration records themselves.
 
+pub mod flv;
 pub mod frame;
 pub mod tag;
 

@@ -18,6 +18,7 @@ use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
 use super::waker::Sleeper;
+use super::wire::Form;
 use super::writer::Output;
 use crate::Config;
 use crate::media::StreamKey;
@@ -37,7 +38,7 @@ const READ_SIZE: usize = 64 * 1024;
 const CONNECTION_WARNINGS: u32 = 5;
 
 /// Why a connection ended.
-enum End {
+pub(crate) enum End {
     /// The peer closed its side or reset.
     PeerLeft,
     /// The session decided to close (a refused publish, say).
@@ -84,7 +85,7 @@ pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared
 
 /// Reads with `Interrupted` retried and the peer leaving made an `End`;
 /// `Ok(None)` when the read timeout passed with nothing to read.
-fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
+pub(crate) fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
     loop {
         return match socket.read(buf) {
             // Ok(0): the peer closed its sending side.
@@ -153,7 +154,12 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
 #[inline(never)]
 fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>, leftover: &[u8]) -> (End, u64) {
     let config = &shared.config;
-    let (outlet, media) = Outlet::new(socket.clone(), config.player_queue_len, config.player_queue_max_bytes);
+    let (outlet, media) = Outlet::new(
+        socket.clone(),
+        Form::Rtmp,
+        config.player_queue_len,
+        config.player_queue_max_bytes,
+    );
     let sleeper = match Sleeper::new(outlet.waker()) {
         Ok(sleeper) => sleeper,
         Err(e) => return (End::Io(e), 0),
@@ -551,7 +557,7 @@ impl Drop for Connection {
 }
 
 /// Why a write failed: a peer that left, or a socket error.
-fn write_failed(e: io::Error) -> End {
+pub(crate) fn write_failed(e: io::Error) -> End {
     if peer_gone(&e) {
         End::PeerLeft
     } else {

@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use log::warn;
 
 use super::outlet::Outlet;
-use super::stream::Chunks;
+use super::wire::{Chunks, FORMS};
 use crate::config::THREAD_STACK;
 
 /// Players a share has at least: below this, waking a helper costs more
@@ -26,11 +26,12 @@ const PLAYERS_PER_SHARE: usize = 500;
 /// Shares at most, however many cores.
 const MAX_SHARES: usize = 4;
 
-/// A batch taken from a stream's pending frames, and the players that take
-/// all of it and had nothing queued: written to outside the stream's lock.
+/// A batch taken from a stream's pending frames, in each form a player
+/// takes (indexed by `Form`), and the players that take all of it and had
+/// nothing queued: written to outside the stream's lock.
 #[must_use]
 pub(crate) struct Flush {
-    pub(crate) batch: Vec<Chunks>,
+    pub(crate) batches: [Vec<Chunks>; FORMS],
     pub(crate) direct: Vec<Arc<Outlet>>,
 }
 
@@ -49,7 +50,7 @@ impl Flush {
                     next.warm();
                 }
             }
-            outlet.write_or_queue(&self.batch);
+            outlet.write_or_queue(&self.batches[outlet.form() as usize]);
         }
     }
 }
@@ -137,6 +138,7 @@ fn spawn_helper(i: usize, queue: Receiver<Job>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::wire::Form;
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
@@ -149,13 +151,17 @@ mod tests {
                 let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
                 let (far, _) = listener.accept().unwrap();
                 far.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                (Outlet::new(Arc::new(near), 16, 1 << 20).0, far)
+                (Outlet::new(Arc::new(near), Form::Rtmp, 16, 1 << 20).0, far)
             })
             .unzip();
         // Three shares of two or three players: two go to helpers.
         let fanout = Fanout::with(2, 3);
         let flush = |batch: [u8; 2]| Flush {
-            batch: batch.iter().map(|b| Chunks::from(vec![*b; 3])).collect(),
+            batches: [
+                batch.iter().map(|b| Chunks::from(vec![*b; 3])).collect(),
+                Vec::new(),
+                Vec::new(),
+            ],
             direct: outlets.clone(),
         };
         fanout.write(flush([1, 2]));

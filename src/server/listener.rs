@@ -1,6 +1,6 @@
 //! The accept loop: one thread per accepted socket.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use super::Shared;
-use super::connection;
 use super::log_limit::LogLimit;
+use super::stream::ConnId;
 use crate::config::THREAD_STACK;
 
 /// Removes a connection from the open set when dropped.
@@ -30,8 +30,12 @@ impl Drop for Registered<'_> {
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Accepts until `shared.stopping` is set (and a connection wakes it).
-pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>) {
+/// What serves an accepted socket on its own thread until it closes.
+pub(crate) type Serve = fn(Arc<TcpStream>, ConnId, SocketAddr, Arc<Shared>);
+
+/// Accepts until `shared.stopping` is set (and a connection wakes it),
+/// serving each socket with `serve` on a thread named `{kind}-{id}`.
+pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, kind: &'static str, serve: Serve) {
     let mut backoff = FIRST_BACKOFF;
     let mut accept_errors = LogLimit::new(1, Duration::from_secs(10));
     for incoming in listener.incoming() {
@@ -69,13 +73,12 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>) {
         };
         let worker = shared.clone();
         let spawned = std::thread::Builder::new()
-            .name(format!("rtmp-r-{id}"))
+            .name(format!("{kind}-{id}"))
             .stack_size(THREAD_STACK)
             .spawn(move || {
                 // Unregistered however the thread ends, panic included.
                 let _registered = Registered { shared: &worker, id };
-                let served =
-                    panic::catch_unwind(AssertUnwindSafe(|| connection::serve(socket, id, peer, worker.clone())));
+                let served = panic::catch_unwind(AssertUnwindSafe(|| serve(socket, id, peer, worker.clone())));
                 if served.is_err() {
                     // A bug, not the peer's fault: the guards of the
                     // connection (publish, play) were dropped while unwinding.

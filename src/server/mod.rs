@@ -1,20 +1,23 @@
 //! The only I/O in the server: threads, sockets, channels, locks.
 //!
-//! `listener` accepts and starts one thread per socket (`connection`),
-//! which reads, writes what it owes (`writer`) and sleeps on its socket
-//! (`waker`). Streams live in the `registry`; each `stream` fans frames
-//! out to its players' sockets and queues (`outlet`).
+//! `listener` accepts and starts one thread per socket: `connection` for
+//! RTMP, `http::connection` for HTTP. Each reads, writes what it owes
+//! (`writer`) and sleeps on its socket (`waker`). Streams live in the
+//! `registry`; each `stream` fans frames out to its players' sockets and
+//! queues (`outlet`), in the form each player takes (`wire`).
 
 mod access;
 mod auth;
 mod connection;
 mod fanout;
+mod http;
 mod listener;
 mod log_limit;
 mod outlet;
 mod registry;
 mod stream;
 mod waker;
+mod wire;
 mod writer;
 
 pub use stream::StreamStats;
@@ -30,7 +33,7 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 use parking_lot::{Condvar, Mutex};
 
-use crate::config::Config;
+use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use access::Gate;
 use log_limit::LogLimit;
@@ -146,16 +149,20 @@ pub struct ServerStats {
 /// A running server. Dropping it shuts the server down.
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
-    accept_thread: Option<JoinHandle<()>>,
+    /// The accept threads, and the address that wakes each.
+    accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl Server {
-    /// Binds `config.bind` and starts accepting on a background thread.
+    /// Binds `config.bind` (and `config.http`) and starts accepting on
+    /// background threads.
     pub fn start(config: Config) -> Result<ServerHandle, Error> {
         let addr = config.bind;
         let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
+        let http_bind = config.http;
         let registry = Arc::new(Registry::new(StreamConfig {
             chunk_size: config.chunk_size,
             gop_cache: config.gop_cache,
@@ -179,25 +186,65 @@ impl Server {
             sockets: Mutex::new(Open::default()),
             all_closed: Condvar::new(),
         });
-        let accept_shared = shared.clone();
-        let accept_thread = std::thread::Builder::new()
-            .name("rtmp-accept".into())
-            .spawn(move || listener::run(listener, accept_shared))
-            .map_err(Error::Spawn)?;
-        info!("listening on {local_addr}");
-        Ok(ServerHandle {
+        let mut handle = ServerHandle {
             local_addr,
+            http_addr: None,
             shared,
-            accept_thread: Some(accept_thread),
-        })
+            accept_threads: Vec::new(),
+        };
+        // On error, dropping `handle` stops the threads already started.
+        handle.accept(listener, local_addr, "rtmp", connection::serve)?;
+        info!("listening on {local_addr}");
+        if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
+            handle.accept(listener, addr, "http", http::connection::serve)?;
+            handle.http_addr = Some(addr);
+            info!("listening for HTTP on {addr}");
+        }
+        Ok(handle)
+    }
+}
+
+/// Binds the HTTP listener; `None` when an optional address is taken.
+fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error> {
+    let addr = bind.addr;
+    let bound = TcpListener::bind(addr).and_then(|l| Ok((l.local_addr()?, l)));
+    match bound {
+        Ok((local, listener)) => Ok(Some((listener, local))),
+        Err(source) if bind.required => Err(Error::Bind { addr, source }),
+        Err(e) => {
+            warn!("cannot listen for HTTP on {addr} ({e}); running without HTTP");
+            Ok(None)
+        }
     }
 }
 
 impl ServerHandle {
-    /// The address the server listens on (with the real port when the
-    /// config asked for port 0).
+    /// Starts a thread accepting on `listener`.
+    fn accept(
+        &mut self,
+        listener: TcpListener,
+        addr: SocketAddr,
+        kind: &'static str,
+        serve: listener::Serve,
+    ) -> Result<(), Error> {
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{kind}-accept"))
+            .spawn(move || listener::run(listener, shared, kind, serve))
+            .map_err(Error::Spawn)?;
+        self.accept_threads.push((addr, thread));
+        Ok(())
+    }
+
+    /// The address the server listens on for RTMP (with the real port when
+    /// the config asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the server listens on for HTTP, if it does.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
     }
 
     /// Connections and streams right now.
@@ -220,14 +267,14 @@ impl ServerHandle {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        // The accept thread sits in accept(): connect once to wake it.
-        let wake = match self.local_addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, self.local_addr.port())),
-            IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, self.local_addr.port())),
-            _ => self.local_addr,
-        };
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(thread) = self.accept_thread.take() {
+        // Each accept thread sits in accept(): connect once to wake it.
+        for (addr, thread) in self.accept_threads.drain(..) {
+            let wake = match addr.ip() {
+                IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+                IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
+                _ => addr,
+            };
+            let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
             let _ = thread.join();
         }
         // Players hear StreamEOF; closing the read side ends each reader,

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
-use super::stream::Chunks;
 use super::waker::Waker;
+use super::wire::{Chunks, Form};
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct
 /// send queues the rest of a longer batch, a stream flushes its pending
@@ -38,6 +38,8 @@ pub(crate) const MAX_BATCH: usize = 64;
 pub(crate) struct Outlet {
     /// The connection's one socket.
     socket: Arc<TcpStream>,
+    /// The form of the frames it takes.
+    form: Form,
     /// Media for the connection thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
     queue: Sender<Chunks>,
@@ -61,6 +63,9 @@ pub(crate) struct Outlet {
     waker: Waker,
     /// Set by the stream when this player fell too far behind.
     hang_up: AtomicBool,
+    /// Set by the stream when it will queue nothing more: an HTTP body
+    /// ends once the queue is written.
+    finished: AtomicBool,
     /// When the outlet was made; `last_write_ms` counts from it.
     born: Instant,
     /// When the connection thread last wrote, in ms since `born`.
@@ -74,10 +79,16 @@ impl Outlet {
     /// `socket` is the connection's socket, left blocking.
     /// Returns the outlet and the receiving end of its queue, for the
     /// connection thread.
-    pub(crate) fn new(socket: Arc<TcpStream>, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+    pub(crate) fn new(
+        socket: Arc<TcpStream>,
+        form: Form,
+        capacity: usize,
+        max_bytes: usize,
+    ) -> (Arc<Outlet>, Receiver<Chunks>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
             socket,
+            form,
             queue,
             queued: AtomicUsize::new(0),
             queued_bytes: AtomicUsize::new(0),
@@ -87,6 +98,7 @@ impl Outlet {
             owed: AtomicBool::new(false),
             waker: Waker::default(),
             hang_up: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             born: Instant::now(),
             last_write_ms: AtomicU64::new(0),
             drops_since_write: AtomicU64::new(0),
@@ -96,6 +108,21 @@ impl Outlet {
 
     pub(crate) fn socket(&self) -> &TcpStream {
         &self.socket
+    }
+
+    pub(crate) fn form(&self) -> Form {
+        self.form
+    }
+
+    /// Tells the connection thread that nothing more will be queued.
+    pub(crate) fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Whether the stream will queue nothing more.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
     }
 
     pub(crate) fn waker(&self) -> &Waker {

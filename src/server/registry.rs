@@ -120,6 +120,13 @@ impl Drop for Publishing {
     }
 }
 
+impl Playing {
+    /// Whether the stream has a publisher now.
+    pub(crate) fn is_live(&self) -> bool {
+        self.stream.is_live()
+    }
+}
+
 impl Drop for Playing {
     fn drop(&mut self) {
         self.stream.unsubscribe(self.id);

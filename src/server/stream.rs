@@ -2,7 +2,8 @@
 //! needs, and its players' queues.
 //!
 //! Each frame is chunked once ([`prechunk`]) into an `Arc<[u8]>` that every
-//! player shares. The publishing thread writes it to each player with
+//! RTMP player shares; other kinds of players (HTTP-FLV) share the form
+//! `Wire` builds for them once per frame. The publishing thread writes it to each player with
 //! nothing queued itself, without blocking and outside the stream's lock
 //! (see `outlet`); other players get it through their queue. A player whose
 //! queue is full is slow: it skips frames until the next keyframe, then
@@ -23,16 +24,16 @@ use log::{debug, warn};
 use parking_lot::Mutex;
 
 use super::fanout::{Fanout, Flush};
+use super::http::response::chunk;
 use super::outlet::{MAX_BATCH, Outlet};
+use super::wire::{Chunks, FORMS, Form, Wire};
+use crate::media::flv::{self, Tracks};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
-
-/// Bytes already chunked for the wire, shared by every player's queue.
-pub(crate) type Chunks = Arc<[u8]>;
 
 /// Identifies a connection in logs and in a stream's player list.
 pub(crate) type ConnId = u64;
@@ -110,21 +111,26 @@ struct Player {
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
+    /// An HTTP-FLV player whose FLV header is not queued yet: it goes
+    /// before the first frame, once the tracks are known.
+    needs_header: bool,
 }
 
 #[derive(Default)]
 struct State {
     publisher: Option<ConnId>,
-    metadata: Option<Chunks>,
+    metadata: Option<Arc<Wire>>,
     /// The latest codec configuration per kind and track (E-RTMP
     /// multitrack streams configure each track apart), in arrival order.
-    headers: Vec<((FrameKind, u8), Chunks)>,
+    headers: Vec<((FrameKind, u8), Arc<Wire>)>,
     /// Bytes of `metadata` and `headers`.
     header_bytes: usize,
     has_video: bool,
+    /// The tracks the metadata announced or media showed so far.
+    tracks: Tracks,
     /// The frames since the last keyframe, keyframe first; empty when
     /// caching is off or the GOP outgrew its bounds.
-    gop: Vec<Chunks>,
+    gop: Vec<Arc<Wire>>,
     gop_bytes: usize,
     players: Vec<Player>,
     frames: u64,
@@ -132,7 +138,7 @@ struct State {
     dropped: u64,
     /// Frames not yet handed to players (those of the current read, or
     /// of the merge window), with when the first came.
-    pending: Vec<(Chunks, Role)>,
+    pending: Vec<(Arc<Wire>, Role)>,
     pending_since: Option<Instant>,
 }
 
@@ -151,12 +157,26 @@ impl State {
         self.gop_bytes = 0;
     }
 
-    /// Queues a user control event (chunked once) to every player with room.
+    /// Queues a user control event (chunked once) to every RTMP player
+    /// with room.
     fn tell_players(&self, event: UserControl) {
         let chunks = user_control(event);
-        for player in &self.players {
+        for player in self.players.iter().filter(|p| p.outlet.form() == Form::Rtmp) {
             let _ = player.outlet.try_queue(chunks.clone());
         }
+    }
+
+    /// Lets go of every HTTP player: its body ends once what is queued is
+    /// written, as an FLV file ends. A new publisher's stream may start
+    /// with other codecs and timestamps, which a file cannot.
+    fn end_http_players(&mut self) {
+        self.players.retain(|p| {
+            if p.outlet.form() == Form::Rtmp {
+                return true;
+            }
+            p.outlet.finish();
+            false
+        });
     }
 }
 
@@ -217,7 +237,9 @@ impl Stream {
         state.headers.clear();
         state.header_bytes = 0;
         state.has_video = false;
+        state.tracks = Tracks::default();
         state.clear_gop();
+        state.end_http_players();
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
         // players quit on the latter and would miss a republish.
         state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
@@ -225,22 +247,32 @@ impl Stream {
 
     /// Tells every player the stream ended (server shutdown).
     pub(crate) fn end_for_players(&self) {
-        self.state.lock().tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
+        let mut state = self.state.lock();
+        state.end_http_players();
+        state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
+    }
+
+    /// A publisher is live.
+    pub(crate) fn is_live(&self) -> bool {
+        self.state.lock().publisher.is_some()
     }
 
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
     /// at once, then live frames.
     pub(crate) fn subscribe(&self, id: ConnId, outlet: Arc<Outlet>) {
         let mut state = self.state.lock();
+        let needs_header = outlet.form() != Form::Rtmp;
         let mut player = Player {
             id,
             outlet,
             joined_at: state.pending.len(),
             skipping: false,
             dropped: 0,
+            needs_header,
         };
+        let tracks = state.tracks;
         if let Some(metadata) = &state.metadata {
-            send(&mut player, metadata.clone());
+            send(&mut player, metadata, tracks);
         }
         if state.has_video && state.gop.is_empty() {
             // No cached GOP to start from: wait for the next keyframe (it
@@ -248,9 +280,9 @@ impl Stream {
             // frames it cannot decode.
             player.skipping = true;
         } else {
-            let headers = state.headers.iter().map(|(_, chunks)| chunks);
-            for chunks in headers.chain(&state.gop) {
-                send(&mut player, chunks.clone());
+            let headers = state.headers.iter().map(|(_, wire)| wire);
+            for wire in headers.chain(&state.gop) {
+                send(&mut player, wire, tracks);
             }
         }
         state.players.push(player);
@@ -301,6 +333,11 @@ impl Stream {
             self.config.chunk_size,
         )
         .into();
+        let shown = match frame.kind {
+            FrameKind::Metadata => flv::tracks_in_metadata(&frame.payload).unwrap_or_default(),
+            _ => flv::track_of(frame_type, &frame.payload),
+        };
+        let wire = Wire::new(chunks, self.config.chunk_size);
 
         let flush = {
             let mut state = self.state.lock();
@@ -310,17 +347,18 @@ impl Stream {
             if frame.kind == FrameKind::Video {
                 state.has_video = true;
             }
+            state.tracks = state.tracks.union(shown);
             let role = if frame.kind == FrameKind::Metadata || is_header {
-                self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &chunks)?;
+                self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &wire)?;
                 Role::Header
             } else {
-                self.cache_gop(state, &chunks, is_keyframe);
+                self.cache_gop(state, &wire, is_keyframe);
                 // Where a decoder can start: a keyframe, or any audio frame
                 // of a stream without video.
                 let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
                 Role::Frame { resume }
             };
-            state.pending.push((chunks, role));
+            state.pending.push((wire, role));
             state.pending_since.get_or_insert_with(Instant::now);
             if state.pending.len() < MAX_BATCH {
                 return Ok(());
@@ -333,7 +371,7 @@ impl Stream {
 
     /// Keeps metadata or a track's sequence header for joining players,
     /// within the track limit and the cache budget (the GOP gives way).
-    fn cache_header(&self, state: &mut State, kind: FrameKind, track: u8, chunks: &Chunks) -> Result<(), CacheError> {
+    fn cache_header(&self, state: &mut State, kind: FrameKind, track: u8, wire: &Arc<Wire>) -> Result<(), CacheError> {
         let index = state.headers.iter().position(|(k, _)| *k == (kind, track));
         let replaced = match (kind, index) {
             (FrameKind::Metadata, _) => state.metadata.as_ref().map_or(0, |m| m.len()),
@@ -345,7 +383,7 @@ impl Stream {
             }
             (_, None) => 0,
         };
-        let header_bytes = state.header_bytes - replaced + chunks.len();
+        let header_bytes = state.header_bytes - replaced + wire.len();
         if header_bytes > self.config.cache_max_bytes {
             return Err(CacheError::OverBudget {
                 bytes: header_bytes,
@@ -354,9 +392,9 @@ impl Stream {
         }
         state.header_bytes = header_bytes;
         match (kind, index) {
-            (FrameKind::Metadata, _) => state.metadata = Some(chunks.clone()),
-            (_, Some(i)) => state.headers[i].1 = chunks.clone(),
-            (_, None) => state.headers.push(((kind, track), chunks.clone())),
+            (FrameKind::Metadata, _) => state.metadata = Some(wire.clone()),
+            (_, Some(i)) => state.headers[i].1 = wire.clone(),
+            (_, None) => state.headers.push(((kind, track), wire.clone())),
         }
         if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
             // Too much to replay: a joining player waits for the next keyframe.
@@ -385,19 +423,22 @@ impl Stream {
     /// where that must be, collected in the returned `Flush` for players
     /// the caller writes to once the lock is released.
     fn flush(&self, state: &mut State) -> Flush {
-        let (batch, roles): (Vec<Chunks>, Vec<Role>) = std::mem::take(&mut state.pending).into_iter().unzip();
+        let (wires, roles): (Vec<Arc<Wire>>, Vec<Role>) = std::mem::take(&mut state.pending).into_iter().unzip();
         state.pending_since = None;
+        let tracks = state.tracks;
         let mut direct = Vec::new();
+        let mut forms = [false; FORMS];
         let mut dropped = 0;
         for player in &mut state.players {
             let joined_at = std::mem::take(&mut player.joined_at);
-            let takes_all = joined_at == 0 && !player.skipping;
+            let takes_all = joined_at == 0 && !player.skipping && !player.needs_header;
             if takes_all && player.outlet.queued() == 0 {
+                forms[player.outlet.form() as usize] = true;
                 direct.push(player.outlet.clone());
                 continue;
             }
-            for (chunks, role) in batch.iter().zip(&roles).skip(joined_at) {
-                if !self.offer(player, &state.headers, chunks, *role) {
+            for (wire, role) in wires.iter().zip(&roles).skip(joined_at) {
+                if !self.offer(player, &state.headers, wire, *role, tracks) {
                     dropped += 1;
                 }
             }
@@ -416,15 +457,27 @@ impl Stream {
             p.outlet.hang_up();
             false
         });
-        Flush { batch, direct }
+        // Each form the direct players take, built once for all of them.
+        let batches = std::array::from_fn(|f| match forms[f] {
+            true => wires.iter().map(|w| w.bytes(Form::ALL[f]).clone()).collect(),
+            false => Vec::new(),
+        });
+        Flush { batches, direct }
     }
 
     /// Queues one frame to a player that cannot take the batch directly,
     /// with the skip-to-keyframe rules; false when it was dropped.
-    fn offer(&self, player: &mut Player, headers: &[((FrameKind, u8), Chunks)], chunks: &Chunks, role: Role) -> bool {
+    fn offer(
+        &self,
+        player: &mut Player,
+        headers: &[((FrameKind, u8), Arc<Wire>)],
+        wire: &Wire,
+        role: Role,
+        tracks: Tracks,
+    ) -> bool {
         let resume = match role {
             // Skipping players get the current headers when they resume.
-            Role::Header => return player.skipping || send(player, chunks.clone()),
+            Role::Header => return player.skipping || send(player, wire, tracks),
             Role::Frame { resume } => resume,
         };
         if player.skipping {
@@ -443,13 +496,13 @@ impl Stream {
             );
             player.skipping = false;
             for (_, header) in headers {
-                send(player, header.clone());
+                send(player, header, tracks);
             }
         }
-        send(player, chunks.clone())
+        send(player, wire, tracks)
     }
 
-    fn cache_gop(&self, state: &mut State, chunks: &Chunks, is_keyframe: bool) {
+    fn cache_gop(&self, state: &mut State, wire: &Arc<Wire>, is_keyframe: bool) {
         if !self.config.gop_cache {
             return;
         }
@@ -459,20 +512,32 @@ impl Stream {
             return; // no keyframe yet: nothing a player could start from
         }
         let budget = self.config.cache_max_bytes - state.header_bytes;
-        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + chunks.len() > budget {
+        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + wire.len() > budget {
             // Too long to replay: a joining player waits for the next keyframe.
             state.clear_gop();
             return;
         }
-        state.gop.push(chunks.clone());
-        state.gop_bytes += chunks.len();
+        state.gop.push(wire.clone());
+        state.gop_bytes += wire.len();
     }
 }
 
-/// Queues `chunks` without blocking. A full queue makes the player skip to
-/// the next keyframe; returns false when the frame was not queued.
-fn send(player: &mut Player, chunks: Chunks) -> bool {
-    match player.outlet.try_queue(chunks) {
+/// Queues `wire` in the player's form without blocking, after the FLV
+/// header for `tracks` if it is an HTTP-FLV player's first frame. A full
+/// queue makes the player skip to the next keyframe; returns false when
+/// the frame was not queued.
+fn send(player: &mut Player, wire: &Wire, tracks: Tracks) -> bool {
+    let form = player.outlet.form();
+    if player.needs_header {
+        let header = flv::header(tracks);
+        let header: Chunks = match form {
+            Form::FlvChunked => chunk(&header).into(),
+            _ => header[..].into(),
+        };
+        // The first thing queued: there is room.
+        player.needs_header = player.outlet.try_queue(header).is_err();
+    }
+    match player.outlet.try_queue(wire.bytes(form).clone()) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
             if !player.skipping {
@@ -525,7 +590,7 @@ mod tests {
         let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (far, _) = listener.accept().unwrap();
         far.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let (outlet, queue) = Outlet::new(Arc::new(near), capacity, 1 << 20);
+        let (outlet, queue) = Outlet::new(Arc::new(near), Form::Rtmp, capacity, 1 << 20);
         stream.subscribe(id, outlet.clone());
         TestPlayer { outlet, queue, far }
     }

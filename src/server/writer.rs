@@ -16,7 +16,7 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 
 use super::outlet::{MAX_BATCH, Outlet, send_now};
-use super::stream::Chunks;
+use super::wire::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
 use crate::session::Outbound;
 
@@ -53,6 +53,13 @@ impl Output {
         let o = outbound;
         self.encoder
             .encode(o.csid, o.timestamp, o.stream_id, &o.message, &mut self.control);
+    }
+
+    /// Bytes to write before any more media, as they are: an HTTP head
+    /// or the end of a chunked body.
+    pub(crate) fn raw(&mut self, outlet: &Outlet, bytes: &[u8]) {
+        outlet.set_owed(true);
+        self.control.extend_from_slice(bytes);
     }
 
     /// The queue has media this has not taken yet.

@@ -53,8 +53,12 @@ impl Binary {
 
     /// `start` with `cmd` as the program and more arguments.
     pub fn start_with(mut cmd: Command, args: &[&str]) -> Binary {
-        cmd.args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
+        cmd.args(["--bind", "127.0.0.1", "--port", "0"]);
+        if !args.contains(&"--http-port") {
+            // Not the default 8080, which another test's server may hold.
+            cmd.arg("--no-http");
+        }
+        cmd.args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod canary;
+pub mod http;
 pub mod nginx;
 pub mod rtmp;
 

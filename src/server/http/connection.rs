@@ -1,0 +1,294 @@
+//! The thread of one HTTP connection: read a request head within the
+//! limits, answer it, and for a live stream become one of its players
+//! until either side ends. The only I/O of the HTTP side.
+
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{debug, info};
+
+use super::request::{self, Request, Route};
+use super::response::{self, Body, LAST_CHUNK, Status};
+use crate::Config;
+use crate::media::StreamKey;
+use crate::protocol::escape::Escaped;
+use crate::server::Shared;
+use crate::server::connection::{End, read, write_failed};
+use crate::server::outlet::Outlet;
+use crate::server::stream::ConnId;
+use crate::server::waker::Sleeper;
+use crate::server::wire::Form;
+use crate::server::writer::Output;
+
+/// Reads of a request head grow by this much at a time, up to
+/// `Config::http_max_header_bytes`.
+const READ_SIZE: usize = 4096;
+/// After a refusal, how long and how much of what the client still sends
+/// is read and dropped before the close: closing a socket with unread
+/// input resets the connection, and the client may lose the answer.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
+/// How long a streaming connection sleeps when nothing happens: it has no
+/// timer of its own, this only bounds one `ppoll`.
+const IDLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Serves one accepted socket to the end; logs how it ended.
+pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
+    debug!("conn#{id} {peer} http opened");
+    let end = run(&socket, id, peer, &shared);
+    if let End::Misbehaved(_) | End::Io(_) = &end {
+        shared.warn_peer(None, format_args!("conn#{id} {peer} http {end}; closing"));
+    }
+    let _ = socket.shutdown(Shutdown::Both);
+    debug!("conn#{id} {peer} http closed ({end})");
+}
+
+/// Answers requests until one closes the connection.
+fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> End {
+    let config = &shared.config;
+    let _ = socket.set_nodelay(true);
+    let _ = socket.set_write_timeout(Some(config.write_timeout));
+    let mut buf = Vec::new();
+    let mut wait = config.http_header_timeout;
+    loop {
+        let request = match read_request(socket, &mut buf, config, wait) {
+            Ok(request) => request,
+            Err(Refused::Quietly(end)) => return end,
+            Err(Refused::With(status, why)) => {
+                refuse(socket, &response::refusal(1, status, &why, &[]));
+                return End::Misbehaved(why);
+            }
+        };
+        debug!(
+            "conn#{id} {peer} http {:?} {}",
+            request.method,
+            Escaped(&request.target)
+        );
+        let v = request.minor_version;
+        match request::route(&request) {
+            Route::Options => {
+                let allow = [
+                    ("Access-Control-Allow-Methods", "GET, OPTIONS"),
+                    ("Access-Control-Allow-Headers", "*"),
+                    ("Access-Control-Max-Age", "86400"),
+                    ("Allow", "GET, OPTIONS"),
+                ];
+                let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, &allow);
+                if let Err(e) = (&**socket).write_all(&head) {
+                    return write_failed(e);
+                }
+                if !request.keep_alive {
+                    return End::Closed("answered");
+                }
+            }
+            Route::Refuse(status, why) => {
+                let allow: &[(&str, &str)] = match status {
+                    Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],
+                    _ => &[],
+                };
+                refuse(socket, &response::refusal(v, status, why, allow));
+                return End::Closed("refused a request");
+            }
+            Route::Flv { key, query } => return play(socket, id, peer, shared, &request, &key, &query),
+        }
+        wait = config.http_idle_timeout;
+    }
+}
+
+/// Writes a refusal, then lingers (see `LINGER`) until the client closes.
+fn refuse(socket: &TcpStream, response: &[u8]) {
+    let mut socket = socket;
+    if socket.write_all(response).is_err() || socket.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + LINGER;
+    let mut drained = 0;
+    let mut buf = [0u8; 4096];
+    while drained < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || socket.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match read(&mut socket, &mut buf) {
+            Ok(Some(n)) => drained += n,
+            _ => return,
+        }
+    }
+}
+
+/// Why no request could be read.
+enum Refused {
+    /// Answer with this status and close.
+    With(Status, String),
+    /// Close without an answer: the peer left, or went quiet between
+    /// requests.
+    Quietly(End),
+}
+
+/// Reads one request head into `buf` (which may already hold the start
+/// of it) within the size and header limits, and within `wait` for its
+/// first byte and `Config::http_header_timeout` for the whole head.
+/// Leaves in `buf` whatever came after the head.
+fn read_request(socket: &TcpStream, buf: &mut Vec<u8>, config: &Config, wait: Duration) -> Result<Request, Refused> {
+    let started = Instant::now();
+    let mut deadline = started + wait;
+    let mut reader = socket;
+    loop {
+        if !buf.is_empty() {
+            deadline = deadline.min(started + config.http_header_timeout);
+            match request::parse(buf, config.http_max_headers) {
+                Ok(Some((request, len))) => {
+                    buf.drain(..len);
+                    return Ok(request);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Refused::With(e.status(), e.to_string())),
+            }
+        }
+        if buf.len() >= config.http_max_header_bytes {
+            let why = format!("request head longer than {} bytes", config.http_max_header_bytes);
+            return Err(Refused::With(Status::HEADER_TOO_LARGE, why));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(if buf.is_empty() {
+                Refused::Quietly(End::Closed("idle"))
+            } else {
+                let why = format!("request head not complete within {:?}", config.http_header_timeout);
+                Refused::With(Status::REQUEST_TIMEOUT, why)
+            });
+        }
+        let _ = socket.set_read_timeout(Some(deadline - now));
+        let filled = buf.len();
+        let room = READ_SIZE.min(config.http_max_header_bytes - filled);
+        buf.resize(filled + room, 0);
+        let read = read(&mut reader, &mut buf[filled..]);
+        buf.truncate(filled + read.as_ref().map_or(0, |n| n.unwrap_or(0)));
+        read.map_err(Refused::Quietly)?;
+    }
+}
+
+/// Plays `key` as HTTP-FLV until the stream or the peer ends.
+fn play(
+    socket: &Arc<TcpStream>,
+    id: ConnId,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    request: &Request,
+    key: &StreamKey,
+    query: &str,
+) -> End {
+    let config = &shared.config;
+    let v = request.minor_version;
+    if let Err(why) = shared.gate.may_play(peer.ip(), query) {
+        info!(
+            "conn#{id} {peer} http-flv play refused app={}: {why}",
+            Escaped(&key.app)
+        );
+        refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
+        return End::Closed("play refused");
+    }
+    // HTTP/1.1 bodies are chunked, so the connection could carry another
+    // request after the stream ends; HTTP/1.0 bodies end with the
+    // connection.
+    let (form, body) = match v {
+        0 => (Form::Flv, Body::UntilClose),
+        _ => (Form::FlvChunked, Body::Chunked),
+    };
+    let (outlet, media) = Outlet::new(
+        socket.clone(),
+        form,
+        config.player_queue_len,
+        config.player_queue_max_bytes,
+    );
+    let sleeper = match Sleeper::new(outlet.waker()) {
+        Ok(sleeper) => sleeper,
+        Err(e) => return End::Io(e),
+    };
+    let mut output = Output::new(media);
+    let playing = shared.registry.play(key, id, outlet.clone());
+    // Like an RTMP play, a name not live yet waits for its publisher; its
+    // first frame wakes this thread.
+    let deadline = Instant::now() + config.http_wait_for_publisher;
+    while !playing.is_live() && !output.has_queued() {
+        let now = Instant::now();
+        if now >= deadline || outlet.is_finished() {
+            drop(playing);
+            let why = format!("not published within {:?}", config.http_wait_for_publisher);
+            refuse(socket, &response::refusal(v, Status::NOT_FOUND, &why, &[]));
+            return End::Closed("stream not live");
+        }
+        match sleeper.wait(socket, false, || output.has_queued(), deadline - now) {
+            Ok(true) => {
+                // Bytes after the request, or the peer leaving.
+                if let Err(end) = read(&mut &**socket, &mut [0u8; 512]) {
+                    return end;
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return End::Io(e),
+        }
+    }
+    let extra = [("Cache-Control", "no-cache")];
+    output.raw(
+        &outlet,
+        &response::head(v, Status::OK, Some("video/x-flv"), body, false, &extra),
+    );
+    info!("conn#{id} {peer} http-flv play start app={}", Escaped(&key.app));
+    debug!("conn#{id} http-flv play name={}", Escaped(&key.name));
+    if !config.player_nodelay {
+        // Nagle from here on, as for RTMP players (see connection.rs).
+        let _ = socket.set_nodelay(false);
+    }
+    let end = stream(&sleeper, &outlet, &mut output, config, form);
+    drop(playing);
+    info!("conn#{id} {peer} http-flv play stop ({end})");
+    end
+}
+
+/// Writes the stream's frames as the socket takes them, until the stream
+/// ends the body or the peer leaves.
+fn stream(sleeper: &Sleeper<'_>, outlet: &Outlet, output: &mut Output, config: &Config, form: Form) -> End {
+    let mut ending = false;
+    loop {
+        let done = match output.write(outlet) {
+            Ok(done) => done,
+            Err(e) => return write_failed(e),
+        };
+        if outlet.is_hung_up() {
+            return End::TooSlow;
+        }
+        // Set after the stream queued its last frame: all of it is here.
+        if done && outlet.is_finished() && !output.has_queued() {
+            if ending || form != Form::FlvChunked {
+                return End::Closed("the stream ended");
+            }
+            output.raw(outlet, LAST_CHUNK);
+            ending = true;
+            continue;
+        }
+        let timeout = match output.stuck_since() {
+            Some(since) => (since + config.write_timeout).saturating_duration_since(Instant::now()),
+            None => IDLE_WAIT,
+        };
+        match sleeper.wait(outlet.socket(), !done, || output.has_queued(), timeout) {
+            // Nothing more is expected from the peer: what it sends is
+            // read and dropped, so it cannot fill our receive buffer.
+            Ok(true) => {
+                if let Err(end) = read(&mut outlet.socket(), &mut [0u8; 512]) {
+                    return end;
+                }
+            }
+            Ok(false) => {}
+            Err(e) => return End::Io(e),
+        }
+        if output
+            .stuck_since()
+            .is_some_and(|since| since.elapsed() >= config.write_timeout)
+        {
+            return End::NotReading(config.write_timeout);
+        }
+    }
+}

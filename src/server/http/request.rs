@@ -1,0 +1,274 @@
+//! A request head, parsed by `httparse`, and where it goes: pure
+//! functions over bytes, no I/O.
+
+use std::fmt;
+
+use super::response::Status;
+use crate::media::StreamKey;
+
+/// The parts of a request head the server acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) method: Method,
+    /// The path and query, as sent.
+    pub(crate) target: String,
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub(crate) minor_version: u8,
+    /// The connection may carry another request after this one.
+    pub(crate) keep_alive: bool,
+    /// The request says a body follows (`Content-Length` other than 0, or
+    /// `Transfer-Encoding`): none of our routes takes one.
+    pub(crate) has_body: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Head,
+    Options,
+    /// Any other method: answered 405.
+    Other,
+}
+
+/// Why the bytes read are not a request we can answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// `httparse` refused them.
+    Malformed(httparse::Error),
+    /// More header lines than the limit.
+    TooManyHeaders { limit: usize },
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Malformed(e) => write!(f, "malformed request: {e}"),
+            RequestError::TooManyHeaders { limit } => write!(f, "more than {limit} header lines"),
+        }
+    }
+}
+
+impl RequestError {
+    /// The status that answers it.
+    pub(crate) fn status(&self) -> Status {
+        match self {
+            RequestError::Malformed(httparse::Error::Version) => Status::VERSION_NOT_SUPPORTED,
+            RequestError::Malformed(_) => Status::BAD_REQUEST,
+            RequestError::TooManyHeaders { .. } => Status::HEADER_TOO_LARGE,
+        }
+    }
+}
+
+/// The request at the start of `bytes` and its head's length, or `None`
+/// while the head is incomplete.
+pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request, usize)>, RequestError> {
+    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+    let mut request = httparse::Request::new(&mut headers);
+    let len = match request.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders { limit: max_headers }),
+        Err(e) => return Err(RequestError::Malformed(e)),
+    };
+    let method = match request.method {
+        Some("GET") => Method::Get,
+        Some("HEAD") => Method::Head,
+        Some("OPTIONS") => Method::Options,
+        _ => Method::Other,
+    };
+    let minor_version = request.version.unwrap_or(0);
+    let header = |name: &'static str| {
+        request
+            .headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
+    };
+    let connection: Vec<String> = header("connection").collect();
+    let says = |token: &str| connection.iter().any(|v| v.split(',').any(|t| t.trim() == token));
+    let keep_alive = match minor_version {
+        0 => says("keep-alive"),
+        _ => !says("close"),
+    };
+    let has_body = header("transfer-encoding").next().is_some() || header("content-length").any(|v| v.trim() != "0");
+    let request = Request {
+        method,
+        target: request.path.unwrap_or("/").to_owned(),
+        minor_version,
+        keep_alive,
+        has_body,
+    };
+    Ok(Some((request, len)))
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A live stream as HTTP-FLV, with the query of its URL.
+    Flv { key: StreamKey, query: String },
+    /// A CORS preflight.
+    Options,
+    /// An answer with no body of ours: a status and what to say.
+    Refuse(Status, &'static str),
+}
+
+/// The route for `request`.
+pub(crate) fn route(request: &Request) -> Route {
+    if request.has_body {
+        return Route::Refuse(Status::PAYLOAD_TOO_LARGE, "requests with a body are not taken");
+    }
+    let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
+    let Some(segments) = path_segments(path) else {
+        return Route::Refuse(Status::BAD_REQUEST, "not a path this server serves");
+    };
+    if request.method == Method::Options {
+        return Route::Options;
+    }
+    let stream = match segments.as_slice() {
+        [app @ .., file] if !app.is_empty() => file.strip_suffix(".flv").filter(|n| !n.is_empty()).map(|name| {
+            let key = StreamKey::new(app.join("/"), name);
+            Route::Flv {
+                key,
+                query: query.to_owned(),
+            }
+        }),
+        _ => None,
+    };
+    match (stream, request.method) {
+        (None, _) => Route::Refuse(Status::NOT_FOUND, "nothing here"),
+        (Some(route), Method::Get) => route,
+        (Some(_), _) => Route::Refuse(Status::METHOD_NOT_ALLOWED, "only GET and OPTIONS"),
+    }
+}
+
+/// The path's segments, percent-decoded; `None` for a path that does not
+/// start with `/`, has an empty, `.` or `..` segment, an escape that is
+/// not two hex digits, a control character, or is not UTF-8.
+fn path_segments(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix('/')?;
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    rest.split('/')
+        .map(|raw| {
+            let segment = percent_decode(raw)?;
+            let bad = segment.is_empty()
+                || segment == "."
+                || segment == ".."
+                || segment.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+            (!bad).then_some(segment)
+        })
+        .collect()
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(head: &str) -> Request {
+        let (request, len) = parse(head.as_bytes(), 32).unwrap().expect("a whole head");
+        assert_eq!(len, head.len());
+        request
+    }
+
+    fn route_of(method: &str, target: &str) -> Route {
+        route(&request(&format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n")))
+    }
+
+    #[test]
+    fn parses_method_version_and_keep_alive() {
+        let r = request("GET /live/cam.flv?key=k HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(r.method, Method::Get);
+        assert_eq!(r.target, "/live/cam.flv?key=k");
+        assert_eq!((r.minor_version, r.keep_alive, r.has_body), (1, true, false));
+        assert!(!request("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").keep_alive);
+        assert!(!request("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(request("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive);
+        assert!(request("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n").has_body);
+        assert!(!request("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").has_body);
+        assert!(request("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").has_body);
+        assert_eq!(request("PUT / HTTP/1.1\r\n\r\n").method, Method::Other);
+    }
+
+    #[test]
+    fn a_head_split_anywhere_is_incomplete_until_its_end() {
+        let head = b"GET /live/a.flv HTTP/1.1\r\nHost: a\r\n\r\nNEXT";
+        let end = head.len() - 4;
+        for cut in 0..end {
+            assert_eq!(parse(&head[..cut], 32), Ok(None), "cut at {cut}");
+        }
+        let (_, len) = parse(head, 32).unwrap().unwrap();
+        assert_eq!(len, end, "the next request's bytes stay");
+    }
+
+    #[test]
+    fn refuses_garbage_and_too_many_headers() {
+        let garbage = parse(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 32).unwrap_err();
+        assert_eq!(garbage.status(), Status::BAD_REQUEST);
+        let many: String = (0..40).map(|i| format!("X-{i}: y\r\n")).collect();
+        let err = parse(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes(), 32).unwrap_err();
+        assert_eq!(err, RequestError::TooManyHeaders { limit: 32 });
+        assert_eq!(err.status(), Status::HEADER_TOO_LARGE);
+    }
+
+    #[test]
+    fn routes_flv_streams_with_any_app_depth() {
+        let flv = |app: &str, name: &str, query: &str| Route::Flv {
+            key: StreamKey::new(app, name),
+            query: query.into(),
+        };
+        assert_eq!(route_of("GET", "/live/cam.flv"), flv("live", "cam", ""));
+        assert_eq!(route_of("GET", "/live/cam.flv?key=s3"), flv("live", "cam", "key=s3"));
+        assert_eq!(route_of("GET", "/a/b/c.flv"), flv("a/b", "c", ""));
+        assert_eq!(route_of("GET", "/live/my%20cam.flv"), flv("live", "my cam", ""));
+        assert_eq!(route_of("OPTIONS", "/live/cam.flv"), Route::Options);
+    }
+
+    #[test]
+    fn refuses_traversal_unknown_paths_and_methods() {
+        let status = |method, target| match route_of(method, target) {
+            Route::Refuse(status, _) => status,
+            other => panic!("{target}: {other:?}"),
+        };
+        for target in [
+            "/../etc/passwd",
+            "/live/../x.flv",
+            "/live/%2e%2e/x.flv",
+            "/live/%2E%2E/x.flv",
+            "/live//x.flv",
+            "/live/./x.flv",
+            "/live/a%2fb.flv",
+            "/live/a%00.flv",
+            "/live/a%zz.flv",
+            "/live/%ff.flv",
+            "live/x.flv",
+            "*",
+        ] {
+            assert_eq!(status("GET", target), Status::BAD_REQUEST, "{target}");
+        }
+        assert_eq!(status("GET", "/cam.flv"), Status::NOT_FOUND);
+        assert_eq!(status("GET", "/live/.flv"), Status::NOT_FOUND);
+        assert_eq!(status("GET", "/live/cam.mkv"), Status::NOT_FOUND);
+        assert_eq!(status("POST", "/live/cam.flv"), Status::METHOD_NOT_ALLOWED);
+        assert_eq!(status("DELETE", "/live/cam.flv"), Status::METHOD_NOT_ALLOWED);
+        let with_body = request("GET /live/cam.flv HTTP/1.1\r\nContent-Length: 3\r\n\r\n");
+        assert!(matches!(route(&with_body), Route::Refuse(Status::PAYLOAD_TOO_LARGE, _)));
+    }
+}
