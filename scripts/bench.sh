@@ -11,6 +11,8 @@
 #   every 100 ms;
 # - low: the same at 600 kbit/s (SRS's published figures use such a
 #   stream), for 10 000 players;
+# - http: the live case with HTTP-FLV players (rtmp-load given an
+#   http://...flv URL), rustic_rtmp only: nginx-rtmp has no HTTP-FLV;
 # - throughput: the 3 Mbit/s file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms.
 #
@@ -18,7 +20,7 @@
 # case, and with merged writes (--merge-write-ms MERGE_MS) for the live
 # cases in MERGE_PLAYERS.
 #
-#   scripts/bench.sh                  # live 200 1000 2000, low 10000, 10 s each
+#   scripts/bench.sh                  # live 200 1000 2000, low 10000, http 200 1000, 10 s each
 #   PLAYERS="50 200" LOW_PLAYERS="" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
 #   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=50 scripts/bench.sh
 #
@@ -29,6 +31,7 @@ cd "$(dirname "$0")/.."
 
 players_list=${PLAYERS-"200 1000 2000"}
 low_list=${LOW_PLAYERS-"10000"}
+http_list=${HTTP_PLAYERS-"200 1000"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000 2000"}
 merge_ms=${MERGE_MS:-100}
@@ -38,8 +41,10 @@ mkdir -p "$out"
 
 # shellcheck source=scripts/servers.sh
 . scripts/servers.sh
-declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [throughput]="$out/sample-3mbps.flv")
+declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [http]="$out/sample-3mbps.flv"
+  [throughput]="$out/sample-3mbps.flv")
 declare -A kbps=([live]="$(kbps_of "${sample[live]}")" [low]="$(kbps_of "${sample[low]}")")
+kbps[http]=${kbps[live]}
 threads_of() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # Kernel memory the whole machine uses for thread stacks and slab objects
@@ -51,16 +56,16 @@ cases=() # in the order first measured
 declare -A seen
 add_case() { [ -n "${seen[$1]:-}" ] || { seen[$1]=1; cases+=("$1"); }; }
 
-# measure SERVER PID PORT CASE STREAM PLAYERS READ_INTERVAL_MS PUBLISHED_KBPS
+# measure SERVER PID URL CASE PLAYERS READ_INTERVAL_MS PUBLISHED_KBPS
 measure() {
-  local server=$1 spid=$2 port=$3 case=$4 stream=$5 n=$6 interval=$7 pub_kbps=$8
+  local server=$1 spid=$2 url=$3 case=$4 n=$5 interval=$6 pub_kbps=$7
   local base kbase sampler line
   base=$(rss_kb "$spid"); kbase=$(kernel_kb)
   ( while kill -0 "$spid" 2>/dev/null; do
       echo "$(rss_kb "$spid") $(threads_of "$spid") $(fds_of "$spid") $(kernel_kb)"; sleep 0.5
     done ) >"$out/samples.txt" &
   sampler=$!
-  line=$(timeout $(( seconds + n / 50 + 120 )) target/release/rtmp-load --url "rtmp://127.0.0.1:$port/live/$stream" \
+  line=$(timeout $(( seconds + n / 50 + 120 )) target/release/rtmp-load --url "$url" \
     --players "$n" --seconds "$seconds" --read-interval-ms "$interval" --published-kbps "$pub_kbps" \
     --threads 2 --server-pid "$spid" --stamps "$stamps" || true)
   kill "$sampler" 2>/dev/null || true
@@ -103,11 +108,16 @@ measure() {
 
 # run_case SERVER KIND N: a fresh server, its publisher, N players.
 run_case() {
-  local server=$1 kind=$2 n=$3 port spid tpid fpid
+  local server=$1 kind=$2 n=$3 port spid tpid fpid http_port="" url
   local case="$kind $n"
   add_case "$case"
   port=$(free_port)
-  spid=$(start_server "$server" "$port"); pids+=("$spid")
+  url="rtmp://127.0.0.1:$port/live/bench"
+  if [ "$kind" = http ]; then
+    http_port=$(free_port)
+    url="http://127.0.0.1:$http_port/live/bench.flv"
+  fi
+  spid=$(start_server "$server" "$port" "$http_port"); pids+=("$spid")
   wait_port "$port"
   stamps="$out/stamps-$server.txt"
   : >"$stamps"
@@ -116,7 +126,7 @@ run_case() {
       "rtmp://127.0.0.1:$port/live/fast" >"$out/publisher.log" 2>&1 &
     fpid=$!; pids+=("$fpid"); tpid=""
     sleep 2
-    measure "$server" "$spid" "$port" "$case" fast "$n" 1 0
+    measure "$server" "$spid" "rtmp://127.0.0.1:$port/live/fast" "$case" "$n" 1 0
   else
     local tap_port; tap_port=$(free_port)
     target/release/rtmp-tap --listen "127.0.0.1:$tap_port" --to "127.0.0.1:$port" --stamps "$stamps" &
@@ -126,17 +136,19 @@ run_case() {
       "rtmp://127.0.0.1:$tap_port/live/bench" >"$out/publisher.log" 2>&1 &
     fpid=$!; pids+=("$fpid")
     sleep 3
-    measure "$server" "$spid" "$port" "$case" bench "$n" 100 "${kbps[$kind]}"
+    measure "$server" "$spid" "$url" "$case" "$n" 100 "${kbps[$kind]}"
   fi
   kill "$fpid" $tpid "$spid" 2>/dev/null || true
   wait "$fpid" $tpid "$spid" 2>/dev/null || true
 }
 
 for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
-  live=$players_list; low=$low_list; fast=$throughput_list
-  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; fi
+  live=$players_list; low=$low_list; fast=$throughput_list; http=$http_list
+  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; http=""; fi
+  if [ "$server" = nginx-rtmp ]; then http=""; fi
   for n in $live; do run_case "$server" live "$n"; done
   for n in $low; do run_case "$server" low "$n"; done
+  for n in $http; do run_case "$server" http "$n"; done
   for n in $fast; do run_case "$server" throughput "$n"; done
 done
 

@@ -36,10 +36,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start_server() { # name port -> echoes pid
+start_server() { # name port [http_port] -> echoes pid
   case "$1" in
     rustic_rtmp | merged)
       local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
+      if [ -n "${3:-}" ]; then flags="$flags --http-port $3"; else flags="$flags --no-http"; fi
       [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
       # shellcheck disable=SC2086 # flags is a list of flags
       "${RUSTIC_BIN:-target/release/rustic_rtmp}" --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &

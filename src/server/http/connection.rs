@@ -91,7 +91,11 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
                 refuse(socket, &response::refusal(v, status, why, allow));
                 return End::Closed("refused a request");
             }
-            Route::Flv { key, query } => return play(socket, id, peer, shared, &request, &key, &query),
+            Route::Flv { key, query } => {
+                // A player holds no request buffer while it streams.
+                drop(buf);
+                return play(socket, id, peer, shared, &request, &key, &query);
+            }
         }
         wait = config.http_idle_timeout;
     }

@@ -21,8 +21,13 @@
 //!   shows any loss, which a count of bytes read (chunk headers included)
 //!   would hide.
 //!
+//! An `http://HOST:PORT/APP/NAME.flv` URL makes every player (probes
+//! included) an HTTP-FLV player instead.
+//!
 //! It raises its own open-file limit to the hard limit, one descriptor a
 //! player. It prints one line of `key=value` fields.
+
+mod http_flv;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -31,8 +36,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use argh::FromArgs;
+use http_flv::HttpFlvPlayer;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
-use rustic_rtmp::media::FrameKind;
+use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::message::type_id;
 
 /// Open N players on an RTMP stream and measure what arrives.
@@ -79,9 +85,57 @@ const OPENERS: usize = 32;
 /// timeout, player after player, and the run would never reach its window.
 const GIVE_UP_AFTER: usize = 2 * OPENERS;
 
+/// A player of the protocol its URL names.
+enum Source {
+    Rtmp(Box<Player>),
+    Http(HttpFlvPlayer),
+}
+
+impl Source {
+    fn open(url: &str, options: &ClientOptions) -> Result<Source, String> {
+        if url.starts_with("http://") {
+            HttpFlvPlayer::open(url, options.timeout).map(Source::Http)
+        } else {
+            Client::play(url, options)
+                .map(|p| Source::Rtmp(Box::new(p)))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Opens a player that reads without blocking, for `poll`.
+    fn open_nonblocking(url: &str, options: &ClientOptions) -> Result<Source, String> {
+        let source = Source::open(url, options)?;
+        match &source {
+            Source::Rtmp(p) => p.set_nonblocking(true).map_err(|e| e.to_string())?,
+            Source::Http(p) => p.set_nonblocking(true).map_err(|e| e.to_string())?,
+        }
+        Ok(source)
+    }
+
+    /// Reads what has arrived; the bytes read.
+    fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, String> {
+        match self {
+            Source::Rtmp(p) => p.poll(frames).map_err(|e| e.to_string()),
+            Source::Http(p) => p.poll(frames).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The next frame, waiting for it; `None` at the end of the stream.
+    fn recv(&mut self) -> Result<Option<Frame>, String> {
+        match self {
+            Source::Rtmp(p) => p.recv().map_err(|e| e.to_string()),
+            Source::Http(p) => match p.recv() {
+                Ok(frame) => Ok(Some(frame)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+}
+
 /// One batch-reading player and its counts.
 struct Slot {
-    player: Player,
+    player: Source,
     bytes: u64,
     /// Bytes read inside the measuring window.
     measured_bytes: u64,
@@ -197,7 +251,7 @@ fn main() -> ExitCode {
                     if let Some(wait) = due.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
                     }
-                    match Client::play(url, options).and_then(|p| p.set_nonblocking(true).map(|()| p)) {
+                    match Source::open_nonblocking(url, options) {
                         Ok(player) => {
                             let slot = Slot {
                                 player,
@@ -336,12 +390,12 @@ fn main() -> ExitCode {
 /// From calling `play` to the first video keyframe, for one new player.
 fn time_first_keyframe(url: &str, options: &ClientOptions) -> Result<Duration, String> {
     let started = Instant::now();
-    let mut player = Client::play(url, options).map_err(|e| e.to_string())?;
+    let mut player = Source::open(url, options)?;
     while started.elapsed() < options.timeout {
-        match player.recv() {
-            Ok(Some(frame)) if frame.is_keyframe() => return Ok(started.elapsed()),
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
+        match player.recv()? {
+            Some(frame) if frame.is_keyframe() => return Ok(started.elapsed()),
+            Some(_) => {}
+            None => return Err("the stream ended".into()),
         }
     }
     Err(format!("no keyframe within {:?}", options.timeout))
@@ -354,7 +408,7 @@ type Arrival = (u8, u32, u128);
 /// Plays with blocking reads until `stop`, noting each audio and video
 /// frame that arrives while `measuring`.
 fn time_arrivals(url: &str, options: &ClientOptions, measuring: &AtomicBool, stop: &AtomicBool) -> Vec<Arrival> {
-    let mut player = match Client::play(url, options) {
+    let mut player = match Source::open(url, options) {
         Ok(player) => player,
         Err(e) => {
             eprintln!("latency player: {e}");
