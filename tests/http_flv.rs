@@ -16,21 +16,10 @@ use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{Access, Config, HttpBind, Server, ServerHandle};
 
-/// A server with HTTP on a free loopback port, and `config`'s other
-/// settings.
-fn http_server(config: Config) -> ServerHandle {
-    start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        http: Some(HttpBind {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            required: true,
-        }),
-        ..config
-    })
-}
+use http::server as http_server;
 
 fn flv_url(server: &ServerHandle, path: &str) -> String {
-    format!("http://{}/{path}.flv", server.http_addr().expect("HTTP is on"))
+    http::url(server, &format!("{path}.flv"))
 }
 
 /// Coded audio and video frames in `tags`, as ffprobe counts packets: AAC

@@ -8,7 +8,9 @@
 //! How media is packaged for players other than RTMP: FLV files (`flv`).
 //! Out of scope: parsing codec configuration records themselves.
 
+pub mod codec;
 pub mod flv;
+pub mod fmp4;
 pub mod frame;
 pub mod tag;
 

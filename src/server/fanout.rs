@@ -157,11 +157,10 @@ mod tests {
         // Three shares of two or three players: two go to helpers.
         let fanout = Fanout::with(2, 3);
         let flush = |batch: [u8; 2]| Flush {
-            batches: [
-                batch.iter().map(|b| Chunks::from(vec![*b; 3])).collect(),
-                Vec::new(),
-                Vec::new(),
-            ],
+            batches: std::array::from_fn(|form| match form {
+                0 => batch.iter().map(|b| Chunks::from(vec![*b; 3])).collect(),
+                _ => Vec::new(),
+            }),
             direct: outlets.clone(),
         };
         fanout.write(flush([1, 2]));

@@ -125,6 +125,11 @@ impl Playing {
     pub(crate) fn is_live(&self) -> bool {
         self.stream.is_live()
     }
+
+    /// Why the stream cannot be played as fMP4, if it cannot.
+    pub(crate) fn fmp4_refusal(&self) -> Option<String> {
+        self.stream.fmp4_refusal()
+    }
 }
 
 impl Drop for Playing {

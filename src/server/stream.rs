@@ -15,6 +15,7 @@
 //! or with merged writes on until the oldest is `merge_write` old; each
 //! player then gets them in one write.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ use super::http::response::chunk;
 use super::outlet::{MAX_BATCH, Outlet};
 use super::wire::{Chunks, FORMS, Form, Wire};
 use crate::media::flv::{self, Tracks};
+use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
@@ -111,9 +113,12 @@ struct Player {
     /// Skipping frames until the next place a decoder can start.
     skipping: bool,
     dropped: u64,
-    /// An HTTP-FLV player whose FLV header is not queued yet: it goes
-    /// before the first frame, once the tracks are known.
+    /// An HTTP player whose FLV header or fMP4 init segment is not queued
+    /// yet: it goes before the first frame, once the tracks are known.
     needs_header: bool,
+    /// The fMP4 tracks in the init segment this player got, as bits
+    /// (`track_bit`); frames of other tracks are not sent to it.
+    fmp4_tracks: u8,
 }
 
 #[derive(Default)]
@@ -128,6 +133,15 @@ struct State {
     has_video: bool,
     /// The tracks the metadata announced or media showed so far.
     tracks: Tracks,
+    /// The fMP4 tracks the current sequence headers configure, as bits.
+    fmp4_tracks: u8,
+    /// Why the last fMP4 player could not get an init segment.
+    fmp4_refusal: Cell<Option<String>>,
+    /// The last fMP4 fragment's sequence number.
+    fmp4_sequence: u32,
+    /// Per fMP4 track (video, audio): the last frame's timestamp and the
+    /// gap before it, which estimates the next frame's duration.
+    last_media: [Option<(u32, u32)>; 2],
     /// The frames since the last keyframe, keyframe first; empty when
     /// caching is off or the GOP outgrew its bounds.
     gop: Vec<Arc<Wire>>,
@@ -238,6 +252,9 @@ impl Stream {
         state.header_bytes = 0;
         state.has_video = false;
         state.tracks = Tracks::default();
+        state.fmp4_tracks = 0;
+        state.fmp4_refusal.set(None);
+        state.last_media = [None; 2];
         state.clear_gop();
         state.end_http_players();
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
@@ -257,6 +274,15 @@ impl Stream {
         self.state.lock().publisher.is_some()
     }
 
+    /// Why the stream cannot be played as fMP4 now, if it cannot.
+    pub(crate) fn fmp4_refusal(&self) -> Option<String> {
+        let state = self.state.lock();
+        state.publisher?;
+        let why = state.fmp4_refusal.take();
+        state.fmp4_refusal.set(why.clone());
+        why.or_else(|| fmp4_init(&state.headers, None).err())
+    }
+
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
     /// at once, then live frames.
     pub(crate) fn subscribe(&self, id: ConnId, outlet: Arc<Outlet>) {
@@ -269,10 +295,15 @@ impl Stream {
             skipping: false,
             dropped: 0,
             needs_header,
+            fmp4_tracks: 0,
         };
-        let tracks = state.tracks;
+        let preamble = Preamble {
+            tracks: state.tracks,
+            headers: &state.headers,
+            refusal: &state.fmp4_refusal,
+        };
         if let Some(metadata) = &state.metadata {
-            send(&mut player, metadata, tracks);
+            send(&mut player, metadata, &preamble);
         }
         if state.has_video && state.gop.is_empty() {
             // No cached GOP to start from: wait for the next keyframe (it
@@ -282,7 +313,7 @@ impl Stream {
         } else {
             let headers = state.headers.iter().map(|(_, wire)| wire);
             for wire in headers.chain(&state.gop) {
-                send(&mut player, wire, tracks);
+                send(&mut player, wire, &preamble);
             }
         }
         state.players.push(player);
@@ -337,7 +368,6 @@ impl Stream {
             FrameKind::Metadata => flv::tracks_in_metadata(&frame.payload).unwrap_or_default(),
             _ => flv::track_of(frame_type, &frame.payload),
         };
-        let wire = Wire::new(chunks, self.config.chunk_size);
 
         let flush = {
             let mut state = self.state.lock();
@@ -348,6 +378,9 @@ impl Stream {
                 state.has_video = true;
             }
             state.tracks = state.tracks.union(shown);
+            let coded = frame.kind != FrameKind::Metadata && !is_header;
+            let placement = coded.then(|| place(state, frame.kind, frame.timestamp)).flatten();
+            let wire = Wire::new(chunks, self.config.chunk_size, placement);
             let role = if frame.kind == FrameKind::Metadata || is_header {
                 self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &wire)?;
                 Role::Header
@@ -396,6 +429,9 @@ impl Stream {
             (_, Some(i)) => state.headers[i].1 = wire.clone(),
             (_, None) => state.headers.push(((kind, track), wire.clone())),
         }
+        if kind != FrameKind::Metadata {
+            state.fmp4_tracks = fmp4_init(&state.headers, None).map_or(0, |(_, tracks)| tracks);
+        }
         if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
             // Too much to replay: a joining player waits for the next keyframe.
             state.clear_gop();
@@ -425,20 +461,27 @@ impl Stream {
     fn flush(&self, state: &mut State) -> Flush {
         let (wires, roles): (Vec<Arc<Wire>>, Vec<Role>) = std::mem::take(&mut state.pending).into_iter().unzip();
         state.pending_since = None;
-        let tracks = state.tracks;
+        let preamble = Preamble {
+            tracks: state.tracks,
+            headers: &state.headers,
+            refusal: &state.fmp4_refusal,
+        };
         let mut direct = Vec::new();
         let mut forms = [false; FORMS];
         let mut dropped = 0;
         for player in &mut state.players {
             let joined_at = std::mem::take(&mut player.joined_at);
-            let takes_all = joined_at == 0 && !player.skipping && !player.needs_header;
+            // An fMP4 player whose init segment lacks a track the stream
+            // now has must not get that track's frames.
+            let all_tracks = !player.outlet.form().is_fmp4() || player.fmp4_tracks == state.fmp4_tracks;
+            let takes_all = joined_at == 0 && !player.skipping && !player.needs_header && all_tracks;
             if takes_all && player.outlet.queued() == 0 {
                 forms[player.outlet.form() as usize] = true;
                 direct.push(player.outlet.clone());
                 continue;
             }
             for (wire, role) in wires.iter().zip(&roles).skip(joined_at) {
-                if !self.offer(player, &state.headers, wire, *role, tracks) {
+                if !self.offer(player, wire, *role, &preamble) {
                     dropped += 1;
                 }
             }
@@ -459,7 +502,12 @@ impl Stream {
         });
         // Each form the direct players take, built once for all of them.
         let batches = std::array::from_fn(|f| match forms[f] {
-            true => wires.iter().map(|w| w.bytes(Form::ALL[f]).clone()).collect(),
+            true => wires
+                .iter()
+                .map(|w| w.bytes(Form::ALL[f]))
+                .filter(|bytes| !bytes.is_empty())
+                .cloned()
+                .collect(),
             false => Vec::new(),
         });
         Flush { batches, direct }
@@ -467,21 +515,14 @@ impl Stream {
 
     /// Queues one frame to a player that cannot take the batch directly,
     /// with the skip-to-keyframe rules; false when it was dropped.
-    fn offer(
-        &self,
-        player: &mut Player,
-        headers: &[((FrameKind, u8), Arc<Wire>)],
-        wire: &Wire,
-        role: Role,
-        tracks: Tracks,
-    ) -> bool {
+    fn offer(&self, player: &mut Player, wire: &Wire, role: Role, preamble: &Preamble<'_>) -> bool {
         let resume = match role {
             // Skipping players get the current headers when they resume.
-            Role::Header => return player.skipping || send(player, wire, tracks),
+            Role::Header => return player.skipping || send(player, wire, preamble),
             Role::Frame { resume } => resume,
         };
         if player.skipping {
-            let has_room = player.outlet.room() > headers.len();
+            let has_room = player.outlet.room() > preamble.headers.len();
             if !(resume && has_room) {
                 player.dropped += 1;
                 // Waiting for a keyframe with room is not being slow.
@@ -495,11 +536,11 @@ impl Stream {
                 player.id, self.key.app, player.dropped
             );
             player.skipping = false;
-            for (_, header) in headers {
-                send(player, header, tracks);
+            for (_, header) in preamble.headers {
+                send(player, header, preamble);
             }
         }
-        send(player, wire, tracks)
+        send(player, wire, preamble)
     }
 
     fn cache_gop(&self, state: &mut State, wire: &Arc<Wire>, is_keyframe: bool) {
@@ -522,22 +563,127 @@ impl Stream {
     }
 }
 
-/// Queues `wire` in the player's form without blocking, after the FLV
-/// header for `tracks` if it is an HTTP-FLV player's first frame. A full
-/// queue makes the player skip to the next keyframe; returns false when
-/// the frame was not queued.
-fn send(player: &mut Player, wire: &Wire, tracks: Tracks) -> bool {
+/// What a joining HTTP player's first bytes are made from.
+struct Preamble<'a> {
+    /// For an FLV header.
+    tracks: Tracks,
+    /// For an fMP4 init segment.
+    headers: &'a [((FrameKind, u8), Arc<Wire>)],
+    /// Where to say why an init segment could not be made.
+    refusal: &'a Cell<Option<String>>,
+}
+
+/// The bit of fMP4 track `id` in a set of tracks.
+fn track_bit(id: u32) -> u8 {
+    1 << (id - 1)
+}
+
+/// Where a coded audio or video frame's fMP4 fragment sits, and the next
+/// fragment's sequence number taken.
+fn place(state: &mut State, kind: FrameKind, timestamp: RtmpTime) -> Option<Placement> {
+    let (slot, track, usual) = match kind {
+        FrameKind::Video => (0, VIDEO_TRACK, 33),
+        FrameKind::Audio => (1, AUDIO_TRACK, 21),
+        FrameKind::Metadata => return None,
+    };
+    let ts = timestamp.0;
+    // The gap since the previous frame, unless it is none or a jump.
+    let duration = match state.last_media[slot] {
+        Some((last, gap)) => match ts.wrapping_sub(last) {
+            d @ 1..10_000 => d,
+            _ => gap,
+        },
+        None => usual,
+    };
+    state.last_media[slot] = Some((ts, duration));
+    state.fmp4_sequence = state.fmp4_sequence.wrapping_add(1);
+    Some(Placement {
+        sequence: state.fmp4_sequence,
+        track,
+        decode_time: u64::from(ts),
+        duration,
+    })
+}
+
+/// An fMP4 init segment for the tracks `headers` configure (and, for MP3,
+/// which has no configuration, the track of `first`), with those tracks as
+/// bits; an error says why there is none.
+fn fmp4_init(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> Result<(Vec<u8>, u8), String> {
+    let mut tracks: Vec<fmp4::Track> = Vec::new();
+    let mut unsupported = None;
+    let main_tracks = headers.iter().filter(|((_, track), _)| *track == 0);
+    let configs = main_tracks.map(|((kind, _), wire)| (*kind, wire.as_ref()));
+    for (kind, wire) in configs.chain(first.map(|w| (FrameKind::Audio, w))) {
+        let Some(message) = wire.message() else { continue };
+        if kind == FrameKind::Audio && message.type_id != type_id::AUDIO {
+            continue;
+        }
+        match fmp4::track(kind, &message.payload) {
+            Ok(Some(track)) if !tracks.iter().any(|t| t.id == track.id) => tracks.push(track),
+            Ok(_) => {}
+            Err(e) => {
+                unsupported.get_or_insert(e.to_string());
+            }
+        }
+    }
+    if tracks.is_empty() {
+        return Err(unsupported.unwrap_or_else(|| "no audio or video configuration".into()));
+    }
+    let bits = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
+    Ok((fmp4::init_segment(&tracks), bits))
+}
+
+/// Queues `wire` in the player's form without blocking. An HTTP player's
+/// first frame comes after its FLV header or fMP4 init segment, made from
+/// `preamble`. A full queue makes the player skip to the next keyframe;
+/// returns false when the frame was not queued.
+fn send(player: &mut Player, wire: &Wire, preamble: &Preamble<'_>) -> bool {
     let form = player.outlet.form();
+    if form.is_fmp4() {
+        // Metadata and configuration ride in the init segment, made at
+        // the first coded frame; a track it lacks is not played.
+        let Some(track) = wire.fmp4_track() else {
+            return true;
+        };
+        let in_init = player.fmp4_tracks & track_bit(track) != 0;
+        if player.outlet.is_finished() || !(player.needs_header || in_init) {
+            return true;
+        }
+    }
     if player.needs_header {
-        let header = flv::header(tracks);
-        let header: Chunks = match form {
-            Form::FlvChunked => chunk(&header).into(),
-            _ => header[..].into(),
+        let header = match form {
+            Form::Rtmp => Vec::new(),
+            Form::Flv | Form::FlvChunked => flv::header(preamble.tracks).to_vec(),
+            Form::Fmp4 | Form::Fmp4Chunked => match fmp4_init(preamble.headers, Some(wire)) {
+                Ok((init, tracks)) => {
+                    player.fmp4_tracks = tracks;
+                    init
+                }
+                Err(why) => {
+                    debug!("conn#{} cannot play as fMP4: {why}", player.id);
+                    preamble.refusal.set(Some(why));
+                    // Its connection answers 415 (see `fmp4_refusal`).
+                    player.outlet.finish();
+                    return false;
+                }
+            },
+        };
+        let header: Chunks = match form.is_chunked() {
+            true => chunk(&header).into(),
+            false => header.into(),
         };
         // The first thing queued: there is room.
         player.needs_header = player.outlet.try_queue(header).is_err();
     }
-    match player.outlet.try_queue(wire.bytes(form).clone()) {
+    let outside_init = |t| player.fmp4_tracks & track_bit(t) == 0;
+    if form.is_fmp4() && wire.fmp4_track().is_none_or(outside_init) {
+        return true;
+    }
+    let bytes = wire.bytes(form);
+    if bytes.is_empty() {
+        return true; // a frame of a codec fMP4 does not carry
+    }
+    match player.outlet.try_queue(bytes.clone()) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
             if !player.skipping {

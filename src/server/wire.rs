@@ -8,8 +8,10 @@
 use std::sync::{Arc, OnceLock};
 
 use super::http::response::chunk;
-use crate::media::flv;
-use crate::protocol::chunk::unprechunk;
+use crate::media::fmp4::{self, Placement};
+use crate::media::{FrameKind, flv};
+use crate::protocol::chunk::{Prechunked, unprechunk};
+use crate::protocol::message::type_id;
 
 /// Bytes ready for a player's socket, shared by every player of a form.
 pub(crate) type Chunks = Arc<[u8]>;
@@ -23,14 +25,33 @@ pub(crate) enum Form {
     Flv = 1,
     /// FLV tags, each one HTTP/1.1 chunk.
     FlvChunked = 2,
+    /// fMP4 fragments, for an HTTP/1.0 body.
+    Fmp4 = 3,
+    /// fMP4 fragments, each one HTTP/1.1 chunk.
+    Fmp4Chunked = 4,
 }
 
 /// How many forms there are: `Form as usize` indexes arrays of this size.
-pub(crate) const FORMS: usize = 3;
+pub(crate) const FORMS: usize = 5;
 
 impl Form {
     /// Every form, at its index.
-    pub(crate) const ALL: [Form; FORMS] = [Form::Rtmp, Form::Flv, Form::FlvChunked];
+    pub(crate) const ALL: [Form; FORMS] = [Form::Rtmp, Form::Flv, Form::FlvChunked, Form::Fmp4, Form::Fmp4Chunked];
+
+    /// Whether a body of this form starts with an FLV header.
+    pub(crate) fn is_flv(self) -> bool {
+        matches!(self, Form::Flv | Form::FlvChunked)
+    }
+
+    /// Whether a body of this form starts with an fMP4 init segment.
+    pub(crate) fn is_fmp4(self) -> bool {
+        matches!(self, Form::Fmp4 | Form::Fmp4Chunked)
+    }
+
+    /// Whether each piece goes out as one HTTP/1.1 chunk.
+    pub(crate) fn is_chunked(self) -> bool {
+        matches!(self, Form::FlvChunked | Form::Fmp4Chunked)
+    }
 }
 
 /// One frame, in every form a player has asked for so far.
@@ -38,34 +59,76 @@ pub(crate) struct Wire {
     rtmp: Chunks,
     /// The chunk size `rtmp` was chunked at.
     chunk_size: u32,
-    flv: OnceLock<Chunks>,
-    flv_chunked: OnceLock<Chunks>,
+    /// Where the frame's fMP4 fragment goes, for audio and video.
+    placement: Option<Placement>,
+    /// The other forms, built on first use (`Form as usize - 1`).
+    built: [OnceLock<Chunks>; FORMS - 1],
 }
 
 impl Wire {
-    /// A frame chunked for RTMP by `prechunk` at `chunk_size`.
-    pub(crate) fn new(rtmp: Chunks, chunk_size: u32) -> Arc<Wire> {
+    /// A frame chunked for RTMP by `prechunk` at `chunk_size`; audio and
+    /// video have a `placement` among the stream's fMP4 fragments.
+    pub(crate) fn new(rtmp: Chunks, chunk_size: u32, placement: Option<Placement>) -> Arc<Wire> {
         Arc::new(Wire {
             rtmp,
             chunk_size,
-            flv: OnceLock::new(),
-            flv_chunked: OnceLock::new(),
+            placement,
+            built: Default::default(),
         })
     }
 
-    /// The frame's bytes in `form`, built on first use.
+    /// The message the RTMP chunks carry. Always `Some`: the stream made
+    /// them with `prechunk`.
+    pub(crate) fn message(&self) -> Option<Prechunked> {
+        unprechunk(&self.rtmp, self.chunk_size)
+    }
+
+    /// The fMP4 track the frame belongs to, if it is audio or video.
+    pub(crate) fn fmp4_track(&self) -> Option<u32> {
+        self.placement.map(|p| p.track)
+    }
+
+    /// The frame's bytes in `form`, built on first use; empty when the
+    /// form has nothing for this frame (an fMP4 player gets no metadata
+    /// and no sequence headers: its init segment carries them).
     pub(crate) fn bytes(&self, form: Form) -> &Chunks {
         match form {
             Form::Rtmp => &self.rtmp,
-            Form::Flv => self.flv.get_or_init(|| {
+            other => self.built[other as usize - 1].get_or_init(|| self.build(other)),
+        }
+    }
+
+    fn build(&self, form: Form) -> Chunks {
+        match form {
+            Form::Rtmp => self.rtmp.clone(),
+            Form::Flv => {
                 let mut tag = Vec::new();
-                // Always Some: the stream made `rtmp` with `prechunk`.
-                if let Some(m) = unprechunk(&self.rtmp, self.chunk_size) {
+                if let Some(m) = self.message() {
                     flv::put_tag(m.type_id, m.timestamp, &m.payload, &mut tag);
                 }
                 tag.into()
-            }),
-            Form::FlvChunked => self.flv_chunked.get_or_init(|| chunk(self.bytes(Form::Flv)).into()),
+            }
+            Form::Fmp4 => {
+                let fragment = self.placement.zip(self.message()).and_then(|(at, m)| {
+                    let kind = match m.type_id {
+                        type_id::VIDEO => FrameKind::Video,
+                        _ => FrameKind::Audio,
+                    };
+                    fmp4::fragment(kind, &m.payload, at)
+                });
+                fragment.unwrap_or_default().into()
+            }
+            Form::FlvChunked | Form::Fmp4Chunked => {
+                let plain = self.bytes(if form == Form::FlvChunked {
+                    Form::Flv
+                } else {
+                    Form::Fmp4
+                });
+                match plain.is_empty() {
+                    true => plain.clone(),
+                    false => chunk(plain).into(),
+                }
+            }
         }
     }
 
@@ -85,7 +148,7 @@ mod tests {
     fn each_form_is_built_once_from_the_rtmp_chunks() {
         let body = [0x17, 0x01, 0, 0, 0, 0xAA];
         let rtmp = prechunk(SharedCsid::Video, RtmpTime(40), 9, 1, &body, 2);
-        let wire = Wire::new(rtmp.clone().into(), 2);
+        let wire = Wire::new(rtmp.clone().into(), 2, None);
         assert_eq!(&wire.bytes(Form::Rtmp)[..], &rtmp[..]);
         let mut tag = Vec::new();
         flv::put_tag(9, RtmpTime(40), &body, &mut tag);

@@ -6,7 +6,27 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::WAIT;
+use rustic_rtmp::{Config, HttpBind, ServerHandle};
+
+use super::{WAIT, start_server_with};
+
+/// A server with HTTP on a free loopback port, and `config`'s other
+/// settings.
+pub fn server(config: Config) -> ServerHandle {
+    start_server_with(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        http: Some(HttpBind {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            required: true,
+        }),
+        ..config
+    })
+}
+
+/// `http://HOST:PORT/{path}`.
+pub fn url(server: &ServerHandle, path: &str) -> String {
+    format!("http://{}/{path}", server.http_addr().expect("HTTP is on"))
+}
 
 /// A response read to the end of the connection.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
-use super::request::{self, Request, Route};
+use super::request::{self, Container, Request, Route};
 use super::response::{self, Body, LAST_CHUNK, Status};
 use crate::Config;
 use crate::media::StreamKey;
@@ -91,10 +91,10 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
                 refuse(socket, &response::refusal(v, status, why, allow));
                 return End::Closed("refused a request");
             }
-            Route::Flv { key, query } => {
+            Route::Stream { key, query, container } => {
                 // A player holds no request buffer while it streams.
                 drop(buf);
-                return play(socket, id, peer, shared, &request, &key, &query);
+                return play(socket, id, peer, shared, &request, &key, &query, container);
             }
         }
         wait = config.http_idle_timeout;
@@ -174,7 +174,8 @@ fn read_request(socket: &TcpStream, buf: &mut Vec<u8>, config: &Config, wait: Du
     }
 }
 
-/// Plays `key` as HTTP-FLV until the stream or the peer ends.
+/// Plays `key` in `container` until the stream or the peer ends.
+#[allow(clippy::too_many_arguments)]
 fn play(
     socket: &Arc<TcpStream>,
     id: ConnId,
@@ -183,23 +184,27 @@ fn play(
     request: &Request,
     key: &StreamKey,
     query: &str,
+    container: Container,
 ) -> End {
     let config = &shared.config;
     let v = request.minor_version;
+    let (label, content_type) = match container {
+        Container::Flv => ("http-flv", "video/x-flv"),
+        Container::Mp4 => ("fmp4", "video/mp4"),
+    };
     if let Err(why) = shared.gate.may_play(peer.ip(), query) {
-        info!(
-            "conn#{id} {peer} http-flv play refused app={}: {why}",
-            Escaped(&key.app)
-        );
+        info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
         refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
         return End::Closed("play refused");
     }
     // HTTP/1.1 bodies are chunked, so the connection could carry another
     // request after the stream ends; HTTP/1.0 bodies end with the
     // connection.
-    let (form, body) = match v {
-        0 => (Form::Flv, Body::UntilClose),
-        _ => (Form::FlvChunked, Body::Chunked),
+    let (form, body) = match (container, v) {
+        (Container::Flv, 0) => (Form::Flv, Body::UntilClose),
+        (Container::Flv, _) => (Form::FlvChunked, Body::Chunked),
+        (Container::Mp4, 0) => (Form::Fmp4, Body::UntilClose),
+        (Container::Mp4, _) => (Form::Fmp4Chunked, Body::Chunked),
     };
     let (outlet, media) = Outlet::new(
         socket.clone(),
@@ -214,13 +219,23 @@ fn play(
     let mut output = Output::new(media);
     let playing = shared.registry.play(key, id, outlet.clone());
     // Like an RTMP play, a name not live yet waits for its publisher; its
-    // first frame wakes this thread.
+    // first frame wakes this thread. An fMP4 player waits for its init
+    // segment, which needs the codecs: the head says whether it can play.
     let deadline = Instant::now() + config.http_wait_for_publisher;
-    while !playing.is_live() && !output.has_queued() {
+    let ready = |output: &Output| output.has_queued() || (form.is_flv() && playing.is_live());
+    while !ready(&output) {
         let now = Instant::now();
+        if outlet.is_finished()
+            && let Some(why) = playing.fmp4_refusal()
+        {
+            drop(playing);
+            info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
+            refuse(socket, &response::refusal(v, Status::UNSUPPORTED_MEDIA_TYPE, &why, &[]));
+            return End::Closed("unsupported codec");
+        }
         if now >= deadline || outlet.is_finished() {
             drop(playing);
-            let why = format!("not published within {:?}", config.http_wait_for_publisher);
+            let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
             refuse(socket, &response::refusal(v, Status::NOT_FOUND, &why, &[]));
             return End::Closed("stream not live");
         }
@@ -238,17 +253,17 @@ fn play(
     let extra = [("Cache-Control", "no-cache")];
     output.raw(
         &outlet,
-        &response::head(v, Status::OK, Some("video/x-flv"), body, false, &extra),
+        &response::head(v, Status::OK, Some(content_type), body, false, &extra),
     );
-    info!("conn#{id} {peer} http-flv play start app={}", Escaped(&key.app));
-    debug!("conn#{id} http-flv play name={}", Escaped(&key.name));
+    info!("conn#{id} {peer} {label} play start app={}", Escaped(&key.app));
+    debug!("conn#{id} {label} play name={}", Escaped(&key.name));
     if !config.player_nodelay {
         // Nagle from here on, as for RTMP players (see connection.rs).
         let _ = socket.set_nodelay(false);
     }
     let end = stream(&sleeper, &outlet, &mut output, config, form);
     drop(playing);
-    info!("conn#{id} {peer} http-flv play stop ({end})");
+    info!("conn#{id} {peer} {label} play stop ({end})");
     end
 }
 
@@ -266,7 +281,7 @@ fn stream(sleeper: &Sleeper<'_>, outlet: &Outlet, output: &mut Output, config: &
         }
         // Set after the stream queued its last frame: all of it is here.
         if done && outlet.is_finished() && !output.has_queued() {
-            if ending || form != Form::FlvChunked {
+            if ending || !form.is_chunked() {
                 return End::Closed("the stream ended");
             }
             output.raw(outlet, LAST_CHUNK);

@@ -101,11 +101,24 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
     Ok(Some((request, len)))
 }
 
+/// How a live stream is packaged for an HTTP player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Container {
+    /// `.flv`: HTTP-FLV.
+    Flv,
+    /// `.mp4`: fragmented MP4.
+    Mp4,
+}
+
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
-    /// A live stream as HTTP-FLV, with the query of its URL.
-    Flv { key: StreamKey, query: String },
+    /// A live stream, with the query of its URL.
+    Stream {
+        key: StreamKey,
+        query: String,
+        container: Container,
+    },
     /// A CORS preflight.
     Options,
     /// An answer with no body of ours: a status and what to say.
@@ -125,13 +138,17 @@ pub(crate) fn route(request: &Request) -> Route {
         return Route::Options;
     }
     let stream = match segments.as_slice() {
-        [app @ .., file] if !app.is_empty() => file.strip_suffix(".flv").filter(|n| !n.is_empty()).map(|name| {
-            let key = StreamKey::new(app.join("/"), name);
-            Route::Flv {
-                key,
-                query: query.to_owned(),
-            }
-        }),
+        [app @ .., file] if !app.is_empty() => {
+            let named = |ext: &str, container| {
+                let name = file.strip_suffix(ext).filter(|n| !n.is_empty())?;
+                Some(Route::Stream {
+                    key: StreamKey::new(app.join("/"), name),
+                    query: query.to_owned(),
+                    container,
+                })
+            };
+            named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4))
+        }
         _ => None,
     };
     match (stream, request.method) {
@@ -230,15 +247,22 @@ mod tests {
 
     #[test]
     fn routes_flv_streams_with_any_app_depth() {
-        let flv = |app: &str, name: &str, query: &str| Route::Flv {
+        let flv = |app: &str, name: &str, query: &str| Route::Stream {
             key: StreamKey::new(app, name),
             query: query.into(),
+            container: Container::Flv,
         };
         assert_eq!(route_of("GET", "/live/cam.flv"), flv("live", "cam", ""));
         assert_eq!(route_of("GET", "/live/cam.flv?key=s3"), flv("live", "cam", "key=s3"));
         assert_eq!(route_of("GET", "/a/b/c.flv"), flv("a/b", "c", ""));
         assert_eq!(route_of("GET", "/live/my%20cam.flv"), flv("live", "my cam", ""));
         assert_eq!(route_of("OPTIONS", "/live/cam.flv"), Route::Options);
+        let mp4 = Route::Stream {
+            key: StreamKey::new("live", "cam"),
+            query: String::new(),
+            container: Container::Mp4,
+        };
+        assert_eq!(route_of("GET", "/live/cam.mp4"), mp4);
     }
 
     #[test]

@@ -15,6 +15,7 @@ impl Status {
     pub(crate) const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
     pub(crate) const REQUEST_TIMEOUT: Status = Status(408, "Request Timeout");
     pub(crate) const PAYLOAD_TOO_LARGE: Status = Status(413, "Content Too Large");
+    pub(crate) const UNSUPPORTED_MEDIA_TYPE: Status = Status(415, "Unsupported Media Type");
     pub(crate) const HEADER_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub(crate) const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
 }

@@ -1,0 +1,499 @@
+//! Codec configuration records: what a player needs to know before the
+//! first frame. H.264 and HEVC sequence parameter sets (picture size,
+//! frame rate, profile and level), AAC's AudioSpecificConfig, Opus's ID
+//! header, and the codec strings browsers' Media Source Extensions take.
+
+use std::fmt;
+
+/// Why a configuration record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodecError {
+    /// The record ended before a field.
+    Truncated(&'static str),
+    /// A field holds a value this reader does not handle.
+    Unsupported(&'static str, u32),
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodecError::Truncated(what) => write!(f, "{what} is cut short"),
+            CodecError::Unsupported(what, value) => write!(f, "{what} {value} is not supported"),
+        }
+    }
+}
+
+/// What a video sequence header says about the picture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoInfo {
+    /// Width in pixels, after cropping.
+    pub width: u32,
+    /// Height in pixels, after cropping.
+    pub height: u32,
+    /// Frames per second, when the stream says (H.264 VUI timing).
+    pub fps: Option<f64>,
+    /// `profile_idc`.
+    pub profile: u8,
+    /// `level_idc`.
+    pub level: u8,
+}
+
+/// What an audio configuration says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioInfo {
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u8,
+    /// AAC's audio object type (2 for AAC-LC); 0 for other codecs.
+    pub object_type: u8,
+}
+
+/// Reads bits most significant first, with Exp-Golomb codes (H.264
+/// §9.1), over a NAL unit's payload with emulation prevention removed.
+struct Bits {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl Bits {
+    /// The RBSP of a NAL unit: every `00 00 03` becomes `00 00`.
+    fn rbsp(nal: &[u8]) -> Bits {
+        let mut bytes = Vec::with_capacity(nal.len());
+        let mut zeros = 0;
+        for &b in nal {
+            if zeros >= 2 && b == 3 {
+                zeros = 0;
+                continue;
+            }
+            zeros = if b == 0 { zeros + 1 } else { 0 };
+            bytes.push(b);
+        }
+        Bits { bytes, at: 0 }
+    }
+
+    fn bit(&mut self, what: &'static str) -> Result<u32, CodecError> {
+        let byte = self.bytes.get(self.at / 8).ok_or(CodecError::Truncated(what))?;
+        let bit = (byte >> (7 - self.at % 8)) & 1;
+        self.at += 1;
+        Ok(bit as u32)
+    }
+
+    fn bits(&mut self, n: u32, what: &'static str) -> Result<u32, CodecError> {
+        (0..n).try_fold(0, |v, _| Ok((v << 1) | self.bit(what)?))
+    }
+
+    fn skip(&mut self, n: usize, what: &'static str) -> Result<(), CodecError> {
+        self.at += n;
+        match self.at <= self.bytes.len() * 8 {
+            true => Ok(()),
+            false => Err(CodecError::Truncated(what)),
+        }
+    }
+
+    /// ue(v); values past 32 bits are refused.
+    fn ue(&mut self, what: &'static str) -> Result<u32, CodecError> {
+        let mut zeros = 0;
+        while self.bit(what)? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return Err(CodecError::Unsupported(what, zeros));
+            }
+        }
+        Ok(((1u64 << zeros) - 1 + self.bits(zeros, what)? as u64) as u32)
+    }
+
+    /// se(v).
+    fn se(&mut self, what: &'static str) -> Result<i32, CodecError> {
+        let k = self.ue(what)? as i64;
+        Ok(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) } as i32)
+    }
+}
+
+/// The first SPS of an AVCDecoderConfigurationRecord (ISO 14496-15
+/// §5.3.3.1), the body of an H.264 sequence header after its 5-byte tag
+/// header.
+pub fn avc_record_sps(record: &[u8]) -> Result<&[u8], CodecError> {
+    let count = record.get(5).ok_or(CodecError::Truncated("avcC"))? & 0x1F;
+    if count == 0 {
+        return Err(CodecError::Unsupported("avcC with SPS count", 0));
+    }
+    let len = record
+        .get(6..8)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+        .ok_or(CodecError::Truncated("avcC"))?;
+    record.get(8..8 + len).ok_or(CodecError::Truncated("avcC SPS"))
+}
+
+/// Reads an H.264 SPS NAL unit (§7.3.2.1.1), header byte included.
+pub fn h264_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
+    let mut b = Bits::rbsp(nal.get(1..).ok_or(CodecError::Truncated("SPS"))?);
+    let profile = b.bits(8, "profile_idc")? as u8;
+    b.skip(8, "constraint flags")?;
+    let level = b.bits(8, "level_idc")? as u8;
+    b.ue("seq_parameter_set_id")?;
+    let mut chroma_format = 1;
+    if matches!(
+        profile,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    ) {
+        chroma_format = b.ue("chroma_format_idc")?;
+        if chroma_format == 3 {
+            b.skip(1, "separate_colour_plane_flag")?;
+        }
+        b.ue("bit_depth_luma")?;
+        b.ue("bit_depth_chroma")?;
+        b.skip(1, "qpprime_y_zero_transform_bypass_flag")?;
+        if b.bit("seq_scaling_matrix_present_flag")? == 1 {
+            for i in 0..if chroma_format == 3 { 12 } else { 8 } {
+                if b.bit("seq_scaling_list_present_flag")? == 1 {
+                    skip_scaling_list(&mut b, if i < 6 { 16 } else { 64 })?;
+                }
+            }
+        }
+    }
+    b.ue("log2_max_frame_num_minus4")?;
+    match b.ue("pic_order_cnt_type")? {
+        0 => {
+            b.ue("log2_max_pic_order_cnt_lsb_minus4")?;
+        }
+        1 => {
+            b.skip(1, "delta_pic_order_always_zero_flag")?;
+            b.se("offset_for_non_ref_pic")?;
+            b.se("offset_for_top_to_bottom_field")?;
+            let cycle = b.ue("num_ref_frames_in_pic_order_cnt_cycle")?;
+            if cycle > 255 {
+                return Err(CodecError::Unsupported("num_ref_frames_in_pic_order_cnt_cycle", cycle));
+            }
+            for _ in 0..cycle {
+                b.se("offset_for_ref_frame")?;
+            }
+        }
+        _ => {}
+    }
+    b.ue("max_num_ref_frames")?;
+    b.skip(1, "gaps_in_frame_num_value_allowed_flag")?;
+    let width_mbs = b.ue("pic_width_in_mbs_minus1")? as u64 + 1;
+    let height_units = b.ue("pic_height_in_map_units_minus1")? as u64 + 1;
+    let frame_mbs_only = b.bit("frame_mbs_only_flag")? as u64;
+    if frame_mbs_only == 0 {
+        b.skip(1, "mb_adaptive_frame_field_flag")?;
+    }
+    b.skip(1, "direct_8x8_inference_flag")?;
+    let mut crop = [0u64; 4];
+    if b.bit("frame_cropping_flag")? == 1 {
+        for c in &mut crop {
+            *c = b.ue("frame_crop_offset")? as u64;
+        }
+    }
+    // Table 6-1: chroma sample units; monochrome and 4:4:4 crop in luma.
+    let (unit_x, unit_y) = match chroma_format {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    };
+    let unit_y = unit_y * (2 - frame_mbs_only);
+    let width = (width_mbs * 16).saturating_sub(unit_x * (crop[0] + crop[1]));
+    let height = ((2 - frame_mbs_only) * height_units * 16).saturating_sub(unit_y * (crop[2] + crop[3]));
+    let fps = if b.bit("vui_parameters_present_flag")? == 1 {
+        vui_fps(&mut b)?
+    } else {
+        None
+    };
+    Ok(VideoInfo {
+        width: width.min(u32::MAX as u64) as u32,
+        height: height.min(u32::MAX as u64) as u32,
+        fps,
+        profile,
+        level,
+    })
+}
+
+/// Skips a scaling list of `size` entries (§7.3.2.1.1.1).
+fn skip_scaling_list(b: &mut Bits, size: usize) -> Result<(), CodecError> {
+    let (mut last, mut next) = (8i32, 8i32);
+    for _ in 0..size {
+        if next != 0 {
+            next = (last + b.se("delta_scale")? + 256) % 256;
+        }
+        if next != 0 {
+            last = next;
+        }
+    }
+    Ok(())
+}
+
+/// The frame rate the VUI's timing info gives (§E.1.1), if present.
+fn vui_fps(b: &mut Bits) -> Result<Option<f64>, CodecError> {
+    if b.bit("aspect_ratio_info_present_flag")? == 1 && b.bits(8, "aspect_ratio_idc")? == 255 {
+        b.skip(32, "sar")?;
+    }
+    if b.bit("overscan_info_present_flag")? == 1 {
+        b.skip(1, "overscan_appropriate_flag")?;
+    }
+    if b.bit("video_signal_type_present_flag")? == 1 {
+        b.skip(4, "video_format, video_full_range_flag")?;
+        if b.bit("colour_description_present_flag")? == 1 {
+            b.skip(24, "colour description")?;
+        }
+    }
+    if b.bit("chroma_loc_info_present_flag")? == 1 {
+        b.ue("chroma_sample_loc_type_top_field")?;
+        b.ue("chroma_sample_loc_type_bottom_field")?;
+    }
+    if b.bit("timing_info_present_flag")? == 0 {
+        return Ok(None);
+    }
+    let units = b.bits(32, "num_units_in_tick")?;
+    let scale = b.bits(32, "time_scale")?;
+    // A frame is two ticks (field-based timing).
+    Ok((units > 0).then(|| scale as f64 / (2.0 * units as f64)))
+}
+
+/// The first SPS of an HEVCDecoderConfigurationRecord (ISO 14496-15
+/// §8.3.3.1).
+pub fn hevc_record_sps(record: &[u8]) -> Result<&[u8], CodecError> {
+    const SPS: u8 = 33;
+    let arrays = *record.get(22).ok_or(CodecError::Truncated("hvcC"))?;
+    let mut at = 23;
+    for _ in 0..arrays {
+        let t = record.get(at..at + 3).ok_or(CodecError::Truncated("hvcC array"))?;
+        let (nal_type, count) = (t[0] & 0x3F, u16::from_be_bytes([t[1], t[2]]));
+        at += 3;
+        for _ in 0..count {
+            let len = record
+                .get(at..at + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
+                .ok_or(CodecError::Truncated("hvcC NAL unit"))?;
+            let nal = record
+                .get(at + 2..at + 2 + len)
+                .ok_or(CodecError::Truncated("hvcC NAL unit"))?;
+            if nal_type == SPS {
+                return Ok(nal);
+            }
+            at += 2 + len;
+        }
+    }
+    Err(CodecError::Unsupported("hvcC with SPS count", 0))
+}
+
+/// Reads the picture size of an HEVC SPS NAL unit (H.265 §7.3.2.2), its
+/// 2-byte header included.
+pub fn hevc_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
+    let mut b = Bits::rbsp(nal.get(2..).ok_or(CodecError::Truncated("SPS"))?);
+    b.skip(4, "sps_video_parameter_set_id")?;
+    let sub_layers = b.bits(3, "sps_max_sub_layers_minus1")?;
+    b.skip(1, "sps_temporal_id_nesting_flag")?;
+    // profile_tier_level(1, sub_layers): general profile space, tier and
+    // idc, 32 compatibility flags, 48 constraint bits, level.
+    b.skip(3, "general_profile_space, general_tier_flag")?;
+    let profile = b.bits(5, "general_profile_idc")? as u8;
+    b.skip(32 + 48, "general profile flags")?;
+    let level = b.bits(8, "general_level_idc")? as u8;
+    let mut present = Vec::new();
+    for _ in 0..sub_layers {
+        present.push((
+            b.bit("sub_layer_profile_present_flag")?,
+            b.bit("sub_layer_level_present_flag")?,
+        ));
+    }
+    if sub_layers > 0 {
+        b.skip(2 * (8 - sub_layers as usize), "reserved_zero_2bits")?;
+    }
+    for (profile_present, level_present) in present {
+        b.skip(
+            88 * profile_present as usize + 8 * level_present as usize,
+            "sub-layer profile",
+        )?;
+    }
+    b.ue("sps_seq_parameter_set_id")?;
+    let chroma_format = b.ue("chroma_format_idc")?;
+    if chroma_format == 3 {
+        b.skip(1, "separate_colour_plane_flag")?;
+    }
+    let width = b.ue("pic_width_in_luma_samples")? as u64;
+    let height = b.ue("pic_height_in_luma_samples")? as u64;
+    let mut crop = [0u64; 4];
+    if b.bit("conformance_window_flag")? == 1 {
+        for c in &mut crop {
+            *c = b.ue("conf_win_offset")? as u64;
+        }
+    }
+    let (unit_x, unit_y) = match chroma_format {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    };
+    Ok(VideoInfo {
+        width: width.saturating_sub(unit_x * (crop[0] + crop[1])).min(u32::MAX as u64) as u32,
+        height: height.saturating_sub(unit_y * (crop[2] + crop[3])).min(u32::MAX as u64) as u32,
+        fps: None,
+        profile,
+        level,
+    })
+}
+
+/// Reads an AAC AudioSpecificConfig (ISO 14496-3 §1.6.2.1).
+pub fn aac_config(asc: &[u8]) -> Result<AudioInfo, CodecError> {
+    const RATES: [u32; 13] = [
+        96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+    ];
+    let mut b = Bits {
+        bytes: asc.to_vec(),
+        at: 0,
+    };
+    let mut object_type = b.bits(5, "audioObjectType")?;
+    if object_type == 31 {
+        object_type = 32 + b.bits(6, "audioObjectTypeExt")?;
+    }
+    let index = b.bits(4, "samplingFrequencyIndex")?;
+    let sample_rate = match index {
+        15 => b.bits(24, "samplingFrequency")?,
+        i => *RATES
+            .get(i as usize)
+            .ok_or(CodecError::Unsupported("samplingFrequencyIndex", i))?,
+    };
+    let channels = b.bits(4, "channelConfiguration")?;
+    Ok(AudioInfo {
+        sample_rate,
+        // Configuration 7 is 7.1: eight channels.
+        channels: if channels == 7 { 8 } else { channels as u8 },
+        object_type: object_type.min(255) as u8,
+    })
+}
+
+/// Reads an Opus ID header (RFC 7845 §5.1, `OpusHead`).
+pub fn opus_head(head: &[u8]) -> Result<AudioInfo, CodecError> {
+    if head.get(..8) != Some(b"OpusHead") || head.len() < 19 {
+        return Err(CodecError::Truncated("OpusHead"));
+    }
+    Ok(AudioInfo {
+        sample_rate: u32::from_le_bytes([head[12], head[13], head[14], head[15]]),
+        channels: head[9],
+        object_type: 0,
+    })
+}
+
+/// The MSE codec string of an AVC SPS: `avc1.PPCCLL` (RFC 6381 §3.3).
+pub fn avc_codec_string(sps: &[u8]) -> String {
+    match sps.get(1..4) {
+        Some(p) => format!("avc1.{:02x}{:02x}{:02x}", p[0], p[1], p[2]),
+        None => "avc1".into(),
+    }
+}
+
+/// The MSE codec string of an HEVCDecoderConfigurationRecord:
+/// `hvc1.P.C.TL.B` (ISO 14496-15 §E.3).
+pub fn hevc_codec_string(record: &[u8]) -> String {
+    let Some(r) = record.get(..13) else {
+        return "hvc1".into();
+    };
+    let space = ["", "A", "B", "C"][(r[1] >> 6) as usize];
+    let tier = if r[1] & 0x20 != 0 { 'H' } else { 'L' };
+    let compat = u32::from_be_bytes([r[2], r[3], r[4], r[5]]).reverse_bits();
+    let mut s = format!("hvc1.{space}{}.{compat:x}.{tier}{}", r[1] & 0x1F, r[12]);
+    let constraints = &r[6..12];
+    let used = constraints.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    for b in &constraints[..used] {
+        s.push_str(&format!(".{b:x}"));
+    }
+    s
+}
+
+/// The MSE codec string of AAC: `mp4a.40.N`.
+pub fn aac_codec_string(info: &AudioInfo) -> String {
+    format!("mp4a.40.{}", info.object_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// x264's SPS for 320x240, High profile, level 1.3, 25 fps in VUI
+    /// (from ffmpeg -f lavfi -i testsrc=size=320x240:rate=25 -c:v libx264).
+    const SPS_320X240: &[u8] = &[
+        0x67, 0x64, 0x00, 0x0D, 0xAC, 0xD9, 0x41, 0x41, 0xFB, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00,
+        0x03, 0x03, 0x20, 0xF1, 0x42, 0x99, 0x60,
+    ];
+
+    #[test]
+    fn h264_sps_gives_size_rate_profile_and_level() {
+        let info = h264_sps(SPS_320X240).unwrap();
+        assert_eq!((info.width, info.height), (320, 240));
+        assert_eq!((info.profile, info.level), (100, 13));
+        assert_eq!(info.fps, Some(25.0));
+        assert_eq!(avc_codec_string(SPS_320X240), "avc1.64000d");
+    }
+
+    #[test]
+    fn h264_sps_cut_anywhere_is_an_error_not_a_panic() {
+        for cut in 0..SPS_320X240.len() - 4 {
+            assert!(h264_sps(&SPS_320X240[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn emulation_prevention_bytes_are_removed() {
+        let b = Bits::rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 0, 3]);
+        assert_eq!(b.bytes, [0, 0, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn avc_record_gives_its_sps() {
+        let mut record = vec![1, 0x64, 0, 0x0D, 0xFF, 0xE1, 0, SPS_320X240.len() as u8];
+        record.extend_from_slice(SPS_320X240);
+        record.extend_from_slice(&[1, 0, 4, 0x68, 0xEB, 0xE3, 0xCB]);
+        assert_eq!(avc_record_sps(&record).unwrap(), SPS_320X240);
+        assert!(avc_record_sps(&record[..10]).is_err());
+    }
+
+    #[test]
+    fn aac_config_gives_rate_and_channels() {
+        // AAC-LC, 44100 Hz (index 4), stereo: 0x12 0x10.
+        let lc = aac_config(&[0x12, 0x10]).unwrap();
+        assert_eq!(
+            lc,
+            AudioInfo {
+                sample_rate: 44100,
+                channels: 2,
+                object_type: 2
+            }
+        );
+        assert_eq!(aac_codec_string(&lc), "mp4a.40.2");
+        // AAC-LC, 48000 Hz (index 3), mono: 0x11 0x88.
+        assert_eq!(aac_config(&[0x11, 0x88]).unwrap().sample_rate, 48000);
+        assert!(aac_config(&[0x12]).is_err());
+    }
+
+    #[test]
+    fn opus_head_gives_rate_and_channels() {
+        let head = b"OpusHead\x01\x02\x38\x01\x80\xBB\x00\x00\x00\x00\x00";
+        let info = opus_head(head).unwrap();
+        assert_eq!((info.sample_rate, info.channels), (48000, 2));
+        assert!(opus_head(b"OpusTags").is_err());
+    }
+
+    /// x265's SPS for 1920x1080 (Main, level 4: 1088 lines coded, 8
+    /// cropped), from ffmpeg -f lavfi -i testsrc -c:v libx265.
+    const HEVC_SPS_1080P: &[u8] = &[
+        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x78,
+        0xA0, 0x03, 0xC0, 0x80, 0x10, 0xE5, 0x96, 0x56, 0x69, 0x24, 0xCA, 0xF0, 0x16, 0x80, 0x80, 0x00, 0x00, 0x03,
+        0x00, 0x80, 0x00, 0x00, 0x0F, 0x04,
+    ];
+
+    #[test]
+    fn hevc_sps_gives_the_cropped_size() {
+        let info = hevc_sps(HEVC_SPS_1080P).unwrap();
+        assert_eq!((info.width, info.height), (1920, 1080));
+        assert_eq!((info.profile, info.level), (1, 120));
+    }
+
+    #[test]
+    fn hevc_codec_string_follows_the_record() {
+        // Main profile (1), compatibility flag 1 and 2, tier L, level 123,
+        // constraint byte 0x90.
+        let mut record = vec![1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 123];
+        record.extend_from_slice(&[0; 10]);
+        assert_eq!(hevc_codec_string(&record), "hvc1.1.6.L123.90");
+    }
+}
