@@ -39,4 +39,4 @@ pub mod session;
 
 pub use config::{Access, Cidr, Config, HttpBind};
 pub use error::Error;
-pub use server::{Server, ServerHandle, ServerStats, StreamStats};
+pub use server::{PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats};

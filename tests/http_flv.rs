@@ -313,7 +313,7 @@ fn bad_requests_get_their_status_and_a_closed_connection() {
             408,
         ),
         ("an unknown path", http::get_request("/nothing/here", 1), 404),
-        ("the root, for now", http::get_request("/", 1), 404),
+        ("an unknown API", http::get_request("/api/v2/streams", 1), 404),
         ("a traversal", http::get_request("/../../etc/passwd", 1), 400),
         ("an escaped traversal", http::get_request("/live/%2e%2e/x.flv", 1), 400),
         (

@@ -405,6 +405,188 @@ pub fn aac_codec_string(info: &AudioInfo) -> String {
     format!("mp4a.40.{}", info.object_type)
 }
 
+/// What a dashboard shows of a video track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoDescription {
+    /// `H264`, `HEVC`, `AV1`, `VP9`, or the FLV codec's name.
+    pub codec: String,
+    /// `High`, `Main`, ... when the configuration says.
+    pub profile: Option<String>,
+    /// `3.1`, ... when the configuration says.
+    pub level: Option<String>,
+    /// Width in pixels; 0 when unknown.
+    pub width: u32,
+    /// Height in pixels; 0 when unknown.
+    pub height: u32,
+    /// Frames per second, when the stream says.
+    pub fps: Option<f64>,
+}
+
+/// What a dashboard shows of an audio track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioDescription {
+    /// `AAC`, `Opus`, `MP3`, ...
+    pub codec: String,
+    /// `LC`, `HE`, ... for AAC.
+    pub profile: Option<String>,
+    /// Samples per second; 0 when unknown.
+    pub sample_rate: u32,
+    /// Channels; 0 when unknown.
+    pub channels: u8,
+}
+
+/// Describes the video a tag body configures or carries: the sequence
+/// header of a codec with one, or any frame of a legacy codec without.
+pub fn describe_video(body: &[u8]) -> Option<VideoDescription> {
+    let b0 = *body.first()?;
+    let (codec, config) = if b0 & 0x80 == 0 {
+        let name = match b0 & 0x0F {
+            2 => "H263",
+            3 => "ScreenVideo",
+            4 | 5 => "VP6",
+            6 => "ScreenVideo2",
+            7 => "H264",
+            12 => "HEVC",
+            _ => "unknown",
+        };
+        let config = match b0 & 0x0F {
+            7 | 12 if body.get(1) == Some(&0) => body.get(5..),
+            _ => None,
+        };
+        (name, config)
+    } else {
+        let name = match body.get(1..5)? {
+            b"avc1" => "H264",
+            b"hvc1" => "HEVC",
+            b"av01" => "AV1",
+            b"vp09" => "VP9",
+            _ => "unknown",
+        };
+        // SequenceStart, single track, no ModEx.
+        (name, (b0 & 0x0F == 0).then(|| body.get(5..)).flatten())
+    };
+    let mut description = VideoDescription {
+        codec: codec.into(),
+        profile: None,
+        level: None,
+        width: 0,
+        height: 0,
+        fps: None,
+    };
+    let info = match (codec, config) {
+        ("H264", Some(record)) => avc_record_sps(record).and_then(h264_sps).ok(),
+        ("HEVC", Some(record)) => hevc_record_sps(record).and_then(hevc_sps).ok(),
+        _ => None,
+    };
+    if let Some(info) = info {
+        description.width = info.width;
+        description.height = info.height;
+        description.fps = info.fps;
+        let (profile, level) = match codec {
+            "H264" => (
+                match info.profile {
+                    66 => "Baseline",
+                    77 => "Main",
+                    88 => "Extended",
+                    100 => "High",
+                    110 => "High 10",
+                    122 => "High 4:2:2",
+                    244 => "High 4:4:4",
+                    _ => "other",
+                },
+                format!("{}.{}", info.level / 10, info.level % 10),
+            ),
+            _ => (
+                match info.profile {
+                    1 => "Main",
+                    2 => "Main 10",
+                    3 => "Main Still Picture",
+                    4 => "Range Extensions",
+                    _ => "other",
+                },
+                // HEVC's level_idc is 30 times the level.
+                format!("{}.{}", info.level / 30, info.level % 30 / 3),
+            ),
+        };
+        description.profile = Some(profile.into());
+        description.level = Some(level);
+    }
+    Some(description)
+}
+
+/// Describes the audio a tag body configures or carries: the sequence
+/// header of AAC or Opus, or any frame of a codec without one (the FLV
+/// header bits give its rate and channels).
+pub fn describe_audio(body: &[u8]) -> Option<AudioDescription> {
+    let b0 = *body.first()?;
+    let format = b0 >> 4;
+    if format != 9 {
+        // FLV 10.1 §E.4.2.1: rate 5.5, 11, 22 or 44 kHz; mono or stereo.
+        let rate = [5512, 11025, 22050, 44100][((b0 >> 2) & 3) as usize];
+        let channels = if b0 & 1 == 1 { 2 } else { 1 };
+        let name = match format {
+            0 | 3 => "PCM",
+            1 => "ADPCM",
+            2 | 14 => "MP3",
+            4..=6 => "Nellymoser",
+            7 => "G711A",
+            8 => "G711U",
+            10 => "AAC",
+            11 => "Speex",
+            _ => "unknown",
+        };
+        let mut description = AudioDescription {
+            codec: name.into(),
+            profile: None,
+            sample_rate: rate,
+            channels,
+        };
+        if format == 10 {
+            // The FLV bits are fixed for AAC; the configuration says.
+            let config = (body.get(1) == Some(&0)).then(|| body.get(2..)).flatten()?;
+            let info = aac_config(config).ok()?;
+            description.sample_rate = info.sample_rate;
+            description.channels = info.channels;
+            description.profile = aac_profile(info.object_type);
+        }
+        return Some(description);
+    }
+    let name = match body.get(1..5)? {
+        b"mp4a" => "AAC",
+        b"Opus" => "Opus",
+        b".mp3" => "MP3",
+        b"fLaC" => "FLAC",
+        b"ac-3" => "AC3",
+        b"ec-3" => "EAC3",
+        _ => "unknown",
+    };
+    let config = (b0 & 0x0F == 0).then(|| body.get(5..)).flatten();
+    let info = match (name, config) {
+        ("AAC", Some(config)) => aac_config(config).ok(),
+        ("Opus", Some(config)) => opus_head(config).ok(),
+        _ => None,
+    };
+    Some(AudioDescription {
+        codec: name.into(),
+        profile: info.and_then(|i| aac_profile(i.object_type)),
+        sample_rate: info.map_or(0, |i| i.sample_rate),
+        channels: info.map_or(0, |i| i.channels),
+    })
+}
+
+fn aac_profile(object_type: u8) -> Option<String> {
+    let name = match object_type {
+        1 => "Main",
+        2 => "LC",
+        3 => "SSR",
+        4 => "LTP",
+        5 => "HE",
+        29 => "HEv2",
+        _ => return None,
+    };
+    Some(name.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +627,53 @@ mod tests {
         record.extend_from_slice(&[1, 0, 4, 0x68, 0xEB, 0xE3, 0xCB]);
         assert_eq!(avc_record_sps(&record).unwrap(), SPS_320X240);
         assert!(avc_record_sps(&record[..10]).is_err());
+    }
+
+    #[test]
+    fn descriptions_for_a_dashboard() {
+        let mut avc = vec![
+            0x17,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0x64,
+            0,
+            0x0D,
+            0xFF,
+            0xE1,
+            0,
+            SPS_320X240.len() as u8,
+        ];
+        avc.extend_from_slice(SPS_320X240);
+        avc.extend_from_slice(&[1, 0, 4, 0x68, 0xEB, 0xE3, 0xCB]);
+        let video = describe_video(&avc).unwrap();
+        assert_eq!(video.codec, "H264");
+        assert_eq!(
+            (video.profile.as_deref(), video.level.as_deref()),
+            (Some("High"), Some("1.3"))
+        );
+        assert_eq!((video.width, video.height, video.fps), (320, 240, Some(25.0)));
+        assert_eq!(describe_video(&[0x22, 0]).unwrap().codec, "H263");
+        let aac = describe_audio(&[0xAF, 0, 0x12, 0x10]).unwrap();
+        assert_eq!(
+            aac,
+            AudioDescription {
+                codec: "AAC".into(),
+                profile: Some("LC".into()),
+                sample_rate: 44100,
+                channels: 2
+            }
+        );
+        let mp3 = describe_audio(&[0x2F, 0xFF, 0xFB]).unwrap();
+        assert_eq!((mp3.codec.as_str(), mp3.sample_rate, mp3.channels), ("MP3", 44100, 2));
+        let opus = describe_audio(b"\x90OpusOpusHead\x01\x02\x38\x01\x80\xBB\x00\x00\x00\x00\x00").unwrap();
+        assert_eq!(
+            (opus.codec.as_str(), opus.sample_rate, opus.channels),
+            ("Opus", 48000, 2)
+        );
+        assert_eq!(describe_audio(&[]), None);
     }
 
     #[test]

@@ -735,6 +735,30 @@ mod tests {
     }
 
     #[test]
+    fn av1_vp9_and_mp3_tracks() {
+        // AV1CodecConfigurationRecord: marker/version, profile 0 level 8
+        // (4.0), main tier, 8 bits.
+        let av1 = track(FrameKind::Video, b"\x90av01\x81\x08\x0C\x00").unwrap().unwrap();
+        assert_eq!(av1.codec, "av01.0.08M.08");
+        assert_eq!(&av1.sample_entry[4..8], b"av01");
+        // VPCodecConfigurationRecord: profile 0, level 31, 8 bits.
+        let vp9 = track(FrameKind::Video, b"\x90vp09\x00\x1F\x80\x02\x02\x02\x00\x00")
+            .unwrap()
+            .unwrap();
+        assert_eq!(vp9.codec, "vp09.00.31.08");
+        let vpcc = vp9.sample_entry.windows(4).position(|w| w == b"vpcC").unwrap();
+        assert_eq!(vp9.sample_entry[vpcc + 4], 1, "vpcC is a version 1 full box");
+        // MPEG-1 Layer III, 48 kHz, joint stereo: from the first frame.
+        let mp3 = track(FrameKind::Audio, &[0x2F, 0xFF, 0xFB, 0x94, 0x44])
+            .unwrap()
+            .unwrap();
+        assert_eq!((mp3.id, mp3.codec.as_str()), (AUDIO_TRACK, "mp3"));
+        assert_eq!(&mp3.sample_entry[24..26], &[0, 2]);
+        assert_eq!(&mp3.sample_entry[32..34], &48000u16.to_be_bytes());
+        assert!(mp3.sample_entry.windows(4).any(|w| w == b"esds"));
+    }
+
+    #[test]
     fn init_segment_holds_each_track() {
         let video = track(FrameKind::Video, &avc_header()).unwrap().unwrap();
         let audio = track(FrameKind::Audio, &[0xAF, 0, 0x12, 0x10]).unwrap().unwrap();

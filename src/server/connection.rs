@@ -16,7 +16,7 @@ use super::Shared;
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
-use super::stream::ConnId;
+use super::stream::{ConnId, PublisherInfo};
 use super::waker::Sleeper;
 use super::wire::Form;
 use super::writer::Output;
@@ -34,6 +34,8 @@ use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 /// read fills what it was given (a publisher).
 const FIRST_READ_SIZE: usize = 1024;
 const READ_SIZE: usize = 64 * 1024;
+/// Characters of a `flashVer` kept for statistics.
+const MAX_ENCODER_CHARS: usize = 128;
 /// Warnings one connection may cause in 10 s.
 const CONNECTION_WARNINGS: u32 = 5;
 
@@ -182,6 +184,7 @@ fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<S
         publishing: None,
         playing: None,
         logged_in: false,
+        encoder: String::new(),
         timers: Timers {
             started: Instant::now(),
             last_read: Instant::now(),
@@ -227,6 +230,8 @@ struct Connection {
     warnings: LogLimit,
     /// Logged in with authmod=adobe.
     logged_in: bool,
+    /// The `flashVer` of its `connect`, cut short, for statistics.
+    encoder: String,
     timers: Timers,
 }
 
@@ -438,6 +443,7 @@ impl Connection {
                     }
                 }
                 Action::Connect { app, query, flash_ver } => {
+                    self.encoder = flash_ver.chars().take(MAX_ENCODER_CHARS).collect();
                     let replies = match self.shared.gate.may_connect(&query, &flash_ver) {
                         Ok(user) => {
                             if let Some(user) = &user {
@@ -524,7 +530,11 @@ impl Connection {
             );
             return self.session.reject_publish(status::PUBLISH_DENIED, &why);
         }
-        match self.shared.registry.publish(key, self.id) {
+        let info = PublisherInfo {
+            addr: self.peer,
+            encoder: self.encoder.clone(),
+        };
+        match self.shared.registry.publish(key, self.id, info) {
             Some(publishing) => {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));

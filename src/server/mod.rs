@@ -14,13 +14,14 @@ mod http;
 mod listener;
 mod log_limit;
 mod outlet;
+mod rates;
 mod registry;
 mod stream;
 mod waker;
 mod wire;
 mod writer;
 
-pub use stream::StreamStats;
+pub use stream::{PlayerCounts, PublisherStats, StreamStats};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -46,6 +47,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// State shared by the accept thread and every connection.
 pub(crate) struct Shared {
     config: Config,
+    /// Where RTMP clients connect (the real port when `config.bind` asked
+    /// for 0), for the API.
+    rtmp_addr: SocketAddr,
     registry: Arc<Registry>,
     gate: Gate,
     stopping: AtomicBool,
@@ -138,7 +142,7 @@ struct Open {
 pub struct Server;
 
 /// What `ServerHandle::stats` reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerStats {
     /// Open connections.
     pub connections: usize,
@@ -178,6 +182,7 @@ impl Server {
         let shared = Arc::new(Shared {
             gate: Gate::new(config.access.clone()),
             config,
+            rtmp_addr: local_addr,
             registry,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),

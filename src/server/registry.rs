@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::outlet::Outlet;
-use super::stream::{CacheError, ConnId, Stream, StreamConfig, StreamStats};
+use super::stream::{CacheError, ConnId, PublisherInfo, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -54,8 +54,8 @@ impl Registry {
 
     /// Starts publishing `key` for connection `id`; `None` when another
     /// publisher holds it.
-    pub(crate) fn publish(self: &Arc<Self>, key: &StreamKey, id: ConnId) -> Option<Publishing> {
-        let (stream, started) = self.with_stream(key, |s| s.try_start_publish(id));
+    pub(crate) fn publish(self: &Arc<Self>, key: &StreamKey, id: ConnId, info: PublisherInfo) -> Option<Publishing> {
+        let (stream, started) = self.with_stream(key, |s| s.try_start_publish(id, info));
         started.then(|| Publishing {
             registry: self.clone(),
             stream,

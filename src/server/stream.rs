@@ -17,6 +17,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,9 @@ use parking_lot::Mutex;
 use super::fanout::{Fanout, Flush};
 use super::http::response::chunk;
 use super::outlet::{MAX_BATCH, Outlet};
+use super::rates::Rates;
 use super::wire::{Chunks, FORMS, Form, Wire};
+use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
 use crate::media::tag::Packet;
@@ -85,7 +88,7 @@ impl fmt::Display for CacheError {
 }
 
 /// What `stats` reports about one stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StreamStats {
     /// Which stream.
     pub key: StreamKey,
@@ -102,6 +105,58 @@ pub struct StreamStats {
     pub dropped: u64,
     /// Each player's connection number and frames dropped for it.
     pub player_drops: Vec<(u64, u64)>,
+    /// Players by how they play.
+    pub players_by_protocol: PlayerCounts,
+    /// Who publishes, while someone does.
+    pub publisher: Option<PublisherStats>,
+    /// The video track, once its configuration (or a frame) came.
+    pub video: Option<VideoDescription>,
+    /// The audio track, likewise.
+    pub audio: Option<AudioDescription>,
+    /// The `type` a browser's Media Source Extensions take for the `.mp4`
+    /// stream (`video/mp4; codecs="avc1.64001f,mp4a.40.2"`), when it has
+    /// a track fMP4 carries.
+    pub mse_type: Option<String>,
+    /// Media payload bytes received from publishers.
+    pub recv_bytes: u64,
+    /// Bytes handed to players (written, or queued for their threads).
+    pub send_bytes: u64,
+    /// Kilobits per second received in each of the last 60 whole seconds,
+    /// oldest first.
+    pub kbps_in: Vec<u64>,
+    /// Kilobits per second sent to players, likewise.
+    pub kbps_out: Vec<u64>,
+}
+
+/// Players of a stream by protocol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlayerCounts {
+    /// RTMP players.
+    pub rtmp: usize,
+    /// HTTP-FLV players.
+    pub flv: usize,
+    /// Live fMP4 players.
+    pub mp4: usize,
+}
+
+/// Who publishes a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublisherStats {
+    /// The publishing connection's number.
+    pub id: u64,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The encoder's `flashVer`, as it sent it (cut to 128 characters).
+    pub encoder: String,
+    /// How long it has published.
+    pub uptime: Duration,
+}
+
+/// Who a publishing connection is, for statistics.
+#[derive(Debug, Clone)]
+pub(crate) struct PublisherInfo {
+    pub(crate) addr: SocketAddr,
+    pub(crate) encoder: String,
 }
 
 struct Player {
@@ -124,6 +179,16 @@ struct Player {
 #[derive(Default)]
 struct State {
     publisher: Option<ConnId>,
+    /// Who publishes, and since when.
+    publisher_info: Option<(PublisherInfo, Instant)>,
+    video: Option<VideoDescription>,
+    audio: Option<AudioDescription>,
+    /// The MSE codecs of the fMP4 tracks (`avc1.64001f,mp4a.40.2`).
+    mse_codecs: Option<String>,
+    recv_bytes: u64,
+    /// Counted where frames are handed over, some under a shared borrow.
+    send_bytes: Cell<u64>,
+    rates: Rates,
     metadata: Option<Arc<Wire>>,
     /// The latest codec configuration per kind and track (E-RTMP
     /// multitrack streams configure each track apart), in arrival order.
@@ -198,6 +263,8 @@ impl State {
 pub(crate) struct Stream {
     key: StreamKey,
     config: StreamConfig,
+    /// When the stream was made: `Rates` count seconds from it.
+    born: Instant,
     state: Mutex<State>,
     fanout: Fanout,
 }
@@ -207,6 +274,7 @@ impl Stream {
         Stream {
             key,
             config,
+            born: Instant::now(),
             state: Mutex::new(State::default()),
             fanout: Fanout::new(),
         }
@@ -217,12 +285,13 @@ impl Stream {
     }
 
     /// Makes `id` the publisher unless another one is live.
-    pub(crate) fn try_start_publish(&self, id: ConnId) -> bool {
+    pub(crate) fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
         let mut state = self.state.lock();
         if state.publisher.is_some() {
             return false;
         }
         state.publisher = Some(id);
+        state.publisher_info = Some((info, Instant::now()));
         // Players waiting from before, or from a previous publisher, hear
         // that the stream runs again.
         for player in &mut state.players {
@@ -254,6 +323,10 @@ impl Stream {
         state.tracks = Tracks::default();
         state.fmp4_tracks = 0;
         state.fmp4_refusal.set(None);
+        state.publisher_info = None;
+        state.video = None;
+        state.audio = None;
+        state.mse_codecs = None;
         state.last_media = [None; 2];
         state.clear_gop();
         state.end_http_players();
@@ -297,13 +370,14 @@ impl Stream {
             needs_header,
             fmp4_tracks: 0,
         };
-        let preamble = Preamble {
+        let context = SendContext {
             tracks: state.tracks,
             headers: &state.headers,
             refusal: &state.fmp4_refusal,
+            sent: &state.send_bytes,
         };
         if let Some(metadata) = &state.metadata {
-            send(&mut player, metadata, &preamble);
+            send(&mut player, metadata, &context);
         }
         if state.has_video && state.gop.is_empty() {
             // No cached GOP to start from: wait for the next keyframe (it
@@ -313,7 +387,7 @@ impl Stream {
         } else {
             let headers = state.headers.iter().map(|(_, wire)| wire);
             for wire in headers.chain(&state.gop) {
-                send(&mut player, wire, &preamble);
+                send(&mut player, wire, &context);
             }
         }
         state.players.push(player);
@@ -330,7 +404,26 @@ impl Stream {
     }
 
     pub(crate) fn stats(&self) -> StreamStats {
-        let state = self.state.lock();
+        let second = self.second();
+        let mut state = self.state.lock();
+        let mut players = PlayerCounts::default();
+        for player in &state.players {
+            match player.outlet.form() {
+                Form::Rtmp => players.rtmp += 1,
+                Form::Flv | Form::FlvChunked => players.flv += 1,
+                Form::Fmp4 | Form::Fmp4Chunked => players.mp4 += 1,
+            }
+        }
+        let (kbps_in, kbps_out) = state.rates.kbps(second, 60);
+        let publisher = state
+            .publisher
+            .zip(state.publisher_info.as_ref())
+            .map(|(id, (info, since))| PublisherStats {
+                id,
+                addr: info.addr,
+                encoder: info.encoder.clone(),
+                uptime: since.elapsed(),
+            });
         StreamStats {
             key: self.key.clone(),
             publishing: state.publisher.is_some(),
@@ -339,7 +432,21 @@ impl Stream {
             last_timestamp: state.last_timestamp,
             dropped: state.dropped,
             player_drops: state.players.iter().map(|p| (p.id, p.dropped)).collect(),
+            players_by_protocol: players,
+            publisher,
+            video: state.video.clone(),
+            audio: state.audio.clone(),
+            mse_type: state.mse_codecs.as_ref().map(|c| format!("video/mp4; codecs=\"{c}\"")),
+            recv_bytes: state.recv_bytes,
+            send_bytes: state.send_bytes.get(),
+            kbps_in,
+            kbps_out,
         }
+    }
+
+    /// Seconds since the stream was made.
+    fn second(&self) -> u64 {
+        self.born.elapsed().as_secs()
     }
 
     /// Chunks one frame from the publisher, caches it and adds it to the
@@ -369,10 +476,22 @@ impl Stream {
             _ => flv::track_of(frame_type, &frame.payload),
         };
 
+        let second = self.second();
         let flush = {
             let mut state = self.state.lock();
             let state = &mut *state;
             state.frames += 1;
+            state.recv_bytes += frame.payload.len() as u64;
+            state.rates.add(second, frame.payload.len() as u64, 0);
+            match frame.kind {
+                FrameKind::Video if is_header || state.video.is_none() => {
+                    state.video = codec::describe_video(&frame.payload).or(state.video.take());
+                }
+                FrameKind::Audio if is_header || state.audio.is_none() => {
+                    state.audio = codec::describe_audio(&frame.payload).or(state.audio.take());
+                }
+                _ => {}
+            }
             state.last_timestamp = frame.timestamp;
             if frame.kind == FrameKind::Video {
                 state.has_video = true;
@@ -430,7 +549,10 @@ impl Stream {
             (_, None) => state.headers.push(((kind, track), wire.clone())),
         }
         if kind != FrameKind::Metadata {
-            state.fmp4_tracks = fmp4_init(&state.headers, None).map_or(0, |(_, tracks)| tracks);
+            let tracks = fmp4_tracks(&state.headers, None).0;
+            state.fmp4_tracks = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
+            let codecs: Vec<&str> = tracks.iter().map(|t| t.codec.as_str()).collect();
+            state.mse_codecs = (!codecs.is_empty()).then(|| codecs.join(","));
         }
         if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
             // Too much to replay: a joining player waits for the next keyframe.
@@ -461,10 +583,12 @@ impl Stream {
     fn flush(&self, state: &mut State) -> Flush {
         let (wires, roles): (Vec<Arc<Wire>>, Vec<Role>) = std::mem::take(&mut state.pending).into_iter().unzip();
         state.pending_since = None;
-        let preamble = Preamble {
+        let sent_before = state.send_bytes.get();
+        let context = SendContext {
             tracks: state.tracks,
             headers: &state.headers,
             refusal: &state.fmp4_refusal,
+            sent: &state.send_bytes,
         };
         let mut direct = Vec::new();
         let mut forms = [false; FORMS];
@@ -481,7 +605,7 @@ impl Stream {
                 continue;
             }
             for (wire, role) in wires.iter().zip(&roles).skip(joined_at) {
-                if !self.offer(player, wire, *role, &preamble) {
+                if !self.offer(player, wire, *role, &context) {
                     dropped += 1;
                 }
             }
@@ -501,7 +625,7 @@ impl Stream {
             false
         });
         // Each form the direct players take, built once for all of them.
-        let batches = std::array::from_fn(|f| match forms[f] {
+        let batches: [Vec<Chunks>; FORMS] = std::array::from_fn(|f| match forms[f] {
             true => wires
                 .iter()
                 .map(|w| w.bytes(Form::ALL[f]))
@@ -510,19 +634,26 @@ impl Stream {
                 .collect(),
             false => Vec::new(),
         });
+        let batch_bytes = batches
+            .each_ref()
+            .map(|b| b.iter().map(|c| c.len() as u64).sum::<u64>());
+        let direct_bytes: u64 = direct.iter().map(|o| batch_bytes[o.form() as usize]).sum();
+        let sent = state.send_bytes.get() + direct_bytes;
+        state.send_bytes.set(sent);
+        state.rates.add(self.second(), 0, sent - sent_before);
         Flush { batches, direct }
     }
 
     /// Queues one frame to a player that cannot take the batch directly,
     /// with the skip-to-keyframe rules; false when it was dropped.
-    fn offer(&self, player: &mut Player, wire: &Wire, role: Role, preamble: &Preamble<'_>) -> bool {
+    fn offer(&self, player: &mut Player, wire: &Wire, role: Role, context: &SendContext<'_>) -> bool {
         let resume = match role {
             // Skipping players get the current headers when they resume.
-            Role::Header => return player.skipping || send(player, wire, preamble),
+            Role::Header => return player.skipping || send(player, wire, context),
             Role::Frame { resume } => resume,
         };
         if player.skipping {
-            let has_room = player.outlet.room() > preamble.headers.len();
+            let has_room = player.outlet.room() > context.headers.len();
             if !(resume && has_room) {
                 player.dropped += 1;
                 // Waiting for a keyframe with room is not being slow.
@@ -536,11 +667,11 @@ impl Stream {
                 player.id, self.key.app, player.dropped
             );
             player.skipping = false;
-            for (_, header) in preamble.headers {
-                send(player, header, preamble);
+            for (_, header) in context.headers {
+                send(player, header, context);
             }
         }
-        send(player, wire, preamble)
+        send(player, wire, context)
     }
 
     fn cache_gop(&self, state: &mut State, wire: &Arc<Wire>, is_keyframe: bool) {
@@ -564,13 +695,15 @@ impl Stream {
 }
 
 /// What a joining HTTP player's first bytes are made from.
-struct Preamble<'a> {
+struct SendContext<'a> {
     /// For an FLV header.
     tracks: Tracks,
     /// For an fMP4 init segment.
     headers: &'a [((FrameKind, u8), Arc<Wire>)],
     /// Where to say why an init segment could not be made.
     refusal: &'a Cell<Option<String>>,
+    /// Bytes queued to players, counted here.
+    sent: &'a Cell<u64>,
 }
 
 /// The bit of fMP4 track `id` in a set of tracks.
@@ -609,6 +742,17 @@ fn place(state: &mut State, kind: FrameKind, timestamp: RtmpTime) -> Option<Plac
 /// which has no configuration, the track of `first`), with those tracks as
 /// bits; an error says why there is none.
 fn fmp4_init(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> Result<(Vec<u8>, u8), String> {
+    let (tracks, unsupported) = fmp4_tracks(headers, first);
+    if tracks.is_empty() {
+        return Err(unsupported.unwrap_or_else(|| "no audio or video configuration".into()));
+    }
+    let bits = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
+    Ok((fmp4::init_segment(&tracks), bits))
+}
+
+/// The fMP4 tracks `headers` (and `first`, see `fmp4_init`) configure, and
+/// why one could not be made, if one could not.
+fn fmp4_tracks(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> (Vec<fmp4::Track>, Option<String>) {
     let mut tracks: Vec<fmp4::Track> = Vec::new();
     let mut unsupported = None;
     let main_tracks = headers.iter().filter(|((_, track), _)| *track == 0);
@@ -626,18 +770,14 @@ fn fmp4_init(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> 
             }
         }
     }
-    if tracks.is_empty() {
-        return Err(unsupported.unwrap_or_else(|| "no audio or video configuration".into()));
-    }
-    let bits = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
-    Ok((fmp4::init_segment(&tracks), bits))
+    (tracks, unsupported)
 }
 
 /// Queues `wire` in the player's form without blocking. An HTTP player's
 /// first frame comes after its FLV header or fMP4 init segment, made from
-/// `preamble`. A full queue makes the player skip to the next keyframe;
+/// `context`. A full queue makes the player skip to the next keyframe;
 /// returns false when the frame was not queued.
-fn send(player: &mut Player, wire: &Wire, preamble: &Preamble<'_>) -> bool {
+fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
     let form = player.outlet.form();
     if form.is_fmp4() {
         // Metadata and configuration ride in the init segment, made at
@@ -653,15 +793,15 @@ fn send(player: &mut Player, wire: &Wire, preamble: &Preamble<'_>) -> bool {
     if player.needs_header {
         let header = match form {
             Form::Rtmp => Vec::new(),
-            Form::Flv | Form::FlvChunked => flv::header(preamble.tracks).to_vec(),
-            Form::Fmp4 | Form::Fmp4Chunked => match fmp4_init(preamble.headers, Some(wire)) {
+            Form::Flv | Form::FlvChunked => flv::header(context.tracks).to_vec(),
+            Form::Fmp4 | Form::Fmp4Chunked => match fmp4_init(context.headers, Some(wire)) {
                 Ok((init, tracks)) => {
                     player.fmp4_tracks = tracks;
                     init
                 }
                 Err(why) => {
                     debug!("conn#{} cannot play as fMP4: {why}", player.id);
-                    preamble.refusal.set(Some(why));
+                    context.refusal.set(Some(why));
                     // Its connection answers 415 (see `fmp4_refusal`).
                     player.outlet.finish();
                     return false;
@@ -684,7 +824,10 @@ fn send(player: &mut Player, wire: &Wire, preamble: &Preamble<'_>) -> bool {
         return true; // a frame of a codec fMP4 does not carry
     }
     match player.outlet.try_queue(bytes.clone()) {
-        Ok(()) => true,
+        Ok(()) => {
+            context.sent.set(context.sent.get() + bytes.len() as u64);
+            true
+        }
         Err(TrySendError::Full(_)) => {
             if !player.skipping {
                 debug!("conn#{} is slow: skipping to the next keyframe", player.id);
@@ -765,6 +908,13 @@ mod tests {
         }
     }
 
+    fn publisher() -> PublisherInfo {
+        PublisherInfo {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            encoder: "test".into(),
+        }
+    }
+
     impl Stream {
         /// One frame in a read of its own, as the connection hands it over.
         fn publish(&self, frame: Frame) {
@@ -813,7 +963,7 @@ mod tests {
     #[test]
     fn a_full_queue_skips_to_the_next_keyframe_with_the_headers_again() {
         let stream = stream(1000);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let player = subscribe(&stream, 2, 4);
         // A connection thread busy writing: everything goes through the queue.
         let _turn = player.outlet.turn();
@@ -834,7 +984,7 @@ mod tests {
     #[test]
     fn a_player_behind_for_too_long_is_told_to_hang_up() {
         let stream = stream(3);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let player = subscribe(&stream, 2, 2);
         let _turn = player.outlet.turn();
         for ms in 0..5 {
@@ -850,7 +1000,7 @@ mod tests {
     fn a_player_that_wrote_lately_is_not_hung_up() {
         let mut stream = stream(3);
         stream.config.min_stall = Duration::from_secs(3600);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let player = subscribe(&stream, 2, 2);
         let _turn = player.outlet.turn();
         for ms in 0..20 {
@@ -866,7 +1016,7 @@ mod tests {
     #[test]
     fn a_player_that_reads_slowly_stays_however_much_it_misses() {
         let stream = stream(3);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let player = subscribe(&stream, 2, 2);
         let _turn = player.outlet.turn();
         for round in 0..10 {
@@ -887,7 +1037,7 @@ mod tests {
     #[test]
     fn an_idle_player_gets_frames_on_its_socket_and_a_busy_one_through_its_queue() {
         let stream = stream(1000);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let mut player = subscribe(&stream, 2, 16);
         stream.publish(video(10, 0x17, 1));
         stream.publish(video(20, 0x27, 1));
@@ -913,7 +1063,7 @@ mod tests {
     #[test]
     fn frames_from_one_read_go_out_together_at_its_end() {
         let stream = stream(1000);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let mut player = subscribe(&stream, 2, 16);
         stream.push(video(10, 0x17, 1)).unwrap();
         stream.push(video(20, 0x27, 1)).unwrap();
@@ -927,7 +1077,7 @@ mod tests {
     fn merged_writes_hold_frames_until_the_oldest_is_old_enough() {
         let mut stream = stream(1000);
         stream.config.merge_write = Duration::from_secs(3600);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let mut player = subscribe(&stream, 2, 16);
         stream.publish(video(10, 0x17, 1));
         stream.publish(video(20, 0x27, 1));
@@ -946,7 +1096,7 @@ mod tests {
     fn tracks_past_the_limit_and_headers_past_the_budget_are_errors() {
         let mut stream = stream(1000);
         stream.config.max_tracks = 1;
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         stream.push(video(0, 0x17, 0)).unwrap();
         stream.push(video(1, 0x17, 0)).unwrap(); // the same track again
         let audio_header = Frame {
@@ -966,7 +1116,7 @@ mod tests {
     #[test]
     fn the_gop_gives_way_to_headers_within_the_budget() {
         let stream = stream(1000);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let mut key = video(0, 0x17, 1);
         key.payload.resize(600 * 1024, 0);
         stream.publish(key);
@@ -982,7 +1132,7 @@ mod tests {
     #[test]
     fn a_queue_full_in_bytes_skips_to_the_next_keyframe() {
         let stream = stream(1000);
-        assert!(stream.try_start_publish(1));
+        assert!(stream.try_start_publish(1, publisher()));
         let player = subscribe(&stream, 2, 100); // 100 frames, 1 MiB
         let _turn = player.outlet.turn();
         let big = |ms, first| {

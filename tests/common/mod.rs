@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
 pub mod binary;
+pub mod browser;
 pub mod canary;
 pub mod http;
 pub mod nginx;
@@ -279,6 +280,11 @@ impl Proc {
     /// The piped stderr, to read while the process runs.
     pub fn take_stderr(&mut self) -> std::process::ChildStderr {
         self.0.as_mut().unwrap().stderr.take().expect("stderr was piped")
+    }
+
+    /// The child, for its pipes.
+    pub fn child_mut(&mut self) -> &mut Child {
+        self.0.as_mut().unwrap()
     }
 
     /// True while the process runs.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
+use super::api;
 use super::request::{self, Container, Request, Route};
 use super::response::{self, Body, LAST_CHUNK, Status};
 use crate::Config;
@@ -21,6 +22,10 @@ use crate::server::stream::ConnId;
 use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
+
+/// The dashboard: one page, its script and style inline, nothing fetched
+/// from elsewhere.
+const DASHBOARD: &str = include_str!("dashboard.html");
 
 /// Reads of a request head grow by this much at a time, up to
 /// `Config::http_max_header_bytes`.
@@ -67,7 +72,8 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
             Escaped(&request.target)
         );
         let v = request.minor_version;
-        match request::route(&request) {
+        let route = request::route(&request);
+        match route.clone() {
             Route::Options => {
                 let allow = [
                     ("Access-Control-Allow-Methods", "GET, OPTIONS"),
@@ -77,6 +83,26 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
                 ];
                 let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, &allow);
                 if let Err(e) = (&**socket).write_all(&head) {
+                    return write_failed(e);
+                }
+                if !request.keep_alive {
+                    return End::Closed("answered");
+                }
+            }
+            Route::Dashboard | Route::ApiStreams => {
+                let (content_type, body) = match route {
+                    Route::Dashboard => ("text/html; charset=utf-8", DASHBOARD.to_owned()),
+                    _ => (
+                        "application/json",
+                        api::streams(&shared.registry.stats(), shared.rtmp_addr.port()),
+                    ),
+                };
+                let extra = [("Cache-Control", "no-cache")];
+                let body_len = Body::Length(body.len());
+                let mut answer =
+                    response::head(v, Status::OK, Some(content_type), body_len, request.keep_alive, &extra);
+                answer.extend_from_slice(body.as_bytes());
+                if let Err(e) = (&**socket).write_all(&answer) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {

@@ -1,4 +1,5 @@
-//! The HTTP side: live streams for players that speak HTTP (HTTP-FLV).
+//! The HTTP side: live streams for players that speak HTTP (HTTP-FLV,
+//! live fMP4), the JSON API (`api`) and the dashboard page.
 //!
 //! The HTTP listener shares the RTMP side's `Shared`: the same connection
 //! limits, access rules, registry and shutdown. Each accepted socket gets
@@ -8,6 +9,7 @@
 //! HTTP player is a player like an RTMP one: same queue, same slow-player
 //! policy, same write-through from the publishing thread.
 
+pub(crate) mod api;
 pub(crate) mod connection;
 pub(crate) mod request;
 pub(crate) mod response;

@@ -121,6 +121,10 @@ pub(crate) enum Route {
     },
     /// A CORS preflight.
     Options,
+    /// The dashboard page.
+    Dashboard,
+    /// `/api/v1/streams`: what is live, as JSON.
+    ApiStreams,
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -137,7 +141,12 @@ pub(crate) fn route(request: &Request) -> Route {
     if request.method == Method::Options {
         return Route::Options;
     }
-    let stream = match segments.as_slice() {
+    let page = match segments.as_slice() {
+        [] => Some(Route::Dashboard),
+        [api, v1, streams] if api == "api" && v1 == "v1" && streams == "streams" => Some(Route::ApiStreams),
+        _ => None,
+    };
+    let stream = page.or_else(|| match segments.as_slice() {
         [app @ .., file] if !app.is_empty() => {
             let named = |ext: &str, container| {
                 let name = file.strip_suffix(ext).filter(|n| !n.is_empty())?;
@@ -150,7 +159,7 @@ pub(crate) fn route(request: &Request) -> Route {
             named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4))
         }
         _ => None,
-    };
+    });
     match (stream, request.method) {
         (None, _) => Route::Refuse(Status::NOT_FOUND, "nothing here"),
         (Some(route), Method::Get) => route,
@@ -287,6 +296,10 @@ mod tests {
         ] {
             assert_eq!(status("GET", target), Status::BAD_REQUEST, "{target}");
         }
+        assert_eq!(route_of("GET", "/"), Route::Dashboard);
+        assert_eq!(route_of("GET", "/api/v1/streams"), Route::ApiStreams);
+        assert_eq!(status("POST", "/api/v1/streams"), Status::METHOD_NOT_ALLOWED);
+        assert_eq!(status("GET", "/api/v1"), Status::NOT_FOUND);
         assert_eq!(status("GET", "/cam.flv"), Status::NOT_FOUND);
         assert_eq!(status("GET", "/live/.flv"), Status::NOT_FOUND);
         assert_eq!(status("GET", "/live/cam.mkv"), Status::NOT_FOUND);

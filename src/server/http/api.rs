@@ -1,0 +1,156 @@
+//! The JSON API: `GET /api/v1/streams`. Field names follow SRS's API
+//! (`id`, `name`, `app`, `clients`, `send_bytes`, `recv_bytes`, `kbps`,
+//! `video`, `audio`, `publish`) so that tools written for it read ours;
+//! what SRS lacks has names of our own. Pure: statistics in, text out.
+
+use serde_json::{Value, json};
+
+use crate::server::StreamStats;
+
+/// The body of `GET /api/v1/streams`.
+pub(crate) fn streams(streams: &[StreamStats], rtmp_port: u16) -> String {
+    let streams: Vec<Value> = streams.iter().map(stream).collect();
+    json!({
+        "code": 0,
+        "server": "rustic_rtmp",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rtmp_port": rtmp_port,
+        "streams": streams,
+    })
+    .to_string()
+}
+
+/// Average of the last `n` entries of `kbps` (at least one).
+fn average(kbps: &[u64], n: usize) -> u64 {
+    let n = n.max(1);
+    let last = &kbps[kbps.len().saturating_sub(n)..];
+    last.iter().sum::<u64>() / last.len().max(1) as u64
+}
+
+fn stream(s: &StreamStats) -> Value {
+    let key = &s.key;
+    let video = s.video.as_ref().map(|v| {
+        json!({
+            "codec": v.codec,
+            "profile": v.profile,
+            "level": v.level,
+            "width": v.width,
+            "height": v.height,
+            "fps": v.fps,
+        })
+    });
+    let audio = s.audio.as_ref().map(|a| {
+        json!({
+            "codec": a.codec,
+            "profile": a.profile,
+            "sample_rate": a.sample_rate,
+            "channel": a.channels,
+        })
+    });
+    let publisher = s.publisher.as_ref();
+    let seconds = publisher.map_or(30, |p| p.uptime.as_secs() as usize);
+    json!({
+        "id": format!("{}/{}", key.app, key.name),
+        "app": key.app,
+        "name": key.name,
+        "url": format!("/{}/{}", key.app, key.name),
+        "clients": s.players + usize::from(s.publishing),
+        "players": {
+            "total": s.players,
+            "rtmp": s.players_by_protocol.rtmp,
+            "flv": s.players_by_protocol.flv,
+            "mp4": s.players_by_protocol.mp4,
+        },
+        "frames": s.frames,
+        "dropped": s.dropped,
+        "last_timestamp_ms": s.last_timestamp.0,
+        "recv_bytes": s.recv_bytes,
+        "send_bytes": s.send_bytes,
+        // Over the last 30 s, or the seconds published if fewer.
+        "kbps": {
+            "recv_30s": average(&s.kbps_in, seconds.min(30)),
+            "send_30s": average(&s.kbps_out, seconds.min(30)),
+        },
+        "kbps_in_60s": s.kbps_in,
+        "live_ms": publisher.map(|p| p.uptime.as_millis() as u64),
+        "publish": {
+            "active": s.publishing,
+            "cid": publisher.map(|p| p.id.to_string()),
+            "address": publisher.map(|p| p.addr.to_string()),
+            "encoder": publisher.map(|p| p.encoder.as_str()),
+        },
+        "video": video,
+        "audio": audio,
+        "mse_type": s.mse_type,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::StreamKey;
+    use crate::media::codec::{AudioDescription, VideoDescription};
+    use crate::protocol::time::RtmpTime;
+    use crate::server::{PlayerCounts, PublisherStats};
+    use std::time::Duration;
+
+    #[test]
+    fn a_stream_in_srs_field_names() {
+        let mut kbps_in = vec![0; 60];
+        kbps_in[59] = 3000;
+        let stats = StreamStats {
+            key: StreamKey::new("live", "cam \"1\""),
+            publishing: true,
+            players: 3,
+            frames: 900,
+            last_timestamp: RtmpTime(30_000),
+            dropped: 2,
+            player_drops: Vec::new(),
+            players_by_protocol: PlayerCounts {
+                rtmp: 1,
+                flv: 1,
+                mp4: 1,
+            },
+            publisher: Some(PublisherStats {
+                id: 7,
+                addr: "10.0.0.2:50000".parse().unwrap(),
+                encoder: "FMLE/3.0 (compatible; FMSc/1.0)".into(),
+                uptime: Duration::from_millis(30_500),
+            }),
+            video: Some(VideoDescription {
+                codec: "H264".into(),
+                profile: Some("High".into()),
+                level: Some("3.1".into()),
+                width: 1280,
+                height: 720,
+                fps: Some(30.0),
+            }),
+            audio: Some(AudioDescription {
+                codec: "AAC".into(),
+                profile: Some("LC".into()),
+                sample_rate: 48000,
+                channels: 2,
+            }),
+            mse_type: Some("video/mp4; codecs=\"avc1.64001f,mp4a.40.2\"".into()),
+            recv_bytes: 11_000_000,
+            send_bytes: 33_000_000,
+            kbps_in,
+            kbps_out: vec![0; 60],
+        };
+        let body: Value = serde_json::from_str(&streams(&[stats], 1935)).unwrap();
+        assert_eq!(body["code"], 0);
+        assert_eq!(body["rtmp_port"], 1935);
+        let s = &body["streams"][0];
+        assert_eq!(s["id"], "live/cam \"1\"", "names are escaped, not cut");
+        assert_eq!((s["app"].as_str(), s["clients"].as_u64()), (Some("live"), Some(4)));
+        assert_eq!(s["players"]["mp4"], 1);
+        assert_eq!(s["kbps"]["recv_30s"], 100);
+        assert_eq!(s["kbps_in_60s"].as_array().unwrap().len(), 60);
+        assert_eq!(s["publish"]["cid"], "7");
+        assert_eq!(s["publish"]["address"], "10.0.0.2:50000");
+        assert_eq!(s["video"]["width"], 1280);
+        assert_eq!(s["audio"]["channel"], 2);
+        assert_eq!(s["live_ms"], 30_500);
+        assert_eq!(s["mse_type"], "video/mp4; codecs=\"avc1.64001f,mp4a.40.2\"");
+    }
+}

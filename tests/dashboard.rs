@@ -1,0 +1,104 @@
+//! The dashboard in a real browser: headless Chromium loads `/` while
+//! ffmpeg publishes, the page lists the stream from `/api/v1/streams` and
+//! plays it through Media Source Extensions from the `.mp4` endpoint. The
+//! test reads the page's state through the DevTools protocol and checks a
+//! screenshot of the video: it fails unless the video really plays.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::browser::Browser;
+use common::http;
+use common::*;
+use rustic_rtmp::Config;
+use serde_json::Value;
+
+/// The mean and standard deviation of a PNG's luma, by ffmpeg.
+fn luma_stats(png: &[u8]) -> (f64, f64) {
+    let scratch = Scratch::new("shot");
+    let file = scratch.path("shot.png");
+    std::fs::write(&file, png).unwrap();
+    let out = run(ffmpeg()
+        .args(["-loglevel", "error", "-i"])
+        .arg(&file)
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "-"]));
+    assert!(out.status.success(), "ffmpeg read the screenshot: {}", stderr(&out));
+    let pixels = &out.stdout;
+    assert!(!pixels.is_empty(), "an empty screenshot");
+    let n = pixels.len() as f64;
+    let mean = pixels.iter().map(|&p| p as f64).sum::<f64>() / n;
+    let variance = pixels.iter().map(|&p| (p as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, variance.sqrt())
+}
+
+#[test]
+fn the_dashboard_lists_a_stream_and_plays_it_near_live() {
+    let server = http::server(Config::default());
+    let name = unique("dash");
+    let rtmp = url(&server, &format!("live/{name}"));
+    // A 4 s clip looped: as long as the test needs, ended when it drops.
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &rtmp])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_until("the stream to be live", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.mse_type.is_some())
+    });
+
+    let mut browser = Browser::start();
+    browser.open(&http::url(&server, &format!("?play=live/{name}")));
+    // The table lists the stream with what its sequence headers say.
+    let row = browser.wait_for(
+        "the stream's row",
+        &format!("document.querySelector('tr[data-id=\"live/{name}\"]')?.innerText ?? ''"),
+        // The preview is one of its players once the next refresh shows it.
+        |text| text.as_str().is_some_and(|t| t.contains("H264") && t.contains("MP4 1")),
+    );
+    let row = row.as_str().unwrap().to_owned();
+    assert!(row.contains("320x240"), "{row}");
+    assert!(row.contains("AAC 44100 Hz"), "{row}");
+    assert!(row.contains("FMLE/3.0"), "ffmpeg's flashVer: {row}");
+
+    // The preview plays: currentTime advances by 2 s of stream time.
+    let state = "dashboardState()";
+    let started = browser.wait_for("the video to start", state, |s| s["currentTime"].as_f64() > Some(0.0));
+    let from = started["currentTime"].as_f64().unwrap();
+    let playing = browser.wait_for("2 s of video to play", state, |s| {
+        s["currentTime"].as_f64().is_some_and(|t| t >= from + 2.0) && s["delayMs"].is_number()
+    });
+    assert_eq!(playing["error"], Value::Null, "{playing}");
+    assert_eq!(
+        (playing["videoWidth"].as_u64(), playing["videoHeight"].as_u64()),
+        (Some(320), Some(240))
+    );
+    let delay = playing["delayMs"].as_f64().unwrap();
+    eprintln!(
+        "dashboard: currentTime {:.2} s (from {from:.2}), {delay} ms behind live",
+        playing["currentTime"]
+    );
+    assert!(delay < 1000.0, "the page shows {delay} ms behind live");
+    let shown = browser.eval("document.getElementById('delay').textContent");
+    assert!(
+        shown.as_str().is_some_and(|t| t.ends_with(" s")),
+        "the page shows the delay: {shown}"
+    );
+
+    // The picture is not blank: testsrc is bright bars and a moving
+    // gradient, a blank or black video is flat.
+    let rect = browser.eval(
+        "(() => { const r = document.getElementById('video').getBoundingClientRect(); \
+         return [r.x, r.y, r.width, r.height]; })()",
+    );
+    let r: Vec<f64> = rect.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let (mean, spread) = luma_stats(&browser.screenshot((r[0], r[1], r[2], r[3])));
+    eprintln!("dashboard: screenshot luma mean {mean:.1}, deviation {spread:.1}");
+    assert!(
+        mean > 40.0 && spread > 30.0,
+        "a blank picture: mean {mean:.1}, deviation {spread:.1}"
+    );
+}
