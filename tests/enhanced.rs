@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::http;
 use common::*;
 use rustic_rtmp::ServerHandle;
 use rustic_rtmp::client::{Client, ClientOptions, Player, Publisher};
@@ -174,4 +175,33 @@ fn a_second_client_publisher_is_refused_with_bad_name() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a second publisher was accepted"),
     }
+}
+
+#[test]
+fn enhanced_tags_reach_an_http_flv_player_byte_exact() {
+    let server = http::server(rustic_rtmp::Config::default());
+    let name = unique("eflv");
+    let target = format!("/live/{name}.flv");
+    let socket = http::send(server.http_addr().unwrap(), &http::get_request(&target, 1));
+    wait_for_players(&server, "live", &name, 1);
+    let reader = std::thread::spawn(move || http::read_to_close(socket));
+    let frames = enhanced_frames();
+    let mut publisher = publisher(&url(&server, &format!("live/{name}")));
+    for frame in &frames {
+        publisher.send(frame).unwrap();
+    }
+    drop(publisher);
+    let (_, tags) = http::flv_tags(&reader.join().unwrap().body);
+    let got: Vec<Frame> = tags
+        .into_iter()
+        .map(|t| {
+            let kind = if t.kind == 8 {
+                FrameKind::Audio
+            } else {
+                FrameKind::Video
+            };
+            frame(kind, t.timestamp, &t.body)
+        })
+        .collect();
+    assert_eq!(got, frames, "E-FLV tags carry the E-RTMP bodies unchanged");
 }

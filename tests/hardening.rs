@@ -585,3 +585,48 @@ fn f5_amf3_metadata_cannot_grow_much_past_its_size() {
     assert!(grown <= 8 * MIB, "peak grew {grown} KiB");
     server.assert_unharmed(canary);
 }
+
+/// The binary's HTTP address, from its log.
+fn http_addr(server: &Binary) -> std::net::SocketAddr {
+    let line = server.wait_for_log("listening for HTTP on");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn f12_http_heads_too_long_or_never_finished_hold_little_and_are_answered() {
+    use std::io::{Read, Write};
+    let mut server = Binary::start(&["--http-bind", "127.0.0.1", "--http-port", "0"]);
+    let addr = http_addr(&server);
+    let canary = server.canary();
+    let before = server.peak_kib();
+    // Half send a 100 KB head (431 at 16 KiB), half stop 16 000 bytes into
+    // one (408 when the 10 s for a head are up).
+    let attackers: Vec<std::thread::JoinHandle<String>> = (0..100)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut socket = std::net::TcpStream::connect(addr).unwrap();
+                socket.set_read_timeout(Some(WAIT)).unwrap();
+                let filler = if i % 2 == 0 { 100_000 } else { 16_000 };
+                let head = format!("GET /live/x.flv HTTP/1.1\r\nX-Filler: {}", "a".repeat(filler));
+                let _ = socket.write_all(head.as_bytes());
+                let mut answer = Vec::new();
+                let _ = socket.read_to_end(&mut answer);
+                String::from_utf8_lossy(&answer)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let answers: Vec<String> = attackers.into_iter().map(|a| a.join().unwrap()).collect();
+    let count = |status: &str| answers.iter().filter(|a| a.contains(status)).count();
+    assert_eq!((count(" 431 "), count(" 408 ")), (50, 50), "{answers:?}");
+    let grown = server.peak_kib() - before;
+    eprintln!("f12: peak grew {grown} KiB for 100 HTTP connections");
+    // README: a head is at most 16 KiB; a connection thread touches a few
+    // pages of stack besides.
+    assert!(grown <= 100 * 64, "peak grew {grown} KiB for 100 HTTP connections");
+    assert!(server.log_bytes() < 64 * 1024, "{} log bytes", server.log_bytes());
+    server.assert_unharmed(canary);
+}
