@@ -58,7 +58,7 @@ fn logged(rx: &mpsc::Receiver<String>, needle: &str) -> String {
 
 #[test]
 fn sigterm_stops_the_server_with_exit_code_zero() {
-    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0"]);
+    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0", "--no-http"]);
     let mut client = RawClient::handshake(addr);
     logged(&logs, "opened");
     client.connect("live");
@@ -84,6 +84,7 @@ fn sigint_stops_it_too_and_ipv6_bind_works() {
         "--chunk-size",
         "60000",
         "--no-gop-cache",
+        "--no-http",
     ]);
     assert!(addr.is_ipv6());
     RawClient::handshake(addr).connect("live");
@@ -97,6 +98,33 @@ fn a_bad_flag_value_is_refused() {
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("--bind \"nowhere\" is not an IP address"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_taken_default_http_port_is_skipped_with_a_warning_but_a_given_one_is_an_error() {
+    // Held here unless another program holds it already: taken either way.
+    // The other tests here run with --no-http.
+    let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0"]);
+    let line = logged(&logs, "running without HTTP");
+    assert!(line.contains("127.0.0.1:8080"), "{line}");
+    RawClient::handshake(addr).connect("live");
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args([
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--http-port",
+        "8080",
+    ]));
+    assert!(!out.status.success(), "a port asked for must be bound");
+    assert!(
+        stderr(&out).contains("cannot listen on 127.0.0.1:8080"),
         "{}",
         stderr(&out)
     );

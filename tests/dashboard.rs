@@ -102,3 +102,61 @@ fn the_dashboard_lists_a_stream_and_plays_it_near_live() {
         "a blank picture: mean {mean:.1}, deviation {spread:.1}"
     );
 }
+
+#[test]
+fn the_api_lists_a_live_stream_in_srs_field_names() {
+    let server = http::server(Config::default());
+    let name = unique("api");
+    let rtmp = url(&server, &format!("live/{name}"));
+    let mut publisher = publish(&Sample::LongAudioVideo.path(), &rtmp, &[]);
+    wait_until("2 s published", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.last_timestamp.0 >= 2000)
+    });
+    let request = b"GET /api/v1/streams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let response = http::read_to_close(http::send(server.http_addr().unwrap(), request));
+    assert_eq!(response.status, 200, "{}", response.head);
+    assert_eq!(response.header("Content-Type"), Some("application/json"));
+    let body: Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert_eq!(body["code"], 0);
+    assert_eq!(body["rtmp_port"], server.local_addr().port());
+    let id = format!("live/{name}");
+    let s = body["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} in {body}"))
+        .clone();
+    assert_eq!(
+        (s["app"].as_str(), s["name"].as_str()),
+        (Some("live"), Some(name.as_str()))
+    );
+    assert_eq!(s["publish"]["active"], true);
+    assert!(
+        s["publish"]["encoder"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("FMLE/3.0")),
+        "{s}"
+    );
+    assert_eq!(s["video"]["codec"], "H264");
+    assert_eq!(
+        (s["video"]["width"].as_u64(), s["video"]["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(s["video"]["profile"], "Baseline", "x264's ultrafast preset");
+    assert_eq!(s["audio"]["codec"], "AAC");
+    assert_eq!(
+        (s["audio"]["sample_rate"].as_u64(), s["audio"]["channel"].as_u64()),
+        (Some(44100), Some(1))
+    );
+    assert!(s["recv_bytes"].as_u64() > Some(10_000), "{s}");
+    assert!(s["kbps"]["recv_30s"].as_u64() > Some(10), "{s}");
+    assert!(
+        s["mse_type"]
+            .as_str()
+            .is_some_and(|t| t.contains("avc1.") && t.contains("mp4a.40.2")),
+        "{s}"
+    );
+    assert_eq!(s["clients"], 1, "the publisher");
+    assert!(publisher.wait().success());
+}
