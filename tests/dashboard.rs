@@ -68,8 +68,10 @@ fn the_dashboard_lists_a_stream_and_plays_it_near_live() {
     let state = "dashboardState()";
     let started = browser.wait_for("the video to start", state, |s| s["currentTime"].as_f64() > Some(0.0));
     let from = started["currentTime"].as_f64().unwrap();
-    let playing = browser.wait_for("2 s of video to play", state, |s| {
-        s["currentTime"].as_f64().is_some_and(|t| t >= from + 2.0) && s["delayMs"].is_number()
+    // The delay it shows settles once the first refreshes and the decoder
+    // have warmed up.
+    let playing = browser.wait_for("2 s of video to play, under 1 s behind live", state, |s| {
+        s["currentTime"].as_f64().is_some_and(|t| t >= from + 2.0) && s["delayMs"].as_f64().is_some_and(|d| d < 1000.0)
     });
     assert_eq!(playing["error"], Value::Null, "{playing}");
     assert_eq!(
