@@ -203,6 +203,10 @@ pub struct Access {
     pub allow_play: Vec<Cidr>,
     /// These networks may not play.
     pub deny_play: Vec<Cidr>,
+    /// When set, the API's changes (`DELETE /api/v1/clients/{id}`) need
+    /// `Authorization: Bearer` with this token; when not, they are taken
+    /// from loopback addresses only. Reading needs no token.
+    pub api_token: Option<String>,
     /// When not empty, encoders (flashVer `FMLE/...`) must log in with
     /// Adobe's `authmod=adobe` challenge as one of these `(user, password)`
     /// pairs, and only logged-in connections may publish.

@@ -39,4 +39,6 @@ pub mod session;
 
 pub use config::{Access, Cidr, Config, HttpBind};
 pub use error::Error;
-pub use server::{PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats};
+pub use server::{
+    ClientKind, ClientStats, PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats,
+};

@@ -95,6 +95,11 @@ struct Args {
     /// this network may not play (repeatable)
     #[argh(option)]
     deny_play: Vec<String>,
+    /// file whose first line is the token the API's changes (kicking a
+    /// client) need as `Authorization: Bearer TOKEN`; without it they are
+    /// taken from loopback only (or RUSTIC_RTMP_API_TOKEN)
+    #[argh(option)]
+    api_token_file: Option<PathBuf>,
     /// file of user:password lines: encoders must log in with
     /// authmod=adobe (OBS "Use authentication", rtmp://user:pass@ in ffmpeg)
     #[argh(option)]
@@ -156,6 +161,7 @@ fn main() -> ExitCode {
             deny_publish: networks("deny-publish", &args.deny_publish)?,
             allow_play: networks("allow-play", &args.allow_play)?,
             deny_play: networks("deny-play", &args.deny_play)?,
+            api_token: secret("api-token", &None, &args.api_token_file, "RUSTIC_RTMP_API_TOKEN")?,
             users: match &args.users {
                 Some(path) => read_users(path)?,
                 None => Vec::new(),

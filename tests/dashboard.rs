@@ -121,13 +121,12 @@ fn the_api_lists_a_live_stream_in_srs_field_names() {
     let body: Value = serde_json::from_slice(&response.body).expect("JSON");
     assert_eq!(body["code"], 0);
     assert_eq!(body["rtmp_port"], server.local_addr().port());
-    let id = format!("live/{name}");
     let s = body["streams"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["id"] == id.as_str())
-        .unwrap_or_else(|| panic!("{id} in {body}"))
+        .find(|s| s["name"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} in {body}"))
         .clone();
     assert_eq!(
         (s["app"].as_str(), s["name"].as_str()),

@@ -113,6 +113,31 @@ impl Gate {
         }
     }
 
+    /// May a request from `peer` carrying `authorization` change things
+    /// through the API? `Err` says why not, with the status to answer.
+    pub(crate) fn may_change(&self, peer: IpAddr, authorization: Option<&str>) -> Result<(), (u16, &'static str)> {
+        let Some(token) = &self.access.api_token else {
+            let loopback = match peer {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+                v4 => v4.is_loopback(),
+            };
+            return match loopback {
+                true => Ok(()),
+                false => Err((
+                    403,
+                    "changes are taken from loopback only, unless --api-token-file is set",
+                )),
+            };
+        };
+        let presented = authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        match same_secret(&self.secret, presented.trim().as_bytes(), token.as_bytes()) {
+            true => Ok(()),
+            false => Err((401, "a valid Authorization: Bearer token is needed")),
+        }
+    }
+
     /// True when the query's `key=` is `expected`, compared in constant
     /// time.
     fn is_key(&self, query: &str, expected: &str) -> bool {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use log::{debug, info};
 
 use super::Shared;
+use super::clients::{Client, ClientKind};
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
@@ -34,8 +35,6 @@ use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 /// read fills what it was given (a publisher).
 const FIRST_READ_SIZE: usize = 1024;
 const READ_SIZE: usize = 64 * 1024;
-/// Characters of a `flashVer` kept for statistics.
-const MAX_ENCODER_CHARS: usize = 128;
 /// Warnings one connection may cause in 10 s.
 const CONNECTION_WARNINGS: u32 = 5;
 
@@ -72,9 +71,10 @@ impl fmt::Display for End {
 }
 
 /// Serves one accepted socket to the end; logs how it ended.
-pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+    let (id, peer) = (client.id(), client.addr());
     info!("conn#{id} {peer} opened");
-    let (end, left_out) = run(&socket, id, peer, &shared);
+    let (end, left_out) = run(&socket, &client, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
         shared.warn_peer(None, format_args!("conn#{id} {peer} {end}; closing"));
     }
@@ -111,7 +111,8 @@ pub(crate) fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usi
 /// connection thread ever touches stays resident: 16 -> 12 KiB a reader
 /// thread, measured in /proc/PID/smaps with 200 players.
 #[inline(never)]
-fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>, End> {
+fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec<u8>, End> {
+    let id = client.id();
     let mut reader = socket;
     let mut buf = vec![0u8; FIRST_READ_SIZE];
     let _ = socket.set_read_timeout(Some(config.handshake_timeout));
@@ -127,6 +128,7 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
                 )));
             }
         };
+        client.received(n);
         let progress = handshake.push(&buf[..n]).map_err(|e| End::Misbehaved(e.to_string()))?;
         reader.write_all(&handshake.take_output()).map_err(End::Io)?;
         if let Progress::Done { leftover } = progress {
@@ -138,11 +140,11 @@ fn handshake(socket: &TcpStream, config: &Config, id: ConnId) -> Result<Vec<u8>,
 
 /// Serves the connection; how it ended, and how many of the warnings it
 /// caused were not written.
-fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> (End, u64) {
+fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> (End, u64) {
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(shared.config.write_timeout));
-    match handshake(socket, &shared.config, id) {
-        Ok(leftover) => session(socket, id, peer, shared, &leftover),
+    match handshake(socket, &shared.config, client) {
+        Ok(leftover) => session(socket, client, shared, &leftover),
         Err(end) => (end, 0),
     }
 }
@@ -154,7 +156,8 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
 /// their sum. A connection thread then touches two pages of stack below
 /// the page holding its thread descriptor, not three (/proc/PID/pagemap).
 #[inline(never)]
-fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>, leftover: &[u8]) -> (End, u64) {
+fn session(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>, leftover: &[u8]) -> (End, u64) {
+    let (id, peer) = (client.id(), client.addr());
     let config = &shared.config;
     let (outlet, media) = Outlet::new(
         socket.clone(),
@@ -162,6 +165,7 @@ fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<S
         config.player_queue_len,
         config.player_queue_max_bytes,
     );
+    client.attach(&outlet);
     let sleeper = match Sleeper::new(outlet.waker()) {
         Ok(sleeper) => sleeper,
         Err(e) => return (End::Io(e), 0),
@@ -184,7 +188,7 @@ fn session(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<S
         publishing: None,
         playing: None,
         logged_in: false,
-        encoder: String::new(),
+        client: client.clone(),
         timers: Timers {
             started: Instant::now(),
             last_read: Instant::now(),
@@ -230,8 +234,8 @@ struct Connection {
     warnings: LogLimit,
     /// Logged in with authmod=adobe.
     logged_in: bool,
-    /// The `flashVer` of its `connect`, cut short, for statistics.
-    encoder: String,
+    /// What the API shows of this connection.
+    client: Arc<Client>,
     timers: Timers,
 }
 
@@ -307,6 +311,7 @@ impl Connection {
             let room = self.decoder.unfilled(*read_size);
             let asked = room.len();
             if let Some(n) = read(&mut self.outlet.socket(), room)? {
+                self.client.received(n);
                 self.decoder.filled(n);
                 if n == asked {
                     *read_size = READ_SIZE;
@@ -442,8 +447,13 @@ impl Connection {
                         publishing.push(frame).map_err(|e| End::Misbehaved(e.to_string()))?;
                     }
                 }
-                Action::Connect { app, query, flash_ver } => {
-                    self.encoder = flash_ver.chars().take(MAX_ENCODER_CHARS).collect();
+                Action::Connect {
+                    app,
+                    query,
+                    flash_ver,
+                    tc_url,
+                } => {
+                    self.client.connected(&flash_ver, &tc_url);
                     let replies = match self.shared.gate.may_connect(&query, &flash_ver) {
                         Ok(user) => {
                             if let Some(user) = &user {
@@ -475,6 +485,7 @@ impl Connection {
                     self.apply(replies)?;
                 }
                 Action::Unpublish => {
+                    self.client.doing(ClientKind::Idle, None);
                     if self.publishing.take().is_some() {
                         info!("conn#{} {} publish stop", self.id, self.peer);
                     }
@@ -505,8 +516,10 @@ impl Connection {
                         let _ = self.outlet.socket().set_nodelay(false);
                     }
                     self.playing = Some(self.shared.registry.play(&key, self.id, self.outlet.clone()));
+                    self.client.doing(ClientKind::RtmpPlay, Some(&key));
                 }
                 Action::StopPlay => {
+                    self.client.doing(ClientKind::Idle, None);
                     if self.playing.take().is_some() {
                         info!("conn#{} {} play stop", self.id, self.peer);
                     }
@@ -532,13 +545,14 @@ impl Connection {
         }
         let info = PublisherInfo {
             addr: self.peer,
-            encoder: self.encoder.clone(),
+            encoder: self.client.stats().flash_ver,
         };
         match self.shared.registry.publish(key, self.id, info) {
             Some(publishing) => {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
+                self.client.doing(self.client.publish_kind(), Some(key));
                 #[cfg(debug_assertions)]
                 if self.shared.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
                     panic!("injected by Config::panic_after_publish_to_app");

@@ -1,6 +1,6 @@
 //! The accept loop: one thread per accepted socket.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use super::Shared;
+use super::clients::Client;
 use super::log_limit::LogLimit;
-use super::stream::ConnId;
 use crate::config::THREAD_STACK;
 
 /// Removes a connection from the open set when dropped.
@@ -31,7 +31,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What serves an accepted socket on its own thread until it closes.
-pub(crate) type Serve = fn(Arc<TcpStream>, ConnId, SocketAddr, Arc<Shared>);
+pub(crate) type Serve = fn(Arc<TcpStream>, Arc<Client>, Arc<Shared>);
 
 /// Accepts until `shared.stopping` is set (and a connection wakes it),
 /// serving each socket with `serve` on a thread named `{kind}-{id}`.
@@ -64,13 +64,14 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, kind: &'static str
                 continue;
             }
         };
-        let id = match shared.register(&socket, peer.ip()) {
-            Ok(id) => id,
+        let client = match shared.register(&socket, peer) {
+            Ok(client) => client,
             Err(why) => {
                 shared.warn_peer(None, format_args!("{peer} refused: {why}"));
                 continue; // dropping the socket closes it
             }
         };
+        let id = client.id();
         let worker = shared.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("{kind}-{id}"))
@@ -78,7 +79,7 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, kind: &'static str
             .spawn(move || {
                 // Unregistered however the thread ends, panic included.
                 let _registered = Registered { shared: &worker, id };
-                let served = panic::catch_unwind(AssertUnwindSafe(|| serve(socket, id, peer, worker.clone())));
+                let served = panic::catch_unwind(AssertUnwindSafe(|| serve(socket, client, worker.clone())));
                 if served.is_err() {
                     // A bug, not the peer's fault: the guards of the
                     // connection (publish, play) were dropped while unwinding.

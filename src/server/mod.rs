@@ -8,6 +8,7 @@
 
 mod access;
 mod auth;
+mod clients;
 mod connection;
 mod fanout;
 mod http;
@@ -21,6 +22,7 @@ mod waker;
 mod wire;
 mod writer;
 
+pub use clients::{ClientKind, ClientStats};
 pub use stream::{PlayerCounts, PublisherStats, StreamStats};
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use access::Gate;
+use clients::Client;
 use log_limit::LogLimit;
 use registry::Registry;
 use stream::{ConnId, StreamConfig};
@@ -50,6 +53,10 @@ pub(crate) struct Shared {
     /// Where RTMP clients connect (the real port when `config.bind` asked
     /// for 0), for the API.
     rtmp_addr: SocketAddr,
+    /// When the server started, and an id for this start (the API's
+    /// `service`).
+    started: Instant,
+    service: String,
     registry: Arc<Registry>,
     gate: Gate,
     stopping: AtomicBool,
@@ -92,7 +99,8 @@ impl Shared {
 
     /// Adds an accepted socket to the open set, unless the server or its
     /// peer's address has as many connections as allowed; `Err` says why.
-    fn register(&self, socket: &Arc<TcpStream>, ip: IpAddr) -> Result<ConnId, String> {
+    fn register(&self, socket: &Arc<TcpStream>, peer: SocketAddr) -> Result<Arc<Client>, String> {
+        let ip = peer.ip();
         let mut open = self.sockets.lock();
         if open.sockets.len() >= self.config.max_connections {
             return Err(format!(
@@ -109,18 +117,61 @@ impl Shared {
         }
         *per_ip += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        open.sockets.insert(id, (socket.clone(), ip));
-        Ok(id)
+        let client = Client::new(id, peer);
+        let entry = OpenSocket {
+            socket: socket.clone(),
+            ip,
+            client: client.clone(),
+        };
+        open.sockets.insert(id, entry);
+        open.accepted += 1;
+        Ok(client)
+    }
+
+    /// A snapshot of every open connection, by number.
+    fn clients(&self) -> Vec<ClientStats> {
+        let open = self.sockets.lock();
+        let mut clients: Vec<ClientStats> = open.sockets.values().map(|o| o.client.stats()).collect();
+        clients.sort_by_key(|c| c.id);
+        clients
+    }
+
+    /// Closes connection `id`; false when there is none.
+    fn kick(&self, id: ConnId) -> bool {
+        let open = self.sockets.lock();
+        let Some(found) = open.sockets.get(&id) else {
+            return false;
+        };
+        info!("conn#{id} {} kicked through the API", found.client.addr());
+        let _ = found.socket.shutdown(Shutdown::Both);
+        true
+    }
+
+    /// Open connections, connections accepted, and bytes read and written
+    /// over every connection since the start.
+    fn totals(&self) -> (usize, u64, u64, u64) {
+        let open = self.sockets.lock();
+        let (mut recv, mut send) = (open.closed_recv_bytes, open.closed_send_bytes);
+        for o in open.sockets.values() {
+            let stats = o.client.stats();
+            recv += stats.recv_bytes;
+            send += stats.send_bytes;
+        }
+        (open.sockets.len(), open.accepted, recv, send)
     }
 
     fn unregister(&self, id: ConnId) {
         let mut open = self.sockets.lock();
-        if let Some((_, ip)) = open.sockets.remove(&id)
-            && let Some(count) = open.per_ip.get_mut(&ip)
-        {
+        let Some(closed) = open.sockets.remove(&id) else {
+            return;
+        };
+        let stats = closed.client.stats();
+        open.closed_recv_bytes += stats.recv_bytes;
+        open.closed_send_bytes += stats.send_bytes;
+        if let Some(count) = open.per_ip.get_mut(&closed.ip) {
             *count -= 1;
             if *count == 0 {
-                open.per_ip.remove(&ip);
+                open.per_ip.remove(&closed.ip);
             }
         }
         if open.sockets.is_empty() {
@@ -133,8 +184,19 @@ impl Shared {
 /// shutdown can unblock its reader) and how many each address has.
 #[derive(Default)]
 struct Open {
-    sockets: HashMap<ConnId, (Arc<TcpStream>, IpAddr)>,
+    sockets: HashMap<ConnId, OpenSocket>,
     per_ip: HashMap<IpAddr, usize>,
+    /// Connections accepted so far.
+    accepted: u64,
+    /// Bytes read from and written to connections already closed.
+    closed_recv_bytes: u64,
+    closed_send_bytes: u64,
+}
+
+struct OpenSocket {
+    socket: Arc<TcpStream>,
+    ip: IpAddr,
+    client: Arc<Client>,
 }
 
 /// The RTMP server. Start it with [`Server::start`].
@@ -183,6 +245,11 @@ impl Server {
             gate: Gate::new(config.access.clone()),
             config,
             rtmp_addr: local_addr,
+            started: Instant::now(),
+            service: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+                .to_string(),
             registry,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
@@ -260,6 +327,17 @@ impl ServerHandle {
         }
     }
 
+    /// Every open connection: who, doing what, bytes moved.
+    pub fn clients(&self) -> Vec<ClientStats> {
+        self.shared.clients()
+    }
+
+    /// Closes connection `id` (a publisher's players get StreamEOF, as
+    /// when it stops); false when no such connection is open.
+    pub fn kick(&self, id: u64) -> bool {
+        self.shared.kick(id)
+    }
+
     /// Open connections right now; cheaper than `stats`, which visits
     /// every stream and player.
     pub fn connections(&self) -> usize {
@@ -287,8 +365,8 @@ impl ServerHandle {
         self.shared.registry.end_all();
         let start = Instant::now();
         let mut open = self.shared.sockets.lock();
-        for (socket, _) in open.sockets.values() {
-            let _ = socket.shutdown(Shutdown::Read);
+        for open in open.sockets.values() {
+            let _ = open.socket.shutdown(Shutdown::Read);
         }
         // Half the grace for a clean close, then cut what is left (a
         // writer stuck on a peer that does not read).
@@ -297,8 +375,8 @@ impl ServerHandle {
             (Some(Shutdown::Both), start + SHUTDOWN_GRACE),
         ] {
             if let Some(how) = shutdown {
-                for (socket, _) in open.sockets.values() {
-                    let _ = socket.shutdown(how);
+                for open in open.sockets.values() {
+                    let _ = open.socket.shutdown(how);
                 }
             }
             while !open.sockets.is_empty() && !self.shared.all_closed.wait_until(&mut open, deadline).timed_out() {}

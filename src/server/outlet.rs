@@ -73,6 +73,8 @@ pub(crate) struct Outlet {
     /// Frames dropped for want of room since the thread last wrote: tells
     /// a player that reads slowly from one that does not read at all.
     drops_since_write: AtomicU64,
+    /// Bytes written to the socket, by either thread.
+    sent: AtomicU64,
 }
 
 impl Outlet {
@@ -102,12 +104,23 @@ impl Outlet {
             born: Instant::now(),
             last_write_ms: AtomicU64::new(0),
             drops_since_write: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
         };
         (Arc::new(outlet), media)
     }
 
     pub(crate) fn socket(&self) -> &TcpStream {
         &self.socket
+    }
+
+    /// Counts bytes written to the socket.
+    pub(crate) fn count_sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes written to the socket so far.
+    pub(crate) fn sent_bytes(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     pub(crate) fn form(&self) -> Form {
@@ -236,6 +249,7 @@ impl Outlet {
                 // An error (a dead peer) is left for the connection thread
                 // to meet.
                 written = send_now(&self.socket, &slices[..n]).unwrap_or(0);
+                self.count_sent(written);
                 Some(turn)
             }
             _ => None,

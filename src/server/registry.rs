@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -15,6 +16,8 @@ use crate::media::{Frame, StreamKey};
 /// All streams with a publisher or a player.
 pub(crate) struct Registry {
     config: StreamConfig,
+    /// The next stream's number, for the API.
+    next_id: AtomicU64,
     streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
 }
 
@@ -36,6 +39,7 @@ impl Registry {
     pub(crate) fn new(config: StreamConfig) -> Registry {
         Registry {
             config,
+            next_id: AtomicU64::new(1),
             streams: Mutex::new(HashMap::new()),
         }
     }
@@ -46,7 +50,10 @@ impl Registry {
         let mut streams = self.streams.lock();
         let stream = streams
             .entry(key.clone())
-            .or_insert_with(|| Arc::new(Stream::new(key.clone(), self.config)))
+            .or_insert_with(|| {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                Arc::new(Stream::new(id, key.clone(), self.config))
+            })
             .clone();
         let out = f(&stream);
         (stream, out)

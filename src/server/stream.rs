@@ -90,6 +90,9 @@ impl fmt::Display for CacheError {
 /// What `stats` reports about one stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamStats {
+    /// The stream's number while it exists (a name published again after
+    /// everyone left gets a new one).
+    pub id: u64,
     /// Which stream.
     pub key: StreamKey,
     /// A publisher is live on it.
@@ -261,6 +264,8 @@ impl State {
 
 /// One live stream.
 pub(crate) struct Stream {
+    /// The stream's number, for the API: one per registry entry.
+    id: u64,
     key: StreamKey,
     config: StreamConfig,
     /// When the stream was made: `Rates` count seconds from it.
@@ -270,8 +275,9 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(key: StreamKey, config: StreamConfig) -> Stream {
+    pub(crate) fn new(id: u64, key: StreamKey, config: StreamConfig) -> Stream {
         Stream {
+            id,
             key,
             config,
             born: Instant::now(),
@@ -425,6 +431,7 @@ impl Stream {
                 uptime: since.elapsed(),
             });
         StreamStats {
+            id: self.id,
             key: self.key.clone(),
             publishing: state.publisher.is_some(),
             players: state.players.len(),
@@ -925,6 +932,7 @@ mod tests {
 
     fn stream(max_dropped_in_a_row: u64) -> Stream {
         Stream::new(
+            1,
             StreamKey::new("live", "t"),
             StreamConfig {
                 chunk_size: 128, // what a decoder starts with

@@ -106,6 +106,7 @@ impl Output {
                 return Ok(false);
             }
             self.stuck_since = None;
+            outlet.count_sent(written);
             self.consume(outlet, written);
         }
     }

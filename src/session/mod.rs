@@ -84,6 +84,8 @@ pub enum Action {
         query: String,
         /// The client's `flashVer` (`FMLE/3.0 ...` for encoders).
         flash_ver: String,
+        /// The client's `tcUrl`, empty when it sent none.
+        tc_url: String,
     },
     /// The peer asks to publish this stream, with the `?query` of the name
     /// (where keys travel): answer with `accept_publish` or `reject_publish`.

@@ -424,10 +424,16 @@ impl ServerSession {
             object_encoding: encoding,
             capabilities: enhanced_capabilities(&command.object),
         };
+        let tc_url = command
+            .object
+            .property("tcUrl")
+            .and_then(Amf0Value::as_str)
+            .unwrap_or_default();
         actions.push(Action::Connect {
             app: self.app.clone(),
             query: query.to_owned(),
             flash_ver: flash_ver.to_owned(),
+            tc_url: tc_url.to_owned(),
         });
     }
 

@@ -3,21 +3,136 @@
 //! `video`, `audio`, `publish`) so that tools written for it read ours;
 //! what SRS lacks has names of our own. Pure: statistics in, text out.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::server::StreamStats;
+use crate::server::{ClientStats, StreamStats};
+
+/// The envelope of every answer, as SRS's: `code` 0 for success, the
+/// server, a service id that changes when the process restarts, and the
+/// process id.
+pub(crate) struct Envelope {
+    pub(crate) service: String,
+    pub(crate) pid: u32,
+}
+
+impl Envelope {
+    /// `fields` inside the envelope, with `code`.
+    fn wrap(&self, code: u16, fields: Value) -> String {
+        let mut body = json!({
+            "code": code,
+            "server": "rustic_rtmp",
+            "service": self.service,
+            "pid": self.pid,
+        });
+        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+            body.extend(fields);
+        }
+        body.to_string()
+    }
+
+    /// A success with nothing more to say.
+    pub(crate) fn done(&self) -> String {
+        self.wrap(0, json!({}))
+    }
+
+    /// An error answer: `code` is the HTTP status.
+    pub(crate) fn error(&self, code: u16, why: &str) -> String {
+        self.wrap(code, json!({ "error": why }))
+    }
+}
 
 /// The body of `GET /api/v1/streams`.
-pub(crate) fn streams(streams: &[StreamStats], rtmp_port: u16) -> String {
+pub(crate) fn streams(envelope: &Envelope, streams: &[StreamStats], rtmp_port: u16) -> String {
     let streams: Vec<Value> = streams.iter().map(stream).collect();
+    envelope.wrap(
+        0,
+        json!({ "version": env!("CARGO_PKG_VERSION"), "rtmp_port": rtmp_port, "streams": streams }),
+    )
+}
+
+/// The body of `GET /api/v1/streams/{id}`.
+pub(crate) fn one_stream(envelope: &Envelope, s: &StreamStats) -> String {
+    envelope.wrap(0, json!({ "stream": stream(s) }))
+}
+
+/// The body of `GET /api/v1/clients`.
+pub(crate) fn clients(envelope: &Envelope, clients: &[ClientStats], streams: &[StreamStats]) -> String {
+    let clients: Vec<Value> = clients.iter().map(|c| client(c, streams)).collect();
+    envelope.wrap(0, json!({ "clients": clients }))
+}
+
+/// The body of `GET /api/v1/clients/{id}`.
+pub(crate) fn one_client(envelope: &Envelope, c: &ClientStats, streams: &[StreamStats]) -> String {
+    envelope.wrap(0, json!({ "client": client(c, streams) }))
+}
+
+/// What `GET /api/v1/summaries` tells of the process.
+pub(crate) struct Summary {
+    pub(crate) uptime: Duration,
+    /// Resident memory in KiB, from /proc.
+    pub(crate) rss_kib: Option<u64>,
+    /// CPU time used, user and system, from /proc.
+    pub(crate) cpu_seconds: Option<f64>,
+    pub(crate) connections: usize,
+    pub(crate) accepted: u64,
+    pub(crate) streams: usize,
+    pub(crate) recv_bytes: u64,
+    pub(crate) send_bytes: u64,
+}
+
+/// The body of `GET /api/v1/summaries`.
+pub(crate) fn summaries(envelope: &Envelope, s: &Summary) -> String {
+    envelope.wrap(
+        0,
+        json!({
+            "data": {
+                "ok": true,
+                "self": {
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "pid": envelope.pid,
+                    "mem_kbyte": s.rss_kib,
+                    "cpu_seconds": s.cpu_seconds,
+                    "srs_uptime": s.uptime.as_secs(),
+                },
+                "connections": s.connections,
+                "accepted": s.accepted,
+                "streams": s.streams,
+                "recv_bytes": s.recv_bytes,
+                "send_bytes": s.send_bytes,
+            }
+        }),
+    )
+}
+
+/// Kilobits per second of `bytes` over `alive`.
+fn kbps(bytes: u64, alive: Duration) -> u64 {
+    (bytes as f64 * 8.0 / 1000.0 / alive.as_secs_f64().max(1.0)) as u64
+}
+
+fn client(c: &ClientStats, streams: &[StreamStats]) -> Value {
+    let stream = c.stream.as_ref().and_then(|key| streams.iter().find(|s| &s.key == key));
+    let dropped = stream.and_then(|s| s.player_drops.iter().find(|(id, _)| *id == c.id).map(|(_, d)| *d));
     json!({
-        "code": 0,
-        "server": "rustic_rtmp",
-        "version": env!("CARGO_PKG_VERSION"),
-        "rtmp_port": rtmp_port,
-        "streams": streams,
+        "id": c.id.to_string(),
+        "ip": c.addr.ip().to_string(),
+        "addr": c.addr.to_string(),
+        "stream": stream.map(|s| s.id.to_string()),
+        "app": c.stream.as_ref().map(|k| k.app.as_str()),
+        "name": c.stream.as_ref().map(|k| k.name.as_str()),
+        "url": c.stream.as_ref().map(|k| format!("/{}/{}", k.app, k.name)),
+        "type": c.kind.name(),
+        "publish": c.kind.publishes(),
+        "alive": c.alive.as_secs_f64(),
+        "send_bytes": c.send_bytes,
+        "recv_bytes": c.recv_bytes,
+        // Over the connection's life: a client has no per-second history.
+        "kbps": { "recv_30s": kbps(c.recv_bytes, c.alive), "send_30s": kbps(c.send_bytes, c.alive) },
+        "dropped_frames": dropped.unwrap_or(0),
+        "flashver": c.flash_ver,
+        "tcUrl": c.tc_url,
     })
-    .to_string()
 }
 
 /// Average of the last `n` entries of `kbps` (at least one).
@@ -50,7 +165,7 @@ fn stream(s: &StreamStats) -> Value {
     let publisher = s.publisher.as_ref();
     let seconds = publisher.map_or(30, |p| p.uptime.as_secs() as usize);
     json!({
-        "id": format!("{}/{}", key.app, key.name),
+        "id": s.id.to_string(),
         "app": key.app,
         "name": key.name,
         "url": format!("/{}/{}", key.app, key.name),
@@ -99,6 +214,7 @@ mod tests {
         let mut kbps_in = vec![0; 60];
         kbps_in[59] = 3000;
         let stats = StreamStats {
+            id: 3,
             key: StreamKey::new("live", "cam \"1\""),
             publishing: true,
             players: 3,
@@ -137,11 +253,17 @@ mod tests {
             kbps_in,
             kbps_out: vec![0; 60],
         };
-        let body: Value = serde_json::from_str(&streams(&[stats], 1935)).unwrap();
-        assert_eq!(body["code"], 0);
+        let envelope = Envelope {
+            service: "s1".into(),
+            pid: 42,
+        };
+        let body: Value = serde_json::from_str(&streams(&envelope, &[stats], 1935)).unwrap();
+        assert_eq!((body["code"].as_u64(), body["pid"].as_u64()), (Some(0), Some(42)));
+        assert_eq!(body["server"], "rustic_rtmp");
         assert_eq!(body["rtmp_port"], 1935);
         let s = &body["streams"][0];
-        assert_eq!(s["id"], "live/cam \"1\"", "names are escaped, not cut");
+        assert_eq!(s["id"], "3");
+        assert_eq!(s["name"], "cam \"1\"", "names are escaped, not cut");
         assert_eq!((s["app"].as_str(), s["clients"].as_u64()), (Some("live"), Some(4)));
         assert_eq!(s["players"]["mp4"], 1);
         assert_eq!(s["kbps"]["recv_30s"], 100);

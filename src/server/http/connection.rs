@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 use log::{debug, info};
 
 use super::api;
-use super::request::{self, Container, Request, Route};
+use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, Body, LAST_CHUNK, Status};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
+use crate::server::clients::{Client, ClientKind};
 use crate::server::connection::{End, read, write_failed};
 use crate::server::outlet::Outlet;
-use crate::server::stream::ConnId;
 use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
@@ -40,9 +40,10 @@ const LINGER_BYTES: usize = 256 * 1024;
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 
 /// Serves one accepted socket to the end; logs how it ended.
-pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+    let (id, peer) = (client.id(), client.addr());
     debug!("conn#{id} {peer} http opened");
-    let end = run(&socket, id, peer, &shared);
+    let end = run(&socket, &client, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
         shared.warn_peer(None, format_args!("conn#{id} {peer} http {end}; closing"));
     }
@@ -51,14 +52,15 @@ pub(crate) fn serve(socket: Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared
 }
 
 /// Answers requests until one closes the connection.
-fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Shared>) -> End {
+fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> End {
+    let (id, peer) = (client.id(), client.addr());
     let config = &shared.config;
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(config.write_timeout));
     let mut buf = Vec::new();
     let mut wait = config.http_header_timeout;
     loop {
-        let request = match read_request(socket, &mut buf, config, wait) {
+        let request = match read_request(socket, client, &mut buf, config, wait) {
             Ok(request) => request,
             Err(Refused::Quietly(end)) => return end,
             Err(Refused::With(status, why)) => {
@@ -76,10 +78,11 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
         match route.clone() {
             Route::Options => {
                 let allow = [
-                    ("Access-Control-Allow-Methods", "GET, OPTIONS"),
-                    ("Access-Control-Allow-Headers", "*"),
+                    ("Access-Control-Allow-Methods", "GET, DELETE, OPTIONS"),
+                    // `*` does not cover Authorization: it is named.
+                    ("Access-Control-Allow-Headers", "Authorization, *"),
                     ("Access-Control-Max-Age", "86400"),
-                    ("Allow", "GET, OPTIONS"),
+                    ("Allow", "GET, DELETE, OPTIONS"),
                 ];
                 let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, &allow);
                 if let Err(e) = (&**socket).write_all(&head) {
@@ -89,18 +92,17 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
                     return End::Closed("answered");
                 }
             }
-            Route::Dashboard | Route::ApiStreams => {
-                let (content_type, body) = match route {
-                    Route::Dashboard => ("text/html; charset=utf-8", DASHBOARD.to_owned()),
-                    _ => (
-                        "application/json",
-                        api::streams(&shared.registry.stats(), shared.rtmp_addr.port()),
-                    ),
+            Route::Dashboard | Route::Api(_) => {
+                let (status, content_type, body) = match &route {
+                    Route::Api(call) => {
+                        let (status, body) = answer_api(call, &request, peer, shared);
+                        (status, "application/json", body)
+                    }
+                    _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
                 };
                 let extra = [("Cache-Control", "no-cache")];
                 let body_len = Body::Length(body.len());
-                let mut answer =
-                    response::head(v, Status::OK, Some(content_type), body_len, request.keep_alive, &extra);
+                let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
                 answer.extend_from_slice(body.as_bytes());
                 if let Err(e) = (&**socket).write_all(&answer) {
                     return write_failed(e);
@@ -120,7 +122,7 @@ fn run(socket: &Arc<TcpStream>, id: ConnId, peer: SocketAddr, shared: &Arc<Share
             Route::Stream { key, query, container } => {
                 // A player holds no request buffer while it streams.
                 drop(buf);
-                return play(socket, id, peer, shared, &request, &key, &query, container);
+                return play(socket, client, shared, &request, &key, &query, container);
             }
         }
         wait = config.http_idle_timeout;
@@ -148,6 +150,76 @@ fn refuse(socket: &TcpStream, response: &[u8]) {
     }
 }
 
+/// The status and JSON body answering an API call.
+fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shared) -> (Status, String) {
+    let envelope = api::Envelope {
+        service: shared.service.clone(),
+        pid: std::process::id(),
+    };
+    let not_found = |what: &str| (Status::NOT_FOUND, envelope.error(404, what));
+    let streams = shared.registry.stats();
+    let by_id = |id: &str| id.parse::<u64>().ok();
+    match call {
+        ApiCall::Streams => (Status::OK, api::streams(&envelope, &streams, shared.rtmp_addr.port())),
+        ApiCall::Stream(id) => match streams.iter().find(|s| Some(s.id) == by_id(id)) {
+            Some(stream) => (Status::OK, api::one_stream(&envelope, stream)),
+            None => not_found("no stream has that id"),
+        },
+        ApiCall::Clients => (Status::OK, api::clients(&envelope, &shared.clients(), &streams)),
+        ApiCall::Client(id) => match shared.clients().iter().find(|c| Some(c.id) == by_id(id)) {
+            Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
+            None => not_found("no client has that id"),
+        },
+        ApiCall::Kick(id) => {
+            if let Err((code, why)) = shared.gate.may_change(peer.ip(), request.authorization.as_deref()) {
+                let status = if code == 401 {
+                    Status::UNAUTHORIZED
+                } else {
+                    Status::FORBIDDEN
+                };
+                return (status, envelope.error(code, why));
+            }
+            match by_id(id).is_some_and(|id| shared.kick(id)) {
+                true => (Status::OK, envelope.done()),
+                false => not_found("no client has that id"),
+            }
+        }
+        ApiCall::Summaries => {
+            let (connections, accepted, recv_bytes, send_bytes) = shared.totals();
+            let (rss_kib, cpu_seconds) = process_usage();
+            let summary = api::Summary {
+                uptime: shared.started.elapsed(),
+                rss_kib,
+                cpu_seconds,
+                connections,
+                accepted,
+                streams: streams.len(),
+                recv_bytes,
+                send_bytes,
+            };
+            (Status::OK, api::summaries(&envelope, &summary))
+        }
+    }
+}
+
+/// This process's resident memory in KiB and its CPU time in seconds,
+/// from /proc.
+fn process_usage() -> (Option<u64>, Option<f64>) {
+    let rss = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    });
+    let cpu = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
+        // Fields after the command name, which may hold spaces: utime and
+        // stime are the 14th and 15th, in ticks of 1/100 s.
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i - 3)?.parse::<f64>().ok();
+        Some((ticks(14)? + ticks(15)?) / 100.0)
+    });
+    (rss, cpu)
+}
+
 /// Why no request could be read.
 enum Refused {
     /// Answer with this status and close.
@@ -161,7 +233,13 @@ enum Refused {
 /// of it) within the size and header limits, and within `wait` for its
 /// first byte and `Config::http_header_timeout` for the whole head.
 /// Leaves in `buf` whatever came after the head.
-fn read_request(socket: &TcpStream, buf: &mut Vec<u8>, config: &Config, wait: Duration) -> Result<Request, Refused> {
+fn read_request(
+    socket: &TcpStream,
+    client: &Client,
+    buf: &mut Vec<u8>,
+    config: &Config,
+    wait: Duration,
+) -> Result<Request, Refused> {
     let started = Instant::now();
     let mut deadline = started + wait;
     let mut reader = socket;
@@ -195,23 +273,24 @@ fn read_request(socket: &TcpStream, buf: &mut Vec<u8>, config: &Config, wait: Du
         let room = READ_SIZE.min(config.http_max_header_bytes - filled);
         buf.resize(filled + room, 0);
         let read = read(&mut reader, &mut buf[filled..]);
-        buf.truncate(filled + read.as_ref().map_or(0, |n| n.unwrap_or(0)));
+        let n = read.as_ref().map_or(0, |n| n.unwrap_or(0));
+        client.received(n);
+        buf.truncate(filled + n);
         read.map_err(Refused::Quietly)?;
     }
 }
 
 /// Plays `key` in `container` until the stream or the peer ends.
-#[allow(clippy::too_many_arguments)]
 fn play(
     socket: &Arc<TcpStream>,
-    id: ConnId,
-    peer: SocketAddr,
+    client: &Client,
     shared: &Arc<Shared>,
     request: &Request,
     key: &StreamKey,
     query: &str,
     container: Container,
 ) -> End {
+    let (id, peer) = (client.id(), client.addr());
     let config = &shared.config;
     let v = request.minor_version;
     let (label, content_type) = match container {
@@ -282,6 +361,12 @@ fn play(
         &response::head(v, Status::OK, Some(content_type), body, false, &extra),
     );
     info!("conn#{id} {peer} {label} play start app={}", Escaped(&key.app));
+    client.attach(&outlet);
+    let kind = match container {
+        Container::Flv => ClientKind::FlvPlay,
+        Container::Mp4 => ClientKind::Mp4Play,
+    };
+    client.doing(kind, Some(key));
     debug!("conn#{id} {label} play name={}", Escaped(&key.name));
     if !config.player_nodelay {
         // Nagle from here on, as for RTMP players (see connection.rs).
@@ -289,6 +374,7 @@ fn play(
     }
     let end = stream(&sleeper, &outlet, &mut output, config, form);
     drop(playing);
+    client.doing(ClientKind::Idle, None);
     info!("conn#{id} {peer} {label} play stop ({end})");
     end
 }

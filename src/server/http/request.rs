@@ -19,6 +19,8 @@ pub(crate) struct Request {
     /// The request says a body follows (`Content-Length` other than 0, or
     /// `Transfer-Encoding`): none of our routes takes one.
     pub(crate) has_body: bool,
+    /// The `Authorization` header's value, if sent.
+    pub(crate) authorization: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub(crate) enum Method {
     Get,
     Head,
     Options,
+    Delete,
     /// Any other method: answered 405.
     Other,
 }
@@ -74,6 +77,7 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         Some("GET") => Method::Get,
         Some("HEAD") => Method::Head,
         Some("OPTIONS") => Method::Options,
+        Some("DELETE") => Method::Delete,
         _ => Method::Other,
     };
     let minor_version = request.version.unwrap_or(0);
@@ -91,12 +95,18 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         _ => !says("close"),
     };
     let has_body = header("transfer-encoding").next().is_some() || header("content-length").any(|v| v.trim() != "0");
+    let authorization = request
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("authorization"))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned());
     let request = Request {
         method,
         target: request.path.unwrap_or("/").to_owned(),
         minor_version,
         keep_alive,
         has_body,
+        authorization,
     };
     Ok(Some((request, len)))
 }
@@ -108,6 +118,23 @@ pub(crate) enum Container {
     Flv,
     /// `.mp4`: fragmented MP4.
     Mp4,
+}
+
+/// The JSON API's calls, each with the id in its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ApiCall {
+    /// `GET /api/v1/streams`
+    Streams,
+    /// `GET /api/v1/streams/{id}`
+    Stream(String),
+    /// `GET /api/v1/clients`
+    Clients,
+    /// `GET /api/v1/clients/{id}`
+    Client(String),
+    /// `DELETE /api/v1/clients/{id}`: disconnects it.
+    Kick(String),
+    /// `GET /api/v1/summaries`
+    Summaries,
 }
 
 /// Where a request goes.
@@ -123,8 +150,8 @@ pub(crate) enum Route {
     Options,
     /// The dashboard page.
     Dashboard,
-    /// `/api/v1/streams`: what is live, as JSON.
-    ApiStreams,
+    /// A call to the JSON API.
+    Api(ApiCall),
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -141,9 +168,11 @@ pub(crate) fn route(request: &Request) -> Route {
     if request.method == Method::Options {
         return Route::Options;
     }
+    if let Some(call) = api_call(&segments, request.method) {
+        return call;
+    }
     let page = match segments.as_slice() {
         [] => Some(Route::Dashboard),
-        [api, v1, streams] if api == "api" && v1 == "v1" && streams == "streams" => Some(Route::ApiStreams),
         _ => None,
     };
     let stream = page.or_else(|| match segments.as_slice() {
@@ -165,6 +194,34 @@ pub(crate) fn route(request: &Request) -> Route {
         (Some(route), Method::Get) => route,
         (Some(_), _) => Route::Refuse(Status::METHOD_NOT_ALLOWED, "only GET and OPTIONS"),
     }
+}
+
+/// The route of an `/api/v1/...` path, if it is one.
+fn api_call(segments: &[String], method: Method) -> Option<Route> {
+    let [api, v1, rest @ ..] = segments else {
+        return None;
+    };
+    if api != "api" || v1 != "v1" {
+        return None;
+    }
+    let names: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let call = match names.as_slice() {
+        ["streams"] => ApiCall::Streams,
+        ["streams", id] => ApiCall::Stream((*id).to_owned()),
+        ["clients"] => ApiCall::Clients,
+        ["clients", id] if method == Method::Delete => ApiCall::Kick((*id).to_owned()),
+        ["clients", id] => ApiCall::Client((*id).to_owned()),
+        ["summaries"] => ApiCall::Summaries,
+        _ => return Some(Route::Refuse(Status::NOT_FOUND, "no such API call")),
+    };
+    let allowed = match call {
+        ApiCall::Kick(_) => true,
+        _ => method == Method::Get,
+    };
+    Some(match allowed {
+        true => Route::Api(call),
+        false => Route::Refuse(Status::METHOD_NOT_ALLOWED, "only GET and OPTIONS"),
+    })
 }
 
 /// The path's segments, percent-decoded; `None` for a path that does not
@@ -297,7 +354,24 @@ mod tests {
             assert_eq!(status("GET", target), Status::BAD_REQUEST, "{target}");
         }
         assert_eq!(route_of("GET", "/"), Route::Dashboard);
-        assert_eq!(route_of("GET", "/api/v1/streams"), Route::ApiStreams);
+        assert_eq!(route_of("GET", "/api/v1/streams"), Route::Api(ApiCall::Streams));
+        assert_eq!(
+            route_of("GET", "/api/v1/streams/3"),
+            Route::Api(ApiCall::Stream("3".into()))
+        );
+        assert_eq!(route_of("GET", "/api/v1/clients"), Route::Api(ApiCall::Clients));
+        assert_eq!(
+            route_of("GET", "/api/v1/clients/9"),
+            Route::Api(ApiCall::Client("9".into()))
+        );
+        assert_eq!(
+            route_of("DELETE", "/api/v1/clients/9"),
+            Route::Api(ApiCall::Kick("9".into()))
+        );
+        assert_eq!(route_of("GET", "/api/v1/summaries"), Route::Api(ApiCall::Summaries));
+        assert_eq!(status("DELETE", "/api/v1/streams/3"), Status::METHOD_NOT_ALLOWED);
+        let auth = request("DELETE /api/v1/clients/9 HTTP/1.1\r\nAuthorization: Bearer t0k\r\n\r\n");
+        assert_eq!(auth.authorization.as_deref(), Some("Bearer t0k"));
         assert_eq!(status("POST", "/api/v1/streams"), Status::METHOD_NOT_ALLOWED);
         assert_eq!(status("GET", "/api/v1"), Status::NOT_FOUND);
         assert_eq!(status("GET", "/cam.flv"), Status::NOT_FOUND);

@@ -10,6 +10,7 @@ impl Status {
     pub(crate) const OK: Status = Status(200, "OK");
     pub(crate) const NO_CONTENT: Status = Status(204, "No Content");
     pub(crate) const BAD_REQUEST: Status = Status(400, "Bad Request");
+    pub(crate) const UNAUTHORIZED: Status = Status(401, "Unauthorized");
     pub(crate) const FORBIDDEN: Status = Status(403, "Forbidden");
     pub(crate) const NOT_FOUND: Status = Status(404, "Not Found");
     pub(crate) const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");

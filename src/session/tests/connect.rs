@@ -179,6 +179,7 @@ fn connect_asks_first_and_a_refusal_is_an_error_then_close() {
     let object = Amf0Value::object([
         ("app", Amf0Value::string("live?authmod=adobe&user=a")),
         ("flashVer", Amf0Value::string("FMLE/3.0 (compatible; FMSc/1.0)")),
+        ("tcUrl", Amf0Value::string("rtmp://host/live?authmod=adobe&user=a")),
     ]);
     let asked = session.handle(command("connect", 1.0, object, vec![])).unwrap();
     assert_eq!(
@@ -187,6 +188,7 @@ fn connect_asks_first_and_a_refusal_is_an_error_then_close() {
             app: "live".into(),
             query: "authmod=adobe&user=a".into(),
             flash_ver: "FMLE/3.0 (compatible; FMSc/1.0)".into(),
+            tc_url: "rtmp://host/live?authmod=adobe&user=a".into(),
         }]
     );
     let refused = session.reject_connect("[ AccessManager.Reject ] : [ authmod=adobe ] : ?reason=needauth");

@@ -1,0 +1,169 @@
+//! `Client`: what the API shows of one open connection: who it is, what
+//! it does, and the bytes it moved. Its connection thread fills it in; the
+//! API reads it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::outlet::Outlet;
+use super::stream::ConnId;
+use crate::media::StreamKey;
+
+/// What a connection does, in SRS's `type` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Connected, not publishing or playing yet (or an HTTP request).
+    Idle,
+    /// Publishing with an encoder's flashVer (`FMLE/...`: OBS, ffmpeg).
+    FmlePublish,
+    /// Publishing with any other flashVer.
+    FlashPublish,
+    /// Playing over RTMP.
+    RtmpPlay,
+    /// Playing HTTP-FLV.
+    FlvPlay,
+    /// Playing live fMP4.
+    Mp4Play,
+}
+
+impl ClientKind {
+    /// The name the API gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Idle => "idle",
+            ClientKind::FmlePublish => "fmle-publish",
+            ClientKind::FlashPublish => "flash-publish",
+            ClientKind::RtmpPlay => "rtmp-play",
+            ClientKind::FlvPlay => "flv-play",
+            ClientKind::Mp4Play => "mp4-play",
+        }
+    }
+
+    /// Whether it publishes.
+    pub fn publishes(self) -> bool {
+        matches!(self, ClientKind::FmlePublish | ClientKind::FlashPublish)
+    }
+}
+
+/// What a connection does now.
+struct Role {
+    kind: ClientKind,
+    stream: Option<StreamKey>,
+    flash_ver: String,
+    tc_url: String,
+    /// The connection's outlet, which counts the bytes written to it.
+    outlet: Option<Arc<Outlet>>,
+}
+
+/// One open connection, as the API shows it.
+pub(crate) struct Client {
+    id: ConnId,
+    addr: SocketAddr,
+    since: Instant,
+    /// Bytes read from the peer.
+    recv_bytes: AtomicU64,
+    role: Mutex<Role>,
+}
+
+/// A snapshot of a `Client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientStats {
+    /// The connection's number.
+    pub id: u64,
+    /// The peer's address.
+    pub addr: SocketAddr,
+    /// What it does.
+    pub kind: ClientKind,
+    /// The stream it publishes or plays.
+    pub stream: Option<StreamKey>,
+    /// The `flashVer` of its `connect` (cut to 128 characters), if RTMP.
+    pub flash_ver: String,
+    /// The `tcUrl` of its `connect` (cut to 256 characters), if RTMP.
+    pub tc_url: String,
+    /// How long it has been open.
+    pub alive: Duration,
+    /// Bytes read from it.
+    pub recv_bytes: u64,
+    /// Bytes written to it (media and control, for a player).
+    pub send_bytes: u64,
+}
+
+impl Client {
+    pub(crate) fn new(id: ConnId, addr: SocketAddr) -> Arc<Client> {
+        Arc::new(Client {
+            id,
+            addr,
+            since: Instant::now(),
+            recv_bytes: AtomicU64::new(0),
+            role: Mutex::new(Role {
+                kind: ClientKind::Idle,
+                stream: None,
+                flash_ver: String::new(),
+                tc_url: String::new(),
+                outlet: None,
+            }),
+        })
+    }
+
+    /// Counts bytes read from the peer.
+    pub(crate) fn received(&self, n: usize) {
+        self.recv_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Notes an RTMP `connect`.
+    pub(crate) fn connected(&self, flash_ver: &str, tc_url: &str) {
+        let mut role = self.role.lock();
+        role.flash_ver = flash_ver.chars().take(128).collect();
+        role.tc_url = tc_url.chars().take(256).collect();
+    }
+
+    /// Notes the outlet that counts the bytes written to it.
+    pub(crate) fn attach(&self, outlet: &Arc<Outlet>) {
+        self.role.lock().outlet = Some(outlet.clone());
+    }
+
+    /// Notes that it publishes or plays `stream`, or, with `Idle`, that it
+    /// stopped.
+    pub(crate) fn doing(&self, kind: ClientKind, stream: Option<&StreamKey>) {
+        let mut role = self.role.lock();
+        role.kind = kind;
+        role.stream = stream.cloned();
+    }
+
+    /// The connection's number.
+    pub(crate) fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The peer's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The publishing kind its flashVer suggests, as SRS tells them apart.
+    pub(crate) fn publish_kind(&self) -> ClientKind {
+        match self.role.lock().flash_ver.starts_with("FMLE") {
+            true => ClientKind::FmlePublish,
+            false => ClientKind::FlashPublish,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> ClientStats {
+        let role = self.role.lock();
+        ClientStats {
+            id: self.id,
+            addr: self.addr,
+            kind: role.kind,
+            stream: role.stream.clone(),
+            flash_ver: role.flash_ver.clone(),
+            tc_url: role.tc_url.clone(),
+            alive: self.since.elapsed(),
+            recv_bytes: self.recv_bytes.load(Ordering::Relaxed),
+            send_bytes: role.outlet.as_ref().map_or(0, |o| o.sent_bytes()),
+        }
+    }
+}
