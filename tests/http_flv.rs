@@ -362,7 +362,10 @@ fn options_answers_cors_preflight_and_keeps_the_connection() {
     let response = http::parse_response(head.as_bytes());
     assert_eq!(response.status, 204, "{head}");
     assert_eq!(response.header("Access-Control-Allow-Origin"), Some("*"));
-    assert_eq!(response.header("Access-Control-Allow-Methods"), Some("GET, OPTIONS"));
+    assert_eq!(
+        response.header("Access-Control-Allow-Methods"),
+        Some("GET, DELETE, OPTIONS")
+    );
     assert_eq!(response.header("Connection"), Some("keep-alive"));
     assert_eq!(response.header("Content-Length"), Some("0"));
     // The same connection takes the next request.

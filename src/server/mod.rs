@@ -40,6 +40,7 @@ use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use access::Gate;
 use clients::Client;
+use http::metrics::Totals;
 use log_limit::LogLimit;
 use registry::Registry;
 use stream::{ConnId, StreamConfig};
@@ -103,6 +104,7 @@ impl Shared {
         let ip = peer.ip();
         let mut open = self.sockets.lock();
         if open.sockets.len() >= self.config.max_connections {
+            open.refused_max_connections += 1;
             return Err(format!(
                 "{} connections open, the limit (max-connections)",
                 open.sockets.len()
@@ -111,9 +113,9 @@ impl Shared {
         let per_ip = open.per_ip.entry(ip).or_default();
         let limit = self.config.max_connections_per_ip;
         if limit > 0 && *per_ip >= limit {
-            return Err(format!(
-                "{per_ip} connections open from {ip}, the limit (max-connections-per-ip)"
-            ));
+            let refused = format!("{per_ip} connections open from {ip}, the limit (max-connections-per-ip)");
+            open.refused_per_ip += 1;
+            return Err(refused);
         }
         *per_ip += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -147,9 +149,10 @@ impl Shared {
         true
     }
 
-    /// Open connections, connections accepted, and bytes read and written
-    /// over every connection since the start.
-    fn totals(&self) -> (usize, u64, u64, u64) {
+    /// Server-wide figures: connections open, accepted and refused, and
+    /// bytes read and written over every connection since the start. The
+    /// slow players count is left for the caller, who has the streams.
+    fn totals(&self) -> Totals {
         let open = self.sockets.lock();
         let (mut recv, mut send) = (open.closed_recv_bytes, open.closed_send_bytes);
         for o in open.sockets.values() {
@@ -157,7 +160,17 @@ impl Shared {
             recv += stats.recv_bytes;
             send += stats.send_bytes;
         }
-        (open.sockets.len(), open.accepted, recv, send)
+        Totals {
+            connections: open.sockets.len(),
+            accepted: open.accepted,
+            refused: vec![
+                ("max_connections", open.refused_max_connections),
+                ("max_connections_per_ip", open.refused_per_ip),
+            ],
+            recv_bytes: recv,
+            send_bytes: send,
+            slow_players_disconnected: self.registry.forgotten_slow(),
+        }
     }
 
     fn unregister(&self, id: ConnId) {
@@ -188,6 +201,9 @@ struct Open {
     per_ip: HashMap<IpAddr, usize>,
     /// Connections accepted so far.
     accepted: u64,
+    /// Connections refused at accept, by the limit they passed.
+    refused_max_connections: u64,
+    refused_per_ip: u64,
     /// Bytes read from and written to connections already closed.
     closed_recv_bytes: u64,
     closed_send_bytes: u64,

@@ -18,6 +18,8 @@ pub(crate) struct Registry {
     config: StreamConfig,
     /// The next stream's number, for the API.
     next_id: AtomicU64,
+    /// Slow players disconnected from streams already forgotten.
+    forgotten_slow: AtomicU64,
     streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
 }
 
@@ -40,6 +42,7 @@ impl Registry {
         Registry {
             config,
             next_id: AtomicU64::new(1),
+            forgotten_slow: AtomicU64::new(0),
             streams: Mutex::new(HashMap::new()),
         }
     }
@@ -100,9 +103,16 @@ impl Registry {
     /// Forgets `stream` if nobody uses it any more.
     fn release(&self, stream: &Stream) {
         let mut streams = self.streams.lock();
-        if stream.is_idle() {
-            streams.remove(stream.key());
+        if stream.is_idle() && streams.remove(stream.key()).is_some() {
+            let slow = stream.stats().slow_disconnected;
+            self.forgotten_slow.fetch_add(slow, Ordering::Relaxed);
         }
+    }
+
+    /// Slow players disconnected from streams already forgotten; the live
+    /// streams' own counts make up the rest.
+    pub(crate) fn forgotten_slow(&self) -> u64 {
+        self.forgotten_slow.load(Ordering::Relaxed)
     }
 }
 

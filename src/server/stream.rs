@@ -129,6 +129,8 @@ pub struct StreamStats {
     pub kbps_in: Vec<u64>,
     /// Kilobits per second sent to players, likewise.
     pub kbps_out: Vec<u64>,
+    /// Players disconnected for falling too far behind.
+    pub slow_disconnected: u64,
 }
 
 /// Players of a stream by protocol.
@@ -189,6 +191,8 @@ struct State {
     /// The MSE codecs of the fMP4 tracks (`avc1.64001f,mp4a.40.2`).
     mse_codecs: Option<String>,
     recv_bytes: u64,
+    /// Players disconnected for falling too far behind.
+    slow_disconnected: u64,
     /// Counted where frames are handed over, some under a shared borrow.
     send_bytes: Cell<u64>,
     rates: Rates,
@@ -448,6 +452,7 @@ impl Stream {
             send_bytes: state.send_bytes.get(),
             kbps_in,
             kbps_out,
+            slow_disconnected: state.slow_disconnected,
         }
     }
 
@@ -619,10 +624,12 @@ impl Stream {
         }
         state.dropped += dropped;
         let (limit, min_stall) = (self.config.max_dropped_in_a_row, self.config.min_stall);
+        let mut too_slow = 0;
         state.players.retain(|p| {
             let Some(drops) = p.outlet.stalled(limit, min_stall) else {
                 return true;
             };
+            too_slow += 1;
             warn!(
                 "conn#{} too slow for {}: {drops} frames dropped in a row; disconnecting",
                 p.id,
@@ -631,6 +638,7 @@ impl Stream {
             p.outlet.hang_up();
             false
         });
+        state.slow_disconnected += too_slow;
         // Each form the direct players take, built once for all of them.
         let batches: [Vec<Chunks>; FORMS] = std::array::from_fn(|f| match forms[f] {
             true => wires

@@ -252,6 +252,7 @@ mod tests {
             send_bytes: 33_000_000,
             kbps_in,
             kbps_out: vec![0; 60],
+            slow_disconnected: 0,
         };
         let envelope = Envelope {
             service: "s1".into(),

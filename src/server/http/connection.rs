@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
-use super::api;
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, Body, LAST_CHUNK, Status};
+use super::{api, metrics};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
@@ -92,11 +92,18 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                     return End::Closed("answered");
                 }
             }
-            Route::Dashboard | Route::Api(_) => {
+            Route::Dashboard | Route::Api(_) | Route::Metrics => {
                 let (status, content_type, body) = match &route {
                     Route::Api(call) => {
                         let (status, body) = answer_api(call, &request, peer, shared);
                         (status, "application/json", body)
+                    }
+                    Route::Metrics => {
+                        let streams = shared.registry.stats();
+                        let mut totals = shared.totals();
+                        totals.slow_players_disconnected += streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
+                        let body = metrics::render(&totals, &streams);
+                        (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                     }
                     _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
                 };
@@ -185,17 +192,17 @@ fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shar
             }
         }
         ApiCall::Summaries => {
-            let (connections, accepted, recv_bytes, send_bytes) = shared.totals();
+            let totals = shared.totals();
             let (rss_kib, cpu_seconds) = process_usage();
             let summary = api::Summary {
                 uptime: shared.started.elapsed(),
                 rss_kib,
                 cpu_seconds,
-                connections,
-                accepted,
+                connections: totals.connections,
+                accepted: totals.accepted,
                 streams: streams.len(),
-                recv_bytes,
-                send_bytes,
+                recv_bytes: totals.recv_bytes,
+                send_bytes: totals.send_bytes,
             };
             (Status::OK, api::summaries(&envelope, &summary))
         }

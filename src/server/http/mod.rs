@@ -11,5 +11,6 @@
 
 pub(crate) mod api;
 pub(crate) mod connection;
+pub(crate) mod metrics;
 pub(crate) mod request;
 pub(crate) mod response;

@@ -152,6 +152,8 @@ pub(crate) enum Route {
     Dashboard,
     /// A call to the JSON API.
     Api(ApiCall),
+    /// Prometheus metrics.
+    Metrics,
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -173,6 +175,7 @@ pub(crate) fn route(request: &Request) -> Route {
     }
     let page = match segments.as_slice() {
         [] => Some(Route::Dashboard),
+        [metrics] if metrics == "metrics" => Some(Route::Metrics),
         _ => None,
     };
     let stream = page.or_else(|| match segments.as_slice() {

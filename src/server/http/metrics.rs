@@ -1,0 +1,172 @@
+//! `GET /metrics`: Prometheus's text exposition format (version 0.0.4),
+//! every name prefixed `rustic_rtmp_`, counters ending in `_total`.
+//! Labels stay few: per stream (`app`, `name`) and per protocol, never
+//! per client. Pure: figures in, text out.
+
+use std::fmt::Write as _;
+
+use crate::server::StreamStats;
+
+/// Server-wide figures besides the streams'.
+pub(crate) struct Totals {
+    pub(crate) connections: usize,
+    pub(crate) accepted: u64,
+    /// Connections refused, by reason.
+    pub(crate) refused: Vec<(&'static str, u64)>,
+    pub(crate) recv_bytes: u64,
+    pub(crate) send_bytes: u64,
+    pub(crate) slow_players_disconnected: u64,
+}
+
+/// A label value as the format wants it: `\`, `"` and newlines escaped.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Writes one metric family: its help, its type, and its samples (labels
+/// as written between braces, and the value).
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP rustic_rtmp_{name} {help}");
+    let _ = writeln!(out, "# TYPE rustic_rtmp_{name} {kind}");
+    for (labels, value) in samples {
+        match labels.is_empty() {
+            true => {
+                let _ = writeln!(out, "rustic_rtmp_{name} {value}");
+            }
+            false => {
+                let _ = writeln!(out, "rustic_rtmp_{name}{{{labels}}} {value}");
+            }
+        }
+    }
+}
+
+/// The body of `GET /metrics`.
+pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
+    let mut out = String::with_capacity(4096);
+    let one = |value: f64| vec![(String::new(), value)];
+    let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
+    family(
+        &mut out,
+        "build_info",
+        "gauge",
+        "The running build; always 1.",
+        &[(version, 1.0)],
+    );
+    let live = streams.iter().filter(|s| s.publishing).count();
+    family(
+        &mut out,
+        "streams",
+        "gauge",
+        "Streams with a publisher.",
+        &one(live as f64),
+    );
+    let count = |f: fn(&StreamStats) -> usize| streams.iter().map(f).sum::<usize>() as f64;
+    let players = [
+        ("protocol=\"rtmp\"".to_owned(), count(|s| s.players_by_protocol.rtmp)),
+        ("protocol=\"flv\"".to_owned(), count(|s| s.players_by_protocol.flv)),
+        ("protocol=\"mp4\"".to_owned(), count(|s| s.players_by_protocol.mp4)),
+    ];
+    family(&mut out, "players", "gauge", "Players, by protocol.", &players);
+    family(
+        &mut out,
+        "connections",
+        "gauge",
+        "Open connections, RTMP and HTTP.",
+        &one(totals.connections as f64),
+    );
+    family(
+        &mut out,
+        "connections_accepted_total",
+        "counter",
+        "Connections accepted.",
+        &one(totals.accepted as f64),
+    );
+    let refused: Vec<(String, f64)> = totals
+        .refused
+        .iter()
+        .map(|(reason, n)| (format!("reason=\"{reason}\""), *n as f64))
+        .collect();
+    family(
+        &mut out,
+        "connections_refused_total",
+        "counter",
+        "Connections closed at accept, by the limit they passed.",
+        &refused,
+    );
+    family(
+        &mut out,
+        "received_bytes_total",
+        "counter",
+        "Bytes read from every connection.",
+        &one(totals.recv_bytes as f64),
+    );
+    family(
+        &mut out,
+        "sent_bytes_total",
+        "counter",
+        "Bytes written to every connection.",
+        &one(totals.send_bytes as f64),
+    );
+    family(
+        &mut out,
+        "slow_players_disconnected_total",
+        "counter",
+        "Players disconnected for falling too far behind.",
+        &one(totals.slow_players_disconnected as f64),
+    );
+    let per_stream = |f: fn(&StreamStats) -> f64| -> Vec<(String, f64)> {
+        streams
+            .iter()
+            .map(|s| {
+                let labels = format!("app=\"{}\",name=\"{}\"", label(&s.key.app), label(&s.key.name));
+                (labels, f(s))
+            })
+            .collect()
+    };
+    family(
+        &mut out,
+        "stream_dropped_frames_total",
+        "counter",
+        "Frames not sent to a stream's players (skipped by slow players, or before a keyframe).",
+        &per_stream(|s| s.dropped as f64),
+    );
+    family(
+        &mut out,
+        "stream_received_bytes_total",
+        "counter",
+        "Media payload bytes a stream received from its publishers.",
+        &per_stream(|s| s.recv_bytes as f64),
+    );
+    family(
+        &mut out,
+        "stream_players",
+        "gauge",
+        "Players of a stream.",
+        &per_stream(|s| s.players as f64),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_are_typed_and_labels_escaped() {
+        let totals = Totals {
+            connections: 3,
+            accepted: 10,
+            refused: vec![("max_connections", 2)],
+            recv_bytes: 1000,
+            send_bytes: 5000,
+            slow_players_disconnected: 1,
+        };
+        let text = render(&totals, &[]);
+        assert!(text.contains(
+            "# TYPE rustic_rtmp_connections_accepted_total counter\nrustic_rtmp_connections_accepted_total 10\n"
+        ));
+        assert!(text.contains("rustic_rtmp_connections_refused_total{reason=\"max_connections\"} 2\n"));
+        assert!(text.contains("rustic_rtmp_players{protocol=\"flv\"} 0\n"));
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
