@@ -420,6 +420,9 @@ pub struct VideoDescription {
     pub height: u32,
     /// Frames per second, when the stream says.
     pub fps: Option<f64>,
+    /// H.264's constraint flags byte (`profile_compatibility`), as
+    /// nginx-rtmp's `/stat` shows it; 0 for other codecs.
+    pub compat: u8,
 }
 
 /// What a dashboard shows of an audio track.
@@ -472,12 +475,17 @@ pub fn describe_video(body: &[u8]) -> Option<VideoDescription> {
         width: 0,
         height: 0,
         fps: None,
+        compat: 0,
     };
     let info = match (codec, config) {
         ("H264", Some(record)) => avc_record_sps(record).and_then(h264_sps).ok(),
         ("HEVC", Some(record)) => hevc_record_sps(record).and_then(hevc_sps).ok(),
         _ => None,
     };
+    if codec == "H264" {
+        let sps = config.and_then(|record| avc_record_sps(record).ok());
+        description.compat = sps.and_then(|sps| sps.get(2)).copied().unwrap_or(0);
+    }
     if let Some(info) = info {
         description.width = info.width;
         description.height = info.height;

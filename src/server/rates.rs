@@ -10,6 +10,17 @@ pub(crate) struct Rates {
     second: u64,
     bytes_in: [u64; KEPT],
     bytes_out: [u64; KEPT],
+    /// Of `bytes_in`, audio and video.
+    audio_in: [u64; KEPT],
+    video_in: [u64; KEPT],
+}
+
+/// What bytes received were, for the audio and video rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carried {
+    Audio,
+    Video,
+    Other,
 }
 
 impl Default for Rates {
@@ -18,6 +29,8 @@ impl Default for Rates {
             second: 0,
             bytes_in: [0; KEPT],
             bytes_out: [0; KEPT],
+            audio_in: [0; KEPT],
+            video_in: [0; KEPT],
         }
     }
 }
@@ -41,8 +54,36 @@ impl Rates {
             let slot = (s % KEPT as u64) as usize;
             self.bytes_in[slot] = 0;
             self.bytes_out[slot] = 0;
+            self.audio_in[slot] = 0;
+            self.video_in[slot] = 0;
         }
         self.second = second;
+    }
+
+    /// Counts bytes received during `second`, which carried `what`.
+    pub(crate) fn received(&mut self, second: u64, bytes: u64, what: Carried) {
+        self.add(second, bytes, 0);
+        let slot = (second % KEPT as u64) as usize;
+        match what {
+            Carried::Audio => self.audio_in[slot] += bytes,
+            Carried::Video => self.video_in[slot] += bytes,
+            Carried::Other => {}
+        }
+    }
+
+    /// Bits per second over the last `n` whole seconds before `now`:
+    /// received, sent, audio received, video received (nginx-rtmp's
+    /// `bw_in`, `bw_out`, `bw_audio`, `bw_video` take 10).
+    pub(crate) fn bits_per_second(&mut self, now: u64, n: usize) -> [u64; 4] {
+        self.advance(now);
+        let n = n.clamp(1, KEPT - 1) as u64;
+        let sum = |bytes: &[u64; KEPT]| -> u64 {
+            (1..=n)
+                .filter_map(|back| now.checked_sub(back))
+                .map(|s| bytes[(s % KEPT as u64) as usize])
+                .sum()
+        };
+        [&self.bytes_in, &self.bytes_out, &self.audio_in, &self.video_in].map(|b| sum(b) * 8 / n)
     }
 
     /// Kilobits per second in each of the last `n` whole seconds before
@@ -83,5 +124,17 @@ mod tests {
         assert_eq!(rx, [1]);
         // A long silence empties everything.
         assert!(rates.kbps(1000, 60).0.iter().all(|&k| k == 0));
+    }
+
+    #[test]
+    fn audio_and_video_rates_over_ten_seconds() {
+        let mut rates = Rates::default();
+        for second in 0..10 {
+            rates.received(second, 1000, Carried::Video);
+            rates.received(second, 250, Carried::Audio);
+            rates.add(second, 0, 2500);
+        }
+        assert_eq!(rates.bits_per_second(10, 10), [10_000, 20_000, 2000, 8000]);
+        assert_eq!(rates.bits_per_second(10, 20)[0], 5000, "averaged over the whole span");
     }
 }

@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use super::fanout::{Fanout, Flush};
 use super::http::response::chunk;
 use super::outlet::{MAX_BATCH, Outlet};
-use super::rates::Rates;
+use super::rates::{Carried, Rates};
 use super::wire::{Chunks, FORMS, Form, Wire};
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
@@ -131,6 +131,9 @@ pub struct StreamStats {
     pub kbps_out: Vec<u64>,
     /// Players disconnected for falling too far behind.
     pub slow_disconnected: u64,
+    /// Bits per second over the last 10 s: received, sent, audio
+    /// received, video received (nginx-rtmp's `bw_*`).
+    pub bw_10s: [u64; 4],
 }
 
 /// Players of a stream by protocol.
@@ -425,6 +428,7 @@ impl Stream {
             }
         }
         let (kbps_in, kbps_out) = state.rates.kbps(second, 60);
+        let bw_10s = state.rates.bits_per_second(second, 10);
         let publisher = state
             .publisher
             .zip(state.publisher_info.as_ref())
@@ -453,6 +457,7 @@ impl Stream {
             kbps_in,
             kbps_out,
             slow_disconnected: state.slow_disconnected,
+            bw_10s,
         }
     }
 
@@ -494,7 +499,12 @@ impl Stream {
             let state = &mut *state;
             state.frames += 1;
             state.recv_bytes += frame.payload.len() as u64;
-            state.rates.add(second, frame.payload.len() as u64, 0);
+            let carried = match frame.kind {
+                FrameKind::Audio => Carried::Audio,
+                FrameKind::Video => Carried::Video,
+                FrameKind::Metadata => Carried::Other,
+            };
+            state.rates.received(second, frame.payload.len() as u64, carried);
             match frame.kind {
                 FrameKind::Video if is_header || state.video.is_none() => {
                     state.video = codec::describe_video(&frame.payload).or(state.video.take());

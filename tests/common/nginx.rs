@@ -12,6 +12,8 @@ const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 
 pub struct Nginx {
     pub addr: SocketAddr,
+    /// Where `GET /stat` answers (`rtmp_stat all`), when asked for.
+    pub stat: Option<SocketAddr>,
     _proc: Proc,
 }
 
@@ -22,7 +24,17 @@ fn free_port() -> u16 {
 
 /// Starts nginx with `applications` inside its rtmp server block.
 pub fn start(scratch: &Scratch, applications: &str) -> Nginx {
+    launch(scratch, applications, false)
+}
+
+/// `start`, with an HTTP server answering `/stat` as well.
+pub fn start_with_stat(scratch: &Scratch, applications: &str) -> Nginx {
+    launch(scratch, applications, true)
+}
+
+fn launch(scratch: &Scratch, applications: &str, stat: bool) -> Nginx {
     let port = free_port();
+    let stat_port = free_port();
     let conf = scratch.path("nginx.conf");
     let prefix = scratch.path("nginx");
     fs::create_dir_all(&prefix).unwrap();
@@ -33,8 +45,18 @@ pub fn start(scratch: &Scratch, applications: &str) -> Nginx {
         format!(
             "daemon off;\nmaster_process off;\nerror_log stderr info;\npid {pid};\n\
              load_module {RTMP_MODULE};\nevents {{ worker_connections 64; }}\n\
-             rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n{applications}\n  }}\n}}\n",
+             rtmp {{\n  server {{\n    listen 127.0.0.1:{port};\n{applications}\n  }}\n}}\n{http}",
             pid = prefix.join("nginx.pid").display(),
+            http = if stat {
+                format!(
+                    "http {{\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy;\n  \
+                     fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n  \
+                     server {{ listen 127.0.0.1:{stat_port}; location /stat {{ rtmp_stat all; }} }}\n}}\n",
+                    p = prefix.display()
+                )
+            } else {
+                String::new()
+            },
         ),
     )
     .unwrap();
@@ -50,5 +72,13 @@ pub fn start(scratch: &Scratch, applications: &str) -> Nginx {
     );
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_until("nginx to listen", || TcpStream::connect(addr).is_ok());
-    Nginx { addr, _proc: proc }
+    let stat = stat.then(|| SocketAddr::from(([127, 0, 0, 1], stat_port)));
+    if let Some(stat) = stat {
+        wait_until("nginx to listen for HTTP", || TcpStream::connect(stat).is_ok());
+    }
+    Nginx {
+        addr,
+        stat,
+        _proc: proc,
+    }
 }

@@ -240,6 +240,7 @@ mod tests {
                 width: 1280,
                 height: 720,
                 fps: Some(30.0),
+                compat: 0,
             }),
             audio: Some(AudioDescription {
                 codec: "AAC".into(),
@@ -253,6 +254,7 @@ mod tests {
             kbps_in,
             kbps_out: vec![0; 60],
             slow_disconnected: 0,
+            bw_10s: [0; 4],
         };
         let envelope = Envelope {
             service: "s1".into(),

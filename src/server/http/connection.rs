@@ -11,7 +11,7 @@ use log::{debug, info};
 
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, Body, LAST_CHUNK, Status};
-use super::{api, metrics};
+use super::{api, metrics, stat};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
@@ -92,11 +92,23 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                     return End::Closed("answered");
                 }
             }
-            Route::Dashboard | Route::Api(_) | Route::Metrics => {
+            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
                 let (status, content_type, body) = match &route {
                     Route::Api(call) => {
                         let (status, body) = answer_api(call, &request, peer, shared);
                         (status, "application/json", body)
+                    }
+                    Route::Stat => {
+                        let totals = shared.totals();
+                        let server = stat::Server {
+                            pid: std::process::id(),
+                            uptime: shared.started.elapsed(),
+                            accepted: totals.accepted,
+                            bytes_in: totals.recv_bytes,
+                            bytes_out: totals.send_bytes,
+                        };
+                        let body = stat::render(&server, &shared.registry.stats(), &shared.clients());
+                        (Status::OK, "text/xml", body)
                     }
                     Route::Metrics => {
                         let streams = shared.registry.stats();

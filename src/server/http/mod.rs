@@ -14,3 +14,4 @@ pub(crate) mod connection;
 pub(crate) mod metrics;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod stat;

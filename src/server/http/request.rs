@@ -154,6 +154,8 @@ pub(crate) enum Route {
     Api(ApiCall),
     /// Prometheus metrics.
     Metrics,
+    /// nginx-rtmp's statistics XML.
+    Stat,
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -176,6 +178,7 @@ pub(crate) fn route(request: &Request) -> Route {
     let page = match segments.as_slice() {
         [] => Some(Route::Dashboard),
         [metrics] if metrics == "metrics" => Some(Route::Metrics),
+        [stat] if stat == "stat" => Some(Route::Stat),
         _ => None,
     };
     let stream = page.or_else(|| match segments.as_slice() {
