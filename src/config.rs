@@ -4,8 +4,10 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::policy::Policy;
 use crate::protocol::chunk::DecoderLimits;
 use crate::session::SessionConfig;
 
@@ -101,6 +103,9 @@ pub struct Config {
     pub player_nodelay: bool,
     /// Who may publish and play.
     pub access: Access,
+    /// The embedding program's say on connects, publishes and plays,
+    /// asked after `access` let them through.
+    pub policy: Option<Arc<dyn Policy>>,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
     /// Time an HTTP client has to send a whole request head.
@@ -158,6 +163,7 @@ impl Default for Config {
             merge_write: Duration::ZERO,
             player_nodelay: false,
             access: Access::default(),
+            policy: None,
             http: None,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(15),

@@ -33,12 +33,14 @@ mod error;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod media;
+mod policy;
 pub mod protocol;
 mod server;
 pub mod session;
 
 pub use config::{Access, Cidr, Config, HttpBind};
 pub use error::Error;
+pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
-    ClientKind, ClientStats, PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats,
+    ClientKind, ClientStats, Event, PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats,
 };

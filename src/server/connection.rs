@@ -23,6 +23,7 @@ use super::wire::Form;
 use super::writer::Output;
 use crate::Config;
 use crate::media::StreamKey;
+use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
 use crate::protocol::escape::Escaped;
@@ -454,7 +455,13 @@ impl Connection {
                     tc_url,
                 } => {
                     self.client.connected(&flash_ver, &tc_url);
-                    let replies = match self.shared.gate.may_connect(&query, &flash_ver) {
+                    let allowed = self.shared.gate.may_connect(&query, &flash_ver).and_then(|user| {
+                        match self.ask(|p, r| p.connect(r), &app, "", &query) {
+                            Decision::Deny(why) => Err(why),
+                            _ => Ok(user),
+                        }
+                    });
+                    let replies = match allowed {
                         Ok(user) => {
                             if let Some(user) = &user {
                                 info!(
@@ -470,10 +477,11 @@ impl Connection {
                         }
                         Err(why) => {
                             info!(
-                                "conn#{} {} connect refused app={}: authentication",
+                                "conn#{} {} connect refused app={}: {}",
                                 self.id,
                                 self.peer,
-                                Escaped(&app)
+                                Escaped(&app),
+                                Escaped(&why)
                             );
                             self.session.reject_connect(&why)
                         }
@@ -491,16 +499,26 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    if let Err(why) = self.shared.gate.may_play(self.peer.ip(), &query) {
-                        info!(
-                            "conn#{} {} play refused app={}: {why}",
-                            self.id,
-                            self.peer,
-                            Escaped(&key.app)
-                        );
-                        let replies = self.session.reject_play(&why);
-                        return self.apply(replies);
-                    }
+                    let allowed = self.shared.gate.may_play(self.peer.ip(), &query).and_then(|()| {
+                        match self.ask(|p, r| p.play(r), &key.app, &key.name, &query) {
+                            Decision::Deny(why) => Err(why),
+                            Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
+                            Decision::Allow => Ok(key.clone()),
+                        }
+                    });
+                    let key = match allowed {
+                        Ok(key) => key,
+                        Err(why) => {
+                            info!(
+                                "conn#{} {} play refused app={}: {why}",
+                                self.id,
+                                self.peer,
+                                Escaped(&key.app)
+                            );
+                            let replies = self.session.reject_play(&why);
+                            return self.apply(replies);
+                        }
+                    };
                     // Status replies first, so cached frames follow Play.Start.
                     let replies = self.session.accept_play();
                     self.apply(replies)?;
@@ -534,15 +552,27 @@ impl Connection {
 impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
-        if let Err(why) = self.shared.gate.may_publish(self.peer.ip(), key, query, self.logged_in) {
-            info!(
-                "conn#{} {} publish refused app={}: {why}",
-                self.id,
-                self.peer,
-                Escaped(&key.app)
-            );
-            return self.session.reject_publish(status::PUBLISH_DENIED, &why);
-        }
+        let allowed = self
+            .shared
+            .gate
+            .may_publish(self.peer.ip(), key, query, self.logged_in)
+            .and_then(|()| match self.ask(|p, r| p.publish(r), &key.app, &key.name, query) {
+                Decision::Deny(why) => Err(why),
+                Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
+                Decision::Allow => Ok(key.clone()),
+            });
+        let key = &match allowed {
+            Ok(key) => key,
+            Err(why) => {
+                info!(
+                    "conn#{} {} publish refused app={}: {why}",
+                    self.id,
+                    self.peer,
+                    Escaped(&key.app)
+                );
+                return self.session.reject_publish(status::PUBLISH_DENIED, &why);
+            }
+        };
         let info = PublisherInfo {
             addr: self.peer,
             encoder: self.client.stats().flash_ver,
@@ -570,6 +600,33 @@ impl Connection {
                 self.session.reject_publish(status::PUBLISH_BAD_NAME, &why)
             }
         }
+    }
+}
+
+impl Connection {
+    /// What the embedding program's `Policy` decides of this request
+    /// (`Allow` without one).
+    fn ask(
+        &self,
+        decide: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
+        app: &str,
+        name: &str,
+        query: &str,
+    ) -> Decision {
+        let Some(policy) = &self.shared.config.policy else {
+            return Decision::Allow;
+        };
+        let client = self.client.stats();
+        let request = PolicyRequest {
+            id: self.id,
+            addr: self.peer,
+            app,
+            name,
+            query,
+            flash_ver: &client.flash_ver,
+            tc_url: &client.tc_url,
+        };
+        decide(policy.as_ref(), &request)
     }
 }
 

@@ -10,6 +10,7 @@ mod access;
 mod auth;
 mod clients;
 mod connection;
+mod events;
 mod fanout;
 mod http;
 mod listener;
@@ -23,6 +24,7 @@ mod wire;
 mod writer;
 
 pub use clients::{ClientKind, ClientStats};
+pub use events::Event;
 pub use stream::{PlayerCounts, PublisherStats, StreamStats};
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use access::Gate;
 use clients::Client;
+use events::Events;
 use http::metrics::Totals;
 use log_limit::LogLimit;
 use registry::Registry;
@@ -54,6 +57,8 @@ pub(crate) struct Shared {
     /// Where RTMP clients connect (the real port when `config.bind` asked
     /// for 0), for the API.
     rtmp_addr: SocketAddr,
+    /// What embedding programs hear of (`ServerHandle::events`).
+    events: Events,
     /// When the server started, and an id for this start (the API's
     /// `service`).
     started: Instant,
@@ -127,6 +132,7 @@ impl Shared {
         };
         open.sockets.insert(id, entry);
         open.accepted += 1;
+        self.events.emit(Event::Opened { id, addr: peer });
         Ok(client)
     }
 
@@ -178,6 +184,7 @@ impl Shared {
         let Some(closed) = open.sockets.remove(&id) else {
             return;
         };
+        self.events.emit(Event::Closed { id });
         let stats = closed.client.stats();
         open.closed_recv_bytes += stats.recv_bytes;
         open.closed_send_bytes += stats.send_bytes;
@@ -245,7 +252,8 @@ impl Server {
         let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
-        let registry = Arc::new(Registry::new(StreamConfig {
+        let events = Events::new();
+        let stream_config = StreamConfig {
             chunk_size: config.chunk_size,
             gop_cache: config.gop_cache,
             gop_max_frames: config
@@ -256,8 +264,10 @@ impl Server {
             max_dropped_in_a_row: config.slow_player_max_dropped,
             min_stall: config.slow_player_min_stall,
             merge_write: config.merge_write,
-        }));
+        };
+        let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let shared = Arc::new(Shared {
+            events,
             gate: Gate::new(config.access.clone()),
             config,
             rtmp_addr: local_addr,
@@ -341,6 +351,29 @@ impl ServerHandle {
             connections: self.connections(),
             streams: self.shared.registry.stats(),
         }
+    }
+
+    /// What happens on the server, as it happens: connections opened and
+    /// closed, publishes and plays started and stopped, slow players
+    /// dropped. The channel is bounded (4096 events) and the server never
+    /// waits for it: read it promptly, or the newest events are lost.
+    /// Every call returns the same channel: give it one reader.
+    ///
+    /// ```no_run
+    /// use rustic_rtmp::{Config, Event, Server};
+    ///
+    /// let server = Server::start(Config { bind: "127.0.0.1:0".parse().unwrap(), ..Config::default() }).unwrap();
+    /// let events = server.events();
+    /// std::thread::spawn(move || {
+    ///     for event in events {
+    ///         if let Event::PublishStarted { key, .. } = event {
+    ///             println!("{key} is live");
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn events(&self) -> crossbeam_channel::Receiver<Event> {
+        self.shared.events.receiver()
     }
 
     /// Every open connection: who, doing what, bytes moved.

@@ -9,13 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::clients::ClientKind;
+use super::events::{Event, Events};
 use super::outlet::Outlet;
 use super::stream::{CacheError, ConnId, PublisherInfo, Stream, StreamConfig, StreamStats};
+use super::wire::Form;
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
 pub(crate) struct Registry {
     config: StreamConfig,
+    events: Events,
     /// The next stream's number, for the API.
     next_id: AtomicU64,
     /// Slow players disconnected from streams already forgotten.
@@ -38,9 +42,10 @@ pub(crate) struct Playing {
 }
 
 impl Registry {
-    pub(crate) fn new(config: StreamConfig) -> Registry {
+    pub(crate) fn new(config: StreamConfig, events: Events) -> Registry {
         Registry {
             config,
+            events,
             next_id: AtomicU64::new(1),
             forgotten_slow: AtomicU64::new(0),
             streams: Mutex::new(HashMap::new()),
@@ -55,7 +60,7 @@ impl Registry {
             .entry(key.clone())
             .or_insert_with(|| {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                Arc::new(Stream::new(id, key.clone(), self.config))
+                Arc::new(Stream::new(id, key.clone(), self.config, self.events.clone()))
             })
             .clone();
         let out = f(&stream);
@@ -66,6 +71,9 @@ impl Registry {
     /// publisher holds it.
     pub(crate) fn publish(self: &Arc<Self>, key: &StreamKey, id: ConnId, info: PublisherInfo) -> Option<Publishing> {
         let (stream, started) = self.with_stream(key, |s| s.try_start_publish(id, info));
+        if started {
+            self.events.emit(Event::PublishStarted { id, key: key.clone() });
+        }
         started.then(|| Publishing {
             registry: self.clone(),
             stream,
@@ -76,7 +84,14 @@ impl Registry {
     /// Adds connection `id` as a player of `key`, whether or not it is
     /// published yet.
     pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, outlet: Arc<Outlet>) -> Playing {
+        let kind = match outlet.form() {
+            Form::Rtmp => ClientKind::RtmpPlay,
+            Form::Flv | Form::FlvChunked => ClientKind::FlvPlay,
+            Form::Fmp4 | Form::Fmp4Chunked => ClientKind::Mp4Play,
+        };
         let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, outlet));
+        let key = key.clone();
+        self.events.emit(Event::PlayStarted { id, key, kind });
         Playing {
             registry: self.clone(),
             stream,
@@ -133,6 +148,8 @@ impl Publishing {
 impl Drop for Publishing {
     fn drop(&mut self) {
         self.stream.end_publish(self.id);
+        let key = self.stream.key().clone();
+        self.registry.events.emit(Event::PublishStopped { id: self.id, key });
         self.registry.release(&self.stream);
     }
 }
@@ -152,6 +169,8 @@ impl Playing {
 impl Drop for Playing {
     fn drop(&mut self) {
         self.stream.unsubscribe(self.id);
+        let key = self.stream.key().clone();
+        self.registry.events.emit(Event::PlayStopped { id: self.id, key });
         self.registry.release(&self.stream);
     }
 }

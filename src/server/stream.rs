@@ -25,6 +25,7 @@ use crossbeam_channel::TrySendError;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
+use super::events::{Event, Events};
 use super::fanout::{Fanout, Flush};
 use super::http::response::chunk;
 use super::outlet::{MAX_BATCH, Outlet};
@@ -277,14 +278,16 @@ pub(crate) struct Stream {
     config: StreamConfig,
     /// When the stream was made: `Rates` count seconds from it.
     born: Instant,
+    events: Events,
     state: Mutex<State>,
     fanout: Fanout,
 }
 
 impl Stream {
-    pub(crate) fn new(id: u64, key: StreamKey, config: StreamConfig) -> Stream {
+    pub(crate) fn new(id: u64, key: StreamKey, config: StreamConfig, events: Events) -> Stream {
         Stream {
             id,
+            events,
             key,
             config,
             born: Instant::now(),
@@ -640,6 +643,8 @@ impl Stream {
                 return true;
             };
             too_slow += 1;
+            let key = self.key.clone();
+            self.events.emit(Event::SlowPlayerDropped { id: p.id, key });
             warn!(
                 "conn#{} too slow for {}: {drops} frames dropped in a row; disconnecting",
                 p.id,
@@ -962,6 +967,7 @@ mod tests {
                 min_stall: Duration::ZERO,
                 merge_write: Duration::ZERO,
             },
+            Events::new(),
         )
     }
 

@@ -14,6 +14,7 @@ use super::response::{self, Body, LAST_CHUNK, Status};
 use super::{api, metrics, stat};
 use crate::Config;
 use crate::media::StreamKey;
+use crate::policy::{Decision, PolicyRequest};
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
 use crate::server::clients::{Client, ClientKind};
@@ -321,6 +322,28 @@ fn play(
         refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
         return End::Closed("play refused");
     }
+    let asking = PolicyRequest {
+        id,
+        addr: peer,
+        app: &key.app,
+        name: &key.name,
+        query,
+        flash_ver: "",
+        tc_url: "",
+    };
+    let key = &match shared.config.policy.as_ref().map(|p| p.play(&asking)) {
+        Some(Decision::Deny(why)) => {
+            info!(
+                "conn#{id} {peer} {label} play refused app={}: {}",
+                Escaped(&key.app),
+                Escaped(&why)
+            );
+            refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
+            return End::Closed("play refused");
+        }
+        Some(Decision::Rename(name)) => StreamKey::new(key.app.clone(), name),
+        _ => key.clone(),
+    };
     // HTTP/1.1 bodies are chunked, so the connection could carry another
     // request after the stream ends; HTTP/1.0 bodies end with the
     // connection.

@@ -1,0 +1,158 @@
+//! What a Rust program embedding the server gets: a `Policy` that denies
+//! and renames, checked with ffmpeg; the events of a publish and a play,
+//! in order.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::http;
+use common::*;
+use rustic_rtmp::client::{Client, ClientOptions};
+use rustic_rtmp::media::StreamKey;
+use rustic_rtmp::{ClientKind, Config, Decision, Event, Policy, PolicyRequest};
+
+/// Denies publishing `forbidden` and playing `secret`; publishing `alias`
+/// goes to `real`, and so does playing `tv`.
+#[derive(Debug)]
+struct Studio;
+
+impl Policy for Studio {
+    fn publish(&self, request: &PolicyRequest<'_>) -> Decision {
+        match request.name {
+            "forbidden" => Decision::Deny("not this one".into()),
+            "alias" => Decision::Rename("real".into()),
+            _ => Decision::Allow,
+        }
+    }
+
+    fn play(&self, request: &PolicyRequest<'_>) -> Decision {
+        match request.name {
+            "secret" => Decision::Deny("not for you".into()),
+            "tv" => Decision::Rename("real".into()),
+            _ => Decision::Allow,
+        }
+    }
+}
+
+#[test]
+fn a_policy_denies_and_renames_for_ffmpeg() {
+    let server = http::server(Config {
+        policy: Some(Arc::new(Studio)),
+        ..Config::default()
+    });
+    let scratch = Scratch::new("policy");
+    let sample = Sample::AudioVideo.path();
+
+    let out = publish(&sample, &url(&server, "live/forbidden"), &[]).wait_output();
+    assert!(!out.status.success(), "ffmpeg was refused");
+    assert!(stream_stats(&server, "live", "forbidden").is_none_or(|s| !s.publishing));
+
+    let mut publisher = publish(&sample, &url(&server, "live/alias"), &[]);
+    wait_until("live/real to be published", || {
+        stream_stats(&server, "live", "real").is_some_and(|s| s.publishing)
+    });
+    assert!(
+        stream_stats(&server, "live", "alias").is_none(),
+        "nothing under the old name"
+    );
+    let out_file = scratch.path("tv.flv");
+    let mut player = play(&url(&server, "live/tv"), &out_file);
+    wait_for_players(&server, "live", "real", 1);
+
+    let refused = http::read_to_close(http::send(
+        server.http_addr().unwrap(),
+        &http::get_request("/live/secret.flv", 1),
+    ));
+    assert_eq!(refused.status, 403, "{}", refused.head);
+    assert!(String::from_utf8_lossy(&refused.body).contains("not for you"));
+
+    assert!(publisher.wait().success());
+    player.wait();
+    let got = probe(&out_file);
+    assert!(
+        got.video().len() >= 50,
+        "the renamed play got the stream: {} frames",
+        got.video().len()
+    );
+}
+
+/// The events about connection `ids`, waiting up to `WAIT` for `n`.
+fn events_of(events: &crossbeam_channel::Receiver<Event>, ids: &[u64], n: usize) -> Vec<Event> {
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while got.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left.max(Duration::from_millis(1)))
+            .unwrap_or_else(|_| panic!("{n} events within {WAIT:?}; got {got:?}"));
+        let id = match &event {
+            Event::Opened { id, .. }
+            | Event::Closed { id }
+            | Event::PublishStarted { id, .. }
+            | Event::PublishStopped { id, .. }
+            | Event::PlayStarted { id, .. }
+            | Event::PlayStopped { id, .. }
+            | Event::SlowPlayerDropped { id, .. } => *id,
+            other => panic!("an event this test does not know: {other:?}"),
+        };
+        if ids.contains(&id) {
+            got.push(event);
+        }
+    }
+    got
+}
+
+#[test]
+fn the_events_of_a_publish_and_a_play_arrive_in_order() {
+    let server = start_server();
+    let events = server.events();
+    let name = unique("events");
+    let key = StreamKey::new("live", name.clone());
+    let url = url(&server, &format!("live/{name}"));
+    let publisher = Client::publish(&url, &ClientOptions::default()).unwrap();
+    let publisher_id = server.clients()[0].id;
+    let got = events_of(&events, &[publisher_id], 2);
+    assert!(
+        matches!(got[0], Event::Opened { id, .. } if id == publisher_id),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[1],
+        Event::PublishStarted {
+            id: publisher_id,
+            key: key.clone()
+        }
+    );
+
+    let player = Client::play(&url, &ClientOptions::default()).unwrap();
+    let player_id = server.clients().iter().map(|c| c.id).max().unwrap();
+    drop(player);
+    let got = events_of(&events, &[player_id], 4);
+    assert!(matches!(got[0], Event::Opened { id, .. } if id == player_id), "{got:?}");
+    assert_eq!(
+        got[1..],
+        [
+            Event::PlayStarted {
+                id: player_id,
+                key: key.clone(),
+                kind: ClientKind::RtmpPlay
+            },
+            Event::PlayStopped {
+                id: player_id,
+                key: key.clone()
+            },
+            Event::Closed { id: player_id },
+        ]
+    );
+    drop(publisher);
+    let got = events_of(&events, &[publisher_id], 2);
+    assert_eq!(
+        got,
+        [
+            Event::PublishStopped { id: publisher_id, key },
+            Event::Closed { id: publisher_id },
+        ]
+    );
+}
