@@ -104,8 +104,10 @@ pub struct Config {
     /// Who may publish and play.
     pub access: Access,
     /// The embedding program's say on connects, publishes and plays,
-    /// asked after `access` let them through.
+    /// asked after `access` and `hooks` let them through.
     pub policy: Option<Arc<dyn Policy>>,
+    /// Webhooks with nginx-rtmp's `on_*` contract.
+    pub hooks: Hooks,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
     /// Time an HTTP client has to send a whole request head.
@@ -164,6 +166,7 @@ impl Default for Config {
             player_nodelay: false,
             access: Access::default(),
             policy: None,
+            hooks: Hooks::default(),
             http: None,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(15),
@@ -175,6 +178,51 @@ impl Default for Config {
             #[cfg(debug_assertions)]
             panic_after_publish_to_app: None,
         }
+    }
+}
+
+/// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.
+/// `on_connect`, `on_publish` and `on_play` decide: 2xx allows, 3xx with
+/// a name in `Location` renames, anything else or no answer within
+/// `timeout` denies. The `_done` ones are told after the fact.
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    /// Asked on RTMP `connect`.
+    pub on_connect: Option<String>,
+    /// Asked on `publish`.
+    pub on_publish: Option<String>,
+    /// Asked on `play`, RTMP or HTTP.
+    pub on_play: Option<String>,
+    /// Told when a publish ends.
+    pub on_publish_done: Option<String>,
+    /// Told when a play ends.
+    pub on_play_done: Option<String>,
+    /// How long a hook may take to answer.
+    pub timeout: Duration,
+}
+
+impl Default for Hooks {
+    fn default() -> Hooks {
+        Hooks {
+            on_connect: None,
+            on_publish: None,
+            on_play: None,
+            on_publish_done: None,
+            on_play_done: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Hooks {
+    /// Whether any hook decides.
+    pub(crate) fn decides(&self) -> bool {
+        self.on_connect.is_some() || self.on_publish.is_some() || self.on_play.is_some()
+    }
+
+    /// Whether any hook is told after the fact.
+    pub(crate) fn tells(&self) -> bool {
+        self.on_publish_done.is_some() || self.on_play_done.is_some()
     }
 }
 

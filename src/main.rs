@@ -12,7 +12,7 @@ use std::time::Duration;
 use argh::FromArgs;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
-use rustic_rtmp::{Access, Cidr, Config, HttpBind, Server, ServerHandle};
+use rustic_rtmp::{Access, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -100,6 +100,26 @@ struct Args {
     /// taken from loopback only (or RUSTIC_RTMP_API_TOKEN)
     #[argh(option)]
     api_token_file: Option<PathBuf>,
+    /// URL asked (form POST, nginx-rtmp's on_connect) before a connect is
+    /// accepted: 2xx allows, anything else denies
+    #[argh(option)]
+    on_connect: Option<String>,
+    /// URL asked before a publish: 2xx allows, 3xx with a name in
+    /// Location renames the stream, anything else denies
+    #[argh(option)]
+    on_publish: Option<String>,
+    /// URL asked before a play (RTMP or HTTP), as --on-publish
+    #[argh(option)]
+    on_play: Option<String>,
+    /// URL told when a publish ends
+    #[argh(option)]
+    on_publish_done: Option<String>,
+    /// URL told when a play ends
+    #[argh(option)]
+    on_play_done: Option<String>,
+    /// ms a hook may take to answer; no answer denies (default 10000)
+    #[argh(option, default = "10_000")]
+    hook_timeout_ms: u64,
     /// file of user:password lines: encoders must log in with
     /// authmod=adobe (OBS "Use authentication", rtmp://user:pass@ in ffmpeg)
     #[argh(option)]
@@ -190,6 +210,14 @@ fn main() -> ExitCode {
         player_nodelay: args.nodelay,
         access,
         http,
+        hooks: Hooks {
+            on_connect: args.on_connect.clone(),
+            on_publish: args.on_publish.clone(),
+            on_play: args.on_play.clone(),
+            on_publish_done: args.on_publish_done.clone(),
+            on_play_done: args.on_play_done.clone(),
+            timeout: Duration::from_millis(args.hook_timeout_ms),
+        },
         ..Config::default()
     };
     // Signals are registered before the server starts so none is missed.

@@ -613,9 +613,6 @@ impl Connection {
         name: &str,
         query: &str,
     ) -> Decision {
-        let Some(policy) = &self.shared.config.policy else {
-            return Decision::Allow;
-        };
         let client = self.client.stats();
         let request = PolicyRequest {
             id: self.id,
@@ -626,7 +623,7 @@ impl Connection {
             flash_ver: &client.flash_ver,
             tc_url: &client.tc_url,
         };
-        decide(policy.as_ref(), &request)
+        self.shared.decide(decide, request)
     }
 }
 

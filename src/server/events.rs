@@ -73,16 +73,35 @@ pub enum Event {
 pub(crate) struct Events {
     sender: Sender<Event>,
     receiver: Receiver<Event>,
+    /// The webhooks' worker, when some hook is told after the fact.
+    hooks: Option<Sender<Event>>,
 }
 
 impl Events {
     pub(crate) fn new() -> Events {
         let (sender, receiver) = bounded(CAPACITY);
-        Events { sender, receiver }
+        Events {
+            sender,
+            receiver,
+            hooks: None,
+        }
     }
 
-    /// Sends `event` unless the channel is full.
+    /// Events that also go to a second channel, for the webhooks' worker.
+    pub(crate) fn with_hooks() -> (Events, Receiver<Event>) {
+        let (hooks, worker) = bounded(CAPACITY);
+        let events = Events {
+            hooks: Some(hooks),
+            ..Events::new()
+        };
+        (events, worker)
+    }
+
+    /// Sends `event` to each channel that has room.
     pub(crate) fn emit(&self, event: Event) {
+        if let Some(hooks) = &self.hooks {
+            let _ = hooks.try_send(event.clone());
+        }
         let _ = self.sender.try_send(event);
     }
 

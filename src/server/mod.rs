@@ -12,6 +12,7 @@ mod clients;
 mod connection;
 mod events;
 mod fanout;
+mod hooks;
 mod http;
 mod listener;
 mod log_limit;
@@ -40,6 +41,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
+use crate::policy::{Decision, Policy, PolicyRequest};
 use access::Gate;
 use clients::Client;
 use events::Events;
@@ -59,6 +61,8 @@ pub(crate) struct Shared {
     rtmp_addr: SocketAddr,
     /// What embedding programs hear of (`ServerHandle::events`).
     events: Events,
+    /// The webhooks that decide, when configured.
+    webhooks: Option<hooks::Webhooks>,
     /// When the server started, and an id for this start (the API's
     /// `service`).
     started: Instant,
@@ -134,6 +138,28 @@ impl Shared {
         open.accepted += 1;
         self.events.emit(Event::Opened { id, addr: peer });
         Ok(client)
+    }
+
+    /// What the webhooks, then the embedding program's policy, decide of
+    /// `request`: the first denial wins, a rename carries on under the
+    /// new name.
+    fn decide(
+        &self,
+        ask: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
+        request: PolicyRequest<'_>,
+    ) -> Decision {
+        let hooks = self.webhooks.as_ref().map(|w| w as &dyn Policy);
+        let policy = self.config.policy.as_deref();
+        let mut renamed: Option<String> = None;
+        for decider in [hooks, policy].into_iter().flatten() {
+            let name = renamed.as_deref().unwrap_or(request.name);
+            match ask(decider, &PolicyRequest { name, ..request }) {
+                Decision::Allow => {}
+                Decision::Rename(name) => renamed = Some(name),
+                deny @ Decision::Deny(_) => return deny,
+            }
+        }
+        renamed.map_or(Decision::Allow, Decision::Rename)
     }
 
     /// A snapshot of every open connection, by number.
@@ -252,7 +278,22 @@ impl Server {
         let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
-        let events = Events::new();
+        let events = match config.hooks.tells() {
+            true => {
+                let (events, worker) = Events::with_hooks();
+                let hooks = config.hooks.clone();
+                std::thread::Builder::new()
+                    .name("hooks".into())
+                    .spawn(move || hooks::tell_done(hooks, worker))
+                    .map_err(Error::Spawn)?;
+                events
+            }
+            false => Events::new(),
+        };
+        let webhooks = config
+            .hooks
+            .decides()
+            .then(|| hooks::Webhooks::new(config.hooks.clone()));
         let stream_config = StreamConfig {
             chunk_size: config.chunk_size,
             gop_cache: config.gop_cache,
@@ -268,6 +309,7 @@ impl Server {
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let shared = Arc::new(Shared {
             events,
+            webhooks,
             gate: Gate::new(config.access.clone()),
             config,
             rtmp_addr: local_addr,

@@ -331,8 +331,8 @@ fn play(
         flash_ver: "",
         tc_url: "",
     };
-    let key = &match shared.config.policy.as_ref().map(|p| p.play(&asking)) {
-        Some(Decision::Deny(why)) => {
+    let key = &match shared.decide(|p, r| p.play(r), asking) {
+        Decision::Deny(why) => {
             info!(
                 "conn#{id} {peer} {label} play refused app={}: {}",
                 Escaped(&key.app),
@@ -341,8 +341,8 @@ fn play(
             refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
             return End::Closed("play refused");
         }
-        Some(Decision::Rename(name)) => StreamKey::new(key.app.clone(), name),
-        _ => key.clone(),
+        Decision::Rename(name) => StreamKey::new(key.app.clone(), name),
+        Decision::Allow => key.clone(),
     };
     // HTTP/1.1 bodies are chunked, so the connection could carry another
     // request after the stream ends; HTTP/1.0 bodies end with the

@@ -1,0 +1,210 @@
+//! Webhooks with nginx-rtmp's `on_*` contract, so existing scripts keep
+//! working: a form-encoded POST per call (`call`, `addr`, `clientid`,
+//! `app`, `name`, `flashver`, `swfurl`, `tcurl`, `pageurl`, the client's
+//! own `?args`, and the call's own fields).
+//!
+//! `on_connect`, `on_publish` and `on_play` decide (a `Policy`): 2xx
+//! allows, 3xx with a plain name in `Location` renames the stream, and
+//! anything else, a timeout or an unreachable hook denies: hooks fail
+//! closed. No redirect is followed. `on_publish_done` and `on_play_done`
+//! are told on a worker thread fed by the server's events, so no hook
+//! ever delays media.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use log::{debug, warn};
+
+use super::events::Event;
+use crate::config::Hooks;
+use crate::policy::{Decision, Policy, PolicyRequest};
+use crate::protocol::escape::Escaped;
+
+/// The hooks that decide, as a `Policy`.
+#[derive(Debug)]
+pub(crate) struct Webhooks {
+    hooks: Hooks,
+    agent: ureq::Agent,
+}
+
+impl Webhooks {
+    pub(crate) fn new(hooks: Hooks) -> Webhooks {
+        let agent = agent(hooks.timeout);
+        Webhooks { hooks, agent }
+    }
+
+    /// Calls `url` for `call` and reads the answer as a decision.
+    fn ask(&self, url: &Option<String>, call: &str, request: &PolicyRequest<'_>, extra: &[(&str, &str)]) -> Decision {
+        let Some(url) = url else {
+            return Decision::Allow;
+        };
+        let mut form = fields(call, request.addr, request.id, request.app, request.name);
+        form.push(("flashver".into(), request.flash_ver.into()));
+        form.push(("tcurl".into(), request.tc_url.into()));
+        form.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        form.extend(query_pairs(request.query));
+        let answer = post(&self.agent, url, &form);
+        let decision = decide(call, answer);
+        debug!("conn#{} {call} hook: {decision:?}", request.id);
+        decision
+    }
+}
+
+impl Policy for Webhooks {
+    fn connect(&self, request: &PolicyRequest<'_>) -> Decision {
+        self.ask(&self.hooks.on_connect, "connect", request, &[])
+    }
+
+    fn publish(&self, request: &PolicyRequest<'_>) -> Decision {
+        self.ask(&self.hooks.on_publish, "publish", request, &[("type", "live")])
+    }
+
+    fn play(&self, request: &PolicyRequest<'_>) -> Decision {
+        let extra = [("start", "-2"), ("duration", "-1"), ("reset", "0")];
+        self.ask(&self.hooks.on_play, "play", request, &extra)
+    }
+}
+
+/// An HTTP client that follows no redirect and reads 4xx and 5xx as
+/// answers.
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// What a hook answered: its status and `Location`, or why there was no
+/// answer.
+type Answer = Result<(u16, Option<String>), String>;
+
+fn post(agent: &ureq::Agent, url: &str, form: &[(String, String)]) -> Answer {
+    let pairs = form.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    match agent.post(url).send_form(pairs) {
+        Ok(response) => {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            Ok((response.status().as_u16(), location))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The fields every call carries.
+fn fields(call: &str, addr: SocketAddr, id: u64, app: &str, name: &str) -> Vec<(String, String)> {
+    [
+        ("call", call.to_owned()),
+        ("addr", addr.ip().to_string()),
+        ("clientid", id.to_string()),
+        ("app", app.to_owned()),
+        ("name", name.to_owned()),
+        ("swfurl", String::new()),
+        ("pageurl", String::new()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The `k=v` pairs of a query, as nginx-rtmp passes the client's args.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// nginx-rtmp's reading of an answer: 2xx allows; 3xx renames to a plain
+/// name in `Location` (an `rtmp://` URL would relay, which this server
+/// does not do yet); anything else denies.
+fn decide(call: &str, answer: Answer) -> Decision {
+    match answer {
+        Ok((200..=299, _)) => Decision::Allow,
+        Ok((300..=399, Some(location))) if !location.contains("://") && !location.is_empty() => {
+            Decision::Rename(location.trim_start_matches('/').to_owned())
+        }
+        Ok((300..=399, Some(location))) => Decision::Deny(format!(
+            "the {call} hook redirected to {}, and relays are not supported",
+            Escaped(&location)
+        )),
+        Ok((status, _)) => Decision::Deny(format!("the {call} hook answered {status}")),
+        Err(why) => Decision::Deny(format!("the {call} hook did not answer: {}", Escaped(&why))),
+    }
+}
+
+/// Tells `on_publish_done` and `on_play_done` from the server's events,
+/// until the events end.
+pub(crate) fn tell_done(hooks: Hooks, events: Receiver<Event>) {
+    let agent = agent(hooks.timeout);
+    let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
+    for event in events {
+        let (url, call, id, key) = match event {
+            Event::Opened { id, addr } => {
+                addrs.insert(id, addr);
+                continue;
+            }
+            Event::Closed { id } => {
+                addrs.remove(&id);
+                continue;
+            }
+            Event::PublishStopped { id, key } => (&hooks.on_publish_done, "publish_done", id, key),
+            Event::PlayStopped { id, key } => (&hooks.on_play_done, "play_done", id, key),
+            _ => continue,
+        };
+        let (Some(url), Some(addr)) = (url, addrs.get(&id)) else {
+            continue;
+        };
+        let form = fields(call, *addr, id, &key.app, &key.name);
+        if let Err(why) = post(&agent, url, &form) {
+            warn!("conn#{id} {call} hook did not answer: {}", Escaped(&why));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_read_as_nginx_rtmp_reads_them() {
+        assert_eq!(decide("publish", Ok((200, None))), Decision::Allow);
+        assert_eq!(decide("publish", Ok((204, None))), Decision::Allow);
+        assert_eq!(
+            decide("publish", Ok((302, Some("other".into())))),
+            Decision::Rename("other".into())
+        );
+        assert!(matches!(
+            decide("play", Ok((302, Some("rtmp://x/y".into())))),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(decide("play", Ok((302, None))), Decision::Deny(_)));
+        assert_eq!(
+            decide("publish", Ok((403, None))),
+            Decision::Deny("the publish hook answered 403".into())
+        );
+        assert!(matches!(decide("connect", Err("timed out".into())), Decision::Deny(_)));
+    }
+
+    #[test]
+    fn the_clients_args_ride_along() {
+        assert_eq!(
+            query_pairs("key=abc&x&=y"),
+            [
+                ("key".into(), "abc".into()),
+                ("x".into(), String::new()),
+                (String::new(), "y".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! Webhooks with nginx-rtmp's contract, against a small HTTP server in the
+//! test: allow, deny before Start with the status ffmpeg prints, rename
+//! through 3xx, a timeout denies, done hooks carry their fields, and a
+//! hook server that hangs stalls no media.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use common::canary::Canary;
+use common::*;
+use crossbeam_channel::{Receiver, unbounded};
+use rustic_rtmp::{Config, Hooks};
+
+/// One call a hook server got: its path and form fields.
+type Call = (String, HashMap<String, String>);
+
+/// How the hook server answers a call: status, `Location`, and a delay.
+type Answer = fn(&Call) -> (u16, Option<&'static str>, Duration);
+
+/// A hook server on a free loopback port; every call is also sent on the
+/// returned channel.
+fn hook_server(answer: Answer) -> (SocketAddr, Receiver<Call>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (calls, received) = unbounded();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { continue };
+            let calls = calls.clone();
+            std::thread::spawn(move || {
+                socket.set_read_timeout(Some(WAIT)).unwrap();
+                let mut bytes = Vec::new();
+                let mut buf = [0u8; 4096];
+                let (head, body) = loop {
+                    let n = socket.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&bytes[..end]).to_string();
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if bytes.len() >= end + 4 + len {
+                        break (
+                            head,
+                            String::from_utf8_lossy(&bytes[end + 4..end + 4 + len]).to_string(),
+                        );
+                    }
+                };
+                let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                let fields = body
+                    .split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, v)| (decode(k), decode(v)))
+                    .collect();
+                let call = (path, fields);
+                let (status, location, delay) = answer(&call);
+                let _ = calls.send(call);
+                std::thread::sleep(delay);
+                let location = location.map_or(String::new(), |l| format!("Location: {l}\r\n"));
+                let _ = write!(
+                    socket,
+                    "HTTP/1.1 {status} X\r\n{location}Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            });
+        }
+    });
+    (addr, received)
+}
+
+/// `application/x-www-form-urlencoded` decoding.
+fn decode(text: &str) -> String {
+    let bytes = text.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn next_call(calls: &Receiver<Call>, path: &str) -> HashMap<String, String> {
+    loop {
+        let (got, fields) = calls.recv_timeout(WAIT).unwrap_or_else(|_| panic!("a call to {path}"));
+        if got == path {
+            return fields;
+        }
+    }
+}
+
+fn hooked_server(hook: SocketAddr, timeout: Duration) -> rustic_rtmp::ServerHandle {
+    let url = |path: &str| Some(format!("http://{hook}{path}"));
+    start_server_with(Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        hooks: Hooks {
+            on_publish: url("/publish"),
+            on_play: url("/play"),
+            on_publish_done: url("/publish_done"),
+            on_play_done: url("/play_done"),
+            timeout,
+            ..Hooks::default()
+        },
+        ..Config::default()
+    })
+}
+
+/// Allows everything but `no` (403), renames `alias` to `real` (302), and
+/// answers `slow` after 2 s.
+fn studio(call: &Call) -> (u16, Option<&'static str>, Duration) {
+    let name = call.1.get("name").map(String::as_str).unwrap_or_default();
+    match (call.0.as_str(), name) {
+        ("/publish", "no") => (403, None, Duration::ZERO),
+        ("/publish", "alias") => (302, Some("real"), Duration::ZERO),
+        ("/publish", "slow") => (200, None, Duration::from_secs(2)),
+        _ => (200, None, Duration::ZERO),
+    }
+}
+
+#[test]
+fn publish_hooks_allow_deny_rename_and_time_out() {
+    let (hook, calls) = hook_server(studio);
+    let server = hooked_server(hook, Duration::from_millis(700));
+    let sample = Sample::AudioVideo.path();
+
+    // Allowed, with every field of nginx-rtmp's contract.
+    let name = unique("hooked");
+    let mut publisher = publish(&sample, &url(&server, &format!("live/{name}?key=abc")), &[]);
+    let fields = next_call(&calls, "/publish");
+    for (key, value) in [("call", "publish"), ("app", "live"), ("type", "live"), ("key", "abc")] {
+        assert_eq!(fields.get(key).map(String::as_str), Some(value), "{key} in {fields:?}");
+    }
+    assert_eq!(fields["name"], name);
+    assert_eq!(fields["addr"], "127.0.0.1");
+    assert!(fields["flashver"].starts_with("FMLE/3.0"), "{fields:?}");
+    assert!(fields["tcurl"].ends_with("/live"), "{fields:?}");
+    assert!(fields["clientid"].parse::<u64>().is_ok());
+    for key in ["swfurl", "pageurl"] {
+        assert!(fields.contains_key(key), "{key} in {fields:?}");
+    }
+    assert!(publisher.wait().success());
+    let done = next_call(&calls, "/publish_done");
+    assert_eq!(
+        (done["call"].as_str(), done["name"].as_str()),
+        ("publish_done", name.as_str())
+    );
+    assert_eq!((done["app"].as_str(), done["addr"].as_str()), ("live", "127.0.0.1"));
+    assert_eq!(done["clientid"], fields["clientid"]);
+
+    // Denied before Start: ffmpeg prints the status and gives up.
+    let out = publish(&sample, &url(&server, "live/no"), &[]).wait_output();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the publish hook answered 403"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Renamed through 302.
+    let mut renamed = publish(&sample, &url(&server, "live/alias"), &[]);
+    wait_until("live/real to be published", || {
+        stream_stats(&server, "live", "real").is_some_and(|s| s.publishing)
+    });
+    assert!(renamed.wait().success());
+
+    // A hook slower than the timeout denies.
+    let out = publish(&sample, &url(&server, "live/slow"), &[]).wait_output();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("hook did not answer"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_hook_server_that_hangs_stalls_no_media() {
+    let hangs: Answer = |_| (200, None, Duration::from_secs(3));
+    let (hook, _calls) = hook_server(hangs);
+    let server = hooked_server(hook, Duration::from_secs(5));
+    // Its own play and publish wait 3 s each on the hook.
+    let canary = Canary::start(&server);
+    // A play whose decision waits on the hanging hook, and a done hook
+    // that hangs on the worker thread: the canary's frames flow on.
+    let name = unique("hang");
+    let player = std::thread::spawn({
+        let url = url(&server, &format!("live/{name}"));
+        move || rustic_rtmp::client::Client::play(&url, &rustic_rtmp::client::ClientOptions::default()).is_ok()
+    });
+    assert!(player.join().unwrap(), "the play was allowed after 3 s");
+    canary.finish();
+}
