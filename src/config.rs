@@ -199,6 +199,12 @@ pub struct Hooks {
     pub on_play_done: Option<String>,
     /// How long a hook may take to answer.
     pub timeout: Duration,
+    /// Commands (argv, no shell) run while a stream is published, with
+    /// `$app`, `$name` and `$addr` replaced in each argument: restarted
+    /// if they exit, stopped when the publish ends.
+    pub exec_publish: Vec<Vec<String>>,
+    /// Commands run once when a publish ends, likewise.
+    pub exec_publish_done: Vec<Vec<String>>,
 }
 
 impl Default for Hooks {
@@ -210,6 +216,8 @@ impl Default for Hooks {
             on_publish_done: None,
             on_play_done: None,
             timeout: Duration::from_secs(10),
+            exec_publish: Vec::new(),
+            exec_publish_done: Vec::new(),
         }
     }
 }
@@ -223,6 +231,11 @@ impl Hooks {
     /// Whether any hook is told after the fact.
     pub(crate) fn tells(&self) -> bool {
         self.on_publish_done.is_some() || self.on_play_done.is_some()
+    }
+
+    /// Whether any command is run.
+    pub(crate) fn execs(&self) -> bool {
+        !self.exec_publish.is_empty() || !self.exec_publish_done.is_empty()
     }
 }
 

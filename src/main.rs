@@ -117,6 +117,14 @@ struct Args {
     /// URL told when a play ends
     #[argh(option)]
     on_play_done: Option<String>,
+    /// command run while a stream is published, as space-separated argv
+    /// (no shell; $app, $name, $addr replaced): restarted if it exits,
+    /// stopped when the publish ends (repeatable)
+    #[argh(option)]
+    exec_publish: Vec<String>,
+    /// command run once when a publish ends, likewise (repeatable)
+    #[argh(option)]
+    exec_publish_done: Vec<String>,
     /// ms a hook may take to answer; no answer denies (default 10000)
     #[argh(option, default = "10_000")]
     hook_timeout_ms: u64,
@@ -217,6 +225,8 @@ fn main() -> ExitCode {
             on_publish_done: args.on_publish_done.clone(),
             on_play_done: args.on_play_done.clone(),
             timeout: Duration::from_millis(args.hook_timeout_ms),
+            exec_publish: argvs(&args.exec_publish),
+            exec_publish_done: argvs(&args.exec_publish_done),
         },
         ..Config::default()
     };
@@ -328,6 +338,15 @@ fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, var: &str)
         [one] => Ok(Some(one.clone())),
         _ => Err(format!("--{flag}, --{flag}-file and {var}: give only one")),
     }
+}
+
+/// Commands given as space-separated words, empty ones left out.
+fn argvs(commands: &[String]) -> Vec<Vec<String>> {
+    commands
+        .iter()
+        .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|argv| !argv.is_empty())
+        .collect()
 }
 
 /// `user:password` lines; blank lines and `#` comments are skipped.

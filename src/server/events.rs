@@ -73,8 +73,8 @@ pub enum Event {
 pub(crate) struct Events {
     sender: Sender<Event>,
     receiver: Receiver<Event>,
-    /// The webhooks' worker, when some hook is told after the fact.
-    hooks: Option<Sender<Event>>,
+    /// Workers of the server's own that act on events (webhooks, exec).
+    listeners: Vec<Sender<Event>>,
 }
 
 impl Events {
@@ -83,24 +83,23 @@ impl Events {
         Events {
             sender,
             receiver,
-            hooks: None,
+            listeners: Vec::new(),
         }
     }
 
-    /// Events that also go to a second channel, for the webhooks' worker.
-    pub(crate) fn with_hooks() -> (Events, Receiver<Event>) {
-        let (hooks, worker) = bounded(CAPACITY);
-        let events = Events {
-            hooks: Some(hooks),
-            ..Events::new()
-        };
-        (events, worker)
+    /// A channel of its own for a worker of the server's, which gets every
+    /// event emitted from here on (by this `Events` and its clones made
+    /// after).
+    pub(crate) fn listen(&mut self) -> Receiver<Event> {
+        let (listener, worker) = bounded(CAPACITY);
+        self.listeners.push(listener);
+        worker
     }
 
     /// Sends `event` to each channel that has room.
     pub(crate) fn emit(&self, event: Event) {
-        if let Some(hooks) = &self.hooks {
-            let _ = hooks.try_send(event.clone());
+        for listener in &self.listeners {
+            let _ = listener.try_send(event.clone());
         }
         let _ = self.sender.try_send(event);
     }

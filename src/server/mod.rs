@@ -11,6 +11,7 @@ mod auth;
 mod clients;
 mod connection;
 mod events;
+mod exec;
 mod fanout;
 mod hooks;
 mod http;
@@ -278,18 +279,21 @@ impl Server {
         let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
-        let events = match config.hooks.tells() {
-            true => {
-                let (events, worker) = Events::with_hooks();
-                let hooks = config.hooks.clone();
-                std::thread::Builder::new()
-                    .name("hooks".into())
-                    .spawn(move || hooks::tell_done(hooks, worker))
-                    .map_err(Error::Spawn)?;
-                events
-            }
-            false => Events::new(),
-        };
+        let mut events = Events::new();
+        if config.hooks.tells() {
+            let (hooks, worker) = (config.hooks.clone(), events.listen());
+            std::thread::Builder::new()
+                .name("hooks".into())
+                .spawn(move || hooks::tell_done(hooks, worker))
+                .map_err(Error::Spawn)?;
+        }
+        if config.hooks.execs() {
+            let (hooks, worker) = (config.hooks.clone(), events.listen());
+            std::thread::Builder::new()
+                .name("exec-events".into())
+                .spawn(move || exec::run(hooks, worker))
+                .map_err(Error::Spawn)?;
+        }
         let webhooks = config
             .hooks
             .decides()

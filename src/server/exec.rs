@@ -1,0 +1,214 @@
+//! Exec hooks, as nginx-rtmp's `exec_publish` and `exec_publish_done`: a
+//! command run as argv, no shell, with `$app`, `$name` and `$addr`
+//! replaced in each argument. An `exec_publish` process is supervised:
+//! restarted with a growing pause if it exits while the publish goes on,
+//! and stopped (SIGTERM, then SIGKILL 2 s later) when the publish ends.
+//! Its output goes to the log at debug level. Driven by the server's
+//! events on a worker thread of its own, so no command delays media.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use log::{debug, info, warn};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::events::Event;
+use crate::config::Hooks;
+use crate::media::StreamKey;
+use crate::protocol::escape::Escaped;
+
+/// The first pause before a command that exited is started again; it
+/// doubles each time, up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A run this long resets the pause to `FIRST_BACKOFF`.
+const STEADY: Duration = Duration::from_secs(30);
+/// How long a stopped command has between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// `argv` with `$app`, `$name` and `$addr` replaced in every argument.
+pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr) -> Vec<String> {
+    argv.iter()
+        .map(|arg| {
+            arg.replace("$app", &key.app)
+                .replace("$name", &key.name)
+                .replace("$addr", &addr.ip().to_string())
+        })
+        .collect()
+}
+
+/// Runs the commands from the server's events until the events end.
+pub(crate) fn run(commands: Hooks, events: Receiver<Event>) {
+    let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
+    // Per publishing connection, the stop signal of each supervisor.
+    let mut running: HashMap<u64, Vec<Sender<()>>> = HashMap::new();
+    for event in events {
+        match event {
+            Event::Opened { id, addr } => {
+                addrs.insert(id, addr);
+            }
+            Event::Closed { id } => {
+                addrs.remove(&id);
+            }
+            Event::PublishStarted { id, key } => {
+                let Some(addr) = addrs.get(&id).copied() else { continue };
+                let stops = commands
+                    .exec_publish
+                    .iter()
+                    .filter_map(|argv| supervise(substitute(argv, &key, addr)))
+                    .collect();
+                running.insert(id, stops);
+            }
+            Event::PublishStopped { id, key } => {
+                // Dropping a stop sender tells its supervisor.
+                running.remove(&id);
+                let addr = addrs.get(&id).copied().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+                for argv in &commands.exec_publish_done {
+                    if let Some(child) = start(&substitute(argv, &key, addr)) {
+                        // Reaped on a thread of its own.
+                        let _ = std::thread::Builder::new()
+                            .name("exec-done".into())
+                            .spawn(move || drop(wait_out(child)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Starts a thread keeping `argv` running until the returned sender is
+/// dropped; `None` if no thread could start.
+fn supervise(argv: Vec<String>) -> Option<Sender<()>> {
+    let (stop, stopped) = bounded::<()>(0);
+    let spawned = std::thread::Builder::new()
+        .name("exec".into())
+        .spawn(move || keep_running(&argv, &stopped));
+    match spawned {
+        Ok(_) => Some(stop),
+        Err(e) => {
+            warn!("cannot start a thread for exec: {e}");
+            None
+        }
+    }
+}
+
+fn keep_running(argv: &[String], stopped: &Receiver<()>) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let started = Instant::now();
+        if let Some(mut child) = start(argv) {
+            // Wait for it to exit, or for the publish to end.
+            loop {
+                match stopped.recv_timeout(Duration::from_millis(100)) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    _ => return stop(child),
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    let program = argv.first().map_or("", String::as_str);
+                    info!("exec {} exited ({status}) while the publish goes on", Escaped(program));
+                    break;
+                }
+            }
+        }
+        if started.elapsed() >= STEADY {
+            backoff = FIRST_BACKOFF;
+        }
+        // Pause before starting it again, unless the publish ends first.
+        match stopped.recv_timeout(backoff) {
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Starts `argv` with its output logged; `None` (and a warning) if it
+/// cannot start.
+fn start(argv: &[String]) -> Option<Child> {
+    let (program, args) = argv.split_first()?;
+    let spawned = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            warn!("exec {} cannot start: {e}", Escaped(program));
+            return None;
+        }
+    };
+    info!("exec {} started, pid {}", Escaped(program), child.id());
+    let pid = child.id();
+    let out: [Option<Box<dyn Read + Send>>; 2] = [
+        child.stdout.take().map(|o| Box::new(o) as _),
+        child.stderr.take().map(|e| Box::new(e) as _),
+    ];
+    for pipe in out.into_iter().flatten() {
+        let _ = std::thread::Builder::new().name("exec-log".into()).spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                debug!("exec pid {pid}: {}", Escaped(&line));
+            }
+        });
+    }
+    Some(child)
+}
+
+/// SIGTERM, then SIGKILL if it is still running after `GRACE`.
+fn stop(mut child: Child) {
+    let pid = Pid::from_raw(child.id() as i32);
+    let _ = kill(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + GRACE;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            info!("exec pid {pid} stopped");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    info!("exec pid {pid} killed after {GRACE:?}");
+}
+
+/// Waits for a one-shot command.
+fn wait_out(mut child: Child) -> std::io::Result<std::process::ExitStatus> {
+    child.wait()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_substituted_one_by_one() {
+        let argv: Vec<String> = [
+            "ffmpeg",
+            "-i",
+            "rtmp://127.0.0.1/$app/$name",
+            "-metadata",
+            "from=$addr $name",
+        ]
+        .map(String::from)
+        .to_vec();
+        let key = StreamKey::new("live", "cam 1");
+        let got = substitute(&argv, &key, "10.0.0.9:5000".parse().unwrap());
+        assert_eq!(
+            got,
+            [
+                "ffmpeg",
+                "-i",
+                "rtmp://127.0.0.1/live/cam 1",
+                "-metadata",
+                "from=10.0.0.9 cam 1"
+            ]
+        );
+    }
+}

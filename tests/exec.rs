@@ -1,0 +1,136 @@
+//! Exec hooks: the transcode nginx-rtmp users write (`exec_publish` with
+//! ffmpeg re-encoding `live/$name` into `low/$name`) makes a playable
+//! stream; the child dies within 2 s of its publisher; a command that
+//! exits is started again, less and less often.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rustic_rtmp::{Config, Hooks, ServerHandle};
+
+/// A server on a port picked first, so commands can name it.
+fn server_running(exec_publish: Vec<Vec<String>>) -> ServerHandle {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    start_server_with(Config {
+        bind: format!("127.0.0.1:{port}").parse().unwrap(),
+        hooks: Hooks {
+            exec_publish,
+            ..Hooks::default()
+        },
+        ..Config::default()
+    })
+}
+
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+#[test]
+fn exec_publish_transcodes_into_a_playable_stream_and_dies_with_its_publisher() {
+    // The port is known only once the server runs: bind, then start the
+    // real server with the command naming that port.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let source = format!("rtmp://127.0.0.1:{port}/live/$name");
+    let target = format!("rtmp://127.0.0.1:{port}/low/$name");
+    let transcode = argv(&[
+        "ffmpeg",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-i",
+        &source,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-b:v",
+        "500k",
+        "-c:a",
+        "copy",
+        "-f",
+        "flv",
+        &target,
+    ]);
+    let server = start_server_with(Config {
+        bind: format!("127.0.0.1:{port}").parse().unwrap(),
+        hooks: Hooks {
+            exec_publish: vec![transcode],
+            ..Hooks::default()
+        },
+        ..Config::default()
+    });
+    let scratch = Scratch::new("exec");
+    let name = unique("exec");
+    // A long clip looped: the publisher is killed by the test.
+    let mut publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    wait_until("low/NAME to be published by the child", || {
+        stream_stats(&server, "low", &name).is_some_and(|s| s.publishing && s.frames > 50)
+    });
+    let out = scratch.path("low.flv");
+    let mut player = play_with(&url(&server, &format!("low/{name}")), &out, &["-t", "2"]);
+    assert!(player.wait().success());
+    let got = probe(&out);
+    assert_eq!(got.codecs(), vec!["aac", "h264"]);
+    assert!(
+        got.video().len() >= 25,
+        "{} video packets of the transcode",
+        got.video().len()
+    );
+
+    kill_by_pid(publisher.id());
+    publisher.wait();
+    let killed_at = Instant::now();
+    wait_until("the child to stop publishing", || {
+        stream_stats(&server, "low", &name).is_none_or(|s| !s.publishing)
+    });
+    let took = killed_at.elapsed();
+    assert!(
+        took < Duration::from_secs(2) + Duration::from_millis(500),
+        "the child went on for {took:?}"
+    );
+}
+
+fn kill_by_pid(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_command_that_exits_is_started_again_with_a_growing_pause() {
+    let scratch = Scratch::new("restart");
+    let log = scratch.path("starts.log");
+    let record = format!("echo $name >> {}", log.display());
+    let server = server_running(vec![argv(&["sh", "-c", &record])]);
+    let name = unique("restart");
+    let publisher = rustic_rtmp::client::Client::publish(
+        &url(&server, &format!("live/{name}")),
+        &rustic_rtmp::client::ClientOptions::default(),
+    )
+    .unwrap();
+    let starts = || std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+    // Started at once, again after 1 s, then after 2 s more.
+    wait_until("three starts", || starts() >= 3);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().all(|l| l == name), "$name was replaced: {text}");
+    let at_three = Instant::now();
+    wait_until("a fourth start", || starts() >= 4);
+    assert!(
+        at_three.elapsed() >= Duration::from_millis(3000),
+        "the pause grew to 4 s: {:?}",
+        at_three.elapsed()
+    );
+    drop(publisher);
+}
