@@ -10,6 +10,9 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use argh::FromArgs;
+use settings::Settings;
+
+mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::{Access, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
@@ -135,11 +138,41 @@ struct Args {
     /// log debug messages (RUST_LOG overrides)
     #[argh(switch, short = 'v')]
     verbose: bool,
+    /// TOML file of settings: every flag is a key (with _ for -); flags
+    /// given here win over the file
+    #[argh(option)]
+    config: Option<PathBuf>,
+    /// check a config file and exit: 0 when it is good, 2 (with the key
+    /// and line at fault) when not
+    #[argh(option)]
+    check_config: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     restart_with_malloc_settings();
-    let args: Args = argh::from_env();
+    let mut args: Args = argh::from_env();
+    if let Some(path) = &args.check_config {
+        return match settings::read(path) {
+            Ok(_) => {
+                println!("{}: ok", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let mut exec_from_file = (None, None);
+    if let Some(path) = args.config.clone() {
+        match settings::read(&path) {
+            Ok(file) => exec_from_file = merge(&mut args, file),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let level = if args.verbose { "debug" } else { "info" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
 
@@ -225,8 +258,8 @@ fn main() -> ExitCode {
             on_publish_done: args.on_publish_done.clone(),
             on_play_done: args.on_play_done.clone(),
             timeout: Duration::from_millis(args.hook_timeout_ms),
-            exec_publish: argvs(&args.exec_publish),
-            exec_publish_done: argvs(&args.exec_publish_done),
+            exec_publish: exec_from_file.0.unwrap_or_else(|| argvs(&args.exec_publish)),
+            exec_publish_done: exec_from_file.1.unwrap_or_else(|| argvs(&args.exec_publish_done)),
         },
         ..Config::default()
     };
@@ -340,6 +373,69 @@ fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, var: &str)
     }
 }
 
+/// Whether `--flag` (the field `flag`, `_` for `-`) was on the command line.
+fn given(field: &str) -> bool {
+    let flag = format!("--{}", field.replace('_', "-"));
+    std::env::args().any(|a| a == flag)
+}
+
+/// Takes the file's settings into `args` where no flag was given; returns
+/// the file's exec commands (argv arrays) unless flags gave some.
+#[allow(clippy::type_complexity)]
+fn merge(args: &mut Args, mut file: Settings) -> (Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>) {
+    macro_rules! value {
+        ($($field:ident),*) => { $(
+            if let Some(v) = file.$field.take() && !given(stringify!($field)) {
+                args.$field = v;
+            }
+        )* };
+    }
+    macro_rules! optional {
+        ($($field:ident),*) => { $(
+            if file.$field.is_some() && !given(stringify!($field)) {
+                args.$field = file.$field.take();
+            }
+        )* };
+    }
+    macro_rules! switch {
+        ($($field:ident),*) => { $( args.$field |= file.$field.unwrap_or(false); )* };
+    }
+    value!(
+        port,
+        bind,
+        chunk_size,
+        merge_write_ms,
+        max_connections,
+        max_connections_per_ip,
+        max_buffered_mb
+    );
+    value!(hook_timeout_ms, allow_publish, deny_publish, allow_play, deny_play);
+    optional!(
+        http_port,
+        http_bind,
+        publish_key,
+        publish_key_file,
+        publish_keys_file,
+        play_key,
+        play_key_file
+    );
+    optional!(
+        api_token_file,
+        on_connect,
+        on_publish,
+        on_play,
+        on_publish_done,
+        on_play_done,
+        users
+    );
+    switch!(no_http, no_gop_cache, nodelay, verbose);
+    let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));
+    (
+        exec("exec_publish", file.exec_publish.take()),
+        exec("exec_publish_done", file.exec_publish_done.take()),
+    )
+}
+
 /// Commands given as space-separated words, empty ones left out.
 fn argvs(commands: &[String]) -> Vec<Vec<String>> {
     commands
@@ -436,4 +532,39 @@ fn restart_with_malloc_settings() {
         .env(RESTARTED, "1")
         .exec();
     eprintln!("rustic_rtmp: could not restart with GLIBC_TUNABLES={tunables} ({e}); going on without");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flags `--help` lists.
+    fn flags() -> Vec<String> {
+        let help = match Args::from_args(&["rustic_rtmp"], &["--help"]) {
+            Err(early) => early.output,
+            Ok(_) => panic!("--help exits early"),
+        };
+        let options = help.split("Options:").nth(1).expect("an Options section");
+        options
+            .lines()
+            .filter_map(|line| line.split_whitespace().find_map(|w| w.strip_prefix("--")))
+            .map(|flag| flag.trim_end_matches(',').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_flag_is_a_config_key() {
+        let flags = flags();
+        assert!(flags.len() > 30, "{flags:?}");
+        for flag in flags
+            .iter()
+            .filter(|f| !matches!(f.as_str(), "help" | "config" | "check-config"))
+        {
+            let key = flag.replace('-', "_");
+            // A table is the wrong type for every key: the error must be
+            // about the value, not an unknown key.
+            let error = settings::parse(&format!("{key} = {{}}")).unwrap_err();
+            assert!(!error.contains("unknown field"), "--{flag} has no key {key}: {error}");
+        }
+    }
 }

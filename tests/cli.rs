@@ -129,3 +129,59 @@ fn a_taken_default_http_port_is_skipped_with_a_warning_but_a_given_one_is_an_err
         stderr(&out)
     );
 }
+
+#[test]
+fn a_config_file_sets_what_flags_do_not_and_a_bad_one_stops_the_start() {
+    let scratch = Scratch::new("config");
+    let file = scratch.path("rustic.toml");
+    std::fs::write(
+        &file,
+        "# a comment\nbind = \"127.0.0.2\"\nport = 0\nno_http = true\nmax_connections = 5\n\
+         exec_publish = [[\"echo\", \"$name\"]]\n",
+    )
+    .unwrap();
+    let config = file.to_str().unwrap();
+    // The flag's bind wins over the file's; the file's port and no_http hold.
+    let (mut proc, addr, logs) = start(&["--config", config, "--bind", "127.0.0.1"]);
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(addr.port(), 0);
+    RawClient::handshake(addr).connect("live");
+    // Every line up to the connection's: none says HTTP is listening.
+    loop {
+        let line = logs.recv_timeout(WAIT).expect("the connection is logged");
+        assert!(!line.contains("listening for HTTP"), "no_http from the file: {line}");
+        if line.contains("opened") {
+            break;
+        }
+    }
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+
+    let check = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args(["--check-config", config]));
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    std::fs::write(&file, "port = 0\nmax_conections = 5\n").unwrap();
+    for args in [["--check-config", config], ["--config", config]] {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let text = stderr(&out);
+        assert!(text.contains("max_conections") && text.contains("line 2"), "{text}");
+    }
+}
+
+#[test]
+fn the_readme_config_example_checks_out() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml example in the README");
+    let scratch = Scratch::new("readme-config");
+    let file = scratch.path("example.toml");
+    std::fs::write(&file, example).unwrap();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"))
+        .arg("--check-config")
+        .arg(&file));
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -1,0 +1,81 @@
+//! The `rustic_rtmp` command's config file (`--config FILE`, TOML): every
+//! flag has a key of the same name with `_` for `-`, and a flag given on
+//! the command line wins over the file. Part of the binary, not the
+//! library: embedding programs fill `Config` themselves.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file's keys: every flag of `Args` but `--config` and
+/// `--check-config` themselves.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    pub(crate) port: Option<u16>,
+    pub(crate) bind: Option<String>,
+    pub(crate) http_port: Option<u16>,
+    pub(crate) http_bind: Option<String>,
+    pub(crate) no_http: Option<bool>,
+    pub(crate) chunk_size: Option<u32>,
+    pub(crate) no_gop_cache: Option<bool>,
+    pub(crate) merge_write_ms: Option<u64>,
+    pub(crate) nodelay: Option<bool>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_ip: Option<usize>,
+    pub(crate) max_buffered_mb: Option<usize>,
+    pub(crate) publish_key: Option<String>,
+    pub(crate) publish_key_file: Option<PathBuf>,
+    pub(crate) publish_keys_file: Option<PathBuf>,
+    pub(crate) play_key: Option<String>,
+    pub(crate) play_key_file: Option<PathBuf>,
+    pub(crate) allow_publish: Option<Vec<String>>,
+    pub(crate) deny_publish: Option<Vec<String>>,
+    pub(crate) allow_play: Option<Vec<String>>,
+    pub(crate) deny_play: Option<Vec<String>>,
+    pub(crate) api_token_file: Option<PathBuf>,
+    pub(crate) on_connect: Option<String>,
+    pub(crate) on_publish: Option<String>,
+    pub(crate) on_play: Option<String>,
+    pub(crate) on_publish_done: Option<String>,
+    pub(crate) on_play_done: Option<String>,
+    /// In the file, each command is an array of words (argv), so an
+    /// argument may hold spaces.
+    pub(crate) exec_publish: Option<Vec<Vec<String>>>,
+    pub(crate) exec_publish_done: Option<Vec<Vec<String>>>,
+    pub(crate) hook_timeout_ms: Option<u64>,
+    pub(crate) users: Option<PathBuf>,
+    pub(crate) verbose: Option<bool>,
+}
+
+/// Reads and checks `path`; the error names the file, the line and the
+/// key or value at fault, as the `toml` crate reports them.
+pub(crate) fn read(path: &Path) -> Result<Settings, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a config file's text.
+pub(crate) fn parse(text: &str) -> Result<Settings, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_the_flags_and_unknown_ones_are_named_with_their_line() {
+        let settings =
+            parse("port = 1936\nallow_publish = [\"10.0.0.0/8\"]\nexec_publish = [[\"echo\", \"$name\"]]\n").unwrap();
+        assert_eq!(settings.port, Some(1936));
+        assert_eq!(
+            settings.exec_publish,
+            Some(vec![vec!["echo".to_owned(), "$name".to_owned()]])
+        );
+        let unknown = parse("port = 1936\nprot = 1\n").unwrap_err();
+        assert!(unknown.contains("prot") && unknown.contains("line 2"), "{unknown}");
+        let wrong = parse("port = \"x\"\n").unwrap_err();
+        assert!(wrong.contains("port") || wrong.contains("line 1"), "{wrong}");
+    }
+}
