@@ -16,7 +16,7 @@ mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::{Access, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 /// The HTTP port when none is given, as SRS and MediaMTX use.
@@ -163,38 +163,81 @@ fn main() -> ExitCode {
             }
         };
     }
-    let mut exec_from_file = (None, None);
-    if let Some(path) = args.config.clone() {
-        match settings::read(&path) {
-            Ok(file) => exec_from_file = merge(&mut args, file),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+    let exec_from_file = match load_file(&mut args) {
+        Ok(exec) => exec,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    }
+    };
     let level = if args.verbose { "debug" } else { "info" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+    let config = match build_config(&args, exec_from_file) {
+        Ok(config) => config,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Signals are registered before the server starts so none is missed.
+    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            error!("cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    raise_open_file_limit(config.max_connections);
+    let mut server = match Server::start(config) {
+        Ok(server) => server,
+        Err(e) => {
+            report(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stop, stopped) = crossbeam_channel::bounded(1);
+    std::thread::scope(|scope| {
+        scope.spawn(|| trim_after_closes(&server, &stopped));
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                reload(&server);
+                continue;
+            }
+            log::info!("signal {signal}: shutting down");
+            break;
+        }
+        let _ = stop.send(());
+    });
+    server.shutdown();
+    ExitCode::SUCCESS
+}
 
-    let ip_of = |flag: &str, value: &str| -> Result<IpAddr, ExitCode> {
+/// Reads `--config`'s file, if given, into `args` (flags win); returns the
+/// file's exec commands (see `merge`).
+#[allow(clippy::type_complexity)]
+fn load_file(args: &mut Args) -> Result<(Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>), String> {
+    match args.config.clone() {
+        Some(path) => settings::read(&path).map(|file| merge(args, file)),
+        None => Ok((None, None)),
+    }
+}
+
+/// The server's `Config` from the flags (and the file merged into them).
+#[allow(clippy::type_complexity)]
+fn build_config(
+    args: &Args,
+    exec_from_file: (Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>),
+) -> Result<Config, String> {
+    let ip_of = |flag: &str, value: &str| -> Result<IpAddr, String> {
         value
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse()
-            .map_err(|e| {
-                error!("--{flag} {value:?} is not an IP address: {e}");
-                ExitCode::from(2)
-            })
+            .map_err(|e| format!("--{flag} {value:?} is not an IP address: {e}"))
     };
-    let ip = match ip_of("bind", &args.bind) {
-        Ok(ip) => ip,
-        Err(code) => return code,
-    };
+    let ip = ip_of("bind", &args.bind)?;
     let http_ip = match &args.http_bind {
-        Some(value) => match ip_of("http-bind", value) {
-            Ok(ip) => ip,
-            Err(code) => return code,
-        },
+        Some(value) => ip_of("http-bind", value)?,
         None => ip,
     };
     // The default port gives way to another program; one asked for does not.
@@ -229,18 +272,11 @@ fn main() -> ExitCode {
             },
         })
     })();
-    let access = match access {
-        Ok(access) => access,
-        Err(e) => {
-            error!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let access = access?;
     if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
-        error!("--chunk-size {} is outside 1..=2147483647", args.chunk_size);
-        return ExitCode::from(2);
+        return Err(format!("--chunk-size {} is outside 1..=2147483647", args.chunk_size));
     }
-    let config = Config {
+    Ok(Config {
         bind: SocketAddr::new(ip, args.port),
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
@@ -262,33 +298,26 @@ fn main() -> ExitCode {
             exec_publish_done: exec_from_file.1.unwrap_or_else(|| argvs(&args.exec_publish_done)),
         },
         ..Config::default()
-    };
-    // Signals are registered before the server starts so none is missed.
-    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
-        Ok(signals) => signals,
-        Err(e) => {
-            error!("cannot handle signals: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    raise_open_file_limit(config.max_connections);
-    let mut server = match Server::start(config) {
-        Ok(server) => server,
-        Err(e) => {
-            report(&e);
-            return ExitCode::FAILURE;
-        }
-    };
-    let (stop, stopped) = crossbeam_channel::bounded(1);
-    std::thread::scope(|scope| {
-        scope.spawn(|| trim_after_closes(&server, &stopped));
-        if let Some(signal) = signals.forever().next() {
-            log::info!("signal {signal}: shutting down");
-        }
-        let _ = stop.send(());
-    });
-    server.shutdown();
-    ExitCode::SUCCESS
+    })
+}
+
+/// On SIGHUP: reads the flags and the config file again and puts the
+/// result in force for new connections; a file that does not check out
+/// changes nothing.
+fn reload(server: &ServerHandle) {
+    let mut args: Args = argh::from_env();
+    if args.config.is_none() {
+        warn!("SIGHUP: there is no --config file to read again");
+        return;
+    }
+    match load_file(&mut args).and_then(|exec| build_config(&args, exec)) {
+        Ok(config) => server.reload(config),
+        // On one line: the file's snippet comes on several.
+        Err(e) => error!(
+            "reload refused, the settings in force stay: {}",
+            e.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+    }
 }
 
 /// How often the binary looks whether connections closed.

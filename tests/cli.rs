@@ -185,3 +185,42 @@ fn the_readme_config_example_checks_out() {
         .arg(&file));
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn sighup_reads_the_config_file_again_for_new_connections_only() {
+    use rustic_rtmp::client::{Client, ClientOptions};
+    let scratch = Scratch::new("reload");
+    let file = scratch.path("rustic.toml");
+    std::fs::write(&file, "publish_key = \"one\"\nno_http = true\n").unwrap();
+    let (mut proc, addr, logs) = start(&["--config", file.to_str().unwrap(), "--bind", "127.0.0.1", "--port", "0"]);
+    let publish = |name: &str, key: &str| {
+        Client::publish(
+            &format!("rtmp://{addr}/live/{name}?key={key}"),
+            &ClientOptions::default(),
+        )
+    };
+    let mut first = publish("first", "one").expect("the key of the start");
+
+    std::fs::write(&file, "publish_key = \"two\"\nno_http = true\n").unwrap();
+    signal(&proc, "HUP");
+    logged(&logs, "reloaded");
+    assert!(
+        publish("second", "one").is_err(),
+        "the old key no longer admits new publishers"
+    );
+    let _third = publish("third", "two").expect("the new key admits them");
+    first
+        .send(&numbered_frame(0, true, 0, 100))
+        .expect("a publisher from before the reload stays");
+
+    std::fs::write(&file, "publish_key = \n").unwrap();
+    signal(&proc, "HUP");
+    let refused = logged(&logs, "reload refused");
+    assert!(refused.contains("publish_key"), "{refused}");
+    let _fourth = publish("fourth", "two").expect("the settings in force stayed");
+    first
+        .send(&numbered_frame(1, false, 40, 100))
+        .expect("still publishing");
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+}

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info};
 
-use super::Shared;
 use super::clients::{Client, ClientKind};
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
@@ -21,6 +20,7 @@ use super::stream::{ConnId, PublisherInfo};
 use super::waker::Sleeper;
 use super::wire::Form;
 use super::writer::Output;
+use super::{Live, Shared};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
@@ -142,10 +142,12 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
 /// Serves the connection; how it ended, and how many of the warnings it
 /// caused were not written.
 fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> (End, u64) {
+    // The settings in force when it opened, for its whole life.
+    let live = shared.live();
     let _ = socket.set_nodelay(true);
-    let _ = socket.set_write_timeout(Some(shared.config.write_timeout));
-    match handshake(socket, &shared.config, client) {
-        Ok(leftover) => session(socket, client, shared, &leftover),
+    let _ = socket.set_write_timeout(Some(live.config.write_timeout));
+    match handshake(socket, &live.config, client) {
+        Ok(leftover) => session(socket, client, shared, live, &leftover),
         Err(end) => (end, 0),
     }
 }
@@ -157,9 +159,15 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> (
 /// their sum. A connection thread then touches two pages of stack below
 /// the page holding its thread descriptor, not three (/proc/PID/pagemap).
 #[inline(never)]
-fn session(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>, leftover: &[u8]) -> (End, u64) {
+fn session(
+    socket: &Arc<TcpStream>,
+    client: &Arc<Client>,
+    shared: &Arc<Shared>,
+    live: Arc<Live>,
+    leftover: &[u8],
+) -> (End, u64) {
     let (id, peer) = (client.id(), client.addr());
-    let config = &shared.config;
+    let config = &live.config;
     let (outlet, media) = Outlet::new(
         socket.clone(),
         Form::Rtmp,
@@ -175,6 +183,7 @@ fn session(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>, 
         id,
         peer,
         shared: shared.clone(),
+        live: live.clone(),
         session: ServerSession::new(SessionConfig {
             chunk_size: config.chunk_size,
             max_amf_depth: config.max_amf_depth,
@@ -220,6 +229,8 @@ struct Connection {
     id: ConnId,
     peer: SocketAddr,
     shared: Arc<Shared>,
+    /// The settings it opened with.
+    live: Arc<Live>,
     session: ServerSession,
     decoder: ChunkDecoder,
     /// The socket and the media queue; a clone goes to the stream on
@@ -360,7 +371,7 @@ impl Connection {
         let more = held - self.held;
         self.held = held;
         let now = total.fetch_add(more, Ordering::Relaxed) + more;
-        let limit = self.shared.config.max_total_buffered_bytes;
+        let limit = self.live.config.max_total_buffered_bytes;
         if now > limit {
             return Err(End::Misbehaved(format!(
                 "holds {held} bytes of unfinished messages while all connections together passed the limit of {limit}"
@@ -455,7 +466,7 @@ impl Connection {
                     tc_url,
                 } => {
                     self.client.connected(&flash_ver, &tc_url);
-                    let allowed = self.shared.gate.may_connect(&query, &flash_ver).and_then(|user| {
+                    let allowed = self.live.gate.may_connect(&query, &flash_ver).and_then(|user| {
                         match self.ask(|p, r| p.connect(r), &app, "", &query) {
                             Decision::Deny(why) => Err(why),
                             _ => Ok(user),
@@ -499,7 +510,7 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    let allowed = self.shared.gate.may_play(self.peer.ip(), &query).and_then(|()| {
+                    let allowed = self.live.gate.may_play(self.peer.ip(), &query).and_then(|()| {
                         match self.ask(|p, r| p.play(r), &key.app, &key.name, &query) {
                             Decision::Deny(why) => Err(why),
                             Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
@@ -524,7 +535,7 @@ impl Connection {
                     self.apply(replies)?;
                     info!("conn#{} {} play start app={}", self.id, self.peer, Escaped(&key.app));
                     debug!("conn#{} play name={}", self.id, Escaped(&key.name));
-                    if !self.shared.config.player_nodelay {
+                    if !self.live.config.player_nodelay {
                         // Nagle from here on: a player that reads promptly
                         // acknowledges at once and gets each frame as it comes;
                         // one that reads in batches (or sits behind a slow
@@ -553,7 +564,7 @@ impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         let allowed = self
-            .shared
+            .live
             .gate
             .may_publish(self.peer.ip(), key, query, self.logged_in)
             .and_then(|()| match self.ask(|p, r| p.publish(r), &key.app, &key.name, query) {
@@ -584,10 +595,10 @@ impl Connection {
                 self.publishing = Some(publishing);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 #[cfg(debug_assertions)]
-                if self.shared.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
+                if self.live.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
                     panic!("injected by Config::panic_after_publish_to_app");
                 }
-                self.decoder.set_limits(limits_for_publisher(&self.shared.config));
+                self.decoder.set_limits(limits_for_publisher(&self.live.config));
                 self.timers.last_media = Instant::now();
                 self.session.accept_publish()
             }
@@ -623,7 +634,7 @@ impl Connection {
             flash_ver: &client.flash_ver,
             tc_url: &client.tc_url,
         };
-        self.shared.decide(decide, request)
+        self.live.decide(decide, request)
     }
 }
 

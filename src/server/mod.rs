@@ -38,7 +38,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
@@ -54,22 +54,64 @@ use stream::{ConnId, StreamConfig};
 /// How long `shutdown` waits for connection threads to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// The settings a reload replaces. Each connection takes the ones current
+/// when it opens and keeps them: new settings apply to new connections.
+pub(crate) struct Live {
+    config: Config,
+    gate: Gate,
+    /// The webhooks that decide, when configured.
+    webhooks: Option<hooks::Webhooks>,
+}
+
+impl Live {
+    fn new(config: Config) -> Live {
+        Live {
+            gate: Gate::new(config.access.clone()),
+            webhooks: config
+                .hooks
+                .decides()
+                .then(|| hooks::Webhooks::new(config.hooks.clone())),
+            config,
+        }
+    }
+
+    /// What the webhooks, then the embedding program's policy, decide of
+    /// `request`: the first denial wins, a rename carries on under the
+    /// new name.
+    fn decide(
+        &self,
+        ask: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
+        request: PolicyRequest<'_>,
+    ) -> Decision {
+        let hooks = self.webhooks.as_ref().map(|w| w as &dyn Policy);
+        let policy = self.config.policy.as_deref();
+        let mut renamed: Option<String> = None;
+        for decider in [hooks, policy].into_iter().flatten() {
+            let name = renamed.as_deref().unwrap_or(request.name);
+            match ask(decider, &PolicyRequest { name, ..request }) {
+                Decision::Allow => {}
+                Decision::Rename(name) => renamed = Some(name),
+                deny @ Decision::Deny(_) => return deny,
+            }
+        }
+        renamed.map_or(Decision::Allow, Decision::Rename)
+    }
+}
+
 /// State shared by the accept thread and every connection.
 pub(crate) struct Shared {
-    config: Config,
+    /// The settings of this start or of the last reload.
+    live: RwLock<Arc<Live>>,
     /// Where RTMP clients connect (the real port when `config.bind` asked
     /// for 0), for the API.
     rtmp_addr: SocketAddr,
     /// What embedding programs hear of (`ServerHandle::events`).
     events: Events,
-    /// The webhooks that decide, when configured.
-    webhooks: Option<hooks::Webhooks>,
     /// When the server started, and an id for this start (the API's
     /// `service`).
     started: Instant,
     service: String,
     registry: Arc<Registry>,
-    gate: Gate,
     stopping: AtomicBool,
     next_id: AtomicU64,
     /// Bytes of unfinished messages all connections hold (see
@@ -112,8 +154,9 @@ impl Shared {
     /// peer's address has as many connections as allowed; `Err` says why.
     fn register(&self, socket: &Arc<TcpStream>, peer: SocketAddr) -> Result<Arc<Client>, String> {
         let ip = peer.ip();
+        let live = self.live();
         let mut open = self.sockets.lock();
-        if open.sockets.len() >= self.config.max_connections {
+        if open.sockets.len() >= live.config.max_connections {
             open.refused_max_connections += 1;
             return Err(format!(
                 "{} connections open, the limit (max-connections)",
@@ -121,7 +164,7 @@ impl Shared {
             ));
         }
         let per_ip = open.per_ip.entry(ip).or_default();
-        let limit = self.config.max_connections_per_ip;
+        let limit = live.config.max_connections_per_ip;
         if limit > 0 && *per_ip >= limit {
             let refused = format!("{per_ip} connections open from {ip}, the limit (max-connections-per-ip)");
             open.refused_per_ip += 1;
@@ -141,26 +184,9 @@ impl Shared {
         Ok(client)
     }
 
-    /// What the webhooks, then the embedding program's policy, decide of
-    /// `request`: the first denial wins, a rename carries on under the
-    /// new name.
-    fn decide(
-        &self,
-        ask: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
-        request: PolicyRequest<'_>,
-    ) -> Decision {
-        let hooks = self.webhooks.as_ref().map(|w| w as &dyn Policy);
-        let policy = self.config.policy.as_deref();
-        let mut renamed: Option<String> = None;
-        for decider in [hooks, policy].into_iter().flatten() {
-            let name = renamed.as_deref().unwrap_or(request.name);
-            match ask(decider, &PolicyRequest { name, ..request }) {
-                Decision::Allow => {}
-                Decision::Rename(name) => renamed = Some(name),
-                deny @ Decision::Deny(_) => return deny,
-            }
-        }
-        renamed.map_or(Decision::Allow, Decision::Rename)
+    /// The settings in force now.
+    fn live(&self) -> Arc<Live> {
+        self.live.read().clone()
     }
 
     /// A snapshot of every open connection, by number.
@@ -294,10 +320,6 @@ impl Server {
                 .spawn(move || exec::run(hooks, worker))
                 .map_err(Error::Spawn)?;
         }
-        let webhooks = config
-            .hooks
-            .decides()
-            .then(|| hooks::Webhooks::new(config.hooks.clone()));
         let stream_config = StreamConfig {
             chunk_size: config.chunk_size,
             gop_cache: config.gop_cache,
@@ -313,9 +335,7 @@ impl Server {
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let shared = Arc::new(Shared {
             events,
-            webhooks,
-            gate: Gate::new(config.access.clone()),
-            config,
+            live: RwLock::new(Arc::new(Live::new(config))),
             rtmp_addr: local_addr,
             started: Instant::now(),
             service: std::time::SystemTime::now()
@@ -420,6 +440,28 @@ impl ServerHandle {
     /// ```
     pub fn events(&self) -> crossbeam_channel::Receiver<Event> {
         self.shared.events.receiver()
+    }
+
+    /// Puts `config` in force for connections opened from now on; those
+    /// already open keep the settings they opened with. The addresses to
+    /// listen on, the stream settings (chunk size, caches, queues) and the
+    /// hooks told after the fact stay as they were at the start (a warning
+    /// says so when they differ).
+    pub fn reload(&self, config: Config) {
+        let old = self.shared.live();
+        let (was, now) = (&old.config, &config);
+        if was.bind != now.bind || was.http != now.http {
+            warn!("reload: the addresses to listen on change only with a restart");
+        }
+        if was.hooks.exec_publish != now.hooks.exec_publish
+            || was.hooks.exec_publish_done != now.hooks.exec_publish_done
+            || was.hooks.on_publish_done != now.hooks.on_publish_done
+            || was.hooks.on_play_done != now.hooks.on_play_done
+        {
+            warn!("reload: exec and done hooks change only with a restart");
+        }
+        *self.shared.live.write() = Arc::new(Live::new(config));
+        info!("reloaded: new settings apply to new connections");
     }
 
     /// Every open connection: who, doing what, bytes moved.

@@ -16,13 +16,13 @@ use crate::Config;
 use crate::media::StreamKey;
 use crate::policy::{Decision, PolicyRequest};
 use crate::protocol::escape::Escaped;
-use crate::server::Shared;
 use crate::server::clients::{Client, ClientKind};
 use crate::server::connection::{End, read, write_failed};
 use crate::server::outlet::Outlet;
 use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
+use crate::server::{Live, Shared};
 
 /// The dashboard: one page, its script and style inline, nothing fetched
 /// from elsewhere.
@@ -55,7 +55,9 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
 /// Answers requests until one closes the connection.
 fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> End {
     let (id, peer) = (client.id(), client.addr());
-    let config = &shared.config;
+    // The settings in force when it opened, for its whole life.
+    let live = shared.live();
+    let config = &live.config;
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(config.write_timeout));
     let mut buf = Vec::new();
@@ -96,7 +98,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
             Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
                 let (status, content_type, body) = match &route {
                     Route::Api(call) => {
-                        let (status, body) = answer_api(call, &request, peer, shared);
+                        let (status, body) = answer_api(call, &request, peer, shared, &live);
                         (status, "application/json", body)
                     }
                     Route::Stat => {
@@ -142,7 +144,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
             Route::Stream { key, query, container } => {
                 // A player holds no request buffer while it streams.
                 drop(buf);
-                return play(socket, client, shared, &request, &key, &query, container);
+                return play(socket, client, shared, &live, &request, &key, &query, container);
             }
         }
         wait = config.http_idle_timeout;
@@ -171,7 +173,7 @@ fn refuse(socket: &TcpStream, response: &[u8]) {
 }
 
 /// The status and JSON body answering an API call.
-fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shared) -> (Status, String) {
+fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shared, live: &Live) -> (Status, String) {
     let envelope = api::Envelope {
         service: shared.service.clone(),
         pid: std::process::id(),
@@ -191,7 +193,7 @@ fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shar
             None => not_found("no client has that id"),
         },
         ApiCall::Kick(id) => {
-            if let Err((code, why)) = shared.gate.may_change(peer.ip(), request.authorization.as_deref()) {
+            if let Err((code, why)) = live.gate.may_change(peer.ip(), request.authorization.as_deref()) {
                 let status = if code == 401 {
                     Status::UNAUTHORIZED
                 } else {
@@ -301,23 +303,25 @@ fn read_request(
 }
 
 /// Plays `key` in `container` until the stream or the peer ends.
+#[allow(clippy::too_many_arguments)]
 fn play(
     socket: &Arc<TcpStream>,
     client: &Client,
     shared: &Arc<Shared>,
+    live: &Live,
     request: &Request,
     key: &StreamKey,
     query: &str,
     container: Container,
 ) -> End {
     let (id, peer) = (client.id(), client.addr());
-    let config = &shared.config;
+    let config = &live.config;
     let v = request.minor_version;
     let (label, content_type) = match container {
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    if let Err(why) = shared.gate.may_play(peer.ip(), query) {
+    if let Err(why) = live.gate.may_play(peer.ip(), query) {
         info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
         refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
         return End::Closed("play refused");
@@ -331,7 +335,7 @@ fn play(
         flash_ver: "",
         tc_url: "",
     };
-    let key = &match shared.decide(|p, r| p.play(r), asking) {
+    let key = &match live.decide(|p, r| p.play(r), asking) {
         Decision::Deny(why) => {
             info!(
                 "conn#{id} {peer} {label} play refused app={}: {}",
