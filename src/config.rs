@@ -197,6 +197,11 @@ pub struct Hooks {
     pub on_publish_done: Option<String>,
     /// Told when a play ends.
     pub on_play_done: Option<String>,
+    /// Told when a connection that published or played closes.
+    pub on_done: Option<String>,
+    /// Send the hooks' fields as a GET query instead of a POST form
+    /// (nginx-rtmp's `notify_method get`).
+    pub notify_get: bool,
     /// How long a hook may take to answer.
     pub timeout: Duration,
     /// Commands (argv, no shell) run while a stream is published, with
@@ -215,6 +220,8 @@ impl Default for Hooks {
             on_play: None,
             on_publish_done: None,
             on_play_done: None,
+            on_done: None,
+            notify_get: false,
             timeout: Duration::from_secs(10),
             exec_publish: Vec::new(),
             exec_publish_done: Vec::new(),
@@ -230,7 +237,7 @@ impl Hooks {
 
     /// Whether any hook is told after the fact.
     pub(crate) fn tells(&self) -> bool {
-        self.on_publish_done.is_some() || self.on_play_done.is_some()
+        self.on_publish_done.is_some() || self.on_play_done.is_some() || self.on_done.is_some()
     }
 
     /// Whether any command is run.

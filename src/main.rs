@@ -120,6 +120,12 @@ struct Args {
     /// URL told when a play ends
     #[argh(option)]
     on_play_done: Option<String>,
+    /// URL told when a connection that published or played closes
+    #[argh(option)]
+    on_done: Option<String>,
+    /// how hooks are called: post (a form, the default) or get (a query)
+    #[argh(option, default = "String::from(\"post\")")]
+    notify_method: String,
     /// command run while a stream is published, as space-separated argv
     /// (no shell; $app, $name, $addr replaced): restarted if it exits,
     /// stopped when the publish ends (repeatable)
@@ -293,6 +299,12 @@ fn build_config(
             on_play: args.on_play.clone(),
             on_publish_done: args.on_publish_done.clone(),
             on_play_done: args.on_play_done.clone(),
+            on_done: args.on_done.clone(),
+            notify_get: match args.notify_method.as_str() {
+                "get" => true,
+                "post" => false,
+                other => return Err(format!("--notify-method {other:?} is neither get nor post")),
+            },
             timeout: Duration::from_millis(args.hook_timeout_ms),
             exec_publish: exec_from_file.0.unwrap_or_else(|| argvs(&args.exec_publish)),
             exec_publish_done: exec_from_file.1.unwrap_or_else(|| argvs(&args.exec_publish_done)),
@@ -455,8 +467,10 @@ fn merge(args: &mut Args, mut file: Settings) -> (Option<Vec<Vec<String>>>, Opti
         on_play,
         on_publish_done,
         on_play_done,
+        on_done,
         users
     );
+    value!(notify_method);
     switch!(no_http, no_gop_cache, nodelay, verbose);
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));
     (

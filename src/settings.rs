@@ -39,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) on_play: Option<String>,
     pub(crate) on_publish_done: Option<String>,
     pub(crate) on_play_done: Option<String>,
+    pub(crate) on_done: Option<String>,
+    pub(crate) notify_method: Option<String>,
     /// In the file, each command is an array of words (argv), so an
     /// argument may hold spaces.
     pub(crate) exec_publish: Option<Vec<Vec<String>>>,

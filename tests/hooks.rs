@@ -61,12 +61,24 @@ fn hook_server(answer: Answer) -> (SocketAddr, Receiver<Call>) {
                         );
                     }
                 };
-                let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
-                let fields = body
+                // A GET carries the fields in its query, a POST in its body.
+                let target = head.split(' ').nth(1).unwrap_or_default();
+                let (path, query) = target.split_once('?').unwrap_or((target, ""));
+                let path = path.to_owned();
+                let form = if head.starts_with("GET ") {
+                    query.to_owned()
+                } else {
+                    body
+                };
+                let fields = form
                     .split('&')
                     .filter_map(|pair| pair.split_once('='))
                     .map(|(k, v)| (decode(k), decode(v)))
                     .collect();
+                let mut fields: HashMap<String, String> = fields;
+                // The method, under a key no form field has.
+                let method = head.split(' ').next().unwrap_or_default();
+                fields.insert(" method".to_owned(), method.to_owned());
                 let call = (path, fields);
                 let (status, location, delay) = answer(&call);
                 let _ = calls.send(call);
@@ -110,6 +122,10 @@ fn next_call(calls: &Receiver<Call>, path: &str) -> HashMap<String, String> {
 }
 
 fn hooked_server(hook: SocketAddr, timeout: Duration) -> rustic_rtmp::ServerHandle {
+    hooked_server_with(hook, timeout, false)
+}
+
+fn hooked_server_with(hook: SocketAddr, timeout: Duration, notify_get: bool) -> rustic_rtmp::ServerHandle {
     let url = |path: &str| Some(format!("http://{hook}{path}"));
     start_server_with(Config {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -118,6 +134,8 @@ fn hooked_server(hook: SocketAddr, timeout: Duration) -> rustic_rtmp::ServerHand
             on_play: url("/play"),
             on_publish_done: url("/publish_done"),
             on_play_done: url("/play_done"),
+            on_done: url("/done"),
+            notify_get,
             timeout,
             ..Hooks::default()
         },
@@ -155,6 +173,7 @@ fn publish_hooks_allow_deny_rename_and_time_out() {
     assert!(fields["flashver"].starts_with("FMLE/3.0"), "{fields:?}");
     assert!(fields["tcurl"].ends_with("/live"), "{fields:?}");
     assert!(fields["clientid"].parse::<u64>().is_ok());
+    assert_eq!(fields[" method"], "POST");
     for key in ["swfurl", "pageurl"] {
         assert!(fields.contains_key(key), "{key} in {fields:?}");
     }
@@ -166,6 +185,12 @@ fn publish_hooks_allow_deny_rename_and_time_out() {
     );
     assert_eq!((done["app"].as_str(), done["addr"].as_str()), ("live", "127.0.0.1"));
     assert_eq!(done["clientid"], fields["clientid"]);
+    let closed = next_call(&calls, "/done");
+    assert_eq!(
+        (closed["call"].as_str(), closed["name"].as_str()),
+        ("done", name.as_str())
+    );
+    assert_eq!(closed["clientid"], fields["clientid"]);
 
     // Denied before Start: ffmpeg prints the status and gives up.
     let out = publish(&sample, &url(&server, "live/no"), &[]).wait_output();
@@ -205,4 +230,25 @@ fn a_hook_server_that_hangs_stalls_no_media() {
     });
     assert!(player.join().unwrap(), "the play was allowed after 3 s");
     canary.finish();
+}
+
+#[test]
+fn with_notify_method_get_the_fields_are_the_query() {
+    let (hook, calls) = hook_server(studio);
+    let server = hooked_server_with(hook, Duration::from_secs(5), true);
+    let name = unique("get");
+    let publisher = rustic_rtmp::client::Client::publish(
+        &url(&server, &format!("live/{name}?key=k1")),
+        &rustic_rtmp::client::ClientOptions::default(),
+    )
+    .expect("allowed");
+    let fields = next_call(&calls, "/publish");
+    assert_eq!(
+        (fields["call"].as_str(), fields["name"].as_str()),
+        ("publish", name.as_str())
+    );
+    assert_eq!(fields["key"], "k1");
+    assert_eq!(fields[" method"], "GET");
+    drop(publisher);
+    assert_eq!(next_call(&calls, "/publish_done")["call"], "publish_done");
 }

@@ -19,6 +19,7 @@ use log::{debug, warn};
 
 use super::events::Event;
 use crate::config::Hooks;
+use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::protocol::escape::Escaped;
 
@@ -45,7 +46,7 @@ impl Webhooks {
         form.push(("tcurl".into(), request.tc_url.into()));
         form.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         form.extend(query_pairs(request.query));
-        let answer = post(&self.agent, url, &form);
+        let answer = notify(&self.agent, url, &form, self.hooks.notify_get);
         let decision = decide(call, answer);
         debug!("conn#{} {call} hook: {decision:?}", request.id);
         decision
@@ -82,9 +83,15 @@ fn agent(timeout: Duration) -> ureq::Agent {
 /// answer.
 type Answer = Result<(u16, Option<String>), String>;
 
-fn post(agent: &ureq::Agent, url: &str, form: &[(String, String)]) -> Answer {
+/// Sends `form` to `url`: a form-encoded POST, or with `get` a GET with
+/// the fields as the query (nginx-rtmp's `notify_method get`).
+fn notify(agent: &ureq::Agent, url: &str, form: &[(String, String)], get: bool) -> Answer {
     let pairs = form.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    match agent.post(url).send_form(pairs) {
+    let sent = match get {
+        true => agent.get(url).query_pairs(pairs).call(),
+        false => agent.post(url).send_form(pairs),
+    };
+    match sent {
         Ok(response) => {
             let location = response
                 .headers()
@@ -143,30 +150,43 @@ fn decide(call: &str, answer: Answer) -> Decision {
     }
 }
 
-/// Tells `on_publish_done` and `on_play_done` from the server's events,
-/// until the events end.
+/// Tells `on_publish_done`, `on_play_done` and `on_done` (a connection
+/// that published or played closed, with the last stream it had) from
+/// the server's events, until the events end.
 pub(crate) fn tell_done(hooks: Hooks, events: Receiver<Event>) {
     let agent = agent(hooks.timeout);
     let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
+    let mut streams: HashMap<u64, StreamKey> = HashMap::new();
     for event in events {
         let (url, call, id, key) = match event {
             Event::Opened { id, addr } => {
                 addrs.insert(id, addr);
                 continue;
             }
-            Event::Closed { id } => {
-                addrs.remove(&id);
+            Event::PublishStarted { id, key } | Event::PlayStarted { id, key, .. } => {
+                streams.insert(id, key);
                 continue;
+            }
+            Event::Closed { id } => {
+                let Some(key) = streams.remove(&id) else {
+                    addrs.remove(&id);
+                    continue;
+                };
+                (&hooks.on_done, "done", id, key)
             }
             Event::PublishStopped { id, key } => (&hooks.on_publish_done, "publish_done", id, key),
             Event::PlayStopped { id, key } => (&hooks.on_play_done, "play_done", id, key),
             _ => continue,
         };
-        let (Some(url), Some(addr)) = (url, addrs.get(&id)) else {
+        let addr = match call {
+            "done" => addrs.remove(&id),
+            _ => addrs.get(&id).copied(),
+        };
+        let (Some(url), Some(addr)) = (url, addr) else {
             continue;
         };
-        let form = fields(call, *addr, id, &key.app, &key.name);
-        if let Err(why) = post(&agent, url, &form) {
+        let form = fields(call, addr, id, &key.app, &key.name);
+        if let Err(why) = notify(&agent, url, &form, hooks.notify_get) {
             warn!("conn#{id} {call} hook did not answer: {}", Escaped(&why));
         }
     }
