@@ -37,6 +37,8 @@
 use std::fmt::Debug;
 use std::net::SocketAddr;
 
+use crate::media::StreamKey;
+
 /// What a request asks, for a `Policy` to decide.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyRequest<'a> {
@@ -68,6 +70,17 @@ pub enum Decision {
     /// Publish or play this name (in the same application) instead. A
     /// `connect` cannot be renamed: it goes on.
     Rename(String),
+}
+
+impl Decision {
+    /// The stream a publish or play of `key` goes to, or why it is denied.
+    pub(crate) fn stream(self, key: &StreamKey) -> Result<StreamKey, String> {
+        match self {
+            Decision::Allow => Ok(key.clone()),
+            Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
+            Decision::Deny(why) => Err(why),
+        }
+    }
 }
 
 /// Decides connects, publishes and plays. Every method allows by default.

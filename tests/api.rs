@@ -10,8 +10,7 @@ use serde_json::Value;
 
 /// `METHOD path` with `extra` header lines; the status and the JSON body.
 fn call(server: &ServerHandle, method: &str, path: &str, extra: &str) -> (u16, Value) {
-    let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n");
-    let response = http::read_to_close(http::send(server.http_addr().unwrap(), request.as_bytes()));
+    let response = http::call(server.http_addr().unwrap(), method, path, extra);
     assert_eq!(response.header("Content-Type"), Some("application/json"), "{path}");
     let body = serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("{path}: {e}"));
     (response.status, body)

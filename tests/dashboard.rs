@@ -114,8 +114,7 @@ fn the_api_lists_a_live_stream_in_srs_field_names() {
     wait_until("2 s published", || {
         stream_stats(&server, "live", &name).is_some_and(|s| s.last_timestamp.0 >= 2000)
     });
-    let request = b"GET /api/v1/streams HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let response = http::read_to_close(http::send(server.http_addr().unwrap(), request));
+    let response = http::call(server.http_addr().unwrap(), "GET", "/api/v1/streams", "");
     assert_eq!(response.status, 200, "{}", response.head);
     assert_eq!(response.header("Content-Type"), Some("application/json"));
     let body: Value = serde_json::from_slice(&response.body).expect("JSON");

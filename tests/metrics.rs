@@ -97,8 +97,7 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Series>) {
 }
 
 fn scrape(server: &ServerHandle) -> (HashMap<String, String>, Vec<Series>) {
-    let request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let response = http::read_to_close(http::send(server.http_addr().unwrap(), request));
+    let response = http::call(server.http_addr().unwrap(), "GET", "/metrics", "");
     assert_eq!(response.status, 200);
     assert_eq!(
         response.header("Content-Type"),

@@ -38,8 +38,7 @@ fn element_paths(xml: &str) -> BTreeSet<String> {
 }
 
 fn get_stat(addr: SocketAddr) -> String {
-    let request = b"GET /stat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let response = http::read_to_close(http::send(addr, request));
+    let response = http::call(addr, "GET", "/stat", "");
     assert_eq!(response.status, 200, "{}", response.head);
     String::from_utf8(response.body).unwrap()
 }

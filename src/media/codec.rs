@@ -186,12 +186,7 @@ pub fn h264_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
             *c = b.ue("frame_crop_offset")? as u64;
         }
     }
-    // Table 6-1: chroma sample units; monochrome and 4:4:4 crop in luma.
-    let (unit_x, unit_y) = match chroma_format {
-        1 => (2, 2),
-        2 => (2, 1),
-        _ => (1, 1),
-    };
+    let (unit_x, unit_y) = crop_units(chroma_format);
     let unit_y = unit_y * (2 - frame_mbs_only);
     let width = (width_mbs * 16).saturating_sub(unit_x * (crop[0] + crop[1]));
     let height = ((2 - frame_mbs_only) * height_units * 16).saturating_sub(unit_y * (crop[2] + crop[3]));
@@ -207,6 +202,17 @@ pub fn h264_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
         profile,
         level,
     })
+}
+
+/// The crop offsets' units, across and down, for a `chroma_format_idc`
+/// (H.264 Table 6-1, H.265 Table 6-1 alike): chroma samples for 4:2:0 and
+/// 4:2:2, luma samples for monochrome and 4:4:4.
+fn crop_units(chroma_format: u32) -> (u64, u64) {
+    match chroma_format {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    }
 }
 
 /// Skips a scaling list of `size` entries (§7.3.2.1.1.1).
@@ -319,11 +325,7 @@ pub fn hevc_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
             *c = b.ue("conf_win_offset")? as u64;
         }
     }
-    let (unit_x, unit_y) = match chroma_format {
-        1 => (2, 2),
-        2 => (2, 1),
-        _ => (1, 1),
-    };
+    let (unit_x, unit_y) = crop_units(chroma_format);
     Ok(VideoInfo {
         width: width.saturating_sub(unit_x * (crop[0] + crop[1])).min(u32::MAX as u64) as u32,
         height: height.saturating_sub(unit_y * (crop[2] + crop[3])).min(u32::MAX as u64) as u32,

@@ -510,13 +510,8 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    let allowed = self.live.gate.may_play(self.peer.ip(), &query).and_then(|()| {
-                        match self.ask(|p, r| p.play(r), &key.app, &key.name, &query) {
-                            Decision::Deny(why) => Err(why),
-                            Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
-                            Decision::Allow => Ok(key.clone()),
-                        }
-                    });
+                    let allowed = (self.live.gate.may_play(self.peer.ip(), &query))
+                        .and_then(|()| self.ask(|p, r| p.play(r), &key.app, &key.name, &query).stream(&key));
                     let key = match allowed {
                         Ok(key) => key,
                         Err(why) => {
@@ -567,11 +562,7 @@ impl Connection {
             .live
             .gate
             .may_publish(self.peer.ip(), key, query, self.logged_in)
-            .and_then(|()| match self.ask(|p, r| p.publish(r), &key.app, &key.name, query) {
-                Decision::Deny(why) => Err(why),
-                Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
-                Decision::Allow => Ok(key.clone()),
-            });
+            .and_then(|()| self.ask(|p, r| p.publish(r), &key.app, &key.name, query).stream(key));
         let key = &match allowed {
             Ok(key) => key,
             Err(why) => {

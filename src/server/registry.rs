@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::clients::ClientKind;
 use super::events::{Event, Events};
 use super::outlet::Outlet;
 use super::stream::{CacheError, ConnId, PublisherInfo, Stream, StreamConfig, StreamStats};
-use super::wire::Form;
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -84,11 +82,7 @@ impl Registry {
     /// Adds connection `id` as a player of `key`, whether or not it is
     /// published yet.
     pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, outlet: Arc<Outlet>) -> Playing {
-        let kind = match outlet.form() {
-            Form::Rtmp => ClientKind::RtmpPlay,
-            Form::Flv | Form::FlvChunked => ClientKind::FlvPlay,
-            Form::Fmp4 | Form::Fmp4Chunked => ClientKind::Mp4Play,
-        };
+        let kind = outlet.form().player_kind();
         let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, outlet));
         let key = key.clone();
         self.events.emit(Event::PlayStarted { id, key, kind });

@@ -25,6 +25,7 @@ use crossbeam_channel::TrySendError;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
+use super::clients::ClientKind;
 use super::events::{Event, Events};
 use super::fanout::{Fanout, Flush};
 use super::http::response::chunk;
@@ -424,10 +425,10 @@ impl Stream {
         let mut state = self.state.lock();
         let mut players = PlayerCounts::default();
         for player in &state.players {
-            match player.outlet.form() {
-                Form::Rtmp => players.rtmp += 1,
-                Form::Flv | Form::FlvChunked => players.flv += 1,
-                Form::Fmp4 | Form::Fmp4Chunked => players.mp4 += 1,
+            match player.outlet.form().player_kind() {
+                ClientKind::FlvPlay => players.flv += 1,
+                ClientKind::Mp4Play => players.mp4 += 1,
+                _ => players.rtmp += 1,
             }
         }
         let (kbps_in, kbps_out) = state.rates.kbps(second, 60);

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::clients::ClientKind;
 use super::http::response::chunk;
 use crate::media::fmp4::{self, Placement};
 use crate::media::{FrameKind, flv};
@@ -37,6 +38,15 @@ pub(crate) const FORMS: usize = 5;
 impl Form {
     /// Every form, at its index.
     pub(crate) const ALL: [Form; FORMS] = [Form::Rtmp, Form::Flv, Form::FlvChunked, Form::Fmp4, Form::Fmp4Chunked];
+
+    /// What the API calls a player of this form.
+    pub(crate) fn player_kind(self) -> ClientKind {
+        match self {
+            Form::Rtmp => ClientKind::RtmpPlay,
+            Form::Flv | Form::FlvChunked => ClientKind::FlvPlay,
+            Form::Fmp4 | Form::Fmp4Chunked => ClientKind::Mp4Play,
+        }
+    }
 
     /// Whether a body of this form starts with an FLV header.
     pub(crate) fn is_flv(self) -> bool {

@@ -14,7 +14,7 @@ use super::response::{self, Body, LAST_CHUNK, Status};
 use super::{api, metrics, stat};
 use crate::Config;
 use crate::media::StreamKey;
-use crate::policy::{Decision, PolicyRequest};
+use crate::policy::PolicyRequest;
 use crate::protocol::escape::Escaped;
 use crate::server::clients::{Client, ClientKind};
 use crate::server::connection::{End, read, write_failed};
@@ -335,8 +335,9 @@ fn play(
         flash_ver: "",
         tc_url: "",
     };
-    let key = &match live.decide(|p, r| p.play(r), asking) {
-        Decision::Deny(why) => {
+    let key = &match live.decide(|p, r| p.play(r), asking).stream(key) {
+        Ok(key) => key,
+        Err(why) => {
             info!(
                 "conn#{id} {peer} {label} play refused app={}: {}",
                 Escaped(&key.app),
@@ -345,8 +346,6 @@ fn play(
             refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
             return End::Closed("play refused");
         }
-        Decision::Rename(name) => StreamKey::new(key.app.clone(), name),
-        Decision::Allow => key.clone(),
     };
     // HTTP/1.1 bodies are chunked, so the connection could carry another
     // request after the stream ends; HTTP/1.0 bodies end with the
@@ -408,11 +407,7 @@ fn play(
     );
     info!("conn#{id} {peer} {label} play start app={}", Escaped(&key.app));
     client.attach(&outlet);
-    let kind = match container {
-        Container::Flv => ClientKind::FlvPlay,
-        Container::Mp4 => ClientKind::Mp4Play,
-    };
-    client.doing(kind, Some(key));
+    client.doing(form.player_kind(), Some(key));
     debug!("conn#{id} {label} play name={}", Escaped(&key.name));
     if !config.player_nodelay {
         // Nagle from here on, as for RTMP players (see connection.rs).
