@@ -42,5 +42,6 @@ pub use config::{Access, Cidr, Config, Hooks, HttpBind};
 pub use error::Error;
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
-    ClientKind, ClientStats, Event, PlayerCounts, PublisherStats, Server, ServerHandle, ServerStats, StreamStats,
+    ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, Server, ServerHandle,
+    ServerStats, StreamStats,
 };

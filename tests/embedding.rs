@@ -1,6 +1,6 @@
 //! What a Rust program embedding the server gets: a `Policy` that denies
 //! and renames, checked with ffmpeg; the events of a publish and a play,
-//! in order.
+//! in order; in-process publishers and subscribers, with no socket.
 
 mod common;
 
@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use common::http;
 use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
-use rustic_rtmp::media::StreamKey;
+use rustic_rtmp::media::{Frame, FrameKind, StreamKey};
+use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{ClientKind, Config, Decision, Event, Policy, PolicyRequest};
 
 /// Denies publishing `forbidden` and playing `secret`; publishing `alias`
@@ -155,4 +156,119 @@ fn the_events_of_a_publish_and_a_play_arrive_in_order() {
             Event::Closed { id: publisher_id },
         ]
     );
+}
+
+/// The frames of a sample file, as an encoder would publish them.
+fn sample_frames(sample: Sample) -> Vec<Frame> {
+    let (_, tags) = http::flv_tags(&std::fs::read(sample.path()).unwrap());
+    tags.into_iter()
+        .map(|tag| Frame {
+            kind: match tag.kind {
+                8 => FrameKind::Audio,
+                9 => FrameKind::Video,
+                _ => FrameKind::Metadata,
+            },
+            timestamp: RtmpTime(tag.timestamp),
+            payload: tag.body,
+        })
+        .collect()
+}
+
+#[test]
+fn an_in_process_publishers_frames_reach_an_ffmpeg_player() {
+    let server = start_server();
+    let name = unique("made-here");
+    let key = StreamKey::new("live", name.clone());
+    let scratch = Scratch::new("local-publish");
+    let out_file = scratch.path("played.flv");
+    let mut player = play(&url(&server, &format!("live/{name}")), &out_file);
+    wait_for_players(&server, "live", &name, 1);
+
+    let publisher = server.publish(&key).unwrap();
+    assert!(
+        matches!(server.publish(&key), Err(rustic_rtmp::LocalError::AlreadyPublished(_))),
+        "one publisher per name"
+    );
+    let frames = sample_frames(Sample::AudioVideo);
+    let sent_video = frames.iter().filter(|f| f.kind == FrameKind::Video).count();
+    for frame in frames {
+        publisher.send(frame).unwrap();
+    }
+    let stats = stream_stats(&server, "live", &name).unwrap();
+    assert_eq!(stats.publisher.as_ref().map(|p| p.encoder.as_str()), Some("in-process"));
+    assert_eq!(stats.video.as_ref().map(|v| (v.width, v.height)), Some((320, 240)));
+    // The player has everything once the stream has sent it all.
+    drop(publisher);
+    assert!(player.wait().success(), "ffmpeg played to the end");
+    let got = probe(&out_file);
+    assert_eq!(got.video_size(), Some((320, 240)));
+    assert_near("video frames played", got.video().len(), sent_video, 5);
+    assert!(!got.audio().is_empty(), "audio played too");
+}
+
+#[test]
+fn an_rtmp_publishers_frames_reach_an_in_process_subscriber_byte_exact() {
+    let server = start_server();
+    let name = unique("analysed");
+    let frames = server.subscribe(&StreamKey::new("live", name.clone())).unwrap();
+    wait_for_players(&server, "live", &name, 1);
+    let sample = Sample::AudioVideo;
+    assert!(
+        publish(&sample.path(), &url(&server, &format!("live/{name}")), &[])
+            .wait()
+            .success()
+    );
+    let media = |f: &Frame| f.kind != FrameKind::Metadata;
+    let sent: Vec<Frame> = sample_frames(sample).into_iter().filter(media).collect();
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        match frames.recv_timeout(WAIT) {
+            Ok(frame) if media(&frame) => got.push(frame),
+            Ok(_) => {}
+            Err(e) => panic!("{} of {} frames, then {e}", got.len(), sent.len()),
+        }
+    }
+    for (i, (got, sent)) in got.iter().zip(&sent).enumerate() {
+        assert_eq!(
+            (got.kind, got.timestamp, got.payload.len()),
+            (sent.kind, sent.timestamp, sent.payload.len()),
+            "frame {i}"
+        );
+        assert!(got.payload == sent.payload, "frame {i}: the same bytes");
+    }
+}
+
+#[test]
+fn a_subscriber_that_does_not_read_is_dropped_like_a_slow_player() {
+    let server = start_server_with(Config {
+        player_queue_len: 64,
+        slow_player_max_dropped: 20,
+        slow_player_min_stall: Duration::from_millis(100),
+        ..Config::default()
+    });
+    let key = StreamKey::new("live", unique("unread"));
+    let events = server.events();
+    let frames = server.subscribe(&key).unwrap();
+    let publisher = server.publish(&key).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut n = 0;
+    let dropped = loop {
+        assert!(Instant::now() < deadline, "not dropped after {n} frames");
+        publisher.send(numbered_frame(n, n % 25 == 0, n * 40, 1000)).unwrap();
+        n += 1;
+        match events.try_recv() {
+            Ok(Event::SlowPlayerDropped { key: k, .. }) if k == key => break n,
+            _ => {}
+        }
+    };
+    assert_eq!(stream_stats(&server, "live", &key.name).unwrap().players, 0);
+    // What was queued before it was dropped can still be read; then the
+    // channel ends.
+    let left: Vec<Frame> = frames.iter().collect();
+    assert!(
+        !left.is_empty() && left.len() < dropped as usize,
+        "{} of {dropped}",
+        left.len()
+    );
+    assert_eq!(frame_number(&left[0]), 0, "from the first frame on");
 }

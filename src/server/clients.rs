@@ -28,6 +28,11 @@ pub enum ClientKind {
     FlvPlay,
     /// Playing live fMP4.
     Mp4Play,
+    /// Publishing from inside the embedding program
+    /// (`ServerHandle::publish`).
+    LocalPublish,
+    /// Playing inside the embedding program (`ServerHandle::subscribe`).
+    LocalPlay,
 }
 
 impl ClientKind {
@@ -40,12 +45,17 @@ impl ClientKind {
             ClientKind::RtmpPlay => "rtmp-play",
             ClientKind::FlvPlay => "flv-play",
             ClientKind::Mp4Play => "mp4-play",
+            ClientKind::LocalPublish => "local-publish",
+            ClientKind::LocalPlay => "local-play",
         }
     }
 
     /// Whether it publishes.
     pub fn publishes(self) -> bool {
-        matches!(self, ClientKind::FmlePublish | ClientKind::FlashPublish)
+        matches!(
+            self,
+            ClientKind::FmlePublish | ClientKind::FlashPublish | ClientKind::LocalPublish
+        )
     }
 }
 

@@ -194,6 +194,7 @@ fn session(
         held: 0,
         warnings: LogLimit::new(CONNECTION_WARNINGS, Duration::from_secs(10)),
         output: Output::new(media),
+        socket: socket.clone(),
         outlet: outlet.clone(),
         publishing: None,
         playing: None,
@@ -233,8 +234,8 @@ struct Connection {
     live: Arc<Live>,
     session: ServerSession,
     decoder: ChunkDecoder,
-    /// The socket and the media queue; a clone goes to the stream on
-    /// `play`.
+    socket: Arc<TcpStream>,
+    /// The media queue; a clone goes to the stream on `play`.
     outlet: Arc<Outlet>,
     /// What is owed to the peer.
     output: Output,
@@ -301,7 +302,7 @@ impl Connection {
     /// Writes what is owed, sleeps until the socket, the queue or a timer
     /// has something, and handles it.
     fn step(&mut self, sleeper: &Sleeper<'_>, read_size: &mut usize) -> Result<(), End> {
-        let done = self.output.write(&self.outlet).map_err(write_failed)?;
+        let done = self.output.write(&self.socket, &self.outlet).map_err(write_failed)?;
         if self.outlet.is_hung_up() {
             return Err(End::TooSlow);
         }
@@ -312,7 +313,7 @@ impl Connection {
         let output = &self.output;
         let readable = sleeper
             .wait(
-                self.outlet.socket(),
+                &self.socket,
                 !done,
                 || output.has_queued(),
                 due.saturating_duration_since(now),
@@ -322,7 +323,7 @@ impl Connection {
             // Read straight into the decoder's buffer.
             let room = self.decoder.unfilled(*read_size);
             let asked = room.len();
-            if let Some(n) = read(&mut self.outlet.socket(), room)? {
+            if let Some(n) = read(&mut &*self.socket, room)? {
                 self.client.received(n);
                 self.decoder.filled(n);
                 if n == asked {
@@ -349,12 +350,12 @@ impl Connection {
     /// timeout (shutdown closes it sooner).
     fn finish_output(&mut self, sleeper: &Sleeper<'_>) {
         let deadline = Instant::now() + self.timers.write_timeout;
-        while let Ok(false) = self.output.write(&self.outlet) {
+        while let Ok(false) = self.output.write(&self.socket, &self.outlet) {
             let now = Instant::now();
             if now >= deadline {
                 return;
             }
-            let _ = sleeper.wait(self.outlet.socket(), true, || false, deadline - now);
+            let _ = sleeper.wait(&self.socket, true, || false, deadline - now);
         }
     }
 
@@ -537,7 +538,7 @@ impl Connection {
                         // link) gets several frames per segment, which costs
                         // the server far less per byte (see README,
                         // Performance). Commands went out without delay.
-                        let _ = self.outlet.socket().set_nodelay(false);
+                        let _ = self.socket.set_nodelay(false);
                     }
                     self.playing = Some(self.shared.registry.play(&key, self.id, self.outlet.clone()));
                     self.client.doing(ClientKind::RtmpPlay, Some(&key));

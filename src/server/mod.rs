@@ -16,6 +16,7 @@ mod fanout;
 mod hooks;
 mod http;
 mod listener;
+mod local;
 mod log_limit;
 mod outlet;
 mod rates;
@@ -27,6 +28,7 @@ mod writer;
 
 pub use clients::{ClientKind, ClientStats};
 pub use events::Event;
+pub use local::{LocalError, Publisher};
 pub use stream::{PlayerCounts, PublisherStats, StreamStats};
 
 use std::collections::HashMap;
@@ -42,14 +44,16 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
+use crate::media::{Frame, StreamKey};
 use crate::policy::{Decision, Policy, PolicyRequest};
 use access::Gate;
 use clients::Client;
 use events::Events;
 use http::metrics::Totals;
+use local::Subscriber;
 use log_limit::LogLimit;
 use registry::Registry;
-use stream::{ConnId, StreamConfig};
+use stream::{ConnId, PublisherInfo, StreamConfig};
 
 /// How long `shutdown` waits for connection threads to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -462,6 +466,79 @@ impl ServerHandle {
         }
         *self.shared.live.write() = Arc::new(Live::new(config));
         info!("reloaded: new settings apply to new connections");
+    }
+
+    /// Publishes `key` from inside the program: the frames sent through
+    /// the returned `Publisher` go to the stream's players over every
+    /// protocol, as an encoder's would; dropping it ends the publish.
+    /// Access rules and the `Policy` are not asked (the program is its own
+    /// policy), and no hooks run, since no client connected.
+    ///
+    /// ```no_run
+    /// use rustic_rtmp::media::{Frame, FrameKind, StreamKey};
+    /// use rustic_rtmp::protocol::time::RtmpTime;
+    /// use rustic_rtmp::{Config, Server};
+    ///
+    /// let server = Server::start(Config::default()).unwrap();
+    /// let publisher = server.publish(&StreamKey::new("live", "made-here")).unwrap();
+    /// // An AAC sequence header (AudioSpecificConfig: LC, 44.1 kHz, stereo).
+    /// let header = Frame { kind: FrameKind::Audio, timestamp: RtmpTime(0), payload: vec![0xAF, 0, 0x12, 0x10] };
+    /// publisher.send(header).unwrap();
+    /// // ... audio frames; players at rtmp://host/live/made-here hear them.
+    /// ```
+    pub fn publish(&self, key: &StreamKey) -> Result<Publisher, LocalError> {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(LocalError::Stopped);
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let info = PublisherInfo {
+            addr: local::LOCAL_ADDR,
+            encoder: "in-process".into(),
+        };
+        let publishing =
+            (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
+        info!(
+            "local#{id} publish start app={}",
+            crate::protocol::escape::Escaped(&key.app)
+        );
+        Ok(Publisher::new(publishing, id, key.clone()))
+    }
+
+    /// Plays `key` inside the program: the stream's frames arrive on the
+    /// returned channel as the publisher sent them, byte for byte, starting
+    /// with its metadata, sequence headers and cached GOP. It is a player
+    /// like any other: it waits for a publisher if none is live yet, stays
+    /// subscribed across republishes, and if it does not keep up it skips
+    /// to the next keyframe and, stalled long enough, is dropped (the
+    /// channel then ends). Dropping the receiver unsubscribes it at the
+    /// next frame; shutting the server down ends the channel.
+    ///
+    /// ```no_run
+    /// use rustic_rtmp::media::StreamKey;
+    /// use rustic_rtmp::{Config, Server};
+    ///
+    /// let server = Server::start(Config::default()).unwrap();
+    /// let frames = server.subscribe(&StreamKey::new("live", "cam1")).unwrap();
+    /// for frame in frames.iter().take(100) {
+    ///     if frame.is_keyframe() {
+    ///         println!("keyframe at {} ms, {} bytes", frame.timestamp.0, frame.payload.len());
+    ///     }
+    /// }
+    /// ```
+    pub fn subscribe(&self, key: &StreamKey) -> Result<crossbeam_channel::Receiver<Frame>, LocalError> {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(LocalError::Stopped);
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let config = &self.shared.live().config;
+        let (subscriber, frames) = Subscriber::new(config.player_queue_len, config.player_queue_max_bytes);
+        let playing = self.shared.registry.play(key, id, subscriber.outlet.clone());
+        subscriber.start(playing, id, self.shared.registry.chunk_size())?;
+        info!(
+            "local#{id} play start app={}",
+            crate::protocol::escape::Escaped(&key.app)
+        );
+        Ok(frames)
     }
 
     /// Every open connection: who, doing what, bytes moved.

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
+use super::clients::ClientKind;
 use super::waker::Waker;
 use super::wire::{Chunks, Form};
 
@@ -36,8 +37,10 @@ use super::wire::{Chunks, Form};
 pub(crate) const MAX_BATCH: usize = 64;
 
 pub(crate) struct Outlet {
-    /// The connection's one socket.
-    socket: Arc<TcpStream>,
+    /// The connection's one socket; `None` for a player inside the
+    /// embedding program (see `local`), whose thread takes everything
+    /// from the queue.
+    socket: Option<Arc<TcpStream>>,
     /// The form of the frames it takes.
     form: Form,
     /// Media for the connection thread. Unbounded so that an idle player costs
@@ -87,6 +90,21 @@ impl Outlet {
         capacity: usize,
         max_bytes: usize,
     ) -> (Arc<Outlet>, Receiver<Chunks>) {
+        Outlet::with(Some(socket), form, capacity, max_bytes)
+    }
+
+    /// An outlet with no socket: everything goes through the queue, to a
+    /// thread that hands it on inside the process.
+    pub(crate) fn local(form: Form, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+        Outlet::with(None, form, capacity, max_bytes)
+    }
+
+    fn with(
+        socket: Option<Arc<TcpStream>>,
+        form: Form,
+        capacity: usize,
+        max_bytes: usize,
+    ) -> (Arc<Outlet>, Receiver<Chunks>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
             socket,
@@ -109,8 +127,17 @@ impl Outlet {
         (Arc::new(outlet), media)
     }
 
-    pub(crate) fn socket(&self) -> &TcpStream {
-        &self.socket
+    /// Whether a socket takes its bytes (not a player inside the process).
+    pub(crate) fn has_socket(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    /// What the API and the events call its player.
+    pub(crate) fn player_kind(&self) -> ClientKind {
+        match self.socket {
+            Some(_) => self.form.player_kind(),
+            None => ClientKind::LocalPlay,
+        }
     }
 
     /// Counts bytes written to the socket.
@@ -239,8 +266,8 @@ impl Outlet {
     /// queued, in order, and the connection thread woken for it.
     pub(crate) fn write_or_queue(&self, batch: &[Chunks]) {
         let mut written = 0;
-        let _turn = match self.turn.try_lock() {
-            Some(turn) if self.queued() == 0 && !self.owed.load(Ordering::Acquire) => {
+        let _turn = match (&self.socket, self.turn.try_lock()) {
+            (Some(socket), Some(turn)) if self.queued() == 0 && !self.owed.load(Ordering::Acquire) => {
                 let mut slices = [IoSlice::new(&[]); MAX_BATCH];
                 let n = batch.len().min(MAX_BATCH);
                 for (slice, chunks) in slices.iter_mut().zip(batch) {
@@ -248,7 +275,7 @@ impl Outlet {
                 }
                 // An error (a dead peer) is left for the connection thread
                 // to meet.
-                written = send_now(&self.socket, &slices[..n]).unwrap_or(0);
+                written = send_now(socket, &slices[..n]).unwrap_or(0);
                 self.count_sent(written);
                 Some(turn)
             }

@@ -50,6 +50,11 @@ impl Registry {
         }
     }
 
+    /// The chunk size every stream chunks its frames at.
+    pub(crate) fn chunk_size(&self) -> u32 {
+        self.config.chunk_size
+    }
+
     /// Runs `f` on the stream for `key`, creating it if needed, under the
     /// registry lock so that `release` cannot drop it in between.
     fn with_stream<T>(&self, key: &StreamKey, f: impl FnOnce(&Stream) -> T) -> (Arc<Stream>, T) {
@@ -82,7 +87,7 @@ impl Registry {
     /// Adds connection `id` as a player of `key`, whether or not it is
     /// published yet.
     pub(crate) fn play(self: &Arc<Self>, key: &StreamKey, id: ConnId, outlet: Arc<Outlet>) -> Playing {
-        let kind = outlet.form().player_kind();
+        let kind = outlet.player_kind();
         let (stream, ()) = self.with_stream(key, |s| s.subscribe(id, outlet));
         let key = key.clone();
         self.events.emit(Event::PlayStarted { id, key, kind });
@@ -136,6 +141,11 @@ impl Publishing {
     /// has waited long enough. Called after each read.
     pub(crate) fn flush(&self) {
         self.stream.flush_if_due();
+    }
+
+    /// Sends the players what `push` added, at once.
+    pub(crate) fn flush_now(&self) {
+        self.stream.flush_pending(std::time::Duration::ZERO);
     }
 }
 

@@ -147,6 +147,8 @@ pub struct PlayerCounts {
     pub flv: usize,
     /// Live fMP4 players.
     pub mp4: usize,
+    /// Subscribers inside the embedding program.
+    pub local: usize,
 }
 
 /// Who publishes a stream.
@@ -352,10 +354,13 @@ impl Stream {
         state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
     }
 
-    /// Tells every player the stream ended (server shutdown).
+    /// Tells every player the stream ended (server shutdown). Players
+    /// inside the process are let go: their threads end once they have
+    /// handed on what is queued.
     pub(crate) fn end_for_players(&self) {
         let mut state = self.state.lock();
         state.end_http_players();
+        state.players.retain(|p| p.outlet.has_socket());
         state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
     }
 
@@ -425,9 +430,10 @@ impl Stream {
         let mut state = self.state.lock();
         let mut players = PlayerCounts::default();
         for player in &state.players {
-            match player.outlet.form().player_kind() {
+            match player.outlet.player_kind() {
                 ClientKind::FlvPlay => players.flv += 1,
                 ClientKind::Mp4Play => players.mp4 += 1,
+                ClientKind::LocalPlay => players.local += 1,
                 _ => players.rtmp += 1,
             }
         }
@@ -593,10 +599,16 @@ impl Stream {
     /// read (ffmpeg sends a video frame and its audio together, about 2.5
     /// frames a read) go to each player in one write, adding no latency.
     pub(crate) fn flush_if_due(&self) {
+        self.flush_pending(self.config.merge_write);
+    }
+
+    /// Hands the pending frames to every player once the oldest has waited
+    /// `at_least`.
+    pub(crate) fn flush_pending(&self, at_least: Duration) {
         let flush = {
             let mut state = self.state.lock();
             match state.pending_since {
-                Some(since) if since.elapsed() >= self.config.merge_write => self.flush(&mut state),
+                Some(since) if since.elapsed() >= at_least => self.flush(&mut state),
                 _ => return,
             }
         };

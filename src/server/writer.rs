@@ -11,6 +11,7 @@
 //! publishing thread never writes between two parts of one message.
 
 use std::io::{self, IoSlice};
+use std::net::TcpStream;
 use std::time::Instant;
 
 use crossbeam_channel::Receiver;
@@ -74,7 +75,7 @@ impl Output {
 
     /// Writes what is owed until the socket is full; true when nothing
     /// is left.
-    pub(crate) fn write(&mut self, outlet: &Outlet) -> io::Result<bool> {
+    pub(crate) fn write(&mut self, socket: &TcpStream, outlet: &Outlet) -> io::Result<bool> {
         let _turn = outlet.turn();
         loop {
             if self.batch.is_empty() {
@@ -100,7 +101,7 @@ impl Output {
                 slices[n] = IoSlice::new(&chunks[from..]);
                 n += 1;
             }
-            let written = send_now(outlet.socket(), &slices[..n])?;
+            let written = send_now(socket, &slices[..n])?;
             if written == 0 {
                 self.stuck_since.get_or_insert_with(Instant::now);
                 return Ok(false);

@@ -175,6 +175,7 @@ fn stream(s: &StreamStats) -> Value {
             "rtmp": s.players_by_protocol.rtmp,
             "flv": s.players_by_protocol.flv,
             "mp4": s.players_by_protocol.mp4,
+            "local": s.players_by_protocol.local,
         },
         "frames": s.frames,
         "dropped": s.dropped,
@@ -226,6 +227,7 @@ mod tests {
                 rtmp: 1,
                 flv: 1,
                 mp4: 1,
+                local: 0,
             },
             publisher: Some(PublisherStats {
                 id: 7,

@@ -413,7 +413,7 @@ fn play(
         // Nagle from here on, as for RTMP players (see connection.rs).
         let _ = socket.set_nodelay(false);
     }
-    let end = stream(&sleeper, &outlet, &mut output, config, form);
+    let end = stream(&sleeper, socket, &outlet, &mut output, config, form);
     drop(playing);
     client.doing(ClientKind::Idle, None);
     info!("conn#{id} {peer} {label} play stop ({end})");
@@ -422,10 +422,17 @@ fn play(
 
 /// Writes the stream's frames as the socket takes them, until the stream
 /// ends the body or the peer leaves.
-fn stream(sleeper: &Sleeper<'_>, outlet: &Outlet, output: &mut Output, config: &Config, form: Form) -> End {
+fn stream(
+    sleeper: &Sleeper<'_>,
+    socket: &TcpStream,
+    outlet: &Outlet,
+    output: &mut Output,
+    config: &Config,
+    form: Form,
+) -> End {
     let mut ending = false;
     loop {
-        let done = match output.write(outlet) {
+        let done = match output.write(socket, outlet) {
             Ok(done) => done,
             Err(e) => return write_failed(e),
         };
@@ -445,11 +452,11 @@ fn stream(sleeper: &Sleeper<'_>, outlet: &Outlet, output: &mut Output, config: &
             Some(since) => (since + config.write_timeout).saturating_duration_since(Instant::now()),
             None => IDLE_WAIT,
         };
-        match sleeper.wait(outlet.socket(), !done, || output.has_queued(), timeout) {
+        match sleeper.wait(socket, !done, || output.has_queued(), timeout) {
             // Nothing more is expected from the peer: what it sends is
             // read and dropped, so it cannot fill our receive buffer.
             Ok(true) => {
-                if let Err(end) = read(&mut outlet.socket(), &mut [0u8; 512]) {
+                if let Err(end) = read(&mut &*socket, &mut [0u8; 512]) {
                     return end;
                 }
             }

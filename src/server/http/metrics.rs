@@ -65,6 +65,7 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
         ("protocol=\"rtmp\"".to_owned(), count(|s| s.players_by_protocol.rtmp)),
         ("protocol=\"flv\"".to_owned(), count(|s| s.players_by_protocol.flv)),
         ("protocol=\"mp4\"".to_owned(), count(|s| s.players_by_protocol.mp4)),
+        ("protocol=\"local\"".to_owned(), count(|s| s.players_by_protocol.local)),
     ];
     family(&mut out, "players", "gauge", "Players, by protocol.", &players);
     family(

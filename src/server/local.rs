@@ -1,0 +1,210 @@
+//! Publishers and players inside the embedding program: frames it makes
+//! go to the stream's players, and a live stream's frames come to it, with
+//! no socket and no RTMP in between.
+//!
+//! Both take the paths a network peer takes. A `Publisher` holds the
+//! stream's name in the registry as a publishing connection does. A
+//! subscriber is a player with an outlet that has no socket: the stream
+//! queues its frames in the RTMP form, with the same bounds in frames and
+//! bytes and the same skip-to-keyframe and hang-up rules as any player's,
+//! and a thread of its own takes them off the queue, reads each back into
+//! a `Frame` and hands it to the program's channel.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use log::debug;
+
+use super::outlet::Outlet;
+use super::registry::{Playing, Publishing};
+use super::stream::ConnId;
+use super::wire::{Chunks, Form};
+use crate::config::THREAD_STACK;
+use crate::media::{Frame, FrameKind, StreamKey};
+use crate::protocol::chunk::unprechunk;
+use crate::protocol::message::type_id;
+
+/// Frames a subscriber's channel holds. The rest wait in its queue, which
+/// is bounded in bytes as a network player's is: a frame may be large.
+const CHANNEL_FRAMES: usize = 8;
+
+/// The address the API shows for a publisher inside the process.
+pub(crate) const LOCAL_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
+/// Why an in-process publish or subscribe could not start, or a frame was
+/// not taken.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// Another publisher holds the stream.
+    AlreadyPublished(StreamKey),
+    /// The server is shutting down.
+    Stopped,
+    /// The subscriber's thread could not start.
+    Spawn(std::io::Error),
+    /// Metadata or a sequence header the stream's caches cannot take
+    /// (too many tracks, or over the cache budget); the frame was dropped
+    /// and the publish goes on.
+    Frame(String),
+}
+
+impl fmt::Display for LocalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LocalError::AlreadyPublished(key) => write!(f, "{key} is already being published"),
+            LocalError::Stopped => write!(f, "the server is shutting down"),
+            LocalError::Spawn(e) => write!(f, "cannot start a subscriber thread: {e}"),
+            LocalError::Frame(why) => write!(f, "frame not taken: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for LocalError {}
+
+/// A publish from inside the program (`ServerHandle::publish`). Its
+/// frames go to every player of the stream, over any protocol; dropping
+/// it ends the publish, and players get StreamEOF as when an encoder
+/// stops.
+pub struct Publisher {
+    publishing: Publishing,
+    id: ConnId,
+    key: StreamKey,
+}
+
+impl fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("id", &self.id)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl Publisher {
+    pub(crate) fn new(publishing: Publishing, id: ConnId, key: StreamKey) -> Publisher {
+        Publisher { publishing, id, key }
+    }
+
+    /// Sends one frame to the stream's players. Frames are FLV tag bodies
+    /// (audio, video) or an AMF0 `onMetaData` body, as an encoder sends
+    /// them over RTMP: sequence headers first, then a keyframe, with
+    /// timestamps in milliseconds.
+    pub fn send(&self, frame: Frame) -> Result<(), LocalError> {
+        self.publishing
+            .push(frame)
+            .map_err(|e| LocalError::Frame(e.to_string()))?;
+        self.publishing.flush_now();
+        Ok(())
+    }
+
+    /// The publish's number, as the events and the API give it.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The stream it publishes.
+    pub fn key(&self) -> &StreamKey {
+        &self.key
+    }
+}
+
+/// A player's queue with no socket, and the channel its frames go on to.
+pub(crate) struct Subscriber {
+    pub(crate) outlet: Arc<Outlet>,
+    media: Receiver<Chunks>,
+    frames: Sender<Frame>,
+}
+
+impl Subscriber {
+    /// A queue bounded as a network player's is, and the program's end of
+    /// the channel.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> (Subscriber, Receiver<Frame>) {
+        let (outlet, media) = Outlet::local(Form::Rtmp, capacity, max_bytes);
+        let (frames, receiver) = bounded(CHANNEL_FRAMES);
+        (Subscriber { outlet, media, frames }, receiver)
+    }
+
+    /// Starts the thread that hands frames on while `playing` keeps the
+    /// subscriber among the stream's players.
+    pub(crate) fn start(self, playing: Playing, id: ConnId, chunk_size: u32) -> Result<(), LocalError> {
+        let Subscriber { outlet, media, frames } = self;
+        // The stream holds the outlet; once it lets go (a player too slow,
+        // or the server stopping), the queue's sending side goes with it
+        // and the thread ends after what is queued.
+        let outlet = Arc::downgrade(&outlet);
+        std::thread::Builder::new()
+            .name(format!("local-player-{id}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                hand_on(&outlet, &media, &frames, chunk_size);
+                debug!("local#{id} play stop");
+                drop(playing);
+            })
+            .map(drop)
+            .map_err(LocalError::Spawn)
+    }
+}
+
+/// Takes frames off the queue and hands them to the program until the
+/// stream lets go of the outlet or the program drops its receiver.
+fn hand_on(outlet: &Weak<Outlet>, media: &Receiver<Chunks>, frames: &Sender<Frame>, chunk_size: u32) {
+    for chunks in media {
+        if let Some(outlet) = outlet.upgrade() {
+            // Taken: the player reads, as a socket that took the bytes.
+            outlet.media_written(1, chunks.len());
+            outlet.count_sent(chunks.len());
+        }
+        // User control events (StreamBegin, StreamEOF) are not frames.
+        let Some(frame) = frame_of(&chunks, chunk_size) else {
+            continue;
+        };
+        if frames.send(frame).is_err() {
+            return; // the program dropped its receiver
+        }
+    }
+}
+
+/// The frame in one message the stream chunked for RTMP players.
+fn frame_of(chunks: &[u8], chunk_size: u32) -> Option<Frame> {
+    let message = unprechunk(chunks, chunk_size)?;
+    let kind = match message.type_id {
+        type_id::AUDIO => FrameKind::Audio,
+        type_id::VIDEO => FrameKind::Video,
+        type_id::DATA_AMF0 => FrameKind::Metadata,
+        _ => return None,
+    };
+    Some(Frame {
+        kind,
+        timestamp: message.timestamp,
+        payload: message.payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::chunk::{SharedCsid, prechunk};
+    use crate::protocol::time::RtmpTime;
+
+    #[test]
+    fn a_chunked_frame_reads_back_and_control_events_are_skipped() {
+        let payload: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+        let bytes = prechunk(SharedCsid::Video, RtmpTime(40), type_id::VIDEO, 1, &payload, 128);
+        let frame = frame_of(&bytes, 128).expect("a video frame");
+        assert_eq!(
+            (frame.kind, frame.timestamp, frame.payload),
+            (FrameKind::Video, RtmpTime(40), payload)
+        );
+        let eof = prechunk(
+            SharedCsid::Control,
+            RtmpTime(0),
+            type_id::USER_CONTROL,
+            0,
+            &[0, 1, 0, 0, 0, 1],
+            128,
+        );
+        assert_eq!(frame_of(&eof, 128), None);
+    }
+}
