@@ -1,5 +1,6 @@
 //! `Config`: everything an embedder or the CLI can set.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -106,8 +107,16 @@ pub struct Config {
     /// The embedding program's say on connects, publishes and plays,
     /// asked after `access` and `hooks` let them through.
     pub policy: Option<Arc<dyn Policy>>,
-    /// Webhooks with nginx-rtmp's `on_*` contract.
+    /// Webhooks with nginx-rtmp's `on_*` contract, and commands to run.
     pub hooks: Hooks,
+    /// Applications (`rtmp://host/APP/name`) with access rules and hooks
+    /// of their own, which their streams follow instead of `access` and
+    /// `hooks`. Other applications follow those.
+    pub apps: BTreeMap<String, App>,
+    /// On `ServerHandle::reload`, close the publishers and players that
+    /// the new access rules refuse (keys, address lists); without it they
+    /// go on and only new connections meet the new rules.
+    pub reload_drops_refused: bool,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
     /// Time an HTTP client has to send a whole request head.
@@ -167,6 +176,8 @@ impl Default for Config {
             access: Access::default(),
             policy: None,
             hooks: Hooks::default(),
+            apps: BTreeMap::new(),
+            reload_drops_refused: false,
             http: None,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(15),
@@ -179,6 +190,25 @@ impl Default for Config {
             panic_after_publish_to_app: None,
         }
     }
+}
+
+impl Config {
+    /// The hooks of `app`'s streams: its own, or the server's.
+    pub(crate) fn hooks_for(&self, app: &str) -> &Hooks {
+        self.apps.get(app).map_or(&self.hooks, |a| &a.hooks)
+    }
+}
+
+/// One application's settings (`Config::apps`), whole: nothing is taken
+/// from the server-wide ones. (The command's config file starts each
+/// `[app.NAME]` section from the server-wide settings.)
+#[derive(Debug, Clone, Default)]
+pub struct App {
+    /// Who may publish and play its streams. `api_token` is not read
+    /// here: the API is the server's.
+    pub access: Access,
+    /// Its webhooks and commands.
+    pub hooks: Hooks,
 }
 
 /// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.
@@ -199,6 +229,13 @@ pub struct Hooks {
     pub on_play_done: Option<String>,
     /// Told when a connection that published or played closes.
     pub on_done: Option<String>,
+    /// Told every `update_interval` of each publish and play
+    /// (`call=update_publish` or `update_play`, with `time` in seconds);
+    /// an answer other than 2xx closes that connection, as nginx-rtmp does.
+    pub on_update: Option<String>,
+    /// How often `on_update` is told (nginx-rtmp's
+    /// `notify_update_interval`).
+    pub update_interval: Duration,
     /// Send the hooks' fields as a GET query instead of a POST form
     /// (nginx-rtmp's `notify_method get`).
     pub notify_get: bool,
@@ -210,6 +247,10 @@ pub struct Hooks {
     pub exec_publish: Vec<Vec<String>>,
     /// Commands run once when a publish ends, likewise.
     pub exec_publish_done: Vec<Vec<String>>,
+    /// Commands run once when a play starts, likewise.
+    pub exec_play: Vec<Vec<String>>,
+    /// Commands run once when a play ends, likewise.
+    pub exec_play_done: Vec<Vec<String>>,
 }
 
 impl Default for Hooks {
@@ -221,10 +262,14 @@ impl Default for Hooks {
             on_publish_done: None,
             on_play_done: None,
             on_done: None,
+            on_update: None,
+            update_interval: Duration::from_secs(30),
             notify_get: false,
             timeout: Duration::from_secs(10),
             exec_publish: Vec::new(),
             exec_publish_done: Vec::new(),
+            exec_play: Vec::new(),
+            exec_play_done: Vec::new(),
         }
     }
 }
@@ -233,16 +278,6 @@ impl Hooks {
     /// Whether any hook decides.
     pub(crate) fn decides(&self) -> bool {
         self.on_connect.is_some() || self.on_publish.is_some() || self.on_play.is_some()
-    }
-
-    /// Whether any hook is told after the fact.
-    pub(crate) fn tells(&self) -> bool {
-        self.on_publish_done.is_some() || self.on_play_done.is_some() || self.on_done.is_some()
-    }
-
-    /// Whether any command is run.
-    pub(crate) fn execs(&self) -> bool {
-        !self.exec_publish.is_empty() || !self.exec_publish_done.is_empty()
     }
 }
 

@@ -3,6 +3,7 @@
 // One exception, `release_freed_memory`, allows it for a C call.
 #![deny(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -10,12 +11,12 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use argh::FromArgs;
-use settings::Settings;
+use settings::{AppSettings, Settings};
 
 mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
-use rustic_rtmp::{Access, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
+use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -134,6 +135,20 @@ struct Args {
     /// command run once when a publish ends, likewise (repeatable)
     #[argh(option)]
     exec_publish_done: Vec<String>,
+    /// command run once when a play starts, likewise (repeatable)
+    #[argh(option)]
+    exec_play: Vec<String>,
+    /// command run once when a play ends, likewise (repeatable)
+    #[argh(option)]
+    exec_play_done: Vec<String>,
+    /// URL told of every publish and play each update interval
+    /// (call=update_publish or update_play); an answer other than 2xx
+    /// closes that connection
+    #[argh(option)]
+    on_update: Option<String>,
+    /// ms between --on-update calls for one connection (default 30000)
+    #[argh(option, default = "30_000")]
+    notify_update_interval_ms: u64,
     /// ms a hook may take to answer; no answer denies (default 10000)
     #[argh(option, default = "10_000")]
     hook_timeout_ms: u64,
@@ -141,6 +156,10 @@ struct Args {
     /// authmod=adobe (OBS "Use authentication", rtmp://user:pass@ in ffmpeg)
     #[argh(option)]
     users: Option<PathBuf>,
+    /// on SIGHUP, also close the publishers and players that the new
+    /// access rules refuse (otherwise only new connections meet them)
+    #[argh(switch)]
+    reload_drops_refused: bool,
     /// log debug messages (RUST_LOG overrides)
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -169,8 +188,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let exec_from_file = match load_file(&mut args) {
-        Ok(exec) => exec,
+    let from_file = match load_file(&mut args) {
+        Ok(from_file) => from_file,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -178,7 +197,7 @@ fn main() -> ExitCode {
     };
     let level = if args.verbose { "debug" } else { "info" };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
-    let config = match build_config(&args, exec_from_file) {
+    let config = match build_config(&args, from_file) {
         Ok(config) => config,
         Err(e) => {
             error!("{e}");
@@ -218,22 +237,27 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Reads `--config`'s file, if given, into `args` (flags win); returns the
-/// file's exec commands (see `merge`).
-#[allow(clippy::type_complexity)]
-fn load_file(args: &mut Args) -> Result<(Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>), String> {
+/// What a config file holds beyond the flags' values.
+#[derive(Default)]
+struct FileOnly {
+    /// `exec_publish`, `exec_publish_done`, `exec_play`, `exec_play_done`
+    /// as argv arrays, where no flag gave the same.
+    exec: [Option<Vec<Vec<String>>>; 4],
+    /// The `[app.NAME]` sections.
+    apps: BTreeMap<String, AppSettings>,
+}
+
+/// Reads `--config`'s file, if given, into `args` (flags win); returns
+/// what the flags cannot hold (see `merge`).
+fn load_file(args: &mut Args) -> Result<FileOnly, String> {
     match args.config.clone() {
         Some(path) => settings::read(&path).map(|file| merge(args, file)),
-        None => Ok((None, None)),
+        None => Ok(FileOnly::default()),
     }
 }
 
 /// The server's `Config` from the flags (and the file merged into them).
-#[allow(clippy::type_complexity)]
-fn build_config(
-    args: &Args,
-    exec_from_file: (Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>),
-) -> Result<Config, String> {
+fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
     let ip_of = |flag: &str, value: &str| -> Result<IpAddr, String> {
         value
             .trim_start_matches('[')
@@ -282,7 +306,8 @@ fn build_config(
     if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
         return Err(format!("--chunk-size {} is outside 1..=2147483647", args.chunk_size));
     }
-    Ok(Config {
+    let [exec_publish, exec_publish_done, exec_play, exec_play_done] = file.exec;
+    let mut config = Config {
         bind: SocketAddr::new(ip, args.port),
         chunk_size: args.chunk_size,
         gop_cache: !args.no_gop_cache,
@@ -306,10 +331,74 @@ fn build_config(
                 other => return Err(format!("--notify-method {other:?} is neither get nor post")),
             },
             timeout: Duration::from_millis(args.hook_timeout_ms),
-            exec_publish: exec_from_file.0.unwrap_or_else(|| argvs(&args.exec_publish)),
-            exec_publish_done: exec_from_file.1.unwrap_or_else(|| argvs(&args.exec_publish_done)),
+            on_update: args.on_update.clone(),
+            update_interval: Duration::from_millis(args.notify_update_interval_ms.max(1)),
+            exec_publish: exec_publish.unwrap_or_else(|| argvs(&args.exec_publish)),
+            exec_publish_done: exec_publish_done.unwrap_or_else(|| argvs(&args.exec_publish_done)),
+            exec_play: exec_play.unwrap_or_else(|| argvs(&args.exec_play)),
+            exec_play_done: exec_play_done.unwrap_or_else(|| argvs(&args.exec_play_done)),
         },
+        reload_drops_refused: args.reload_drops_refused,
         ..Config::default()
+    };
+    for (name, section) in file.apps {
+        let app = app_config(&config, section).map_err(|e| format!("[app.{name}] {e}"))?;
+        config.apps.insert(name, app);
+    }
+    Ok(config)
+}
+
+/// An `[app.NAME]` section's settings: the server-wide access rules and
+/// hooks with the section's keys in their place (an empty string turns a
+/// key or URL off).
+fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
+    let text = |value: Option<String>, inherited: &Option<String>| match value {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v),
+        None => inherited.clone(),
+    };
+    let key = |flag: &str, value: Option<String>, file: Option<PathBuf>, inherited: &Option<String>| match (value, file)
+    {
+        (None, None) => Ok(inherited.clone()),
+        (value, file) => secret(flag, &value.filter(|v| !v.is_empty()), &file, ""),
+    };
+    let networks = |flag: &str, values: Option<Vec<String>>, inherited: &Vec<Cidr>| match values {
+        None => Ok(inherited.clone()),
+        Some(values) => (values.iter())
+            .map(|v| v.parse().map_err(|e| format!("{flag}: {e}")))
+            .collect(),
+    };
+    let (access, hooks) = (&server.access, &server.hooks);
+    let s = section;
+    Ok(App {
+        access: Access {
+            publish_key: key("publish-key", s.publish_key, s.publish_key_file, &access.publish_key)?,
+            publish_keys_file: s.publish_keys_file.or(access.publish_keys_file.clone()),
+            play_key: key("play-key", s.play_key, s.play_key_file, &access.play_key)?,
+            allow_publish: networks("allow_publish", s.allow_publish, &access.allow_publish)?,
+            deny_publish: networks("deny_publish", s.deny_publish, &access.deny_publish)?,
+            allow_play: networks("allow_play", s.allow_play, &access.allow_play)?,
+            deny_play: networks("deny_play", s.deny_play, &access.deny_play)?,
+            api_token: None,
+            users: match s.users {
+                Some(path) => read_users(&path)?,
+                None => access.users.clone(),
+            },
+        },
+        hooks: Hooks {
+            on_connect: text(s.on_connect, &hooks.on_connect),
+            on_publish: text(s.on_publish, &hooks.on_publish),
+            on_play: text(s.on_play, &hooks.on_play),
+            on_publish_done: text(s.on_publish_done, &hooks.on_publish_done),
+            on_play_done: text(s.on_play_done, &hooks.on_play_done),
+            on_done: text(s.on_done, &hooks.on_done),
+            on_update: text(s.on_update, &hooks.on_update),
+            exec_publish: s.exec_publish.unwrap_or(hooks.exec_publish.clone()),
+            exec_publish_done: s.exec_publish_done.unwrap_or(hooks.exec_publish_done.clone()),
+            exec_play: s.exec_play.unwrap_or(hooks.exec_play.clone()),
+            exec_play_done: s.exec_play_done.unwrap_or(hooks.exec_play_done.clone()),
+            ..hooks.clone()
+        },
     })
 }
 
@@ -322,7 +411,7 @@ fn reload(server: &ServerHandle) {
         warn!("SIGHUP: there is no --config file to read again");
         return;
     }
-    match load_file(&mut args).and_then(|exec| build_config(&args, exec)) {
+    match load_file(&mut args).and_then(|file| build_config(&args, file)) {
         Ok(config) => server.reload(config),
         // On one line: the file's snippet comes on several.
         Err(e) => error!(
@@ -421,9 +510,9 @@ fn given(field: &str) -> bool {
 }
 
 /// Takes the file's settings into `args` where no flag was given; returns
-/// the file's exec commands (argv arrays) unless flags gave some.
-#[allow(clippy::type_complexity)]
-fn merge(args: &mut Args, mut file: Settings) -> (Option<Vec<Vec<String>>>, Option<Vec<Vec<String>>>) {
+/// what flags cannot hold: the file's exec commands (argv arrays) unless
+/// flags gave some, and its application sections.
+fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
     macro_rules! value {
         ($($field:ident),*) => { $(
             if let Some(v) = file.$field.take() && !given(stringify!($field)) {
@@ -450,7 +539,14 @@ fn merge(args: &mut Args, mut file: Settings) -> (Option<Vec<Vec<String>>>, Opti
         max_connections_per_ip,
         max_buffered_mb
     );
-    value!(hook_timeout_ms, allow_publish, deny_publish, allow_play, deny_play);
+    value!(
+        hook_timeout_ms,
+        notify_update_interval_ms,
+        allow_publish,
+        deny_publish,
+        allow_play,
+        deny_play
+    );
     optional!(
         http_port,
         http_bind,
@@ -468,15 +564,21 @@ fn merge(args: &mut Args, mut file: Settings) -> (Option<Vec<Vec<String>>>, Opti
         on_publish_done,
         on_play_done,
         on_done,
+        on_update,
         users
     );
     value!(notify_method);
-    switch!(no_http, no_gop_cache, nodelay, verbose);
+    switch!(no_http, no_gop_cache, nodelay, reload_drops_refused, verbose);
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));
-    (
-        exec("exec_publish", file.exec_publish.take()),
-        exec("exec_publish_done", file.exec_publish_done.take()),
-    )
+    FileOnly {
+        exec: [
+            exec("exec_publish", file.exec_publish.take()),
+            exec("exec_publish_done", file.exec_publish_done.take()),
+            exec("exec_play", file.exec_play.take()),
+            exec("exec_play_done", file.exec_play_done.take()),
+        ],
+        apps: file.app,
+    }
 }
 
 /// Commands given as space-separated words, empty ones left out.

@@ -3,6 +3,7 @@
 //! the command line wins over the file. Part of the binary, not the
 //! library: embedding programs fill `Config` themselves.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -45,9 +46,46 @@ pub(crate) struct Settings {
     /// argument may hold spaces.
     pub(crate) exec_publish: Option<Vec<Vec<String>>>,
     pub(crate) exec_publish_done: Option<Vec<Vec<String>>>,
+    pub(crate) exec_play: Option<Vec<Vec<String>>>,
+    pub(crate) exec_play_done: Option<Vec<Vec<String>>>,
+    pub(crate) on_update: Option<String>,
+    pub(crate) notify_update_interval_ms: Option<u64>,
     pub(crate) hook_timeout_ms: Option<u64>,
     pub(crate) users: Option<PathBuf>,
+    pub(crate) reload_drops_refused: Option<bool>,
     pub(crate) verbose: Option<bool>,
+    /// `[app.NAME]` sections: settings of one application.
+    #[serde(default)]
+    pub(crate) app: BTreeMap<String, AppSettings>,
+}
+
+/// An `[app.NAME]` section: the access and hook keys, which replace the
+/// server-wide ones for that application's streams. An empty string
+/// switches a server-wide key or hook off there.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppSettings {
+    pub(crate) publish_key: Option<String>,
+    pub(crate) publish_key_file: Option<PathBuf>,
+    pub(crate) publish_keys_file: Option<PathBuf>,
+    pub(crate) play_key: Option<String>,
+    pub(crate) play_key_file: Option<PathBuf>,
+    pub(crate) allow_publish: Option<Vec<String>>,
+    pub(crate) deny_publish: Option<Vec<String>>,
+    pub(crate) allow_play: Option<Vec<String>>,
+    pub(crate) deny_play: Option<Vec<String>>,
+    pub(crate) users: Option<PathBuf>,
+    pub(crate) on_connect: Option<String>,
+    pub(crate) on_publish: Option<String>,
+    pub(crate) on_play: Option<String>,
+    pub(crate) on_publish_done: Option<String>,
+    pub(crate) on_play_done: Option<String>,
+    pub(crate) on_done: Option<String>,
+    pub(crate) on_update: Option<String>,
+    pub(crate) exec_publish: Option<Vec<Vec<String>>>,
+    pub(crate) exec_publish_done: Option<Vec<Vec<String>>>,
+    pub(crate) exec_play: Option<Vec<Vec<String>>>,
+    pub(crate) exec_play_done: Option<Vec<Vec<String>>>,
 }
 
 /// Reads and checks `path`; the error names the file, the line and the
@@ -77,6 +115,11 @@ mod tests {
         );
         let unknown = parse("port = 1936\nprot = 1\n").unwrap_err();
         assert!(unknown.contains("prot") && unknown.contains("line 2"), "{unknown}");
+        let app = parse("[app.live]\npublish_key = \"k\"\n[app.tv]\nallow_play = [\"10.0.0.0/8\"]\n").unwrap();
+        assert_eq!(app.app["live"].publish_key.as_deref(), Some("k"));
+        assert_eq!(app.app["tv"].allow_play, Some(vec!["10.0.0.0/8".to_owned()]));
+        let unknown = parse("[app.live]\nport = 1\n").unwrap_err();
+        assert!(unknown.contains("port") && unknown.contains("line 2"), "{unknown}");
         let wrong = parse("port = \"x\"\n").unwrap_err();
         assert!(wrong.contains("port") || wrong.contains("line 1"), "{wrong}");
     }

@@ -224,3 +224,42 @@ fn sighup_reads_the_config_file_again_for_new_connections_only() {
     signal(&proc, "TERM");
     assert!(proc.wait().success());
 }
+
+#[test]
+fn app_sections_have_their_own_keys_and_a_reload_can_drop_whom_the_new_rules_refuse() {
+    use rustic_rtmp::client::{Client, ClientOptions};
+    let scratch = Scratch::new("apps");
+    let file = scratch.path("rustic.toml");
+    let sections = "[app.studio]\npublish_key = \"s\"\n[app.open]\npublish_key = \"\"\n";
+    std::fs::write(
+        &file,
+        format!("no_http = true\nreload_drops_refused = true\n{sections}"),
+    )
+    .unwrap();
+    let (mut proc, addr, logs) = start(&["--config", file.to_str().unwrap(), "--bind", "127.0.0.1", "--port", "0"]);
+    let publish = |path: &str| Client::publish(&format!("rtmp://{addr}/{path}"), &ClientOptions::default());
+    let mut live = publish("live/a").expect("no key outside the sections");
+    assert!(publish("studio/a").is_err(), "studio asks for its key");
+    let mut studio = publish("studio/b?key=s").expect("studio's key");
+
+    // A server-wide key now: live/a has none and is closed; studio keeps
+    // its own rules, and open turns the server-wide key off.
+    let keyed = format!("no_http = true\nreload_drops_refused = true\npublish_key = \"k\"\n{sections}");
+    std::fs::write(&file, keyed).unwrap();
+    signal(&proc, "HUP");
+    let closed = logged(&logs, "the new access rules refuse");
+    assert!(closed.contains("closed 1 "), "{closed}");
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut n = 0;
+    while live.send(&numbered_frame(n, n == 0, n * 40, 1000)).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "live/a still open");
+        n += 1;
+    }
+    studio
+        .send(&numbered_frame(0, true, 0, 100))
+        .expect("studio/b is still allowed");
+    assert!(publish("live/c").is_err(), "the new server-wide key");
+    let _open = publish("open/c").expect("open has no key");
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+}

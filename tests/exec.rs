@@ -1,7 +1,8 @@
 //! Exec hooks: the transcode nginx-rtmp users write (`exec_publish` with
 //! ffmpeg re-encoding `live/$name` into `low/$name`) makes a playable
 //! stream; the child dies within 2 s of its publisher; a command that
-//! exits is started again, less and less often.
+//! exits is started again, less and less often; `exec_play` and
+//! `exec_play_done` run once per play.
 
 mod common;
 
@@ -133,4 +134,30 @@ fn a_command_that_exits_is_started_again_with_a_growing_pause() {
         at_three.elapsed()
     );
     drop(publisher);
+}
+
+#[test]
+fn exec_play_and_exec_play_done_run_once_per_play() {
+    let scratch = Scratch::new("exec-play");
+    let log = scratch.path("plays.log");
+    let record = |what: &str| argv(&["sh", "-c", &format!("echo {what} $app $name >> {}", log.display())]);
+    let server = start_server_with(Config {
+        hooks: Hooks {
+            exec_play: vec![record("play")],
+            exec_play_done: vec![record("done")],
+            ..Hooks::default()
+        },
+        ..Config::default()
+    });
+    let name = unique("watched");
+    let player = rustic_rtmp::client::Client::play(
+        &url(&server, &format!("live/{name}")),
+        &rustic_rtmp::client::ClientOptions::default(),
+    )
+    .unwrap();
+    let lines = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until("exec_play", || lines().contains("play"));
+    drop(player);
+    wait_until("exec_play_done", || lines().contains("done"));
+    assert_eq!(lines(), format!("play live {name}\ndone live {name}\n"));
 }

@@ -252,3 +252,55 @@ fn with_notify_method_get_the_fields_are_the_query() {
     drop(publisher);
     assert_eq!(next_call(&calls, "/publish_done")["call"], "publish_done");
 }
+
+#[test]
+fn on_update_is_told_every_interval_and_a_refusal_closes_the_connection() {
+    // Updates for `banned` are refused; everything else is allowed.
+    let updates: Answer = |call| match (call.0.as_str(), call.1.get("name").map(String::as_str)) {
+        ("/update", Some("banned")) => (403, None, Duration::ZERO),
+        _ => (200, None, Duration::ZERO),
+    };
+    let (hook, calls) = hook_server(updates);
+    let url_of = |path: &str| Some(format!("http://{hook}{path}"));
+    let server_hooks = Hooks {
+        on_update: url_of("/update"),
+        update_interval: Duration::from_millis(200),
+        ..Hooks::default()
+    };
+    // The `tv` application has hooks of its own: its publishes are asked
+    // at /tv_publish, and nothing is told of its updates.
+    let tv = rustic_rtmp::App {
+        hooks: Hooks {
+            on_publish: url_of("/tv_publish"),
+            ..Hooks::default()
+        },
+        ..rustic_rtmp::App::default()
+    };
+    let server = start_server_with(Config {
+        hooks: server_hooks,
+        apps: [("tv".to_owned(), tv)].into(),
+        ..Config::default()
+    });
+    let publish = |path: &str| {
+        rustic_rtmp::client::Client::publish(&url(&server, path), &rustic_rtmp::client::ClientOptions::default())
+            .expect("allowed")
+    };
+    let _kept = publish("live/kept");
+    let _banned = publish("live/banned");
+    let _tv = publish("tv/show");
+    assert_eq!(next_call(&calls, "/tv_publish")["name"], "show");
+    let mut kept_updates = Vec::new();
+    while kept_updates.len() < 2 {
+        let fields = next_call(&calls, "/update");
+        assert_ne!(fields["app"], "tv", "tv has no on_update");
+        if fields["name"] == "kept" {
+            assert_eq!(fields["call"], "update_publish");
+            kept_updates.push(fields["time"].parse::<u64>().unwrap());
+        }
+    }
+    wait_until("banned to be closed", || {
+        stream_stats(&server, "live", "banned").is_none_or(|s| !s.publishing)
+    });
+    assert!(stream_stats(&server, "live", "kept").unwrap().publishing);
+    assert!(stream_stats(&server, "tv", "show").unwrap().publishing);
+}

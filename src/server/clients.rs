@@ -67,6 +67,22 @@ struct Role {
     tc_url: String,
     /// The connection's outlet, which counts the bytes written to it.
     outlet: Option<Arc<Outlet>>,
+    /// The query of its publish or play (cut to `MAX_QUERY` characters)
+    /// and whether it logged in: what the access rules are asked again on
+    /// a reload that drops connections they refuse.
+    query: String,
+    logged_in: bool,
+}
+
+/// The longest publish or play query kept per connection.
+const MAX_QUERY: usize = 1024;
+
+/// What a publisher or player is asked again when the rules change.
+pub(crate) struct Standing {
+    pub(crate) kind: ClientKind,
+    pub(crate) stream: StreamKey,
+    pub(crate) query: String,
+    pub(crate) logged_in: bool,
 }
 
 /// One open connection, as the API shows it.
@@ -115,6 +131,8 @@ impl Client {
                 flash_ver: String::new(),
                 tc_url: String::new(),
                 outlet: None,
+                query: String::new(),
+                logged_in: false,
             }),
         })
     }
@@ -142,6 +160,25 @@ impl Client {
         let mut role = self.role.lock();
         role.kind = kind;
         role.stream = stream.cloned();
+    }
+
+    /// Notes the query its publish or play came with, and whether it
+    /// logged in.
+    pub(crate) fn asked_with(&self, query: &str, logged_in: bool) {
+        let mut role = self.role.lock();
+        role.query = query.chars().take(MAX_QUERY).collect();
+        role.logged_in = logged_in;
+    }
+
+    /// What it publishes or plays, and how it asked; `None` when idle.
+    pub(crate) fn standing(&self) -> Option<Standing> {
+        let role = self.role.lock();
+        Some(Standing {
+            kind: role.kind,
+            stream: role.stream.clone()?,
+            query: role.query.clone(),
+            logged_in: role.logged_in,
+        })
     }
 
     /// The connection's number.

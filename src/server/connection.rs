@@ -467,12 +467,15 @@ impl Connection {
                     tc_url,
                 } => {
                     self.client.connected(&flash_ver, &tc_url);
-                    let allowed = self.live.gate.may_connect(&query, &flash_ver).and_then(|user| {
-                        match self.ask(|p, r| p.connect(r), &app, "", &query) {
+                    let allowed = self
+                        .live
+                        .gates
+                        .get(&app)
+                        .may_connect(&query, &flash_ver)
+                        .and_then(|user| match self.ask(|p, r| p.connect(r), &app, "", &query) {
                             Decision::Deny(why) => Err(why),
                             _ => Ok(user),
-                        }
-                    });
+                        });
                     let replies = match allowed {
                         Ok(user) => {
                             if let Some(user) = &user {
@@ -511,7 +514,7 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    let allowed = (self.live.gate.may_play(self.peer.ip(), &query))
+                    let allowed = (self.live.gates.get(&key.app).may_play(self.peer.ip(), &query))
                         .and_then(|()| self.ask(|p, r| p.play(r), &key.app, &key.name, &query).stream(&key));
                     let key = match allowed {
                         Ok(key) => key,
@@ -542,6 +545,7 @@ impl Connection {
                     }
                     self.playing = Some(self.shared.registry.play(&key, self.id, self.outlet.clone()));
                     self.client.doing(ClientKind::RtmpPlay, Some(&key));
+                    self.client.asked_with(&query, self.logged_in);
                 }
                 Action::StopPlay => {
                     self.client.doing(ClientKind::Idle, None);
@@ -561,7 +565,8 @@ impl Connection {
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         let allowed = self
             .live
-            .gate
+            .gates
+            .get(&key.app)
             .may_publish(self.peer.ip(), key, query, self.logged_in)
             .and_then(|()| self.ask(|p, r| p.publish(r), &key.app, &key.name, query).stream(key));
         let key = &match allowed {
@@ -586,6 +591,7 @@ impl Connection {
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
                 self.client.doing(self.client.publish_kind(), Some(key));
+                self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]
                 if self.live.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
                     panic!("injected by Config::panic_after_publish_to_app");

@@ -1,5 +1,5 @@
-//! Exec hooks, as nginx-rtmp's `exec_publish` and `exec_publish_done`: a
-//! command run as argv, no shell, with `$app`, `$name` and `$addr`
+//! Exec hooks, as nginx-rtmp's `exec_publish`, `exec_publish_done`,
+//! `exec_play` and `exec_play_done`: a command run as argv, no shell, with `$app`, `$name` and `$addr`
 //! replaced in each argument. An `exec_publish` process is supervised:
 //! restarted with a growing pause if it exits while the publish goes on,
 //! and stopped (SIGTERM, then SIGKILL 2 s later) when the publish ends.
@@ -18,7 +18,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::events::Event;
-use crate::config::Hooks;
+use super::live::Current;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 
@@ -42,44 +42,65 @@ pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr) -> 
         .collect()
 }
 
-/// Runs the commands from the server's events until the events end.
-pub(crate) fn run(commands: Hooks, events: Receiver<Event>) {
+/// Runs the commands from the server's events until the events end, each
+/// from the settings in force for its stream's application.
+pub(crate) fn run(current: &Current, events: Receiver<Event>) {
     let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
     // Per publishing connection, the stop signal of each supervisor.
     let mut running: HashMap<u64, Vec<Sender<()>>> = HashMap::new();
     for event in events {
-        match event {
+        let (id, key, once) = match event {
             Event::Opened { id, addr } => {
                 addrs.insert(id, addr);
+                continue;
             }
             Event::Closed { id } => {
                 addrs.remove(&id);
+                continue;
             }
             Event::PublishStarted { id, key } => {
+                // A publisher inside the process has no address: no command.
                 let Some(addr) = addrs.get(&id).copied() else { continue };
-                let stops = commands
-                    .exec_publish
-                    .iter()
+                let commands = current.read().config.hooks_for(&key.app).exec_publish.clone();
+                let stops = (commands.iter())
                     .filter_map(|argv| supervise(substitute(argv, &key, addr)))
                     .collect();
                 running.insert(id, stops);
+                continue;
             }
             Event::PublishStopped { id, key } => {
                 // Dropping a stop sender tells its supervisor.
                 running.remove(&id);
-                let addr = addrs.get(&id).copied().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-                for argv in &commands.exec_publish_done {
-                    if let Some(child) = start(&substitute(argv, &key, addr)) {
-                        // Reaped on a thread of its own.
-                        let _ = std::thread::Builder::new()
-                            .name("exec-done".into())
-                            .spawn(move || drop(wait_out(child)));
-                    }
-                }
+                (id, key, Once::PublishDone)
             }
-            _ => {}
+            Event::PlayStarted { id, key, .. } => (id, key, Once::Play),
+            Event::PlayStopped { id, key } => (id, key, Once::PlayDone),
+            _ => continue,
+        };
+        let Some(addr) = addrs.get(&id).copied() else { continue };
+        let live = current.read().clone();
+        let hooks = live.config.hooks_for(&key.app);
+        let commands = match once {
+            Once::PublishDone => &hooks.exec_publish_done,
+            Once::Play => &hooks.exec_play,
+            Once::PlayDone => &hooks.exec_play_done,
+        };
+        for argv in commands {
+            if let Some(child) = start(&substitute(argv, &key, addr)) {
+                // Reaped on a thread of its own.
+                let _ = std::thread::Builder::new()
+                    .name("exec-once".into())
+                    .spawn(move || drop(wait_out(child)));
+            }
         }
     }
+}
+
+/// The commands run once, and when.
+enum Once {
+    PublishDone,
+    Play,
+    PlayDone,
 }
 
 /// Starts a thread keeping `argv` running until the returned sender is

@@ -6,18 +6,21 @@
 //! `on_connect`, `on_publish` and `on_play` decide (a `Policy`): 2xx
 //! allows, 3xx with a plain name in `Location` renames the stream, and
 //! anything else, a timeout or an unreachable hook denies: hooks fail
-//! closed. No redirect is followed. `on_publish_done` and `on_play_done`
-//! are told on a worker thread fed by the server's events, so no hook
-//! ever delays media.
+//! closed. No redirect is followed. `on_publish_done`, `on_play_done`,
+//! `on_done` and `on_update` are told on a worker thread fed by the
+//! server's events, so no hook ever delays media.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Weak;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-use log::{debug, warn};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use log::{debug, info, warn};
 
+use super::Shared;
 use super::events::Event;
+use super::live::{Current, Live};
 use crate::config::Hooks;
 use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
@@ -150,21 +153,100 @@ fn decide(call: &str, answer: Answer) -> Decision {
     }
 }
 
+/// When `on_update` is next due for `doing`, if its application has one.
+fn due(live: &Live, doing: &Doing) -> Option<Instant> {
+    let hooks = live.config.hooks_for(&doing.key.app);
+    hooks.on_update.as_ref()?;
+    Some(doing.told + hooks.update_interval)
+}
+
+/// Tells `on_update` of every publish and play it is due for, and closes
+/// those whose answer is not 2xx (or that got none).
+fn update(live: &Live, addrs: &HashMap<u64, SocketAddr>, doing: &mut HashMap<u64, Doing>, shared: &Weak<Shared>) {
+    let now = Instant::now();
+    for (id, d) in doing.iter_mut() {
+        let (Some(at), Some(addr)) = (due(live, d), addrs.get(id)) else {
+            continue;
+        };
+        if at > now {
+            continue;
+        }
+        d.told = now;
+        let hooks = live.config.hooks_for(&d.key.app);
+        let Some(url) = &hooks.on_update else { continue };
+        let mut form = fields(d.update, *addr, *id, &d.key.app, &d.key.name);
+        let elapsed = d.since.elapsed();
+        form.push(("time".into(), elapsed.as_secs().to_string()));
+        form.push(("timestamp".into(), elapsed.as_millis().to_string()));
+        let answer = notify(&agent(hooks.timeout), url, &form, hooks.notify_get);
+        if let Decision::Deny(why) = decide(d.update, answer) {
+            info!("conn#{id} {why}; closing it");
+            if let Some(shared) = shared.upgrade() {
+                shared.kick(*id);
+            }
+        }
+    }
+}
+
+/// What the hooks worker keeps of each connection that publishes or
+/// plays.
+struct Doing {
+    key: StreamKey,
+    /// `update_publish` or `update_play`.
+    update: &'static str,
+    since: Instant,
+    /// When `on_update` was last told of it.
+    told: Instant,
+}
+
 /// Tells `on_publish_done`, `on_play_done` and `on_done` (a connection
 /// that published or played closed, with the last stream it had) from
-/// the server's events, until the events end.
-pub(crate) fn tell_done(hooks: Hooks, events: Receiver<Event>) {
-    let agent = agent(hooks.timeout);
+/// the server's events, and `on_update` of each publish and play every
+/// `update_interval`, until the events end. Each call uses the hooks in
+/// force for its stream's application. A connection whose `on_update`
+/// answer is not 2xx is closed.
+pub(crate) fn tell(current: &Current, events: Receiver<Event>, shared: &Weak<Shared>) {
     let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
+    let mut doing: HashMap<u64, Doing> = HashMap::new();
+    // The last stream of each connection, for on_done.
     let mut streams: HashMap<u64, StreamKey> = HashMap::new();
-    for event in events {
-        let (url, call, id, key) = match event {
+    loop {
+        let live = current.read().clone();
+        let next_update = doing.values().filter_map(|d| due(&live, d)).min();
+        let event = match next_update {
+            Some(at) => match events.recv_deadline(at) {
+                Err(RecvTimeoutError::Timeout) => {
+                    update(&live, &addrs, &mut doing, shared);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+                Ok(event) => event,
+            },
+            None => match events.recv() {
+                Ok(event) => event,
+                Err(_) => return,
+            },
+        };
+        let (call, id, key) = match event {
             Event::Opened { id, addr } => {
                 addrs.insert(id, addr);
                 continue;
             }
-            Event::PublishStarted { id, key } | Event::PlayStarted { id, key, .. } => {
-                streams.insert(id, key);
+            ref started @ (Event::PublishStarted { id, ref key } | Event::PlayStarted { id, ref key, .. }) => {
+                let update = match started {
+                    Event::PublishStarted { .. } => "update_publish",
+                    _ => "update_play",
+                };
+                let key = key.clone();
+                streams.insert(id, key.clone());
+                let now = Instant::now();
+                let started = Doing {
+                    key,
+                    update,
+                    since: now,
+                    told: now,
+                };
+                doing.insert(id, started);
                 continue;
             }
             Event::Closed { id } => {
@@ -172,21 +254,33 @@ pub(crate) fn tell_done(hooks: Hooks, events: Receiver<Event>) {
                     addrs.remove(&id);
                     continue;
                 };
-                (&hooks.on_done, "done", id, key)
+                ("done", id, key)
             }
-            Event::PublishStopped { id, key } => (&hooks.on_publish_done, "publish_done", id, key),
-            Event::PlayStopped { id, key } => (&hooks.on_play_done, "play_done", id, key),
+            Event::PublishStopped { id, key } => {
+                doing.remove(&id);
+                ("publish_done", id, key)
+            }
+            Event::PlayStopped { id, key } => {
+                doing.remove(&id);
+                ("play_done", id, key)
+            }
             _ => continue,
         };
         let addr = match call {
             "done" => addrs.remove(&id),
             _ => addrs.get(&id).copied(),
         };
+        let hooks = live.config.hooks_for(&key.app);
+        let url = match call {
+            "done" => &hooks.on_done,
+            "publish_done" => &hooks.on_publish_done,
+            _ => &hooks.on_play_done,
+        };
         let (Some(url), Some(addr)) = (url, addr) else {
             continue;
         };
         let form = fields(call, addr, id, &key.app, &key.name);
-        if let Err(why) = notify(&agent, url, &form, hooks.notify_get) {
+        if let Err(why) = notify(&agent(hooks.timeout), url, &form, hooks.notify_get) {
             warn!("conn#{id} {call} hook did not answer: {}", Escaped(&why));
         }
     }

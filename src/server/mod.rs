@@ -16,6 +16,7 @@ mod fanout;
 mod hooks;
 mod http;
 mod listener;
+mod live;
 mod local;
 mod log_limit;
 mod outlet;
@@ -45,11 +46,10 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use crate::media::{Frame, StreamKey};
-use crate::policy::{Decision, Policy, PolicyRequest};
-use access::Gate;
 use clients::Client;
 use events::Events;
 use http::metrics::Totals;
+use live::{Current, Live};
 use local::Subscriber;
 use log_limit::LogLimit;
 use registry::Registry;
@@ -58,54 +58,10 @@ use stream::{ConnId, PublisherInfo, StreamConfig};
 /// How long `shutdown` waits for connection threads to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// The settings a reload replaces. Each connection takes the ones current
-/// when it opens and keeps them: new settings apply to new connections.
-pub(crate) struct Live {
-    config: Config,
-    gate: Gate,
-    /// The webhooks that decide, when configured.
-    webhooks: Option<hooks::Webhooks>,
-}
-
-impl Live {
-    fn new(config: Config) -> Live {
-        Live {
-            gate: Gate::new(config.access.clone()),
-            webhooks: config
-                .hooks
-                .decides()
-                .then(|| hooks::Webhooks::new(config.hooks.clone())),
-            config,
-        }
-    }
-
-    /// What the webhooks, then the embedding program's policy, decide of
-    /// `request`: the first denial wins, a rename carries on under the
-    /// new name.
-    fn decide(
-        &self,
-        ask: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
-        request: PolicyRequest<'_>,
-    ) -> Decision {
-        let hooks = self.webhooks.as_ref().map(|w| w as &dyn Policy);
-        let policy = self.config.policy.as_deref();
-        let mut renamed: Option<String> = None;
-        for decider in [hooks, policy].into_iter().flatten() {
-            let name = renamed.as_deref().unwrap_or(request.name);
-            match ask(decider, &PolicyRequest { name, ..request }) {
-                Decision::Allow => {}
-                Decision::Rename(name) => renamed = Some(name),
-                deny @ Decision::Deny(_) => return deny,
-            }
-        }
-        renamed.map_or(Decision::Allow, Decision::Rename)
-    }
-}
-
 /// State shared by the accept thread and every connection.
 pub(crate) struct Shared {
     /// The settings of this start or of the last reload.
-    live: RwLock<Arc<Live>>,
+    live: Current,
     /// Where RTMP clients connect (the real port when `config.bind` asked
     /// for 0), for the API.
     rtmp_addr: SocketAddr,
@@ -212,6 +168,34 @@ impl Shared {
         true
     }
 
+    /// Closes the publishers and players that `live`'s access rules
+    /// refuse; returns how many.
+    fn drop_refused(&self, live: &Live) -> usize {
+        let open = self.sockets.lock();
+        let mut dropped = 0;
+        for o in open.sockets.values() {
+            let Some(standing) = o.client.standing() else {
+                continue;
+            };
+            let (ip, key) = (o.client.addr().ip(), &standing.stream);
+            let gate = live.gates.get(&key.app);
+            let refused = match standing.kind.publishes() {
+                true => gate.may_publish(ip, key, &standing.query, standing.logged_in),
+                false => gate.may_play(ip, &standing.query),
+            };
+            if let Err(why) = refused {
+                info!(
+                    "conn#{} {} refused by the new settings ({why}); closing",
+                    o.client.id(),
+                    o.client.addr()
+                );
+                let _ = o.socket.shutdown(Shutdown::Both);
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
     /// Server-wide figures: connections open, accepted and refused, and
     /// bytes read and written over every connection since the start. The
     /// slow players count is left for the caller, who has the streams.
@@ -310,20 +294,7 @@ impl Server {
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
         let mut events = Events::new();
-        if config.hooks.tells() {
-            let (hooks, worker) = (config.hooks.clone(), events.listen());
-            std::thread::Builder::new()
-                .name("hooks".into())
-                .spawn(move || hooks::tell_done(hooks, worker))
-                .map_err(Error::Spawn)?;
-        }
-        if config.hooks.execs() {
-            let (hooks, worker) = (config.hooks.clone(), events.listen());
-            std::thread::Builder::new()
-                .name("exec-events".into())
-                .spawn(move || exec::run(hooks, worker))
-                .map_err(Error::Spawn)?;
-        }
+        let (hooks_events, exec_events) = (events.listen(), events.listen());
         let stream_config = StreamConfig {
             chunk_size: config.chunk_size,
             gop_cache: config.gop_cache,
@@ -339,7 +310,7 @@ impl Server {
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let shared = Arc::new(Shared {
             events,
-            live: RwLock::new(Arc::new(Live::new(config))),
+            live: Arc::new(RwLock::new(Arc::new(Live::new(config)))),
             rtmp_addr: local_addr,
             started: Instant::now(),
             service: std::time::SystemTime::now()
@@ -354,6 +325,20 @@ impl Server {
             sockets: Mutex::new(Open::default()),
             all_closed: Condvar::new(),
         });
+        // Told of every event, they read the settings in force at each,
+        // so a reload changes hooks and commands too. They end with the
+        // events, once the server and its connections are gone: they
+        // hold it weakly.
+        let (current, weak) = (shared.live.clone(), Arc::downgrade(&shared));
+        std::thread::Builder::new()
+            .name("hooks".into())
+            .spawn(move || hooks::tell(&current, hooks_events, &weak))
+            .map_err(Error::Spawn)?;
+        let current = shared.live.clone();
+        std::thread::Builder::new()
+            .name("exec-events".into())
+            .spawn(move || exec::run(&current, exec_events))
+            .map_err(Error::Spawn)?;
         let mut handle = ServerHandle {
             local_addr,
             http_addr: None,
@@ -447,25 +432,25 @@ impl ServerHandle {
     }
 
     /// Puts `config` in force for connections opened from now on; those
-    /// already open keep the settings they opened with. The addresses to
-    /// listen on, the stream settings (chunk size, caches, queues) and the
-    /// hooks told after the fact stay as they were at the start (a warning
-    /// says so when they differ).
+    /// already open keep the settings they opened with, except that with
+    /// `config.reload_drops_refused` the publishers and players its access
+    /// rules refuse are closed. Hooks and commands told after the fact
+    /// follow the new settings at once. The addresses to listen on and
+    /// the stream settings (chunk size, caches, queues) stay as they were
+    /// at the start (a warning says so when the addresses differ).
     pub fn reload(&self, config: Config) {
         let old = self.shared.live();
         let (was, now) = (&old.config, &config);
         if was.bind != now.bind || was.http != now.http {
             warn!("reload: the addresses to listen on change only with a restart");
         }
-        if was.hooks.exec_publish != now.hooks.exec_publish
-            || was.hooks.exec_publish_done != now.hooks.exec_publish_done
-            || was.hooks.on_publish_done != now.hooks.on_publish_done
-            || was.hooks.on_play_done != now.hooks.on_play_done
-        {
-            warn!("reload: exec and done hooks change only with a restart");
-        }
-        *self.shared.live.write() = Arc::new(Live::new(config));
+        let live = Arc::new(Live::new(config));
+        *self.shared.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
+        if live.config.reload_drops_refused {
+            let n = self.shared.drop_refused(&live);
+            info!("reload: closed {n} publishers and players the new access rules refuse");
+        }
     }
 
     /// Publishes `key` from inside the program: the frames sent through

@@ -193,7 +193,11 @@ fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shar
             None => not_found("no client has that id"),
         },
         ApiCall::Kick(id) => {
-            if let Err((code, why)) = live.gate.may_change(peer.ip(), request.authorization.as_deref()) {
+            if let Err((code, why)) = live
+                .gates
+                .server()
+                .may_change(peer.ip(), request.authorization.as_deref())
+            {
                 let status = if code == 401 {
                     Status::UNAUTHORIZED
                 } else {
@@ -321,7 +325,7 @@ fn play(
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    if let Err(why) = live.gate.may_play(peer.ip(), query) {
+    if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
         info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
         refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
         return End::Closed("play refused");
@@ -408,6 +412,7 @@ fn play(
     info!("conn#{id} {peer} {label} play start app={}", Escaped(&key.app));
     client.attach(&outlet);
     client.doing(form.player_kind(), Some(key));
+    client.asked_with(query, false);
     debug!("conn#{id} {label} play name={}", Escaped(&key.name));
     if !config.player_nodelay {
         // Nagle from here on, as for RTMP players (see connection.rs).

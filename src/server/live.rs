@@ -1,0 +1,87 @@
+//! `Live`: the settings in force, which a reload replaces. Each connection
+//! takes the ones current when it opens and keeps them, so new settings
+//! apply to new connections; the workers told of events (webhooks, exec)
+//! read the current ones at each event.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::access::Gate;
+use super::hooks::Webhooks;
+use crate::config::{Access, Config, Hooks};
+use crate::policy::{Decision, Policy, PolicyRequest};
+
+/// Where the settings in force are kept, shared by the server's threads.
+pub(crate) type Current = Arc<RwLock<Arc<Live>>>;
+
+/// One value for the server and one for each application with settings
+/// of its own (`Config::apps`).
+pub(crate) struct PerApp<T> {
+    server: T,
+    apps: HashMap<String, T>,
+}
+
+impl<T> PerApp<T> {
+    fn new(config: &Config, make: impl Fn(&Access, &Hooks) -> T) -> PerApp<T> {
+        PerApp {
+            server: make(&config.access, &config.hooks),
+            apps: (config.apps.iter())
+                .map(|(name, app)| (name.clone(), make(&app.access, &app.hooks)))
+                .collect(),
+        }
+    }
+
+    /// The value for `app`'s streams.
+    pub(crate) fn get(&self, app: &str) -> &T {
+        self.apps.get(app).unwrap_or(&self.server)
+    }
+
+    /// The server-wide value.
+    pub(crate) fn server(&self) -> &T {
+        &self.server
+    }
+}
+
+pub(crate) struct Live {
+    pub(crate) config: Config,
+    /// The access rules, per application.
+    pub(crate) gates: PerApp<Gate>,
+    /// The webhooks that decide, per application, where configured.
+    webhooks: PerApp<Option<Webhooks>>,
+}
+
+impl Live {
+    pub(crate) fn new(config: Config) -> Live {
+        Live {
+            gates: PerApp::new(&config, |access, _| Gate::new(access.clone())),
+            webhooks: PerApp::new(&config, |_, hooks| {
+                hooks.decides().then(|| Webhooks::new(hooks.clone()))
+            }),
+            config,
+        }
+    }
+
+    /// What `request.app`'s webhooks, then the embedding program's policy,
+    /// decide of `request`: the first denial wins, a rename carries on
+    /// under the new name.
+    pub(crate) fn decide(
+        &self,
+        ask: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
+        request: PolicyRequest<'_>,
+    ) -> Decision {
+        let hooks = self.webhooks.get(request.app).as_ref().map(|w| w as &dyn Policy);
+        let policy = self.config.policy.as_deref();
+        let mut renamed: Option<String> = None;
+        for decider in [hooks, policy].into_iter().flatten() {
+            let name = renamed.as_deref().unwrap_or(request.name);
+            match ask(decider, &PolicyRequest { name, ..request }) {
+                Decision::Allow => {}
+                Decision::Rename(name) => renamed = Some(name),
+                deny @ Decision::Deny(_) => return deny,
+            }
+        }
+        renamed.map_or(Decision::Allow, Decision::Rename)
+    }
+}
