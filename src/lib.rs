@@ -43,5 +43,5 @@ pub use error::Error;
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
     ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, Server, ServerHandle,
-    ServerStats, StreamStats,
+    ServerStats, StreamStats, TrackStats,
 };

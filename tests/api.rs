@@ -74,6 +74,14 @@ fn clients_and_streams_field_by_field_then_a_kick() {
     );
     assert_eq!(one["video"]["codec"], "H264");
     assert_eq!(one["audio"]["codec"], "AAC");
+    let tc_url = one["tcUrl"].as_str().unwrap_or_default();
+    assert!(tc_url.starts_with("rtmp://") && tc_url.ends_with("/live"), "{tc_url}");
+    assert!(one["gop_cache"]["frames"].as_u64().unwrap() > 0, "{}", one["gop_cache"]);
+    assert!(one["gop_cache"]["bytes"].as_u64().unwrap() > 0);
+    let codecs: Vec<&str> = (one["tracks"].as_array().unwrap().iter())
+        .map(|t| t["codec"].as_str().unwrap())
+        .collect();
+    assert_eq!(codecs, ["H264", "AAC"], "{}", one["tracks"]);
     assert_eq!(one["clients"], 4, "a publisher and three players");
     assert_eq!(
         (one["players"]["rtmp"].as_u64(), one["players"]["flv"].as_u64()),

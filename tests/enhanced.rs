@@ -85,6 +85,21 @@ fn enhanced_and_legacy_codecs_reach_a_player_byte_exact() {
         publisher.send(f).unwrap();
     }
     assert_eq!(receive(&mut player, sent.len()), sent);
+    // Each configured track, with its codec: multitrack AV1 on video
+    // track 1 and AC-3 on audio track 2 beside the main ones.
+    let name = url.rsplit('/').next().unwrap();
+    let tracks: Vec<(FrameKind, u8, &str)> = (stream_stats(&server, "live", name).unwrap().tracks.iter())
+        .map(|t| (t.kind, t.track, t.codec))
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            (FrameKind::Video, 0, "HEVC"),
+            (FrameKind::Audio, 0, "Opus"),
+            (FrameKind::Video, 1, "AV1"),
+            (FrameKind::Audio, 2, "AC3"),
+        ]
+    );
 }
 
 #[test]

@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use super::FrameKind;
+use super::tag::Codec;
+
 /// Why a configuration record could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecError {
@@ -445,28 +448,13 @@ pub struct AudioDescription {
 pub fn describe_video(body: &[u8]) -> Option<VideoDescription> {
     let b0 = *body.first()?;
     let (codec, config) = if b0 & 0x80 == 0 {
-        let name = match b0 & 0x0F {
-            2 => "H263",
-            3 => "ScreenVideo",
-            4 | 5 => "VP6",
-            6 => "ScreenVideo2",
-            7 => "H264",
-            12 => "HEVC",
-            _ => "unknown",
-        };
         let config = match b0 & 0x0F {
             7 | 12 if body.get(1) == Some(&0) => body.get(5..),
             _ => None,
         };
-        (name, config)
+        (legacy_video_name(b0 & 0x0F), config)
     } else {
-        let name = match body.get(1..5)? {
-            b"avc1" => "H264",
-            b"hvc1" => "HEVC",
-            b"av01" => "AV1",
-            b"vp09" => "VP9",
-            _ => "unknown",
-        };
+        let name = fourcc_name(body.get(1..5)?);
         // SequenceStart, single track, no ModEx.
         (name, (b0 & 0x0F == 0).then(|| body.get(5..)).flatten())
     };
@@ -534,17 +522,7 @@ pub fn describe_audio(body: &[u8]) -> Option<AudioDescription> {
         // FLV 10.1 §E.4.2.1: rate 5.5, 11, 22 or 44 kHz; mono or stereo.
         let rate = [5512, 11025, 22050, 44100][((b0 >> 2) & 3) as usize];
         let channels = if b0 & 1 == 1 { 2 } else { 1 };
-        let name = match format {
-            0 | 3 => "PCM",
-            1 => "ADPCM",
-            2 | 14 => "MP3",
-            4..=6 => "Nellymoser",
-            7 => "G711A",
-            8 => "G711U",
-            10 => "AAC",
-            11 => "Speex",
-            _ => "unknown",
-        };
+        let name = legacy_audio_name(format);
         let mut description = AudioDescription {
             codec: name.into(),
             profile: None,
@@ -561,15 +539,7 @@ pub fn describe_audio(body: &[u8]) -> Option<AudioDescription> {
         }
         return Some(description);
     }
-    let name = match body.get(1..5)? {
-        b"mp4a" => "AAC",
-        b"Opus" => "Opus",
-        b".mp3" => "MP3",
-        b"fLaC" => "FLAC",
-        b"ac-3" => "AC3",
-        b"ec-3" => "EAC3",
-        _ => "unknown",
-    };
+    let name = fourcc_name(body.get(1..5)?);
     let config = (b0 & 0x0F == 0).then(|| body.get(5..)).flatten();
     let info = match (name, config) {
         ("AAC", Some(config)) => aac_config(config).ok(),
@@ -582,6 +552,62 @@ pub fn describe_audio(body: &[u8]) -> Option<AudioDescription> {
         sample_rate: info.map_or(0, |i| i.sample_rate),
         channels: info.map_or(0, |i| i.channels),
     })
+}
+
+/// The name the API gives the codec a tag header names: `H264`, `AAC`,
+/// ...; `multiple` for a multitrack packet whose tracks each name theirs.
+pub fn codec_name(kind: FrameKind, codec: Codec) -> &'static str {
+    match (kind, codec) {
+        (_, Codec::FourCc(fourcc)) => fourcc_name(&fourcc),
+        (_, Codec::Many) => "multiple",
+        (FrameKind::Audio, Codec::Legacy(format)) => legacy_audio_name(format),
+        (_, Codec::Legacy(id)) => legacy_video_name(id),
+    }
+}
+
+/// FLV 10.1's video codec ids (and 12, which encoders use for HEVC).
+fn legacy_video_name(id: u8) -> &'static str {
+    match id {
+        2 => "H263",
+        3 => "ScreenVideo",
+        4 | 5 => "VP6",
+        6 => "ScreenVideo2",
+        7 => "H264",
+        12 => "HEVC",
+        _ => "unknown",
+    }
+}
+
+/// FLV 10.1's sound formats.
+fn legacy_audio_name(format: u8) -> &'static str {
+    match format {
+        0 | 3 => "PCM",
+        1 => "ADPCM",
+        2 | 14 => "MP3",
+        4..=6 => "Nellymoser",
+        7 => "G711A",
+        8 => "G711U",
+        10 => "AAC",
+        11 => "Speex",
+        _ => "unknown",
+    }
+}
+
+/// Enhanced RTMP's FourCCs, audio and video.
+fn fourcc_name(fourcc: &[u8]) -> &'static str {
+    match fourcc {
+        b"avc1" => "H264",
+        b"hvc1" => "HEVC",
+        b"av01" => "AV1",
+        b"vp09" => "VP9",
+        b"mp4a" => "AAC",
+        b"Opus" => "Opus",
+        b".mp3" => "MP3",
+        b"fLaC" => "FLAC",
+        b"ac-3" => "AC3",
+        b"ec-3" => "EAC3",
+        _ => "unknown",
+    }
 }
 
 fn aac_profile(object_type: u8) -> Option<String> {

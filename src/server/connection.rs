@@ -581,9 +581,11 @@ impl Connection {
                 return self.session.reject_publish(status::PUBLISH_DENIED, &why);
             }
         };
+        let client = self.client.stats();
         let info = PublisherInfo {
             addr: self.peer,
-            encoder: self.client.stats().flash_ver,
+            encoder: client.flash_ver,
+            tc_url: client.tc_url,
         };
         match self.shared.registry.publish(key, self.id, info) {
             Some(publishing) => {

@@ -30,7 +30,7 @@ mod writer;
 pub use clients::{ClientKind, ClientStats};
 pub use events::Event;
 pub use local::{LocalError, Publisher};
-pub use stream::{PlayerCounts, PublisherStats, StreamStats};
+pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -479,6 +479,7 @@ impl ServerHandle {
         let info = PublisherInfo {
             addr: local::LOCAL_ADDR,
             encoder: "in-process".into(),
+            tc_url: String::new(),
         };
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;

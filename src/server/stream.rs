@@ -35,7 +35,7 @@ use super::wire::{Chunks, FORMS, Form, Wire};
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
-use crate::media::tag::Packet;
+use crate::media::tag::{Packet, audio_tag, video_tag};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
@@ -136,6 +136,24 @@ pub struct StreamStats {
     /// Bits per second over the last 10 s: received, sent, audio
     /// received, video received (nginx-rtmp's `bw_*`).
     pub bw_10s: [u64; 4],
+    /// Frames in the GOP cache, and their bytes.
+    pub gop_frames: usize,
+    /// Bytes of the GOP cache.
+    pub gop_bytes: usize,
+    /// Every track configured so far: more than one audio or video track
+    /// with Enhanced RTMP multitrack.
+    pub tracks: Vec<TrackStats>,
+}
+
+/// One configured track of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackStats {
+    /// Audio or video.
+    pub kind: FrameKind,
+    /// The track id (0 without multitrack).
+    pub track: u8,
+    /// Its codec: `H264`, `HEVC`, `AV1`, `AAC`, `Opus`, ...
+    pub codec: &'static str,
 }
 
 /// Players of a stream by protocol.
@@ -160,6 +178,8 @@ pub struct PublisherStats {
     pub addr: SocketAddr,
     /// The encoder's `flashVer`, as it sent it (cut to 128 characters).
     pub encoder: String,
+    /// The `tcUrl` of its `connect` (cut to 256 characters).
+    pub tc_url: String,
     /// How long it has published.
     pub uptime: Duration,
 }
@@ -169,6 +189,7 @@ pub struct PublisherStats {
 pub(crate) struct PublisherInfo {
     pub(crate) addr: SocketAddr,
     pub(crate) encoder: String,
+    pub(crate) tc_url: String,
 }
 
 struct Player {
@@ -446,8 +467,24 @@ impl Stream {
                 id,
                 addr: info.addr,
                 encoder: info.encoder.clone(),
+                tc_url: info.tc_url.clone(),
                 uptime: since.elapsed(),
             });
+        let tracks = (state.headers.iter())
+            .filter_map(|((kind, track), wire)| {
+                let message = wire.message()?;
+                let tag = match kind {
+                    FrameKind::Audio => audio_tag(&message.payload),
+                    _ => video_tag(&message.payload),
+                }?;
+                let codec = codec::codec_name(*kind, tag.codec);
+                Some(TrackStats {
+                    kind: *kind,
+                    track: *track,
+                    codec,
+                })
+            })
+            .collect();
         StreamStats {
             id: self.id,
             key: self.key.clone(),
@@ -468,6 +505,9 @@ impl Stream {
             kbps_out,
             slow_disconnected: state.slow_disconnected,
             bw_10s,
+            gop_frames: state.gop.len(),
+            gop_bytes: state.gop_bytes,
+            tracks,
         }
     }
 
@@ -955,6 +995,7 @@ mod tests {
         PublisherInfo {
             addr: "127.0.0.1:1".parse().unwrap(),
             encoder: "test".into(),
+            tc_url: "rtmp://127.0.0.1/live".into(),
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::media::FrameKind;
 use crate::server::{ClientStats, StreamStats};
 
 /// The envelope of every answer, as SRS's: `code` 0 for success, the
@@ -169,6 +170,7 @@ fn stream(s: &StreamStats) -> Value {
         "app": key.app,
         "name": key.name,
         "url": format!("/{}/{}", key.app, key.name),
+        "tcUrl": publisher.map(|p| p.tc_url.as_str()),
         "clients": s.players + usize::from(s.publishing),
         "players": {
             "total": s.players,
@@ -198,6 +200,12 @@ fn stream(s: &StreamStats) -> Value {
         "video": video,
         "audio": audio,
         "mse_type": s.mse_type,
+        "gop_cache": { "frames": s.gop_frames, "bytes": s.gop_bytes },
+        "tracks": s.tracks.iter().map(|t| json!({
+            "type": if t.kind == FrameKind::Audio { "audio" } else { "video" },
+            "track": t.track,
+            "codec": t.codec,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -207,7 +215,7 @@ mod tests {
     use crate::media::StreamKey;
     use crate::media::codec::{AudioDescription, VideoDescription};
     use crate::protocol::time::RtmpTime;
-    use crate::server::{PlayerCounts, PublisherStats};
+    use crate::server::{PlayerCounts, PublisherStats, TrackStats};
     use std::time::Duration;
 
     #[test]
@@ -233,6 +241,7 @@ mod tests {
                 id: 7,
                 addr: "10.0.0.2:50000".parse().unwrap(),
                 encoder: "FMLE/3.0 (compatible; FMSc/1.0)".into(),
+                tc_url: "rtmp://10.0.0.1/live".into(),
                 uptime: Duration::from_millis(30_500),
             }),
             video: Some(VideoDescription {
@@ -257,6 +266,20 @@ mod tests {
             kbps_out: vec![0; 60],
             slow_disconnected: 0,
             bw_10s: [0; 4],
+            gop_frames: 12,
+            gop_bytes: 90_000,
+            tracks: vec![
+                TrackStats {
+                    kind: FrameKind::Video,
+                    track: 0,
+                    codec: "H264",
+                },
+                TrackStats {
+                    kind: FrameKind::Video,
+                    track: 1,
+                    codec: "HEVC",
+                },
+            ],
         };
         let envelope = Envelope {
             service: "s1".into(),
@@ -279,5 +302,11 @@ mod tests {
         assert_eq!(s["audio"]["channel"], 2);
         assert_eq!(s["live_ms"], 30_500);
         assert_eq!(s["mse_type"], "video/mp4; codecs=\"avc1.64001f,mp4a.40.2\"");
+        assert_eq!(s["tcUrl"], "rtmp://10.0.0.1/live");
+        assert_eq!(
+            (s["gop_cache"]["frames"].as_u64(), s["gop_cache"]["bytes"].as_u64()),
+            (Some(12), Some(90_000))
+        );
+        assert_eq!(s["tracks"][1], json!({"type": "video", "track": 1, "codec": "HEVC"}));
     }
 }
