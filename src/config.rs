@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::media::recording::{Container, Keep, Rotation};
 use crate::policy::Policy;
 use crate::protocol::chunk::DecoderLimits;
 use crate::session::SessionConfig;
@@ -109,9 +110,11 @@ pub struct Config {
     pub policy: Option<Arc<dyn Policy>>,
     /// Webhooks with nginx-rtmp's `on_*` contract, and commands to run.
     pub hooks: Hooks,
-    /// Applications (`rtmp://host/APP/name`) with access rules and hooks
-    /// of their own, which their streams follow instead of `access` and
-    /// `hooks`. Other applications follow those.
+    /// Record every published stream to files, when set.
+    pub record: Option<Record>,
+    /// Applications (`rtmp://host/APP/name`) with access rules, hooks and
+    /// recording of their own, which their streams follow instead of
+    /// `access`, `hooks` and `record`. Other applications follow those.
     pub apps: BTreeMap<String, App>,
     /// On `ServerHandle::reload`, close the publishers and players that
     /// the new access rules refuse (keys, address lists); without it they
@@ -176,6 +179,7 @@ impl Default for Config {
             access: Access::default(),
             policy: None,
             hooks: Hooks::default(),
+            record: None,
             apps: BTreeMap::new(),
             reload_drops_refused: false,
             http: None,
@@ -197,6 +201,43 @@ impl Config {
     pub(crate) fn hooks_for(&self, app: &str) -> &Hooks {
         self.apps.get(app).map_or(&self.hooks, |a| &a.hooks)
     }
+
+    /// How `app`'s streams are recorded, if they are.
+    pub(crate) fn record_for(&self, app: &str) -> Option<&Record> {
+        self.apps.get(app).map_or(self.record.as_ref(), |a| a.record.as_ref())
+    }
+}
+
+/// Where and how published streams are recorded.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The directory files go under.
+    pub dir: PathBuf,
+    /// The file's path under `dir`, without extension: `{app}`, `{name}`,
+    /// `{time}` (UTC, `YYYYmmdd-HHMMSS`) and `{unix}` (seconds) are
+    /// replaced. Characters other than letters, digits, `.`, `-` and `_`
+    /// in the app and name become `_`.
+    pub path: String,
+    /// FLV or fragmented MP4.
+    pub container: Container,
+    /// Audio and video, or one of them.
+    pub keep: Keep,
+    /// When a file gives way to the next (at a keyframe).
+    pub rotation: Rotation,
+}
+
+impl Record {
+    /// FLV files of audio and video at `dir/{app}/{name}-{time}.flv`, one
+    /// per publish.
+    pub fn to(dir: impl Into<PathBuf>) -> Record {
+        Record {
+            dir: dir.into(),
+            path: "{app}/{name}-{time}".into(),
+            container: Container::Flv,
+            keep: Keep::All,
+            rotation: Rotation::default(),
+        }
+    }
 }
 
 /// One application's settings (`Config::apps`), whole: nothing is taken
@@ -209,6 +250,8 @@ pub struct App {
     pub access: Access,
     /// Its webhooks and commands.
     pub hooks: Hooks,
+    /// How its streams are recorded, if they are.
+    pub record: Option<Record>,
 }
 
 /// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.
@@ -229,6 +272,9 @@ pub struct Hooks {
     pub on_play_done: Option<String>,
     /// Told when a connection that published or played closes.
     pub on_done: Option<String>,
+    /// Told when a recorded file is complete (`call=record_done`, with
+    /// `path`).
+    pub on_record_done: Option<String>,
     /// Told every `update_interval` of each publish and play
     /// (`call=update_publish` or `update_play`, with `time` in seconds);
     /// an answer other than 2xx closes that connection, as nginx-rtmp does.
@@ -251,6 +297,9 @@ pub struct Hooks {
     pub exec_play: Vec<Vec<String>>,
     /// Commands run once when a play ends, likewise.
     pub exec_play_done: Vec<Vec<String>>,
+    /// Commands run once when a recorded file is complete, likewise, with
+    /// `$path`, `$filename`, `$basename` and `$dirname` replaced too.
+    pub exec_record_done: Vec<Vec<String>>,
 }
 
 impl Default for Hooks {
@@ -263,6 +312,7 @@ impl Default for Hooks {
             on_play_done: None,
             on_done: None,
             on_update: None,
+            on_record_done: None,
             update_interval: Duration::from_secs(30),
             notify_get: false,
             timeout: Duration::from_secs(10),
@@ -270,6 +320,7 @@ impl Default for Hooks {
             exec_publish_done: Vec::new(),
             exec_play: Vec::new(),
             exec_play_done: Vec::new(),
+            exec_record_done: Vec::new(),
         }
     }
 }

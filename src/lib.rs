@@ -38,7 +38,7 @@ pub mod protocol;
 mod server;
 pub mod session;
 
-pub use config::{Access, App, Cidr, Config, Hooks, HttpBind};
+pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record};
 pub use error::Error;
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{

@@ -16,7 +16,8 @@ use settings::{AppSettings, Settings};
 mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
-use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Server, ServerHandle};
+use rustic_rtmp::media::recording::{Container, Keep, Rotation};
+use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -156,6 +157,36 @@ struct Args {
     /// authmod=adobe (OBS "Use authentication", rtmp://user:pass@ in ffmpeg)
     #[argh(option)]
     users: Option<PathBuf>,
+    /// record every published stream under this directory
+    #[argh(option)]
+    record_dir: Option<PathBuf>,
+    /// what is recorded: all, video, audio or off (default all, once
+    /// --record-dir is given)
+    #[argh(option, default = "String::from(\"all\")")]
+    record: String,
+    /// recording format: flv (with duration and size patched in at the
+    /// end) or mp4 (fragmented: plays up to where it was cut off)
+    #[argh(option, default = "String::from(\"flv\")")]
+    record_format: String,
+    /// file path under --record-dir, without extension; {app}, {name},
+    /// {time} (UTC YYYYmmdd-HHMMSS) and {unix} are replaced (default
+    /// {app}/{name}-{time})
+    #[argh(option, default = "String::from(\"{app}/{name}-{time}\")")]
+    record_path: String,
+    /// start a new file at the first keyframe after this many seconds
+    #[argh(option)]
+    record_max_seconds: Option<u32>,
+    /// start a new file at the first keyframe after this many bytes
+    #[argh(option)]
+    record_max_bytes: Option<u64>,
+    /// URL told when a recorded file is complete (call=record_done, path)
+    #[argh(option)]
+    on_record_done: Option<String>,
+    /// command run once when a recorded file is complete, as
+    /// --exec-publish, with $path, $filename, $basename, $dirname too
+    /// (repeatable)
+    #[argh(option)]
+    exec_record_done: Vec<String>,
     /// on SIGHUP, also close the publishers and players that the new
     /// access rules refuse (otherwise only new connections meet them)
     #[argh(switch)]
@@ -241,8 +272,8 @@ fn main() -> ExitCode {
 #[derive(Default)]
 struct FileOnly {
     /// `exec_publish`, `exec_publish_done`, `exec_play`, `exec_play_done`
-    /// as argv arrays, where no flag gave the same.
-    exec: [Option<Vec<Vec<String>>>; 4],
+    /// and `exec_record_done` as argv arrays, where no flag gave the same.
+    exec: [Option<Vec<Vec<String>>>; 5],
     /// The `[app.NAME]` sections.
     apps: BTreeMap<String, AppSettings>,
 }
@@ -306,7 +337,17 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
     if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
         return Err(format!("--chunk-size {} is outside 1..=2147483647", args.chunk_size));
     }
-    let [exec_publish, exec_publish_done, exec_play, exec_play_done] = file.exec;
+    let [
+        exec_publish,
+        exec_publish_done,
+        exec_play,
+        exec_play_done,
+        exec_record_done,
+    ] = file.exec;
+    let rotation = Rotation {
+        max_ms: args.record_max_seconds.map(|s| s.saturating_mul(1000)),
+        max_bytes: args.record_max_bytes,
+    };
     let mut config = Config {
         bind: SocketAddr::new(ip, args.port),
         chunk_size: args.chunk_size,
@@ -337,6 +378,18 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             exec_publish_done: exec_publish_done.unwrap_or_else(|| argvs(&args.exec_publish_done)),
             exec_play: exec_play.unwrap_or_else(|| argvs(&args.exec_play)),
             exec_play_done: exec_play_done.unwrap_or_else(|| argvs(&args.exec_play_done)),
+            on_record_done: args.on_record_done.clone(),
+            exec_record_done: exec_record_done.unwrap_or_else(|| argvs(&args.exec_record_done)),
+        },
+        record: match &args.record_dir {
+            Some(dir) => record(
+                dir.clone(),
+                &args.record,
+                &args.record_format,
+                &args.record_path,
+                rotation,
+            )?,
+            None => None,
         },
         reload_drops_refused: args.reload_drops_refused,
         ..Config::default()
@@ -346,6 +399,29 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         config.apps.insert(name, app);
     }
     Ok(config)
+}
+
+/// Recording settings from their flags or keys; `None` for `off`.
+fn record(dir: PathBuf, keep: &str, format: &str, path: &str, rotation: Rotation) -> Result<Option<Record>, String> {
+    let keep = match keep {
+        "all" => Keep::All,
+        "video" => Keep::Video,
+        "audio" => Keep::Audio,
+        "off" => return Ok(None),
+        other => return Err(format!("record {other:?} is none of all, video, audio, off")),
+    };
+    let container = match format {
+        "flv" => Container::Flv,
+        "mp4" => Container::Mp4,
+        other => return Err(format!("record_format {other:?} is neither flv nor mp4")),
+    };
+    Ok(Some(Record {
+        dir,
+        path: path.to_owned(),
+        container,
+        keep,
+        rotation,
+    }))
 }
 
 /// An `[app.NAME]` section's settings: the server-wide access rules and
@@ -397,9 +473,45 @@ fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
             exec_publish_done: s.exec_publish_done.unwrap_or(hooks.exec_publish_done.clone()),
             exec_play: s.exec_play.unwrap_or(hooks.exec_play.clone()),
             exec_play_done: s.exec_play_done.unwrap_or(hooks.exec_play_done.clone()),
+            on_record_done: text(s.on_record_done, &hooks.on_record_done),
+            exec_record_done: s.exec_record_done.unwrap_or(hooks.exec_record_done.clone()),
             ..hooks.clone()
         },
+        record: app_record(
+            server.record.as_ref(),
+            s.record,
+            s.record_format,
+            s.record_path,
+            s.record_dir,
+        )?,
     })
+}
+
+/// An application's recording: the server's with the section's keys in
+/// their place; `record = "off"` turns it off, and any other mode turns
+/// it on (a directory is then needed, the server's or the section's).
+fn app_record(
+    server: Option<&Record>,
+    mode: Option<String>,
+    format: Option<String>,
+    path: Option<String>,
+    dir: Option<PathBuf>,
+) -> Result<Option<Record>, String> {
+    if mode.is_none() && format.is_none() && path.is_none() && dir.is_none() {
+        return Ok(server.cloned());
+    }
+    let dir = dir
+        .or(server.map(|r| r.dir.clone()))
+        .ok_or("record needs record_dir, here or server-wide")?;
+    let keep = mode.unwrap_or_else(|| match server.map(|r| r.keep) {
+        Some(Keep::Video) => "video".into(),
+        Some(Keep::Audio) => "audio".into(),
+        _ => "all".into(),
+    });
+    let format = format.unwrap_or_else(|| server.map_or("flv", |r| r.container.extension()).into());
+    let path = path.unwrap_or_else(|| server.map_or("{app}/{name}-{time}".into(), |r| r.path.clone()));
+    let rotation = server.map(|r| r.rotation).unwrap_or_default();
+    record(dir, &keep, &format, &path, rotation)
 }
 
 /// On SIGHUP: reads the flags and the config file again and puts the
@@ -567,7 +679,8 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         on_update,
         users
     );
-    value!(notify_method);
+    value!(notify_method, record, record_format, record_path);
+    optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
     switch!(no_http, no_gop_cache, nodelay, reload_drops_refused, verbose);
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));
     FileOnly {
@@ -576,6 +689,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
             exec("exec_publish_done", file.exec_publish_done.take()),
             exec("exec_play", file.exec_play.take()),
             exec("exec_play_done", file.exec_play_done.take()),
+            exec("exec_record_done", file.exec_record_done.take()),
         ],
         apps: file.app,
     }

@@ -53,14 +53,22 @@ pub(crate) struct Settings {
     pub(crate) hook_timeout_ms: Option<u64>,
     pub(crate) users: Option<PathBuf>,
     pub(crate) reload_drops_refused: Option<bool>,
+    pub(crate) record_dir: Option<PathBuf>,
+    pub(crate) record: Option<String>,
+    pub(crate) record_format: Option<String>,
+    pub(crate) record_path: Option<String>,
+    pub(crate) record_max_seconds: Option<u32>,
+    pub(crate) record_max_bytes: Option<u64>,
+    pub(crate) on_record_done: Option<String>,
+    pub(crate) exec_record_done: Option<Vec<Vec<String>>>,
     pub(crate) verbose: Option<bool>,
     /// `[app.NAME]` sections: settings of one application.
     #[serde(default)]
     pub(crate) app: BTreeMap<String, AppSettings>,
 }
 
-/// An `[app.NAME]` section: the access and hook keys, which replace the
-/// server-wide ones for that application's streams. An empty string
+/// An `[app.NAME]` section: the access, hook and recording keys, which
+/// replace the server-wide ones for that application's streams. An empty string
 /// switches a server-wide key or hook off there.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +94,12 @@ pub(crate) struct AppSettings {
     pub(crate) exec_publish_done: Option<Vec<Vec<String>>>,
     pub(crate) exec_play: Option<Vec<Vec<String>>>,
     pub(crate) exec_play_done: Option<Vec<Vec<String>>>,
+    pub(crate) on_record_done: Option<String>,
+    pub(crate) exec_record_done: Option<Vec<Vec<String>>>,
+    pub(crate) record: Option<String>,
+    pub(crate) record_format: Option<String>,
+    pub(crate) record_path: Option<String>,
+    pub(crate) record_dir: Option<PathBuf>,
 }
 
 /// Reads and checks `path`; the error names the file, the line and the

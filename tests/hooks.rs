@@ -304,3 +304,37 @@ fn on_update_is_told_every_interval_and_a_refusal_closes_the_connection() {
     assert!(stream_stats(&server, "live", "kept").unwrap().publishing);
     assert!(stream_stats(&server, "tv", "show").unwrap().publishing);
 }
+
+#[test]
+fn on_record_done_carries_the_recorded_files_path() {
+    let (hook, calls) = hook_server(studio);
+    let scratch = Scratch::new("record-hook");
+    let server = start_server_with(Config {
+        record: Some(rustic_rtmp::Record::to(scratch.path("rec"))),
+        hooks: Hooks {
+            on_record_done: Some(format!("http://{hook}/record_done")),
+            ..Hooks::default()
+        },
+        ..Config::default()
+    });
+    let name = unique("recorded");
+    let mut publisher = rustic_rtmp::client::Client::publish(
+        &url(&server, &format!("live/{name}")),
+        &rustic_rtmp::client::ClientOptions::default(),
+    )
+    .expect("allowed");
+    publisher.send(&numbered_frame(0, true, 0, 100)).unwrap();
+    publisher.send(&numbered_frame(1, false, 40, 100)).unwrap();
+    drop(publisher);
+    let fields = next_call(&calls, "/record_done");
+    assert_eq!(
+        (fields["call"].as_str(), fields["app"].as_str()),
+        ("record_done", "live")
+    );
+    assert_eq!(
+        (fields["name"].as_str(), fields["addr"].as_str()),
+        (name.as_str(), "127.0.0.1")
+    );
+    let path = std::path::Path::new(&fields["path"]);
+    assert!(path.starts_with(scratch.path("rec")) && path.exists(), "{path:?}");
+}

@@ -33,6 +33,8 @@ pub enum ClientKind {
     LocalPublish,
     /// Playing inside the embedding program (`ServerHandle::subscribe`).
     LocalPlay,
+    /// Recording a stream to files.
+    Recorder,
 }
 
 impl ClientKind {
@@ -47,6 +49,7 @@ impl ClientKind {
             ClientKind::Mp4Play => "mp4-play",
             ClientKind::LocalPublish => "local-publish",
             ClientKind::LocalPlay => "local-play",
+            ClientKind::Recorder => "record",
         }
     }
 

@@ -4,6 +4,7 @@
 //! that never reads costs the server nothing but the channel's room.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
@@ -58,6 +59,17 @@ pub enum Event {
         id: u64,
         /// The stream.
         key: StreamKey,
+    },
+    /// A recorded file is complete.
+    RecordingDone {
+        /// The publishing connection's number.
+        id: u64,
+        /// Its address.
+        addr: SocketAddr,
+        /// The stream.
+        key: StreamKey,
+        /// The file.
+        path: PathBuf,
     },
     /// A player fell too far behind and was disconnected.
     SlowPlayerDropped {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,13 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
                 running.remove(&id);
                 (id, key, Once::PublishDone)
             }
+            Event::RecordingDone { key, path, addr, .. } => {
+                let commands = current.read().config.hooks_for(&key.app).exec_record_done.clone();
+                for argv in &commands {
+                    run_once(&substitute_path(&substitute(argv, &key, addr), &path));
+                }
+                continue;
+            }
             Event::PlayStarted { id, key, .. } => (id, key, Once::Play),
             Event::PlayStopped { id, key } => (id, key, Once::PlayDone),
             _ => continue,
@@ -86,14 +94,34 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
             Once::PlayDone => &hooks.exec_play_done,
         };
         for argv in commands {
-            if let Some(child) = start(&substitute(argv, &key, addr)) {
-                // Reaped on a thread of its own.
-                let _ = std::thread::Builder::new()
-                    .name("exec-once".into())
-                    .spawn(move || drop(wait_out(child)));
-            }
+            run_once(&substitute(argv, &key, addr));
         }
     }
+}
+
+/// Starts a command run once; it is reaped on a thread of its own.
+fn run_once(argv: &[String]) {
+    if let Some(child) = start(argv) {
+        let _ = std::thread::Builder::new()
+            .name("exec-once".into())
+            .spawn(move || drop(wait_out(child)));
+    }
+}
+
+/// `argv` with a recorded file's `$path`, `$filename` (its name),
+/// `$basename` (its name without extension) and `$dirname` replaced, as
+/// nginx-rtmp's `exec_record_done` has them.
+pub(crate) fn substitute_path(argv: &[String], path: &Path) -> Vec<String> {
+    let text = |p: Option<&std::ffi::OsStr>| p.map_or(String::new(), |p| p.to_string_lossy().into_owned());
+    let dirname = path.parent().map_or(String::new(), |d| d.display().to_string());
+    argv.iter()
+        .map(|arg| {
+            arg.replace("$path", &path.display().to_string())
+                .replace("$filename", &text(path.file_name()))
+                .replace("$basename", &text(path.file_stem()))
+                .replace("$dirname", &dirname)
+        })
+        .collect()
 }
 
 /// The commands run once, and when.
@@ -207,6 +235,23 @@ fn wait_out(mut child: Child) -> std::io::Result<std::process::ExitStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_files_path_is_substituted() {
+        let argv: Vec<String> = ["mv", "$path", "/archive/$basename-done.flv", "$dirname/$filename"]
+            .map(String::from)
+            .to_vec();
+        let got = substitute_path(&argv, Path::new("/rec/live/cam-1.flv"));
+        assert_eq!(
+            got,
+            [
+                "mv",
+                "/rec/live/cam-1.flv",
+                "/archive/cam-1-done.flv",
+                "/rec/live/cam-1.flv"
+            ]
+        );
+    }
 
     #[test]
     fn arguments_are_substituted_one_by_one() {

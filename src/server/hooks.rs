@@ -7,7 +7,7 @@
 //! allows, 3xx with a plain name in `Location` renames the stream, and
 //! anything else, a timeout or an unreachable hook denies: hooks fail
 //! closed. No redirect is followed. `on_publish_done`, `on_play_done`,
-//! `on_done` and `on_update` are told on a worker thread fed by the
+//! `on_done`, `on_record_done` and `on_update` are told on a worker thread fed by the
 //! server's events, so no hook ever delays media.
 
 use std::collections::HashMap;
@@ -263,6 +263,17 @@ pub(crate) fn tell(current: &Current, events: Receiver<Event>, shared: &Weak<Sha
             Event::PlayStopped { id, key } => {
                 doing.remove(&id);
                 ("play_done", id, key)
+            }
+            Event::RecordingDone { id, addr, key, path } => {
+                let hooks = live.config.hooks_for(&key.app);
+                let Some(url) = &hooks.on_record_done else { continue };
+                let mut form = fields("record_done", addr, id, &key.app, &key.name);
+                form.push(("recorder".into(), "default".into()));
+                form.push(("path".into(), path.display().to_string()));
+                if let Err(why) = notify(&agent(hooks.timeout), url, &form, hooks.notify_get) {
+                    warn!("conn#{id} record_done hook did not answer: {}", Escaped(&why));
+                }
+                continue;
             }
             _ => continue,
         };

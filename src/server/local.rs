@@ -17,10 +17,11 @@ use std::sync::{Arc, Weak};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use log::debug;
 
+use super::clients::ClientKind;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
-use super::wire::{Chunks, Form};
+use super::wire::Chunks;
 use crate::config::THREAD_STACK;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::unprechunk;
@@ -121,7 +122,7 @@ impl Subscriber {
     /// A queue bounded as a network player's is, and the program's end of
     /// the channel.
     pub(crate) fn new(capacity: usize, max_bytes: usize) -> (Subscriber, Receiver<Frame>) {
-        let (outlet, media) = Outlet::local(Form::Rtmp, capacity, max_bytes);
+        let (outlet, media) = Outlet::local(ClientKind::LocalPlay, capacity, max_bytes);
         let (frames, receiver) = bounded(CHANNEL_FRAMES);
         (Subscriber { outlet, media, frames }, receiver)
     }
@@ -138,7 +139,11 @@ impl Subscriber {
             .name(format!("local-player-{id}"))
             .stack_size(THREAD_STACK)
             .spawn(move || {
-                hand_on(&outlet, &media, &frames, chunk_size);
+                // Across republishes, as an RTMP player stays.
+                take_frames(&outlet, &media, chunk_size, |item| match item {
+                    Item::Frame(frame) => frames.send(frame).is_ok(),
+                    Item::StreamEnd => true,
+                });
                 debug!("local#{id} play stop");
                 drop(playing);
             })
@@ -147,40 +152,57 @@ impl Subscriber {
     }
 }
 
-/// Takes frames off the queue and hands them to the program until the
-/// stream lets go of the outlet or the program drops its receiver.
-fn hand_on(outlet: &Weak<Outlet>, media: &Receiver<Chunks>, frames: &Sender<Frame>, chunk_size: u32) {
+/// What a local outlet's queue brings.
+pub(crate) enum Item {
+    Frame(Frame),
+    /// StreamEOF: the publisher stopped.
+    StreamEnd,
+}
+
+/// Takes what the stream queued for `outlet`, reads each message back and
+/// gives it to `take` until `take` says no more, or the stream lets go of
+/// the outlet (once what is queued is taken).
+pub(crate) fn take_frames(
+    outlet: &Weak<Outlet>,
+    media: &Receiver<Chunks>,
+    chunk_size: u32,
+    mut take: impl FnMut(Item) -> bool,
+) {
     for chunks in media {
         if let Some(outlet) = outlet.upgrade() {
             // Taken: the player reads, as a socket that took the bytes.
             outlet.media_written(1, chunks.len());
             outlet.count_sent(chunks.len());
         }
-        // User control events (StreamBegin, StreamEOF) are not frames.
-        let Some(frame) = frame_of(&chunks, chunk_size) else {
+        let Some(item) = item_of(&chunks, chunk_size) else {
             continue;
         };
-        if frames.send(frame).is_err() {
-            return; // the program dropped its receiver
+        if !take(item) {
+            return;
         }
     }
 }
 
-/// The frame in one message the stream chunked for RTMP players.
-fn frame_of(chunks: &[u8], chunk_size: u32) -> Option<Frame> {
+/// The frame, or the end of the stream, in one message the stream chunked
+/// for RTMP players; `None` for other control events (StreamBegin).
+fn item_of(chunks: &[u8], chunk_size: u32) -> Option<Item> {
     let message = unprechunk(chunks, chunk_size)?;
     let kind = match message.type_id {
         type_id::AUDIO => FrameKind::Audio,
         type_id::VIDEO => FrameKind::Video,
         type_id::DATA_AMF0 => FrameKind::Metadata,
+        type_id::USER_CONTROL if message.payload.starts_with(&STREAM_EOF) => return Some(Item::StreamEnd),
         _ => return None,
     };
-    Some(Frame {
+    Some(Item::Frame(Frame {
         kind,
         timestamp: message.timestamp,
         payload: message.payload,
-    })
+    }))
 }
+
+/// The user control event type of StreamEOF, big-endian.
+const STREAM_EOF: [u8; 2] = [0, 1];
 
 #[cfg(test)]
 mod tests {
@@ -189,22 +211,28 @@ mod tests {
     use crate::protocol::time::RtmpTime;
 
     #[test]
-    fn a_chunked_frame_reads_back_and_control_events_are_skipped() {
+    fn a_chunked_frame_reads_back_and_stream_eof_is_the_end() {
         let payload: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
         let bytes = prechunk(SharedCsid::Video, RtmpTime(40), type_id::VIDEO, 1, &payload, 128);
-        let frame = frame_of(&bytes, 128).expect("a video frame");
+        let Some(Item::Frame(frame)) = item_of(&bytes, 128) else {
+            panic!("a video frame")
+        };
         assert_eq!(
             (frame.kind, frame.timestamp, frame.payload),
             (FrameKind::Video, RtmpTime(40), payload)
         );
-        let eof = prechunk(
-            SharedCsid::Control,
-            RtmpTime(0),
-            type_id::USER_CONTROL,
-            0,
-            &[0, 1, 0, 0, 0, 1],
-            128,
-        );
-        assert_eq!(frame_of(&eof, 128), None);
+        let control = |event: [u8; 2]| {
+            let payload = [event[0], event[1], 0, 0, 0, 1];
+            prechunk(
+                SharedCsid::Control,
+                RtmpTime(0),
+                type_id::USER_CONTROL,
+                0,
+                &payload,
+                128,
+            )
+        };
+        assert!(matches!(item_of(&control(STREAM_EOF), 128), Some(Item::StreamEnd)));
+        assert!(item_of(&control([0, 0]), 128).is_none(), "StreamBegin");
     }
 }

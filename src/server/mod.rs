@@ -21,6 +21,7 @@ mod local;
 mod log_limit;
 mod outlet;
 mod rates;
+mod record;
 mod registry;
 mod stream;
 mod waker;
@@ -74,6 +75,8 @@ pub(crate) struct Shared {
     registry: Arc<Registry>,
     stopping: AtomicBool,
     next_id: AtomicU64,
+    /// Recordings stopped by an I/O error.
+    record_errors: AtomicU64,
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
@@ -217,6 +220,7 @@ impl Shared {
             recv_bytes: recv,
             send_bytes: send,
             slow_players_disconnected: self.registry.forgotten_slow(),
+            record_errors: self.record_errors.load(Ordering::Relaxed),
         }
     }
 
@@ -320,6 +324,7 @@ impl Server {
             registry,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            record_errors: AtomicU64::new(0),
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
             sockets: Mutex::new(Open::default()),
@@ -483,6 +488,7 @@ impl ServerHandle {
         };
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
+        record::start(&self.shared, &self.shared.live(), key, id, local::LOCAL_ADDR);
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)

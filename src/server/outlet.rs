@@ -43,6 +43,9 @@ pub(crate) struct Outlet {
     socket: Option<Arc<TcpStream>>,
     /// The form of the frames it takes.
     form: Form,
+    /// What takes them: a player over a protocol, one inside the process,
+    /// or a recorder.
+    kind: ClientKind,
     /// Media for the connection thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
     queue: Sender<Chunks>,
@@ -90,18 +93,20 @@ impl Outlet {
         capacity: usize,
         max_bytes: usize,
     ) -> (Arc<Outlet>, Receiver<Chunks>) {
-        Outlet::with(Some(socket), form, capacity, max_bytes)
+        Outlet::with(Some(socket), form, form.player_kind(), capacity, max_bytes)
     }
 
     /// An outlet with no socket: everything goes through the queue, to a
-    /// thread that hands it on inside the process.
-    pub(crate) fn local(form: Form, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
-        Outlet::with(None, form, capacity, max_bytes)
+    /// thread that hands it on inside the process (`LocalPlay`) or writes
+    /// it to a file (`Recorder`).
+    pub(crate) fn local(kind: ClientKind, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+        Outlet::with(None, Form::Rtmp, kind, capacity, max_bytes)
     }
 
     fn with(
         socket: Option<Arc<TcpStream>>,
         form: Form,
+        kind: ClientKind,
         capacity: usize,
         max_bytes: usize,
     ) -> (Arc<Outlet>, Receiver<Chunks>) {
@@ -109,6 +114,7 @@ impl Outlet {
         let outlet = Outlet {
             socket,
             form,
+            kind,
             queue,
             queued: AtomicUsize::new(0),
             queued_bytes: AtomicUsize::new(0),
@@ -134,10 +140,7 @@ impl Outlet {
 
     /// What the API and the events call its player.
     pub(crate) fn player_kind(&self) -> ClientKind {
-        match self.socket {
-            Some(_) => self.form.player_kind(),
-            None => ClientKind::LocalPlay,
-        }
+        self.kind
     }
 
     /// Counts bytes written to the socket.
@@ -211,9 +214,10 @@ impl Outlet {
     /// than `max_drops` and it wrote nothing for `min_stall` either: the
     /// player has stopped reading. A publisher faster than real time drops
     /// hundreds of frames in milliseconds for a player that reads fine.
+    /// A recorder is never dropped: a slow disk only makes it skip.
     pub(crate) fn stalled(&self, max_drops: u64, min_stall: Duration) -> Option<u64> {
         let drops = self.drops_since_write.load(Ordering::Relaxed);
-        if drops <= max_drops {
+        if drops <= max_drops || self.kind == ClientKind::Recorder {
             return None;
         }
         let silent_ms =

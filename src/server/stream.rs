@@ -167,6 +167,8 @@ pub struct PlayerCounts {
     pub mp4: usize,
     /// Subscribers inside the embedding program.
     pub local: usize,
+    /// Recorders writing it to files.
+    pub recorders: usize,
 }
 
 /// Who publishes a stream.
@@ -455,6 +457,7 @@ impl Stream {
                 ClientKind::FlvPlay => players.flv += 1,
                 ClientKind::Mp4Play => players.mp4 += 1,
                 ClientKind::LocalPlay => players.local += 1,
+                ClientKind::Recorder => players.recorders += 1,
                 _ => players.rtmp += 1,
             }
         }

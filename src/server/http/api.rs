@@ -178,6 +178,7 @@ fn stream(s: &StreamStats) -> Value {
             "flv": s.players_by_protocol.flv,
             "mp4": s.players_by_protocol.mp4,
             "local": s.players_by_protocol.local,
+            "record": s.players_by_protocol.recorders,
         },
         "frames": s.frames,
         "dropped": s.dropped,
@@ -236,6 +237,7 @@ mod tests {
                 flv: 1,
                 mp4: 1,
                 local: 0,
+                recorders: 0,
             },
             publisher: Some(PublisherStats {
                 id: 7,

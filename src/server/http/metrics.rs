@@ -16,6 +16,7 @@ pub(crate) struct Totals {
     pub(crate) recv_bytes: u64,
     pub(crate) send_bytes: u64,
     pub(crate) slow_players_disconnected: u64,
+    pub(crate) record_errors: u64,
 }
 
 /// A label value as the format wants it: `\`, `"` and newlines escaped.
@@ -66,6 +67,10 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
         ("protocol=\"flv\"".to_owned(), count(|s| s.players_by_protocol.flv)),
         ("protocol=\"mp4\"".to_owned(), count(|s| s.players_by_protocol.mp4)),
         ("protocol=\"local\"".to_owned(), count(|s| s.players_by_protocol.local)),
+        (
+            "protocol=\"record\"".to_owned(),
+            count(|s| s.players_by_protocol.recorders),
+        ),
     ];
     family(&mut out, "players", "gauge", "Players, by protocol.", &players);
     family(
@@ -115,6 +120,13 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
         "Players disconnected for falling too far behind.",
         &one(totals.slow_players_disconnected as f64),
     );
+    family(
+        &mut out,
+        "record_errors_total",
+        "counter",
+        "Recordings stopped by a write error (a full disk, a directory it may not write).",
+        &one(totals.record_errors as f64),
+    );
     let per_stream = |f: fn(&StreamStats) -> f64| -> Vec<(String, f64)> {
         streams
             .iter()
@@ -161,6 +173,7 @@ mod tests {
             recv_bytes: 1000,
             send_bytes: 5000,
             slow_players_disconnected: 1,
+            record_errors: 0,
         };
         let text = render(&totals, &[]);
         assert!(text.contains(

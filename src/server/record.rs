@@ -1,0 +1,232 @@
+//! The recorder: a player of a published stream, on a thread of its own,
+//! that writes what `media::recording` makes of its frames to files.
+//!
+//! It hangs off the stream as an in-process player does (an outlet with no
+//! socket, see `local`): its queue is bounded in frames and bytes, and a
+//! slow disk makes it skip to the next keyframe, counted as a player's
+//! drops, but it is never dropped for it. Files are written as
+//! `NAME.part` and renamed once complete. An I/O error (a full disk, a
+//! directory it may not write) ends that recording with an error in the
+//! log and a count in the metrics; the stream and its players go on.
+
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use log::{error, info};
+
+use super::Shared;
+use super::clients::ClientKind;
+use super::events::Event;
+use super::live::Live;
+use super::local::{Item, take_frames};
+use super::outlet::Outlet;
+use super::stream::ConnId;
+use crate::config::{Record, THREAD_STACK};
+use crate::media::StreamKey;
+use crate::media::recording::{Recording, Write};
+use crate::protocol::escape::Escaped;
+
+/// Starts recording `key`, published by connection `id` from `addr`, if
+/// its application is recorded; logs why not if the thread cannot start.
+pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
+    let Some(settings) = live.config.record_for(&key.app).cloned() else {
+        return;
+    };
+    let config = &live.config;
+    let (outlet, media) = Outlet::local(
+        ClientKind::Recorder,
+        config.player_queue_len,
+        config.player_queue_max_bytes,
+    );
+    let recorder = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let playing = shared.registry.play(key, recorder, outlet.clone());
+    let outlet = Arc::downgrade(&outlet);
+    let chunk_size = shared.registry.chunk_size();
+    let (shared, key) = (shared.clone(), key.clone());
+    let spawned = std::thread::Builder::new()
+        .name(format!("record-{recorder}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            let mut files = Files {
+                settings: &settings,
+                key: &key,
+                open: None,
+                done: Vec::new(),
+            };
+            let mut recording = Recording::new(settings.container, settings.keep, settings.rotation);
+            let mut failed = None;
+            take_frames(&outlet, &media, chunk_size, |item| {
+                let writes = match item {
+                    Item::Frame(frame) => recording.push(frame),
+                    Item::StreamEnd => return false,
+                };
+                failed = files.apply(writes).err();
+                failed.is_none()
+            });
+            // The stream ended, or the server stopped: the last file ends.
+            if failed.is_none() {
+                failed = files.apply(recording.finish()).err();
+            }
+            drop(playing);
+            if let Some(why) = failed {
+                shared.record_errors.fetch_add(1, Ordering::Relaxed);
+                error!("recording of {} stopped: {why}", Escaped(&key.app));
+            }
+            for path in files.done {
+                let key = key.clone();
+                shared.events.emit(Event::RecordingDone { id, addr, key, path });
+            }
+        });
+    if let Err(e) = spawned {
+        error!("cannot start a recorder thread: {e}");
+    }
+}
+
+/// The recording's files: the one open and those complete.
+struct Files<'a> {
+    settings: &'a Record,
+    key: &'a StreamKey,
+    /// The open file, written as `path.part`, and `path`.
+    open: Option<(File, PathBuf)>,
+    done: Vec<PathBuf>,
+}
+
+impl Files<'_> {
+    fn apply(&mut self, writes: Vec<Write>) -> Result<(), String> {
+        for write in writes {
+            match write {
+                Write::Open => {
+                    let path = self.new_path();
+                    let part = part_of(&path);
+                    let opened = path
+                        .parent()
+                        .map_or(Ok(()), fs::create_dir_all)
+                        .and_then(|()| File::create(&part));
+                    let file = opened.map_err(|e| format!("cannot create {}: {e}", part.display()))?;
+                    info!("recording {} to {}", Escaped(&self.key.app), path.display());
+                    self.open = Some((file, path));
+                }
+                Write::Append(bytes) => {
+                    let Some((file, path)) = &mut self.open else { continue };
+                    file.write_all(&bytes)
+                        .map_err(|e| format!("cannot write {}: {e}", part_of(path).display()))?;
+                }
+                Write::Close { patches, duration_ms } => {
+                    let Some((file, path)) = self.open.take() else { continue };
+                    let part = part_of(&path);
+                    let closed = patches
+                        .iter()
+                        .try_for_each(|(at, bytes)| file.write_all_at(bytes, *at))
+                        .and_then(|()| file.sync_data())
+                        .and_then(|()| fs::rename(&part, &path));
+                    closed.map_err(|e| format!("cannot finish {}: {e}", part.display()))?;
+                    info!("recorded {} ({:.1} s)", path.display(), f64::from(duration_ms) / 1000.0);
+                    self.done.push(path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next file's path: the template filled in, and a number added
+    /// if a file of that name exists (two files in one second).
+    fn new_path(&self) -> PathBuf {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let s = self.settings;
+        let stem = fill(&s.path, self.key, now);
+        let ext = s.container.extension();
+        let taken = |p: &Path| p.exists() || part_of(p).exists();
+        let mut path = s.dir.join(format!("{stem}.{ext}"));
+        let mut n = 1;
+        while taken(&path) {
+            path = s.dir.join(format!("{stem}-{n}.{ext}"));
+            n += 1;
+        }
+        path
+    }
+}
+
+fn part_of(path: &Path) -> PathBuf {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    PathBuf::from(part)
+}
+
+/// The path template with `{app}`, `{name}`, `{time}` and `{unix}` filled
+/// in; the app's and name's characters are made safe for a path, so no
+/// stream name can leave the directory.
+fn fill(template: &str, key: &StreamKey, unix: u64) -> String {
+    let app: Vec<String> = key.app.split('/').map(safe).collect();
+    template
+        .replace("{app}", &app.join("/"))
+        .replace("{name}", &safe(&key.name))
+        .replace("{time}", &utc(unix))
+        .replace("{unix}", &unix.to_string())
+}
+
+/// Letters, digits, `.`, `-` and `_` kept, anything else `_`; never `.`
+/// or `..` or empty.
+fn safe(part: &str) -> String {
+    let cleaned: String = part
+        .chars()
+        .take(128)
+        .map(|c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+            true => c,
+            false => '_',
+        })
+        .collect();
+    match cleaned.trim_matches('.') {
+        "" => "_".into(),
+        _ => cleaned,
+    }
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC for seconds since 1970.
+fn utc(unix: u64) -> String {
+    let (days, secs) = (unix / 86_400, unix % 86_400);
+    // Howard Hinnant's days-to-civil, over 400-year eras.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc_calendar_dates() {
+        assert_eq!(utc(0), "19700101-000000");
+        assert_eq!(utc(951_782_400), "20000229-000000", "a leap day");
+        assert_eq!(utc(1_795_723_199), "20261126-195959");
+    }
+
+    #[test]
+    fn names_cannot_leave_the_directory() {
+        let key = StreamKey::new("live/../x", "../../etc/passwd");
+        assert_eq!(fill("{app}/{name}-{unix}", &key, 7), "live/_/x/.._.._etc_passwd-7");
+        assert_eq!(safe(".."), "_");
+        assert_eq!(safe("cam 1"), "cam_1");
+    }
+}
