@@ -272,36 +272,21 @@ impl Player {
     /// than asked for emptied the socket, so it is the last: no further
     /// call just to hear `WouldBlock`.
     pub fn poll(&mut self, frames: &mut Vec<Frame>) -> Result<usize, ClientError> {
-        let mut total = 0;
-        loop {
-            let connection = &mut self.connection;
-            let (n, asked) = match connection.read_some() {
-                Ok((0, _)) => return Err(ClientError::Closed),
-                Ok(read) => read,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            total += n;
-            while let Some(raw) = connection.decoder.next_message().map_err(ClientError::Chunk)? {
-                connection
-                    .events
-                    .extend(connection.session.handle(raw).map_err(ClientError::Session)?);
-            }
-            while let Some(event) = connection.events.pop_front() {
-                match event {
-                    ClientEvent::Send(outbound) => connection.send(&outbound)?,
-                    ClientEvent::Media(frame) => frames.push(frame),
-                    ClientEvent::Failed { code, description } => {
-                        return Err(ClientError::Refused { code, description });
-                    }
-                    _ => {}
-                }
-            }
-            if n < asked {
-                return Ok(total);
-            }
-        }
+        self.connection.pump(|frame| frames.push(frame))
+    }
+}
+
+impl Publisher {
+    /// Reads what the server sent since the last call without waiting,
+    /// answering what asks for an answer (pings): a long publish calls it
+    /// now and then so the server's messages never fill the socket. A
+    /// connection the server closed, or a refusal, is an error.
+    pub fn service(&mut self) -> Result<(), ClientError> {
+        let socket = &self.connection.socket;
+        socket.set_nonblocking(true)?;
+        let pumped = self.connection.pump(drop);
+        self.connection.socket.set_nonblocking(false)?;
+        pumped.map(drop)
     }
 }
 
@@ -424,6 +409,39 @@ impl Connection {
         self.decoder.filled(n);
         self.events.extend(self.session.bytes_received(n));
         Ok((n, asked))
+    }
+
+    /// Reads whatever a non-blocking socket has, handles its messages
+    /// and gives each frame to `media`; returns the bytes read.
+    fn pump(&mut self, mut media: impl FnMut(Frame)) -> Result<usize, ClientError> {
+        let mut total = 0;
+        loop {
+            let (n, asked) = match self.read_some() {
+                Ok((0, _)) => return Err(ClientError::Closed),
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            total += n;
+            while let Some(raw) = self.decoder.next_message().map_err(ClientError::Chunk)? {
+                self.events
+                    .extend(self.session.handle(raw).map_err(ClientError::Session)?);
+            }
+            while let Some(event) = self.events.pop_front() {
+                match event {
+                    ClientEvent::Send(outbound) => self.send(&outbound)?,
+                    ClientEvent::Media(frame) => media(frame),
+                    ClientEvent::Failed { code, description } => {
+                        return Err(ClientError::Refused { code, description });
+                    }
+                    _ => {}
+                }
+            }
+            if n < asked {
+                return Ok(total);
+            }
+        }
     }
 
     /// The next event that is not a message to send (those are sent here).

@@ -112,6 +112,10 @@ pub struct Config {
     pub hooks: Hooks,
     /// Record every published stream to files, when set.
     pub record: Option<Record>,
+    /// Push every published stream to these RTMP URLs (`{app}` and
+    /// `{name}` replaced; a URL without a stream name gets the local
+    /// name), each on its own connection that reconnects when lost.
+    pub push: Vec<String>,
     /// Applications (`rtmp://host/APP/name`) with access rules, hooks and
     /// recording of their own, which their streams follow instead of
     /// `access`, `hooks` and `record`. Other applications follow those.
@@ -180,6 +184,7 @@ impl Default for Config {
             policy: None,
             hooks: Hooks::default(),
             record: None,
+            push: Vec::new(),
             apps: BTreeMap::new(),
             reload_drops_refused: false,
             http: None,
@@ -200,6 +205,11 @@ impl Config {
     /// The hooks of `app`'s streams: its own, or the server's.
     pub(crate) fn hooks_for(&self, app: &str) -> &Hooks {
         self.apps.get(app).map_or(&self.hooks, |a| &a.hooks)
+    }
+
+    /// Where `app`'s streams are pushed.
+    pub(crate) fn push_for(&self, app: &str) -> &[String] {
+        self.apps.get(app).map_or(&self.push, |a| &a.push)
     }
 
     /// How `app`'s streams are recorded, if they are.
@@ -252,6 +262,8 @@ pub struct App {
     pub hooks: Hooks,
     /// How its streams are recorded, if they are.
     pub record: Option<Record>,
+    /// Where its streams are pushed.
+    pub push: Vec<String>,
 }
 
 /// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.

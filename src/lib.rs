@@ -42,6 +42,6 @@ pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record};
 pub use error::Error;
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
-    ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, Server, ServerHandle,
-    ServerStats, StreamStats, TrackStats,
+    ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, PushStats, Server,
+    ServerHandle, ServerStats, StreamStats, TrackStats,
 };

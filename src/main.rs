@@ -179,6 +179,11 @@ struct Args {
     /// start a new file at the first keyframe after this many bytes
     #[argh(option)]
     record_max_bytes: Option<u64>,
+    /// push every published stream to this RTMP URL too (repeatable;
+    /// {app} and {name} replaced, the local name added when the URL has
+    /// none); a destination that fails is dialled again, 1 s to 30 s apart
+    #[argh(option)]
+    push: Vec<String>,
     /// URL told when a recorded file is complete (call=record_done, path)
     #[argh(option)]
     on_record_done: Option<String>,
@@ -392,6 +397,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             None => None,
         },
         reload_drops_refused: args.reload_drops_refused,
+        push: args.push.clone(),
         ..Config::default()
     };
     for (name, section) in file.apps {
@@ -484,6 +490,7 @@ fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
             s.record_path,
             s.record_dir,
         )?,
+        push: s.push.unwrap_or(server.push.clone()),
     })
 }
 
@@ -679,7 +686,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         on_update,
         users
     );
-    value!(notify_method, record, record_format, record_path);
+    value!(notify_method, record, record_format, record_path, push);
     optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
     switch!(no_http, no_gop_cache, nodelay, reload_drops_refused, verbose);
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));

@@ -53,6 +53,7 @@ pub(crate) struct Settings {
     pub(crate) hook_timeout_ms: Option<u64>,
     pub(crate) users: Option<PathBuf>,
     pub(crate) reload_drops_refused: Option<bool>,
+    pub(crate) push: Option<Vec<String>>,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) record: Option<String>,
     pub(crate) record_format: Option<String>,
@@ -100,6 +101,7 @@ pub(crate) struct AppSettings {
     pub(crate) record_format: Option<String>,
     pub(crate) record_path: Option<String>,
     pub(crate) record_dir: Option<PathBuf>,
+    pub(crate) push: Option<Vec<String>>,
 }
 
 /// Reads and checks `path`; the error names the file, the line and the

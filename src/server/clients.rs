@@ -35,6 +35,8 @@ pub enum ClientKind {
     LocalPlay,
     /// Recording a stream to files.
     Recorder,
+    /// Pushing a stream to another server.
+    Relay,
 }
 
 impl ClientKind {
@@ -50,6 +52,7 @@ impl ClientKind {
             ClientKind::LocalPublish => "local-publish",
             ClientKind::LocalPlay => "local-play",
             ClientKind::Recorder => "record",
+            ClientKind::Relay => "push",
         }
     }
 

@@ -593,6 +593,7 @@ impl Connection {
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
                 super::record::start(&self.shared, &self.live, key, self.id, self.peer);
+                super::relay::start_pushes(&self.shared, &self.live, key, None);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

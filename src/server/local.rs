@@ -169,11 +169,7 @@ pub(crate) fn take_frames(
     mut take: impl FnMut(Item) -> bool,
 ) {
     for chunks in media {
-        if let Some(outlet) = outlet.upgrade() {
-            // Taken: the player reads, as a socket that took the bytes.
-            outlet.media_written(1, chunks.len());
-            outlet.count_sent(chunks.len());
-        }
+        taken(outlet, &chunks);
         let Some(item) = item_of(&chunks, chunk_size) else {
             continue;
         };
@@ -183,9 +179,18 @@ pub(crate) fn take_frames(
     }
 }
 
+/// Counts `chunks` as taken off the queue: the player reads, as a socket
+/// that took the bytes.
+pub(crate) fn taken(outlet: &Weak<Outlet>, chunks: &[u8]) {
+    if let Some(outlet) = outlet.upgrade() {
+        outlet.media_written(1, chunks.len());
+        outlet.count_sent(chunks.len());
+    }
+}
+
 /// The frame, or the end of the stream, in one message the stream chunked
 /// for RTMP players; `None` for other control events (StreamBegin).
-fn item_of(chunks: &[u8], chunk_size: u32) -> Option<Item> {
+pub(crate) fn item_of(chunks: &[u8], chunk_size: u32) -> Option<Item> {
     let message = unprechunk(chunks, chunk_size)?;
     let kind = match message.type_id {
         type_id::AUDIO => FrameKind::Audio,

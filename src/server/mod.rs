@@ -23,6 +23,7 @@ mod outlet;
 mod rates;
 mod record;
 mod registry;
+mod relay;
 mod stream;
 mod waker;
 mod wire;
@@ -31,6 +32,7 @@ mod writer;
 pub use clients::{ClientKind, ClientStats};
 pub use events::Event;
 pub use local::{LocalError, Publisher};
+pub use relay::PushStats;
 pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
 use std::collections::HashMap;
@@ -77,6 +79,8 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// Recordings stopped by an I/O error.
     record_errors: AtomicU64,
+    /// Every push relay running.
+    pushes: Mutex<Vec<Arc<relay::Push>>>,
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
@@ -197,6 +201,27 @@ impl Shared {
             }
         }
         dropped
+    }
+
+    /// Every push relay, as the API shows them.
+    fn push_stats(&self) -> Vec<PushStats> {
+        self.pushes.lock().iter().map(|p| p.stats()).collect()
+    }
+
+    /// Stops the relays of `key` to `url` (as given, or once substituted);
+    /// false when there were none.
+    fn stop_push(&self, key: &StreamKey, url: &str) -> bool {
+        let target = relay::target(url, key);
+        let pushes = self.pushes.lock();
+        let mut found = false;
+        for push in pushes
+            .iter()
+            .filter(|p| &p.key == key && (p.goes_to(url) || p.goes_to(&target)))
+        {
+            push.stop();
+            found = true;
+        }
+        found
     }
 
     /// Server-wide figures: connections open, accepted and refused, and
@@ -325,6 +350,7 @@ impl Server {
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             record_errors: AtomicU64::new(0),
+            pushes: Mutex::new(Vec::new()),
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
             sockets: Mutex::new(Open::default()),
@@ -488,7 +514,9 @@ impl ServerHandle {
         };
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
-        record::start(&self.shared, &self.shared.live(), key, id, local::LOCAL_ADDR);
+        let live = self.shared.live();
+        record::start(&self.shared, &live, key, id, local::LOCAL_ADDR);
+        relay::start_pushes(&self.shared, &live, key, None);
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)
@@ -531,6 +559,34 @@ impl ServerHandle {
             crate::protocol::escape::Escaped(&key.app)
         );
         Ok(frames)
+    }
+
+    /// Every push relay: where (without its stream key), connected or not,
+    /// bytes sent, reconnects and the last error.
+    pub fn pushes(&self) -> Vec<PushStats> {
+        self.shared.push_stats()
+    }
+
+    /// Pushes `key`, while it is published, to `url` as well (with the
+    /// substitutions of `Config::push`); the relay ends with the publish.
+    /// False when nobody publishes `key`.
+    pub fn add_push(&self, key: &StreamKey, url: &str) -> bool {
+        if !self
+            .shared
+            .registry
+            .stats()
+            .iter()
+            .any(|s| &s.key == key && s.publishing)
+        {
+            return false;
+        }
+        relay::start(&self.shared, &self.shared.live(), key, relay::target(url, key));
+        true
+    }
+
+    /// Stops pushing `key` to `url`; false when it was not.
+    pub fn remove_push(&self, key: &StreamKey, url: &str) -> bool {
+        self.shared.stop_push(key, url)
     }
 
     /// Every open connection: who, doing what, bytes moved.

@@ -169,6 +169,8 @@ pub struct PlayerCounts {
     pub local: usize,
     /// Recorders writing it to files.
     pub recorders: usize,
+    /// Relays pushing it to other servers.
+    pub pushes: usize,
 }
 
 /// Who publishes a stream.
@@ -458,6 +460,7 @@ impl Stream {
                 ClientKind::Mp4Play => players.mp4 += 1,
                 ClientKind::LocalPlay => players.local += 1,
                 ClientKind::Recorder => players.recorders += 1,
+                ClientKind::Relay => players.pushes += 1,
                 _ => players.rtmp += 1,
             }
         }

@@ -37,9 +37,14 @@ pub fn start_server() -> ServerHandle {
     })
 }
 
-/// Starts a server with `config` as given (bind it to a loopback port 0).
-pub fn start_server_with(config: Config) -> ServerHandle {
+/// Starts a server with `config`; one left at the default address (all
+/// interfaces, port 1935) gets a free loopback port instead, so tests
+/// never share a port or listen beyond loopback.
+pub fn start_server_with(mut config: Config) -> ServerHandle {
     let _ = env_logger::builder().is_test(true).try_init();
+    if config.bind == Config::default().bind {
+        config.bind = "127.0.0.1:0".parse().unwrap();
+    }
     Server::start(config).expect("server starts on a free loopback port")
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::media::FrameKind;
-use crate::server::{ClientStats, StreamStats};
+use crate::server::{ClientStats, PushStats, StreamStats};
 
 /// The envelope of every answer, as SRS's: `code` 0 for success, the
 /// server, a service id that changes when the process restarts, and the
@@ -45,8 +45,8 @@ impl Envelope {
 }
 
 /// The body of `GET /api/v1/streams`.
-pub(crate) fn streams(envelope: &Envelope, streams: &[StreamStats], rtmp_port: u16) -> String {
-    let streams: Vec<Value> = streams.iter().map(stream).collect();
+pub(crate) fn streams(envelope: &Envelope, streams: &[StreamStats], pushes: &[PushStats], rtmp_port: u16) -> String {
+    let streams: Vec<Value> = streams.iter().map(|s| stream(s, pushes)).collect();
     envelope.wrap(
         0,
         json!({ "version": env!("CARGO_PKG_VERSION"), "rtmp_port": rtmp_port, "streams": streams }),
@@ -54,8 +54,8 @@ pub(crate) fn streams(envelope: &Envelope, streams: &[StreamStats], rtmp_port: u
 }
 
 /// The body of `GET /api/v1/streams/{id}`.
-pub(crate) fn one_stream(envelope: &Envelope, s: &StreamStats) -> String {
-    envelope.wrap(0, json!({ "stream": stream(s) }))
+pub(crate) fn one_stream(envelope: &Envelope, s: &StreamStats, pushes: &[PushStats]) -> String {
+    envelope.wrap(0, json!({ "stream": stream(s, pushes) }))
 }
 
 /// The body of `GET /api/v1/clients`.
@@ -143,7 +143,19 @@ fn average(kbps: &[u64], n: usize) -> u64 {
     last.iter().sum::<u64>() / last.len().max(1) as u64
 }
 
-fn stream(s: &StreamStats) -> Value {
+fn stream(s: &StreamStats, pushes: &[PushStats]) -> Value {
+    let pushes: Vec<Value> = (pushes.iter().filter(|p| p.key == s.key))
+        .map(|p| {
+            json!({
+                "id": p.id.to_string(),
+                "destination": p.destination,
+                "connected": p.connected,
+                "send_bytes": p.sent_bytes,
+                "reconnects": p.reconnects,
+                "last_error": p.last_error,
+            })
+        })
+        .collect();
     let key = &s.key;
     let video = s.video.as_ref().map(|v| {
         json!({
@@ -179,6 +191,7 @@ fn stream(s: &StreamStats) -> Value {
             "mp4": s.players_by_protocol.mp4,
             "local": s.players_by_protocol.local,
             "record": s.players_by_protocol.recorders,
+            "push": s.players_by_protocol.pushes,
         },
         "frames": s.frames,
         "dropped": s.dropped,
@@ -202,6 +215,7 @@ fn stream(s: &StreamStats) -> Value {
         "audio": audio,
         "mse_type": s.mse_type,
         "gop_cache": { "frames": s.gop_frames, "bytes": s.gop_bytes },
+        "push": pushes,
         "tracks": s.tracks.iter().map(|t| json!({
             "type": if t.kind == FrameKind::Audio { "audio" } else { "video" },
             "track": t.track,
@@ -238,6 +252,7 @@ mod tests {
                 mp4: 1,
                 local: 0,
                 recorders: 0,
+                pushes: 0,
             },
             publisher: Some(PublisherStats {
                 id: 7,
@@ -287,7 +302,7 @@ mod tests {
             service: "s1".into(),
             pid: 42,
         };
-        let body: Value = serde_json::from_str(&streams(&envelope, &[stats], 1935)).unwrap();
+        let body: Value = serde_json::from_str(&streams(&envelope, &[stats], &[], 1935)).unwrap();
         assert_eq!((body["code"].as_u64(), body["pid"].as_u64()), (Some(0), Some(42)));
         assert_eq!(body["server"], "rustic_rtmp");
         assert_eq!(body["rtmp_port"], 1935);

@@ -117,7 +117,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                         let streams = shared.registry.stats();
                         let mut totals = shared.totals();
                         totals.slow_players_disconnected += streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
-                        let body = metrics::render(&totals, &streams);
+                        let body = metrics::render(&totals, &streams, &shared.push_stats());
                         (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                     }
                     _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
@@ -173,43 +173,64 @@ fn refuse(socket: &TcpStream, response: &[u8]) {
 }
 
 /// The status and JSON body answering an API call.
-fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, shared: &Shared, live: &Live) -> (Status, String) {
+fn answer_api(
+    call: &ApiCall,
+    request: &Request,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    live: &Live,
+) -> (Status, String) {
     let envelope = api::Envelope {
         service: shared.service.clone(),
         pid: std::process::id(),
     };
     let not_found = |what: &str| (Status::NOT_FOUND, envelope.error(404, what));
+    if call.changes()
+        && let Err((code, why)) = (live.gates.server()).may_change(peer.ip(), request.authorization.as_deref())
+    {
+        let status = match code {
+            401 => Status::UNAUTHORIZED,
+            _ => Status::FORBIDDEN,
+        };
+        return (status, envelope.error(code, why));
+    }
     let streams = shared.registry.stats();
+    let pushes = shared.push_stats();
     let by_id = |id: &str| id.parse::<u64>().ok();
+    let stream_of = |id: &str| streams.iter().find(|s| Some(s.id) == by_id(id));
     match call {
-        ApiCall::Streams => (Status::OK, api::streams(&envelope, &streams, shared.rtmp_addr.port())),
-        ApiCall::Stream(id) => match streams.iter().find(|s| Some(s.id) == by_id(id)) {
-            Some(stream) => (Status::OK, api::one_stream(&envelope, stream)),
+        ApiCall::Streams => (
+            Status::OK,
+            api::streams(&envelope, &streams, &pushes, shared.rtmp_addr.port()),
+        ),
+        ApiCall::Stream(id) => match stream_of(id) {
+            Some(stream) => (Status::OK, api::one_stream(&envelope, stream, &pushes)),
             None => not_found("no stream has that id"),
         },
+        ApiCall::AddPush(id, url) => match stream_of(id) {
+            Some(stream) => {
+                let url = crate::server::relay::target(url, &stream.key);
+                crate::server::relay::start(shared, live, &stream.key, url);
+                (Status::OK, envelope.done())
+            }
+            None => not_found("no stream has that id"),
+        },
+        ApiCall::RemovePush(id, url) => {
+            let removed = stream_of(id).is_some_and(|s| shared.stop_push(&s.key, url));
+            match removed {
+                true => (Status::OK, envelope.done()),
+                false => not_found("that stream is not pushed there"),
+            }
+        }
         ApiCall::Clients => (Status::OK, api::clients(&envelope, &shared.clients(), &streams)),
         ApiCall::Client(id) => match shared.clients().iter().find(|c| Some(c.id) == by_id(id)) {
             Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
             None => not_found("no client has that id"),
         },
-        ApiCall::Kick(id) => {
-            if let Err((code, why)) = live
-                .gates
-                .server()
-                .may_change(peer.ip(), request.authorization.as_deref())
-            {
-                let status = if code == 401 {
-                    Status::UNAUTHORIZED
-                } else {
-                    Status::FORBIDDEN
-                };
-                return (status, envelope.error(code, why));
-            }
-            match by_id(id).is_some_and(|id| shared.kick(id)) {
-                true => (Status::OK, envelope.done()),
-                false => not_found("no client has that id"),
-            }
-        }
+        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| shared.kick(id)) {
+            true => (Status::OK, envelope.done()),
+            false => not_found("no client has that id"),
+        },
         ApiCall::Summaries => {
             let totals = shared.totals();
             let (rss_kib, cpu_seconds) = process_usage();

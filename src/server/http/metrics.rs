@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::server::StreamStats;
+use crate::server::{PushStats, StreamStats};
 
 /// Server-wide figures besides the streams'.
 pub(crate) struct Totals {
@@ -42,7 +42,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
 }
 
 /// The body of `GET /metrics`.
-pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
+pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushStats]) -> String {
     let mut out = String::with_capacity(4096);
     let one = |value: f64| vec![(String::new(), value)];
     let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
@@ -71,6 +71,7 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
             "protocol=\"record\"".to_owned(),
             count(|s| s.players_by_protocol.recorders),
         ),
+        ("protocol=\"push\"".to_owned(), count(|s| s.players_by_protocol.pushes)),
     ];
     family(&mut out, "players", "gauge", "Players, by protocol.", &players);
     family(
@@ -157,6 +158,41 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats]) -> String {
         "Players of a stream.",
         &per_stream(|s| s.players as f64),
     );
+    // One series per configured destination: as many as the push list.
+    let per_push = |f: fn(&PushStats) -> f64| -> Vec<(String, f64)> {
+        (pushes.iter())
+            .map(|p| {
+                let (app, name) = (label(&p.key.app), label(&p.key.name));
+                let labels = format!(
+                    "app=\"{app}\",name=\"{name}\",push=\"{}\",destination=\"{}\"",
+                    p.id,
+                    label(&p.destination)
+                );
+                (labels, f(p))
+            })
+            .collect()
+    };
+    family(
+        &mut out,
+        "push_connected",
+        "gauge",
+        "1 while a push relay is connected to its destination.",
+        &per_push(|p| f64::from(u8::from(p.connected))),
+    );
+    family(
+        &mut out,
+        "push_sent_bytes_total",
+        "counter",
+        "Media payload bytes a push relay sent to its destination.",
+        &per_push(|p| p.sent_bytes as f64),
+    );
+    family(
+        &mut out,
+        "push_reconnects_total",
+        "counter",
+        "Connections of a push relay that failed or were lost.",
+        &per_push(|p| p.reconnects as f64),
+    );
     out
 }
 
@@ -175,7 +211,7 @@ mod tests {
             slow_players_disconnected: 1,
             record_errors: 0,
         };
-        let text = render(&totals, &[]);
+        let text = render(&totals, &[], &[]);
         assert!(text.contains(
             "# TYPE rustic_rtmp_connections_accepted_total counter\nrustic_rtmp_connections_accepted_total 10\n"
         ));

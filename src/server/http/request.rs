@@ -29,6 +29,7 @@ pub(crate) enum Method {
     Head,
     Options,
     Delete,
+    Post,
     /// Any other method: answered 405.
     Other,
 }
@@ -78,6 +79,7 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         Some("HEAD") => Method::Head,
         Some("OPTIONS") => Method::Options,
         Some("DELETE") => Method::Delete,
+        Some("POST") => Method::Post,
         _ => Method::Other,
     };
     let minor_version = request.version.unwrap_or(0);
@@ -135,6 +137,17 @@ pub(crate) enum ApiCall {
     Kick(String),
     /// `GET /api/v1/summaries`
     Summaries,
+    /// `POST /api/v1/streams/{id}/push?url=URL`: pushes the stream there too.
+    AddPush(String, String),
+    /// `DELETE /api/v1/streams/{id}/push?url=URL`: stops that push.
+    RemovePush(String, String),
+}
+
+impl ApiCall {
+    /// Whether the call changes something (and needs the API token).
+    pub(crate) fn changes(&self) -> bool {
+        matches!(self, ApiCall::Kick(_) | ApiCall::AddPush(..) | ApiCall::RemovePush(..))
+    }
 }
 
 /// Where a request goes.
@@ -172,7 +185,7 @@ pub(crate) fn route(request: &Request) -> Route {
     if request.method == Method::Options {
         return Route::Options;
     }
-    if let Some(call) = api_call(&segments, request.method) {
+    if let Some(call) = api_call(&segments, query, request.method) {
         return call;
     }
     let page = match segments.as_slice() {
@@ -203,7 +216,7 @@ pub(crate) fn route(request: &Request) -> Route {
 }
 
 /// The route of an `/api/v1/...` path, if it is one.
-fn api_call(segments: &[String], method: Method) -> Option<Route> {
+fn api_call(segments: &[String], query: &str, method: Method) -> Option<Route> {
     let [api, v1, rest @ ..] = segments else {
         return None;
     };
@@ -218,12 +231,20 @@ fn api_call(segments: &[String], method: Method) -> Option<Route> {
         ["clients", id] if method == Method::Delete => ApiCall::Kick((*id).to_owned()),
         ["clients", id] => ApiCall::Client((*id).to_owned()),
         ["summaries"] => ApiCall::Summaries,
+        ["streams", id, "push"] => {
+            let url = query.split('&').find_map(|pair| pair.strip_prefix("url="));
+            let Some(url) = url.and_then(percent_decode).filter(|u| !u.is_empty()) else {
+                return Some(Route::Refuse(Status::BAD_REQUEST, "give the destination as ?url="));
+            };
+            match method {
+                Method::Post => ApiCall::AddPush((*id).to_owned(), url),
+                Method::Delete => ApiCall::RemovePush((*id).to_owned(), url),
+                _ => return Some(Route::Refuse(Status::METHOD_NOT_ALLOWED, "only POST and DELETE")),
+            }
+        }
         _ => return Some(Route::Refuse(Status::NOT_FOUND, "no such API call")),
     };
-    let allowed = match call {
-        ApiCall::Kick(_) => true,
-        _ => method == Method::Get,
-    };
+    let allowed = call.changes() || method == Method::Get;
     Some(match allowed {
         true => Route::Api(call),
         false => Route::Refuse(Status::METHOD_NOT_ALLOWED, "only GET and OPTIONS"),
@@ -375,6 +396,19 @@ mod tests {
             Route::Api(ApiCall::Kick("9".into()))
         );
         assert_eq!(route_of("GET", "/api/v1/summaries"), Route::Api(ApiCall::Summaries));
+        assert_eq!(
+            route_of("POST", "/api/v1/streams/3/push?url=rtmp%3A%2F%2Fh%2Flive%2Fk"),
+            Route::Api(ApiCall::AddPush("3".into(), "rtmp://h/live/k".into()))
+        );
+        assert_eq!(
+            route_of("DELETE", "/api/v1/streams/3/push?x=1&url=rtmp://h/live/k"),
+            Route::Api(ApiCall::RemovePush("3".into(), "rtmp://h/live/k".into()))
+        );
+        assert_eq!(status("POST", "/api/v1/streams/3/push"), Status::BAD_REQUEST);
+        assert_eq!(
+            status("GET", "/api/v1/streams/3/push?url=x"),
+            Status::METHOD_NOT_ALLOWED
+        );
         assert_eq!(status("DELETE", "/api/v1/streams/3"), Status::METHOD_NOT_ALLOWED);
         let auth = request("DELETE /api/v1/clients/9 HTTP/1.1\r\nAuthorization: Bearer t0k\r\n\r\n");
         assert_eq!(auth.authorization.as_deref(), Some("Bearer t0k"));

@@ -1,0 +1,362 @@
+//! Push relays: every stream published here goes on to other servers
+//! (YouTube, Twitch, another rustic_rtmp, nginx-rtmp) through the
+//! library's own client.
+//!
+//! Each destination is one more player of the stream, on a thread of its
+//! own (an outlet with no socket, see `local`): its queue is bounded as a
+//! player's, a destination that cannot keep up skips to the next keyframe,
+//! and none can slow the publisher, the local players or the other
+//! destinations. A destination that fails is dialled again after 1 s,
+//! then 2, 4, ... up to 30 s, each pause varied by a quarter either way so
+//! that many relays do not retry in step; after each connect it gets the
+//! metadata and sequence headers first, then frames from a keyframe on.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use log::{debug, info, warn};
+use parking_lot::Mutex;
+
+use super::Shared;
+use super::clients::ClientKind;
+use super::live::Live;
+use super::local::{Item, item_of, taken};
+use super::outlet::Outlet;
+use super::stream::ConnId;
+use super::wire::Chunks;
+use crate::client::{Client, ClientOptions, Publisher};
+use crate::config::THREAD_STACK;
+use crate::media::{Frame, FrameKind, StreamKey};
+use crate::protocol::escape::Escaped;
+
+/// The first pause before dialling a failed destination again; it doubles
+/// up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often a connected relay reads what its destination sent.
+const SERVICE_EVERY: Duration = Duration::from_secs(1);
+
+/// One destination of one stream, as the API and metrics show it.
+pub(crate) struct Push {
+    pub(crate) id: ConnId,
+    pub(crate) key: StreamKey,
+    /// Where it goes, stream key and all: never shown.
+    url: String,
+    connected: AtomicBool,
+    sent_bytes: AtomicU64,
+    reconnects: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    /// Set to end the relay (removed through the API).
+    stop: AtomicBool,
+}
+
+/// A snapshot of a `Push`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushStats {
+    /// The relay's number.
+    pub id: u64,
+    /// The local stream it pushes.
+    pub key: StreamKey,
+    /// The destination without its stream name (a secret, for YouTube and
+    /// the like): `rtmp://a.rtmp.youtube.com/live2`.
+    pub destination: String,
+    /// Connected and publishing now.
+    pub connected: bool,
+    /// Bytes of frames sent to it.
+    pub sent_bytes: u64,
+    /// Connections that failed or were lost.
+    pub reconnects: u64,
+    /// Why the last one failed.
+    pub last_error: Option<String>,
+}
+
+impl Push {
+    pub(crate) fn stats(&self) -> PushStats {
+        PushStats {
+            id: self.id,
+            key: self.key.clone(),
+            destination: shown(&self.url),
+            connected: self.connected.load(Ordering::Relaxed),
+            sent_bytes: self.sent_bytes.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().clone(),
+        }
+    }
+
+    /// Whether it goes to `url` (before or after substitution).
+    pub(crate) fn goes_to(&self, url: &str) -> bool {
+        self.url == url
+    }
+
+    /// Ends the relay: its thread leaves the stream at its next wake-up.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn failed(&self, why: impl fmt::Display) {
+        self.connected.store(false, Ordering::Relaxed);
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock() = Some(why.to_string().chars().take(256).collect());
+    }
+}
+
+/// The URL a stream is pushed to: `{app}` and `{name}` replaced, and the
+/// local name added when the URL names no stream (`rtmp://host/app`), as
+/// nginx-rtmp does.
+pub(crate) fn target(url: &str, key: &StreamKey) -> String {
+    let url = url.replace("{app}", &key.app).replace("{name}", &key.name);
+    let path = url.split_once("://").map_or("", |(_, rest)| rest);
+    let segments = path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .count();
+    match segments {
+        // host and app only
+        0..=2 => format!("{}/{}", url.trim_end_matches('/'), key.name),
+        _ => url,
+    }
+}
+
+/// A destination as logs and the API may show it: scheme, host and app,
+/// without the stream name, query or login.
+pub(crate) fn shown(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("rtmp", url));
+    let rest = rest.split('?').next().unwrap_or("");
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let base = rest.rsplit_once('/').map_or(rest, |(base, _)| base);
+    Escaped(&format!("{scheme}://{base}")).to_string()
+}
+
+/// Starts pushing `key` to each destination its application has, and to
+/// `extra` (a webhook's redirect).
+pub(crate) fn start_pushes(shared: &Arc<Shared>, live: &Live, key: &StreamKey, extra: Option<&str>) {
+    let configured = live.config.push_for(&key.app).iter().map(String::as_str);
+    for url in configured.chain(extra) {
+        start(shared, live, key, target(url, key));
+    }
+}
+
+/// Starts one relay of `key` to `url`.
+pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Arc<Push> {
+    let config = &live.config;
+    let (outlet, media) = Outlet::local(
+        ClientKind::Relay,
+        config.player_queue_len,
+        config.player_queue_max_bytes,
+    );
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let push = Arc::new(Push {
+        id,
+        key: key.clone(),
+        url,
+        connected: AtomicBool::new(false),
+        sent_bytes: AtomicU64::new(0),
+        reconnects: AtomicU64::new(0),
+        last_error: Mutex::new(None),
+        stop: AtomicBool::new(false),
+    });
+    shared.pushes.lock().push(push.clone());
+    let playing = shared.registry.play(key, id, outlet.clone());
+    let relay = Relay {
+        push: push.clone(),
+        outlet: Arc::downgrade(&outlet),
+        media,
+        chunk_size: shared.registry.chunk_size(),
+        options: ClientOptions::default(),
+    };
+    let weak = Arc::downgrade(shared);
+    let spawned = std::thread::Builder::new()
+        .name(format!("push-{id}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            relay.run();
+            drop(playing);
+            if let Some(shared) = weak.upgrade() {
+                shared.pushes.lock().retain(|p| p.id != id);
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start a push thread: {e}");
+        shared.pushes.lock().retain(|p| p.id != id);
+    }
+    push
+}
+
+/// A relay's thread state.
+struct Relay {
+    push: Arc<Push>,
+    outlet: Weak<Outlet>,
+    media: Receiver<Chunks>,
+    chunk_size: u32,
+    options: ClientOptions,
+}
+
+/// What a destination needs first after each connect.
+#[derive(Default)]
+struct Start {
+    metadata: Option<Frame>,
+    headers: Vec<Frame>,
+    has_video: bool,
+}
+
+impl Start {
+    fn keep(&mut self, frame: &Frame) {
+        match frame.kind {
+            FrameKind::Metadata => self.metadata = Some(frame.clone()),
+            kind if frame.is_sequence_header() => {
+                let track = |f: &Frame| f.tag().map_or(0, |t| t.track);
+                self.headers.retain(|h| !(h.kind == kind && track(h) == track(frame)));
+                self.headers.push(frame.clone());
+            }
+            _ => {}
+        }
+        self.has_video |= frame.kind == FrameKind::Video;
+    }
+}
+
+impl Relay {
+    fn run(&self) {
+        let push = &self.push;
+        let mut destination: Option<Publisher> = None;
+        let mut start = Start::default();
+        // Frames are sent from a place a decoder can start.
+        let mut from_keyframe = true;
+        let (mut retry_at, mut backoff) = (Instant::now(), FIRST_BACKOFF);
+        let mut serviced = Instant::now();
+        loop {
+            if push.stop.load(Ordering::Relaxed) {
+                info!("push#{} to {} removed", push.id, shown(&push.url));
+                return;
+            }
+            let now = Instant::now();
+            if destination.is_none() && now >= retry_at {
+                match self.connect(&start) {
+                    Ok(publisher) => {
+                        info!("push#{} to {} connected", push.id, shown(&push.url));
+                        push.connected.store(true, Ordering::Relaxed);
+                        destination = Some(publisher);
+                        from_keyframe = true;
+                        backoff = FIRST_BACKOFF;
+                    }
+                    Err(why) => {
+                        debug!("push#{} to {} failed: {why}", push.id, shown(&push.url));
+                        push.failed(why);
+                        retry_at = Instant::now() + jittered(backoff, push.id);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            }
+            if let Some(publisher) = &mut destination
+                && serviced.elapsed() >= SERVICE_EVERY
+            {
+                serviced = Instant::now();
+                if let Err(why) = publisher.service() {
+                    warn!("push#{} to {} lost: {why}", push.id, shown(&push.url));
+                    push.failed(why);
+                    destination = None;
+                    retry_at = Instant::now() + jittered(backoff, push.id);
+                    continue;
+                }
+            }
+            let wake = match destination {
+                Some(_) => serviced + SERVICE_EVERY,
+                None => retry_at,
+            };
+            let chunks = match self.media.recv_deadline(wake) {
+                Ok(chunks) => chunks,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            taken(&self.outlet, &chunks);
+            let frame = match item_of(&chunks, self.chunk_size) {
+                Some(Item::Frame(frame)) => frame,
+                Some(Item::StreamEnd) => return,
+                None => continue,
+            };
+            start.keep(&frame);
+            let Some(publisher) = &mut destination else { continue };
+            let configures = frame.kind == FrameKind::Metadata || frame.is_sequence_header();
+            if from_keyframe && !configures {
+                let starts = frame.is_keyframe() || (frame.kind == FrameKind::Audio && !start.has_video);
+                if !starts {
+                    continue;
+                }
+                from_keyframe = false;
+            }
+            match publisher.send(&frame) {
+                Ok(()) => {
+                    push.sent_bytes.fetch_add(frame.payload.len() as u64, Ordering::Relaxed);
+                }
+                Err(why) => {
+                    warn!("push#{} to {} lost: {why}", push.id, shown(&push.url));
+                    push.failed(why);
+                    destination = None;
+                    retry_at = Instant::now() + jittered(backoff, push.id);
+                }
+            }
+        }
+    }
+
+    /// Connects and sends what a player needs first.
+    fn connect(&self, start: &Start) -> Result<Publisher, crate::client::ClientError> {
+        let mut publisher = Client::publish(&self.push.url, &self.options)?;
+        for frame in start.metadata.iter().chain(&start.headers) {
+            publisher.send(frame)?;
+        }
+        Ok(publisher)
+    }
+}
+
+/// `pause` varied by up to a quarter either way.
+fn jittered(pause: Duration, seed: u64) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let spread = (u64::from(nanos) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % 501; // 0..=500
+    pause * (750 + spread as u32) / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_a_stream_name_gets_the_local_one() {
+        let key = StreamKey::new("live", "cam");
+        assert_eq!(
+            target("rtmp://a.rtmp.youtube.com/live2", &key),
+            "rtmp://a.rtmp.youtube.com/live2/cam"
+        );
+        assert_eq!(target("rtmp://host:1936/live/", &key), "rtmp://host:1936/live/cam");
+        assert_eq!(target("rtmp://host/live2/KEY1", &key), "rtmp://host/live2/KEY1");
+        assert_eq!(target("rtmp://host/{app}/{name}-low", &key), "rtmp://host/live/cam-low");
+        assert_eq!(
+            target("rtmps://host:443/rtmp/KEY?x=1", &key),
+            "rtmps://host:443/rtmp/KEY?x=1"
+        );
+    }
+
+    #[test]
+    fn a_destination_is_shown_without_its_key_or_login() {
+        assert_eq!(
+            shown("rtmp://a.rtmp.youtube.com/live2/SECRET"),
+            "rtmp://a.rtmp.youtube.com/live2"
+        );
+        assert_eq!(shown("rtmp://u:p@host/app/k?key=s"), "rtmp://host/app");
+    }
+
+    #[test]
+    fn pauses_vary_by_a_quarter() {
+        for seed in 0..50 {
+            let got = jittered(Duration::from_secs(4), seed);
+            assert!((3000..=5000).contains(&got.as_millis()), "{got:?}");
+        }
+    }
+}
