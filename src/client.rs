@@ -259,6 +259,14 @@ impl Player {
 }
 
 impl Player {
+    /// How long `recv` waits for the server before it fails with a
+    /// timeout (`Io` of kind `WouldBlock` or `TimedOut`); the player can
+    /// go on after one.
+    pub fn set_read_timeout(&self, timeout: Duration) -> Result<(), ClientError> {
+        self.connection.socket.set_read_timeout(Some(timeout))?;
+        Ok(())
+    }
+
     /// Switches the socket to non-blocking reads, for `poll`: a load tool
     /// then serves many players from one thread.
     pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), ClientError> {

@@ -116,6 +116,15 @@ pub struct Config {
     /// `{name}` replaced; a URL without a stream name gets the local
     /// name), each on its own connection that reconnects when lost.
     pub push: Vec<String>,
+    /// Origins to pull a stream from when it is played here and nobody
+    /// publishes it (an edge): base URLs such as `rtmp://origin/live`
+    /// (the name is added) or with `{name}`, tried in turn when one fails.
+    pub pull: Vec<String>,
+    /// How long a pull goes on after its last player left.
+    pub pull_idle: Duration,
+    /// Streams pulled from the start and for good: full URLs, each
+    /// published here under its own app and name.
+    pub pull_static: Vec<String>,
     /// Applications (`rtmp://host/APP/name`) with access rules, hooks and
     /// recording of their own, which their streams follow instead of
     /// `access`, `hooks` and `record`. Other applications follow those.
@@ -185,6 +194,9 @@ impl Default for Config {
             hooks: Hooks::default(),
             record: None,
             push: Vec::new(),
+            pull: Vec::new(),
+            pull_idle: Duration::from_secs(10),
+            pull_static: Vec::new(),
             apps: BTreeMap::new(),
             reload_drops_refused: false,
             http: None,
@@ -210,6 +222,11 @@ impl Config {
     /// Where `app`'s streams are pushed.
     pub(crate) fn push_for(&self, app: &str) -> &[String] {
         self.apps.get(app).map_or(&self.push, |a| &a.push)
+    }
+
+    /// Where `app`'s streams are pulled from.
+    pub(crate) fn pull_for(&self, app: &str) -> &[String] {
+        self.apps.get(app).map_or(&self.pull, |a| &a.pull)
     }
 
     /// How `app`'s streams are recorded, if they are.
@@ -264,6 +281,8 @@ pub struct App {
     pub record: Option<Record>,
     /// Where its streams are pushed.
     pub push: Vec<String>,
+    /// Where its streams are pulled from.
+    pub pull: Vec<String>,
 }
 
 /// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.

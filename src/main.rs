@@ -184,6 +184,18 @@ struct Args {
     /// none); a destination that fails is dialled again, 1 s to 30 s apart
     #[argh(option)]
     push: Vec<String>,
+    /// an origin to pull a stream from when it is played here and nobody
+    /// publishes it (an edge): rtmp://origin/live gets /NAME added;
+    /// repeat for origins tried in turn when one fails
+    #[argh(option)]
+    pull: Vec<String>,
+    /// seconds a pull goes on after its last player left (default 10)
+    #[argh(option, default = "10")]
+    pull_idle_seconds: u64,
+    /// a stream pulled from the start and for good, published here under
+    /// its own app and name (repeatable)
+    #[argh(option)]
+    pull_static: Vec<String>,
     /// URL told when a recorded file is complete (call=record_done, path)
     #[argh(option)]
     on_record_done: Option<String>,
@@ -398,6 +410,9 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         },
         reload_drops_refused: args.reload_drops_refused,
         push: args.push.clone(),
+        pull: args.pull.clone(),
+        pull_idle: Duration::from_secs(args.pull_idle_seconds),
+        pull_static: args.pull_static.clone(),
         ..Config::default()
     };
     for (name, section) in file.apps {
@@ -491,6 +506,7 @@ fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
             s.record_dir,
         )?,
         push: s.push.unwrap_or(server.push.clone()),
+        pull: s.pull.unwrap_or(server.pull.clone()),
     })
 }
 
@@ -686,7 +702,16 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         on_update,
         users
     );
-    value!(notify_method, record, record_format, record_path, push);
+    value!(
+        notify_method,
+        record,
+        record_format,
+        record_path,
+        push,
+        pull,
+        pull_idle_seconds,
+        pull_static
+    );
     optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
     switch!(no_http, no_gop_cache, nodelay, reload_drops_refused, verbose);
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));

@@ -70,16 +70,30 @@ pub enum Decision {
     /// Publish or play this name (in the same application) instead. A
     /// `connect` cannot be renamed: it goes on.
     Rename(String),
+    /// Go on, relayed through this `rtmp://` URL (nginx-rtmp's 3xx to a
+    /// URL): a publish is pushed there as well, and a play of a stream
+    /// nobody publishes here pulls it from there. A `connect` goes on.
+    Relay(String),
+}
+
+/// Where an allowed publish or play goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Routed {
+    pub(crate) key: StreamKey,
+    /// A URL to push the publish to, or pull the play from.
+    pub(crate) relay: Option<String>,
 }
 
 impl Decision {
-    /// The stream a publish or play of `key` goes to, or why it is denied.
-    pub(crate) fn stream(self, key: &StreamKey) -> Result<StreamKey, String> {
-        match self {
-            Decision::Allow => Ok(key.clone()),
-            Decision::Rename(name) => Ok(StreamKey::new(key.app.clone(), name)),
-            Decision::Deny(why) => Err(why),
-        }
+    /// Where a publish or play of `key` goes, or why it is denied.
+    pub(crate) fn route(self, key: &StreamKey) -> Result<Routed, String> {
+        let (key, relay) = match self {
+            Decision::Allow => (key.clone(), None),
+            Decision::Rename(name) => (StreamKey::new(key.app.clone(), name), None),
+            Decision::Relay(url) => (key.clone(), Some(url)),
+            Decision::Deny(why) => return Err(why),
+        };
+        Ok(Routed { key, relay })
     }
 }
 

@@ -54,6 +54,9 @@ pub(crate) struct Settings {
     pub(crate) users: Option<PathBuf>,
     pub(crate) reload_drops_refused: Option<bool>,
     pub(crate) push: Option<Vec<String>>,
+    pub(crate) pull: Option<Vec<String>>,
+    pub(crate) pull_idle_seconds: Option<u64>,
+    pub(crate) pull_static: Option<Vec<String>>,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) record: Option<String>,
     pub(crate) record_format: Option<String>,
@@ -102,6 +105,7 @@ pub(crate) struct AppSettings {
     pub(crate) record_path: Option<String>,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) push: Option<Vec<String>>,
+    pub(crate) pull: Option<Vec<String>>,
 }
 
 /// Reads and checks `path`; the error names the file, the line and the

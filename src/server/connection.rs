@@ -515,9 +515,12 @@ impl Connection {
                 }
                 Action::Play(key, query) => {
                     let allowed = (self.live.gates.get(&key.app).may_play(self.peer.ip(), &query))
-                        .and_then(|()| self.ask(|p, r| p.play(r), &key.app, &key.name, &query).stream(&key));
+                        .and_then(|()| self.ask(|p, r| p.play(r), &key.app, &key.name, &query).route(&key));
                     let key = match allowed {
-                        Ok(key) => key,
+                        Ok(routed) => {
+                            super::pull::for_play(&self.shared, &self.live, &routed);
+                            routed.key
+                        }
                         Err(why) => {
                             info!(
                                 "conn#{} {} play refused app={}: {why}",
@@ -568,9 +571,9 @@ impl Connection {
             .gates
             .get(&key.app)
             .may_publish(self.peer.ip(), key, query, self.logged_in)
-            .and_then(|()| self.ask(|p, r| p.publish(r), &key.app, &key.name, query).stream(key));
-        let key = &match allowed {
-            Ok(key) => key,
+            .and_then(|()| self.ask(|p, r| p.publish(r), &key.app, &key.name, query).route(key));
+        let (key, relay) = match allowed {
+            Ok(routed) => (&routed.key.clone(), routed.relay),
             Err(why) => {
                 info!(
                     "conn#{} {} publish refused app={}: {why}",
@@ -593,7 +596,7 @@ impl Connection {
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
                 super::record::start(&self.shared, &self.live, key, self.id, self.peer);
-                super::relay::start_pushes(&self.shared, &self.live, key, None);
+                super::relay::start_pushes(&self.shared, &self.live, key, relay.as_deref(), None);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

@@ -136,16 +136,17 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 /// nginx-rtmp's reading of an answer: 2xx allows; 3xx renames to a plain
-/// name in `Location` (an `rtmp://` URL would relay, which this server
-/// does not do yet); anything else denies.
+/// name in `Location`, or relays through an `rtmp://` URL; anything else
+/// denies.
 fn decide(call: &str, answer: Answer) -> Decision {
     match answer {
         Ok((200..=299, _)) => Decision::Allow,
         Ok((300..=399, Some(location))) if !location.contains("://") && !location.is_empty() => {
             Decision::Rename(location.trim_start_matches('/').to_owned())
         }
+        Ok((300..=399, Some(location))) if location.starts_with("rtmp://") => Decision::Relay(location),
         Ok((300..=399, Some(location))) => Decision::Deny(format!(
-            "the {call} hook redirected to {}, and relays are not supported",
+            "the {call} hook redirected to {}, which is neither a name nor an rtmp:// URL",
             Escaped(&location)
         )),
         Ok((status, _)) => Decision::Deny(format!("the {call} hook answered {status}")),
@@ -309,8 +310,12 @@ mod tests {
             decide("publish", Ok((302, Some("other".into())))),
             Decision::Rename("other".into())
         );
-        assert!(matches!(
+        assert_eq!(
             decide("play", Ok((302, Some("rtmp://x/y".into())))),
+            Decision::Relay("rtmp://x/y".into())
+        );
+        assert!(matches!(
+            decide("play", Ok((302, Some("http://x/y".into())))),
             Decision::Deny(_)
         ));
         assert!(matches!(decide("play", Ok((302, None))), Decision::Deny(_)));

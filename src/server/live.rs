@@ -74,14 +74,21 @@ impl Live {
         let hooks = self.webhooks.get(request.app).as_ref().map(|w| w as &dyn Policy);
         let policy = self.config.policy.as_deref();
         let mut renamed: Option<String> = None;
+        let mut relay: Option<String> = None;
         for decider in [hooks, policy].into_iter().flatten() {
             let name = renamed.as_deref().unwrap_or(request.name);
             match ask(decider, &PolicyRequest { name, ..request }) {
                 Decision::Allow => {}
                 Decision::Rename(name) => renamed = Some(name),
+                Decision::Relay(url) => relay = Some(url),
                 deny @ Decision::Deny(_) => return deny,
             }
         }
-        renamed.map_or(Decision::Allow, Decision::Rename)
+        // A rename and a relay together: the renamed stream is relayed.
+        match (renamed, relay) {
+            (_, Some(url)) => Decision::Relay(url),
+            (Some(name), None) => Decision::Rename(name),
+            (None, None) => Decision::Allow,
+        }
     }
 }

@@ -20,6 +20,7 @@ mod live;
 mod local;
 mod log_limit;
 mod outlet;
+mod pull;
 mod rates;
 mod record;
 mod registry;
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     record_errors: AtomicU64,
     /// Every push relay running.
     pushes: Mutex<Vec<Arc<relay::Push>>>,
+    /// Every pull running.
+    pulls: Mutex<Vec<Arc<pull::Pull>>>,
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
@@ -351,6 +354,7 @@ impl Server {
             next_id: AtomicU64::new(1),
             record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
+            pulls: Mutex::new(Vec::new()),
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
             sockets: Mutex::new(Open::default()),
@@ -379,6 +383,7 @@ impl Server {
         // On error, dropping `handle` stops the threads already started.
         handle.accept(listener, local_addr, "rtmp", connection::serve)?;
         info!("listening on {local_addr}");
+        pull::start_static(&handle.shared, &handle.shared.live());
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
             handle.accept(listener, addr, "http", http::connection::serve)?;
             handle.http_addr = Some(addr);
@@ -516,7 +521,7 @@ impl ServerHandle {
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
         let live = self.shared.live();
         record::start(&self.shared, &live, key, id, local::LOCAL_ADDR);
-        relay::start_pushes(&self.shared, &live, key, None);
+        relay::start_pushes(&self.shared, &live, key, None, None);
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)

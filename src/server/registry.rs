@@ -98,6 +98,16 @@ impl Registry {
         }
     }
 
+    /// Whether `key` has a publisher.
+    pub(crate) fn is_live(&self, key: &StreamKey) -> bool {
+        self.streams.lock().get(key).is_some_and(|s| s.is_live())
+    }
+
+    /// Players of `key` who watch (not recorders or push relays).
+    pub(crate) fn audience(&self, key: &StreamKey) -> usize {
+        self.streams.lock().get(key).map_or(0, |s| s.audience())
+    }
+
     /// Sends StreamEOF to every player of every stream.
     pub(crate) fn end_all(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.lock().values().cloned().collect();

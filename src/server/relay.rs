@@ -27,7 +27,7 @@ use super::local::{Item, item_of, taken};
 use super::outlet::Outlet;
 use super::stream::ConnId;
 use super::wire::Chunks;
-use crate::client::{Client, ClientOptions, Publisher};
+use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
@@ -134,11 +134,31 @@ pub(crate) fn shown(url: &str) -> String {
 }
 
 /// Starts pushing `key` to each destination its application has, and to
-/// `extra` (a webhook's redirect).
-pub(crate) fn start_pushes(shared: &Arc<Shared>, live: &Live, key: &StreamKey, extra: Option<&str>) {
+/// `extra` (a webhook's redirect); none goes back to the server of
+/// `source`, where a pulled stream came from.
+pub(crate) fn start_pushes(
+    shared: &Arc<Shared>,
+    live: &Live,
+    key: &StreamKey,
+    extra: Option<&str>,
+    source: Option<&str>,
+) {
     let configured = live.config.push_for(&key.app).iter().map(String::as_str);
     for url in configured.chain(extra) {
-        start(shared, live, key, target(url, key));
+        let url = target(url, key);
+        if source.is_some_and(|source| same_server(source, &url)) {
+            debug!("push of a pulled stream back to its origin {} left out", shown(&url));
+            continue;
+        }
+        start(shared, live, key, url);
+    }
+}
+
+/// Whether two RTMP URLs name the same host and port.
+fn same_server(a: &str, b: &str) -> bool {
+    match (RtmpUrl::parse(a), RtmpUrl::parse(b)) {
+        (Ok(a), Ok(b)) => a.host.eq_ignore_ascii_case(&b.host) && a.port == b.port,
+        _ => false,
     }
 }
 
@@ -341,6 +361,12 @@ mod tests {
             target("rtmps://host:443/rtmp/KEY?x=1", &key),
             "rtmps://host:443/rtmp/KEY?x=1"
         );
+    }
+
+    #[test]
+    fn the_same_server_is_the_same_host_and_port() {
+        assert!(same_server("rtmp://Origin:1935/live/a", "rtmp://origin/app/b"));
+        assert!(!same_server("rtmp://origin:1936/live/a", "rtmp://origin/live/a"));
     }
 
     #[test]

@@ -394,6 +394,13 @@ impl Stream {
         self.state.lock().publisher.is_some()
     }
 
+    /// Players who watch: not recorders or push relays.
+    pub(crate) fn audience(&self) -> usize {
+        let state = self.state.lock();
+        let watching = |p: &&Player| !matches!(p.outlet.player_kind(), ClientKind::Recorder | ClientKind::Relay);
+        state.players.iter().filter(watching).count()
+    }
+
     /// Why the stream cannot be played as fMP4 now, if it cannot.
     pub(crate) fn fmp4_refusal(&self) -> Option<String> {
         let state = self.state.lock();

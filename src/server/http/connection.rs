@@ -360,8 +360,11 @@ fn play(
         flash_ver: "",
         tc_url: "",
     };
-    let key = &match live.decide(|p, r| p.play(r), asking).stream(key) {
-        Ok(key) => key,
+    let key = &match live.decide(|p, r| p.play(r), asking).route(key) {
+        Ok(routed) => {
+            crate::server::pull::for_play(shared, live, &routed);
+            routed.key
+        }
         Err(why) => {
             info!(
                 "conn#{id} {peer} {label} play refused app={}: {}",

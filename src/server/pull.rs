@@ -1,0 +1,244 @@
+//! Pull relays: an edge. A play of a stream nobody publishes here, in an
+//! application with origins (`Config::pull`), opens one pull from the
+//! first origin that has it, `ORIGIN/{name}`; the pulled frames are
+//! published here as an encoder's would be, so every local player of any
+//! protocol, the recorder and the push relays share that one pull. When
+//! an origin fails the next one is tried; once no player has been left for
+//! `pull_idle`, the pull ends. Static pulls (`pull_static`) start at boot
+//! and never end.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+
+use super::Shared;
+use super::live::Live;
+use super::local::LOCAL_ADDR;
+use super::registry::Publishing;
+use super::relay::{self, shown};
+use super::stream::{ConnId, PublisherInfo};
+use crate::client::{Client, ClientError, ClientOptions, RtmpUrl};
+use crate::config::THREAD_STACK;
+use crate::media::StreamKey;
+use crate::policy::Routed;
+use crate::protocol::escape::Escaped;
+
+/// How long an origin may send nothing before the next one is tried.
+const ORIGIN_SILENCE: Duration = Duration::from_secs(10);
+/// How often a pull looks whether it still has players.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// Pauses between rounds over every origin: from 1 s, doubling to 30 s.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One pull, for the API and to avoid a second for the same stream.
+pub(crate) struct Pull {
+    pub(crate) id: ConnId,
+    pub(crate) key: StreamKey,
+    /// The origins, tried in turn (full URLs, stream name included).
+    urls: Vec<String>,
+    /// Never ends for want of players.
+    fixed: bool,
+    idle: Duration,
+    connected: AtomicBool,
+}
+
+/// Pulls `key` from the first of `urls` (origin base URLs, or with
+/// `{name}`) unless it is published here or pulled already. A `fixed` pull
+/// ends only with the server.
+pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &[String], fixed: bool) {
+    if urls.is_empty() || shared.registry.is_live(key) {
+        return;
+    }
+    let mut pulls = shared.pulls.lock();
+    if pulls.iter().any(|p| &p.key == key) {
+        return;
+    }
+    let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pull = Arc::new(Pull {
+        id,
+        key: key.clone(),
+        urls: urls.iter().map(|url| relay::target(url, key)).collect(),
+        fixed,
+        idle: live.config.pull_idle,
+        connected: AtomicBool::new(false),
+    });
+    pulls.push(pull.clone());
+    drop(pulls);
+    let weak = Arc::downgrade(shared);
+    let spawned = std::thread::Builder::new()
+        .name(format!("pull-{id}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            pull.run(&weak);
+            if let Some(shared) = weak.upgrade() {
+                shared.pulls.lock().retain(|p| p.id != id);
+            }
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start a pull thread: {e}");
+        shared.pulls.lock().retain(|p| p.id != id);
+    }
+}
+
+/// Pulls the stream a play was allowed for, when nobody publishes it here
+/// and a webhook relayed the play or its application has origins.
+pub(crate) fn for_play(shared: &Arc<Shared>, live: &Live, routed: &Routed) {
+    match &routed.relay {
+        Some(url) => ensure(shared, live, &routed.key, std::slice::from_ref(url), false),
+        None => ensure(shared, live, &routed.key, live.config.pull_for(&routed.key.app), false),
+    }
+}
+
+/// Starts the static pulls of `live`: each URL's stream under its own app
+/// and name.
+pub(crate) fn start_static(shared: &Arc<Shared>, live: &Live) {
+    for url in &live.config.pull_static {
+        match RtmpUrl::parse(url) {
+            Ok(parsed) => {
+                let name = parsed.stream.split('?').next().unwrap_or_default().to_owned();
+                ensure(
+                    shared,
+                    live,
+                    &StreamKey::new(parsed.app, name),
+                    std::slice::from_ref(url),
+                    true,
+                );
+            }
+            Err(e) => warn!("pull_static {}: {e}", shown(url)),
+        }
+    }
+}
+
+/// Why a pull from one origin ended.
+enum Ended {
+    /// No player for `idle`, or the server stopped: the pull is over.
+    Done,
+    /// The origin failed or went silent: try the next.
+    Failed(String),
+}
+
+impl Pull {
+    fn run(&self, shared: &Weak<Shared>) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut unwatched_since = Instant::now();
+        loop {
+            for url in &self.urls {
+                match self.pull_from(url, shared, &mut unwatched_since) {
+                    Ended::Done => return,
+                    Ended::Failed(why) => {
+                        info!("pull#{} from {} failed: {why}", self.id, shown(url));
+                        self.connected.store(false, Ordering::Relaxed);
+                    }
+                }
+            }
+            // Every origin failed: pause, still ending once unwatched.
+            let until = Instant::now() + backoff;
+            while Instant::now() < until {
+                if self.over(shared, &mut unwatched_since) {
+                    return;
+                }
+                std::thread::sleep(LOOK_EVERY.min(until.saturating_duration_since(Instant::now())));
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Whether the pull should end: the server is gone, or nobody has
+    /// watched for `idle` (`unwatched_since` is kept up to date here).
+    fn over(&self, shared: &Weak<Shared>, unwatched_since: &mut Instant) -> bool {
+        let Some(shared) = shared.upgrade() else { return true };
+        if shared.stopping.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.fixed || shared.registry.audience(&self.key) > 0 {
+            *unwatched_since = Instant::now();
+            return false;
+        }
+        let idle = unwatched_since.elapsed() >= self.idle;
+        if idle {
+            info!(
+                "pull#{} of {} ends: no player for {:?}",
+                self.id,
+                Escaped(&self.key.app),
+                self.idle
+            );
+        }
+        idle
+    }
+
+    /// Plays `url` and publishes what comes locally until the pull is over
+    /// or the origin fails.
+    fn pull_from(&self, url: &str, weak: &Weak<Shared>, unwatched_since: &mut Instant) -> Ended {
+        let options = ClientOptions::default();
+        let mut player = match Client::play(url, &options).and_then(|p| p.set_read_timeout(LOOK_EVERY).map(|()| p)) {
+            Ok(player) => player,
+            Err(e) => return Ended::Failed(e.to_string()),
+        };
+        info!("pull#{} from {} connected", self.id, shown(url));
+        self.connected.store(true, Ordering::Relaxed);
+        let mut publishing: Option<Publishing> = None;
+        let mut heard = Instant::now();
+        loop {
+            if self.over(weak, unwatched_since) {
+                return Ended::Done;
+            }
+            let frame = match player.recv() {
+                Ok(Some(frame)) => {
+                    heard = Instant::now();
+                    frame
+                }
+                Ok(None) => {
+                    // The origin's publisher left: so does ours (players
+                    // get StreamEOF and stay for its return).
+                    publishing = None;
+                    heard = Instant::now();
+                    continue;
+                }
+                Err(ClientError::Io(e))
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                {
+                    if heard.elapsed() >= ORIGIN_SILENCE {
+                        return Ended::Failed(format!("nothing for {ORIGIN_SILENCE:?}"));
+                    }
+                    continue;
+                }
+                Err(e) => return Ended::Failed(e.to_string()),
+            };
+            if publishing.is_none() {
+                let Some(shared) = weak.upgrade() else {
+                    return Ended::Done;
+                };
+                publishing = match self.publish(&shared, url) {
+                    Some(publishing) => Some(publishing),
+                    None => {
+                        debug!("pull#{}: published here meanwhile; the pull ends", self.id);
+                        return Ended::Done;
+                    }
+                };
+            }
+            let Some(publishing) = &publishing else { continue };
+            if let Err(e) = publishing.push(frame) {
+                return Ended::Failed(e.to_string());
+            }
+            publishing.flush_now();
+        }
+    }
+
+    /// Claims the stream here for the pulled frames, with the recorder and
+    /// push relays a local publish gets (none back to `url`'s server).
+    fn publish(&self, shared: &Arc<Shared>, url: &str) -> Option<Publishing> {
+        let info = PublisherInfo {
+            addr: LOCAL_ADDR,
+            encoder: format!("pull from {}", shown(url)),
+            tc_url: String::new(),
+        };
+        let publishing = shared.registry.publish(&self.key, self.id, info)?;
+        let live = shared.live();
+        super::record::start(shared, &live, &self.key, self.id, LOCAL_ADDR);
+        relay::start_pushes(shared, &live, &self.key, None, Some(url));
+        Some(publishing)
+    }
+}
