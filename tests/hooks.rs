@@ -338,3 +338,31 @@ fn on_record_done_carries_the_recorded_files_path() {
     let path = std::path::Path::new(&fields["path"]);
     assert!(path.starts_with(scratch.path("rec")) && path.exists(), "{path:?}");
 }
+
+#[test]
+fn a_3xx_to_an_rtmp_url_pushes_the_publish_there() {
+    // The destination comes in the publisher's own args.
+    let relay: Answer = |call| match call.1.get("dest") {
+        Some(dest) => {
+            let location: &'static str = Box::leak(format!("rtmp://{dest}/live/copy").into_boxed_str());
+            (302, Some(location), Duration::ZERO)
+        }
+        None => (200, None, Duration::ZERO),
+    };
+    let (hook, _calls) = hook_server(relay);
+    let destination = start_server();
+    let server = hooked_server(hook, Duration::from_secs(5));
+    let name = unique("relayed");
+    let path = format!("live/{name}?dest={}", destination.local_addr());
+    let mut publisher =
+        rustic_rtmp::client::Client::publish(&url(&server, &path), &rustic_rtmp::client::ClientOptions::default())
+            .expect("a relay allows the publish");
+    assert!(
+        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing),
+        "under its own name here"
+    );
+    publisher.send(&numbered_frame(0, true, 0, 100)).unwrap();
+    wait_until("the copy to be published there", || {
+        stream_stats(&destination, "live", "copy").is_some_and(|s| s.publishing)
+    });
+}
