@@ -110,6 +110,12 @@ pub struct Config {
     pub policy: Option<Arc<dyn Policy>>,
     /// Webhooks with nginx-rtmp's `on_*` contract, and commands to run.
     pub hooks: Hooks,
+    /// A publish of a stream that is live (with every access rule met)
+    /// replaces its publisher instead of being refused: its players stay
+    /// and go on from the new publisher's keyframe, on the same timeline.
+    /// For encoders that reconnect before the server noticed their old
+    /// connection died.
+    pub publisher_takeover: bool,
     /// Record every published stream to files, when set.
     pub record: Option<Record>,
     /// Push every published stream to these RTMP URLs (`{app}` and
@@ -192,6 +198,7 @@ impl Default for Config {
             access: Access::default(),
             policy: None,
             hooks: Hooks::default(),
+            publisher_takeover: false,
             record: None,
             push: Vec::new(),
             pull: Vec::new(),

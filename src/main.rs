@@ -204,6 +204,10 @@ struct Args {
     /// (repeatable)
     #[argh(option)]
     exec_record_done: Vec<String>,
+    /// a publish of a live stream (with the right key) replaces its
+    /// publisher instead of being refused; players stay
+    #[argh(switch)]
+    publisher_takeover: bool,
     /// on SIGHUP, also close the publishers and players that the new
     /// access rules refuse (otherwise only new connections meet them)
     #[argh(switch)]
@@ -409,6 +413,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             None => None,
         },
         reload_drops_refused: args.reload_drops_refused,
+        publisher_takeover: args.publisher_takeover,
         push: args.push.clone(),
         pull: args.pull.clone(),
         pull_idle: Duration::from_secs(args.pull_idle_seconds),
@@ -713,7 +718,14 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         pull_static
     );
     optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
-    switch!(no_http, no_gop_cache, nodelay, reload_drops_refused, verbose);
+    switch!(
+        no_http,
+        no_gop_cache,
+        nodelay,
+        reload_drops_refused,
+        publisher_takeover,
+        verbose
+    );
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));
     FileOnly {
         exec: [

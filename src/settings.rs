@@ -53,6 +53,7 @@ pub(crate) struct Settings {
     pub(crate) hook_timeout_ms: Option<u64>,
     pub(crate) users: Option<PathBuf>,
     pub(crate) reload_drops_refused: Option<bool>,
+    pub(crate) publisher_takeover: Option<bool>,
     pub(crate) push: Option<Vec<String>>,
     pub(crate) pull: Option<Vec<String>>,
     pub(crate) pull_idle_seconds: Option<u64>,

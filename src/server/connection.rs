@@ -16,7 +16,7 @@ use super::clients::{Client, ClientKind};
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
-use super::stream::{ConnId, PublisherInfo};
+use super::stream::{CacheError, ConnId, PublisherInfo};
 use super::waker::Sleeper;
 use super::wire::Form;
 use super::writer::Output;
@@ -457,7 +457,10 @@ impl Connection {
                 Action::Media(frame) => {
                     if let Some(publishing) = &self.publishing {
                         self.timers.last_media = Instant::now();
-                        publishing.push(frame).map_err(|e| End::Misbehaved(e.to_string()))?;
+                        publishing.push(frame).map_err(|e| match e {
+                            CacheError::Replaced => End::Closed("another publisher took the stream over"),
+                            e => End::Misbehaved(e.to_string()),
+                        })?;
                     }
                 }
                 Action::Connect {
@@ -590,8 +593,18 @@ impl Connection {
             encoder: client.flash_ver,
             tc_url: client.tc_url,
         };
-        match self.shared.registry.publish(key, self.id, info) {
-            Some(publishing) => {
+        let takeover = self.live.config.publisher_takeover;
+        match self.shared.registry.publish_or_take_over(key, self.id, info, takeover) {
+            Some((publishing, replaced)) => {
+                if let Some(old) = replaced {
+                    info!(
+                        "conn#{} {} takes app={} over from conn#{old}",
+                        self.id,
+                        self.peer,
+                        Escaped(&key.app)
+                    );
+                    self.shared.kick(old);
+                }
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);

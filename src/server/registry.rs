@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::events::{Event, Events};
 use super::outlet::Outlet;
-use super::stream::{CacheError, ConnId, PublisherInfo, Stream, StreamConfig, StreamStats};
+use super::stream::{CacheError, ConnId, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
 
 /// All streams with a publisher or a player.
@@ -73,15 +73,32 @@ impl Registry {
     /// Starts publishing `key` for connection `id`; `None` when another
     /// publisher holds it.
     pub(crate) fn publish(self: &Arc<Self>, key: &StreamKey, id: ConnId, info: PublisherInfo) -> Option<Publishing> {
-        let (stream, started) = self.with_stream(key, |s| s.try_start_publish(id, info));
-        if started {
-            self.events.emit(Event::PublishStarted { id, key: key.clone() });
-        }
-        started.then(|| Publishing {
+        self.publish_or_take_over(key, id, info, false)
+            .map(|(publishing, _)| publishing)
+    }
+
+    /// `publish`, or with `takeover`, in place of the live publisher,
+    /// whose number comes back to be closed.
+    pub(crate) fn publish_or_take_over(
+        self: &Arc<Self>,
+        key: &StreamKey,
+        id: ConnId,
+        info: PublisherInfo,
+        takeover: bool,
+    ) -> Option<(Publishing, Option<ConnId>)> {
+        let (stream, started) = self.with_stream(key, |s| s.start_publish(id, info, takeover));
+        let replaced = match started {
+            Start::Taken => return None,
+            Start::Started => None,
+            Start::TookOver(old) => Some(old),
+        };
+        self.events.emit(Event::PublishStarted { id, key: key.clone() });
+        let publishing = Publishing {
             registry: self.clone(),
             stream,
             id,
-        })
+        };
+        Some((publishing, replaced))
     }
 
     /// Adds connection `id` as a player of `key`, whether or not it is
@@ -144,7 +161,7 @@ impl Publishing {
     /// Adds a frame for the stream's players; `flush` sends it. An error
     /// says why the publisher must be closed.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), CacheError> {
-        self.stream.push(frame)
+        self.stream.push(self.id, frame)
     }
 
     /// Sends the players what `push` added, or with merged writes, once it

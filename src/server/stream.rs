@@ -73,6 +73,8 @@ pub(crate) enum CacheError {
     TooManyTracks { limit: usize },
     /// Metadata and sequence headers together passed the cache budget.
     OverBudget { bytes: usize, limit: usize },
+    /// Another publisher took the stream over.
+    Replaced,
 }
 
 impl fmt::Display for CacheError {
@@ -85,6 +87,7 @@ impl fmt::Display for CacheError {
                 f,
                 "metadata and sequence headers of {bytes} bytes exceed the stream cache limit of {limit}"
             ),
+            CacheError::Replaced => write!(f, "another publisher took the stream over"),
         }
     }
 }
@@ -284,6 +287,24 @@ impl State {
         }
     }
 
+    /// Forgets what the publisher configured: the next one's codecs may
+    /// differ.
+    fn forget_publisher(&mut self) {
+        self.metadata = None;
+        self.headers.clear();
+        self.header_bytes = 0;
+        self.has_video = false;
+        self.tracks = Tracks::default();
+        self.fmp4_tracks = 0;
+        self.fmp4_refusal.set(None);
+        self.publisher_info = None;
+        self.video = None;
+        self.audio = None;
+        self.mse_codecs = None;
+        self.last_media = [None; 2];
+        self.clear_gop();
+    }
+
     /// Lets go of every HTTP player: its body ends once what is queued is
     /// written, as an FLV file ends. A new publisher's stream may start
     /// with other codecs and timestamps, which a file cannot.
@@ -298,6 +319,64 @@ impl State {
     }
 }
 
+/// How far ahead of a gap a rebased publisher's first frame goes: about
+/// one video frame.
+const REBASE_GAP_MS: u32 = 40;
+
+/// One timeline for players across publishers: a publisher that follows
+/// another (a republish, a pull failing over, a takeover) has its
+/// timestamps offset so that they go on just after the last ones sent.
+/// ffmpeg restarts near 0 on every publish, and players whose timestamps
+/// jump back log "non monotonically increasing dts", stall or resync.
+#[derive(Debug, Default)]
+struct Timeline {
+    /// Whose frames are taken: after a takeover, the replaced publisher's
+    /// are refused.
+    publisher: Option<ConnId>,
+    /// Added to the publisher's timestamps (wrapping, as RTMP time does).
+    offset: u32,
+    /// A new publisher started: its first frame sets `offset`.
+    rebase: bool,
+    /// The latest audio or video timestamp sent, offset included.
+    last_out: Option<u32>,
+}
+
+impl Timeline {
+    /// The players' timestamp for a frame of `kind` at `at` from `from`;
+    /// `None` when `from` no longer publishes.
+    fn place(&mut self, from: ConnId, kind: FrameKind, at: RtmpTime) -> Option<RtmpTime> {
+        if self.publisher != Some(from) {
+            return None;
+        }
+        if std::mem::take(&mut self.rebase)
+            && let Some(last) = self.last_out
+        {
+            self.offset = last.wrapping_add(REBASE_GAP_MS).wrapping_sub(at.0);
+        }
+        let out = at.0.wrapping_add(self.offset);
+        if kind != FrameKind::Metadata {
+            self.last_out = Some(self.last_out.map_or(out, |last| last.max(out)));
+        }
+        Some(RtmpTime(out))
+    }
+
+    /// `id` publishes from now on, its first frame rebased.
+    fn start(&mut self, id: ConnId) {
+        self.publisher = Some(id);
+        self.rebase = true;
+    }
+}
+
+/// How a publish start went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    Started,
+    /// Another publisher is live.
+    Taken,
+    /// It replaced the publisher with this number, which is to be closed.
+    TookOver(ConnId),
+}
+
 /// One live stream.
 pub(crate) struct Stream {
     /// The stream's number, for the API: one per registry entry.
@@ -308,6 +387,9 @@ pub(crate) struct Stream {
     born: Instant,
     events: Events,
     state: Mutex<State>,
+    /// Apart from `state`, so that a frame is chunked (with its players'
+    /// timestamp) before the stream's lock is taken.
+    timeline: Mutex<Timeline>,
     fanout: Fanout,
 }
 
@@ -320,6 +402,7 @@ impl Stream {
             config,
             born: Instant::now(),
             state: Mutex::new(State::default()),
+            timeline: Mutex::new(Timeline::default()),
             fanout: Fanout::new(),
         }
     }
@@ -328,21 +411,41 @@ impl Stream {
         &self.key
     }
 
-    /// Makes `id` the publisher unless another one is live.
-    pub(crate) fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
+    /// Makes `id` the publisher unless another one is live, or, with
+    /// `takeover`, in its place: the players stay and go on from the new
+    /// publisher's sequence headers and keyframe, on the same timeline.
+    pub(crate) fn start_publish(&self, id: ConnId, info: PublisherInfo, takeover: bool) -> Start {
         let mut state = self.state.lock();
-        if state.publisher.is_some() {
-            return false;
-        }
+        let started = match state.publisher {
+            None => Start::Started,
+            Some(_) if !takeover => return Start::Taken,
+            Some(old) => Start::TookOver(old),
+        };
+        let flush = match started {
+            Start::TookOver(_) => {
+                // The old publisher's last frames go out first.
+                let flush = self.flush(&mut state);
+                state.forget_publisher();
+                Some(flush)
+            }
+            _ => None,
+        };
         state.publisher = Some(id);
         state.publisher_info = Some((info, Instant::now()));
+        self.timeline.lock().start(id);
         // Players waiting from before, or from a previous publisher, hear
         // that the stream runs again.
         for player in &mut state.players {
             player.skipping = false;
         }
-        state.tell_players(UserControl::StreamBegin(MEDIA_STREAM_ID));
-        true
+        if started == Start::Started {
+            state.tell_players(UserControl::StreamBegin(MEDIA_STREAM_ID));
+        }
+        drop(state);
+        if let Some(flush) = flush {
+            self.fanout.write(flush);
+        }
+        started
     }
 
     /// Ends the publish by `id`: frames still pending go out, caches are
@@ -360,19 +463,8 @@ impl Stream {
         self.fanout.write(flush);
         let mut state = self.state.lock();
         state.publisher = None;
-        state.metadata = None;
-        state.headers.clear();
-        state.header_bytes = 0;
-        state.has_video = false;
-        state.tracks = Tracks::default();
-        state.fmp4_tracks = 0;
-        state.fmp4_refusal.set(None);
-        state.publisher_info = None;
-        state.video = None;
-        state.audio = None;
-        state.mse_codecs = None;
-        state.last_media = [None; 2];
-        state.clear_gop();
+        self.timeline.lock().publisher = None;
+        state.forget_publisher();
         state.end_http_players();
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
         // players quit on the latter and would miss a republish.
@@ -533,7 +625,9 @@ impl Stream {
     /// pending frames, which go to the players at `flush_if_due` (or here,
     /// once there are `MAX_BATCH` of them). Metadata or a sequence header
     /// that the caches cannot take is an error: the publisher is closed.
-    pub(crate) fn push(&self, frame: Frame) -> Result<(), CacheError> {
+    pub(crate) fn push(&self, from: ConnId, mut frame: Frame) -> Result<(), CacheError> {
+        let placed = self.timeline.lock().place(from, frame.kind, frame.timestamp);
+        frame.timestamp = placed.ok_or(CacheError::Replaced)?;
         let (chunk_csid, frame_type) = match frame.kind {
             FrameKind::Audio => (SharedCsid::Audio, type_id::AUDIO),
             FrameKind::Video => (SharedCsid::Video, type_id::VIDEO),
@@ -1013,10 +1107,21 @@ mod tests {
     }
 
     impl Stream {
-        /// One frame in a read of its own, as the connection hands it over.
+        /// One frame from the current publisher in a read of its own, as
+        /// the connection hands it over.
         fn publish(&self, frame: Frame) {
-            self.push(frame).unwrap();
+            self.push_now(frame).unwrap();
             self.flush_if_due();
+        }
+
+        /// A frame from the current publisher.
+        fn push_now(&self, frame: Frame) -> Result<(), CacheError> {
+            let id = self.timeline.lock().publisher.expect("a publisher");
+            self.push(id, frame)
+        }
+
+        fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
+            self.start_publish(id, info, false) == Start::Started
         }
     }
 
@@ -1057,6 +1162,25 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_publisher_after_another_goes_on_where_it_left_off() {
+        let stream = stream(1000);
+        let player = subscribe(&stream, 9, 64);
+        let _turn = player.outlet.turn();
+        assert!(stream.try_start_publish(1, publisher()));
+        for ms in [1000, 1040, 1080] {
+            stream.publish(video(ms, 0x17, 1));
+        }
+        stream.end_publish(1);
+        // The next one starts near 0, as ffmpeg does.
+        assert!(stream.try_start_publish(2, publisher()));
+        for ms in [0, 40] {
+            stream.publish(video(ms, 0x17, 1));
+        }
+        let times: Vec<u32> = player.queued().iter().map(|(_, ms)| *ms).collect();
+        assert_eq!(times, [1000, 1040, 1080, 1120, 1160]);
     }
 
     #[test]
@@ -1164,8 +1288,8 @@ mod tests {
         let stream = stream(1000);
         assert!(stream.try_start_publish(1, publisher()));
         let mut player = subscribe(&stream, 2, 16);
-        stream.push(video(10, 0x17, 1)).unwrap();
-        stream.push(video(20, 0x27, 1)).unwrap();
+        stream.push_now(video(10, 0x17, 1)).unwrap();
+        stream.push_now(video(20, 0x27, 1)).unwrap();
         assert_eq!(player.received(1), vec![], "held until the read is done");
         stream.flush_if_due();
         assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
@@ -1196,18 +1320,21 @@ mod tests {
         let mut stream = stream(1000);
         stream.config.max_tracks = 1;
         assert!(stream.try_start_publish(1, publisher()));
-        stream.push(video(0, 0x17, 0)).unwrap();
-        stream.push(video(1, 0x17, 0)).unwrap(); // the same track again
+        stream.push_now(video(0, 0x17, 0)).unwrap();
+        stream.push_now(video(1, 0x17, 0)).unwrap(); // the same track again
         let audio_header = Frame {
             kind: FrameKind::Audio,
             timestamp: RtmpTime(0),
             payload: vec![0xAF, 0, 0x12, 0x10],
         };
-        assert_eq!(stream.push(audio_header), Err(CacheError::TooManyTracks { limit: 1 }));
+        assert_eq!(
+            stream.push_now(audio_header),
+            Err(CacheError::TooManyTracks { limit: 1 })
+        );
         let mut big = video(2, 0x17, 0);
         big.payload.resize(2 << 20, 0);
         assert!(matches!(
-            stream.push(big),
+            stream.push_now(big),
             Err(CacheError::OverBudget { limit: 1048576, .. })
         ));
     }

@@ -132,6 +132,8 @@ pub enum Sample {
     AudioOnly,
     /// 4 s of H.264 only.
     VideoOnly,
+    /// 2 s of audio and video, for many publishes in a row.
+    ShortAudioVideo,
 }
 
 impl Sample {
@@ -142,6 +144,7 @@ impl Sample {
             Sample::LongAudioVideo => (Some("320x240"), true, "8"),
             Sample::AudioOnly => (None, true, "4"),
             Sample::VideoOnly => (Some("320x240"), false, "4"),
+            Sample::ShortAudioVideo => (Some("320x240"), true, "2"),
         };
         let mut args: Vec<String> = Vec::new();
         let mut add = |more: &[&str]| args.extend(more.iter().map(|a| a.to_string()));
