@@ -40,6 +40,9 @@ pub struct ClientOptions {
     pub chunk_size: u32,
     /// The handshake scheme to offer.
     pub handshake: Scheme,
+    /// For `rtmps://`: accept any certificate (a self-signed server on a
+    /// LAN, tests); otherwise it must chain to one of Mozilla's roots.
+    pub tls_insecure: bool,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +51,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(10),
             chunk_size: 4096,
             handshake: Scheme::Digest,
+            tls_insecure: false,
         }
     }
 }
@@ -130,9 +134,11 @@ impl From<io::Error> for ClientError {
 /// stream (with its query), everything before it the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtmpUrl {
+    /// `rtmps://`: RTMP inside TLS.
+    pub tls: bool,
     /// Host name or address (IPv6 without brackets).
     pub host: String,
-    /// Port, 1935 unless given.
+    /// Port, 1935 (443 for `rtmps://`) unless given.
     pub port: u16,
     /// The application, possibly with slashes.
     pub app: String,
@@ -144,10 +150,14 @@ pub struct RtmpUrl {
 }
 
 impl RtmpUrl {
-    /// Parses `rtmp://[user:password@]host[:port]/app[/more]/stream[?query]`.
+    /// Parses `rtmp[s]://[user:password@]host[:port]/app[/more]/stream[?query]`.
     pub fn parse(url: &str) -> Result<RtmpUrl, ClientError> {
         let bad = || ClientError::BadUrl(url.to_owned());
-        let rest = url.strip_prefix("rtmp://").ok_or_else(bad)?;
+        let (tls, rest) = match (url.strip_prefix("rtmp://"), url.strip_prefix("rtmps://")) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) => (true, rest),
+            (None, None) => return Err(bad()),
+        };
         let (authority, path) = rest.split_once('/').ok_or_else(bad)?;
         let (credentials, authority) = match authority.rsplit_once('@') {
             Some((login, host)) => {
@@ -165,7 +175,8 @@ impl RtmpUrl {
                 None => (authority, None),
             }
         };
-        let port = port.map_or(Ok(1935), |p| p.parse().map_err(|_| bad()))?;
+        let default_port = if tls { 443 } else { 1935 };
+        let port = port.map_or(Ok(default_port), |p| p.parse().map_err(|_| bad()))?;
         // The query belongs to the stream, so split the path before it.
         let (path, query) = path.split_once('?').map_or((path, None), |(p, q)| (p, Some(q)));
         let (app, stream) = path.rsplit_once('/').ok_or_else(bad)?;
@@ -177,6 +188,7 @@ impl RtmpUrl {
             None => stream.to_owned(),
         };
         Ok(RtmpUrl {
+            tls,
             host: host.to_owned(),
             port,
             app: app.to_owned(),
@@ -186,10 +198,11 @@ impl RtmpUrl {
     }
 
     fn tc_url(&self) -> String {
+        let scheme = if self.tls { "rtmps" } else { "rtmp" };
         if self.host.contains(':') {
-            format!("rtmp://[{}]:{}/{}", self.host, self.port, self.app)
+            format!("{scheme}://[{}]:{}/{}", self.host, self.port, self.app)
         } else {
-            format!("rtmp://{}:{}/{}", self.host, self.port, self.app)
+            format!("{scheme}://{}:{}/{}", self.host, self.port, self.app)
         }
     }
 }
@@ -350,7 +363,12 @@ impl Connection {
             .map_err(connect_error)?
             .next()
             .ok_or_else(|| connect_error(io::ErrorKind::NotFound.into()))?;
-        let socket = TcpStream::connect_timeout(&resolved, options.timeout).map_err(connect_error)?;
+        // Over TLS, the socket is the plaintext end of a pump's pair.
+        let socket = match url.tls {
+            true => crate::tls::connect(resolved, &url.host, options.tls_insecure, options.timeout),
+            false => TcpStream::connect_timeout(&resolved, options.timeout),
+        }
+        .map_err(connect_error)?;
         socket.set_read_timeout(Some(options.timeout))?;
         socket.set_write_timeout(Some(options.timeout))?;
         socket.set_nodelay(true)?;
@@ -508,6 +526,12 @@ mod tests {
         let url = RtmpUrl::parse("rtmp://[::1]:1937/live/x").unwrap();
         assert_eq!((url.host.as_str(), url.port), ("::1", 1937));
         assert_eq!(url.tc_url(), "rtmp://[::1]:1937/live");
+        let url = RtmpUrl::parse("rtmps://live-api-s.facebook.com/rtmp/KEY").unwrap();
+        assert!(url.tls);
+        assert_eq!(
+            (url.port, url.tc_url().as_str()),
+            (443, "rtmps://live-api-s.facebook.com:443/rtmp")
+        );
         for bad in [
             "http://h/a/b",
             "rtmp://h",

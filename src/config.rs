@@ -141,6 +141,13 @@ pub struct Config {
     pub reload_drops_refused: bool,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
+    /// Where RTMPS clients connect, with the certificate to show, if
+    /// anywhere.
+    pub tls: Option<TlsBind>,
+    /// Push and pull relays to `rtmps://` accept any certificate
+    /// (self-signed LAN servers, tests); otherwise certificates are
+    /// checked against Mozilla's roots.
+    pub relay_tls_insecure: bool,
     /// Time an HTTP client has to send a whole request head.
     pub http_header_timeout: Duration,
     /// Time an HTTP connection may stay open between requests.
@@ -207,6 +214,8 @@ impl Default for Config {
             apps: BTreeMap::new(),
             reload_drops_refused: false,
             http: None,
+            tls: None,
+            relay_tls_insecure: false,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(15),
             // nginx's default for a request line and its headers together
@@ -368,6 +377,18 @@ impl Hooks {
     pub(crate) fn decides(&self) -> bool {
         self.on_connect.is_some() || self.on_publish.is_some() || self.on_play.is_some()
     }
+}
+
+/// Where the RTMPS listener binds, and its certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsBind {
+    /// The address; port 0 picks a free port (see `ServerHandle::tls_addr`).
+    pub addr: SocketAddr,
+    /// The certificate chain, PEM. Read again for new connections when it
+    /// changes on disk.
+    pub cert: PathBuf,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Where the HTTP listener binds.

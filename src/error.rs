@@ -17,6 +17,8 @@ pub enum Error {
     },
     /// A thread could not be started.
     Spawn(io::Error),
+    /// The TLS certificate or key could not be loaded.
+    Tls(crate::tls::TlsError),
 }
 
 impl fmt::Display for Error {
@@ -24,6 +26,7 @@ impl fmt::Display for Error {
         match self {
             Error::Bind { addr, .. } => write!(f, "cannot listen on {addr}"),
             Error::Spawn(_) => write!(f, "cannot start a thread"),
+            Error::Tls(e) => write!(f, "cannot use the TLS certificate: {e}"),
         }
     }
 }
@@ -32,6 +35,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Bind { source, .. } | Error::Spawn(source) => Some(source),
+            Error::Tls(e) => Some(e),
         }
     }
 }

@@ -37,11 +37,13 @@ mod policy;
 pub mod protocol;
 mod server;
 pub mod session;
+mod tls;
 
-pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record};
+pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record, TlsBind};
 pub use error::Error;
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
     ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, PushStats, Server,
     ServerHandle, ServerStats, StreamStats, TrackStats,
 };
+pub use tls::TlsError;

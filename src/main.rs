@@ -17,7 +17,7 @@ mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
-use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle};
+use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -45,6 +45,20 @@ struct Args {
     /// do not listen for HTTP
     #[argh(switch)]
     no_http: bool,
+    /// TCP port for RTMPS (RTMP inside TLS), e.g. 443 or 1936; needs
+    /// --tls-cert and --tls-key
+    #[argh(option)]
+    tls_port: Option<u16>,
+    /// the certificate chain for RTMPS, PEM; read again when it changes
+    #[argh(option)]
+    tls_cert: Option<PathBuf>,
+    /// the private key for RTMPS, PEM
+    #[argh(option)]
+    tls_key: Option<PathBuf>,
+    /// push and pull relays to rtmps:// accept any certificate
+    /// (self-signed servers); otherwise Mozilla's roots must vouch for it
+    #[argh(switch)]
+    push_insecure: bool,
     /// outgoing chunk size in bytes (default 4096)
     #[argh(option, default = "4096")]
     chunk_size: u32,
@@ -323,6 +337,15 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         None => ip,
     };
     // The default port gives way to another program; one asked for does not.
+    let tls = match (args.tls_port, &args.tls_cert, &args.tls_key) {
+        (None, None, None) => None,
+        (Some(port), Some(cert), Some(key)) => Some(TlsBind {
+            addr: SocketAddr::new(ip, port),
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => return Err("--tls-port, --tls-cert and --tls-key go together".into()),
+    };
     let http = (!args.no_http).then(|| HttpBind {
         addr: SocketAddr::new(http_ip, args.http_port.unwrap_or(DEFAULT_HTTP_PORT)),
         required: args.http_port.is_some() || args.http_bind.is_some(),
@@ -413,6 +436,8 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             None => None,
         },
         reload_drops_refused: args.reload_drops_refused,
+        tls,
+        relay_tls_insecure: args.push_insecure,
         publisher_takeover: args.publisher_takeover,
         push: args.push.clone(),
         pull: args.pull.clone(),
@@ -698,6 +723,9 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
     );
     optional!(
         api_token_file,
+        tls_port,
+        tls_cert,
+        tls_key,
         on_connect,
         on_publish,
         on_play,
@@ -724,6 +752,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         nodelay,
         reload_drops_refused,
         publisher_takeover,
+        push_insecure,
         verbose
     );
     let exec = |field: &str, from_file: Option<Vec<Vec<String>>>| from_file.filter(|_| !given(field));

@@ -25,6 +25,7 @@ mod rates;
 mod record;
 mod registry;
 mod relay;
+mod rtmps;
 mod stream;
 mod waker;
 mod wire;
@@ -84,6 +85,8 @@ pub(crate) struct Shared {
     pushes: Mutex<Vec<Arc<relay::Push>>>,
     /// Every pull running.
     pulls: Mutex<Vec<Arc<pull::Pull>>>,
+    /// The RTMPS certificate, when RTMPS is on.
+    tls: Option<crate::tls::Certificates>,
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
@@ -312,6 +315,7 @@ pub struct ServerStats {
 pub struct ServerHandle {
     local_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     /// The accept threads, and the address that wakes each.
     accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
@@ -325,6 +329,11 @@ impl Server {
         let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
+        let tls_bind = config.tls.clone();
+        let tls_certificates = match &tls_bind {
+            Some(bind) => Some(crate::tls::Certificates::load(&bind.cert, &bind.key).map_err(Error::Tls)?),
+            None => None,
+        };
         let mut events = Events::new();
         let (hooks_events, exec_events) = (events.listen(), events.listen());
         let stream_config = StreamConfig {
@@ -355,6 +364,7 @@ impl Server {
             record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
+            tls: tls_certificates,
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
             sockets: Mutex::new(Open::default()),
@@ -377,6 +387,7 @@ impl Server {
         let mut handle = ServerHandle {
             local_addr,
             http_addr: None,
+            tls_addr: None,
             shared,
             accept_threads: Vec::new(),
         };
@@ -384,6 +395,14 @@ impl Server {
         handle.accept(listener, local_addr, "rtmp", connection::serve)?;
         info!("listening on {local_addr}");
         pull::start_static(&handle.shared, &handle.shared.live());
+        if let Some(bind) = tls_bind {
+            let addr = bind.addr;
+            let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
+            let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
+            handle.accept(listener, local, "rtmps", rtmps::serve)?;
+            handle.tls_addr = Some(local);
+            info!("listening for RTMPS on {local}");
+        }
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
             handle.accept(listener, addr, "http", http::connection::serve)?;
             handle.http_addr = Some(addr);
@@ -429,6 +448,11 @@ impl ServerHandle {
     /// the config asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the server listens on for RTMPS, if it does.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// The address the server listens on for HTTP, if it does.

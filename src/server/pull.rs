@@ -43,6 +43,8 @@ pub(crate) struct Pull {
     fixed: bool,
     idle: Duration,
     connected: AtomicBool,
+    /// For `rtmps://` origins.
+    tls_insecure: bool,
 }
 
 /// Pulls `key` from the first of `urls` (origin base URLs, or with
@@ -64,6 +66,7 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
         fixed,
         idle: live.config.pull_idle,
         connected: AtomicBool::new(false),
+        tls_insecure: live.config.relay_tls_insecure,
     });
     pulls.push(pull.clone());
     drop(pulls);
@@ -172,7 +175,10 @@ impl Pull {
     /// Plays `url` and publishes what comes locally until the pull is over
     /// or the origin fails.
     fn pull_from(&self, url: &str, weak: &Weak<Shared>, unwatched_since: &mut Instant) -> Ended {
-        let options = ClientOptions::default();
+        let options = ClientOptions {
+            tls_insecure: self.tls_insecure,
+            ..ClientOptions::default()
+        };
         let mut player = match Client::play(url, &options).and_then(|p| p.set_read_timeout(LOOK_EVERY).map(|()| p)) {
             Ok(player) => player,
             Err(e) => return Ended::Failed(e.to_string()),

@@ -188,7 +188,10 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         outlet: Arc::downgrade(&outlet),
         media,
         chunk_size: shared.registry.chunk_size(),
-        options: ClientOptions::default(),
+        options: ClientOptions {
+            tls_insecure: config.relay_tls_insecure,
+            ..ClientOptions::default()
+        },
     };
     let weak = Arc::downgrade(shared);
     let spawned = std::thread::Builder::new()
