@@ -175,3 +175,34 @@ fn destinations_are_added_and_removed_through_the_api() {
     let again = http::call(origin.http_addr().unwrap(), "DELETE", &path, "");
     assert_eq!(again.status, 404);
 }
+
+#[test]
+fn a_reload_changes_where_live_streams_are_pushed() {
+    let (before, after) = (start_server(), start_server());
+    let push_to = |s: &ServerHandle| Config {
+        push: vec![format!("rtmp://{}/live", s.local_addr())],
+        ..Config::default()
+    };
+    let origin = start_server_with(push_to(&before));
+    let name = unique("reloaded");
+    let key = StreamKey::new("live", name.clone());
+    let publisher = origin.publish(&key).unwrap();
+    publisher.send(frame(0)).unwrap();
+    let live_at = |s: &ServerHandle| stream_stats(s, "live", &name).is_some_and(|s| s.publishing);
+    wait_until("the first destination", || live_at(&before));
+    let mut reloaded = push_to(&after);
+    reloaded.bind = origin.local_addr();
+    origin.reload(reloaded);
+    wait_until("the push to move", || live_at(&after) && !live_at(&before));
+    // One added through the API stays through a reload.
+    assert!(origin.add_push(&key, &format!("rtmp://{}/live/copy", before.local_addr())));
+    origin.reload(Config {
+        bind: origin.local_addr(),
+        ..Config::default()
+    });
+    wait_until("the configured push to stop", || !live_at(&after));
+    assert!(
+        stream_stats(&before, "live", "copy").is_some_and(|s| s.publishing),
+        "the API's stays"
+    );
+}

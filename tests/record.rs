@@ -223,3 +223,47 @@ fn a_directory_it_cannot_write_stops_the_recording_not_the_stream() {
     let body = String::from_utf8_lossy(&metrics.body).into_owned();
     assert!(body.contains("rustic_rtmp_record_errors_total 1"), "{body}");
 }
+
+#[test]
+fn the_api_starts_and_stops_a_recording() {
+    let scratch = Scratch::new("record-api");
+    let dir = scratch.path("rec");
+    // Recorded server-wide, but not the `live` application, until asked.
+    let apps = [("live".to_owned(), rustic_rtmp::App::default())].into();
+    let server = common::http::server(Config {
+        record: Some(Record::to(&dir)),
+        apps,
+        ..Config::default()
+    });
+    let events = server.events();
+    let key = rustic_rtmp::media::StreamKey::new("live", unique("on-demand"));
+    let publisher = server.publish(&key).unwrap();
+    let id = stream_stats(&server, "live", &key.name).unwrap().id;
+    let http = server.http_addr().unwrap();
+    let path = format!("/api/v1/streams/{id}/record");
+    assert_eq!(
+        common::http::call(http, "DELETE", &path, "").status,
+        404,
+        "nothing to stop yet"
+    );
+    assert_eq!(common::http::call(http, "POST", &path, "").status, 200);
+    wait_until("a recorder", || {
+        stream_stats(&server, "live", &key.name).is_some_and(|s| s.players_by_protocol.recorders == 1)
+    });
+    for n in 0..30 {
+        publisher
+            .send(numbered_frame(n, n.is_multiple_of(10), n * 40, 300))
+            .unwrap();
+    }
+    assert_eq!(common::http::call(http, "DELETE", &path, "").status, 200);
+    // Not recorded: the recording stopped before it.
+    publisher.send(numbered_frame(30, false, 1200, 300)).unwrap();
+    let path = loop {
+        if let Event::RecordingDone { path, .. } = events.recv_timeout(WAIT).expect("the recording is done") {
+            break path;
+        }
+    };
+    assert_eq!(files(&dir, "flv"), std::slice::from_ref(&path));
+    let (_, tags) = common::http::flv_tags(&std::fs::read(&path).unwrap());
+    assert_eq!(tags.iter().filter(|t| t.kind == 9).count(), 30, "frames 0 to 29");
+}

@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     pushes: Mutex<Vec<Arc<relay::Push>>>,
     /// Every pull running.
     pulls: Mutex<Vec<Arc<pull::Pull>>>,
+    /// Every recording under way.
+    recorders: Mutex<Vec<Arc<record::Recorder>>>,
     /// The RTMPS certificate, when RTMPS is on.
     tls: Option<crate::tls::Certificates>,
     /// Bytes of unfinished messages all connections hold (see
@@ -364,6 +366,7 @@ impl Server {
             record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
+            recorders: Mutex::new(Vec::new()),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
@@ -507,6 +510,7 @@ impl ServerHandle {
         let live = Arc::new(Live::new(config));
         *self.shared.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
+        relay::follow_reload(&self.shared, &live);
         if live.config.reload_drops_refused {
             let n = self.shared.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
@@ -609,7 +613,7 @@ impl ServerHandle {
         {
             return false;
         }
-        relay::start(&self.shared, &self.shared.live(), key, relay::target(url, key));
+        relay::start(&self.shared, &self.shared.live(), key, relay::target(url, key), false);
         true
     }
 

@@ -32,12 +32,30 @@ use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
 use crate::protocol::escape::Escaped;
 
+/// A recording under way, as the API stops it.
+pub(crate) struct Recorder {
+    pub(crate) key: StreamKey,
+    /// The recorder's number among the stream's players.
+    id: ConnId,
+}
+
 /// Starts recording `key`, published by connection `id` from `addr`, if
 /// its application is recorded; logs why not if the thread cannot start.
 pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
-    let Some(settings) = live.config.record_for(&key.app).cloned() else {
-        return;
-    };
+    if let Some(settings) = live.config.record_for(&key.app) {
+        start_with(shared, live, key, id, addr, settings.clone());
+    }
+}
+
+/// Starts recording `key` with `settings` (the API's start, or a publish's).
+pub(crate) fn start_with(
+    shared: &Arc<Shared>,
+    live: &Live,
+    key: &StreamKey,
+    id: ConnId,
+    addr: SocketAddr,
+    settings: Record,
+) {
     let config = &live.config;
     let (outlet, media) = Outlet::local(
         ClientKind::Recorder,
@@ -45,6 +63,11 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: Conn
         config.player_queue_max_bytes,
     );
     let recorder = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let status = Arc::new(Recorder {
+        key: key.clone(),
+        id: recorder,
+    });
+    shared.recorders.lock().push(status.clone());
     let playing = shared.registry.play(key, recorder, outlet.clone());
     let outlet = Arc::downgrade(&outlet);
     let chunk_size = shared.registry.chunk_size();
@@ -69,11 +92,14 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: Conn
                 failed = files.apply(writes).err();
                 failed.is_none()
             });
-            // The stream ended, or the server stopped: the last file ends.
+            // The stream ended, or let go of the recorder (the server
+            // stopping, the API): what was queued is written, and the last
+            // file ends.
             if failed.is_none() {
                 failed = files.apply(recording.finish()).err();
             }
             drop(playing);
+            shared.recorders.lock().retain(|r| !Arc::ptr_eq(r, &status));
             if let Some(why) = failed {
                 shared.record_errors.fetch_add(1, Ordering::Relaxed);
                 error!("recording of {} stopped: {why}", Escaped(&key.app));
@@ -86,6 +112,19 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: Conn
     if let Err(e) = spawned {
         error!("cannot start a recorder thread: {e}");
     }
+}
+
+/// Stops every recording of `key`: each leaves the stream, writes what
+/// was queued for it and closes its file. False when there was none.
+pub(crate) fn stop(shared: &Shared, key: &StreamKey) -> bool {
+    let ids: Vec<ConnId> = (shared.recorders.lock().iter())
+        .filter(|r| &r.key == key)
+        .map(|r| r.id)
+        .collect();
+    for id in &ids {
+        shared.registry.unsubscribe(key, *id);
+    }
+    !ids.is_empty()
 }
 
 /// The recording's files: the one open and those complete.

@@ -125,6 +125,13 @@ impl Registry {
         self.streams.lock().get(key).map_or(0, |s| s.audience())
     }
 
+    /// Takes player `id` off `key`'s players (its queue closes once taken).
+    pub(crate) fn unsubscribe(&self, key: &StreamKey, id: ConnId) {
+        if let Some(stream) = self.streams.lock().get(key) {
+            stream.unsubscribe(id);
+        }
+    }
+
     /// Sends StreamEOF to every player of every stream.
     pub(crate) fn end_all(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.lock().values().cloned().collect();

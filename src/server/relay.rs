@@ -49,8 +49,11 @@ pub(crate) struct Push {
     sent_bytes: AtomicU64,
     reconnects: AtomicU64,
     last_error: Mutex<Option<String>>,
-    /// Set to end the relay (removed through the API).
+    /// Set to end the relay (removed through the API or a reload).
     stop: AtomicBool,
+    /// Started from the config's push list (a reload may stop it), not
+    /// through the API or a webhook.
+    configured: bool,
 }
 
 /// A snapshot of a `Push`.
@@ -143,14 +146,40 @@ pub(crate) fn start_pushes(
     extra: Option<&str>,
     source: Option<&str>,
 ) {
-    let configured = live.config.push_for(&key.app).iter().map(String::as_str);
-    for url in configured.chain(extra) {
+    let configured = live.config.push_for(&key.app).iter().map(|url| (url.as_str(), true));
+    for (url, configured) in configured.chain(extra.map(|url| (url, false))) {
         let url = target(url, key);
         if source.is_some_and(|source| same_server(source, &url)) {
             debug!("push of a pulled stream back to its origin {} left out", shown(&url));
             continue;
         }
-        start(shared, live, key, url);
+        start(shared, live, key, url, configured);
+    }
+}
+
+/// After a reload: every live stream is pushed to its application's new
+/// list: destinations that left the list stop, new ones start. Pushes
+/// added through the API or a webhook stay.
+pub(crate) fn follow_reload(shared: &Arc<Shared>, live: &Live) {
+    let streams = shared.registry.stats();
+    for key in streams.iter().filter(|s| s.publishing).map(|s| &s.key) {
+        let wanted: Vec<String> = live
+            .config
+            .push_for(&key.app)
+            .iter()
+            .map(|url| target(url, key))
+            .collect();
+        let running: Vec<Arc<Push>> = (shared.pushes.lock().iter())
+            .filter(|p| &p.key == key && p.configured && !p.stop.load(Ordering::Relaxed))
+            .cloned()
+            .collect();
+        for push in running.iter().filter(|p| !wanted.contains(&p.url)) {
+            info!("push#{} to {} left the push list", push.id, shown(&push.url));
+            push.stop();
+        }
+        for url in wanted.into_iter().filter(|url| !running.iter().any(|p| &p.url == url)) {
+            start(shared, live, key, url, true);
+        }
     }
 }
 
@@ -163,7 +192,7 @@ fn same_server(a: &str, b: &str) -> bool {
 }
 
 /// Starts one relay of `key` to `url`.
-pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Arc<Push> {
+pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String, configured: bool) -> Arc<Push> {
     let config = &live.config;
     let (outlet, media) = Outlet::local(
         ClientKind::Relay,
@@ -180,6 +209,7 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         reconnects: AtomicU64::new(0),
         last_error: Mutex::new(None),
         stop: AtomicBool::new(false),
+        configured,
     });
     shared.pushes.lock().push(push.clone());
     let playing = shared.registry.play(key, id, outlet.clone());

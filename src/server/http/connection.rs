@@ -210,10 +210,31 @@ fn answer_api(
         ApiCall::AddPush(id, url) => match stream_of(id) {
             Some(stream) => {
                 let url = crate::server::relay::target(url, &stream.key);
-                crate::server::relay::start(shared, live, &stream.key, url);
+                crate::server::relay::start(shared, live, &stream.key, url, false);
                 (Status::OK, envelope.done())
             }
             None => not_found("no stream has that id"),
+        },
+        ApiCall::StartRecord(id) => {
+            let Some(stream) = stream_of(id).filter(|s| s.publishing) else {
+                return not_found("no live stream has that id");
+            };
+            // The application's recording, else the server's.
+            let settings = live.config.record_for(&stream.key.app).or(live.config.record.as_ref());
+            let (Some(settings), Some(publisher)) = (settings, &stream.publisher) else {
+                let why = "no record_dir is configured for this stream";
+                return (Status::BAD_REQUEST, envelope.error(400, why));
+            };
+            if shared.recorders.lock().iter().any(|r| r.key == stream.key) {
+                return (Status::OK, envelope.done()); // recording already
+            }
+            let (key, settings) = (&stream.key, settings.clone());
+            crate::server::record::start_with(shared, live, key, publisher.id, publisher.addr, settings);
+            (Status::OK, envelope.done())
+        }
+        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| crate::server::record::stop(shared, &s.key)) {
+            true => (Status::OK, envelope.done()),
+            false => not_found("that stream is not being recorded"),
         },
         ApiCall::RemovePush(id, url) => {
             let removed = stream_of(id).is_some_and(|s| shared.stop_push(&s.key, url));

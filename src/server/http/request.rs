@@ -141,12 +141,23 @@ pub(crate) enum ApiCall {
     AddPush(String, String),
     /// `DELETE /api/v1/streams/{id}/push?url=URL`: stops that push.
     RemovePush(String, String),
+    /// `POST /api/v1/streams/{id}/record`: records the stream.
+    StartRecord(String),
+    /// `DELETE /api/v1/streams/{id}/record`: stops recording it.
+    StopRecord(String),
 }
 
 impl ApiCall {
     /// Whether the call changes something (and needs the API token).
     pub(crate) fn changes(&self) -> bool {
-        matches!(self, ApiCall::Kick(_) | ApiCall::AddPush(..) | ApiCall::RemovePush(..))
+        matches!(
+            self,
+            ApiCall::Kick(_)
+                | ApiCall::AddPush(..)
+                | ApiCall::RemovePush(..)
+                | ApiCall::StartRecord(_)
+                | ApiCall::StopRecord(_)
+        )
     }
 }
 
@@ -242,6 +253,11 @@ fn api_call(segments: &[String], query: &str, method: Method) -> Option<Route> {
                 _ => return Some(Route::Refuse(Status::METHOD_NOT_ALLOWED, "only POST and DELETE")),
             }
         }
+        ["streams", id, "record"] => match method {
+            Method::Post => ApiCall::StartRecord((*id).to_owned()),
+            Method::Delete => ApiCall::StopRecord((*id).to_owned()),
+            _ => return Some(Route::Refuse(Status::METHOD_NOT_ALLOWED, "only POST and DELETE")),
+        },
         _ => return Some(Route::Refuse(Status::NOT_FOUND, "no such API call")),
     };
     let allowed = call.changes() || method == Method::Get;
@@ -405,6 +421,14 @@ mod tests {
             Route::Api(ApiCall::RemovePush("3".into(), "rtmp://h/live/k".into()))
         );
         assert_eq!(status("POST", "/api/v1/streams/3/push"), Status::BAD_REQUEST);
+        assert_eq!(
+            route_of("POST", "/api/v1/streams/3/record"),
+            Route::Api(ApiCall::StartRecord("3".into()))
+        );
+        assert_eq!(
+            route_of("DELETE", "/api/v1/streams/3/record"),
+            Route::Api(ApiCall::StopRecord("3".into()))
+        );
         assert_eq!(
             status("GET", "/api/v1/streams/3/push?url=x"),
             Status::METHOD_NOT_ALLOWED
