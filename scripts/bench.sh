@@ -13,6 +13,11 @@
 #   stream), for 10 000 players;
 # - http: the live case with HTTP-FLV players (rtmp-load given an
 #   http://...flv URL), rustic_rtmp only: nginx-rtmp has no HTTP-FLV;
+# - tls: the live case with RTMPS players (rtmp-load given an rtmps://
+#   URL), rustic_rtmp only, against the live case's plain RTMP: what TLS
+#   costs per byte;
+# - push: the live stream pushed to PUSH destinations (each a name on one
+#   nginx-rtmp), no players: CPU seconds per GB pushed;
 # - throughput: the 3 Mbit/s file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms.
 #
@@ -20,7 +25,7 @@
 # case, and with merged writes (--merge-write-ms MERGE_MS) for the live
 # cases in MERGE_PLAYERS.
 #
-#   scripts/bench.sh                  # live 200 1000 2000, low 10000, http 200 1000, 10 s each
+#   scripts/bench.sh                  # live 200 1000 2000, low 10000, http 200 1000, tls 200, push 10; 10 s each
 #   PLAYERS="50 200" LOW_PLAYERS="" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
 #   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=50 scripts/bench.sh
 #
@@ -32,6 +37,8 @@ cd "$(dirname "$0")/.."
 players_list=${PLAYERS-"200 1000 2000"}
 low_list=${LOW_PLAYERS-"10000"}
 http_list=${HTTP_PLAYERS-"200 1000"}
+tls_list=${TLS_PLAYERS-"200"}
+push_list=${PUSH-"10"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000 2000"}
 merge_ms=${MERGE_MS:-100}
@@ -42,9 +49,10 @@ mkdir -p "$out"
 # shellcheck source=scripts/servers.sh
 . scripts/servers.sh
 declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [http]="$out/sample-3mbps.flv"
-  [throughput]="$out/sample-3mbps.flv")
+  [tls]="$out/sample-3mbps.flv" [throughput]="$out/sample-3mbps.flv")
 declare -A kbps=([live]="$(kbps_of "${sample[live]}")" [low]="$(kbps_of "${sample[low]}")")
 kbps[http]=${kbps[live]}
+kbps[tls]=${kbps[live]}
 threads_of() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # Kernel memory the whole machine uses for thread stacks and slab objects
@@ -108,7 +116,7 @@ measure() {
 
 # run_case SERVER KIND N: a fresh server, its publisher, N players.
 run_case() {
-  local server=$1 kind=$2 n=$3 port spid tpid fpid http_port="" url
+  local server=$1 kind=$2 n=$3 port spid tpid fpid http_port="" tls_port="" url
   local case="$kind $n"
   add_case "$case"
   port=$(free_port)
@@ -117,7 +125,11 @@ run_case() {
     http_port=$(free_port)
     url="http://127.0.0.1:$http_port/live/bench.flv"
   fi
-  spid=$(start_server "$server" "$port" "$http_port"); pids+=("$spid")
+  if [ "$kind" = tls ]; then
+    tls_port=$(free_port)
+    url="rtmps://127.0.0.1:$tls_port/live/bench"
+  fi
+  spid=$(start_server "$server" "$port" "$http_port" "$tls_port"); pids+=("$spid")
   wait_port "$port"
   stamps="$out/stamps-$server.txt"
   : >"$stamps"
@@ -142,13 +154,48 @@ run_case() {
   wait "$fpid" $tpid "$spid" 2>/dev/null || true
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run_push N: rustic_rtmp pushing the live stream to N names on one
+# nginx-rtmp for the measured seconds; its CPU per GB pushed.
+run_push() {
+  local n=$1 port sink_port http_port spid sink fpid flags="" t0 t1 bytes
+  local case="push $n"
+  add_case "$case"
+  port=$(free_port); sink_port=$(free_port); http_port=$(free_port)
+  sink=$(start_server nginx-rtmp "$sink_port"); pids+=("$sink")
+  for i in $(seq "$n"); do flags="$flags --push rtmp://127.0.0.1:$sink_port/live/d$i"; done
+  local saved=${RUSTIC_FLAGS:-}
+  RUSTIC_FLAGS="$saved $flags"
+  spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
+  RUSTIC_FLAGS=$saved
+  wait_port "$port"; wait_port "$sink_port"
+  ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
+    "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
+  fpid=$!; pids+=("$fpid")
+  sleep 3
+  pushed() { curl -s "http://127.0.0.1:$http_port/metrics" | awk '/^rustic_rtmp_push_sent_bytes_total/ {s += $2} END {printf "%d", s}'; }
+  bytes=$(pushed); t0=$(cpu_ticks "$spid")
+  sleep "$seconds"
+  bytes=$(( $(pushed) - bytes )); t1=$(cpu_ticks "$spid")
+  local hz; hz=$(getconf CLK_TCK)
+  result[rustic_rtmp|$case|cpu_s]=$(awk -v d=$(( t1 - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
+  result[rustic_rtmp|$case|mbs]=$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.2f", b / s / 1e6 }')
+  result[rustic_rtmp|$case|cpu]=$(awk -v d=$(( t1 - t0 )) -v hz="$hz" -v b="$bytes" \
+    'BEGIN { if (b > 0) printf "%.2f", d / hz / (b / 1e9); else print "nan" }')
+  kill "$fpid" "$spid" "$sink" 2>/dev/null || true
+  wait "$fpid" "$spid" "$sink" 2>/dev/null || true
+}
+
 for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
-  live=$players_list; low=$low_list; fast=$throughput_list; http=$http_list
-  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; http=""; fi
-  if [ "$server" = nginx-rtmp ]; then http=""; fi
+  live=$players_list; low=$low_list; fast=$throughput_list; http=$http_list; tls=$tls_list; push=$push_list
+  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; http=""; tls=""; push=""; fi
+  if [ "$server" = nginx-rtmp ]; then http=""; tls=""; push=""; fi
   for n in $live; do run_case "$server" live "$n"; done
   for n in $low; do run_case "$server" low "$n"; done
   for n in $http; do run_case "$server" http "$n"; done
+  for n in $tls; do run_case "$server" tls "$n"; done
+  for n in $push; do run_push "$n"; done
   for n in $fast; do run_case "$server" throughput "$n"; done
 done
 

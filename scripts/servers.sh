@@ -8,6 +8,8 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v nginx >/dev/null || need+=(nginx)
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
 command -v python3 >/dev/null || need+=(python3) # free_port
+command -v openssl >/dev/null || need+=(openssl) # the RTMPS case's certificate
+command -v curl >/dev/null || need+=(curl)       # the push case reads /metrics
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
@@ -36,11 +38,22 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start_server() { # name port [http_port] -> echoes pid
+# A self-signed certificate for the RTMPS cases.
+tls_cert() {
+  [ -f "$out/tls-cert.pem" ] && return
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=localhost \
+    -keyout "$out/tls-key.pem" -out "$out/tls-cert.pem" 2>/dev/null
+}
+
+start_server() { # name port [http_port] [tls_port] -> echoes pid
   case "$1" in
     rustic_rtmp | merged)
       local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
       if [ -n "${3:-}" ]; then flags="$flags --http-port $3"; else flags="$flags --no-http"; fi
+      if [ -n "${4:-}" ]; then
+        tls_cert
+        flags="$flags --tls-port $4 --tls-cert $out/tls-cert.pem --tls-key $out/tls-key.pem"
+      fi
       [ "$1" = merged ] && flags="$flags --merge-write-ms $merge_ms"
       # shellcheck disable=SC2086 # flags is a list of flags
       "${RUSTIC_BIN:-target/release/rustic_rtmp}" --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &

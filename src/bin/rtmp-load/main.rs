@@ -22,7 +22,9 @@
 //!   would hide.
 //!
 //! An `http://HOST:PORT/APP/NAME.flv` URL makes every player (probes
-//! included) an HTTP-FLV player instead.
+//! included) an HTTP-FLV player instead; an `rtmps://` URL an RTMPS
+//! player, accepting any certificate (the bench's is self-signed). Each
+//! RTMPS player has a TLS pump thread in this process.
 //!
 //! It raises its own open-file limit to the hard limit, one descriptor a
 //! player. It prints one line of `key=value` fields.
@@ -183,7 +185,10 @@ fn main() -> ExitCode {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("cannot raise the open-file limit: {e}");
     }
-    let options = ClientOptions::default();
+    let options = ClientOptions {
+        tls_insecure: true,
+        ..ClientOptions::default()
+    };
     let threads = args.threads.max(1);
     // Reader threads run from the start, so players opened early in the
     // ramp are read as a buffering player would read them.
