@@ -43,6 +43,9 @@ pub struct ClientOptions {
     /// For `rtmps://`: accept any certificate (a self-signed server on a
     /// LAN, tests); otherwise it must chain to one of Mozilla's roots.
     pub tls_insecure: bool,
+    /// The `flashVer` to send with `connect`, instead of an encoder's (to
+    /// publish) or a player's (to play).
+    pub flash_ver: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -52,6 +55,7 @@ impl Default for ClientOptions {
             chunk_size: 4096,
             handshake: Scheme::Digest,
             tls_insecure: false,
+            flash_ver: None,
         }
     }
 }
@@ -396,6 +400,7 @@ impl Connection {
             },
             stream: url.stream.clone(),
             chunk_size: options.chunk_size,
+            flash_ver: options.flash_ver.clone(),
         };
         let mut session = ClientSession::new(config, role);
         let mut connection = Connection {

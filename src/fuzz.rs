@@ -138,6 +138,7 @@ fn session_on_this_thread(data: &[u8]) {
         tc_url: "rtmp://localhost/live".into(),
         stream: "s".into(),
         chunk_size: 4096,
+        flash_ver: None,
     };
     let mut client = ClientSession::new(config, Role::Play);
     client.start();

@@ -206,3 +206,35 @@ fn a_reload_changes_where_live_streams_are_pushed() {
         "the API's stays"
     );
 }
+
+#[test]
+fn a_pushed_stream_is_not_pushed_back_to_where_it_came_from() {
+    // Two servers that push to each other: A's publish reaches B, and B
+    // does not send it back to A (a third server, C, still gets it).
+    let a_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let c = start_server();
+    let b = start_server_with(Config {
+        push: vec![
+            format!("rtmp://{a_addr}/live"),
+            format!("rtmp://{}/live", c.local_addr()),
+        ],
+        ..Config::default()
+    });
+    let a = start_server_with(Config {
+        bind: a_addr,
+        push: vec![format!("rtmp://{}/live", b.local_addr())],
+        ..Config::default()
+    });
+    let name = unique("looped");
+    let publisher = a.publish(&StreamKey::new("live", name.clone())).unwrap();
+    publisher.send(frame(0)).unwrap();
+    wait_until("the stream at C through B", || {
+        stream_stats(&c, "live", &name).is_some_and(|s| s.publishing)
+    });
+    let back: Vec<PushStats> = pushes_of(&b, &name);
+    assert_eq!(back.len(), 1, "B pushes to C only: {back:?}");
+    assert!(back[0].destination.contains(&c.local_addr().to_string()));
+}

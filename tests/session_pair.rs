@@ -42,6 +42,7 @@ impl Pair {
             tc_url: "rtmp://localhost/live".into(),
             stream: "cam?token=1".into(),
             chunk_size: 4096,
+            flash_ver: None,
         };
         let mut pair = Pair {
             client: ClientSession::new(config, role),

@@ -609,7 +609,8 @@ impl Connection {
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
                 super::record::start(&self.shared, &self.live, key, self.id, self.peer);
-                super::relay::start_pushes(&self.shared, &self.live, key, relay.as_deref(), None);
+                let source = super::relay::source_of(&self.client.stats().flash_ver, self.peer);
+                super::relay::start_pushes(&self.shared, &self.live, key, relay.as_deref(), source.as_deref());
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

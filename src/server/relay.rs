@@ -12,6 +12,7 @@
 //! metadata and sequence headers first, then frames from a keyframe on.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -106,6 +107,22 @@ impl Push {
     }
 }
 
+/// How a push relay introduces itself, followed by the port its server
+/// takes RTMP on.
+const RELAY_FLASH_VER: &str = "FMLE/3.0 (compatible; rustic_rtmp relay; port=";
+
+/// Where a stream published by `peer` with `flash_ver` came from, when the
+/// publisher is another server's push relay: its server, as a URL, so
+/// that the stream is not pushed back there.
+pub(crate) fn source_of(flash_ver: &str, peer: SocketAddr) -> Option<String> {
+    let port: u16 = flash_ver
+        .strip_prefix(RELAY_FLASH_VER)?
+        .strip_suffix(')')?
+        .parse()
+        .ok()?;
+    Some(format!("rtmp://{}/app/name", SocketAddr::new(peer.ip(), port)))
+}
+
 /// The URL a stream is pushed to: `{app}` and `{name}` replaced, and the
 /// local name added when the URL names no stream (`rtmp://host/app`), as
 /// nginx-rtmp does.
@@ -185,10 +202,20 @@ pub(crate) fn follow_reload(shared: &Arc<Shared>, live: &Live) {
 
 /// Whether two RTMP URLs name the same host and port.
 fn same_server(a: &str, b: &str) -> bool {
-    match (RtmpUrl::parse(a), RtmpUrl::parse(b)) {
-        (Ok(a), Ok(b)) => a.host.eq_ignore_ascii_case(&b.host) && a.port == b.port,
+    match (host_and_port(a), host_and_port(b)) {
+        (Some((a, p)), Some((b, q))) => a.eq_ignore_ascii_case(&b) && p == q,
         _ => false,
     }
+}
+
+/// An `rtmp[s]://` URL's host and port (1935 or 443 unless given), with or
+/// without a path.
+fn host_and_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("rtmp://").or_else(|| url.strip_prefix("rtmps://"))?;
+    let base = format!("{}/app/name", rest.split('/').next().unwrap_or(rest));
+    let scheme = if url.starts_with("rtmps://") { "rtmps" } else { "rtmp" };
+    let parsed = RtmpUrl::parse(&format!("{scheme}://{base}")).ok()?;
+    Some((parsed.host, parsed.port))
 }
 
 /// Starts one relay of `key` to `url`.
@@ -220,6 +247,9 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         chunk_size: shared.registry.chunk_size(),
         options: ClientOptions {
             tls_insecure: config.relay_tls_insecure,
+            // Says where the stream comes from, so that the destination,
+            // if it is one of ours, does not push it back (`source_of`).
+            flash_ver: Some(format!("{RELAY_FLASH_VER}{})", shared.rtmp_addr.port())),
             ..ClientOptions::default()
         },
     };
@@ -394,6 +424,15 @@ mod tests {
             target("rtmps://host:443/rtmp/KEY?x=1", &key),
             "rtmps://host:443/rtmp/KEY?x=1"
         );
+    }
+
+    #[test]
+    fn a_relay_says_which_server_it_comes_from() {
+        let peer: SocketAddr = "10.0.0.5:40000".parse().unwrap();
+        let source = source_of(&format!("{RELAY_FLASH_VER}1936)"), peer).unwrap();
+        assert!(same_server(&source, "rtmp://10.0.0.5:1936/live"));
+        assert!(!same_server(&source, "rtmp://10.0.0.5:1935/live"));
+        assert_eq!(source_of("FMLE/3.0 (compatible; obs)", peer), None);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct ClientConfig {
     pub stream: String,
     /// The chunk size announced before `connect`.
     pub chunk_size: u32,
+    /// The `flashVer` to send instead of the role's usual one (an
+    /// encoder's for a publish, a player's for a play).
+    pub flash_ver: Option<String>,
 }
 
 /// Publish or play.
@@ -112,10 +115,11 @@ impl ClientSession {
 
     /// The first messages: Set Chunk Size, then `connect`.
     pub fn start(&mut self) -> Vec<ClientEvent> {
-        let flash_ver = match self.role {
+        let usual = match self.role {
             Role::Publish => "FMLE/3.0 (compatible; rustic_rtmp)",
             Role::Play => "LNX 9,0,124,2",
         };
+        let flash_ver = self.config.flash_ver.clone().unwrap_or_else(|| usual.to_owned());
         let object = Amf0Value::object([
             ("app", Amf0Value::string(self.config.app.clone())),
             ("type", Amf0Value::string("nonprivate")),
