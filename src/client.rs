@@ -277,7 +277,7 @@ impl Player {
 
 impl Player {
     /// How long `recv` waits for the server before it fails with a
-    /// timeout (`Io` of kind `WouldBlock` or `TimedOut`); the player can
+    /// timeout (`ClientError::TimedOut`); the player can
     /// go on after one.
     pub fn set_read_timeout(&self, timeout: Duration) -> Result<(), ClientError> {
         self.connection.socket.set_read_timeout(Some(timeout))?;

@@ -162,3 +162,31 @@ fn a_policy_relays_a_play_from_another_server() {
     }
     assert_eq!(numbers_until(&mut player, 19), (0..20).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_static_pull_runs_with_no_player_and_stays() {
+    let origin = start_server();
+    let name = unique("static");
+    let publisher = origin.publish(&StreamKey::new("live", name.clone())).unwrap();
+    publisher.send(numbered_frame(0, true, 0, 300)).unwrap();
+    let edge = start_server_with(Config {
+        pull_static: vec![format!("rtmp://{}/live/{name}", origin.local_addr())],
+        pull_idle: std::time::Duration::from_millis(200),
+        ..Config::default()
+    });
+    wait_until("the edge to pull with no player", || {
+        stream_stats(&edge, "live", &name).is_some_and(|s| s.publishing)
+    });
+    let mut player = Client::play(&url(&edge, &format!("live/{name}")), &ClientOptions::default()).unwrap();
+    publisher.send(numbered_frame(1, true, 40, 300)).unwrap();
+    assert_eq!(numbers_until(&mut player, 1).last(), Some(&1));
+    drop(player);
+    // Well past the idle time, the static pull goes on.
+    wait_until("the player to leave", || {
+        stream_stats(&edge, "live", &name).is_some_and(|s| s.players == 0)
+    });
+    let still = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    wait_until("a second past the idle time", || std::time::Instant::now() >= still);
+    let stats = stream_stats(&edge, "live", &name);
+    assert!(stats.as_ref().is_some_and(|s| s.publishing), "{stats:?}");
+}

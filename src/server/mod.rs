@@ -504,7 +504,7 @@ impl ServerHandle {
     pub fn reload(&self, config: Config) {
         let old = self.shared.live();
         let (was, now) = (&old.config, &config);
-        if was.bind != now.bind || was.http != now.http {
+        if was.bind != now.bind || was.http != now.http || was.tls != now.tls {
             warn!("reload: the addresses to listen on change only with a restart");
         }
         let live = Arc::new(Live::new(config));

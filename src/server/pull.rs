@@ -203,9 +203,8 @@ impl Pull {
                     heard = Instant::now();
                     continue;
                 }
-                Err(ClientError::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
-                {
+                // A read timeout: a second without a frame.
+                Err(ClientError::TimedOut) => {
                     if heard.elapsed() >= ORIGIN_SILENCE {
                         return Ended::Failed(format!("nothing for {ORIGIN_SILENCE:?}"));
                     }
