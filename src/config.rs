@@ -141,6 +141,21 @@ pub struct Config {
     pub reload_drops_refused: bool,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
+    /// Serve HLS on the HTTP port (`/APP/NAME/index.m3u8`), muxed only
+    /// while someone asks.
+    pub hls: bool,
+    /// A segment ends at the first keyframe past this.
+    pub hls_segment: Duration,
+    /// Low-Latency HLS parts last at most this; zero for plain HLS.
+    pub hls_part: Duration,
+    /// Complete segments kept in memory and listed.
+    pub hls_segments: usize,
+    /// A stream's HLS muxing stops once nobody asked for this long.
+    pub hls_idle: Duration,
+    /// Playlist and part requests held waiting at once, server-wide...
+    pub hls_max_blocked: usize,
+    /// ...and from one address.
+    pub hls_max_blocked_per_ip: usize,
     /// Where RTMPS clients connect, with the certificate to show, if
     /// anywhere.
     pub tls: Option<TlsBind>,
@@ -216,6 +231,13 @@ impl Default for Config {
             http: None,
             tls: None,
             relay_tls_insecure: false,
+            hls: true,
+            hls_segment: Duration::from_secs(1),
+            hls_part: Duration::from_millis(200),
+            hls_segments: 7,
+            hls_idle: Duration::from_secs(30),
+            hls_max_blocked: 512,
+            hls_max_blocked_per_ip: 32,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(15),
             // nginx's default for a request line and its headers together

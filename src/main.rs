@@ -45,6 +45,24 @@ struct Args {
     /// do not listen for HTTP
     #[argh(switch)]
     no_http: bool,
+    /// do not serve HLS (/APP/NAME/index.m3u8) on the HTTP port
+    #[argh(switch)]
+    no_hls: bool,
+    /// HLS segments end at the first keyframe past this many seconds
+    /// (default 1)
+    #[argh(option, default = "1.0")]
+    hls_segment_seconds: f64,
+    /// low-latency HLS parts last at most this many ms; 0 for plain HLS
+    /// (default 200)
+    #[argh(option, default = "200")]
+    hls_part_ms: u64,
+    /// HLS segments kept in memory and listed (default 7)
+    #[argh(option, default = "7")]
+    hls_segment_count: usize,
+    /// a stream's HLS muxing stops this many seconds after its last
+    /// request (default 30)
+    #[argh(option, default = "30")]
+    hls_idle_seconds: u64,
     /// TCP port for RTMPS (RTMP inside TLS), e.g. 443 or 1936; needs
     /// --tls-cert and --tls-key
     #[argh(option)]
@@ -436,6 +454,14 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             None => None,
         },
         reload_drops_refused: args.reload_drops_refused,
+        hls: !args.no_hls,
+        hls_segment: Duration::try_from_secs_f64(args.hls_segment_seconds)
+            .ok()
+            .filter(|d| (0.1..=60.0).contains(&d.as_secs_f64()))
+            .ok_or_else(|| format!("--hls-segment-seconds {} is outside 0.1..=60", args.hls_segment_seconds))?,
+        hls_part: Duration::from_millis(args.hls_part_ms),
+        hls_segments: args.hls_segment_count.clamp(2, 100),
+        hls_idle: Duration::from_secs(args.hls_idle_seconds),
         tls,
         relay_tls_insecure: args.push_insecure,
         publisher_takeover: args.publisher_takeover,
@@ -736,6 +762,10 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         users
     );
     value!(
+        hls_segment_seconds,
+        hls_part_ms,
+        hls_segment_count,
+        hls_idle_seconds,
         notify_method,
         record,
         record_format,
@@ -748,6 +778,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
     optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
     switch!(
         no_http,
+        no_hls,
         no_gop_cache,
         nodelay,
         reload_drops_refused,

@@ -617,6 +617,103 @@ pub fn sample_fragment(sample: &Sample<'_>, at: Placement) -> Vec<u8> {
     out
 }
 
+/// One frame's fragment from a `Fragmenter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    /// `moof` + `mdat`.
+    pub bytes: Vec<u8>,
+    /// `VIDEO_TRACK` or `AUDIO_TRACK`.
+    pub track: u32,
+    /// Decode time in ms.
+    pub decode_time: u64,
+    /// Duration in ms.
+    pub duration: u32,
+    /// A video keyframe: a decoder can start here.
+    pub keyframe: bool,
+}
+
+/// Makes a fragment per coded frame of the main tracks, each once the next
+/// frame of its track gives its duration (so a file or a segment is never
+/// wrong about where a frame ends); a track's last frame lasts as long as
+/// the gap before it.
+#[derive(Debug)]
+pub struct Fragmenter {
+    /// Per track (video, audio): the frame waiting for the next one.
+    held: [Option<Held>; 2],
+    /// Per track, the last gap between frames: the next frame's duration
+    /// when none follows.
+    gaps: [u32; 2],
+    sequence: u32,
+}
+
+/// A frame a `Fragmenter` holds: its kind, body, decode time and whether
+/// it is a keyframe.
+type Held = (FrameKind, Vec<u8>, u64, bool);
+
+impl Default for Fragmenter {
+    fn default() -> Fragmenter {
+        Fragmenter {
+            held: [None, None],
+            gaps: [33, 21],
+            sequence: 0,
+        }
+    }
+}
+
+impl Fragmenter {
+    /// Takes the frame of `kind` with `body` at `decode_time` ms and gives
+    /// the fragment of the frame its track held before, if any. Frames of
+    /// other tracks than the main ones, configuration and metadata give
+    /// nothing.
+    pub fn push(&mut self, kind: FrameKind, body: &[u8], decode_time: u64) -> Option<Fragment> {
+        let slot = match kind {
+            FrameKind::Video => 0,
+            FrameKind::Audio => 1,
+            FrameKind::Metadata => return None,
+        };
+        let keyframe = match part(kind, body) {
+            Ok(Part::Frame(_, sample)) => sample.sync && kind == FrameKind::Video,
+            _ => return None,
+        };
+        let previous = self.held[slot].replace((kind, body.to_vec(), decode_time, keyframe));
+        let (kind, body, at, keyframe) = previous?;
+        let gap = decode_time.saturating_sub(at);
+        if (1..10_000).contains(&gap) {
+            self.gaps[slot] = gap as u32;
+        }
+        self.fragment(slot, kind, &body, at, keyframe)
+    }
+
+    /// The fragments of the frames still held, video first.
+    pub fn flush(&mut self) -> Vec<Fragment> {
+        (0..2)
+            .filter_map(|slot| {
+                let (kind, body, at, keyframe) = self.held[slot].take()?;
+                self.fragment(slot, kind, &body, at, keyframe)
+            })
+            .collect()
+    }
+
+    fn fragment(&mut self, slot: usize, kind: FrameKind, body: &[u8], at: u64, keyframe: bool) -> Option<Fragment> {
+        self.sequence = self.sequence.wrapping_add(1);
+        let track = if slot == 0 { VIDEO_TRACK } else { AUDIO_TRACK };
+        let placement = Placement {
+            sequence: self.sequence,
+            track,
+            decode_time: at,
+            duration: self.gaps[slot],
+        };
+        let bytes = fragment(kind, body, placement)?;
+        Some(Fragment {
+            bytes,
+            track,
+            decode_time: at,
+            duration: self.gaps[slot],
+            keyframe,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

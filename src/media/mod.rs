@@ -12,6 +12,7 @@ pub mod codec;
 pub mod flv;
 pub mod fmp4;
 pub mod frame;
+pub mod hls;
 pub mod recording;
 pub mod tag;
 

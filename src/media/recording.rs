@@ -11,7 +11,7 @@
 //! as one fragment once the next frame of its track gives its duration.
 
 use super::flv::{self, Tracks};
-use super::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
+use super::fmp4::{self, Fragmenter};
 use super::{Frame, FrameKind};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::message::type_id;
@@ -97,11 +97,8 @@ struct File {
     /// Where `duration` and `filesize` sit (FLV).
     duration_at: u64,
     filesize_at: u64,
-    /// Per fMP4 track (video, audio), the frame waiting for the next one
-    /// to give its duration, at its rebased time; and the last duration.
-    held: [Option<(Frame, u32)>; 2],
-    gaps: [u32; 2],
-    sequence: u32,
+    /// An MP4 file's fragments.
+    fragmenter: Fragmenter,
 }
 
 impl Recording {
@@ -220,9 +217,7 @@ impl Recording {
             bytes: 0,
             duration_at: 0,
             filesize_at: 0,
-            held: [None, None],
-            gaps: [33, 21],
-            sequence: 0,
+            fragmenter: Fragmenter::default(),
         };
         let mut head = Vec::new();
         match self.container {
@@ -266,15 +261,9 @@ impl Recording {
                 if frame.tag().is_none_or(|t| t.track != 0) {
                     return; // fMP4 carries the main track of each kind
                 }
-                let slot = usize::from(frame.kind == FrameKind::Audio);
-                if let Some((held, held_at)) = file.held[slot].take() {
-                    let gap = at.saturating_sub(held_at);
-                    if (1..10_000).contains(&gap) {
-                        file.gaps[slot] = gap;
-                    }
-                    out = file.fragment(slot, &held, held_at);
+                if let Some(fragment) = file.fragmenter.push(frame.kind, &frame.payload, u64::from(at)) {
+                    out = fragment.bytes;
                 }
-                file.held[slot] = Some((frame, at));
             }
         }
         file.bytes += out.len() as u64;
@@ -288,10 +277,8 @@ impl Recording {
     fn close(&mut self, writes: &mut Vec<Write>) {
         let Some(mut file) = self.file.take() else { return };
         let mut out = Vec::new();
-        for slot in 0..2 {
-            if let Some((held, at)) = file.held[slot].take() {
-                out.extend(file.fragment(slot, &held, at));
-            }
+        for fragment in file.fragmenter.flush() {
+            out.extend(fragment.bytes);
         }
         if !out.is_empty() {
             file.bytes += out.len() as u64;
@@ -308,20 +295,6 @@ impl Recording {
             patches,
             duration_ms: file.last,
         });
-    }
-}
-
-impl File {
-    /// The fragment of a held frame in `slot`, lasting the track's last gap.
-    fn fragment(&mut self, slot: usize, frame: &Frame, at: u32) -> Vec<u8> {
-        self.sequence += 1;
-        let placement = Placement {
-            sequence: self.sequence,
-            track: if slot == 0 { VIDEO_TRACK } else { AUDIO_TRACK },
-            decode_time: u64::from(at),
-            duration: self.gaps[slot],
-        };
-        fmp4::fragment(frame.kind, &frame.payload, placement).unwrap_or_default()
     }
 }
 
@@ -380,6 +353,7 @@ fn put_key(key: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::fmp4::{AUDIO_TRACK, Placement};
 
     fn frame(kind: FrameKind, ms: u32, payload: &[u8]) -> Frame {
         Frame {

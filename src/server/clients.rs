@@ -37,6 +37,8 @@ pub enum ClientKind {
     Recorder,
     /// Pushing a stream to another server.
     Relay,
+    /// Muxing a stream for HLS viewers.
+    Hls,
 }
 
 impl ClientKind {
@@ -53,6 +55,7 @@ impl ClientKind {
             ClientKind::LocalPlay => "local-play",
             ClientKind::Recorder => "record",
             ClientKind::Relay => "push",
+            ClientKind::Hls => "hls",
         }
     }
 

@@ -13,6 +13,7 @@ mod connection;
 mod events;
 mod exec;
 mod fanout;
+mod hls;
 mod hooks;
 mod http;
 mod listener;
@@ -85,6 +86,10 @@ pub(crate) struct Shared {
     pushes: Mutex<Vec<Arc<relay::Push>>>,
     /// Every pull running.
     pulls: Mutex<Vec<Arc<pull::Pull>>>,
+    /// Each stream's HLS muxer, while requests come.
+    hls: Mutex<HashMap<crate::media::StreamKey, Arc<hls::Hls>>>,
+    /// HLS requests held waiting: in all, and per address.
+    hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
     /// Every recording under way.
     recorders: Mutex<Vec<Arc<record::Recorder>>>,
     /// The RTMPS certificate, when RTMPS is on.
@@ -209,6 +214,16 @@ impl Shared {
             }
         }
         dropped
+    }
+
+    /// Every stream's statistics, with its HLS viewers.
+    fn stream_stats(&self) -> Vec<StreamStats> {
+        let mut streams = self.registry.stats();
+        let hls = self.hls.lock();
+        for stream in &mut streams {
+            stream.players_by_protocol.hls = hls.get(&stream.key).map_or(0, |h| h.viewers());
+        }
+        streams
     }
 
     /// Every push relay, as the API shows them.
@@ -367,6 +382,8 @@ impl Server {
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
             recorders: Mutex::new(Vec::new()),
+            hls: Mutex::new(HashMap::new()),
+            hls_blocked: Mutex::new((0, HashMap::new())),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
@@ -467,7 +484,7 @@ impl ServerHandle {
     pub fn stats(&self) -> ServerStats {
         ServerStats {
             connections: self.connections(),
-            streams: self.shared.registry.stats(),
+            streams: self.shared.stream_stats(),
         }
     }
 

@@ -174,6 +174,9 @@ pub struct PlayerCounts {
     pub recorders: usize,
     /// Relays pushing it to other servers.
     pub pushes: usize,
+    /// HLS viewers: addresses that asked for its playlists or segments in
+    /// the last ten seconds.
+    pub hls: usize,
 }
 
 /// Who publishes a stream.
@@ -560,6 +563,8 @@ impl Stream {
                 ClientKind::LocalPlay => players.local += 1,
                 ClientKind::Recorder => players.recorders += 1,
                 ClientKind::Relay => players.pushes += 1,
+                // Its viewers are counted apart (`hls`), by the server.
+                ClientKind::Hls => {}
                 _ => players.rtmp += 1,
             }
         }

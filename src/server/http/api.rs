@@ -192,6 +192,7 @@ fn stream(s: &StreamStats, pushes: &[PushStats]) -> Value {
             "local": s.players_by_protocol.local,
             "record": s.players_by_protocol.recorders,
             "push": s.players_by_protocol.pushes,
+            "hls": s.players_by_protocol.hls,
         },
         "frames": s.frames,
         "dropped": s.dropped,
@@ -253,6 +254,7 @@ mod tests {
                 local: 0,
                 recorders: 0,
                 pushes: 0,
+                hls: 0,
             },
             publisher: Some(PublisherStats {
                 id: 7,

@@ -110,11 +110,11 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                             bytes_in: totals.recv_bytes,
                             bytes_out: totals.send_bytes,
                         };
-                        let body = stat::render(&server, &shared.registry.stats(), &shared.clients());
+                        let body = stat::render(&server, &shared.stream_stats(), &shared.clients());
                         (Status::OK, "text/xml", body)
                     }
                     Route::Metrics => {
-                        let streams = shared.registry.stats();
+                        let streams = shared.stream_stats();
                         let mut totals = shared.totals();
                         totals.slow_players_disconnected += streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
                         let body = metrics::render(&totals, &streams, &shared.push_stats());
@@ -127,6 +127,15 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                 let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
                 answer.extend_from_slice(body.as_bytes());
                 if let Err(e) = (&**socket).write_all(&answer) {
+                    return write_failed(e);
+                }
+                if !request.keep_alive {
+                    return End::Closed("answered");
+                }
+            }
+            Route::Hls { key, file, query } => {
+                let answer = super::hls::answer(shared, &live, peer, &key, file, &query);
+                if let Err(e) = (&**socket).write_all(&answer.bytes(v, request.keep_alive)) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {
@@ -194,7 +203,7 @@ fn answer_api(
         };
         return (status, envelope.error(code, why));
     }
-    let streams = shared.registry.stats();
+    let streams = shared.stream_stats();
     let pushes = shared.push_stats();
     let by_id = |id: &str| id.parse::<u64>().ok();
     let stream_of = |id: &str| streams.iter().find(|s| Some(s.id) == by_id(id));

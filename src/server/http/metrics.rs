@@ -72,6 +72,7 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
             count(|s| s.players_by_protocol.recorders),
         ),
         ("protocol=\"push\"".to_owned(), count(|s| s.players_by_protocol.pushes)),
+        ("protocol=\"hls\"".to_owned(), count(|s| s.players_by_protocol.hls)),
     ];
     family(&mut out, "players", "gauge", "Players, by protocol.", &players);
     family(

@@ -11,6 +11,7 @@
 
 pub(crate) mod api;
 pub(crate) mod connection;
+mod hls;
 pub(crate) mod metrics;
 pub(crate) mod request;
 pub(crate) mod response;

@@ -161,6 +161,69 @@ impl ApiCall {
     }
 }
 
+/// A file of a stream's HLS, under `/APP/NAME/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HlsFile {
+    /// `index.m3u8`: the multivariant playlist.
+    Multivariant,
+    /// `stream.m3u8`, maybe with `_HLS_msn` and `_HLS_part`: the media
+    /// playlist, the request held until that segment or part exists.
+    Media { msn: Option<u64>, part: Option<usize> },
+    /// `init{N}.mp4`
+    Init(u32),
+    /// `seg{N}.m4s`
+    Segment(u64),
+    /// `part{N}.{I}.m4s`
+    Part(u64, usize),
+    /// `/APP/NAME/`: a page with a `<video>` playing `index.m3u8`.
+    Page,
+}
+
+impl HlsFile {
+    /// The file a name stands for, with the `_HLS_` query values; `None`
+    /// for any other name, `Some(Err)` for a malformed `_HLS_` value.
+    fn parse(name: &str, query: &str) -> Option<Result<HlsFile, &'static str>> {
+        let number = |text: &str| text.parse::<u64>().ok();
+        let file = match name {
+            "index.m3u8" => HlsFile::Multivariant,
+            "stream.m3u8" => {
+                let value = |key: &str| query.split('&').find_map(|pair| pair.strip_prefix(key));
+                let msn = value("_HLS_msn=").map(|v| number(v).ok_or("_HLS_msn is not a number"));
+                let part = value("_HLS_part=").map(|v| number(v).ok_or("_HLS_part is not a number"));
+                let (msn, part) = match (msn.transpose(), part.transpose()) {
+                    (Ok(msn), Ok(part)) => (msn, part.map(|p| p as usize)),
+                    (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
+                };
+                if part.is_some() && msn.is_none() {
+                    return Some(Err("_HLS_part without _HLS_msn"));
+                }
+                HlsFile::Media { msn, part }
+            }
+            _ => {
+                if let Some(v) = name.strip_prefix("init").and_then(|n| n.strip_suffix(".mp4")) {
+                    HlsFile::Init(u32::try_from(number(v)?).ok()?)
+                } else if let Some(n) = name.strip_prefix("seg").and_then(|n| n.strip_suffix(".m4s")) {
+                    HlsFile::Segment(number(n)?)
+                } else {
+                    let rest = name.strip_prefix("part")?.strip_suffix(".m4s")?;
+                    let (msn, index) = rest.split_once('.')?;
+                    HlsFile::Part(number(msn)?, usize::try_from(number(index)?).ok()?)
+                }
+            }
+        };
+        Some(Ok(file))
+    }
+}
+
+/// A query without the `_HLS_` values: what a viewer's own URL carried
+/// (its key), for the URIs of the playlists it gets.
+pub(crate) fn own_query(query: &str) -> String {
+    let own: Vec<&str> = (query.split('&'))
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("_HLS_"))
+        .collect();
+    own.join("&")
+}
+
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -174,6 +237,12 @@ pub(crate) enum Route {
     Options,
     /// The dashboard page.
     Dashboard,
+    /// A file of a stream's HLS, with the request's query.
+    Hls {
+        key: StreamKey,
+        file: HlsFile,
+        query: String,
+    },
     /// A call to the JSON API.
     Api(ApiCall),
     /// Prometheus metrics.
@@ -190,6 +259,11 @@ pub(crate) fn route(request: &Request) -> Route {
         return Route::Refuse(Status::PAYLOAD_TOO_LARGE, "requests with a body are not taken");
     }
     let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
+    // `/APP/NAME/`: a stream's HLS page.
+    let (path, directory) = match path.strip_suffix('/') {
+        Some(inner) if !inner.is_empty() => (inner, true),
+        _ => (path, false),
+    };
     let Some(segments) = path_segments(path) else {
         return Route::Refuse(Status::BAD_REQUEST, "not a path this server serves");
     };
@@ -198,6 +272,26 @@ pub(crate) fn route(request: &Request) -> Route {
     }
     if let Some(call) = api_call(&segments, query, request.method) {
         return call;
+    }
+    let hls = match segments.as_slice() {
+        [app @ .., name] if directory && !app.is_empty() => Some(Ok((app, name, HlsFile::Page))),
+        [app @ .., name, file] if !app.is_empty() && !directory => {
+            HlsFile::parse(file, query).map(|parsed| parsed.map(|f| (app, name, f)))
+        }
+        _ => None,
+    };
+    match hls {
+        Some(Ok((app, name, file))) if request.method == Method::Get => {
+            return Route::Hls {
+                key: StreamKey::new(app.join("/"), name.clone()),
+                file,
+                query: query.to_owned(),
+            };
+        }
+        Some(Ok(_)) => return Route::Refuse(Status::METHOD_NOT_ALLOWED, "only GET and OPTIONS"),
+        Some(Err(why)) => return Route::Refuse(Status::BAD_REQUEST, why),
+        None if directory => return Route::Refuse(Status::NOT_FOUND, "nothing here"),
+        None => {}
     }
     let page = match segments.as_slice() {
         [] => Some(Route::Dashboard),

@@ -18,6 +18,7 @@ impl Status {
     pub(crate) const PAYLOAD_TOO_LARGE: Status = Status(413, "Content Too Large");
     pub(crate) const UNSUPPORTED_MEDIA_TYPE: Status = Status(415, "Unsupported Media Type");
     pub(crate) const HEADER_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
+    pub(crate) const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
     pub(crate) const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
 }
 

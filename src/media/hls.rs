@@ -1,0 +1,462 @@
+//! HLS with fMP4 segments and Low-Latency HLS parts (RFC 8216bis): a
+//! stream's fragments cut into parts and segments, the playlists, and when
+//! a blocking request can be answered. Pure: fragments and times in,
+//! bytes and decisions out; `server/hls.rs` keeps one per stream and
+//! answers the requests.
+//!
+//! A segment starts at a video keyframe (any audio frame for a stream
+//! without video) once the one before has lasted the target; within it,
+//! parts are cut before the frame that would take them past the part
+//! target, so no part is longer than `PART-TARGET`. Durations are those of
+//! the lead track: video, or audio without video. Segments and parts are
+//! kept as their bytes, shared (`Arc`), for the connection threads to
+//! write without a copy.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::fmp4::{AUDIO_TRACK, Fragment, VIDEO_TRACK};
+
+/// How far past the newest part a blocking request may ask before it is
+/// refused (the RFC's Advance Part Limit is 3 parts past the last).
+const PART_ADVANCE: usize = 3;
+
+/// Segment and part targets, and how many segments are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// A segment ends at the first keyframe past this.
+    pub segment_ms: u32,
+    /// Parts last at most this; 0 for plain HLS (no parts).
+    pub part_ms: u32,
+    /// Complete segments kept (and listed).
+    pub segments: usize,
+}
+
+/// A partial segment.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// Its fragments' bytes.
+    pub bytes: Arc<[u8]>,
+    /// Its length in ms of the lead track.
+    pub duration_ms: u32,
+    /// It starts at a keyframe.
+    pub independent: bool,
+}
+
+/// A media segment: its parts, complete or still growing.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Its media sequence number.
+    pub msn: u64,
+    /// Its parts so far (one, the whole, without LL-HLS).
+    pub parts: Vec<Part>,
+    /// Whether it has ended (the next keyframe came).
+    pub complete: bool,
+}
+
+impl Segment {
+    /// Its length in ms: its parts'.
+    pub fn duration_ms(&self) -> u32 {
+        self.parts.iter().map(|p| p.duration_ms).sum()
+    }
+
+    /// Its bytes, its parts one after the other.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.parts.iter().flat_map(|p| p.bytes.iter().copied()).collect()
+    }
+}
+
+/// Whether what a request asks for is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// Answer now.
+    Now,
+    /// Not yet: hold the request.
+    Later,
+    /// Further ahead than a client may ask (400), or gone (404).
+    Never,
+}
+
+/// One stream's segments and parts.
+#[derive(Debug)]
+pub struct Segmenter {
+    timing: Timing,
+    /// The lead track: `VIDEO_TRACK`, or `AUDIO_TRACK` without video.
+    lead: u32,
+    /// Complete segments, oldest first, then the one growing (if any).
+    segments: VecDeque<Segment>,
+    next_msn: u64,
+    /// The part being filled: its bytes, lead-track ms, independence.
+    open: Vec<u8>,
+    open_ms: u32,
+    open_independent: bool,
+    /// The longest segment so far, for `EXT-X-TARGETDURATION`.
+    longest_ms: u32,
+}
+
+impl Segmenter {
+    /// A segmenter for a stream with video (`has_video`) or audio only,
+    /// whose first segment is number `first_msn`. (A muxer started again
+    /// later starts higher, so no URL an HTTP cache keeps comes back with
+    /// other bytes.)
+    pub fn new(timing: Timing, has_video: bool, first_msn: u64) -> Segmenter {
+        Segmenter {
+            timing,
+            lead: if has_video { VIDEO_TRACK } else { AUDIO_TRACK },
+            segments: VecDeque::new(),
+            next_msn: first_msn,
+            open: Vec::new(),
+            open_ms: 0,
+            open_independent: false,
+            longest_ms: 0,
+        }
+    }
+
+    /// Starts again after a change of codecs (a new init segment): the
+    /// numbers go on, the segments go.
+    pub fn restart(&mut self, has_video: bool) {
+        *self = Segmenter::new(self.timing, has_video, self.next_msn);
+    }
+
+    /// Takes the next fragment; true when a part or a segment was completed
+    /// (waiting requests may now be answered).
+    pub fn push(&mut self, fragment: Fragment) -> bool {
+        let lead = fragment.track == self.lead;
+        let starts = lead && (fragment.keyframe || self.lead == AUDIO_TRACK);
+        let mut completed = false;
+        let growing = self.segments.back().is_some_and(|s| !s.complete);
+        if !growing {
+            if !starts {
+                return false; // nothing to start from yet
+            }
+            self.open_segment();
+        } else if starts && self.current_ms() >= self.timing.segment_ms {
+            self.close_segment();
+            self.open_segment();
+            completed = true;
+        } else if lead
+            && self.timing.part_ms > 0
+            && self.open_ms > 0
+            && self.open_ms + fragment.duration > self.timing.part_ms
+        {
+            self.close_part();
+            completed = true;
+        }
+        if self.open.is_empty() {
+            self.open_independent = starts;
+        }
+        self.open.extend_from_slice(&fragment.bytes);
+        if lead {
+            self.open_ms += fragment.duration;
+        }
+        completed
+    }
+
+    /// The growing segment's length so far, its open part included.
+    fn current_ms(&self) -> u32 {
+        self.segments.back().map_or(0, |s| s.duration_ms()) + self.open_ms
+    }
+
+    fn open_segment(&mut self) {
+        self.segments.push_back(Segment {
+            msn: self.next_msn,
+            parts: Vec::new(),
+            complete: false,
+        });
+        self.next_msn += 1;
+        // Complete segments past the count go, oldest first.
+        while self.segments.iter().filter(|s| s.complete).count() > self.timing.segments {
+            self.segments.pop_front();
+        }
+    }
+
+    fn close_part(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let part = Part {
+            bytes: std::mem::take(&mut self.open).into(),
+            duration_ms: std::mem::take(&mut self.open_ms),
+            independent: self.open_independent,
+        };
+        if let Some(segment) = self.segments.back_mut() {
+            segment.parts.push(part);
+        }
+    }
+
+    fn close_segment(&mut self) {
+        self.close_part();
+        if let Some(segment) = self.segments.back_mut() {
+            segment.complete = true;
+            self.longest_ms = self.longest_ms.max(segment.duration_ms());
+        }
+    }
+
+    /// A complete segment.
+    pub fn segment(&self, msn: u64) -> Option<&Segment> {
+        self.segments.iter().find(|s| s.msn == msn && s.complete)
+    }
+
+    /// A part, complete.
+    pub fn part(&self, msn: u64, index: usize) -> Option<&Part> {
+        self.segments.iter().find(|s| s.msn == msn)?.parts.get(index)
+    }
+
+    /// The most bits per second a complete segment took (the playlist's
+    /// `BANDWIDTH`).
+    pub fn peak_bandwidth(&self) -> u64 {
+        (self.segments.iter().filter(|s| s.complete))
+            .map(|s| {
+                let bytes: usize = s.parts.iter().map(|p| p.bytes.len()).sum();
+                bytes as u64 * 8 * 1000 / u64::from(s.duration_ms().max(1))
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether any segment is complete: a playlist can be given.
+    pub fn has_segment(&self) -> bool {
+        self.segments.iter().any(|s| s.complete)
+    }
+
+    /// The newest segment (growing or not) and how many parts it has.
+    fn newest(&self) -> Option<(u64, usize)> {
+        self.segments.back().map(|s| (s.msn, s.parts.len()))
+    }
+
+    /// Whether a playlist asked for with `_HLS_msn=msn` (and `_HLS_part`)
+    /// can be given: the segment is complete, or that part exists.
+    pub fn playlist_ready(&self, msn: u64, part: Option<usize>) -> Ready {
+        let Some((newest, parts)) = self.newest() else {
+            return if msn <= 1 { Ready::Later } else { Ready::Never };
+        };
+        let growing = self.segments.back().is_some_and(|s| !s.complete);
+        let last_complete = if growing { newest.checked_sub(1) } else { Some(newest) };
+        // The RFC: more than two segments past the last is a bad request.
+        if msn > newest + 2 {
+            return Ready::Never;
+        }
+        match part {
+            None if last_complete.is_some_and(|c| msn <= c) => Ready::Now,
+            None => Ready::Later,
+            Some(index) if msn < newest || (msn == newest && index < parts) => Ready::Now,
+            Some(index) if msn == newest && index > parts + PART_ADVANCE => Ready::Never,
+            Some(_) => Ready::Later,
+        }
+    }
+
+    /// Whether part `index` of segment `msn` can be given: it exists, it is
+    /// the next to come (a preload hint), or neither.
+    pub fn part_ready(&self, msn: u64, index: usize) -> Ready {
+        if self.part(msn, index).is_some() {
+            return Ready::Now;
+        }
+        match self.newest() {
+            Some((newest, parts)) if msn == newest && index == parts => Ready::Later,
+            Some((newest, _)) if msn == newest + 1 && index == 0 => Ready::Later,
+            _ => Ready::Never,
+        }
+    }
+
+    /// The media playlist. `init` is the init segment's URI, `query` what
+    /// every URI carries (the viewer's key), empty or starting with `?`.
+    pub fn media_playlist(&self, init: &str, query: &str) -> String {
+        let t = &self.timing;
+        let target = self.longest_ms.max(t.segment_ms).div_ceil(1000).max(1);
+        let mut out = String::with_capacity(1024);
+        let first = self.segments.front().map_or(0, |s| s.msn);
+        let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:{target}");
+        if t.part_ms > 0 {
+            let part = f64::from(t.part_ms) / 1000.0;
+            let _ = writeln!(
+                out,
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}\n#EXT-X-PART-INF:PART-TARGET={part:.3}",
+                part * 3.0
+            );
+        }
+        let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-MAP:URI=\"{init}{query}\"");
+        // Parts are listed for the last segments only, as the RFC asks.
+        let with_parts = self.segments.len().saturating_sub(3);
+        for (i, segment) in self.segments.iter().enumerate() {
+            if t.part_ms > 0 && i >= with_parts {
+                for (index, part) in segment.parts.iter().enumerate() {
+                    let independent = if part.independent { ",INDEPENDENT=YES" } else { "" };
+                    let _ = writeln!(
+                        out,
+                        "#EXT-X-PART:DURATION={:.3},URI=\"part{}.{index}.m4s{query}\"{independent}",
+                        f64::from(part.duration_ms) / 1000.0,
+                        segment.msn
+                    );
+                }
+            }
+            if segment.complete {
+                let seconds = f64::from(segment.duration_ms()) / 1000.0;
+                let _ = writeln!(out, "#EXTINF:{seconds:.3},\nseg{}.m4s{query}", segment.msn);
+            }
+        }
+        if t.part_ms > 0
+            && let Some((newest, parts)) = self.newest()
+        {
+            let growing = self.segments.back().is_some_and(|s| !s.complete);
+            let (msn, index) = if growing { (newest, parts) } else { (newest + 1, 0) };
+            let _ = writeln!(
+                out,
+                "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part{msn}.{index}.m4s{query}\""
+            );
+        }
+        out
+    }
+}
+
+/// The multivariant playlist: one variant, its codecs, its playlist's URI.
+pub fn multivariant_playlist(bandwidth: u64, codecs: &str, media: &str) -> String {
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={},CODECS=\"{codecs}\"\n{media}\n",
+        bandwidth.max(1)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(at: u64, keyframe: bool) -> Fragment {
+        Fragment {
+            bytes: vec![at as u8],
+            track: VIDEO_TRACK,
+            decode_time: at,
+            duration: 40,
+            keyframe,
+        }
+    }
+
+    fn audio(at: u64) -> Fragment {
+        Fragment {
+            bytes: vec![0xA0],
+            track: AUDIO_TRACK,
+            decode_time: at,
+            duration: 23,
+            keyframe: false,
+        }
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            segment_ms: 1000,
+            part_ms: 200,
+            segments: 3,
+        }
+    }
+
+    /// A 25 fps stream with a keyframe every `gop` frames, `n` frames.
+    fn feed(segmenter: &mut Segmenter, n: u64, gop: u64) {
+        for i in 0..n {
+            segmenter.push(video(i * 40, i % gop == 0));
+            segmenter.push(audio(i * 40 + 5));
+        }
+    }
+
+    #[test]
+    fn segments_start_at_keyframes_and_parts_stay_within_the_target() {
+        let mut s = Segmenter::new(timing(), true, 0);
+        assert!(!s.push(audio(0)), "audio before the first keyframe is dropped");
+        feed(&mut s, 100, 25);
+        // Keyframes each second: segments 0, 1, 2 complete, 3 growing.
+        let complete: Vec<u64> = s.segments.iter().filter(|s| s.complete).map(|s| s.msn).collect();
+        assert_eq!(complete, [0, 1, 2]);
+        for segment in s.segments.iter().filter(|s| s.complete) {
+            assert_eq!(segment.duration_ms(), 1000);
+            assert!(segment.parts.iter().all(|p| p.duration_ms <= 200));
+            assert!(segment.parts[0].independent && !segment.parts[1].independent);
+            assert_eq!(
+                segment.bytes()[0] as u64,
+                (segment.msn * 1000) as u8 as u64,
+                "starts at its keyframe"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_gop_makes_long_segments_and_the_target_duration_follows() {
+        let mut s = Segmenter::new(timing(), true, 0);
+        feed(&mut s, 200, 50); // a keyframe every 2 s
+        assert!(
+            s.segments
+                .iter()
+                .filter(|s| s.complete)
+                .all(|s| s.duration_ms() == 2000)
+        );
+        assert!(s.media_playlist("init.mp4", "").contains("#EXT-X-TARGETDURATION:2\n"));
+    }
+
+    #[test]
+    fn only_so_many_segments_are_kept() {
+        let mut s = Segmenter::new(timing(), true, 0);
+        feed(&mut s, 25 * 10, 25);
+        assert_eq!(s.segments.iter().filter(|s| s.complete).count(), 3);
+        assert_eq!(s.segments.front().map(|s| s.msn), Some(6));
+        assert!(s.segment(5).is_none() && s.segment(8).is_some());
+    }
+
+    #[test]
+    fn the_playlist_lists_parts_segments_and_the_next_part() {
+        let mut s = Segmenter::new(timing(), true, 0);
+        feed(&mut s, 62, 25); // two segments and 12 frames of a third
+        let text = s.media_playlist("init1.mp4", "?key=k");
+        let expected_start = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n\
+            #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600\n\
+            #EXT-X-PART-INF:PART-TARGET=0.200\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI=\"init1.mp4?key=k\"\n\
+            #EXT-X-PART:DURATION=0.200,URI=\"part0.0.m4s?key=k\",INDEPENDENT=YES\n\
+            #EXT-X-PART:DURATION=0.200,URI=\"part0.1.m4s?key=k\"\n";
+        assert!(text.starts_with(expected_start), "{text}");
+        assert!(text.contains("#EXTINF:1.000,\nseg1.m4s?key=k\n"), "{text}");
+        // Segment 2 has two parts (10 frames), the third part is next.
+        assert!(
+            text.contains("URI=\"part2.1.m4s?key=k\"\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"part2.2.m4s?key=k\"\n"),
+            "{text}"
+        );
+        let plain = Segmenter {
+            timing: Timing { part_ms: 0, ..timing() },
+            ..Segmenter::new(timing(), true, 0)
+        };
+        assert!(!plain.media_playlist("init1.mp4", "").contains("PART"));
+    }
+
+    #[test]
+    fn blocking_requests_are_ready_now_later_or_never() {
+        let mut s = Segmenter::new(timing(), true, 0);
+        assert_eq!(s.playlist_ready(0, None), Ready::Later);
+        feed(&mut s, 31, 25); // segment 0 complete, segment 1 with one part
+        assert_eq!(s.playlist_ready(0, None), Ready::Now);
+        assert_eq!(s.playlist_ready(1, None), Ready::Later, "segment 1 grows");
+        assert_eq!(s.playlist_ready(1, Some(0)), Ready::Now);
+        assert_eq!(s.playlist_ready(1, Some(1)), Ready::Later);
+        assert_eq!(s.playlist_ready(1, Some(9)), Ready::Never, "past the advance limit");
+        assert_eq!(s.playlist_ready(3, None), Ready::Later);
+        assert_eq!(s.playlist_ready(4, None), Ready::Never, "more than two ahead");
+        assert_eq!(s.part_ready(1, 0), Ready::Now);
+        assert_eq!(s.part_ready(1, 1), Ready::Later, "the preload hint");
+        assert_eq!(s.part_ready(1, 2), Ready::Never);
+        assert_eq!(s.part_ready(2, 0), Ready::Later);
+        assert_eq!(s.part_ready(7, 0), Ready::Never);
+    }
+
+    #[test]
+    fn audio_alone_cuts_at_any_audio_frame() {
+        let mut s = Segmenter::new(timing(), false, 0);
+        for i in 0..200 {
+            s.push(audio(i * 23));
+        }
+        let complete: Vec<u32> = s
+            .segments
+            .iter()
+            .filter(|s| s.complete)
+            .map(|s| s.duration_ms())
+            .collect();
+        assert!(
+            !complete.is_empty() && complete.iter().all(|d| (1000..1023).contains(d)),
+            "{complete:?}"
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! HLS for a stream, muxed on demand: the first request for a stream's
+//! playlist starts a muxer, one per stream however many viewers there
+//! are, and the muxer ends once nobody has asked for anything for
+//! `hls_idle`.
+//!
+//! The muxer is one more player of the stream (a socketless outlet, see
+//! `local`) on a thread of its own: it reads the stream's frames back,
+//! makes the init segment from the sequence headers and one fMP4 fragment
+//! per frame (`fmp4::Fragmenter`), and cuts them into parts and segments
+//! (`media::hls`), kept in memory. HTTP connection threads read those
+//! under a lock held only to copy out an `Arc`, and a blocking playlist or
+//! part request waits on a condition variable that releases the lock: it
+//! holds its own thread and nothing media needs.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use log::{debug, info, warn};
+use parking_lot::{Condvar, Mutex};
+
+use super::Shared;
+use super::clients::ClientKind;
+use super::live::Live;
+use super::local::{Item, item_of, taken};
+use super::outlet::Outlet;
+use super::stream::ConnId;
+use super::wire::Chunks;
+use crate::config::THREAD_STACK;
+use crate::media::fmp4::{self, Fragmenter, Track, VIDEO_TRACK};
+use crate::media::hls::{Ready, Segmenter, Timing};
+use crate::media::{Frame, FrameKind, StreamKey};
+use crate::protocol::escape::Escaped;
+
+/// One stream's HLS: its init segment, segments and parts, and who waits.
+pub(crate) struct Hls {
+    pub(crate) id: ConnId,
+    pub(crate) key: StreamKey,
+    timing: Timing,
+    state: Mutex<State>,
+    changed: Condvar,
+    born: Instant,
+    /// The first segment's number, and the first init segment's: the Unix
+    /// time it started, so a muxer started again never reuses a URL.
+    first_msn: u64,
+    /// When a request last came, in ms since `born`.
+    last_request_ms: AtomicU64,
+    /// Requests waiting now: the muxer is not idle while any waits.
+    waiting: AtomicUsize,
+    /// Viewers by address, with when each last asked (the API's count).
+    viewers: Mutex<HashMap<IpAddr, Instant>>,
+    ended: AtomicBool,
+}
+
+/// What the muxer made so far.
+#[derive(Default)]
+struct State {
+    /// The init segment, its number (a new one when the codecs change),
+    /// and the tracks' codec strings.
+    init: Option<(u32, Arc<[u8]>, String)>,
+    segmenter: Option<Segmenter>,
+}
+
+/// A viewer counts for this long after its last request.
+const VIEWER_WINDOW: Duration = Duration::from_secs(10);
+
+impl Hls {
+    /// Marks a request from `ip`: the muxer stays while they come.
+    pub(crate) fn touched(&self, ip: IpAddr) {
+        let now = self.born.elapsed().as_millis() as u64;
+        self.last_request_ms.store(now, Ordering::Relaxed);
+        let mut viewers = self.viewers.lock();
+        // Bounded: one entry per address that asked in the window.
+        viewers.retain(|_, at| at.elapsed() < VIEWER_WINDOW);
+        viewers.insert(ip, Instant::now());
+    }
+
+    /// The segment target, the unit of blocking requests' timeouts.
+    pub(crate) fn target(&self) -> Duration {
+        Duration::from_millis(u64::from(self.timing.segment_ms.max(self.timing.part_ms).max(100)))
+    }
+
+    /// Addresses that asked within the last ten seconds.
+    pub(crate) fn viewers(&self) -> usize {
+        self.viewers
+            .lock()
+            .values()
+            .filter(|at| at.elapsed() < VIEWER_WINDOW)
+            .count()
+    }
+
+    /// Waits until `ready` says so, the muxer ends or `timeout` passes;
+    /// what `ready` said last.
+    pub(crate) fn wait(&self, timeout: Duration, ready: impl Fn(&Segmenter) -> Ready) -> Ready {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let answer = self.wait_for(timeout, ready);
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let now = self.born.elapsed().as_millis() as u64;
+        self.last_request_ms.store(now, Ordering::Relaxed);
+        answer
+    }
+
+    fn wait_for(&self, timeout: Duration, ready: impl Fn(&Segmenter) -> Ready) -> Ready {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock();
+        loop {
+            let now = match state.segmenter.as_ref().map(&ready) {
+                Some(Ready::Later) | None => Ready::Later,
+                Some(other) => other,
+            };
+            if now != Ready::Later || self.ended.load(Ordering::Relaxed) {
+                return now;
+            }
+            if self.changed.wait_until(&mut state, deadline).timed_out() {
+                return state.segmenter.as_ref().map_or(Ready::Later, ready);
+            }
+        }
+    }
+
+    /// Runs `f` on the segmenter and the init segment, if there are.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Segmenter, &(u32, Arc<[u8]>, String)) -> T) -> Option<T> {
+        let state = self.state.lock();
+        Some(f(state.segmenter.as_ref()?, state.init.as_ref()?))
+    }
+}
+
+/// Muxers at most, server-wide: each is a thread, started by a request.
+const MAX_MUXERS: usize = 1000;
+
+/// The HLS of `key` for a request from `ip`: the running one, or with
+/// `start` (a playlist request) a new one, unless `MAX_MUXERS` run. The
+/// request counts under the muxers' lock, which a muxer takes to decide
+/// it is idle: none ends under a request.
+pub(crate) fn for_stream(
+    shared: &Arc<Shared>,
+    live: &Live,
+    key: &StreamKey,
+    ip: IpAddr,
+    start: bool,
+) -> Option<Arc<Hls>> {
+    let mut all = shared.hls.lock();
+    if let Some(hls) = all.get(key).filter(|h| !h.ended.load(Ordering::Relaxed)) {
+        hls.touched(ip);
+        return Some(hls.clone());
+    }
+    if !start || all.len() >= MAX_MUXERS {
+        return None;
+    }
+    let config = &live.config;
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let hls = Arc::new(Hls {
+        id,
+        key: key.clone(),
+        timing: Timing {
+            segment_ms: config.hls_segment.as_millis() as u32,
+            part_ms: config.hls_part.as_millis() as u32,
+            segments: config.hls_segments,
+        },
+        state: Mutex::new(State::default()),
+        changed: Condvar::new(),
+        born: Instant::now(),
+        first_msn: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        last_request_ms: AtomicU64::new(0),
+        waiting: AtomicUsize::new(0),
+        viewers: Mutex::new(HashMap::new()),
+        ended: AtomicBool::new(false),
+    });
+    hls.touched(ip);
+    all.insert(key.clone(), hls.clone());
+    drop(all);
+    let (outlet, media) = Outlet::local(ClientKind::Hls, config.player_queue_len, config.player_queue_max_bytes);
+    let playing = shared.registry.play(key, id, outlet.clone());
+    let outlet = Arc::downgrade(&outlet);
+    let (muxer, idle) = (hls.clone(), config.hls_idle);
+    let chunk_size = shared.registry.chunk_size();
+    let weak = Arc::downgrade(shared);
+    let spawned = std::thread::Builder::new()
+        .name(format!("hls-{id}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            info!("hls#{} of {} started", muxer.id, Escaped(&muxer.key.app));
+            muxer.run(&media, &outlet, chunk_size, idle, &weak);
+            drop(playing);
+            muxer.ended.store(true, Ordering::Relaxed);
+            muxer.changed.notify_all();
+            info!("hls#{} of {} stopped", muxer.id, Escaped(&muxer.key.app));
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start an HLS muxer thread: {e}");
+        hls.ended.store(true, Ordering::Relaxed);
+    }
+    Some(hls)
+}
+
+/// What the muxer keeps between frames.
+#[derive(Default)]
+struct Muxing {
+    /// The main tracks' sequence headers: video, audio.
+    headers: [Option<Vec<u8>>; 2],
+    fragmenter: Fragmenter,
+}
+
+impl Hls {
+    fn run(
+        self: &Arc<Self>,
+        media: &Receiver<Chunks>,
+        outlet: &std::sync::Weak<Outlet>,
+        chunk_size: u32,
+        idle: Duration,
+        shared: &std::sync::Weak<Shared>,
+    ) {
+        let mut muxing = Muxing::default();
+        loop {
+            match media.recv_timeout(Duration::from_secs(1)) {
+                Ok(chunks) => {
+                    taken(outlet, &chunks);
+                    match item_of(&chunks, chunk_size) {
+                        Some(Item::Frame(frame)) => self.take(&mut muxing, frame),
+                        // The publisher left: its last frames end their parts.
+                        Some(Item::StreamEnd) => self.flush(&mut muxing),
+                        None => {}
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if self.idle_for(idle) && self.leave(shared, idle) {
+                return;
+            }
+        }
+    }
+
+    /// Whether nobody asked for `idle` and nobody waits.
+    fn idle_for(&self, idle: Duration) -> bool {
+        let last = Duration::from_millis(self.last_request_ms.load(Ordering::Relaxed));
+        self.waiting.load(Ordering::Relaxed) == 0 && self.born.elapsed().saturating_sub(last) >= idle
+    }
+
+    /// Leaves the muxers if still idle, under their lock (see
+    /// `for_stream`); true when it left.
+    fn leave(self: &Arc<Self>, shared: &std::sync::Weak<Shared>, idle: Duration) -> bool {
+        let Some(shared) = shared.upgrade() else { return true };
+        let mut all = shared.hls.lock();
+        if !self.idle_for(idle) {
+            return false;
+        }
+        self.ended.store(true, Ordering::Relaxed);
+        if all.get(&self.key).is_some_and(|h| Arc::ptr_eq(h, self)) {
+            all.remove(&self.key);
+        }
+        debug!("hls#{}: no request for {idle:?}", self.id);
+        true
+    }
+
+    fn take(&self, muxing: &mut Muxing, frame: Frame) {
+        let Some(tag) = frame.tag() else { return };
+        if tag.track != 0 {
+            return; // fMP4 carries the main track of each kind
+        }
+        let slot = usize::from(frame.kind == FrameKind::Audio);
+        if frame.is_sequence_header() {
+            if muxing.headers[slot].as_ref() != Some(&frame.payload) {
+                muxing.headers[slot] = Some(frame.payload);
+                self.new_init(muxing);
+            }
+            return;
+        }
+        let Some(fragment) = muxing
+            .fragmenter
+            .push(frame.kind, &frame.payload, u64::from(frame.timestamp.0))
+        else {
+            return;
+        };
+        let mut state = self.state.lock();
+        let Some(segmenter) = state.segmenter.as_mut() else {
+            return;
+        };
+        if segmenter.push(fragment) {
+            drop(state);
+            self.changed.notify_all();
+        }
+    }
+
+    fn flush(&self, muxing: &mut Muxing) {
+        let mut state = self.state.lock();
+        if let Some(segmenter) = state.segmenter.as_mut() {
+            for fragment in muxing.fragmenter.flush() {
+                segmenter.push(fragment);
+            }
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Makes the init segment from the sequence headers; a new one starts
+    /// the segments again.
+    fn new_init(&self, muxing: &mut Muxing) {
+        let kinds = [FrameKind::Video, FrameKind::Audio];
+        let tracks: Vec<Track> = (kinds.iter().zip(&muxing.headers))
+            .filter_map(|(kind, header)| fmp4::track(*kind, header.as_deref()?).ok().flatten())
+            .collect();
+        if tracks.is_empty() {
+            return;
+        }
+        let codecs: Vec<&str> = tracks.iter().map(|t| t.codec.as_str()).collect();
+        let codecs = codecs.join(",");
+        let bytes: Arc<[u8]> = fmp4::init_segment(&tracks).into();
+        let has_video = tracks.iter().any(|t| t.id == VIDEO_TRACK);
+        let mut state = self.state.lock();
+        if state.init.as_ref().is_some_and(|(_, old, _)| *old == bytes) {
+            return;
+        }
+        let version = state
+            .init
+            .as_ref()
+            .map_or(self.first_msn as u32, |(v, _, _)| v.wrapping_add(1));
+        debug!("hls#{} init segment {version}: {codecs}", self.id);
+        state.init = Some((version, bytes, codecs));
+        match state.segmenter.as_mut() {
+            Some(segmenter) => segmenter.restart(has_video),
+            None => state.segmenter = Some(Segmenter::new(self.timing, has_video, self.first_msn)),
+        }
+        muxing.fragmenter = Fragmenter::default();
+        drop(state);
+        self.changed.notify_all();
+    }
+}

@@ -1,0 +1,271 @@
+//! Answers HLS requests: playlists (held when they ask for a segment or
+//! part to come, as LL-HLS clients do), the init segment, segments and
+//! parts, and a page that plays the stream in a `<video>` element.
+//!
+//! The access rules (`?key=`, address lists) apply to every request; the
+//! viewer's own query is carried into every URI of the playlists it gets,
+//! so its key reaches the segments. The `Policy` and the `on_play` hook
+//! are asked for the multivariant playlist, where players start.
+//!
+//! Segments, parts and init segments never change under their URL (a
+//! muxer started again numbers its segments from later on), so they are
+//! cacheable for an hour; playlists for a second. An HTTP cache in front
+//! then asks once per segment and playlist update, however many viewers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::request::{HlsFile, own_query};
+use super::response::{self, Body, Status};
+use crate::media::StreamKey;
+use crate::media::hls::{Ready, multivariant_playlist};
+use crate::policy::PolicyRequest;
+use crate::server::hls;
+use crate::server::live::Live;
+use crate::server::{Shared, pull};
+
+/// An answer: its status, content type, body and extra headers.
+pub(crate) struct Answer {
+    pub(crate) status: Status,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: Arc<[u8]>,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn new(status: Status, content_type: &'static str, body: impl Into<Arc<[u8]>>) -> Answer {
+        Answer {
+            status,
+            content_type,
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn refusal(status: Status, why: &str) -> Answer {
+        Answer::new(
+            status,
+            "text/plain; charset=utf-8",
+            format!("{} {}: {why}\n", status.0, status.1).into_bytes(),
+        )
+    }
+
+    fn cached(mut self, seconds: u32, etag: Option<String>) -> Answer {
+        self.headers
+            .push(("Cache-Control", format!("public, max-age={seconds}")));
+        if let Some(tag) = etag {
+            self.headers.push(("ETag", format!("\"{tag}\"")));
+        }
+        self
+    }
+
+    /// The response's bytes, head and body.
+    pub(crate) fn bytes(&self, minor_version: u8, keep_alive: bool) -> Vec<u8> {
+        let extra: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = Body::Length(self.body.len());
+        let mut out = response::head(
+            minor_version,
+            self.status,
+            Some(self.content_type),
+            body,
+            keep_alive,
+            &extra,
+        );
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+
+/// The answer to `file` of `key`'s HLS, asked by `peer` with `query`.
+pub(crate) fn answer(
+    shared: &Arc<Shared>,
+    live: &Live,
+    peer: SocketAddr,
+    key: &StreamKey,
+    file: HlsFile,
+    query: &str,
+) -> Answer {
+    let config = &live.config;
+    if !config.hls {
+        return Answer::refusal(Status::NOT_FOUND, "HLS is off");
+    }
+    if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
+        return Answer::refusal(Status::FORBIDDEN, &why);
+    }
+    let own = own_query(query);
+    let q = if own.is_empty() {
+        String::new()
+    } else {
+        format!("?{own}")
+    };
+    let mut key = key.clone();
+    if file == HlsFile::Multivariant {
+        let asking = PolicyRequest {
+            id: 0,
+            addr: peer,
+            app: &key.app,
+            name: &key.name,
+            query,
+            flash_ver: "",
+            tc_url: "",
+        };
+        match live.decide(|p, r| p.play(r), asking).route(&key) {
+            Ok(routed) => {
+                pull::for_play(shared, live, &routed);
+                key = routed.key;
+            }
+            Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
+        }
+    }
+    if file == HlsFile::Page {
+        return Answer::new(Status::OK, "text/html; charset=utf-8", page(&key, &q).into_bytes()).cached(60, None);
+    }
+    // Only a playlist starts muxing: a segment's URL comes from one.
+    let start = matches!(file, HlsFile::Multivariant | HlsFile::Media { .. });
+    let Some(hls) = hls::for_stream(shared, live, &key, peer.ip(), start) else {
+        return match start {
+            true => busy(),
+            false => Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
+        };
+    };
+    let target = hls.target();
+    let tag = |what: String| Some(format!("hls{}-{what}", hls.id));
+    match file {
+        HlsFile::Multivariant | HlsFile::Media { msn: None, .. } => {
+            if hls.wait(config.http_wait_for_publisher, |s| ready_if(s.has_segment())) != Ready::Now {
+                let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
+                return Answer::refusal(Status::NOT_FOUND, &why);
+            }
+            let text = hls.read(|segmenter, (version, _, codecs)| match file {
+                HlsFile::Multivariant => {
+                    multivariant_playlist(segmenter.peak_bandwidth(), codecs, &format!("stream.m3u8{q}"))
+                }
+                _ => segmenter.media_playlist(&format!("init{version}.mp4"), &q),
+            });
+            playlist(text)
+        }
+        HlsFile::Media { msn: Some(msn), part } => {
+            let Some(_held) = Held::take(shared, peer.ip(), live) else {
+                return busy();
+            };
+            match hls.wait(target * 3, |s| s.playlist_ready(msn, part)) {
+                Ready::Now => {
+                    let text = hls.read(|s, (version, _, _)| s.media_playlist(&format!("init{version}.mp4"), &q));
+                    playlist(text)
+                }
+                Ready::Never => Answer::refusal(Status::BAD_REQUEST, "that segment or part is too far ahead"),
+                Ready::Later => Answer::refusal(Status::SERVICE_UNAVAILABLE, "not there in time"),
+            }
+        }
+        HlsFile::Init(asked) => match hls.read(|_, (version, bytes, _)| (*version == asked).then(|| bytes.clone())) {
+            Some(Some(bytes)) => Answer::new(Status::OK, "video/mp4", bytes).cached(3600, tag(format!("init{asked}"))),
+            _ => Answer::refusal(Status::NOT_FOUND, "no such init segment"),
+        },
+        HlsFile::Segment(msn) => match hls.read(|s, _| s.segment(msn).map(|s| s.bytes())) {
+            Some(Some(bytes)) => {
+                Answer::new(Status::OK, "video/iso.segment", bytes).cached(3600, tag(format!("seg{msn}")))
+            }
+            _ => Answer::refusal(Status::NOT_FOUND, "no such segment"),
+        },
+        HlsFile::Part(msn, index) => {
+            let ready = hls.read(|s, _| s.part_ready(msn, index)).unwrap_or(Ready::Never);
+            let ready = match ready {
+                // The preload hint: held until it exists.
+                Ready::Later => match Held::take(shared, peer.ip(), live) {
+                    Some(_held) => hls.wait(target * 3, |s| s.part_ready(msn, index)),
+                    None => return busy(),
+                },
+                other => other,
+            };
+            let bytes = (ready == Ready::Now)
+                .then(|| hls.read(|s, _| s.part(msn, index).map(|p| p.bytes.clone())))
+                .flatten()
+                .flatten();
+            match bytes {
+                Some(bytes) => {
+                    Answer::new(Status::OK, "video/iso.segment", bytes).cached(3600, tag(format!("part{msn}.{index}")))
+                }
+                None => Answer::refusal(Status::NOT_FOUND, "no such part"),
+            }
+        }
+        HlsFile::Page => unreachable!("answered above"),
+    }
+}
+
+fn ready_if(yes: bool) -> Ready {
+    if yes { Ready::Now } else { Ready::Later }
+}
+
+fn playlist(text: Option<String>) -> Answer {
+    match text {
+        Some(text) => Answer::new(Status::OK, PLAYLIST, text.into_bytes()).cached(1, None),
+        None => Answer::refusal(Status::NOT_FOUND, "the stream ended"),
+    }
+}
+
+fn busy() -> Answer {
+    let mut answer = Answer::refusal(Status::SERVICE_UNAVAILABLE, "too many requests held waiting");
+    answer.headers.push(("Retry-After", "1".into()));
+    answer
+}
+
+/// A place among the requests held waiting, given back when dropped.
+struct Held<'a> {
+    blocked: &'a Mutex<(usize, std::collections::HashMap<IpAddr, usize>)>,
+    ip: IpAddr,
+}
+
+impl<'a> Held<'a> {
+    /// A place, unless the server or the address holds as many as allowed.
+    fn take(shared: &'a Shared, ip: IpAddr, live: &Live) -> Option<Held<'a>> {
+        let mut blocked = shared.hls_blocked.lock();
+        let (total, per_ip) = &mut *blocked;
+        let mine = per_ip.entry(ip).or_default();
+        if *total >= live.config.hls_max_blocked || *mine >= live.config.hls_max_blocked_per_ip {
+            return None;
+        }
+        *mine += 1;
+        *total += 1;
+        Some(Held {
+            blocked: &shared.hls_blocked,
+            ip,
+        })
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut blocked = self.blocked.lock();
+        let (total, per_ip) = &mut *blocked;
+        *total -= 1;
+        if let Some(mine) = per_ip.get_mut(&self.ip) {
+            *mine -= 1;
+            if *mine == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A page playing the stream: Safari plays HLS in `<video>` itself.
+fn page(key: &StreamKey, query: &str) -> String {
+    let title = html_escape(&key.to_string());
+    let src = html_escape(&format!("index.m3u8{query}"));
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title}</title></head>\n<body style=\"margin:0;background:#000\">\
+         <video src=\"{src}\" controls autoplay muted playsinline style=\"width:100%;height:100vh\"></video>\
+         </body></html>\n"
+    )
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,280 @@
+//! HLS with fMP4 segments and LL-HLS parts: a strict playlist check
+//! (target duration, media sequence continuity, parts within PART-TARGET),
+//! ffprobe and ffmpeg reading `index.m3u8`, every segment starting on a
+//! keyframe, blocking playlist reloads answered as the part comes and
+//! refused when too far ahead, bad requests, the limit on requests held
+//! waiting, and muxing that stops when nobody asks.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::http::{self, Response};
+use common::*;
+use rustic_rtmp::{Config, ServerHandle};
+
+fn get(addr: SocketAddr, path: &str) -> Response {
+    http::call(addr, "GET", path, "")
+}
+
+/// A media playlist, parsed strictly: every line known, in order.
+#[derive(Debug, Default)]
+struct Playlist {
+    target: u32,
+    part_target: Option<f64>,
+    media_sequence: u64,
+    map: String,
+    /// (msn, duration, uri) of each complete segment.
+    segments: Vec<(u64, f64, String)>,
+    /// (duration, uri, independent) of each part listed.
+    parts: Vec<(f64, String, bool)>,
+    preload_hint: Option<String>,
+}
+
+/// The value of `name` in an attribute list (`A=1,B="x"`).
+fn attribute<'a>(list: &'a str, name: &str) -> Option<&'a str> {
+    list.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.trim_matches('"'))
+    })
+}
+
+fn parse(text: &str) -> Playlist {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("#EXTM3U"), "{text}");
+    let mut p = Playlist::default();
+    let mut pending: Option<f64> = None;
+    for line in lines {
+        if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
+            p.target = v.parse().unwrap();
+        } else if let Some(v) = line.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
+            p.media_sequence = v.parse().unwrap();
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PART-INF:PART-TARGET=") {
+            p.part_target = Some(v.parse().unwrap());
+        } else if let Some(v) = line.strip_prefix("#EXT-X-MAP:URI=") {
+            p.map = v.trim_matches('"').to_owned();
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PART:") {
+            let duration: f64 = attribute(v, "DURATION").unwrap().parse().unwrap();
+            let uri = attribute(v, "URI").unwrap().to_owned();
+            p.parts.push((duration, uri, v.contains("INDEPENDENT=YES")));
+        } else if let Some(v) = line.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=") {
+            p.preload_hint = Some(v.trim_matches('"').to_owned());
+        } else if let Some(v) = line.strip_prefix("#EXTINF:") {
+            pending = Some(v.trim_end_matches(',').parse().unwrap());
+        } else if line.starts_with("#EXT-X-VERSION:") || line.starts_with("#EXT-X-SERVER-CONTROL:") {
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let duration = pending.take().expect("a URI after #EXTINF");
+            let msn = p.media_sequence + p.segments.len() as u64;
+            p.segments.push((msn, duration, line.to_owned()));
+        } else {
+            panic!("an unknown line {line:?} in\n{text}");
+        }
+    }
+    assert!(pending.is_none(), "#EXTINF without a URI");
+    // The rules.
+    for (msn, duration, uri) in &p.segments {
+        assert!(
+            *duration <= f64::from(p.target) + 0.5,
+            "segment {msn} of {duration} s past the target {}",
+            p.target
+        );
+        assert!(uri.starts_with(&format!("seg{msn}.m4s")), "segment {msn} at {uri}");
+    }
+    if let Some(part_target) = p.part_target {
+        for (duration, uri, _) in &p.parts {
+            assert!(
+                *duration <= part_target + 0.001,
+                "part {uri} of {duration} s past {part_target}"
+            );
+        }
+        assert!(p.preload_hint.is_some(), "LL-HLS has a preload hint");
+    }
+    p
+}
+
+/// A server with HLS, publishing `sample` (looped) on `live/NAME`.
+fn serve(config: Config, sample: Sample, loops: u32) -> (ServerHandle, String, Proc) {
+    let server = http::server(config);
+    let name = unique("hls");
+    let publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", &loops.to_string(), "-i"])
+            .arg(sample.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    wait_until("the stream to be live", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
+    });
+    (server, name, publisher)
+}
+
+#[test]
+fn playlists_are_strict_and_continuous_and_ffprobe_reads_them() {
+    let (server, name, mut publisher) = serve(Config::default(), Sample::AudioVideo, 1);
+    let addr = server.http_addr().unwrap();
+    let index = get(addr, &format!("/live/{name}/index.m3u8"));
+    assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
+    assert_eq!(index.header("Content-Type"), Some("application/vnd.apple.mpegurl"));
+    let text = String::from_utf8(index.body).unwrap();
+    assert!(
+        text.contains("CODECS=\"avc1.") && text.contains(",mp4a.40.2\""),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("stream.m3u8"), "{text}");
+
+    let first = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    assert_eq!(first.target, 1);
+    assert_eq!(first.part_target, Some(0.2));
+    // Two seconds on: the sequence goes on without a gap.
+    let later = Instant::now() + Duration::from_secs(2);
+    wait_until("two seconds", || Instant::now() >= later);
+    let second = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    let newest = |p: &Playlist| p.segments.last().map(|s| s.0).unwrap();
+    assert!(newest(&second) > newest(&first), "{first:?} then {second:?}");
+    assert!(second.media_sequence >= first.media_sequence);
+    assert!(
+        second.segments.iter().any(|s| s.0 == newest(&first)),
+        "continuous: {second:?}"
+    );
+
+    // Each listed segment, after the init segment, starts on a keyframe.
+    let init = get(addr, &format!("/live/{name}/{}", second.map));
+    assert_eq!(init.status, 200);
+    assert!(init.header("ETag").is_some() && init.header("Cache-Control").unwrap().contains("max-age=3600"));
+    let scratch = Scratch::new("hls-segments");
+    for (msn, _, uri) in &second.segments {
+        let segment = get(addr, &format!("/live/{name}/{uri}"));
+        assert_eq!(segment.status, 200, "{uri}");
+        let file = scratch.path(&format!("{msn}.mp4"));
+        std::fs::write(&file, [init.body.clone(), segment.body].concat()).unwrap();
+        let probed = probe(&file);
+        assert!(
+            probed.video().first().is_some_and(|p| p.key),
+            "segment {msn} starts on a keyframe"
+        );
+        assert_eq!(probed.codecs(), ["aac", "h264"]);
+    }
+
+    // ffmpeg reads the whole stream through the multivariant playlist.
+    let out = scratch.path("copy.mp4");
+    let copied = run(Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            &http::url(&server, &format!("live/{name}/index.m3u8")),
+        ])
+        .args(["-t", "2", "-c", "copy", "-y"])
+        .arg(&out));
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let probed = probe(&out);
+    assert_eq!(probed.video_size(), Some((320, 240)));
+    assert!(probed.video().len() >= 25, "{} video packets", probed.video().len());
+    probed.assert_monotonic();
+    publisher.wait();
+}
+
+#[test]
+fn a_blocking_reload_is_answered_when_the_part_comes_and_refused_far_ahead() {
+    let (server, name, mut publisher) = serve(Config::default(), Sample::LongAudioVideo, 0);
+    let addr = server.http_addr().unwrap();
+    let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    let hint = playlist.preload_hint.clone().unwrap();
+    // part{msn}.{index}.m4s: ask for the playlist that has it.
+    let (msn, index) = hint
+        .trim_start_matches("part")
+        .trim_end_matches(".m4s")
+        .split_once('.')
+        .unwrap();
+    let asked = Instant::now();
+    let held = get(
+        addr,
+        &format!("/live/{name}/stream.m3u8?_HLS_msn={msn}&_HLS_part={index}"),
+    );
+    let waited = asked.elapsed();
+    assert_eq!(held.status, 200);
+    let text = String::from_utf8(held.body).unwrap();
+    assert!(text.contains(&format!("URI=\"{hint}\"")), "the part is listed: {text}");
+    // A part lasts at most 200 ms: it came within about that.
+    assert!(waited < Duration::from_millis(600), "held {waited:?}");
+    // The preload hint itself is held until it exists, then served.
+    let next = parse(&text).preload_hint.unwrap();
+    let part = get(addr, &format!("/live/{name}/{next}"));
+    assert_eq!(part.status, 200, "{next}");
+    assert_eq!(part.header("Content-Type"), Some("video/iso.segment"));
+
+    let msn: u64 = msn.parse().unwrap();
+    let far = get(addr, &format!("/live/{name}/stream.m3u8?_HLS_msn={}", msn + 10));
+    assert_eq!(far.status, 400);
+    let bad = get(addr, &format!("/live/{name}/stream.m3u8?_HLS_msn=x"));
+    assert_eq!(bad.status, 400);
+    for (path, status) in [
+        (format!("/live/{name}/seg1.m4s"), 404),
+        (format!("/live/{name}/part{}.99.m4s", msn + 5), 404),
+        (format!("/live/{name}/init7.mp4"), 404),
+        (format!("/live/{name}/seg99999999999999999999.m4s"), 404),
+        (format!("/live/{name}/../../etc/passwd"), 400),
+    ] {
+        assert_eq!(get(addr, &path).status, status, "{path}");
+    }
+    drop(publisher.child_mut().kill());
+}
+
+#[test]
+fn requests_held_waiting_are_limited_per_address() {
+    let (server, name, mut publisher) = serve(
+        Config {
+            hls_max_blocked_per_ip: 4,
+            ..Config::default()
+        },
+        Sample::LongAudioVideo,
+        0,
+    );
+    let addr = server.http_addr().unwrap();
+    let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    let newest = playlist.segments.last().unwrap().0;
+    // Two segments ahead: allowed, so each is held.
+    let target = format!("/live/{name}/stream.m3u8?_HLS_msn={}", newest + 2);
+    let held: Vec<_> = (0..12)
+        .map(|_| http::send(addr, &http::get_request(&target, 1)))
+        .collect();
+    let statuses: Vec<u16> = held.into_iter().map(|s| http::read_to_close(s).status).collect();
+    let refused = statuses.iter().filter(|s| **s == 503).count();
+    assert!(refused >= 8, "at most 4 held at once: {statuses:?}");
+    // The server goes on answering.
+    assert_eq!(get(addr, &format!("/live/{name}/stream.m3u8")).status, 200);
+    drop(publisher.child_mut().kill());
+}
+
+#[test]
+fn muxing_stops_when_nobody_asks() {
+    let (server, name, mut publisher) = serve(
+        Config {
+            hls_idle: Duration::from_secs(1),
+            ..Config::default()
+        },
+        Sample::LongAudioVideo,
+        0,
+    );
+    let addr = server.http_addr().unwrap();
+    assert_eq!(get(addr, &format!("/live/{name}/index.m3u8")).status, 200);
+    assert_eq!(stream_stats(&server, "live", &name).unwrap().players, 1, "the muxer");
+    assert_eq!(
+        stream_stats(&server, "live", &name).unwrap().players_by_protocol.hls,
+        1,
+        "one viewer"
+    );
+    wait_until("the muxer to stop", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.players == 0)
+    });
+    // Asked again, it starts again, numbering segments from later on.
+    let page = get(addr, &format!("/live/{name}/"));
+    assert!(String::from_utf8_lossy(&page.body).contains("<video src=\"index.m3u8\""));
+    let again = get(addr, &format!("/live/{name}/index.m3u8"));
+    assert_eq!(again.status, 200, "{}", String::from_utf8_lossy(&again.body));
+    drop(publisher.child_mut().kill());
+}
