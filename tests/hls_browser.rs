@@ -1,0 +1,136 @@
+//! HLS in a real browser: headless Chromium plays the stream with hls.js
+//! (installed from npm at test time, never committed or shipped), with
+//! LL-HLS and without; the video plays, `currentTime` advances, and the
+//! delay behind the newest frame the server has is measured: under 2 s
+//! with LL-HLS, under 6 s without.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::browser::Browser;
+use common::*;
+use rustic_rtmp::Config;
+
+/// hls.js's minified build, installed once into target/ with npm.
+fn hls_js() -> PathBuf {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("npm-hls");
+    let script = dir.join("node_modules/hls.js/dist/hls.min.js");
+    if !script.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("hls.js@1"));
+        assert!(out.status.success(), "npm install hls.js: {}", stderr(&out));
+    }
+    script
+}
+
+/// A page that plays `playlist` with hls.js and reports its state, and how
+/// far behind the newest frame the server has (from its API) it plays.
+fn page(script: &std::path::Path, playlist: &str, api: &str, name: &str, low_latency: bool) -> String {
+    format!(
+        r#"<!doctype html><html><body>
+<video id="video" muted autoplay playsinline width="320" height="240"></video>
+<script src="file://{script}"></script>
+<script>
+const video = document.getElementById("video");
+const hls = new Hls({{ lowLatencyMode: {low_latency} }});
+let error = null, edge = null;
+hls.on(Hls.Events.ERROR, (_, data) => {{ if (data.fatal) error = data.type + " " + data.details; }});
+hls.loadSource("{playlist}");
+hls.attachMedia(video);
+video.play().catch(() => {{}});
+// The newest frame's time at the server, as of now.
+setInterval(async () => {{
+  const asked = performance.now();
+  const body = await (await fetch("{api}")).json();
+  const s = body.streams.find((s) => s.name === "{name}");
+  if (s) edge = {{ ms: s.last_timestamp_ms, at: asked }};
+}}, 250);
+window.state = () => ({{
+  currentTime: video.currentTime,
+  delayMs: edge && video.currentTime > 0 ? edge.ms + (performance.now() - edge.at) - video.currentTime * 1000 : null,
+  error,
+  width: video.videoWidth,
+}});
+</script></body></html>"#,
+        script = script.display()
+    )
+}
+
+/// Plays the stream through hls.js and returns the delay behind live, in
+/// ms, once 2 s of video have played.
+fn delay_in_browser(config: Config, low_latency: bool) -> f64 {
+    let server = http::server(config);
+    let name = unique("hlsjs");
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_until("the stream to be live", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
+    });
+    let scratch = Scratch::new("hlsjs");
+    let html = scratch.path("page.html");
+    let playlist = http::url(&server, &format!("live/{name}/index.m3u8"));
+    let api = http::url(&server, "api/v1/streams");
+    std::fs::write(&html, page(&hls_js(), &playlist, &api, &name, low_latency)).unwrap();
+    let mut browser = Browser::start();
+    browser.open(&format!("file://{}", html.display()));
+    // Until the page's script ran, there is no state().
+    let state = "window.state ? state() : { loading: typeof Hls }";
+    let started = browser.wait_for("the video to start", state, |s| {
+        s["currentTime"].as_f64() > Some(0.0) || !s["error"].is_null()
+    });
+    assert!(started["error"].is_null(), "{started}");
+    let from = started["currentTime"].as_f64().unwrap();
+    // hls.js settles on its target latency within a few segments.
+    let settled = std::time::Instant::now() + Duration::from_secs(3);
+    let playing = browser.wait_for("3 s of video to play", state, |s| {
+        s["currentTime"].as_f64().is_some_and(|t| t >= from + 3.0) && std::time::Instant::now() >= settled
+    });
+    assert!(playing["error"].is_null(), "{playing}");
+    assert_eq!(playing["width"].as_u64(), Some(320));
+    // The median of readings over two seconds: one reading may catch
+    // hls.js between a stall and its catching up.
+    let mut delays = Vec::new();
+    let mut last = playing["currentTime"].as_f64().unwrap();
+    while delays.len() < 8 {
+        let s = browser.wait_for("the video to go on", state, |s| {
+            s["currentTime"].as_f64() > Some(last + 0.2)
+        });
+        last = s["currentTime"].as_f64().unwrap();
+        delays.push(s["delayMs"].as_f64().expect("a delay"));
+    }
+    delays.sort_by(f64::total_cmp);
+    let delay = (delays[3] + delays[4]) / 2.0;
+    eprintln!("hls.js, low latency {low_latency}: {delay:.0} ms behind live (median of {delays:?})");
+    delay
+}
+
+#[test]
+fn hls_js_plays_low_latency_hls_under_two_seconds_behind_live() {
+    let delay = delay_in_browser(Config::default(), true);
+    assert!(delay < 2000.0, "{delay:.0} ms behind live with LL-HLS");
+}
+
+#[test]
+fn hls_js_plays_plain_hls_under_six_seconds_behind_live() {
+    let config = Config {
+        hls_part: Duration::ZERO,
+        ..Config::default()
+    };
+    let delay = delay_in_browser(config, false);
+    assert!(delay < 6000.0, "{delay:.0} ms behind live without LL-HLS");
+}
