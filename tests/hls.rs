@@ -278,3 +278,73 @@ fn muxing_stops_when_nobody_asks() {
     assert_eq!(again.status, 200, "{}", String::from_utf8_lossy(&again.body));
     drop(publisher.child_mut().kill());
 }
+
+/// The HLS requests the server answered, from its metrics.
+fn hls_requests(server: &ServerHandle) -> u64 {
+    let metrics = String::from_utf8(get(server.http_addr().unwrap(), "/metrics").body).unwrap();
+    (metrics.lines())
+        .filter(|l| l.starts_with("rustic_rtmp_hls_requests_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
+        .sum()
+}
+
+#[test]
+fn an_http_cache_in_front_serves_two_hundred_viewers_on_a_few_requests() {
+    let (server, name, mut publisher) = serve(
+        Config {
+            hls_part: Duration::ZERO,
+            ..Config::default()
+        },
+        Sample::LongAudioVideo,
+        2,
+    );
+    let scratch = Scratch::new("hls-cache");
+    let cache = nginx::start_cache(&scratch, server.http_addr().unwrap());
+    // The first playlist starts the muxer; then count from here.
+    assert_eq!(get(cache.addr, &format!("/live/{name}/stream.m3u8")).status, 200);
+    let before = hls_requests(&server);
+    // 200 viewers on 10 threads, each reloading the playlist every 500 ms
+    // for 5 s and fetching every segment it has not fetched yet.
+    let viewers = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..10)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut seen: Vec<std::collections::HashSet<String>> = vec![Default::default(); 20];
+                    let (mut requests, mut segments) = (0u64, 0u64);
+                    let until = Instant::now() + Duration::from_secs(5);
+                    while Instant::now() < until {
+                        for viewer in seen.iter_mut() {
+                            let list = get(cache.addr, &format!("/live/{name}/stream.m3u8"));
+                            requests += 1;
+                            assert_eq!(list.status, 200);
+                            let playlist = parse(&String::from_utf8(list.body).unwrap());
+                            for (_, _, uri) in playlist.segments.iter().rev().take(3) {
+                                if viewer.insert(uri.clone()) {
+                                    let segment = get(cache.addr, &format!("/live/{name}/{uri}"));
+                                    requests += 1;
+                                    assert_eq!(segment.status, 200, "{uri}");
+                                    segments += 1;
+                                }
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(500)); // a player's reload pace
+                    }
+                    (requests, segments)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()
+    });
+    let requests: u64 = viewers.iter().map(|v| v.0).sum();
+    let segments: u64 = viewers.iter().map(|v| v.1).sum();
+    let upstream = hls_requests(&server) - before;
+    eprintln!(
+        "through the cache: {requests} requests from 200 viewers ({segments} segments), {upstream} reached the server"
+    );
+    assert!(segments >= 200 * 4, "every viewer got segments: {segments}");
+    assert!(
+        upstream * 50 <= requests,
+        "{upstream} of {requests} requests reached the server"
+    );
+    drop(publisher.child_mut().kill());
+}

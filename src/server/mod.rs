@@ -88,6 +88,9 @@ pub(crate) struct Shared {
     pulls: Mutex<Vec<Arc<pull::Pull>>>,
     /// Each stream's HLS muxer, while requests come.
     hls: Mutex<HashMap<crate::media::StreamKey, Arc<hls::Hls>>>,
+    /// HLS requests answered, by what they asked for: playlists, init
+    /// segments, segments, parts.
+    hls_requests: [AtomicU64; 4],
     /// HLS requests held waiting: in all, and per address.
     hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
     /// Every recording under way.
@@ -269,6 +272,7 @@ impl Shared {
             send_bytes: send,
             slow_players_disconnected: self.registry.forgotten_slow(),
             record_errors: self.record_errors.load(Ordering::Relaxed),
+            hls_requests: self.hls_requests.each_ref().map(|n| n.load(Ordering::Relaxed)),
         }
     }
 
@@ -384,6 +388,7 @@ impl Server {
             recorders: Mutex::new(Vec::new()),
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
+            hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
             warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),

@@ -82,3 +82,45 @@ fn launch(scratch: &Scratch, applications: &str, stat: bool) -> Nginx {
         _proc: proc,
     }
 }
+
+/// nginx as an HTTP cache in front of `upstream`: `proxy_cache` with
+/// `proxy_cache_lock` (one request upstream for many alike at once), the
+/// upstream's `Cache-Control` deciding how long each answer is kept.
+pub fn start_cache(scratch: &Scratch, upstream: SocketAddr) -> Nginx {
+    let port = free_port();
+    let conf = scratch.path("nginx-cache.conf");
+    let prefix = scratch.path("nginx-cache");
+    fs::create_dir_all(&prefix).unwrap();
+    fs::write(
+        &conf,
+        format!(
+            "daemon off;\nmaster_process off;\nerror_log stderr warn;\npid {p}/nginx.pid;\n\
+             events {{ worker_connections 2048; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {p}/body; proxy_temp_path {p}/proxy;\n  \
+             fastcgi_temp_path {p}/fcgi; uwsgi_temp_path {p}/uwsgi; scgi_temp_path {p}/scgi;\n  \
+             proxy_cache_path {p}/cache levels=1:2 keys_zone=hls:10m max_size=200m inactive=60s use_temp_path=off;\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://{upstream};\n      \
+             proxy_cache hls;\n      proxy_cache_lock on;\n      proxy_cache_lock_timeout 5s;\n      \
+             proxy_cache_key $uri$is_args$args;\n      add_header X-Cache $upstream_cache_status;\n    }}\n  }}\n}}\n",
+            p = prefix.display()
+        ),
+    )
+    .unwrap();
+    let proc = spawn(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&prefix)
+            .args(["-e", "stderr", "-c"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_until("the nginx cache to listen", || TcpStream::connect(addr).is_ok());
+    Nginx {
+        addr,
+        stat: None,
+        _proc: proc,
+    }
+}

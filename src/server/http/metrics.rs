@@ -17,6 +17,8 @@ pub(crate) struct Totals {
     pub(crate) send_bytes: u64,
     pub(crate) slow_players_disconnected: u64,
     pub(crate) record_errors: u64,
+    /// HLS requests answered: playlists, init segments, segments, parts.
+    pub(crate) hls_requests: [u64; 4],
 }
 
 /// A label value as the format wants it: `\`, `"` and newlines escaped.
@@ -129,6 +131,17 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         "Recordings stopped by a write error (a full disk, a directory it may not write).",
         &one(totals.record_errors as f64),
     );
+    let files = ["playlist", "init", "segment", "part"];
+    let hls: Vec<(String, f64)> = (files.iter().zip(totals.hls_requests))
+        .map(|(file, n)| (format!("file=\"{file}\""), n as f64))
+        .collect();
+    family(
+        &mut out,
+        "hls_requests_total",
+        "counter",
+        "HLS requests answered, by what they asked for.",
+        &hls,
+    );
     let per_stream = |f: fn(&StreamStats) -> f64| -> Vec<(String, f64)> {
         streams
             .iter()
@@ -211,6 +224,7 @@ mod tests {
             send_bytes: 5000,
             slow_players_disconnected: 1,
             record_errors: 0,
+            hls_requests: [0; 4],
         };
         let text = render(&totals, &[], &[]);
         assert!(text.contains(
