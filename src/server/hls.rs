@@ -18,17 +18,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::RecvTimeoutError;
 use log::{debug, info, warn};
 use parking_lot::{Condvar, Mutex};
 
 use super::Shared;
 use super::clients::ClientKind;
 use super::live::Live;
-use super::local::{Item, item_of, taken};
-use super::outlet::Outlet;
+use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
-use super::wire::Chunks;
 use crate::config::THREAD_STACK;
 use crate::media::fmp4::{self, Fragmenter, Track, VIDEO_TRACK};
 use crate::media::hls::{Ready, Segmenter, Timing};
@@ -150,7 +148,8 @@ pub(crate) fn for_stream(
         return None;
     }
     let config = &live.config;
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let player = LocalPlayer::join(shared, config, key, ClientKind::Hls);
+    let id = player.id;
     let hls = Arc::new(Hls {
         id,
         key: key.clone(),
@@ -173,19 +172,15 @@ pub(crate) fn for_stream(
     hls.touched(ip);
     all.insert(key.clone(), hls.clone());
     drop(all);
-    let (outlet, media) = Outlet::local(ClientKind::Hls, config.player_queue_len, config.player_queue_max_bytes);
-    let playing = shared.registry.play(key, id, outlet.clone());
-    let outlet = Arc::downgrade(&outlet);
     let (muxer, idle) = (hls.clone(), config.hls_idle);
-    let chunk_size = shared.registry.chunk_size();
     let weak = Arc::downgrade(shared);
     let spawned = std::thread::Builder::new()
         .name(format!("hls-{id}"))
         .stack_size(THREAD_STACK)
         .spawn(move || {
             info!("hls#{} of {} started", muxer.id, Escaped(&muxer.key.app));
-            muxer.run(&media, &outlet, chunk_size, idle, &weak);
-            drop(playing);
+            muxer.run(&player, idle, &weak);
+            drop(player);
             muxer.ended.store(true, Ordering::Relaxed);
             muxer.changed.notify_all();
             info!("hls#{} of {} stopped", muxer.id, Escaped(&muxer.key.app));
@@ -206,20 +201,13 @@ struct Muxing {
 }
 
 impl Hls {
-    fn run(
-        self: &Arc<Self>,
-        media: &Receiver<Chunks>,
-        outlet: &std::sync::Weak<Outlet>,
-        chunk_size: u32,
-        idle: Duration,
-        shared: &std::sync::Weak<Shared>,
-    ) {
+    fn run(self: &Arc<Self>, player: &LocalPlayer, idle: Duration, shared: &std::sync::Weak<Shared>) {
         let mut muxing = Muxing::default();
         loop {
-            match media.recv_timeout(Duration::from_secs(1)) {
+            match player.media.recv_timeout(Duration::from_secs(1)) {
                 Ok(chunks) => {
-                    taken(outlet, &chunks);
-                    match item_of(&chunks, chunk_size) {
+                    taken(&player.outlet, &chunks);
+                    match item_of(&chunks, player.chunk_size) {
                         Some(Item::Frame(frame)) => self.take(&mut muxing, frame),
                         // The publisher left: its last frames end their parts.
                         Some(Item::StreamEnd) => self.flush(&mut muxing),

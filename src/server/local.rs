@@ -12,17 +12,19 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, bounded};
 use log::debug;
 
+use super::Shared;
 use super::clients::ClientKind;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
 use super::stream::ConnId;
 use super::wire::Chunks;
-use crate::config::THREAD_STACK;
+use crate::config::{Config, THREAD_STACK};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::unprechunk;
 use crate::protocol::message::type_id;
@@ -111,45 +113,65 @@ impl Publisher {
     }
 }
 
-/// A player's queue with no socket, and the channel its frames go on to.
-pub(crate) struct Subscriber {
-    pub(crate) outlet: Arc<Outlet>,
-    media: Receiver<Chunks>,
-    frames: Sender<Frame>,
+/// A player inside the process (an in-process subscriber, a recorder, a
+/// push relay, an HLS muxer): an outlet with no socket among a stream's
+/// players, with a player's queue bounds, for a thread of its own to read.
+pub(crate) struct LocalPlayer {
+    /// Its number among the stream's players.
+    pub(crate) id: ConnId,
+    /// The stream holds the outlet; once it lets go (a player too slow,
+    /// the server stopping, the player taken off), the queue's sending
+    /// side goes with it, and the thread ends after what is queued.
+    pub(crate) outlet: Weak<Outlet>,
+    pub(crate) media: Receiver<Chunks>,
+    /// Its place among the stream's players: dropping it leaves.
+    _playing: Playing,
+    /// The chunk size its queued messages were chunked at.
+    pub(crate) chunk_size: u32,
 }
 
-impl Subscriber {
-    /// A queue bounded as a network player's is, and the program's end of
-    /// the channel.
-    pub(crate) fn new(capacity: usize, max_bytes: usize) -> (Subscriber, Receiver<Frame>) {
-        let (outlet, media) = Outlet::local(ClientKind::LocalPlay, capacity, max_bytes);
-        let (frames, receiver) = bounded(CHANNEL_FRAMES);
-        (Subscriber { outlet, media, frames }, receiver)
+impl LocalPlayer {
+    /// Joins `key`'s players as a player of `kind`, with the queue bounds
+    /// of `config`; it gets the stream's caches at once, as any player.
+    pub(crate) fn join(shared: &Shared, config: &Config, key: &StreamKey, kind: ClientKind) -> LocalPlayer {
+        let (outlet, media) = Outlet::local(kind, config.player_queue_len, config.player_queue_max_bytes);
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let playing = shared.registry.play(key, id, outlet.clone());
+        LocalPlayer {
+            id,
+            outlet: Arc::downgrade(&outlet),
+            media,
+            _playing: playing,
+            chunk_size: shared.registry.chunk_size(),
+        }
     }
 
-    /// Starts the thread that hands frames on while `playing` keeps the
-    /// subscriber among the stream's players.
-    pub(crate) fn start(self, playing: Playing, id: ConnId, chunk_size: u32) -> Result<(), LocalError> {
-        let Subscriber { outlet, media, frames } = self;
-        // The stream holds the outlet; once it lets go (a player too slow,
-        // or the server stopping), the queue's sending side goes with it
-        // and the thread ends after what is queued.
-        let outlet = Arc::downgrade(&outlet);
-        std::thread::Builder::new()
-            .name(format!("local-player-{id}"))
-            .stack_size(THREAD_STACK)
-            .spawn(move || {
-                // Across republishes, as an RTMP player stays.
-                take_frames(&outlet, &media, chunk_size, |item| match item {
-                    Item::Frame(frame) => frames.send(frame).is_ok(),
-                    Item::StreamEnd => true,
-                });
-                debug!("local#{id} play stop");
-                drop(playing);
-            })
-            .map(drop)
-            .map_err(LocalError::Spawn)
+    /// Reads what the stream queues for it, back into frames, until `take`
+    /// says no more or the stream lets go (see `take_frames`).
+    pub(crate) fn take_frames(&self, take: impl FnMut(Item) -> bool) {
+        take_frames(&self.outlet, &self.media, self.chunk_size, take);
     }
+}
+
+/// Subscribes the program to `key`: a thread hands the stream's frames to
+/// the returned channel.
+pub(crate) fn subscribe(shared: &Shared, config: &Config, key: &StreamKey) -> Result<Receiver<Frame>, LocalError> {
+    let player = LocalPlayer::join(shared, config, key, ClientKind::LocalPlay);
+    let id = player.id;
+    let (frames, receiver) = bounded(CHANNEL_FRAMES);
+    std::thread::Builder::new()
+        .name(format!("local-player-{id}"))
+        .stack_size(THREAD_STACK)
+        .spawn(move || {
+            // Across republishes, as an RTMP player stays.
+            player.take_frames(|item| match item {
+                Item::Frame(frame) => frames.send(frame).is_ok(),
+                Item::StreamEnd => true,
+            });
+            debug!("local#{id} play stop");
+        })
+        .map_err(LocalError::Spawn)?;
+    Ok(receiver)
 }
 
 /// What a local outlet's queue brings.

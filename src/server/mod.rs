@@ -56,7 +56,6 @@ use clients::Client;
 use events::Events;
 use http::metrics::Totals;
 use live::{Current, Live};
-use local::Subscriber;
 use log_limit::LogLimit;
 use registry::Registry;
 use stream::{ConnId, PublisherInfo, StreamConfig};
@@ -604,15 +603,8 @@ impl ServerHandle {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let config = &self.shared.live().config;
-        let (subscriber, frames) = Subscriber::new(config.player_queue_len, config.player_queue_max_bytes);
-        let playing = self.shared.registry.play(key, id, subscriber.outlet.clone());
-        subscriber.start(playing, id, self.shared.registry.chunk_size())?;
-        info!(
-            "local#{id} play start app={}",
-            crate::protocol::escape::Escaped(&key.app)
-        );
+        let frames = local::subscribe(&self.shared, &self.shared.live().config, key)?;
+        info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }
 

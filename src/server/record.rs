@@ -24,8 +24,7 @@ use super::Shared;
 use super::clients::ClientKind;
 use super::events::Event;
 use super::live::Live;
-use super::local::{Item, take_frames};
-use super::outlet::Outlet;
+use super::local::{Item, LocalPlayer};
 use super::stream::ConnId;
 use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
@@ -56,24 +55,15 @@ pub(crate) fn start_with(
     addr: SocketAddr,
     settings: Record,
 ) {
-    let config = &live.config;
-    let (outlet, media) = Outlet::local(
-        ClientKind::Recorder,
-        config.player_queue_len,
-        config.player_queue_max_bytes,
-    );
-    let recorder = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let player = LocalPlayer::join(shared, &live.config, key, ClientKind::Recorder);
     let status = Arc::new(Recorder {
         key: key.clone(),
-        id: recorder,
+        id: player.id,
     });
     shared.recorders.lock().push(status.clone());
-    let playing = shared.registry.play(key, recorder, outlet.clone());
-    let outlet = Arc::downgrade(&outlet);
-    let chunk_size = shared.registry.chunk_size();
     let (shared, key) = (shared.clone(), key.clone());
     let spawned = std::thread::Builder::new()
-        .name(format!("record-{recorder}"))
+        .name(format!("record-{}", player.id))
         .stack_size(THREAD_STACK)
         .spawn(move || {
             let mut files = Files {
@@ -84,7 +74,7 @@ pub(crate) fn start_with(
             };
             let mut recording = Recording::new(settings.container, settings.keep, settings.rotation);
             let mut failed = None;
-            take_frames(&outlet, &media, chunk_size, |item| {
+            player.take_frames(|item| {
                 let writes = match item {
                     Item::Frame(frame) => recording.push(frame),
                     Item::StreamEnd => return false,
@@ -98,7 +88,7 @@ pub(crate) fn start_with(
             if failed.is_none() {
                 failed = files.apply(recording.finish()).err();
             }
-            drop(playing);
+            drop(player);
             shared.recorders.lock().retain(|r| !Arc::ptr_eq(r, &status));
             if let Some(why) = failed {
                 shared.record_errors.fetch_add(1, Ordering::Relaxed);

@@ -13,21 +13,19 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::RecvTimeoutError;
 use log::{debug, info, warn};
 use parking_lot::Mutex;
 
 use super::Shared;
 use super::clients::ClientKind;
 use super::live::Live;
-use super::local::{Item, item_of, taken};
-use super::outlet::Outlet;
+use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
-use super::wire::Chunks;
 use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Frame, FrameKind, StreamKey};
@@ -221,12 +219,8 @@ fn host_and_port(url: &str) -> Option<(String, u16)> {
 /// Starts one relay of `key` to `url`.
 pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String, configured: bool) -> Arc<Push> {
     let config = &live.config;
-    let (outlet, media) = Outlet::local(
-        ClientKind::Relay,
-        config.player_queue_len,
-        config.player_queue_max_bytes,
-    );
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let player = LocalPlayer::join(shared, config, key, ClientKind::Relay);
+    let id = player.id;
     let push = Arc::new(Push {
         id,
         key: key.clone(),
@@ -239,12 +233,9 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         configured,
     });
     shared.pushes.lock().push(push.clone());
-    let playing = shared.registry.play(key, id, outlet.clone());
     let relay = Relay {
         push: push.clone(),
-        outlet: Arc::downgrade(&outlet),
-        media,
-        chunk_size: shared.registry.chunk_size(),
+        player,
         options: ClientOptions {
             tls_insecure: config.relay_tls_insecure,
             // Says where the stream comes from, so that the destination,
@@ -259,7 +250,7 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         .stack_size(THREAD_STACK)
         .spawn(move || {
             relay.run();
-            drop(playing);
+            drop(relay);
             if let Some(shared) = weak.upgrade() {
                 shared.pushes.lock().retain(|p| p.id != id);
             }
@@ -274,9 +265,7 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
 /// A relay's thread state.
 struct Relay {
     push: Arc<Push>,
-    outlet: Weak<Outlet>,
-    media: Receiver<Chunks>,
-    chunk_size: u32,
+    player: LocalPlayer,
     options: ClientOptions,
 }
 
@@ -351,13 +340,13 @@ impl Relay {
                 Some(_) => serviced + SERVICE_EVERY,
                 None => retry_at,
             };
-            let chunks = match self.media.recv_deadline(wake) {
+            let chunks = match self.player.media.recv_deadline(wake) {
                 Ok(chunks) => chunks,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            taken(&self.outlet, &chunks);
-            let frame = match item_of(&chunks, self.chunk_size) {
+            taken(&self.player.outlet, &chunks);
+            let frame = match item_of(&chunks, self.player.chunk_size) {
                 Some(Item::Frame(frame)) => frame,
                 Some(Item::StreamEnd) => return,
                 None => continue,

@@ -134,7 +134,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                 }
             }
             Route::Hls { key, file, query } => {
-                let answer = super::hls::answer(shared, &live, peer, &key, file, &query);
+                let answer = super::hls::answer(shared, &live, (id, peer), &key, file, &query);
                 if let Err(e) = (&**socket).write_all(&answer.bytes(v, request.keep_alive)) {
                     return write_failed(e);
                 }
@@ -357,6 +357,32 @@ fn read_request(
     }
 }
 
+/// What the access rules, then the webhooks and the `Policy`, say of an
+/// HTTP play of `key` by connection `id`: the stream it plays (renamed,
+/// maybe, and pulled from an origin when it has one), or why not.
+pub(super) fn may_play(
+    shared: &Arc<Shared>,
+    live: &Live,
+    id: u64,
+    peer: SocketAddr,
+    key: &StreamKey,
+    query: &str,
+) -> Result<StreamKey, String> {
+    live.gates.get(&key.app).may_play(peer.ip(), query)?;
+    let asking = PolicyRequest {
+        id,
+        addr: peer,
+        app: &key.app,
+        name: &key.name,
+        query,
+        flash_ver: "",
+        tc_url: "",
+    };
+    let routed = live.decide(|p, r| p.play(r), asking).route(key)?;
+    crate::server::pull::for_play(shared, live, &routed);
+    Ok(routed.key)
+}
+
 /// Plays `key` in `container` until the stream or the peer ends.
 #[allow(clippy::too_many_arguments)]
 fn play(
@@ -376,25 +402,8 @@ fn play(
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
-        info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
-        refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
-        return End::Closed("play refused");
-    }
-    let asking = PolicyRequest {
-        id,
-        addr: peer,
-        app: &key.app,
-        name: &key.name,
-        query,
-        flash_ver: "",
-        tc_url: "",
-    };
-    let key = &match live.decide(|p, r| p.play(r), asking).route(key) {
-        Ok(routed) => {
-            crate::server::pull::for_play(shared, live, &routed);
-            routed.key
-        }
+    let key = &match may_play(shared, live, id, peer, key, query) {
+        Ok(key) => key,
         Err(why) => {
             info!(
                 "conn#{id} {peer} {label} play refused app={}: {}",

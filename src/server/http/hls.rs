@@ -21,10 +21,9 @@ use super::request::{HlsFile, own_query};
 use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, multivariant_playlist};
-use crate::policy::PolicyRequest;
+use crate::server::Shared;
 use crate::server::hls;
 use crate::server::live::Live;
-use crate::server::{Shared, pull};
 
 /// An answer: its status, content type, body and extra headers.
 pub(crate) struct Answer {
@@ -80,11 +79,12 @@ impl Answer {
 
 const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 
-/// The answer to `file` of `key`'s HLS, asked by `peer` with `query`.
+/// The answer to `file` of `key`'s HLS, asked by connection `asker` (its
+/// number and address) with `query`.
 pub(crate) fn answer(
     shared: &Arc<Shared>,
     live: &Live,
-    peer: SocketAddr,
+    asker: (u64, SocketAddr),
     key: &StreamKey,
     file: HlsFile,
     query: &str,
@@ -93,6 +93,7 @@ pub(crate) fn answer(
     if !config.hls {
         return Answer::refusal(Status::NOT_FOUND, "HLS is off");
     }
+    let (id, peer) = asker;
     if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
         return Answer::refusal(Status::FORBIDDEN, &why);
     }
@@ -102,25 +103,13 @@ pub(crate) fn answer(
     } else {
         format!("?{own}")
     };
-    let mut key = key.clone();
-    if file == HlsFile::Multivariant {
-        let asking = PolicyRequest {
-            id: 0,
-            addr: peer,
-            app: &key.app,
-            name: &key.name,
-            query,
-            flash_ver: "",
-            tc_url: "",
-        };
-        match live.decide(|p, r| p.play(r), asking).route(&key) {
-            Ok(routed) => {
-                pull::for_play(shared, live, &routed);
-                key = routed.key;
-            }
+    let key = match file {
+        HlsFile::Multivariant => match super::connection::may_play(shared, live, id, peer, key, query) {
+            Ok(key) => key,
             Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
-        }
-    }
+        },
+        _ => key.clone(),
+    };
     if file == HlsFile::Page {
         return Answer::new(Status::OK, "text/html; charset=utf-8", page(&key, &q).into_bytes()).cached(60, None);
     }
