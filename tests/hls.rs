@@ -348,3 +348,45 @@ fn an_http_cache_in_front_serves_two_hundred_viewers_on_a_few_requests() {
     );
     drop(publisher.child_mut().kill());
 }
+
+#[test]
+fn hevc_and_opus_come_out_as_hls_segments() {
+    let server = http::server(Config::default());
+    let addr = server.http_addr().unwrap();
+    let name = unique("hevc-hls");
+    // The first playlist request starts the muxer, which then waits for
+    // the stream: it gets every frame from the first.
+    let index = {
+        let path = format!("/live/{name}/index.m3u8");
+        std::thread::spawn(move || get(addr, &path))
+    };
+    wait_for_players(&server, "live", &name, 1);
+    let publisher = server
+        .publish(&rustic_rtmp::media::StreamKey::new("live", name.clone()))
+        .unwrap();
+    for frame in common::codecs::hevc_opus_frames() {
+        publisher.send(frame).unwrap();
+    }
+    let index = index.join().unwrap();
+    assert_eq!(index.status, 200);
+    let text = String::from_utf8(index.body).unwrap();
+    assert!(text.contains("CODECS=\"hvc1.") && text.contains(",opus\""), "{text}");
+    // Keyframes each second over 3 s: two complete segments.
+    let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    assert_eq!(playlist.segments.len(), 2, "{playlist:?}");
+    let init = get(addr, &format!("/live/{name}/{}", playlist.map)).body;
+    let scratch = Scratch::new("hevc-hls");
+    for (msn, duration, uri) in &playlist.segments {
+        assert!((duration - 1.0).abs() < 0.001, "segment {msn} lasts {duration}");
+        let file = scratch.path(&format!("{msn}.mp4"));
+        std::fs::write(
+            &file,
+            [init.clone(), get(addr, &format!("/live/{name}/{uri}")).body].concat(),
+        )
+        .unwrap();
+        let probed = probe(&file);
+        assert_eq!(probed.codecs(), ["hevc", "opus"]);
+        assert_eq!(probed.video().len(), 25, "a second of video in segment {msn}");
+        assert!(probed.video()[0].key, "segment {msn} starts on a keyframe");
+    }
+}

@@ -8,6 +8,7 @@
 pub mod binary;
 pub mod browser;
 pub mod canary;
+pub mod codecs;
 pub mod http;
 pub mod nginx;
 pub mod rtmp;
