@@ -145,6 +145,11 @@ fn playlists_are_strict_and_continuous_and_ffprobe_reads_them() {
     let init = get(addr, &format!("/live/{name}/{}", second.map));
     assert_eq!(init.status, 200);
     assert!(init.header("ETag").is_some() && init.header("Cache-Control").unwrap().contains("max-age=3600"));
+    let modified = init.header("Last-Modified").unwrap_or_default();
+    assert!(
+        modified.ends_with(" GMT") && modified.len() == 29,
+        "an HTTP date: {modified:?}"
+    );
     let scratch = Scratch::new("hls-segments");
     for (msn, _, uri) in &second.segments {
         let segment = get(addr, &format!("/live/{name}/{uri}"));

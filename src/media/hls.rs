@@ -42,6 +42,8 @@ pub struct Part {
     pub duration_ms: u32,
     /// It starts at a keyframe.
     pub independent: bool,
+    /// When it was complete, in seconds since 1970 (`Last-Modified`).
+    pub made: u64,
 }
 
 /// A media segment: its parts, complete or still growing.
@@ -59,6 +61,11 @@ impl Segment {
     /// Its length in ms: its parts'.
     pub fn duration_ms(&self) -> u32 {
         self.parts.iter().map(|p| p.duration_ms).sum()
+    }
+
+    /// When its last part was complete, in seconds since 1970.
+    pub fn made(&self) -> u64 {
+        self.parts.last().map_or(0, |p| p.made)
     }
 
     /// Its bytes, its parts one after the other.
@@ -93,6 +100,8 @@ pub struct Segmenter {
     open_independent: bool,
     /// The longest segment so far, for `EXT-X-TARGETDURATION`.
     longest_ms: u32,
+    /// The time of the fragment being taken, in seconds since 1970.
+    now: u64,
 }
 
 impl Segmenter {
@@ -110,6 +119,7 @@ impl Segmenter {
             open_ms: 0,
             open_independent: false,
             longest_ms: 0,
+            now: 0,
         }
     }
 
@@ -119,9 +129,11 @@ impl Segmenter {
         *self = Segmenter::new(self.timing, has_video, self.next_msn);
     }
 
-    /// Takes the next fragment; true when a part or a segment was completed
-    /// (waiting requests may now be answered).
-    pub fn push(&mut self, fragment: Fragment) -> bool {
+    /// Takes the next fragment, at `now` (seconds since 1970); true when a
+    /// part or a segment was completed (waiting requests may now be
+    /// answered).
+    pub fn push(&mut self, fragment: Fragment, now: u64) -> bool {
+        self.now = now;
         let lead = fragment.track == self.lead;
         let starts = lead && (fragment.keyframe || self.lead == AUDIO_TRACK);
         let mut completed = false;
@@ -179,6 +191,7 @@ impl Segmenter {
             bytes: std::mem::take(&mut self.open).into(),
             duration_ms: std::mem::take(&mut self.open_ms),
             independent: self.open_independent,
+            made: self.now,
         };
         if let Some(segment) = self.segments.back_mut() {
             segment.parts.push(part);
@@ -352,15 +365,15 @@ mod tests {
     /// A 25 fps stream with a keyframe every `gop` frames, `n` frames.
     fn feed(segmenter: &mut Segmenter, n: u64, gop: u64) {
         for i in 0..n {
-            segmenter.push(video(i * 40, i % gop == 0));
-            segmenter.push(audio(i * 40 + 5));
+            segmenter.push(video(i * 40, i % gop == 0), 7);
+            segmenter.push(audio(i * 40 + 5), 7);
         }
     }
 
     #[test]
     fn segments_start_at_keyframes_and_parts_stay_within_the_target() {
         let mut s = Segmenter::new(timing(), true, 0);
-        assert!(!s.push(audio(0)), "audio before the first keyframe is dropped");
+        assert!(!s.push(audio(0), 7), "audio before the first keyframe is dropped");
         feed(&mut s, 100, 25);
         // Keyframes each second: segments 0, 1, 2 complete, 3 growing.
         let complete: Vec<u64> = s.segments.iter().filter(|s| s.complete).map(|s| s.msn).collect();
@@ -369,6 +382,7 @@ mod tests {
             assert_eq!(segment.duration_ms(), 1000);
             assert!(segment.parts.iter().all(|p| p.duration_ms <= 200));
             assert!(segment.parts[0].independent && !segment.parts[1].independent);
+            assert_eq!(segment.made(), 7);
             assert_eq!(
                 segment.bytes()[0] as u64,
                 (segment.msn * 1000) as u8 as u64,
@@ -446,7 +460,7 @@ mod tests {
     fn audio_alone_cuts_at_any_audio_frame() {
         let mut s = Segmenter::new(timing(), false, 0);
         for i in 0..200 {
-            s.push(audio(i * 23));
+            s.push(audio(i * 23), 7);
         }
         let complete: Vec<u32> = s
             .segments

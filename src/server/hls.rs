@@ -53,12 +53,28 @@ pub(crate) struct Hls {
     ended: AtomicBool,
 }
 
+/// An init segment.
+pub(crate) struct Init {
+    /// Its number: a new one when the codecs change.
+    pub(crate) version: u32,
+    pub(crate) bytes: Arc<[u8]>,
+    /// The tracks' codec strings, for the multivariant playlist.
+    pub(crate) codecs: String,
+    /// When it was made, in seconds since 1970.
+    pub(crate) made: u64,
+}
+
+/// Seconds since 1970, now.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// What the muxer made so far.
 #[derive(Default)]
 struct State {
-    /// The init segment, its number (a new one when the codecs change),
-    /// and the tracks' codec strings.
-    init: Option<(u32, Arc<[u8]>, String)>,
+    init: Option<Init>,
     segmenter: Option<Segmenter>,
 }
 
@@ -119,7 +135,7 @@ impl Hls {
     }
 
     /// Runs `f` on the segmenter and the init segment, if there are.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Segmenter, &(u32, Arc<[u8]>, String)) -> T) -> Option<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Segmenter, &Init) -> T) -> Option<T> {
         let state = self.state.lock();
         Some(f(state.segmenter.as_ref()?, state.init.as_ref()?))
     }
@@ -268,7 +284,7 @@ impl Hls {
         let Some(segmenter) = state.segmenter.as_mut() else {
             return;
         };
-        if segmenter.push(fragment) {
+        if segmenter.push(fragment, unix_now()) {
             drop(state);
             self.changed.notify_all();
         }
@@ -278,7 +294,7 @@ impl Hls {
         let mut state = self.state.lock();
         if let Some(segmenter) = state.segmenter.as_mut() {
             for fragment in muxing.fragmenter.flush() {
-                segmenter.push(fragment);
+                segmenter.push(fragment, unix_now());
             }
         }
         drop(state);
@@ -300,15 +316,17 @@ impl Hls {
         let bytes: Arc<[u8]> = fmp4::init_segment(&tracks).into();
         let has_video = tracks.iter().any(|t| t.id == VIDEO_TRACK);
         let mut state = self.state.lock();
-        if state.init.as_ref().is_some_and(|(_, old, _)| *old == bytes) {
+        if state.init.as_ref().is_some_and(|init| init.bytes == bytes) {
             return;
         }
-        let version = state
-            .init
-            .as_ref()
-            .map_or(self.first_msn as u32, |(v, _, _)| v.wrapping_add(1));
+        let version = (state.init.as_ref()).map_or(self.first_msn as u32, |init| init.version.wrapping_add(1));
         debug!("hls#{} init segment {version}: {codecs}", self.id);
-        state.init = Some((version, bytes, codecs));
+        state.init = Some(Init {
+            version,
+            bytes,
+            codecs,
+            made: unix_now(),
+        });
         match state.segmenter.as_mut() {
             Some(segmenter) => segmenter.restart(has_video),
             None => state.segmenter = Some(Segmenter::new(self.timing, has_video, self.first_msn)),

@@ -8,6 +8,7 @@
 
 mod access;
 mod auth;
+mod calendar;
 mod clients;
 mod connection;
 mod events;

@@ -20,12 +20,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{error, info};
 
-use super::Shared;
 use super::clients::ClientKind;
 use super::events::Event;
 use super::live::Live;
 use super::local::{Item, LocalPlayer};
 use super::stream::ConnId;
+use super::{Shared, calendar};
 use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
@@ -198,7 +198,7 @@ fn fill(template: &str, key: &StreamKey, unix: u64) -> String {
     template
         .replace("{app}", &app.join("/"))
         .replace("{name}", &safe(&key.name))
-        .replace("{time}", &utc(unix))
+        .replace("{time}", &calendar::stamp(unix))
         .replace("{unix}", &unix.to_string())
 }
 
@@ -219,37 +219,9 @@ fn safe(part: &str) -> String {
     }
 }
 
-/// `YYYYmmdd-HHMMSS` in UTC for seconds since 1970.
-fn utc(unix: u64) -> String {
-    let (days, secs) = (unix / 86_400, unix % 86_400);
-    // Howard Hinnant's days-to-civil, over 400-year eras.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_utc_calendar_dates() {
-        assert_eq!(utc(0), "19700101-000000");
-        assert_eq!(utc(951_782_400), "20000229-000000", "a leap day");
-        assert_eq!(utc(1_795_723_199), "20261126-195959");
-    }
 
     #[test]
     fn names_cannot_leave_the_directory() {

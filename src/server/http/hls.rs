@@ -60,6 +60,12 @@ impl Answer {
         self
     }
 
+    fn modified(mut self, unix: u64) -> Answer {
+        self.headers
+            .push(("Last-Modified", crate::server::calendar::http_date(unix)));
+        self
+    }
+
     /// The response's bytes, head and body.
     pub(crate) fn bytes(&self, minor_version: u8, keep_alive: bool) -> Vec<u8> {
         let extra: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -136,11 +142,11 @@ pub(crate) fn answer(
                 let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
                 return Answer::refusal(Status::NOT_FOUND, &why);
             }
-            let text = hls.read(|segmenter, (version, _, codecs)| match file {
+            let text = hls.read(|segmenter, init| match file {
                 HlsFile::Multivariant => {
-                    multivariant_playlist(segmenter.peak_bandwidth(), codecs, &format!("stream.m3u8{q}"))
+                    multivariant_playlist(segmenter.peak_bandwidth(), &init.codecs, &format!("stream.m3u8{q}"))
                 }
-                _ => segmenter.media_playlist(&format!("init{version}.mp4"), &q),
+                _ => segmenter.media_playlist(&format!("init{}.mp4", init.version), &q),
             });
             playlist(text)
         }
@@ -150,21 +156,25 @@ pub(crate) fn answer(
             };
             match hls.wait(target * 3, |s| s.playlist_ready(msn, part)) {
                 Ready::Now => {
-                    let text = hls.read(|s, (version, _, _)| s.media_playlist(&format!("init{version}.mp4"), &q));
+                    let text = hls.read(|s, init| s.media_playlist(&format!("init{}.mp4", init.version), &q));
                     playlist(text)
                 }
                 Ready::Never => Answer::refusal(Status::BAD_REQUEST, "that segment or part is too far ahead"),
                 Ready::Later => Answer::refusal(Status::SERVICE_UNAVAILABLE, "not there in time"),
             }
         }
-        HlsFile::Init(asked) => match hls.read(|_, (version, bytes, _)| (*version == asked).then(|| bytes.clone())) {
-            Some(Some(bytes)) => Answer::new(Status::OK, "video/mp4", bytes).cached(3600, tag(format!("init{asked}"))),
-            _ => Answer::refusal(Status::NOT_FOUND, "no such init segment"),
-        },
-        HlsFile::Segment(msn) => match hls.read(|s, _| s.segment(msn).map(|s| s.bytes())) {
-            Some(Some(bytes)) => {
-                Answer::new(Status::OK, "video/iso.segment", bytes).cached(3600, tag(format!("seg{msn}")))
+        HlsFile::Init(asked) => {
+            match hls.read(|_, init| (init.version == asked).then(|| (init.bytes.clone(), init.made))) {
+                Some(Some((bytes, made))) => Answer::new(Status::OK, "video/mp4", bytes)
+                    .cached(3600, tag(format!("init{asked}")))
+                    .modified(made),
+                _ => Answer::refusal(Status::NOT_FOUND, "no such init segment"),
             }
+        }
+        HlsFile::Segment(msn) => match hls.read(|s, _| s.segment(msn).map(|s| (s.bytes(), s.made()))) {
+            Some(Some((bytes, made))) => Answer::new(Status::OK, "video/iso.segment", bytes)
+                .cached(3600, tag(format!("seg{msn}")))
+                .modified(made),
             _ => Answer::refusal(Status::NOT_FOUND, "no such segment"),
         },
         HlsFile::Part(msn, index) => {
@@ -178,13 +188,13 @@ pub(crate) fn answer(
                 other => other,
             };
             let bytes = (ready == Ready::Now)
-                .then(|| hls.read(|s, _| s.part(msn, index).map(|p| p.bytes.clone())))
+                .then(|| hls.read(|s, _| s.part(msn, index).map(|p| (p.bytes.clone(), p.made))))
                 .flatten()
                 .flatten();
             match bytes {
-                Some(bytes) => {
-                    Answer::new(Status::OK, "video/iso.segment", bytes).cached(3600, tag(format!("part{msn}.{index}")))
-                }
+                Some((bytes, made)) => Answer::new(Status::OK, "video/iso.segment", bytes)
+                    .cached(3600, tag(format!("part{msn}.{index}")))
+                    .modified(made),
                 None => Answer::refusal(Status::NOT_FOUND, "no such part"),
             }
         }
