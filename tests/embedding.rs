@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use common::http;
 use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
-use rustic_rtmp::media::{Frame, FrameKind, StreamKey};
-use rustic_rtmp::protocol::time::RtmpTime;
+use rustic_rtmp::media::{Frame, FrameKind, StreamKey, flv};
 use rustic_rtmp::{ClientKind, Config, Decision, Event, Policy, PolicyRequest};
 
 /// Denies publishing `forbidden` and playing `secret`; publishing `alias`
@@ -160,18 +159,14 @@ fn the_events_of_a_publish_and_a_play_arrive_in_order() {
 
 /// The frames of a sample file, as an encoder would publish them.
 fn sample_frames(sample: Sample) -> Vec<Frame> {
-    let (_, tags) = http::flv_tags(&std::fs::read(sample.path()).unwrap());
-    tags.into_iter()
-        .map(|tag| Frame {
-            kind: match tag.kind {
-                8 => FrameKind::Audio,
-                9 => FrameKind::Video,
-                _ => FrameKind::Metadata,
-            },
-            timestamp: RtmpTime(tag.timestamp),
-            payload: tag.body,
-        })
-        .collect()
+    let file = std::fs::read(sample.path()).unwrap();
+    let mut at = flv::HEADER_LEN;
+    let mut frames = Vec::new();
+    while let Some((frame, len)) = flv::read_tag(&file[at..]) {
+        frames.push(frame);
+        at += len;
+    }
+    frames
 }
 
 #[test]

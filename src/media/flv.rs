@@ -4,6 +4,7 @@
 //! pass through unchanged (E-FLV).
 
 use super::tag::{Packet, audio_tag, video_tag};
+use super::{Frame, FrameKind};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::message::type_id;
 use crate::protocol::time::RtmpTime;
@@ -56,6 +57,28 @@ pub fn put_tag(tag_type: u8, timestamp: RtmpTime, body: &[u8], out: &mut Vec<u8>
     out.extend_from_slice(&(TAG_HEADER_LEN as u32 + len).to_be_bytes());
 }
 
+/// The tag at the start of `bytes` (past the file header) as a frame, and
+/// how many bytes it takes with its PreviousTagSize; `None` until all of
+/// them are there. The inverse of `put_tag`: script data, and any type
+/// but audio and video, reads as metadata.
+pub fn read_tag(bytes: &[u8]) -> Option<(Frame, usize)> {
+    let h = bytes.get(..TAG_HEADER_LEN)?;
+    let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+    let end = TAG_HEADER_LEN + len;
+    bytes.get(end..end + 4)?; // its PreviousTagSize
+    let kind = match h[0] {
+        type_id::AUDIO => FrameKind::Audio,
+        type_id::VIDEO => FrameKind::Video,
+        _ => FrameKind::Metadata,
+    };
+    let frame = Frame {
+        kind,
+        timestamp: RtmpTime(u32::from_be_bytes([h[7], h[4], h[5], h[6]])),
+        payload: bytes[TAG_HEADER_LEN..end].to_vec(),
+    };
+    Some((frame, end + 4))
+}
+
 /// The tracks an `onMetaData` body announces: `videocodecid` and
 /// `audiocodecid` as ffmpeg, OBS and GStreamer write them, or `hasVideo`
 /// and `hasAudio`; `None` when it names neither.
@@ -94,6 +117,27 @@ pub fn track_of(type_id: u8, body: &[u8]) -> Tracks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_reads_back_whole_and_not_before() {
+        let mut bytes = Vec::new();
+        put_tag(type_id::VIDEO, RtmpTime(0x1234_5678), &[0x17, 1, 2], &mut bytes);
+        put_tag(type_id::DATA_AMF0, RtmpTime(0), &[2, 0], &mut bytes);
+        let first = TAG_HEADER_LEN + 3 + 4;
+        let video = Frame {
+            kind: FrameKind::Video,
+            timestamp: RtmpTime(0x1234_5678),
+            payload: vec![0x17, 1, 2],
+        };
+        assert_eq!(read_tag(&bytes), Some((video, first)));
+        assert_eq!(
+            read_tag(&bytes[first..]).map(|(f, n)| (f.kind, n)),
+            Some((FrameKind::Metadata, bytes.len() - first))
+        );
+        for cut in 0..first {
+            assert_eq!(read_tag(&bytes[..cut]), None, "cut at {cut}");
+        }
+    }
 
     #[test]
     fn header_flags_name_the_tracks() {

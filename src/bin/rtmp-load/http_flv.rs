@@ -6,8 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use rustic_rtmp::media::{Frame, FrameKind};
-use rustic_rtmp::protocol::time::RtmpTime;
+use rustic_rtmp::media::{Frame, flv};
 
 /// Bytes read at a time.
 const READ_SIZE: usize = 64 * 1024;
@@ -151,25 +150,9 @@ impl HttpFlvPlayer {
             self.past_header = true;
         }
         let mut at = 0;
-        while let Some(h) = self.flv.get(at..at + 11) {
-            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
-            let Some(body) = self.flv.get(at + 11..at + 11 + len) else {
-                break;
-            };
-            if self.flv.len() < at + 15 + len {
-                break;
-            }
-            let kind = match h[0] {
-                8 => FrameKind::Audio,
-                9 => FrameKind::Video,
-                _ => FrameKind::Metadata,
-            };
-            frames.push(Frame {
-                kind,
-                timestamp: RtmpTime(u32::from_be_bytes([h[7], h[4], h[5], h[6]])),
-                payload: body.to_vec(),
-            });
-            at += 15 + len;
+        while let Some((frame, len)) = flv::read_tag(&self.flv[at..]) {
+            frames.push(frame);
+            at += len;
         }
         self.flv.drain(..at);
         Ok(())
