@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::flv::{self, Tracks};
 use super::tag::{Packet, TagHeader, audio_tag, video_tag};
 use crate::protocol::time::RtmpTime;
 
@@ -71,5 +72,47 @@ impl Frame {
     /// Codec configuration a player needs before any frame.
     pub fn is_sequence_header(&self) -> bool {
         self.tag().is_some_and(|t| t.packet == Packet::Config)
+    }
+
+    /// The track of an audio or video frame: 0 unless multitrack.
+    pub fn track(&self) -> u8 {
+        self.tag().map_or(0, |t| t.track)
+    }
+}
+
+/// What a stream has configured so far, for whoever starts on it later (a
+/// file, a relay's new connection): the latest metadata and the latest
+/// sequence header per kind and track, and the tracks they show.
+#[derive(Debug, Clone, Default)]
+pub struct Configuration {
+    /// The latest `onMetaData`.
+    pub metadata: Option<Frame>,
+    /// The latest sequence header per kind and track, in arrival order.
+    pub headers: Vec<Frame>,
+    /// The tracks the metadata and the headers show, kept up to date here
+    /// so that nobody reads the metadata again per frame.
+    pub tracks: Tracks,
+}
+
+impl Configuration {
+    /// Keeps `frame` if it is metadata or a sequence header; false if it
+    /// is neither.
+    pub fn keep(&mut self, frame: &Frame) -> bool {
+        if frame.kind == FrameKind::Metadata {
+            self.metadata = Some(frame.clone());
+        } else if frame.is_sequence_header() {
+            let same = |h: &Frame| h.kind == frame.kind && h.track() == frame.track();
+            self.headers.retain(|h| !same(h));
+            self.headers.push(frame.clone());
+        } else {
+            return false;
+        }
+        let from_metadata = self.metadata.as_ref().and_then(|m| flv::tracks_in_metadata(&m.payload));
+        let from_headers = Tracks {
+            audio: self.headers.iter().any(|h| h.kind == FrameKind::Audio),
+            video: self.headers.iter().any(|h| h.kind == FrameKind::Video),
+        };
+        self.tracks = from_headers.union(from_metadata.unwrap_or_default());
+        true
     }
 }

@@ -16,4 +16,4 @@ pub mod hls;
 pub mod recording;
 pub mod tag;
 
-pub use frame::{Frame, FrameKind, StreamKey};
+pub use frame::{Configuration, Frame, FrameKind, StreamKey};

@@ -12,7 +12,7 @@
 
 use super::flv::{self, Tracks};
 use super::fmp4::{self, Fragmenter};
-use super::{Frame, FrameKind};
+use super::{Configuration, Frame, FrameKind};
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::message::type_id;
 use crate::protocol::time::RtmpTime;
@@ -79,10 +79,8 @@ pub struct Recording {
     container: Container,
     keep: Keep,
     rotation: Rotation,
-    /// The publisher's latest `onMetaData` body.
-    metadata: Option<Vec<u8>>,
-    /// The latest configuration per kind and track.
-    headers: Vec<Frame>,
+    /// The publisher's latest metadata and sequence headers.
+    configuration: Configuration,
     file: Option<File>,
 }
 
@@ -108,8 +106,7 @@ impl Recording {
             container,
             keep,
             rotation,
-            metadata: None,
-            headers: Vec::new(),
+            configuration: Configuration::default(),
             file: None,
         }
     }
@@ -130,17 +127,10 @@ impl Recording {
         if !kept {
             return writes;
         }
-        if frame.kind == FrameKind::Metadata {
-            // Written at the start of each file, with duration and size.
-            self.metadata = Some(frame.payload);
-            return writes;
-        }
-        let tag = frame.tag();
-        if tag.is_some_and(|t| t.packet == super::tag::Packet::Config) {
-            let track = tag.map_or(0, |t| t.track);
-            let same = |h: &Frame| h.kind == frame.kind && h.tag().map_or(0, |t| t.track) == track;
-            self.headers.retain(|h| !same(h));
-            self.headers.push(frame.clone());
+        if self.configuration.keep(&frame) {
+            if frame.kind == FrameKind::Metadata {
+                return writes; // written at the start of each file, with duration and size
+            }
             // A new configuration mid-file: FLV carries it on; an MP4's
             // init segment cannot change, so the file ends here.
             match (&self.file, self.container) {
@@ -189,12 +179,7 @@ impl Recording {
     /// The tracks the recording holds, from the configuration and the
     /// metadata seen so far.
     fn tracks(&self) -> Tracks {
-        let from_metadata = self.metadata.as_deref().and_then(flv::tracks_in_metadata);
-        let from_headers = Tracks {
-            audio: self.headers.iter().any(|h| h.kind == FrameKind::Audio),
-            video: self.headers.iter().any(|h| h.kind == FrameKind::Video),
-        };
-        let all = from_headers.union(from_metadata.unwrap_or_default());
+        let all = self.configuration.tracks;
         Tracks {
             audio: all.audio && self.keep != Keep::Video,
             video: all.video && self.keep != Keep::Audio,
@@ -223,17 +208,18 @@ impl Recording {
         match self.container {
             Container::Flv => {
                 head.extend_from_slice(&flv::header(self.tracks()));
-                let (body, duration_at, filesize_at) = metadata(self.metadata.as_deref());
+                let publisher = self.configuration.metadata.as_ref().map(|m| m.payload.as_slice());
+                let (body, duration_at, filesize_at) = metadata(publisher);
                 let tag_start = (head.len() + flv::TAG_HEADER_LEN) as u64;
                 file.duration_at = tag_start + duration_at as u64;
                 file.filesize_at = tag_start + filesize_at as u64;
                 flv::put_tag(type_id::DATA_AMF0, RtmpTime::ZERO, &body, &mut head);
-                for header in &self.headers {
+                for header in &self.configuration.headers {
                     flv::put_tag(type_of(header.kind), RtmpTime::ZERO, &header.payload, &mut head);
                 }
             }
             Container::Mp4 => {
-                let main = self.headers.iter().filter(|h| h.tag().is_some_and(|t| t.track == 0));
+                let main = self.configuration.headers.iter().filter(|h| h.track() == 0);
                 let tracks: Vec<fmp4::Track> = main
                     .filter_map(|h| fmp4::track(h.kind, &h.payload).ok().flatten())
                     .collect();
@@ -258,7 +244,7 @@ impl Recording {
         match self.container {
             Container::Flv => flv::put_tag(type_of(frame.kind), RtmpTime(at), &frame.payload, &mut out),
             Container::Mp4 => {
-                if frame.tag().is_none_or(|t| t.track != 0) {
+                if frame.track() != 0 {
                     return; // fMP4 carries the main track of each kind
                 }
                 if let Some(fragment) = file.fragmenter.push(frame.kind, &frame.payload, u64::from(at)) {
@@ -393,13 +379,11 @@ mod tests {
     fn tags(file: &[u8]) -> Vec<(u8, u32, Vec<u8>)> {
         let mut out = Vec::new();
         let mut at = flv::HEADER_LEN;
-        while at < file.len() {
-            let h = &file[at..at + 11];
-            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
-            let ts = u32::from_be_bytes([h[7], h[4], h[5], h[6]]);
-            out.push((h[0], ts, file[at + 11..at + 11 + len].to_vec()));
-            at += 15 + len;
+        while let Some((frame, len)) = flv::read_tag(&file[at..]) {
+            out.push((type_of(frame.kind), frame.timestamp.0, frame.payload));
+            at += len;
         }
+        assert_eq!(at, file.len(), "whole tags to the end");
         out
     }
 

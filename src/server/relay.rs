@@ -28,7 +28,7 @@ use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
 use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
-use crate::media::{Frame, FrameKind, StreamKey};
+use crate::media::{Configuration, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
 
 /// The first pause before dialling a failed destination again; it doubles
@@ -269,34 +269,13 @@ struct Relay {
     options: ClientOptions,
 }
 
-/// What a destination needs first after each connect.
-#[derive(Default)]
-struct Start {
-    metadata: Option<Frame>,
-    headers: Vec<Frame>,
-    has_video: bool,
-}
-
-impl Start {
-    fn keep(&mut self, frame: &Frame) {
-        match frame.kind {
-            FrameKind::Metadata => self.metadata = Some(frame.clone()),
-            kind if frame.is_sequence_header() => {
-                let track = |f: &Frame| f.tag().map_or(0, |t| t.track);
-                self.headers.retain(|h| !(h.kind == kind && track(h) == track(frame)));
-                self.headers.push(frame.clone());
-            }
-            _ => {}
-        }
-        self.has_video |= frame.kind == FrameKind::Video;
-    }
-}
-
 impl Relay {
     fn run(&self) {
         let push = &self.push;
         let mut destination: Option<Publisher> = None;
-        let mut start = Start::default();
+        // What a destination needs first after each connect.
+        let mut start = Configuration::default();
+        let mut has_video = false;
         // Frames are sent from a place a decoder can start.
         let mut from_keyframe = true;
         let (mut retry_at, mut backoff) = (Instant::now(), FIRST_BACKOFF);
@@ -352,10 +331,11 @@ impl Relay {
                 None => continue,
             };
             start.keep(&frame);
+            has_video |= frame.kind == FrameKind::Video;
             let Some(publisher) = &mut destination else { continue };
             let configures = frame.kind == FrameKind::Metadata || frame.is_sequence_header();
             if from_keyframe && !configures {
-                let starts = frame.is_keyframe() || (frame.kind == FrameKind::Audio && !start.has_video);
+                let starts = frame.is_keyframe() || (frame.kind == FrameKind::Audio && !has_video);
                 if !starts {
                     continue;
                 }
@@ -376,7 +356,7 @@ impl Relay {
     }
 
     /// Connects and sends what a player needs first.
-    fn connect(&self, start: &Start) -> Result<Publisher, crate::client::ClientError> {
+    fn connect(&self, start: &Configuration) -> Result<Publisher, crate::client::ClientError> {
         let mut publisher = Client::publish(&self.push.url, &self.options)?;
         for frame in start.metadata.iter().chain(&start.headers) {
             publisher.send(frame)?;
