@@ -59,6 +59,20 @@ impl ClientKind {
         }
     }
 
+    /// Whether the stream may drop it for falling behind: players and
+    /// in-process subscribers, not the server's own recorders, relays and
+    /// HLS muxers, which only skip to the next keyframe (a slow disk, a
+    /// destination reconnecting).
+    pub(crate) fn dropped_when_stalled(self) -> bool {
+        !matches!(self, ClientKind::Recorder | ClientKind::Relay | ClientKind::Hls)
+    }
+
+    /// Whether someone watches through it, so that a pulled stream is kept:
+    /// not a recorder or a push relay.
+    pub(crate) fn watches(self) -> bool {
+        !matches!(self, ClientKind::Recorder | ClientKind::Relay)
+    }
+
     /// Whether it publishes.
     pub fn publishes(self) -> bool {
         matches!(

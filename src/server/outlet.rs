@@ -214,11 +214,10 @@ impl Outlet {
     /// than `max_drops` and it wrote nothing for `min_stall` either: the
     /// player has stopped reading. A publisher faster than real time drops
     /// hundreds of frames in milliseconds for a player that reads fine.
-    /// A recorder, a relay or an HLS muxer is never dropped: a slow disk
-    /// or a destination reconnecting only makes it skip.
+    /// `None` for a kind the stream never drops (`dropped_when_stalled`).
     pub(crate) fn stalled(&self, max_drops: u64, min_stall: Duration) -> Option<u64> {
         let drops = self.drops_since_write.load(Ordering::Relaxed);
-        if drops <= max_drops || matches!(self.kind, ClientKind::Recorder | ClientKind::Relay | ClientKind::Hls) {
+        if drops <= max_drops || !self.kind.dropped_when_stalled() {
             return None;
         }
         let silent_ms =

@@ -492,8 +492,11 @@ impl Stream {
     /// Players who watch: not recorders or push relays.
     pub(crate) fn audience(&self) -> usize {
         let state = self.state.lock();
-        let watching = |p: &&Player| !matches!(p.outlet.player_kind(), ClientKind::Recorder | ClientKind::Relay);
-        state.players.iter().filter(watching).count()
+        state
+            .players
+            .iter()
+            .filter(|p| p.outlet.player_kind().watches())
+            .count()
     }
 
     /// Why the stream cannot be played as fMP4 now, if it cannot.
