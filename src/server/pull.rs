@@ -7,7 +7,7 @@
 //! `pull_idle`, the pull ends. Static pulls (`pull_static`) start at boot
 //! and never end.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,6 @@ pub(crate) struct Pull {
     /// Never ends for want of players.
     fixed: bool,
     idle: Duration,
-    connected: AtomicBool,
     /// For `rtmps://` origins.
     tls_insecure: bool,
 }
@@ -58,14 +57,13 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
     if pulls.iter().any(|p| &p.key == key) {
         return;
     }
-    let id = shared.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let pull = Arc::new(Pull {
         id,
         key: key.clone(),
         urls: urls.iter().map(|url| relay::target(url, key)).collect(),
         fixed,
         idle: live.config.pull_idle,
-        connected: AtomicBool::new(false),
         tls_insecure: live.config.relay_tls_insecure,
     });
     pulls.push(pull.clone());
@@ -133,7 +131,6 @@ impl Pull {
                     Ended::Done => return,
                     Ended::Failed(why) => {
                         info!("pull#{} from {} failed: {why}", self.id, shown(url));
-                        self.connected.store(false, Ordering::Relaxed);
                     }
                 }
             }
@@ -184,7 +181,6 @@ impl Pull {
             Err(e) => return Ended::Failed(e.to_string()),
         };
         info!("pull#{} from {} connected", self.id, shown(url));
-        self.connected.store(true, Ordering::Relaxed);
         let mut publishing: Option<Publishing> = None;
         let mut heard = Instant::now();
         loop {

@@ -60,18 +60,7 @@ fn launch(scratch: &Scratch, applications: &str, stat: bool) -> Nginx {
         ),
     )
     .unwrap();
-    let proc = spawn(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&prefix)
-            .args(["-e", "stderr", "-c"])
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_until("nginx to listen", || TcpStream::connect(addr).is_ok());
+    let (proc, addr) = run_nginx(&prefix, &conf, port);
     let stat = stat.then(|| SocketAddr::from(([127, 0, 0, 1], stat_port)));
     if let Some(stat) = stat {
         wait_until("nginx to listen for HTTP", || TcpStream::connect(stat).is_ok());
@@ -106,21 +95,27 @@ pub fn start_cache(scratch: &Scratch, upstream: SocketAddr) -> Nginx {
         ),
     )
     .unwrap();
-    let proc = spawn(
-        Command::new("nginx")
-            .arg("-p")
-            .arg(&prefix)
-            .args(["-e", "stderr", "-c"])
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_until("the nginx cache to listen", || TcpStream::connect(addr).is_ok());
+    let (proc, addr) = run_nginx(&prefix, &conf, port);
     Nginx {
         addr,
         stat: None,
         _proc: proc,
     }
+}
+
+/// Starts nginx in `prefix` with `conf` and waits for it on `port`.
+fn run_nginx(prefix: &std::path::Path, conf: &std::path::Path, port: u16) -> (Proc, SocketAddr) {
+    let proc = spawn(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(prefix)
+            .args(["-e", "stderr", "-c"])
+            .arg(conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_until("nginx to listen", || TcpStream::connect(addr).is_ok());
+    (proc, addr)
 }

@@ -121,13 +121,7 @@ pub(crate) fn answer(
     }
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant | HlsFile::Media { .. });
-    let counted = match file {
-        HlsFile::Multivariant | HlsFile::Media { .. } => 0,
-        HlsFile::Init(_) => 1,
-        HlsFile::Segment(_) => 2,
-        _ => 3,
-    };
-    shared.hls_requests[counted].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Some(hls) = hls::for_stream(shared, live, &key, peer.ip(), start) else {
         return match start {
             true => busy(),

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::request::HLS_COUNTED;
 use crate::server::{PushStats, StreamStats};
 
 /// Server-wide figures besides the streams'.
@@ -131,8 +132,7 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         "Recordings stopped by a write error (a full disk, a directory it may not write).",
         &one(totals.record_errors as f64),
     );
-    let files = ["playlist", "init", "segment", "part"];
-    let hls: Vec<(String, f64)> = (files.iter().zip(totals.hls_requests))
+    let hls: Vec<(String, f64)> = (HLS_COUNTED.iter().zip(totals.hls_requests))
         .map(|(file, n)| (format!("file=\"{file}\""), n as f64))
         .collect();
     family(

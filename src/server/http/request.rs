@@ -179,7 +179,22 @@ pub(crate) enum HlsFile {
     Page,
 }
 
+/// What HLS requests are counted by (`rustic_rtmp_hls_requests_total`),
+/// at the index `HlsFile::counted` gives.
+pub(crate) const HLS_COUNTED: [&str; 4] = ["playlist", "init", "segment", "part"];
+
 impl HlsFile {
+    /// Its index in `HLS_COUNTED` (the page is not an HLS file: 0 with the
+    /// playlists).
+    pub(crate) fn counted(self) -> usize {
+        match self {
+            HlsFile::Multivariant | HlsFile::Media { .. } | HlsFile::Page => 0,
+            HlsFile::Init(_) => 1,
+            HlsFile::Segment(_) => 2,
+            HlsFile::Part(..) => 3,
+        }
+    }
+
     /// The file a name stands for, with the `_HLS_` query values; `None`
     /// for any other name, `Some(Err)` for a malformed `_HLS_` value.
     fn parse(name: &str, query: &str) -> Option<Result<HlsFile, &'static str>> {
