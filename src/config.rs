@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::media::hls::Variant;
 use crate::media::recording::{Container, Keep, Rotation};
 use crate::policy::Policy;
 use crate::protocol::chunk::DecoderLimits;
@@ -144,6 +145,9 @@ pub struct Config {
     /// Serve HLS on the HTTP port (`/APP/NAME/index.m3u8`), muxed only
     /// while someone asks.
     pub hls: bool,
+    /// The segments' container: fMP4 (with LL-HLS parts) or MPEG-TS
+    /// (plain HLS, for older players).
+    pub hls_variant: Variant,
     /// A segment ends at the first keyframe past this.
     pub hls_segment: Duration,
     /// Low-Latency HLS parts last at most this; zero for plain HLS.
@@ -232,6 +236,7 @@ impl Default for Config {
             tls: None,
             relay_tls_insecure: false,
             hls: true,
+            hls_variant: Variant::Fmp4,
             hls_segment: Duration::from_secs(1),
             hls_part: Duration::from_millis(200),
             hls_segments: 7,

@@ -16,6 +16,7 @@ use settings::{AppSettings, Settings};
 mod settings;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
+use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
 use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -48,6 +49,10 @@ struct Args {
     /// do not serve HLS (/APP/NAME/index.m3u8) on the HTTP port
     #[argh(switch)]
     no_hls: bool,
+    /// HLS segments: fmp4 (with low-latency parts) or mpegts (plain HLS
+    /// for older players) (default fmp4)
+    #[argh(option, default = "String::from(\"fmp4\")")]
+    hls_variant: String,
     /// HLS segments end at the first keyframe past this many seconds
     /// (default 1)
     #[argh(option, default = "1.0")]
@@ -455,6 +460,11 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         },
         reload_drops_refused: args.reload_drops_refused,
         hls: !args.no_hls,
+        hls_variant: match args.hls_variant.as_str() {
+            "fmp4" => Variant::Fmp4,
+            "mpegts" => Variant::MpegTs,
+            other => return Err(format!("--hls-variant {other:?} is neither fmp4 nor mpegts")),
+        },
         hls_segment: Duration::try_from_secs_f64(args.hls_segment_seconds)
             .ok()
             .filter(|d| (0.1..=60.0).contains(&d.as_secs_f64()))
@@ -762,6 +772,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         users
     );
     value!(
+        hls_variant,
         hls_segment_seconds,
         hls_part_ms,
         hls_segment_count,

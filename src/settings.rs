@@ -19,6 +19,7 @@ pub(crate) struct Settings {
     pub(crate) http_bind: Option<String>,
     pub(crate) no_http: Option<bool>,
     pub(crate) no_hls: Option<bool>,
+    pub(crate) hls_variant: Option<String>,
     pub(crate) hls_segment_seconds: Option<f64>,
     pub(crate) hls_part_ms: Option<u64>,
     pub(crate) hls_segment_count: Option<usize>,

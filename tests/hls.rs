@@ -1,4 +1,5 @@
-//! HLS with fMP4 segments and LL-HLS parts: a strict playlist check
+//! HLS with fMP4 segments and LL-HLS parts, and with MPEG-TS segments:
+//! a strict playlist check
 //! (target duration, media sequence continuity, parts within PART-TARGET),
 //! ffprobe and ffmpeg reading `index.m3u8`, every segment starting on a
 //! keyframe, blocking playlist reloads answered as the part comes and
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::http::{self, Response};
 use common::*;
+use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::{Config, ServerHandle};
 
 fn get(addr: SocketAddr, path: &str) -> Response {
@@ -80,7 +82,7 @@ fn parse(text: &str) -> Playlist {
             "segment {msn} of {duration} s past the target {}",
             p.target
         );
-        assert!(uri.starts_with(&format!("seg{msn}.m4s")), "segment {msn} at {uri}");
+        assert!(uri.starts_with(&format!("seg{msn}.")), "segment {msn} at {uri}");
     }
     if let Some(part_target) = p.part_target {
         for (duration, uri, _) in &p.parts {
@@ -393,5 +395,119 @@ fn hevc_and_opus_come_out_as_hls_segments() {
         assert_eq!(probed.codecs(), ["hevc", "opus"]);
         assert_eq!(probed.video().len(), 25, "a second of video in segment {msn}");
         assert!(probed.video()[0].key, "segment {msn} starts on a keyframe");
+    }
+}
+
+fn mpegts() -> Config {
+    Config {
+        hls_variant: Variant::MpegTs,
+        ..Config::default()
+    }
+}
+
+/// Fetches each segment of `playlist` into `scratch` as a `.ts` file,
+/// checking it is whole transport stream packets; the files.
+fn fetch_ts(addr: SocketAddr, name: &str, playlist: &Playlist, scratch: &Scratch) -> Vec<std::path::PathBuf> {
+    (playlist.segments.iter())
+        .map(|(msn, _, uri)| {
+            assert!(uri.ends_with(".ts"), "{uri}");
+            let segment = get(addr, &format!("/live/{name}/{uri}"));
+            assert_eq!(segment.status, 200, "{uri}");
+            assert_eq!(segment.header("Content-Type"), Some("video/mp2t"));
+            assert!(segment.body.len().is_multiple_of(188) && segment.body.chunks(188).all(|p| p[0] == 0x47));
+            let file = scratch.path(&format!("{msn}.ts"));
+            std::fs::write(&file, segment.body).unwrap();
+            file
+        })
+        .collect()
+}
+
+#[test]
+fn the_mpegts_variant_is_plain_hls_that_ffprobe_and_ffmpeg_read() {
+    let (server, name, mut publisher) = serve(mpegts(), Sample::AudioVideo, 1);
+    let addr = server.http_addr().unwrap();
+    let index = get(addr, &format!("/live/{name}/index.m3u8"));
+    assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
+    let text = String::from_utf8(index.body).unwrap();
+    assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n"), "{text}");
+    assert!(
+        text.contains("CODECS=\"avc1.") && text.contains(",mp4a.40.2\""),
+        "{text}"
+    );
+
+    let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    assert_eq!((playlist.part_target, playlist.map.as_str()), (None, ""), "plain HLS");
+    assert!(playlist.parts.is_empty() && playlist.preload_hint.is_none());
+    assert!(!playlist.segments.is_empty());
+    assert_eq!(get(addr, &format!("/live/{name}/init{}.mp4", 0)).status, 404);
+    let scratch = Scratch::new("hls-ts");
+    for (file, (msn, duration, _)) in fetch_ts(addr, &name, &playlist, &scratch)
+        .iter()
+        .zip(&playlist.segments)
+    {
+        let probed = probe(file);
+        assert_eq!(probed.codecs(), ["aac", "h264"], "segment {msn}");
+        let video = probed.video();
+        assert!(
+            video.first().is_some_and(|p| p.key),
+            "segment {msn} starts on a keyframe"
+        );
+        // 25 fps: the segment holds as many frames as it says it lasts.
+        let expected = (duration * 25.0).round() as usize;
+        assert_eq!(video.len(), expected, "segment {msn} of {duration} s");
+        probed.assert_monotonic();
+    }
+
+    // ffmpeg reads the stream through the multivariant playlist.
+    let out = scratch.path("copy.mp4");
+    let copied = run(Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            &http::url(&server, &format!("live/{name}/index.m3u8")),
+        ])
+        .args(["-t", "2", "-c", "copy", "-y"])
+        .arg(&out));
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let probed = probe(&out);
+    assert_eq!(probed.codecs(), ["aac", "h264"]);
+    assert_eq!(probed.video_size(), Some((320, 240)));
+    assert!(probed.video().len() >= 25, "{} video packets", probed.video().len());
+    assert!(probed.audio().len() >= 40, "{} audio packets", probed.audio().len());
+    probed.assert_monotonic();
+    publisher.wait();
+}
+
+#[test]
+fn hevc_comes_out_in_mpegts_and_opus_is_left_out() {
+    let server = http::server(mpegts());
+    let addr = server.http_addr().unwrap();
+    let name = unique("hevc-ts");
+    let index = {
+        let path = format!("/live/{name}/index.m3u8");
+        std::thread::spawn(move || get(addr, &path))
+    };
+    wait_for_players(&server, "live", &name, 1);
+    let publisher = server
+        .publish(&rustic_rtmp::media::StreamKey::new("live", name.clone()))
+        .unwrap();
+    for frame in common::codecs::hevc_opus_frames() {
+        publisher.send(frame).unwrap();
+    }
+    let text = String::from_utf8(index.join().unwrap().body).unwrap();
+    assert!(text.contains("CODECS=\"hvc1.") && !text.contains("opus"), "{text}");
+    let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
+    assert_eq!(playlist.segments.len(), 2, "{playlist:?}");
+    let scratch = Scratch::new("hevc-ts");
+    for (file, (msn, ..)) in fetch_ts(addr, &name, &playlist, &scratch)
+        .iter()
+        .zip(&playlist.segments)
+    {
+        let probed = probe(file);
+        assert_eq!(probed.codecs(), ["hevc"]);
+        assert_eq!(probed.video().len(), 25, "a second of video in segment {msn}");
+        assert!(probed.video()[0].key, "segment {msn} starts on a keyframe");
+        assert_eq!(probed.video_size(), Some((320, 240)), "the parameter sets came along");
     }
 }

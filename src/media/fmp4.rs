@@ -45,7 +45,8 @@ impl From<CodecError> for Fmp4Error {
 
 /// The codecs carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Codec {
+#[allow(missing_docs)]
+pub enum Codec {
     Avc,
     Hevc,
     Av1,
@@ -225,13 +226,22 @@ pub struct Track {
     sample_entry: Vec<u8>,
 }
 
+/// The codec and configuration record a sequence header of `kind`
+/// carries (for MP3, which has none, any frame stands in); `None` for
+/// bodies that configure nothing.
+pub fn configuration(kind: FrameKind, body: &[u8]) -> Result<Option<(Codec, &[u8])>, Fmp4Error> {
+    Ok(match part(kind, body)? {
+        Part::Config(codec, config) => Some((codec, config)),
+        Part::Frame(Codec::Mp3, sample) => Some((Codec::Mp3, sample.data)),
+        _ => None,
+    })
+}
+
 /// The track that a sequence header of `kind` configures. For MP3, which
 /// has none, any frame does. `None` for bodies that configure nothing.
 pub fn track(kind: FrameKind, body: &[u8]) -> Result<Option<Track>, Fmp4Error> {
-    let (codec, config) = match part(kind, body)? {
-        Part::Config(codec, config) => (codec, config),
-        Part::Frame(Codec::Mp3, sample) => (Codec::Mp3, sample.data),
-        _ => return Ok(None),
+    let Some((codec, config)) = configuration(kind, body)? else {
+        return Ok(None);
     };
     let track = match codec {
         Codec::Avc => {
@@ -617,10 +627,28 @@ pub fn sample_fragment(sample: &Sample<'_>, at: Placement) -> Vec<u8> {
     out
 }
 
+/// How a coded frame, placed, becomes a container's bytes: fMP4 here,
+/// MPEG-TS in `ts`.
+pub trait Pack {
+    /// The bytes of `sample` at `at`; `None` when the container does not
+    /// carry it.
+    fn pack(&mut self, sample: &Sample<'_>, at: Placement) -> Option<Vec<u8>>;
+}
+
+/// fMP4's packing: a `moof` + `mdat` per sample.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Fmp4;
+
+impl Pack for Fmp4 {
+    fn pack(&mut self, sample: &Sample<'_>, at: Placement) -> Option<Vec<u8>> {
+        Some(sample_fragment(sample, at))
+    }
+}
+
 /// One frame's fragment from a `Fragmenter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
-    /// `moof` + `mdat`.
+    /// What the `Pack` made: `moof` + `mdat` for fMP4.
     pub bytes: Vec<u8>,
     /// `VIDEO_TRACK` or `AUDIO_TRACK`.
     pub track: u32,
@@ -637,13 +665,15 @@ pub struct Fragment {
 /// wrong about where a frame ends); a track's last frame lasts as long as
 /// the gap before it.
 #[derive(Debug)]
-pub struct Fragmenter {
+pub struct Fragmenter<P = Fmp4> {
     /// Per track (video, audio): the frame waiting for the next one.
     held: [Option<Held>; 2],
     /// Per track, the last gap between frames: the next frame's duration
     /// when none follows.
     gaps: [u32; 2],
     sequence: u32,
+    /// What makes the bytes.
+    pub packer: P,
 }
 
 /// A frame a `Fragmenter` holds: its kind, body, decode time and whether
@@ -652,15 +682,21 @@ type Held = (FrameKind, Vec<u8>, u64, bool);
 
 impl Default for Fragmenter {
     fn default() -> Fragmenter {
+        Fragmenter::new(Fmp4)
+    }
+}
+
+impl<P: Pack> Fragmenter<P> {
+    /// A fragmenter whose fragments `packer` makes.
+    pub fn new(packer: P) -> Fragmenter<P> {
         Fragmenter {
             held: [None, None],
             gaps: [33, 21],
             sequence: 0,
+            packer,
         }
     }
-}
 
-impl Fragmenter {
     /// Takes the frame of `kind` with `body` at `decode_time` ms and gives
     /// the fragment of the frame its track held before, if any. Frames of
     /// other tracks than the main ones, configuration and metadata give
@@ -703,7 +739,10 @@ impl Fragmenter {
             decode_time: at,
             duration: self.gaps[slot],
         };
-        let bytes = fragment(kind, body, placement)?;
+        let Ok(Part::Frame(_, sample)) = part(kind, body) else {
+            return None;
+        };
+        let bytes = self.packer.pack(&sample, placement)?;
         Some(Fragment {
             bytes,
             track,

@@ -4,6 +4,13 @@
 //! bytes and decisions out; `server/hls.rs` keeps one per stream and
 //! answers the requests.
 //!
+//! The segmenter does not look inside the fragments, so it cuts fMP4
+//! (`moof` + `mdat` per frame) and MPEG-TS (a PES per frame, in `ts`)
+//! alike; the variant only names the segments and says which tags the
+//! playlist may use. MPEG-TS is plain HLS, for older players: no parts,
+//! no init segment, and each segment opens with the program tables, which
+//! the muxer adds to the fragment `starts_segment` picks.
+//!
 //! A segment starts at a video keyframe (any audio frame for a stream
 //! without video) once the one before has lasted the target; within it,
 //! parts are cut before the frame that would take them past the part
@@ -21,6 +28,35 @@ use super::fmp4::{AUDIO_TRACK, Fragment, VIDEO_TRACK};
 /// How far past the newest part a blocking request may ask before it is
 /// refused (the RFC's Advance Part Limit is 3 parts past the last).
 const PART_ADVANCE: usize = 3;
+
+/// The segments' container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Variant {
+    /// Fragmented MP4 (`.m4s` after an `init.mp4`), with LL-HLS parts.
+    #[default]
+    Fmp4,
+    /// MPEG-2 transport stream (`.ts`), plain HLS.
+    MpegTs,
+}
+
+impl Variant {
+    /// A segment's file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Variant::Fmp4 => "m4s",
+            Variant::MpegTs => "ts",
+        }
+    }
+
+    /// `EXT-X-VERSION`: 9 for fMP4 with LL-HLS, 3 (decimal durations)
+    /// for what the oldest players take.
+    fn version(self) -> u8 {
+        match self {
+            Variant::Fmp4 => 9,
+            Variant::MpegTs => 3,
+        }
+    }
+}
 
 /// Segment and part targets, and how many segments are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +125,7 @@ pub enum Ready {
 #[derive(Debug)]
 pub struct Segmenter {
     timing: Timing,
+    variant: Variant,
     /// The lead track: `VIDEO_TRACK`, or `AUDIO_TRACK` without video.
     lead: u32,
     /// Complete segments, oldest first, then the one growing (if any).
@@ -109,9 +146,10 @@ impl Segmenter {
     /// whose first segment is number `first_msn`. (A muxer started again
     /// later starts higher, so no URL an HTTP cache keeps comes back with
     /// other bytes.)
-    pub fn new(timing: Timing, has_video: bool, first_msn: u64) -> Segmenter {
+    pub fn new(timing: Timing, variant: Variant, has_video: bool, first_msn: u64) -> Segmenter {
         Segmenter {
             timing,
+            variant,
             lead: if has_video { VIDEO_TRACK } else { AUDIO_TRACK },
             segments: VecDeque::new(),
             next_msn: first_msn,
@@ -126,7 +164,7 @@ impl Segmenter {
     /// Starts again after a change of codecs (a new init segment): the
     /// numbers go on, the segments go.
     pub fn restart(&mut self, has_video: bool) {
-        *self = Segmenter::new(self.timing, has_video, self.next_msn);
+        *self = Segmenter::new(self.timing, self.variant, has_video, self.next_msn);
     }
 
     /// Takes the next fragment, at `now` (seconds since 1970); true when a
@@ -135,18 +173,17 @@ impl Segmenter {
     pub fn push(&mut self, fragment: Fragment, now: u64) -> bool {
         self.now = now;
         let lead = fragment.track == self.lead;
-        let starts = lead && (fragment.keyframe || self.lead == AUDIO_TRACK);
+        let independent = self.independent(&fragment);
         let mut completed = false;
         let growing = self.segments.back().is_some_and(|s| !s.complete);
-        if !growing {
-            if !starts {
-                return false; // nothing to start from yet
+        if self.starts_segment(&fragment) {
+            if growing {
+                self.close_segment();
+                completed = true;
             }
             self.open_segment();
-        } else if starts && self.current_ms() >= self.timing.segment_ms {
-            self.close_segment();
-            self.open_segment();
-            completed = true;
+        } else if !growing {
+            return false; // nothing to start from yet
         } else if lead
             && self.timing.part_ms > 0
             && self.open_ms > 0
@@ -156,13 +193,27 @@ impl Segmenter {
             completed = true;
         }
         if self.open.is_empty() {
-            self.open_independent = starts;
+            self.open_independent = independent;
         }
         self.open.extend_from_slice(&fragment.bytes);
         if lead {
             self.open_ms += fragment.duration;
         }
         completed
+    }
+
+    /// Whether a decoder can start at `fragment`: a keyframe of the lead
+    /// track, or any frame of a lead audio track.
+    fn independent(&self, fragment: &Fragment) -> bool {
+        fragment.track == self.lead && (fragment.keyframe || self.lead == AUDIO_TRACK)
+    }
+
+    /// Whether `fragment`, pushed next, starts a segment: it is where a
+    /// decoder can start, and no segment grows or the growing one has
+    /// lasted the target.
+    pub fn starts_segment(&self, fragment: &Fragment) -> bool {
+        let growing = self.segments.back().is_some_and(|s| !s.complete);
+        self.independent(fragment) && (!growing || self.current_ms() >= self.timing.segment_ms)
     }
 
     /// The growing segment's length so far, its open part included.
@@ -272,14 +323,16 @@ impl Segmenter {
         }
     }
 
-    /// The media playlist. `init` is the init segment's URI, `query` what
-    /// every URI carries (the viewer's key), empty or starting with `?`.
+    /// The media playlist. `init` is the init segment's URI (fMP4 only),
+    /// `query` what every URI carries (the viewer's key), empty or
+    /// starting with `?`.
     pub fn media_playlist(&self, init: &str, query: &str) -> String {
         let t = &self.timing;
         let target = self.longest_ms.max(t.segment_ms).div_ceil(1000).max(1);
         let mut out = String::with_capacity(1024);
         let first = self.segments.front().map_or(0, |s| s.msn);
-        let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:{target}");
+        let version = self.variant.version();
+        let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}");
         if t.part_ms > 0 {
             let part = f64::from(t.part_ms) / 1000.0;
             let _ = writeln!(
@@ -288,7 +341,11 @@ impl Segmenter {
                 part * 3.0
             );
         }
-        let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-MAP:URI=\"{init}{query}\"");
+        let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first}");
+        if self.variant == Variant::Fmp4 {
+            let _ = writeln!(out, "#EXT-X-MAP:URI=\"{init}{query}\"");
+        }
+        let extension = self.variant.extension();
         // Parts are listed for the last segments only, as the RFC asks.
         let with_parts = self.segments.len().saturating_sub(3);
         for (i, segment) in self.segments.iter().enumerate() {
@@ -305,7 +362,7 @@ impl Segmenter {
             }
             if segment.complete {
                 let seconds = f64::from(segment.duration_ms()) / 1000.0;
-                let _ = writeln!(out, "#EXTINF:{seconds:.3},\nseg{}.m4s{query}", segment.msn);
+                let _ = writeln!(out, "#EXTINF:{seconds:.3},\nseg{}.{extension}{query}", segment.msn);
             }
         }
         if t.part_ms > 0
@@ -323,9 +380,10 @@ impl Segmenter {
 }
 
 /// The multivariant playlist: one variant, its codecs, its playlist's URI.
-pub fn multivariant_playlist(bandwidth: u64, codecs: &str, media: &str) -> String {
+pub fn multivariant_playlist(variant: Variant, bandwidth: u64, codecs: &str, media: &str) -> String {
     format!(
-        "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={},CODECS=\"{codecs}\"\n{media}\n",
+        "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={},CODECS=\"{codecs}\"\n{media}\n",
+        variant.version(),
         bandwidth.max(1)
     )
 }
@@ -372,7 +430,7 @@ mod tests {
 
     #[test]
     fn segments_start_at_keyframes_and_parts_stay_within_the_target() {
-        let mut s = Segmenter::new(timing(), true, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
         assert!(!s.push(audio(0), 7), "audio before the first keyframe is dropped");
         feed(&mut s, 100, 25);
         // Keyframes each second: segments 0, 1, 2 complete, 3 growing.
@@ -393,7 +451,7 @@ mod tests {
 
     #[test]
     fn a_long_gop_makes_long_segments_and_the_target_duration_follows() {
-        let mut s = Segmenter::new(timing(), true, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
         feed(&mut s, 200, 50); // a keyframe every 2 s
         assert!(
             s.segments
@@ -406,7 +464,7 @@ mod tests {
 
     #[test]
     fn only_so_many_segments_are_kept() {
-        let mut s = Segmenter::new(timing(), true, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
         feed(&mut s, 25 * 10, 25);
         assert_eq!(s.segments.iter().filter(|s| s.complete).count(), 3);
         assert_eq!(s.segments.front().map(|s| s.msn), Some(6));
@@ -415,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_playlist_lists_parts_segments_and_the_next_part() {
-        let mut s = Segmenter::new(timing(), true, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
         feed(&mut s, 62, 25); // two segments and 12 frames of a third
         let text = s.media_playlist("init1.mp4", "?key=k");
         let expected_start = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n\
@@ -432,14 +490,14 @@ mod tests {
         );
         let plain = Segmenter {
             timing: Timing { part_ms: 0, ..timing() },
-            ..Segmenter::new(timing(), true, 0)
+            ..Segmenter::new(timing(), Variant::Fmp4, true, 0)
         };
         assert!(!plain.media_playlist("init1.mp4", "").contains("PART"));
     }
 
     #[test]
     fn blocking_requests_are_ready_now_later_or_never() {
-        let mut s = Segmenter::new(timing(), true, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
         assert_eq!(s.playlist_ready(0, None), Ready::Later);
         feed(&mut s, 31, 25); // segment 0 complete, segment 1 with one part
         assert_eq!(s.playlist_ready(0, None), Ready::Now);
@@ -457,8 +515,28 @@ mod tests {
     }
 
     #[test]
+    fn mpegts_is_plain_hls_of_ts_segments_and_says_where_they_start() {
+        let plain = Timing { part_ms: 0, ..timing() };
+        let mut s = Segmenter::new(plain, Variant::MpegTs, true, 0);
+        assert!(s.starts_segment(&video(0, true)) && !s.starts_segment(&audio(0)));
+        feed(&mut s, 30, 25); // segment 0 complete, 5 frames of segment 1
+        assert!(!s.starts_segment(&video(1200, true)), "segment 1 lasted 200 ms");
+        assert!(!s.starts_segment(&video(1200, false)));
+        let mut s = Segmenter::new(plain, Variant::MpegTs, true, 0);
+        feed(&mut s, 60, 25);
+        let text = s.media_playlist("init1.mp4", "");
+        let expected = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n\
+            #EXTINF:1.000,\nseg0.ts\n#EXTINF:1.000,\nseg1.ts\n";
+        assert_eq!(text, expected);
+        assert!(
+            multivariant_playlist(Variant::MpegTs, 8, "avc1.64001f", "s.m3u8")
+                .starts_with("#EXTM3U\n#EXT-X-VERSION:3\n")
+        );
+    }
+
+    #[test]
     fn audio_alone_cuts_at_any_audio_frame() {
-        let mut s = Segmenter::new(timing(), false, 0);
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, false, 0);
         for i in 0..200 {
             s.push(audio(i * 23), 7);
         }

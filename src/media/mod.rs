@@ -15,5 +15,6 @@ pub mod frame;
 pub mod hls;
 pub mod recording;
 pub mod tag;
+pub mod ts;
 
 pub use frame::{Configuration, Frame, FrameKind, StreamKey};

@@ -6,8 +6,9 @@
 //! The muxer is one more player of the stream (a socketless outlet, see
 //! `local`) on a thread of its own: it reads the stream's frames back,
 //! makes the init segment from the sequence headers and one fMP4 fragment
-//! per frame (`fmp4::Fragmenter`), and cuts them into parts and segments
-//! (`media::hls`), kept in memory. HTTP connection threads read those
+//! per frame (`fmp4::Fragmenter`), or with `--hls-variant mpegts` one PES
+//! per frame (`ts::Muxer`, the program tables before each segment), and
+//! cuts them into parts and segments (`media::hls`), kept in memory. HTTP connection threads read those
 //! under a lock held only to copy out an `Arc`, and a blocking playlist or
 //! part request waits on a condition variable that releases the lock: it
 //! holds its own thread and nothing media needs.
@@ -28,8 +29,9 @@ use super::live::Live;
 use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
 use crate::config::THREAD_STACK;
-use crate::media::fmp4::{self, Fragmenter, Track, VIDEO_TRACK};
-use crate::media::hls::{Ready, Segmenter, Timing};
+use crate::media::fmp4::{self, Fragment, Fragmenter, Track, VIDEO_TRACK};
+use crate::media::hls::{Ready, Segmenter, Timing, Variant};
+use crate::media::ts;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
 
@@ -37,6 +39,7 @@ use crate::protocol::escape::Escaped;
 pub(crate) struct Hls {
     pub(crate) id: ConnId,
     pub(crate) key: StreamKey,
+    pub(crate) variant: Variant,
     timing: Timing,
     state: Mutex<State>,
     changed: Condvar,
@@ -53,10 +56,12 @@ pub(crate) struct Hls {
     ended: AtomicBool,
 }
 
-/// An init segment.
+/// An init segment (fMP4), or what stands for one (MPEG-TS, where the
+/// segments carry their own tables): the codecs of the segments.
 pub(crate) struct Init {
     /// Its number: a new one when the codecs change.
     pub(crate) version: u32,
+    /// Empty for MPEG-TS.
     pub(crate) bytes: Arc<[u8]>,
     /// The tracks' codec strings, for the multivariant playlist.
     pub(crate) codecs: String,
@@ -166,12 +171,18 @@ pub(crate) fn for_stream(
     let config = &live.config;
     let player = LocalPlayer::join(shared, config, key, ClientKind::Hls);
     let id = player.id;
+    let variant = config.hls_variant;
     let hls = Arc::new(Hls {
         id,
         key: key.clone(),
+        variant,
         timing: Timing {
             segment_ms: config.hls_segment.as_millis() as u32,
-            part_ms: config.hls_part.as_millis() as u32,
+            // Parts are fMP4's: MPEG-TS is plain HLS.
+            part_ms: match variant {
+                Variant::Fmp4 => config.hls_part.as_millis() as u32,
+                Variant::MpegTs => 0,
+            },
             segments: config.hls_segments,
         },
         state: Mutex::new(State::default()),
@@ -213,7 +224,48 @@ pub(crate) fn for_stream(
 struct Muxing {
     /// The main tracks' sequence headers: video, audio.
     headers: [Option<Vec<u8>>; 2],
-    fragmenter: Fragmenter,
+    packing: Packing,
+}
+
+/// What makes the fragments: fMP4, or MPEG-TS.
+enum Packing {
+    Fmp4(Fragmenter),
+    Ts(Fragmenter<ts::Muxer>),
+}
+
+impl Default for Packing {
+    fn default() -> Packing {
+        Packing::Fmp4(Fragmenter::default())
+    }
+}
+
+impl Packing {
+    fn push(&mut self, kind: FrameKind, body: &[u8], decode_time: u64) -> Option<Fragment> {
+        match self {
+            Packing::Fmp4(f) => f.push(kind, body, decode_time),
+            Packing::Ts(f) => f.push(kind, body, decode_time),
+        }
+    }
+
+    fn flush(&mut self) -> Vec<Fragment> {
+        match self {
+            Packing::Fmp4(f) => f.flush(),
+            Packing::Ts(f) => f.flush(),
+        }
+    }
+
+    /// Gives `fragment` to `segmenter`; a transport stream's segment opens
+    /// with the program tables.
+    fn segment(&mut self, segmenter: &mut Segmenter, mut fragment: Fragment) -> bool {
+        if let Packing::Ts(f) = self
+            && segmenter.starts_segment(&fragment)
+        {
+            let mut bytes = f.packer.tables();
+            bytes.append(&mut fragment.bytes);
+            fragment.bytes = bytes;
+        }
+        segmenter.push(fragment, unix_now())
+    }
 }
 
 impl Hls {
@@ -275,7 +327,7 @@ impl Hls {
             return;
         }
         let Some(fragment) = muxing
-            .fragmenter
+            .packing
             .push(frame.kind, &frame.payload, u64::from(frame.timestamp.0))
         else {
             return;
@@ -284,7 +336,7 @@ impl Hls {
         let Some(segmenter) = state.segmenter.as_mut() else {
             return;
         };
-        if segmenter.push(fragment, unix_now()) {
+        if muxing.packing.segment(segmenter, fragment) {
             drop(state);
             self.changed.notify_all();
         }
@@ -293,8 +345,8 @@ impl Hls {
     fn flush(&self, muxing: &mut Muxing) {
         let mut state = self.state.lock();
         if let Some(segmenter) = state.segmenter.as_mut() {
-            for fragment in muxing.fragmenter.flush() {
-                segmenter.push(fragment, unix_now());
+            for fragment in muxing.packing.flush() {
+                muxing.packing.segment(segmenter, fragment);
             }
         }
         drop(state);
@@ -305,18 +357,35 @@ impl Hls {
     /// the segments again.
     fn new_init(&self, muxing: &mut Muxing) {
         let kinds = [FrameKind::Video, FrameKind::Audio];
-        let tracks: Vec<Track> = (kinds.iter().zip(&muxing.headers))
+        let mut tracks: Vec<Track> = (kinds.iter().zip(&muxing.headers))
             .filter_map(|(kind, header)| fmp4::track(*kind, header.as_deref()?).ok().flatten())
             .collect();
+        let packing = match self.variant {
+            Variant::Fmp4 => Packing::Fmp4(Fragmenter::default()),
+            Variant::MpegTs => {
+                let [video, audio] = [0, 1].map(|slot| {
+                    let header = muxing.headers[slot].as_deref()?;
+                    fmp4::configuration(kinds[slot], header).ok().flatten()
+                });
+                let muxer = ts::Muxer::new(video, audio);
+                tracks.retain(|t| muxer.carries(t.id));
+                Packing::Ts(Fragmenter::new(muxer))
+            }
+        };
         if tracks.is_empty() {
             return;
         }
         let codecs: Vec<&str> = tracks.iter().map(|t| t.codec.as_str()).collect();
         let codecs = codecs.join(",");
-        let bytes: Arc<[u8]> = fmp4::init_segment(&tracks).into();
+        let bytes: Arc<[u8]> = match self.variant {
+            Variant::Fmp4 => fmp4::init_segment(&tracks).into(),
+            Variant::MpegTs => Arc::new([]),
+        };
         let has_video = tracks.iter().any(|t| t.id == VIDEO_TRACK);
         let mut state = self.state.lock();
-        if state.init.as_ref().is_some_and(|init| init.bytes == bytes) {
+        // (MPEG-TS has no init segment to compare: a header that changed
+        // changes the tables.)
+        if self.variant == Variant::Fmp4 && state.init.as_ref().is_some_and(|init| init.bytes == bytes) {
             return;
         }
         let version = (state.init.as_ref()).map_or(self.first_msn as u32, |init| init.version.wrapping_add(1));
@@ -329,9 +398,12 @@ impl Hls {
         });
         match state.segmenter.as_mut() {
             Some(segmenter) => segmenter.restart(has_video),
-            None => state.segmenter = Some(Segmenter::new(self.timing, has_video, self.first_msn)),
+            None => {
+                let segmenter = Segmenter::new(self.timing, self.variant, has_video, self.first_msn);
+                state.segmenter = Some(segmenter);
+            }
         }
-        muxing.fragmenter = Fragmenter::default();
+        muxing.packing = packing;
         drop(state);
         self.changed.notify_all();
     }

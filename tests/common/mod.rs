@@ -420,16 +420,26 @@ pub fn probe(file: &Path) -> Probe {
         "-v",
         "error",
         "-show_entries",
-        "stream=codec_type,codec_name,width,height",
+        "stream=index,codec_type,codec_name,width,height",
         "-of",
         "csv=p=0",
     ]);
     let out = run(cmd.arg(file));
     assert!(out.status.success(), "ffprobe {file:?}: {}", stderr(&out));
     let mut probe = Probe::default();
+    let mut seen = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        // csv columns follow ffprobe's own order: codec_name, codec_type, width, height
-        let f: Vec<&str> = line.split(',').collect();
+        // csv columns follow ffprobe's own order: index, codec_name,
+        // codec_type, width, height. A transport stream lists its streams
+        // twice (in its program, then alone): the index tells.
+        let Some((index, rest)) = line.split_once(',') else {
+            continue;
+        };
+        if seen.contains(&index.to_owned()) {
+            continue;
+        }
+        seen.push(index.to_owned());
+        let f: Vec<&str> = rest.split(',').collect();
         probe.streams.push((
             f.get(1).unwrap_or(&"").to_string(),
             f.first().unwrap_or(&"").to_string(),

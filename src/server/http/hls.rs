@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use super::request::{HlsFile, own_query};
 use super::response::{self, Body, Status};
 use crate::media::StreamKey;
-use crate::media::hls::{Ready, multivariant_playlist};
+use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
 use crate::server::hls;
 use crate::server::live::Live;
@@ -137,9 +137,12 @@ pub(crate) fn answer(
                 return Answer::refusal(Status::NOT_FOUND, &why);
             }
             let text = hls.read(|segmenter, init| match file {
-                HlsFile::Multivariant => {
-                    multivariant_playlist(segmenter.peak_bandwidth(), &init.codecs, &format!("stream.m3u8{q}"))
-                }
+                HlsFile::Multivariant => multivariant_playlist(
+                    hls.variant,
+                    segmenter.peak_bandwidth(),
+                    &init.codecs,
+                    &format!("stream.m3u8{q}"),
+                ),
                 _ => segmenter.media_playlist(&format!("init{}.mp4", init.version), &q),
             });
             playlist(text)
@@ -158,19 +161,30 @@ pub(crate) fn answer(
             }
         }
         HlsFile::Init(asked) => {
-            match hls.read(|_, init| (init.version == asked).then(|| (init.bytes.clone(), init.made))) {
+            let fmp4 = hls.variant == Variant::Fmp4;
+            match hls.read(|_, init| (fmp4 && init.version == asked).then(|| (init.bytes.clone(), init.made))) {
                 Some(Some((bytes, made))) => Answer::new(Status::OK, "video/mp4", bytes)
                     .cached(3600, tag(format!("init{asked}")))
                     .modified(made),
                 _ => Answer::refusal(Status::NOT_FOUND, "no such init segment"),
             }
         }
-        HlsFile::Segment(msn) => match hls.read(|s, _| s.segment(msn).map(|s| (s.bytes(), s.made()))) {
-            Some(Some((bytes, made))) => Answer::new(Status::OK, "video/iso.segment", bytes)
-                .cached(3600, tag(format!("seg{msn}")))
-                .modified(made),
-            _ => Answer::refusal(Status::NOT_FOUND, "no such segment"),
-        },
+        HlsFile::Segment(msn, variant) => {
+            let found = (variant == hls.variant)
+                .then(|| hls.read(|s, _| s.segment(msn).map(|s| (s.bytes(), s.made()))))
+                .flatten()
+                .flatten();
+            let content_type = match variant {
+                Variant::Fmp4 => "video/iso.segment",
+                Variant::MpegTs => "video/mp2t",
+            };
+            match found {
+                Some((bytes, made)) => Answer::new(Status::OK, content_type, bytes)
+                    .cached(3600, tag(format!("seg{msn}")))
+                    .modified(made),
+                None => Answer::refusal(Status::NOT_FOUND, "no such segment"),
+            }
+        }
         HlsFile::Part(msn, index) => {
             let ready = hls.read(|s, _| s.part_ready(msn, index)).unwrap_or(Ready::Never);
             let ready = match ready {

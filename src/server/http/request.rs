@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::response::Status;
 use crate::media::StreamKey;
+use crate::media::hls::Variant;
 
 /// The parts of a request head the server acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,8 +172,8 @@ pub(crate) enum HlsFile {
     Media { msn: Option<u64>, part: Option<usize> },
     /// `init{N}.mp4`
     Init(u32),
-    /// `seg{N}.m4s`
-    Segment(u64),
+    /// `seg{N}.m4s` (fMP4) or `seg{N}.ts` (MPEG-TS)
+    Segment(u64, Variant),
     /// `part{N}.{I}.m4s`
     Part(u64, usize),
     /// `/APP/NAME/`: a page with a `<video>` playing `index.m3u8`.
@@ -190,7 +191,7 @@ impl HlsFile {
         match self {
             HlsFile::Multivariant | HlsFile::Media { .. } | HlsFile::Page => 0,
             HlsFile::Init(_) => 1,
-            HlsFile::Segment(_) => 2,
+            HlsFile::Segment(..) => 2,
             HlsFile::Part(..) => 3,
         }
     }
@@ -217,8 +218,12 @@ impl HlsFile {
             _ => {
                 if let Some(v) = name.strip_prefix("init").and_then(|n| n.strip_suffix(".mp4")) {
                     HlsFile::Init(u32::try_from(number(v)?).ok()?)
-                } else if let Some(n) = name.strip_prefix("seg").and_then(|n| n.strip_suffix(".m4s")) {
-                    HlsFile::Segment(number(n)?)
+                } else if let Some(n) = name.strip_prefix("seg") {
+                    let (n, variant) = match n.strip_suffix(".ts") {
+                        Some(n) => (n, Variant::MpegTs),
+                        None => (n.strip_suffix(".m4s")?, Variant::Fmp4),
+                    };
+                    HlsFile::Segment(number(n)?, variant)
                 } else {
                     let rest = name.strip_prefix("part")?.strip_suffix(".m4s")?;
                     let (msn, index) = rest.split_once('.')?;
