@@ -148,6 +148,10 @@ pub struct Config {
     /// The segments' container: fMP4 (with LL-HLS parts) or MPEG-TS
     /// (plain HLS, for older players).
     pub hls_variant: Variant,
+    /// Where HLS files are written too (`DIR/APP/NAME/`), every stream's
+    /// while it is published; `None`: HLS stays in memory, muxed only
+    /// while asked.
+    pub hls_dir: Option<PathBuf>,
     /// A segment ends at the first keyframe past this.
     pub hls_segment: Duration,
     /// Low-Latency HLS parts last at most this; zero for plain HLS.
@@ -237,6 +241,7 @@ impl Default for Config {
             relay_tls_insecure: false,
             hls: true,
             hls_variant: Variant::Fmp4,
+            hls_dir: None,
             hls_segment: Duration::from_secs(1),
             hls_part: Duration::from_millis(200),
             hls_segments: 7,

@@ -53,6 +53,10 @@ struct Args {
     /// for older players) (default fmp4)
     #[argh(option, default = "String::from(\"fmp4\")")]
     hls_variant: String,
+    /// also write every published stream's HLS to DIR/APP/NAME/ (playlists
+    /// without LL-HLS parts, init and segments), for a web server to serve
+    #[argh(option)]
+    hls_dir: Option<PathBuf>,
     /// HLS segments end at the first keyframe past this many seconds
     /// (default 1)
     #[argh(option, default = "1.0")]
@@ -465,6 +469,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             "mpegts" => Variant::MpegTs,
             other => return Err(format!("--hls-variant {other:?} is neither fmp4 nor mpegts")),
         },
+        hls_dir: args.hls_dir.clone(),
         hls_segment: Duration::try_from_secs_f64(args.hls_segment_seconds)
             .ok()
             .filter(|d| (0.1..=60.0).contains(&d.as_secs_f64()))
@@ -786,7 +791,13 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         pull_idle_seconds,
         pull_static
     );
-    optional!(record_dir, record_max_seconds, record_max_bytes, on_record_done);
+    optional!(
+        hls_dir,
+        record_dir,
+        record_max_seconds,
+        record_max_bytes,
+        on_record_done
+    );
     switch!(
         no_http,
         no_hls,

@@ -20,6 +20,7 @@ pub(crate) struct Settings {
     pub(crate) no_http: Option<bool>,
     pub(crate) no_hls: Option<bool>,
     pub(crate) hls_variant: Option<String>,
+    pub(crate) hls_dir: Option<PathBuf>,
     pub(crate) hls_segment_seconds: Option<f64>,
     pub(crate) hls_part_ms: Option<u64>,
     pub(crate) hls_segment_count: Option<usize>,

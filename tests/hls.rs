@@ -511,3 +511,64 @@ fn hevc_comes_out_in_mpegts_and_opus_is_left_out() {
         assert_eq!(probed.video_size(), Some((320, 240)), "the parameter sets came along");
     }
 }
+
+#[test]
+fn with_hls_dir_a_published_stream_is_written_to_files_asked_or_not() {
+    let scratch = Scratch::new("hls-dir");
+    let config = Config {
+        hls_dir: Some(scratch.path("")),
+        hls_segments: 2,
+        hls_idle: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let (server, name, mut publisher) = serve(config, Sample::LongAudioVideo, 0);
+    let dir = scratch.path(&format!("live/{name}"));
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok();
+    // Nobody asks over HTTP: the files come anyway.
+    wait_until("two segments on disk", || {
+        read("stream.m3u8").is_some_and(|text| parse(&text).segments.len() == 2)
+    });
+    let playlist = parse(&read("stream.m3u8").unwrap());
+    assert!(
+        playlist.parts.is_empty() && playlist.part_target.is_none(),
+        "no parts on disk"
+    );
+    let index = read("index.m3u8").unwrap();
+    assert!(
+        index.contains("CODECS=\"avc1.") && index.ends_with("stream.m3u8\n"),
+        "{index}"
+    );
+    let init = std::fs::read(dir.join(&playlist.map)).unwrap();
+    for (msn, _, uri) in &playlist.segments {
+        let file = scratch.path(&format!("{msn}.mp4"));
+        std::fs::write(&file, [init.clone(), std::fs::read(dir.join(uri)).unwrap()].concat()).unwrap();
+        let probed = probe(&file);
+        assert_eq!(probed.codecs(), ["aac", "h264"]);
+        assert!(probed.video()[0].key, "segment {msn} starts on a keyframe");
+    }
+    assert_eq!(
+        stream_stats(&server, "live", &name).unwrap().players_by_protocol.hls,
+        0,
+        "the files are no viewer"
+    );
+    // Segments that drop off the playlist are deleted.
+    let oldest = dir.join(&playlist.segments[0].2);
+    wait_until("the oldest segment to go", || !oldest.exists());
+    let names = || -> Vec<String> {
+        (std::fs::read_dir(&dir).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    wait_until("as many segment files as listed", || {
+        names().iter().filter(|n| n.starts_with("seg")).count() == 2
+    });
+    // The publisher leaves: its last segment is written, then the muxer
+    // stops.
+    let listed = parse(&read("stream.m3u8").unwrap()).segments.last().unwrap().0;
+    drop(publisher.child_mut().kill());
+    publisher.wait();
+    wait_until("the last segment", || {
+        read("stream.m3u8").is_some_and(|text| parse(&text).segments.last().unwrap().0 > listed)
+    });
+    assert!(!names().iter().any(|n| n.ends_with(".tmp")), "{:?}", names());
+}

@@ -257,6 +257,21 @@ impl Segmenter {
         }
     }
 
+    /// Ends the growing segment where it is (the stream ended); true if
+    /// there was one.
+    pub fn finish(&mut self) -> bool {
+        let growing = self.segments.back().is_some_and(|s| !s.complete);
+        if growing {
+            self.close_segment();
+        }
+        growing
+    }
+
+    /// The complete segments, oldest first.
+    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.segments.iter().filter(|s| s.complete)
+    }
+
     /// A complete segment.
     pub fn segment(&self, msn: u64) -> Option<&Segment> {
         self.segments.iter().find(|s| s.msn == msn && s.complete)
@@ -327,7 +342,24 @@ impl Segmenter {
     /// `query` what every URI carries (the viewer's key), empty or
     /// starting with `?`.
     pub fn media_playlist(&self, init: &str, query: &str) -> String {
-        let t = &self.timing;
+        self.playlist(init, query, self.timing)
+    }
+
+    /// The media playlist without LL-HLS parts, for files a web server
+    /// serves as they are (it cannot hold a blocking request).
+    pub fn plain_playlist(&self, init: &str) -> String {
+        self.playlist(
+            init,
+            "",
+            Timing {
+                part_ms: 0,
+                ..self.timing
+            },
+        )
+    }
+
+    fn playlist(&self, init: &str, query: &str, timing: Timing) -> String {
+        let t = &timing;
         let target = self.longest_ms.max(t.segment_ms).div_ceil(1000).max(1);
         let mut out = String::with_capacity(1024);
         let first = self.segments.front().map_or(0, |s| s.msn);
@@ -493,6 +525,22 @@ mod tests {
             ..Segmenter::new(timing(), Variant::Fmp4, true, 0)
         };
         assert!(!plain.media_playlist("init1.mp4", "").contains("PART"));
+    }
+
+    #[test]
+    fn the_files_playlist_has_no_parts_and_the_end_closes_the_last_segment() {
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
+        feed(&mut s, 40, 25); // segment 0 complete, 15 frames of segment 1
+        let plain = s.plain_playlist("init1.mp4");
+        assert_eq!(
+            plain,
+            "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n\
+             #EXT-X-MAP:URI=\"init1.mp4\"\n#EXTINF:1.000,\nseg0.m4s\n"
+        );
+        assert!(s.finish(), "segment 1 ends early");
+        assert!(!s.finish(), "nothing grows now");
+        let lengths: Vec<(u64, u32)> = s.segments().map(|s| (s.msn, s.duration_ms())).collect();
+        assert_eq!(lengths, [(0, 1000), (1, 600)]);
     }
 
     #[test]

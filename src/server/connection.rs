@@ -608,9 +608,9 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                super::record::start(&self.shared, &self.live, key, self.id, self.peer);
                 let source = super::relay::source_of(&self.client.stats().flash_ver, self.peer);
-                super::relay::start_pushes(&self.shared, &self.live, key, relay.as_deref(), source.as_deref());
+                let (relay, source) = (relay.as_deref(), source.as_deref());
+                super::published(&self.shared, &self.live, key, self.id, self.peer, relay, source);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

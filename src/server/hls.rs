@@ -25,12 +25,13 @@ use parking_lot::{Condvar, Mutex};
 
 use super::Shared;
 use super::clients::ClientKind;
+use super::hls_files::{Batch, Files};
 use super::live::Live;
 use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
 use crate::config::THREAD_STACK;
 use crate::media::fmp4::{self, Fragment, Fragmenter, Track, VIDEO_TRACK};
-use crate::media::hls::{Ready, Segmenter, Timing, Variant};
+use crate::media::hls::{Ready, Segmenter, Timing, Variant, multivariant_playlist};
 use crate::media::ts;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
@@ -168,6 +169,27 @@ pub(crate) fn for_stream(
     if !start || all.len() >= MAX_MUXERS {
         return None;
     }
+    let hls = start_muxer(shared, live, key, &mut all);
+    hls.touched(ip);
+    Some(hls)
+}
+
+/// With `--hls-dir`, starts muxing `key`, just published, for the files:
+/// the muxer then lives while the stream is published (and while asked
+/// over HTTP).
+pub(crate) fn for_publish(shared: &Arc<Shared>, live: &Live, key: &StreamKey) {
+    if !live.config.hls || live.config.hls_dir.is_none() {
+        return;
+    }
+    let mut all = shared.hls.lock();
+    let running = all.get(key).is_some_and(|h| !h.ended.load(Ordering::Relaxed));
+    if !running && all.len() < MAX_MUXERS {
+        start_muxer(shared, live, key, &mut all);
+    }
+}
+
+/// Starts a muxer for `key` and lists it in `all`, the muxers' map, held.
+fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut HashMap<StreamKey, Arc<Hls>>) -> Arc<Hls> {
     let config = &live.config;
     let player = LocalPlayer::join(shared, config, key, ClientKind::Hls);
     let id = player.id;
@@ -196,17 +218,23 @@ pub(crate) fn for_stream(
         viewers: Mutex::new(HashMap::new()),
         ended: AtomicBool::new(false),
     });
-    hls.touched(ip);
     all.insert(key.clone(), hls.clone());
-    drop(all);
     let (muxer, idle) = (hls.clone(), config.hls_idle);
     let weak = Arc::downgrade(shared);
+    let root = config.hls_dir.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("hls-{id}"))
         .stack_size(THREAD_STACK)
         .spawn(move || {
             info!("hls#{} of {} started", muxer.id, Escaped(&muxer.key.app));
-            muxer.run(&player, idle, &weak);
+            let files = root.and_then(|root| match Files::open(&root, &muxer.key) {
+                Ok(files) => Some(files),
+                Err(e) => {
+                    warn!("hls#{}: no files under {}: {e}", muxer.id, root.display());
+                    None
+                }
+            });
+            muxer.run(&player, idle, &weak, files);
             drop(player);
             muxer.ended.store(true, Ordering::Relaxed);
             muxer.changed.notify_all();
@@ -216,7 +244,7 @@ pub(crate) fn for_stream(
         warn!("cannot start an HLS muxer thread: {e}");
         hls.ended.store(true, Ordering::Relaxed);
     }
-    Some(hls)
+    hls
 }
 
 /// What the muxer keeps between frames.
@@ -269,17 +297,40 @@ impl Packing {
 }
 
 impl Hls {
-    fn run(self: &Arc<Self>, player: &LocalPlayer, idle: Duration, shared: &std::sync::Weak<Shared>) {
+    fn run(
+        self: &Arc<Self>,
+        player: &LocalPlayer,
+        idle: Duration,
+        shared: &std::sync::Weak<Shared>,
+        mut files: Option<Files>,
+    ) {
         let mut muxing = Muxing::default();
+        let mut failed = false;
         loop {
             match player.media.recv_timeout(Duration::from_secs(1)) {
                 Ok(chunks) => {
                     taken(&player.outlet, &chunks);
-                    match item_of(&chunks, player.chunk_size) {
-                        Some(Item::Frame(frame)) => self.take(&mut muxing, frame),
-                        // The publisher left: its last frames end their parts.
+                    let completed = match item_of(&chunks, player.chunk_size) {
+                        Some(Item::Frame(frame)) => {
+                            if files.is_some() {
+                                // Files are muxed while published, asked or not.
+                                let now = self.born.elapsed().as_millis() as u64;
+                                self.last_request_ms.store(now, Ordering::Relaxed);
+                            }
+                            self.take(&mut muxing, frame)
+                        }
+                        // The publisher left: its last frames end their
+                        // parts, and the last segment.
                         Some(Item::StreamEnd) => self.flush(&mut muxing),
-                        None => {}
+                        None => false,
+                    };
+                    if completed
+                        && let Some(files) = files.as_mut()
+                        && let Some(batch) = self.batch(files)
+                        && let Err(e) = files.write(batch)
+                        && !std::mem::replace(&mut failed, true)
+                    {
+                        warn!("hls#{}: cannot write its files: {e}", self.id);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -313,10 +364,11 @@ impl Hls {
         true
     }
 
-    fn take(&self, muxing: &mut Muxing, frame: Frame) {
-        let Some(tag) = frame.tag() else { return };
+    /// Takes a frame; true when a part or segment was completed.
+    fn take(&self, muxing: &mut Muxing, frame: Frame) -> bool {
+        let Some(tag) = frame.tag() else { return false };
         if tag.track != 0 {
-            return; // fMP4 carries the main track of each kind
+            return false; // fMP4 carries the main track of each kind
         }
         let slot = usize::from(frame.kind == FrameKind::Audio);
         if frame.is_sequence_header() {
@@ -324,33 +376,70 @@ impl Hls {
                 muxing.headers[slot] = Some(frame.payload);
                 self.new_init(muxing);
             }
-            return;
+            return false;
         }
         let Some(fragment) = muxing
             .packing
             .push(frame.kind, &frame.payload, u64::from(frame.timestamp.0))
         else {
-            return;
+            return false;
         };
         let mut state = self.state.lock();
         let Some(segmenter) = state.segmenter.as_mut() else {
-            return;
+            return false;
         };
-        if muxing.packing.segment(segmenter, fragment) {
-            drop(state);
+        let completed = muxing.packing.segment(segmenter, fragment);
+        drop(state);
+        if completed {
             self.changed.notify_all();
         }
+        completed
     }
 
-    fn flush(&self, muxing: &mut Muxing) {
+    /// Muxes the frames held and ends the growing segment; true.
+    fn flush(&self, muxing: &mut Muxing) -> bool {
         let mut state = self.state.lock();
         if let Some(segmenter) = state.segmenter.as_mut() {
             for fragment in muxing.packing.flush() {
                 muxing.packing.segment(segmenter, fragment);
             }
+            segmenter.finish();
         }
         drop(state);
         self.changed.notify_all();
+        true
+    }
+
+    /// What `files` lacks: segments completed since it was last written
+    /// (with the init segment, when it is new), and the playlists.
+    fn batch(&self, files: &mut Files) -> Option<Batch> {
+        let state = self.state.lock();
+        let (segmenter, init) = (state.segmenter.as_ref()?, state.init.as_ref()?);
+        let extension = self.variant.extension();
+        let fresh: Vec<_> = (segmenter.segments())
+            .filter(|s| files.newest.is_none_or(|newest| s.msn > newest))
+            .collect();
+        let newest = fresh.last()?.msn;
+        let mut batch = Batch::default();
+        let init_name = format!("init{}.mp4", init.version);
+        if self.variant == Variant::Fmp4 && files.init != Some(init.version) {
+            batch.files.push((init_name.clone(), init.bytes.to_vec()));
+            files.init = Some(init.version);
+        }
+        for segment in fresh {
+            batch
+                .files
+                .push((format!("seg{}.{extension}", segment.msn), segment.bytes()));
+        }
+        files.newest = Some(newest);
+        batch.playlist = segmenter.plain_playlist(&init_name);
+        batch.listed = segmenter
+            .segments()
+            .map(|s| format!("seg{}.{extension}", s.msn))
+            .collect();
+        let bandwidth = segmenter.peak_bandwidth();
+        batch.multivariant = multivariant_playlist(self.variant, bandwidth, &init.codecs, "stream.m3u8");
+        Some(batch)
     }
 
     /// Makes the init segment from the sequence headers; a new one starts

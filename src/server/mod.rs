@@ -15,6 +15,7 @@ mod events;
 mod exec;
 mod fanout;
 mod hls;
+mod hls_files;
 mod hooks;
 mod http;
 mod listener;
@@ -437,6 +438,24 @@ impl Server {
     }
 }
 
+/// What every publish starts, whoever publishes (a connection, the
+/// embedding program, a pull): its recording, its push relays (the
+/// publisher's `extra` one too, except back to its `source`), and its HLS
+/// files.
+fn published(
+    shared: &Arc<Shared>,
+    live: &Live,
+    key: &StreamKey,
+    id: ConnId,
+    addr: SocketAddr,
+    extra: Option<&str>,
+    source: Option<&str>,
+) {
+    record::start(shared, live, key, id, addr);
+    relay::start_pushes(shared, live, key, extra, source);
+    hls::for_publish(shared, live, key);
+}
+
 /// Binds the HTTP listener; `None` when an optional address is taken.
 fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error> {
     let addr = bind.addr;
@@ -570,8 +589,7 @@ impl ServerHandle {
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
         let live = self.shared.live();
-        record::start(&self.shared, &live, key, id, local::LOCAL_ADDR);
-        relay::start_pushes(&self.shared, &live, key, None, None);
+        published(&self.shared, &live, key, id, local::LOCAL_ADDR, None, None);
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)

@@ -238,8 +238,7 @@ impl Pull {
         };
         let publishing = shared.registry.publish(&self.key, self.id, info)?;
         let live = shared.live();
-        super::record::start(shared, &live, &self.key, self.id, LOCAL_ADDR);
-        relay::start_pushes(shared, &live, &self.key, None, Some(url));
+        super::published(shared, &live, &self.key, self.id, LOCAL_ADDR, None, Some(url));
         Some(publishing)
     }
 }

@@ -204,7 +204,7 @@ fn fill(template: &str, key: &StreamKey, unix: u64) -> String {
 
 /// Letters, digits, `.`, `-` and `_` kept, anything else `_`; never `.`
 /// or `..` or empty.
-fn safe(part: &str) -> String {
+pub(crate) fn safe(part: &str) -> String {
     let cleaned: String = part
         .chars()
         .take(128)
