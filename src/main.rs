@@ -72,6 +72,13 @@ struct Args {
     /// request (default 30)
     #[argh(option, default = "30")]
     hls_idle_seconds: u64,
+    /// HLS playlist and part requests held waiting at once, server-wide
+    /// (default 512)
+    #[argh(option, default = "512")]
+    hls_max_blocked: usize,
+    /// HLS requests held waiting at once from one address (default 32)
+    #[argh(option, default = "32")]
+    hls_max_blocked_per_ip: usize,
     /// TCP port for RTMPS (RTMP inside TLS), e.g. 443 or 1936; needs
     /// --tls-cert and --tls-key
     #[argh(option)]
@@ -477,6 +484,8 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         hls_part: Duration::from_millis(args.hls_part_ms),
         hls_segments: args.hls_segment_count.clamp(2, 100),
         hls_idle: Duration::from_secs(args.hls_idle_seconds),
+        hls_max_blocked: args.hls_max_blocked,
+        hls_max_blocked_per_ip: args.hls_max_blocked_per_ip,
         tls,
         relay_tls_insecure: args.push_insecure,
         publisher_takeover: args.publisher_takeover,
@@ -782,6 +791,8 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         hls_part_ms,
         hls_segment_count,
         hls_idle_seconds,
+        hls_max_blocked,
+        hls_max_blocked_per_ip,
         notify_method,
         record,
         record_format,

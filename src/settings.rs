@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     pub(crate) hls_part_ms: Option<u64>,
     pub(crate) hls_segment_count: Option<usize>,
     pub(crate) hls_idle_seconds: Option<u64>,
+    pub(crate) hls_max_blocked: Option<usize>,
+    pub(crate) hls_max_blocked_per_ip: Option<usize>,
     pub(crate) tls_port: Option<u16>,
     pub(crate) tls_cert: Option<PathBuf>,
     pub(crate) tls_key: Option<PathBuf>,

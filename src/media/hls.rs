@@ -104,9 +104,10 @@ impl Segment {
         self.parts.last().map_or(0, |p| p.made)
     }
 
-    /// Its bytes, its parts one after the other.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.parts.iter().flat_map(|p| p.bytes.iter().copied()).collect()
+    /// Its bytes: its parts' bytes one after the other, shared, not
+    /// copied.
+    pub fn pieces(&self) -> Vec<Arc<[u8]>> {
+        self.parts.iter().map(|p| p.bytes.clone()).collect()
     }
 }
 
@@ -474,7 +475,7 @@ mod tests {
             assert!(segment.parts[0].independent && !segment.parts[1].independent);
             assert_eq!(segment.made(), 7);
             assert_eq!(
-                segment.bytes()[0] as u64,
+                segment.pieces()[0][0] as u64,
                 (segment.msn * 1000) as u8 as u64,
                 "starts at its keyframe"
             );

@@ -423,13 +423,13 @@ impl Hls {
         let mut batch = Batch::default();
         let init_name = format!("init{}.mp4", init.version);
         if self.variant == Variant::Fmp4 && files.init != Some(init.version) {
-            batch.files.push((init_name.clone(), init.bytes.to_vec()));
+            batch.files.push((init_name.clone(), vec![init.bytes.clone()]));
             files.init = Some(init.version);
         }
         for segment in fresh {
             batch
                 .files
-                .push((format!("seg{}.{extension}", segment.msn), segment.bytes()));
+                .push((format!("seg{}.{extension}", segment.msn), segment.pieces()));
         }
         files.newest = Some(newest);
         batch.playlist = segmenter.plain_playlist(&init_name);

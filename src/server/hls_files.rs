@@ -9,8 +9,9 @@
 //! web server never serves half a file.
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::media::StreamKey;
 
@@ -27,8 +28,9 @@ pub(crate) struct Files {
 /// One batch of files to write: what the muxer made since the last.
 #[derive(Default)]
 pub(crate) struct Batch {
-    /// (file name, bytes): the init segment and new segments.
-    pub(crate) files: Vec<(String, Vec<u8>)>,
+    /// (file name, its bytes in pieces): the init segment and new
+    /// segments.
+    pub(crate) files: Vec<(String, Vec<Arc<[u8]>>)>,
     /// `stream.m3u8`'s text, and the segment file names it lists.
     pub(crate) playlist: String,
     pub(crate) listed: Vec<String>,
@@ -65,14 +67,14 @@ impl Files {
     /// Writes a batch: the new files, then the playlists that list them,
     /// then removes the segments no longer listed.
     pub(crate) fn write(&mut self, batch: Batch) -> io::Result<()> {
-        for (name, bytes) in &batch.files {
-            self.put(name, bytes)?;
+        for (name, pieces) in &batch.files {
+            self.put(name, pieces)?;
             if is_segment(name) {
                 self.listed.push_back(name.clone());
             }
         }
-        self.put("stream.m3u8", batch.playlist.as_bytes())?;
-        self.put("index.m3u8", batch.multivariant.as_bytes())?;
+        self.put("stream.m3u8", &[batch.playlist.as_bytes().into()])?;
+        self.put("index.m3u8", &[batch.multivariant.as_bytes().into()])?;
         while let Some(oldest) = self.listed.front() {
             if batch.listed.contains(oldest) {
                 break;
@@ -84,9 +86,13 @@ impl Files {
     }
 
     /// Writes `name` whole: to a temporary name, then renamed.
-    fn put(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+    fn put(&self, name: &str, pieces: &[Arc<[u8]>]) -> io::Result<()> {
         let temporary = self.dir.join(format!(".{name}.tmp"));
-        std::fs::write(&temporary, bytes)?;
+        let mut file = std::fs::File::create(&temporary)?;
+        for piece in pieces {
+            file.write_all(piece)?;
+        }
+        drop(file);
         std::fs::rename(&temporary, self.dir.join(name))
     }
 }

@@ -26,9 +26,15 @@
 //! player, accepting any certificate (the bench's is self-signed). Each
 //! RTMPS player has a TLS pump thread in this process.
 //!
+//! An `http://HOST:PORT/APP/NAME/index.m3u8` URL makes every player an
+//! HLS viewer (see `hls`) on a thread of its own; the run then reports the
+//! bytes, requests and server CPU of the window, without the latency,
+//! probe and per-second figures.
+//!
 //! It raises its own open-file limit to the hard limit, one descriptor a
 //! player. It prints one line of `key=value` fields.
 
+mod hls;
 mod http_flv;
 
 use std::collections::HashMap;
@@ -189,6 +195,9 @@ fn main() -> ExitCode {
         tls_insecure: true,
         ..ClientOptions::default()
     };
+    if args.url.ends_with(".m3u8") {
+        return hls_run(&args);
+    }
     let threads = args.threads.max(1);
     // Reader threads run from the start, so players opened early in the
     // ramp are read as a buffering player would read them.
@@ -521,6 +530,61 @@ fn unix_micros() -> u128 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_micros()
+}
+
+/// The HLS run: `players` viewers opened at the ramp's rate, a second
+/// to settle, then the window.
+fn hls_run(args: &Args) -> ExitCode {
+    let stream = match hls::Stream::parse(&args.url) {
+        Ok(stream) => stream,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let counts = Arc::new(hls::Counts::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let ramp_gap = Duration::from_secs_f64(1.0 / args.ramp_per_sec.max(1) as f64);
+    let viewers: Vec<_> = (0..args.players)
+        .filter_map(|_| {
+            std::thread::sleep(ramp_gap);
+            let (stream, counts, stop) = (stream.clone(), counts.clone(), stop.clone());
+            let viewer = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || hls::view(&stream, &counts, &stop));
+            viewer.map_err(|e| eprintln!("cannot start a viewer: {e}")).ok()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let (bytes_before, requests_before) = (
+        counts.bytes.load(Ordering::Relaxed),
+        counts.requests.load(Ordering::Relaxed),
+    );
+    let cpu_before = args.server_pid.map(cpu_seconds);
+    let own_cpu_before = cpu_seconds(std::process::id());
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(args.seconds));
+    let measured_for = window.elapsed().as_secs_f64();
+    let server_cpu = cpu_before.zip(args.server_pid.map(cpu_seconds)).map(|(a, b)| b - a);
+    let own_cpu = cpu_seconds(std::process::id()) - own_cpu_before;
+    let measured = counts.bytes.load(Ordering::Relaxed) - bytes_before;
+    let requests = counts.requests.load(Ordering::Relaxed) - requests_before;
+    let failed_in_window = counts.failed.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    for viewer in viewers {
+        let _ = viewer.join();
+    }
+    println!(
+        "players={} established={} failed={} measured_bytes={measured} measured_mb_per_s={:.2} requests={requests} \
+         server_cpu_s={:.2} load_cpu_s={:.2}",
+        args.players,
+        args.players as u64 - failed_in_window.min(args.players as u64),
+        failed_in_window,
+        measured as f64 / measured_for / 1e6,
+        server_cpu.unwrap_or(f64::NAN),
+        own_cpu,
+    );
+    ExitCode::SUCCESS
 }
 
 /// A process's CPU time so far (user + system, all threads), from

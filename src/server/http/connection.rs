@@ -135,7 +135,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
             }
             Route::Hls { key, file, query } => {
                 let answer = super::hls::answer(shared, &live, (id, peer), &key, file, &query);
-                if let Err(e) = (&**socket).write_all(&answer.bytes(v, request.keep_alive)) {
+                if let Err(e) = answer.write_to(&mut &**socket, v, request.keep_alive) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {

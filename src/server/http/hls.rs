@@ -12,6 +12,7 @@
 //! cacheable for an hour; playlists for a second. An HTTP cache in front
 //! then asks once per segment and playlist update, however many viewers.
 
+use std::io::{self, IoSlice, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -29,16 +30,22 @@ use crate::server::live::Live;
 pub(crate) struct Answer {
     pub(crate) status: Status,
     pub(crate) content_type: &'static str,
-    pub(crate) body: Arc<[u8]>,
+    /// The body in pieces (a segment's parts), shared with the muxer:
+    /// written without a copy.
+    pub(crate) body: Vec<Arc<[u8]>>,
     pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
     fn new(status: Status, content_type: &'static str, body: impl Into<Arc<[u8]>>) -> Answer {
+        Answer::in_pieces(status, content_type, vec![body.into()])
+    }
+
+    fn in_pieces(status: Status, content_type: &'static str, body: Vec<Arc<[u8]>>) -> Answer {
         Answer {
             status,
             content_type,
-            body: body.into(),
+            body,
             headers: Vec::new(),
         }
     }
@@ -66,11 +73,12 @@ impl Answer {
         self
     }
 
-    /// The response's bytes, head and body.
-    pub(crate) fn bytes(&self, minor_version: u8, keep_alive: bool) -> Vec<u8> {
+    /// Writes the response, head and body, in as few writes as the
+    /// socket takes (one `writev` for a head and a segment's parts).
+    pub(crate) fn write_to(&self, socket: &mut impl Write, minor_version: u8, keep_alive: bool) -> io::Result<()> {
         let extra: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let body = Body::Length(self.body.len());
-        let mut out = response::head(
+        let body = Body::Length(self.body.iter().map(|piece| piece.len()).sum());
+        let head = response::head(
             minor_version,
             self.status,
             Some(self.content_type),
@@ -78,8 +86,18 @@ impl Answer {
             keep_alive,
             &extra,
         );
-        out.extend_from_slice(&self.body);
-        out
+        let pieces = std::iter::once(&head[..]).chain(self.body.iter().map(|piece| &piece[..]));
+        let mut slices: Vec<IoSlice<'_>> = pieces.map(IoSlice::new).collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            match socket.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut slices, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -171,7 +189,7 @@ pub(crate) fn answer(
         }
         HlsFile::Segment(msn, variant) => {
             let found = (variant == hls.variant)
-                .then(|| hls.read(|s, _| s.segment(msn).map(|s| (s.bytes(), s.made()))))
+                .then(|| hls.read(|s, _| s.segment(msn).map(|s| (s.pieces(), s.made()))))
                 .flatten()
                 .flatten();
             let content_type = match variant {
@@ -179,7 +197,7 @@ pub(crate) fn answer(
                 Variant::MpegTs => "video/mp2t",
             };
             match found {
-                Some((bytes, made)) => Answer::new(Status::OK, content_type, bytes)
+                Some((pieces, made)) => Answer::in_pieces(Status::OK, content_type, pieces)
                     .cached(3600, tag(format!("seg{msn}")))
                     .modified(made),
                 None => Answer::refusal(Status::NOT_FOUND, "no such segment"),
