@@ -16,6 +16,12 @@
 # - tls: the live case with RTMPS players (rtmp-load given an rtmps://
 #   URL), rustic_rtmp only, against the live case's plain RTMP: what TLS
 #   costs per byte;
+# - hls, hls-plain: the live case with HLS viewers (rtmp-load given an
+#   http://.../index.m3u8 URL: a thread per viewer fetching what a player
+#   fetches, LL-HLS parts with blocking playlist reloads, or with
+#   --hls-part-ms 0 whole 1 s segments), rustic_rtmp only, against the
+#   http case: what HLS costs per viewer. No cache in front: every viewer
+#   asks the server;
 # - push: the live stream pushed to PUSH destinations (each a name on one
 #   nginx-rtmp), no players: CPU seconds per GB pushed;
 # - throughput: the 3 Mbit/s file published as fast as the server takes it
@@ -25,7 +31,7 @@
 # case, and with merged writes (--merge-write-ms MERGE_MS) for the live
 # cases in MERGE_PLAYERS.
 #
-#   scripts/bench.sh                  # live 200 1000 2000, low 10000, http 200 1000, tls 200, push 10; 10 s each
+#   scripts/bench.sh                  # live 200 1000 2000, low 10000, http 200 1000, hls 200 1000, hls-plain 200 1000, tls 200, push 10; 10 s each
 #   PLAYERS="50 200" LOW_PLAYERS="" THROUGHPUT="" MERGE_PLAYERS="" SECONDS_EACH=5 scripts/bench.sh
 #   SERVERS=merged MERGE_PLAYERS=200 MERGE_MS=50 scripts/bench.sh
 #
@@ -38,6 +44,8 @@ players_list=${PLAYERS-"200 1000 2000"}
 low_list=${LOW_PLAYERS-"10000"}
 http_list=${HTTP_PLAYERS-"200 1000"}
 tls_list=${TLS_PLAYERS-"200"}
+hls_list=${HLS_PLAYERS-"200 1000"}
+hls_plain_list=${HLS_PLAIN_PLAYERS-"200 1000"}
 push_list=${PUSH-"10"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000 2000"}
@@ -49,10 +57,13 @@ mkdir -p "$out"
 # shellcheck source=scripts/servers.sh
 . scripts/servers.sh
 declare -A sample=([live]="$out/sample-3mbps.flv" [low]="$out/sample-600kbps.flv" [http]="$out/sample-3mbps.flv"
-  [tls]="$out/sample-3mbps.flv" [throughput]="$out/sample-3mbps.flv")
+  [tls]="$out/sample-3mbps.flv" [throughput]="$out/sample-3mbps.flv" [hls]="$out/sample-3mbps.flv"
+  [hls-plain]="$out/sample-3mbps.flv")
 declare -A kbps=([live]="$(kbps_of "${sample[live]}")" [low]="$(kbps_of "${sample[low]}")")
 kbps[http]=${kbps[live]}
 kbps[tls]=${kbps[live]}
+kbps[hls]=${kbps[live]}
+kbps[hls-plain]=${kbps[live]}
 threads_of() { awk '/^Threads/ {print $2}' "/proc/$1/status"; }
 fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # Kernel memory the whole machine uses for thread stacks and slab objects
@@ -107,6 +118,10 @@ measure() {
   result[$key|lat99]=$(get latency_p99_ms)
   result[$key|lat50f]=$(get latency_first_p50_ms)
   result[$key|lat99f]=$(get latency_first_p99_ms)
+  if [[ "$url" == *.m3u8 ]]; then
+    # rtmp-load's HLS viewers count bytes and requests, nothing per frame.
+    for m in share msgs payload ttff lat50 lat99 lat50f lat99f; do result[$key|$m]=-; done
+  fi
   if [ "$pub_kbps" = 0 ]; then
     # Published faster than real time: no bitrate to share, no tap, and
     # timestamps run ahead of the clock.
@@ -129,7 +144,15 @@ run_case() {
     tls_port=$(free_port)
     url="rtmps://127.0.0.1:$tls_port/live/bench"
   fi
-  spid=$(start_server "$server" "$port" "$http_port" "$tls_port"); pids+=("$spid")
+  local flags=${RUSTIC_FLAGS:-}
+  if [[ "$kind" == hls* ]]; then
+    http_port=$(free_port)
+    url="http://127.0.0.1:$http_port/live/bench/index.m3u8"
+    # Every viewer is on 127.0.0.1: let each hold its blocking reload.
+    flags="$flags --hls-max-blocked $(( n + 10 )) --hls-max-blocked-per-ip $(( n + 10 ))"
+    [ "$kind" = hls-plain ] && flags="$flags --hls-part-ms 0"
+  fi
+  spid=$(RUSTIC_FLAGS=$flags start_server "$server" "$port" "$http_port" "$tls_port"); pids+=("$spid")
   wait_port "$port"
   stamps="$out/stamps-$server.txt"
   : >"$stamps"
@@ -189,11 +212,14 @@ run_push() {
 
 for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
   live=$players_list; low=$low_list; fast=$throughput_list; http=$http_list; tls=$tls_list; push=$push_list
-  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; http=""; tls=""; push=""; fi
-  if [ "$server" = nginx-rtmp ]; then http=""; tls=""; push=""; fi
+  hls=$hls_list; hls_plain=$hls_plain_list
+  if [ "$server" = merged ]; then live=$merge_list; low=""; fast=""; http=""; tls=""; push=""; hls=""; hls_plain=""; fi
+  if [ "$server" = nginx-rtmp ]; then http=""; tls=""; push=""; hls=""; hls_plain=""; fi
   for n in $live; do run_case "$server" live "$n"; done
   for n in $low; do run_case "$server" low "$n"; done
   for n in $http; do run_case "$server" http "$n"; done
+  for n in $hls; do run_case "$server" hls "$n"; done
+  for n in $hls_plain; do run_case "$server" hls-plain "$n"; done
   for n in $tls; do run_case "$server" tls "$n"; done
   for n in $push; do run_push "$n"; done
   for n in $fast; do run_case "$server" throughput "$n"; done
