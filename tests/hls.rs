@@ -275,6 +275,26 @@ fn muxing_stops_when_nobody_asks() {
         1,
         "one viewer"
     );
+    // Another User-Agent from the same address is another viewer; each
+    // is an `hls-play` client, with the bytes it was sent.
+    let other = http::call(
+        addr,
+        "GET",
+        &format!("/live/{name}/stream.m3u8"),
+        "User-Agent: other\r\n",
+    );
+    assert_eq!(other.status, 200);
+    assert_eq!(stream_stats(&server, "live", &name).unwrap().players_by_protocol.hls, 2);
+    let viewers: Vec<_> = (server.clients().into_iter())
+        .filter(|c| c.kind.name() == "hls-play" && c.stream.as_ref().is_some_and(|k| k.name == name))
+        .collect();
+    assert_eq!(viewers.len(), 2, "{viewers:?}");
+    assert!(
+        viewers.iter().any(|v| v.send_bytes == other.body.len() as u64),
+        "{viewers:?}"
+    );
+    let listed = String::from_utf8(get(addr, "/api/v1/clients").body).unwrap();
+    assert_eq!(listed.matches("\"type\":\"hls-play\"").count(), 2, "{listed}");
     wait_until("the muxer to stop", || {
         stream_stats(&server, "live", &name).is_some_and(|s| s.players == 0)
     });

@@ -39,6 +39,9 @@ pub enum ClientKind {
     Relay,
     /// Muxing a stream for HLS viewers.
     Hls,
+    /// An HLS viewer: not a connection but the requests of one address
+    /// and `User-Agent` (`hls::Viewer`).
+    HlsPlay,
 }
 
 impl ClientKind {
@@ -56,6 +59,7 @@ impl ClientKind {
             ClientKind::Recorder => "record",
             ClientKind::Relay => "push",
             ClientKind::Hls => "hls",
+            ClientKind::HlsPlay => "hls-play",
         }
     }
 

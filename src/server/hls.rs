@@ -14,6 +14,8 @@
 //! holds its own thread and nothing media needs.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -24,7 +26,7 @@ use log::{debug, info, warn};
 use parking_lot::{Condvar, Mutex};
 
 use super::Shared;
-use super::clients::ClientKind;
+use super::clients::{ClientKind, ClientStats};
 use super::hls_files::{Batch, Files};
 use super::live::Live;
 use super::local::{Item, LocalPlayer, item_of, taken};
@@ -52,8 +54,9 @@ pub(crate) struct Hls {
     last_request_ms: AtomicU64,
     /// Requests waiting now: the muxer is not idle while any waits.
     waiting: AtomicUsize,
-    /// Viewers by address, with when each last asked (the API's count).
-    viewers: Mutex<HashMap<IpAddr, Instant>>,
+    /// Viewers by address and `User-Agent` (hashed), at most
+    /// `MAX_VIEWERS`, pruned of the quiet ones by the muxer.
+    viewers: Mutex<HashMap<(IpAddr, u64), Viewer>>,
     ended: AtomicBool,
 }
 
@@ -86,16 +89,69 @@ struct State {
 
 /// A viewer counts for this long after its last request.
 const VIEWER_WINDOW: Duration = Duration::from_secs(10);
+/// Viewers told apart per stream; past this, new ones go uncounted.
+const MAX_VIEWERS: usize = 10_000;
+
+/// An HLS viewer: the requests of one address with one `User-Agent`, the
+/// session SRS calls `hls-play` (HLS has no connection to count).
+struct Viewer {
+    /// Its number among the server's clients.
+    id: ConnId,
+    first: Instant,
+    last: Instant,
+    /// Body bytes sent to it.
+    sent: u64,
+}
 
 impl Hls {
-    /// Marks a request from `ip`: the muxer stays while they come.
-    pub(crate) fn touched(&self, ip: IpAddr) {
+    /// Marks a request: the muxer stays while they come.
+    pub(crate) fn touched(&self) {
         let now = self.born.elapsed().as_millis() as u64;
         self.last_request_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Counts `sent` bytes answered to the viewer at `ip` with `agent`.
+    pub(crate) fn viewed(&self, shared: &Shared, ip: IpAddr, agent: &str, sent: usize) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        agent.hash(&mut hasher);
         let mut viewers = self.viewers.lock();
-        // Bounded: one entry per address that asked in the window.
-        viewers.retain(|_, at| at.elapsed() < VIEWER_WINDOW);
-        viewers.insert(ip, Instant::now());
+        let full = viewers.len() >= MAX_VIEWERS;
+        let now = Instant::now();
+        let viewer = match viewers.entry((ip, hasher.finish())) {
+            Entry::Occupied(viewer) => viewer.into_mut(),
+            Entry::Vacant(_) if full => return,
+            Entry::Vacant(slot) => slot.insert(Viewer {
+                id: shared.next_id.fetch_add(1, Ordering::Relaxed),
+                first: now,
+                last: now,
+                sent: 0,
+            }),
+        };
+        viewer.last = now;
+        viewer.sent += sent as u64;
+    }
+
+    /// Forgets the viewers quiet for longer than the window.
+    fn prune_viewers(&self) {
+        self.viewers.lock().retain(|_, v| v.last.elapsed() < VIEWER_WINDOW);
+    }
+
+    /// The viewers, as the API lists clients (`hls-play`).
+    pub(crate) fn sessions(&self) -> Vec<ClientStats> {
+        let viewers = self.viewers.lock();
+        (viewers.iter().filter(|(_, v)| v.last.elapsed() < VIEWER_WINDOW))
+            .map(|(&(ip, _), v)| ClientStats {
+                id: v.id,
+                addr: std::net::SocketAddr::new(ip, 0),
+                kind: ClientKind::HlsPlay,
+                stream: Some(self.key.clone()),
+                flash_ver: String::new(),
+                tc_url: String::new(),
+                alive: v.first.elapsed(),
+                recv_bytes: 0,
+                send_bytes: v.sent,
+            })
+            .collect()
     }
 
     /// The segment target, the unit of blocking requests' timeouts.
@@ -103,12 +159,12 @@ impl Hls {
         Duration::from_millis(u64::from(self.timing.segment_ms.max(self.timing.part_ms).max(100)))
     }
 
-    /// Addresses that asked within the last ten seconds.
+    /// Viewers that asked within the last ten seconds.
     pub(crate) fn viewers(&self) -> usize {
         self.viewers
             .lock()
             .values()
-            .filter(|at| at.elapsed() < VIEWER_WINDOW)
+            .filter(|v| v.last.elapsed() < VIEWER_WINDOW)
             .count()
     }
 
@@ -150,27 +206,21 @@ impl Hls {
 /// Muxers at most, server-wide: each is a thread, started by a request.
 const MAX_MUXERS: usize = 1000;
 
-/// The HLS of `key` for a request from `ip`: the running one, or with
+/// The HLS of `key` for a request: the running one, or with
 /// `start` (a playlist request) a new one, unless `MAX_MUXERS` run. The
 /// request counts under the muxers' lock, which a muxer takes to decide
 /// it is idle: none ends under a request.
-pub(crate) fn for_stream(
-    shared: &Arc<Shared>,
-    live: &Live,
-    key: &StreamKey,
-    ip: IpAddr,
-    start: bool,
-) -> Option<Arc<Hls>> {
+pub(crate) fn for_stream(shared: &Arc<Shared>, live: &Live, key: &StreamKey, start: bool) -> Option<Arc<Hls>> {
     let mut all = shared.hls.lock();
     if let Some(hls) = all.get(key).filter(|h| !h.ended.load(Ordering::Relaxed)) {
-        hls.touched(ip);
+        hls.touched();
         return Some(hls.clone());
     }
     if !start || all.len() >= MAX_MUXERS {
         return None;
     }
     let hls = start_muxer(shared, live, key, &mut all);
-    hls.touched(ip);
+    hls.touched();
     Some(hls)
 }
 
@@ -306,7 +356,12 @@ impl Hls {
     ) {
         let mut muxing = Muxing::default();
         let mut failed = false;
+        let mut pruned = Instant::now();
         loop {
+            if pruned.elapsed() >= VIEWER_WINDOW {
+                self.prune_viewers();
+                pruned = Instant::now();
+            }
             match player.media.recv_timeout(Duration::from_secs(1)) {
                 Ok(chunks) => {
                     taken(&player.outlet, &chunks);

@@ -173,10 +173,12 @@ impl Shared {
         self.live.read().clone()
     }
 
-    /// A snapshot of every open connection, by number.
+    /// A snapshot of every open connection and HLS viewer, by number.
     fn clients(&self) -> Vec<ClientStats> {
         let open = self.sockets.lock();
         let mut clients: Vec<ClientStats> = open.sockets.values().map(|o| o.client.stats()).collect();
+        drop(open);
+        clients.extend(self.hls.lock().values().flat_map(|hls| hls.sessions()));
         clients.sort_by_key(|c| c.id);
         clients
     }
@@ -655,7 +657,8 @@ impl ServerHandle {
         self.shared.stop_push(key, url)
     }
 
-    /// Every open connection: who, doing what, bytes moved.
+    /// Every open connection, and every HLS viewer (`hls-play`, told from
+    /// its requests): who, doing what, bytes moved.
     pub fn clients(&self) -> Vec<ClientStats> {
         self.shared.clients()
     }

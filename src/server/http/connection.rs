@@ -134,7 +134,12 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                 }
             }
             Route::Hls { key, file, query } => {
-                let answer = super::hls::answer(shared, &live, (id, peer), &key, file, &query);
+                let asker = super::hls::Asker {
+                    id,
+                    peer,
+                    agent: &request.user_agent,
+                };
+                let answer = super::hls::answer(shared, &live, &asker, &key, file, &query);
                 if let Err(e) = answer.write_to(&mut &**socket, v, request.keep_alive) {
                     return write_failed(e);
                 }

@@ -23,7 +23,7 @@ use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
-use crate::server::hls;
+use crate::server::hls::{self, Hls};
 use crate::server::live::Live;
 
 /// An answer: its status, content type, body and extra headers.
@@ -103,12 +103,19 @@ impl Answer {
 
 const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 
-/// The answer to `file` of `key`'s HLS, asked by connection `asker` (its
-/// number and address) with `query`.
+/// Who asks: the connection's number and address, and the request's
+/// `User-Agent`, which with the address tells viewers apart.
+pub(crate) struct Asker<'a> {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) agent: &'a str,
+}
+
+/// The answer to `file` of `key`'s HLS, asked by `asker` with `query`.
 pub(crate) fn answer(
     shared: &Arc<Shared>,
     live: &Live,
-    asker: (u64, SocketAddr),
+    asker: &Asker<'_>,
     key: &StreamKey,
     file: HlsFile,
     query: &str,
@@ -117,7 +124,7 @@ pub(crate) fn answer(
     if !config.hls {
         return Answer::refusal(Status::NOT_FOUND, "HLS is off");
     }
-    let (id, peer) = asker;
+    let (id, peer) = (asker.id, asker.peer);
     if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
         return Answer::refusal(Status::FORBIDDEN, &why);
     }
@@ -140,12 +147,28 @@ pub(crate) fn answer(
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant | HlsFile::Media { .. });
     shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let Some(hls) = hls::for_stream(shared, live, &key, peer.ip(), start) else {
+    let Some(hls) = hls::for_stream(shared, live, &key, start) else {
         return match start {
             true => busy(),
             false => Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
         };
     };
+    let answer = from_muxer(shared, live, &hls, file, &q, peer.ip());
+    if answer.status == Status::OK {
+        hls.viewed(
+            shared,
+            peer.ip(),
+            asker.agent,
+            answer.body.iter().map(|p| p.len()).sum(),
+        );
+    }
+    answer
+}
+
+/// The answer to `file` from the stream's muxer, `q` the query its URIs
+/// carry.
+fn from_muxer(shared: &Arc<Shared>, live: &Live, hls: &Hls, file: HlsFile, q: &str, ip: IpAddr) -> Answer {
+    let config = &live.config;
     let target = hls.target();
     let tag = |what: String| Some(format!("hls{}-{what}", hls.id));
     match file {
@@ -161,17 +184,17 @@ pub(crate) fn answer(
                     &init.codecs,
                     &format!("stream.m3u8{q}"),
                 ),
-                _ => segmenter.media_playlist(&format!("init{}.mp4", init.version), &q),
+                _ => segmenter.media_playlist(&format!("init{}.mp4", init.version), q),
             });
             playlist(text)
         }
         HlsFile::Media { msn: Some(msn), part } => {
-            let Some(_held) = Held::take(shared, peer.ip(), live) else {
+            let Some(_held) = Held::take(shared, ip, live) else {
                 return busy();
             };
             match hls.wait(target * 3, |s| s.playlist_ready(msn, part)) {
                 Ready::Now => {
-                    let text = hls.read(|s, init| s.media_playlist(&format!("init{}.mp4", init.version), &q));
+                    let text = hls.read(|s, init| s.media_playlist(&format!("init{}.mp4", init.version), q));
                     playlist(text)
                 }
                 Ready::Never => Answer::refusal(Status::BAD_REQUEST, "that segment or part is too far ahead"),
@@ -207,7 +230,7 @@ pub(crate) fn answer(
             let ready = hls.read(|s, _| s.part_ready(msn, index)).unwrap_or(Ready::Never);
             let ready = match ready {
                 // The preload hint: held until it exists.
-                Ready::Later => match Held::take(shared, peer.ip(), live) {
+                Ready::Later => match Held::take(shared, ip, live) {
                     Some(_held) => hls.wait(target * 3, |s| s.part_ready(msn, index)),
                     None => return busy(),
                 },

@@ -22,6 +22,9 @@ pub(crate) struct Request {
     pub(crate) has_body: bool,
     /// The `Authorization` header's value, if sent.
     pub(crate) authorization: Option<String>,
+    /// The `User-Agent` header's value (empty if not sent), which tells
+    /// HLS viewers behind one address apart.
+    pub(crate) user_agent: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,7 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("authorization"))
         .map(|h| String::from_utf8_lossy(h.value).into_owned());
+    let user_agent = header("user-agent").next().unwrap_or_default();
     let request = Request {
         method,
         target: request.path.unwrap_or("/").to_owned(),
@@ -110,6 +114,7 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         keep_alive,
         has_body,
         authorization,
+        user_agent,
     };
     Ok(Some((request, len)))
 }
