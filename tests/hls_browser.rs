@@ -1,6 +1,6 @@
 //! HLS in a real browser: headless Chromium plays the stream with hls.js
 //! (installed from npm at test time, never committed or shipped), with
-//! LL-HLS and without; the video plays, `currentTime` advances, and the
+//! LL-HLS and without, and with MPEG-TS segments; the video plays, `currentTime` advances, and the
 //! delay behind the newest frame the server has is measured: under 2 s
 //! with LL-HLS, under 6 s without.
 
@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::browser::Browser;
 use common::*;
 use rustic_rtmp::Config;
+use rustic_rtmp::media::hls::Variant;
 
 /// hls.js's minified build, installed once into target/ with npm.
 fn hls_js() -> PathBuf {
@@ -138,4 +139,11 @@ fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
     };
     let delay = delay_in_browser(plain, false, 6000.0);
     assert!(delay < 6000.0, "{delay:.0} ms behind live without LL-HLS");
+    // hls.js demuxes MPEG-TS itself: the TS variant plays as well.
+    let ts = Config {
+        hls_variant: Variant::MpegTs,
+        ..Config::default()
+    };
+    let delay = delay_in_browser(ts, false, 6000.0);
+    assert!(delay < 6000.0, "{delay:.0} ms behind live with MPEG-TS segments");
 }
