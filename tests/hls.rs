@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::http::{self, Response};
 use common::*;
 use rustic_rtmp::media::hls::Variant;
-use rustic_rtmp::{Config, ServerHandle};
+use rustic_rtmp::{Config, Publisher, ServerHandle};
 
 fn get(addr: SocketAddr, path: &str) -> Response {
     http::call(addr, "GET", path, "")
@@ -114,6 +114,22 @@ fn serve(config: Config, sample: Sample, loops: u32) -> (ServerHandle, String, P
     (server, name, publisher)
 }
 
+/// What ffmpeg copies of live/NAME's `index.m3u8` in 2 s, probed.
+fn copy_two_seconds(server: &ServerHandle, name: &str, scratch: &Scratch) -> Probe {
+    let out = scratch.path("copy.mp4");
+    let copied = run(Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-i",
+            &http::url(server, &format!("live/{name}/index.m3u8")),
+        ])
+        .args(["-t", "2", "-c", "copy", "-y"])
+        .arg(&out));
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    probe(&out)
+}
+
 #[test]
 fn playlists_are_strict_and_continuous_and_ffprobe_reads_them() {
     let (server, name, mut publisher) = serve(Config::default(), Sample::AudioVideo, 1);
@@ -167,18 +183,7 @@ fn playlists_are_strict_and_continuous_and_ffprobe_reads_them() {
     }
 
     // ffmpeg reads the whole stream through the multivariant playlist.
-    let out = scratch.path("copy.mp4");
-    let copied = run(Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-i",
-            &http::url(&server, &format!("live/{name}/index.m3u8")),
-        ])
-        .args(["-t", "2", "-c", "copy", "-y"])
-        .arg(&out));
-    assert!(copied.status.success(), "{}", stderr(&copied));
-    let probed = probe(&out);
+    let probed = copy_two_seconds(&server, &name, &scratch);
     assert_eq!(probed.video_size(), Some((320, 240)));
     assert!(probed.video().len() >= 25, "{} video packets", probed.video().len());
     probed.assert_monotonic();
@@ -376,13 +381,15 @@ fn an_http_cache_in_front_serves_two_hundred_viewers_on_a_few_requests() {
     drop(publisher.child_mut().kill());
 }
 
-#[test]
-fn hevc_and_opus_come_out_as_hls_segments() {
-    let server = http::server(Config::default());
+/// A server with `config` to which 3 s of HEVC and Opus are published
+/// in-process, its answer to `index.m3u8`, and the publisher (kept, so
+/// that the last segment stays open). The first playlist request
+/// starts the muxer, which then waits for the stream: it gets every frame
+/// from the first.
+fn hevc_and_opus(config: Config) -> (ServerHandle, String, Response, Publisher) {
+    let server = http::server(config);
     let addr = server.http_addr().unwrap();
     let name = unique("hevc-hls");
-    // The first playlist request starts the muxer, which then waits for
-    // the stream: it gets every frame from the first.
     let index = {
         let path = format!("/live/{name}/index.m3u8");
         std::thread::spawn(move || get(addr, &path))
@@ -395,6 +402,13 @@ fn hevc_and_opus_come_out_as_hls_segments() {
         publisher.send(frame).unwrap();
     }
     let index = index.join().unwrap();
+    (server, name, index, publisher)
+}
+
+#[test]
+fn hevc_and_opus_come_out_as_hls_segments() {
+    let (server, name, index, _publisher) = hevc_and_opus(Config::default());
+    let addr = server.http_addr().unwrap();
     assert_eq!(index.status, 200);
     let text = String::from_utf8(index.body).unwrap();
     assert!(text.contains("CODECS=\"hvc1.") && text.contains(",opus\""), "{text}");
@@ -479,18 +493,7 @@ fn the_mpegts_variant_is_plain_hls_that_ffprobe_and_ffmpeg_read() {
     }
 
     // ffmpeg reads the stream through the multivariant playlist.
-    let out = scratch.path("copy.mp4");
-    let copied = run(Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-i",
-            &http::url(&server, &format!("live/{name}/index.m3u8")),
-        ])
-        .args(["-t", "2", "-c", "copy", "-y"])
-        .arg(&out));
-    assert!(copied.status.success(), "{}", stderr(&copied));
-    let probed = probe(&out);
+    let probed = copy_two_seconds(&server, &name, &scratch);
     assert_eq!(probed.codecs(), ["aac", "h264"]);
     assert_eq!(probed.video_size(), Some((320, 240)));
     assert!(probed.video().len() >= 25, "{} video packets", probed.video().len());
@@ -501,21 +504,9 @@ fn the_mpegts_variant_is_plain_hls_that_ffprobe_and_ffmpeg_read() {
 
 #[test]
 fn hevc_comes_out_in_mpegts_and_opus_is_left_out() {
-    let server = http::server(mpegts());
+    let (server, name, index, _publisher) = hevc_and_opus(mpegts());
     let addr = server.http_addr().unwrap();
-    let name = unique("hevc-ts");
-    let index = {
-        let path = format!("/live/{name}/index.m3u8");
-        std::thread::spawn(move || get(addr, &path))
-    };
-    wait_for_players(&server, "live", &name, 1);
-    let publisher = server
-        .publish(&rustic_rtmp::media::StreamKey::new("live", name.clone()))
-        .unwrap();
-    for frame in common::codecs::hevc_opus_frames() {
-        publisher.send(frame).unwrap();
-    }
-    let text = String::from_utf8(index.join().unwrap().body).unwrap();
+    let text = String::from_utf8(index.body).unwrap();
     assert!(text.contains("CODECS=\"hvc1.") && !text.contains("opus"), "{text}");
     let playlist = parse(&String::from_utf8(get(addr, &format!("/live/{name}/stream.m3u8")).body).unwrap());
     assert_eq!(playlist.segments.len(), 2, "{playlist:?}");
