@@ -350,7 +350,7 @@ impl Server {
     /// background threads.
     pub fn start(config: Config) -> Result<ServerHandle, Error> {
         let addr = config.bind;
-        let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
+        let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
         let tls_bind = config.tls.clone();
@@ -425,7 +425,7 @@ impl Server {
         pull::start_static(&handle.shared, &handle.shared.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
-            let listener = TcpListener::bind(addr).map_err(|source| Error::Bind { addr, source })?;
+            let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
             handle.accept(listener, local, "rtmps", rtmps::serve)?;
             handle.tls_addr = Some(local);
@@ -458,10 +458,27 @@ fn published(
     hls::for_publish(shared, live, key);
 }
 
+/// Connections the kernel queues for a listener before `accept` takes
+/// them. std listens with 128: a flash crowd (a thousand viewers joining
+/// in a second) overflows that faster than one thread accepts, and each
+/// connection the kernel drops waits a second for its SYN to be sent
+/// again. nginx uses 511; the kernel caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 1024;
+
+/// A listener on `addr` with `BACKLOG`, address reuse on as std has it.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Binds the HTTP listener; `None` when an optional address is taken.
 fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error> {
     let addr = bind.addr;
-    let bound = TcpListener::bind(addr).and_then(|l| Ok((l.local_addr()?, l)));
+    let bound = listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
     match bound {
         Ok((local, listener)) => Ok(Some((listener, local))),
         Err(source) if bind.required => Err(Error::Bind { addr, source }),
