@@ -630,3 +630,80 @@ fn f12_http_heads_too_long_or_never_finished_hold_little_and_are_answered() {
     assert!(server.log_bytes() < 64 * 1024, "{} log bytes", server.log_bytes());
     server.assert_unharmed(canary);
 }
+
+#[test]
+fn f13_a_thousand_held_hls_reloads_from_one_client_are_turned_away_and_keep_no_threads() {
+    use std::io::{Read, Write};
+    // A thousand sockets on this side too.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    // 2 s segments: two segments ahead is seconds away, so none of the
+    // requests below can be answered before all have come.
+    let args = [
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--hls-segment-seconds",
+        "2",
+    ];
+    let mut server = Binary::start(&args);
+    let addr = http_addr(&server);
+    let canary = server.canary();
+    let name = unique("held");
+    let _publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{name}")),
+        &[],
+    );
+    let newest = || -> u64 {
+        let playlist = http::call(addr, "GET", &format!("/live/{name}/stream.m3u8"), "");
+        assert_eq!(playlist.status, 200);
+        let text = String::from_utf8(playlist.body).unwrap();
+        (text.lines().rev())
+            .find_map(|l| l.strip_prefix("seg")?.strip_suffix(".m4s")?.parse().ok())
+            .expect("a segment listed")
+    };
+    newest(); // the muxer is running
+    let threads = || server.status_kib("Threads:");
+    let before = threads();
+    let mut sockets: Vec<std::net::TcpStream> =
+        (0..1000).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+    // Each asks for the playlist two segments past the newest: allowed,
+    // so held.
+    let request = format!(
+        "GET /live/{name}/stream.m3u8?_HLS_msn={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        newest() + 2
+    );
+    for socket in &mut sockets {
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        socket.write_all(request.as_bytes()).unwrap();
+    }
+    let answers: Vec<String> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let mut answer = Vec::new();
+            let _ = socket.read_to_end(&mut answer);
+            String::from_utf8_lossy(&answer).into_owned()
+        })
+        .collect();
+    let turned_away = answers.iter().filter(|a| a.contains("too many requests held")).count();
+    // 32 may wait per address (README); the rest are turned away at once.
+    assert_eq!(turned_away, 1000 - 32, "{:.300}", answers[0]);
+    // The held ones were let go: with the playlist, or when the wait ran
+    // out (three segment targets).
+    let released = |a: &&String| a.starts_with("HTTP/1.1 200") || a.contains("not there in time");
+    let held: Vec<&String> = answers
+        .iter()
+        .filter(|a| !a.contains("too many requests held"))
+        .collect();
+    assert!(held.iter().all(released), "{:?}", held.first());
+    // Their connections were closed: their threads are gone.
+    let back = common::binary::within(std::time::Duration::from_secs(5), || threads() <= before + 4);
+    assert!(back, "{} threads, {before} before", threads());
+    assert!(server.log_bytes() < 256 * 1024, "{} log bytes", server.log_bytes());
+    assert_eq!(
+        http::call(addr, "GET", &format!("/live/{name}/stream.m3u8"), "").status,
+        200
+    );
+    server.assert_unharmed(canary);
+}

@@ -140,10 +140,11 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
                     agent: &request.user_agent,
                 };
                 let answer = super::hls::answer(shared, &live, &asker, &key, file, &query);
-                if let Err(e) = answer.write_to(&mut &**socket, v, request.keep_alive) {
+                let keep_alive = request.keep_alive && !answer.close;
+                if let Err(e) = answer.write_to(&mut &**socket, v, keep_alive) {
                     return write_failed(e);
                 }
-                if !request.keep_alive {
+                if !keep_alive {
                     return End::Closed("answered");
                 }
             }

@@ -34,6 +34,9 @@ pub(crate) struct Answer {
     /// written without a copy.
     pub(crate) body: Vec<Arc<[u8]>>,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// Close the connection after it (whatever the request asked): a
+    /// client turned away for holding too many requests keeps no thread.
+    pub(crate) close: bool,
 }
 
 impl Answer {
@@ -47,6 +50,7 @@ impl Answer {
             content_type,
             body,
             headers: Vec::new(),
+            close: false,
         }
     }
 
@@ -265,6 +269,7 @@ fn playlist(text: Option<String>) -> Answer {
 fn busy() -> Answer {
     let mut answer = Answer::refusal(Status::SERVICE_UNAVAILABLE, "too many requests held waiting");
     answer.headers.push(("Retry-After", "1".into()));
+    answer.close = true;
     answer
 }
 
