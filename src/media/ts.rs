@@ -295,11 +295,20 @@ impl<'a> Iterator for NalUnits<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let prefix = self.rest.get(..self.length_size)?;
-        let len = prefix.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
-        let unit = self.rest.get(self.length_size..self.length_size + len);
-        self.rest = unit.map_or(&[], |_| &self.rest[self.length_size + len..]);
-        unit.filter(|u| !u.is_empty()).or_else(|| self.next())
+        // A loop, not recursion, past empty units: a peer may send a
+        // frame of nothing else.
+        loop {
+            let prefix = self.rest.get(..self.length_size)?;
+            let len = prefix.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+            let Some(unit) = self.rest.get(self.length_size..self.length_size + len) else {
+                self.rest = &[];
+                return None;
+            };
+            self.rest = &self.rest[self.length_size + len..];
+            if !unit.is_empty() {
+                return Some(unit);
+            }
+        }
     }
 }
 
@@ -514,6 +523,56 @@ mod tests {
             video.annex_b(&cut, false),
             [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x41, 0x9A]
         );
+    }
+
+    #[test]
+    fn a_frame_of_a_million_empty_units_is_no_deeper_than_one() {
+        let video = muxer().video.unwrap();
+        let mut sample = vec![0u8; 4_000_000];
+        sample.extend_from_slice(&[0, 0, 0, 1, 0x41]);
+        assert_eq!(
+            video.annex_b(&sample, false),
+            [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 0, 1, 0x41]
+        );
+    }
+
+    #[test]
+    fn any_bytes_make_whole_packets_or_nothing() {
+        // xorshift: the same bytes every run.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut bytes = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect()
+        };
+        for round in 0..2000 {
+            let (record, config) = (bytes(round % 64), bytes(round % 5));
+            let codec = if round % 2 == 0 { Codec::Avc } else { Codec::Hevc };
+            let mut m = Muxer::new(Some((codec, &record)), Some((Codec::Aac, &config)));
+            assert!(m.tables().len() == 2 * PACKET);
+            let data = bytes(round % 700);
+            for track in [VIDEO_TRACK, AUDIO_TRACK] {
+                let sample = Sample {
+                    data: &data,
+                    composition_offset: round as i32 - 1000,
+                    sync: round % 3 == 0,
+                };
+                let at = Placement {
+                    sequence: 1,
+                    track,
+                    decode_time: u64::MAX - round as u64,
+                    duration: 40,
+                };
+                if let Some(out) = m.pack(&sample, at) {
+                    assert!(out.len().is_multiple_of(PACKET) && out.chunks(PACKET).all(|p| p[0] == 0x47));
+                }
+            }
+        }
     }
 
     #[test]
