@@ -160,6 +160,13 @@ pub struct Config {
     pub hls_segments: usize,
     /// A stream's HLS muxing stops once nobody asked for this long.
     pub hls_idle: Duration,
+    /// An HLS segment ends once it holds this many bytes, keyframe or not,
+    /// and the frames after it wait for the next keyframe: a publisher
+    /// whose keyframes stop coming cannot grow one without end.
+    pub hls_max_segment_bytes: usize,
+    /// Bytes of segments all HLS muxers hold together, at most; past it,
+    /// a muxer gives up its stream's oldest segments as it adds new ones.
+    pub hls_max_bytes: usize,
     /// Playlist and part requests held waiting at once, server-wide...
     pub hls_max_blocked: usize,
     /// ...and from one address.
@@ -246,6 +253,8 @@ impl Default for Config {
             hls_part: Duration::from_millis(200),
             hls_segments: 7,
             hls_idle: Duration::from_secs(30),
+            hls_max_segment_bytes: 64 * 1024 * 1024,
+            hls_max_bytes: 1024 * 1024 * 1024,
             hls_max_blocked: 512,
             hls_max_blocked_per_ip: 32,
             http_header_timeout: Duration::from_secs(10),

@@ -72,6 +72,10 @@ struct Args {
     /// request (default 30)
     #[argh(option, default = "30")]
     hls_idle_seconds: u64,
+    /// most MiB of segments all HLS muxers hold together; past it a
+    /// muxer gives up its oldest segments (default 1024)
+    #[argh(option, default = "1024")]
+    hls_max_mb: usize,
     /// HLS playlist and part requests held waiting at once, server-wide
     /// (default 512)
     #[argh(option, default = "512")]
@@ -484,6 +488,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         hls_part: Duration::from_millis(args.hls_part_ms),
         hls_segments: args.hls_segment_count.clamp(2, 100),
         hls_idle: Duration::from_secs(args.hls_idle_seconds),
+        hls_max_bytes: args.hls_max_mb.saturating_mul(1024 * 1024),
         hls_max_blocked: args.hls_max_blocked,
         hls_max_blocked_per_ip: args.hls_max_blocked_per_ip,
         tls,
@@ -791,6 +796,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         hls_part_ms,
         hls_segment_count,
         hls_idle_seconds,
+        hls_max_mb,
         hls_max_blocked,
         hls_max_blocked_per_ip,
         notify_method,

@@ -25,6 +25,7 @@ pub(crate) struct Settings {
     pub(crate) hls_part_ms: Option<u64>,
     pub(crate) hls_segment_count: Option<usize>,
     pub(crate) hls_idle_seconds: Option<u64>,
+    pub(crate) hls_max_mb: Option<usize>,
     pub(crate) hls_max_blocked: Option<usize>,
     pub(crate) hls_max_blocked_per_ip: Option<usize>,
     pub(crate) tls_port: Option<u16>,

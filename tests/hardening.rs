@@ -707,3 +707,63 @@ fn f13_a_thousand_held_hls_reloads_from_one_client_are_turned_away_and_keep_no_t
     );
     server.assert_unharmed(canary);
 }
+
+/// An H.264 sequence header (the avcC of a small High profile SPS): what
+/// HLS needs for an init segment.
+fn avc_sequence_header() -> Vec<u8> {
+    const SPS: &[u8] = &[
+        0x67, 0x64, 0x00, 0x0D, 0xAC, 0xD9, 0x41, 0x41, 0xFB, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00,
+        0x03, 0x03, 0x20, 0xF1, 0x42, 0x99, 0x60,
+    ];
+    let mut body = vec![0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x0D, 0xFF, 0xE1, 0, SPS.len() as u8];
+    body.extend_from_slice(SPS);
+    body.extend_from_slice(&[1, 0, 4, 0x68, 0xEB, 0xE3, 0xCB]);
+    body
+}
+
+#[test]
+fn f14_hls_of_a_stream_whose_keyframes_stop_holds_at_most_its_budget() {
+    let scratch = Scratch::new("f14");
+    let root = scratch.path("");
+    // Files make every published stream muxed, asked or not.
+    let args = ["--hls-dir", root.to_str().unwrap(), "--hls-max-mb", "16"];
+    let mut server = Binary::start(&args);
+    let canary = server.canary();
+    let before = server.peak_kib();
+    let name = unique("nokey");
+    let mut source = RawClient::handshake(server.addr);
+    source.connect("live");
+    assert_eq!(source.publish(&name), "NetStream.Publish.Start");
+    source.socket.set_write_timeout(Some(WAIT)).unwrap();
+    source.send(2, 0, 0, &Message::SetChunkSize(65_536));
+    let mut video = |ms: u32, body: Vec<u8>| source.try_send(7, 1, ms, &Message::Video(body)).is_ok();
+    assert!(video(0, avc_sequence_header()));
+    // A keyframe, then 300 inter frames of 1 MiB: one segment that would
+    // never end.
+    for i in 0..301u32 {
+        let mut frame = vec![if i == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        frame.resize(1 << 20, i as u8);
+        assert!(video(i, frame), "the publisher was cut off at frame {i}");
+    }
+    // Then a second of small frames between two keyframes, and one after
+    // (a frame is muxed once the next gives its duration): once that
+    // segment is on disk, the muxer has taken everything before it.
+    for (i, ms) in (1000..=2080).step_by(40).enumerate() {
+        let key = i == 0 || ms == 2040;
+        assert!(video(
+            ms,
+            vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 0, 0, 0, 1, 0x65]
+        ));
+    }
+    let playlist = scratch.path(&format!("live/{name}/stream.m3u8"));
+    wait_until("a segment on disk after the big frames", || {
+        std::fs::read_to_string(&playlist).is_ok_and(|text| text.contains(".m4s"))
+    });
+    let grown = server.peak_kib() - before;
+    eprintln!("f14: peak grew {grown} KiB for 300 MiB in one GOP");
+    // The HLS budget (16 MiB), the GOP cache (64 MiB), the muxer's queue
+    // as a player (32 MiB), a frame being assembled, with room for the
+    // allocator; a segment grown without end would hold all 300 MiB.
+    assert!(grown <= 192 * MIB, "peak grew {grown} KiB");
+    server.assert_unharmed(canary);
+}

@@ -67,6 +67,10 @@ pub struct Timing {
     pub part_ms: u32,
     /// Complete segments kept (and listed).
     pub segments: usize,
+    /// A segment ends once it holds this many bytes, keyframe or not (a
+    /// publisher whose keyframes stop coming would grow it without end);
+    /// the frames after it wait for the next keyframe.
+    pub max_bytes: usize,
 }
 
 /// A partial segment.
@@ -138,6 +142,10 @@ pub struct Segmenter {
     open_independent: bool,
     /// The longest segment so far, for `EXT-X-TARGETDURATION`.
     longest_ms: u32,
+    /// Bytes of the segments kept, the growing one's included, and of
+    /// the growing one alone.
+    held: usize,
+    growing_bytes: usize,
     /// The time of the fragment being taken, in seconds since 1970.
     now: u64,
 }
@@ -158,6 +166,8 @@ impl Segmenter {
             open_ms: 0,
             open_independent: false,
             longest_ms: 0,
+            held: 0,
+            growing_bytes: 0,
             now: 0,
         }
     }
@@ -197,10 +207,37 @@ impl Segmenter {
             self.open_independent = independent;
         }
         self.open.extend_from_slice(&fragment.bytes);
+        self.held += fragment.bytes.len();
+        self.growing_bytes += fragment.bytes.len();
         if lead {
             self.open_ms += fragment.duration;
         }
+        if self.growing_bytes >= self.timing.max_bytes {
+            self.close_segment();
+            completed = true;
+        }
         completed
+    }
+
+    /// Bytes of the segments kept (the growing one included).
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Gives up the oldest segment (ending the growing one first if it is
+    /// the only one): the muxers together hold more than they may. The
+    /// bytes freed; 0 when nothing is held.
+    pub fn shed(&mut self) -> usize {
+        if !self.segments.iter().any(|s| s.complete) {
+            self.finish();
+        }
+        let Some(oldest) = self.segments.front().filter(|s| s.complete) else {
+            return 0;
+        };
+        let freed: usize = oldest.parts.iter().map(|p| p.bytes.len()).sum();
+        self.segments.pop_front();
+        self.held -= freed;
+        freed
     }
 
     /// Whether a decoder can start at `fragment`: a keyframe of the lead
@@ -229,9 +266,12 @@ impl Segmenter {
             complete: false,
         });
         self.next_msn += 1;
+        self.growing_bytes = 0;
         // Complete segments past the count go, oldest first.
         while self.segments.iter().filter(|s| s.complete).count() > self.timing.segments {
-            self.segments.pop_front();
+            if let Some(gone) = self.segments.pop_front() {
+                self.held -= gone.parts.iter().map(|p| p.bytes.len()).sum::<usize>();
+            }
         }
     }
 
@@ -309,7 +349,12 @@ impl Segmenter {
     /// can be given: the segment is complete, or that part exists.
     pub fn playlist_ready(&self, msn: u64, part: Option<usize>) -> Ready {
         let Some((newest, parts)) = self.newest() else {
-            return if msn <= 1 { Ready::Later } else { Ready::Never };
+            // Nothing yet, or all given up: the next segment may come.
+            return if msn <= self.next_msn + 1 {
+                Ready::Later
+            } else {
+                Ready::Never
+            };
         };
         let growing = self.segments.back().is_some_and(|s| !s.complete);
         let last_complete = if growing { newest.checked_sub(1) } else { Some(newest) };
@@ -450,6 +495,7 @@ mod tests {
             segment_ms: 1000,
             part_ms: 200,
             segments: 3,
+            max_bytes: 1 << 20,
         }
     }
 
@@ -581,6 +627,48 @@ mod tests {
             multivariant_playlist(Variant::MpegTs, 8, "avc1.64001f", "s.m3u8")
                 .starts_with("#EXTM3U\n#EXT-X-VERSION:3\n")
         );
+    }
+
+    #[test]
+    fn a_segment_ends_at_its_byte_limit_and_the_rest_waits_for_a_keyframe() {
+        // Each fragment is one byte: ten bytes are five frames and their audio.
+        let mut s = Segmenter::new(
+            Timing {
+                max_bytes: 10,
+                ..timing()
+            },
+            Variant::Fmp4,
+            true,
+            0,
+        );
+        for i in 0..40 {
+            s.push(video(i * 40, i == 0 || i == 30), 7);
+            s.push(audio(i * 40 + 5), 7);
+        }
+        let kept: Vec<(u64, bool, u32)> = s
+            .segments
+            .iter()
+            .map(|s| (s.msn, s.complete, s.duration_ms()))
+            .collect();
+        // Segment 0 ends at ten bytes; frames 5 to 29 wait; the keyframe at
+        // frame 30 starts segment 1, which ends at ten bytes too.
+        assert_eq!(kept, [(0, true, 200), (1, true, 200)]);
+        assert_eq!(s.held_bytes(), 20);
+    }
+
+    #[test]
+    fn shedding_gives_up_the_oldest_segment_and_the_sequence_goes_on() {
+        let mut s = Segmenter::new(timing(), Variant::Fmp4, true, 0);
+        feed(&mut s, 62, 25); // segments 0 and 1 complete, 2 growing
+        let held = s.held_bytes();
+        let freed = s.shed();
+        assert!(freed > 0 && s.held_bytes() == held - freed);
+        assert!(s.media_playlist("i.mp4", "").contains("#EXT-X-MEDIA-SEQUENCE:1\n"));
+        assert!(s.shed() > 0, "segment 1");
+        // Only the growing one is left: it ends, then goes.
+        assert!(s.shed() > 0);
+        assert_eq!((s.held_bytes(), s.shed()), (0, 0));
+        assert_eq!(s.playlist_ready(3, None), Ready::Later, "numbers go on from 3");
     }
 
     #[test]

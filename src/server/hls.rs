@@ -54,6 +54,9 @@ pub(crate) struct Hls {
     last_request_ms: AtomicU64,
     /// Requests waiting now: the muxer is not idle while any waits.
     waiting: AtomicUsize,
+    /// What all muxers hold, in bytes, and the most they may.
+    total: Arc<AtomicUsize>,
+    max_total: usize,
     /// Viewers by address and `User-Agent` (hashed), at most
     /// `MAX_VIEWERS`, pruned of the quiet ones by the muxer.
     viewers: Mutex<HashMap<(IpAddr, u64), Viewer>>,
@@ -256,6 +259,7 @@ fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut Has
                 Variant::MpegTs => 0,
             },
             segments: config.hls_segments,
+            max_bytes: config.hls_max_segment_bytes,
         },
         state: Mutex::new(State::default()),
         changed: Condvar::new(),
@@ -266,6 +270,8 @@ fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut Has
         last_request_ms: AtomicU64::new(0),
         waiting: AtomicUsize::new(0),
         viewers: Mutex::new(HashMap::new()),
+        total: shared.hls_bytes.clone(),
+        max_total: config.hls_max_bytes,
         ended: AtomicBool::new(false),
     });
     all.insert(key.clone(), hls.clone());
@@ -286,6 +292,9 @@ fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut Has
             });
             muxer.run(&player, idle, &weak, files);
             drop(player);
+            if let Some(segmenter) = muxer.state.lock().segmenter.as_ref() {
+                muxer.total.fetch_sub(segmenter.held_bytes(), Ordering::Relaxed);
+            }
             muxer.ended.store(true, Ordering::Relaxed);
             muxer.changed.notify_all();
             info!("hls#{} of {} stopped", muxer.id, Escaped(&muxer.key.app));
@@ -443,7 +452,9 @@ impl Hls {
         let Some(segmenter) = state.segmenter.as_mut() else {
             return false;
         };
+        let before = segmenter.held_bytes();
         let completed = muxing.packing.segment(segmenter, fragment);
+        self.account(segmenter, before);
         drop(state);
         if completed {
             self.changed.notify_all();
@@ -455,14 +466,40 @@ impl Hls {
     fn flush(&self, muxing: &mut Muxing) -> bool {
         let mut state = self.state.lock();
         if let Some(segmenter) = state.segmenter.as_mut() {
+            let before = segmenter.held_bytes();
             for fragment in muxing.packing.flush() {
                 muxing.packing.segment(segmenter, fragment);
             }
             segmenter.finish();
+            self.account(segmenter, before);
         }
         drop(state);
         self.changed.notify_all();
         true
+    }
+
+    /// Brings the muxers' total up to date with what `segmenter` holds
+    /// now (it held `before`), then, while the total is past the
+    /// server-wide limit, gives up this stream's oldest segments.
+    fn account(&self, segmenter: &mut Segmenter, before: usize) {
+        let now = segmenter.held_bytes();
+        if now >= before {
+            self.total.fetch_add(now - before, Ordering::Relaxed);
+        } else {
+            self.total.fetch_sub(before - now, Ordering::Relaxed);
+        }
+        let mut shed = 0;
+        while self.total.load(Ordering::Relaxed) > self.max_total {
+            let freed = segmenter.shed();
+            if freed == 0 {
+                break;
+            }
+            self.total.fetch_sub(freed, Ordering::Relaxed);
+            shed += 1;
+        }
+        if shed > 0 {
+            debug!("hls#{}: {shed} segments given up, the muxers hold too much", self.id);
+        }
     }
 
     /// What `files` lacks: segments completed since it was last written
@@ -541,7 +578,11 @@ impl Hls {
             made: unix_now(),
         });
         match state.segmenter.as_mut() {
-            Some(segmenter) => segmenter.restart(has_video),
+            Some(segmenter) => {
+                let before = segmenter.held_bytes();
+                segmenter.restart(has_video);
+                self.account(segmenter, before);
+            }
             None => {
                 let segmenter = Segmenter::new(self.timing, self.variant, has_video, self.first_msn);
                 state.segmenter = Some(segmenter);

@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     hls_requests: [AtomicU64; 4],
     /// HLS requests held waiting: in all, and per address.
     hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    /// Bytes of segments and parts all HLS muxers hold.
+    hls_bytes: Arc<AtomicUsize>,
     /// Every recording under way.
     recorders: Mutex<Vec<Arc<record::Recorder>>>,
     /// The RTMPS certificate, when RTMPS is on.
@@ -391,6 +393,7 @@ impl Server {
             recorders: Mutex::new(Vec::new()),
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
+            hls_bytes: Arc::default(),
             hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
