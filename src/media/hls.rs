@@ -412,11 +412,11 @@ impl Segmenter {
         let version = self.variant.version();
         let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}");
         if t.part_ms > 0 {
-            let part = f64::from(t.part_ms) / 1000.0;
             let _ = writeln!(
                 out,
-                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}\n#EXT-X-PART-INF:PART-TARGET={part:.3}",
-                part * 3.0
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={}\n#EXT-X-PART-INF:PART-TARGET={}",
+                Seconds(t.part_ms.saturating_mul(3)),
+                Seconds(t.part_ms)
             );
         }
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first}");
@@ -432,15 +432,15 @@ impl Segmenter {
                     let independent = if part.independent { ",INDEPENDENT=YES" } else { "" };
                     let _ = writeln!(
                         out,
-                        "#EXT-X-PART:DURATION={:.3},URI=\"part{}.{index}.m4s{query}\"{independent}",
-                        f64::from(part.duration_ms) / 1000.0,
+                        "#EXT-X-PART:DURATION={},URI=\"part{}.{index}.m4s{query}\"{independent}",
+                        Seconds(part.duration_ms),
                         segment.msn
                     );
                 }
             }
             if segment.complete {
-                let seconds = f64::from(segment.duration_ms()) / 1000.0;
-                let _ = writeln!(out, "#EXTINF:{seconds:.3},\nseg{}.{extension}{query}", segment.msn);
+                let seconds = Seconds(segment.duration_ms());
+                let _ = writeln!(out, "#EXTINF:{seconds},\nseg{}.{extension}{query}", segment.msn);
             }
         }
         if t.part_ms > 0
@@ -454,6 +454,16 @@ impl Segmenter {
             );
         }
         out
+    }
+}
+
+/// Milliseconds shown as seconds with three decimals (`1.040`), without
+/// going through a float: playlists are written for every request.
+struct Seconds(u32);
+
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
     }
 }
 
