@@ -268,9 +268,13 @@ struct Args {
     #[argh(switch, short = 'v')]
     verbose: bool,
     /// TOML file of settings: every flag is a key (with _ for -); flags
-    /// given here win over the file
+    /// given here win over the file. Read again when it changes, and on
+    /// SIGHUP
     #[argh(option)]
     config: Option<PathBuf>,
+    /// read the --config file again on SIGHUP only, not when it changes
+    #[argh(switch)]
+    no_config_watch: bool,
     /// check a config file and exit: 0 when it is good, 2 (with the key
     /// and line at fault) when not
     #[argh(option)]
@@ -324,18 +328,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (stop, stopped) = crossbeam_channel::bounded(1);
+    // Dropped, it stops the helper threads.
+    let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
     std::thread::scope(|scope| {
         scope.spawn(|| trim_after_closes(&server, &stopped));
+        if let Some(path) = args.config.as_deref().filter(|_| !args.no_config_watch) {
+            scope.spawn(|| watch_config(&server, path, &stopped));
+        }
         for signal in signals.forever() {
             if signal == SIGHUP {
-                reload(&server);
+                reload(&server, "SIGHUP");
                 continue;
             }
             log::info!("signal {signal}: shutting down");
             break;
         }
-        let _ = stop.send(());
+        drop(stop);
     });
     server.shutdown();
     ExitCode::SUCCESS
@@ -622,13 +630,13 @@ fn app_record(
     record(dir, &keep, &format, &path, rotation)
 }
 
-/// On SIGHUP: reads the flags and the config file again and puts the
-/// result in force for new connections; a file that does not check out
-/// changes nothing.
-fn reload(server: &ServerHandle) {
+/// On SIGHUP or a change of the file (`why`): reads the flags and the
+/// config file again and puts the result in force for new connections; a
+/// file that does not check out changes nothing.
+fn reload(server: &ServerHandle, why: &str) {
     let mut args: Args = argh::from_env();
     if args.config.is_none() {
-        warn!("SIGHUP: there is no --config file to read again");
+        warn!("{why}: there is no --config file to read again");
         return;
     }
     match load_file(&mut args).and_then(|file| build_config(&args, file)) {
@@ -638,6 +646,28 @@ fn reload(server: &ServerHandle) {
             "reload refused, the settings in force stay: {}",
             e.split_whitespace().collect::<Vec<_>>().join(" ")
         ),
+    }
+}
+
+/// How often the config file is looked at.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Until `stop`, reloads when the config file at `path` changes (its
+/// modification time or length), as SIGHUP does: saving the file is
+/// enough, as with MediaMTX (and SRS's `inotify_auto_reload`). A file
+/// caught half written is refused and read again at the next change.
+fn watch_config(server: &ServerHandle, path: &Path, stop: &Receiver<()>) {
+    let stamp = || std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
+    let mut seen = stamp();
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
+        let now = stamp();
+        if now != seen {
+            seen = now;
+            if seen.is_some() {
+                log::info!("{} changed: reading it again", path.display());
+                reload(server, "the config file changed");
+            }
+        }
     }
 }
 
@@ -821,6 +851,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         no_gop_cache,
         nodelay,
         reload_drops_refused,
+        no_config_watch,
         publisher_takeover,
         push_insecure,
         verbose

@@ -19,6 +19,7 @@ pub(crate) struct Settings {
     pub(crate) http_bind: Option<String>,
     pub(crate) no_http: Option<bool>,
     pub(crate) no_hls: Option<bool>,
+    pub(crate) no_config_watch: Option<bool>,
     pub(crate) hls_variant: Option<String>,
     pub(crate) hls_dir: Option<PathBuf>,
     pub(crate) hls_segment_seconds: Option<f64>,

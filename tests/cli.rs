@@ -192,7 +192,17 @@ fn sighup_reads_the_config_file_again_for_new_connections_only() {
     let scratch = Scratch::new("reload");
     let file = scratch.path("rustic.toml");
     std::fs::write(&file, "publish_key = \"one\"\nno_http = true\n").unwrap();
-    let (mut proc, addr, logs) = start(&["--config", file.to_str().unwrap(), "--bind", "127.0.0.1", "--port", "0"]);
+    // Only the signal reads it again here (the next test watches it).
+    let args = [
+        "--config",
+        file.to_str().unwrap(),
+        "--no-config-watch",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ];
+    let (mut proc, addr, logs) = start(&args);
     let publish = |name: &str, key: &str| {
         Client::publish(
             &format!("rtmp://{addr}/live/{name}?key={key}"),
@@ -221,6 +231,35 @@ fn sighup_reads_the_config_file_again_for_new_connections_only() {
     first
         .send(&numbered_frame(1, false, 40, 100))
         .expect("still publishing");
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+}
+
+#[test]
+fn a_changed_config_file_is_read_again_without_a_signal() {
+    use rustic_rtmp::client::{Client, ClientOptions};
+    let scratch = Scratch::new("watch");
+    let file = scratch.path("rustic.toml");
+    std::fs::write(&file, "publish_key = \"one\"\nno_http = true\n").unwrap();
+    let (mut proc, addr, logs) = start(&["--config", file.to_str().unwrap(), "--bind", "127.0.0.1", "--port", "0"]);
+    let publish = |name: &str, key: &str| {
+        Client::publish(
+            &format!("rtmp://{addr}/live/{name}?key={key}"),
+            &ClientOptions::default(),
+        )
+    };
+    let _first = publish("first", "one").expect("the key of the start");
+    // Saved with another length: seen within the second it is looked at.
+    std::fs::write(&file, "publish_key = \"three\"\nno_http = true\n").unwrap();
+    let line = logged(&logs, "changed");
+    logged(&logs, "reloaded");
+    assert!(line.contains("rustic.toml"), "{line}");
+    assert!(publish("second", "one").is_err(), "the old key is refused");
+    let _third = publish("third", "three").expect("the new key admits");
+    // A file saved broken changes nothing.
+    std::fs::write(&file, "publish_key = \n").unwrap();
+    logged(&logs, "reload refused");
+    let _fourth = publish("fourth", "three").expect("the settings in force stayed");
     signal(&proc, "TERM");
     assert!(proc.wait().success());
 }
