@@ -583,3 +583,19 @@ fn with_hls_dir_a_published_stream_is_written_to_files_asked_or_not() {
     });
     assert!(!names().iter().any(|n| n.ends_with(".tmp")), "{:?}", names());
 }
+
+#[test]
+fn srs_s_playlist_url_beside_the_stream_leads_into_it() {
+    let (server, name, mut publisher) = serve(Config::default(), Sample::LongAudioVideo, 0);
+    let addr = server.http_addr().unwrap();
+    let index = get(addr, &format!("/live/{name}.m3u8?key=k"));
+    assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
+    let text = String::from_utf8(index.body).unwrap();
+    let media = text.lines().last().unwrap();
+    assert_eq!(media, format!("{name}/stream.m3u8?key=k"), "{text}");
+    // Resolved against /live/NAME.m3u8, as a player does.
+    let playlist = get(addr, &format!("/live/{media}"));
+    assert_eq!(playlist.status, 200);
+    assert!(!parse(&String::from_utf8(playlist.body).unwrap()).segments.is_empty());
+    drop(publisher.child_mut().kill());
+}

@@ -138,8 +138,9 @@ pub(crate) fn answer(
     } else {
         format!("?{own}")
     };
+    let asked = key;
     let key = match file {
-        HlsFile::Multivariant => match super::connection::may_play(shared, live, id, peer, key, query) {
+        HlsFile::Multivariant { .. } => match super::connection::may_play(shared, live, id, peer, key, query) {
             Ok(key) => key,
             Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
         },
@@ -149,7 +150,7 @@ pub(crate) fn answer(
         return Answer::new(Status::OK, "text/html; charset=utf-8", page(&key, &q).into_bytes()).cached(60, None);
     }
     // Only a playlist starts muxing: a segment's URL comes from one.
-    let start = matches!(file, HlsFile::Multivariant | HlsFile::Media { .. });
+    let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
     shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Some(hls) = hls::for_stream(shared, live, &key, start) else {
         return match start {
@@ -157,7 +158,12 @@ pub(crate) fn answer(
             false => Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
         };
     };
-    let answer = from_muxer(shared, live, &hls, file, &q, peer.ip());
+    // The media playlist's URI, from where the player asked.
+    let media = match file {
+        HlsFile::Multivariant { beside: true } => format!("{}/stream.m3u8{q}", uri_segment(&asked.name)),
+        _ => format!("stream.m3u8{q}"),
+    };
+    let answer = from_muxer(shared, live, &hls, (file, &media), &q, peer.ip());
     if answer.status == Status::OK {
         hls.viewed(
             shared,
@@ -171,23 +177,27 @@ pub(crate) fn answer(
 
 /// The answer to `file` from the stream's muxer, `q` the query its URIs
 /// carry.
-fn from_muxer(shared: &Arc<Shared>, live: &Live, hls: &Hls, file: HlsFile, q: &str, ip: IpAddr) -> Answer {
+fn from_muxer(
+    shared: &Arc<Shared>,
+    live: &Live,
+    hls: &Hls,
+    (file, media): (HlsFile, &str),
+    q: &str,
+    ip: IpAddr,
+) -> Answer {
     let config = &live.config;
     let target = hls.target();
     let tag = |what: String| Some(format!("hls{}-{what}", hls.id));
     match file {
-        HlsFile::Multivariant | HlsFile::Media { msn: None, .. } => {
+        HlsFile::Multivariant { .. } | HlsFile::Media { msn: None, .. } => {
             if hls.wait(config.http_wait_for_publisher, |s| ready_if(s.has_segment())) != Ready::Now {
                 let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
                 return Answer::refusal(Status::NOT_FOUND, &why);
             }
             let text = hls.read(|segmenter, init| match file {
-                HlsFile::Multivariant => multivariant_playlist(
-                    hls.variant,
-                    segmenter.peak_bandwidth(),
-                    &init.codecs,
-                    &format!("stream.m3u8{q}"),
-                ),
+                HlsFile::Multivariant { .. } => {
+                    multivariant_playlist(hls.variant, segmenter.peak_bandwidth(), &init.codecs, media)
+                }
                 _ => segmenter.media_playlist(&format!("init{}.mp4", init.version), q),
             });
             playlist(text)
@@ -253,6 +263,19 @@ fn from_muxer(shared: &Arc<Shared>, live: &Live, hls: &Hls, file: HlsFile, q: &s
         }
         HlsFile::Page => unreachable!("answered above"),
     }
+}
+
+/// `text` as one segment of a URI path: unreserved characters as they
+/// are, every other byte `%XX`.
+fn uri_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 fn ready_if(yes: bool) -> Ready {

@@ -170,8 +170,10 @@ impl ApiCall {
 /// A file of a stream's HLS, under `/APP/NAME/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HlsFile {
-    /// `index.m3u8`: the multivariant playlist.
-    Multivariant,
+    /// `index.m3u8`: the multivariant playlist; or, `beside` true, the
+    /// same asked as `/APP/NAME.m3u8` (SRS's HLS URL), its media
+    /// playlist's URI then going down into `NAME/`.
+    Multivariant { beside: bool },
     /// `stream.m3u8`, maybe with `_HLS_msn` and `_HLS_part`: the media
     /// playlist, the request held until that segment or part exists.
     Media { msn: Option<u64>, part: Option<usize> },
@@ -194,7 +196,7 @@ impl HlsFile {
     /// playlists).
     pub(crate) fn counted(self) -> usize {
         match self {
-            HlsFile::Multivariant | HlsFile::Media { .. } | HlsFile::Page => 0,
+            HlsFile::Multivariant { .. } | HlsFile::Media { .. } | HlsFile::Page => 0,
             HlsFile::Init(_) => 1,
             HlsFile::Segment(..) => 2,
             HlsFile::Part(..) => 3,
@@ -206,7 +208,7 @@ impl HlsFile {
     fn parse(name: &str, query: &str) -> Option<Result<HlsFile, &'static str>> {
         let number = |text: &str| text.parse::<u64>().ok();
         let file = match name {
-            "index.m3u8" => HlsFile::Multivariant,
+            "index.m3u8" => HlsFile::Multivariant { beside: false },
             "stream.m3u8" => {
                 let value = |key: &str| query.split('&').find_map(|pair| pair.strip_prefix(key));
                 let msn = value("_HLS_msn=").map(|v| number(v).ok_or("_HLS_msn is not a number"));
@@ -326,15 +328,25 @@ pub(crate) fn route(request: &Request) -> Route {
     };
     let stream = page.or_else(|| match segments.as_slice() {
         [app @ .., file] if !app.is_empty() => {
-            let named = |ext: &str, container| {
+            let key = |ext: &str| {
                 let name = file.strip_suffix(ext).filter(|n| !n.is_empty())?;
+                Some(StreamKey::new(app.join("/"), name))
+            };
+            let named = |ext: &str, container| {
                 Some(Route::Stream {
-                    key: StreamKey::new(app.join("/"), name),
+                    key: key(ext)?,
                     query: query.to_owned(),
                     container,
                 })
             };
-            named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4))
+            let hls = || {
+                Some(Route::Hls {
+                    key: key(".m3u8")?,
+                    file: HlsFile::Multivariant { beside: true },
+                    query: query.to_owned(),
+                })
+            };
+            (named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4))).or_else(hls)
         }
         _ => None,
     });
@@ -435,6 +447,32 @@ mod tests {
 
     fn route_of(method: &str, target: &str) -> Route {
         route(&request(&format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n")))
+    }
+
+    #[test]
+    fn routes_hls_files_and_srs_s_playlist_url() {
+        let hls = |app: &str, name: &str, file, query: &str| Route::Hls {
+            key: StreamKey::new(app, name),
+            file,
+            query: query.to_owned(),
+        };
+        let index = HlsFile::Multivariant { beside: false };
+        assert_eq!(
+            route_of("GET", "/live/cam/index.m3u8?key=k"),
+            hls("live", "cam", index, "key=k")
+        );
+        assert_eq!(
+            route_of("GET", "/live/cam/seg7.ts"),
+            hls("live", "cam", HlsFile::Segment(7, Variant::MpegTs), "")
+        );
+        assert_eq!(
+            route_of("GET", "/a/b/cam/part7.2.m4s"),
+            hls("a/b", "cam", HlsFile::Part(7, 2), "")
+        );
+        // SRS's URL: the playlist beside the stream's directory.
+        let beside = HlsFile::Multivariant { beside: true };
+        assert_eq!(route_of("GET", "/live/cam.m3u8"), hls("live", "cam", beside, ""));
+        assert!(matches!(route_of("GET", "/live/.m3u8"), Route::Refuse(..)));
     }
 
     #[test]
