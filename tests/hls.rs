@@ -599,3 +599,35 @@ fn srs_s_playlist_url_beside_the_stream_leads_into_it() {
     assert!(!parse(&String::from_utf8(playlist.body).unwrap()).segments.is_empty());
     drop(publisher.child_mut().kill());
 }
+
+/// Renames every play of `tv-NAME` to `NAME`.
+#[derive(Debug)]
+struct Tv;
+
+impl rustic_rtmp::Policy for Tv {
+    fn play(&self, request: &rustic_rtmp::PolicyRequest<'_>) -> rustic_rtmp::Decision {
+        match request.name.strip_prefix("tv-") {
+            Some(name) => rustic_rtmp::Decision::Rename(name.to_owned()),
+            None => rustic_rtmp::Decision::Allow,
+        }
+    }
+}
+
+#[test]
+fn a_stream_the_policy_renames_is_followed_by_the_playlist_s_uris() {
+    let config = Config {
+        policy: Some(std::sync::Arc::new(Tv)),
+        ..Config::default()
+    };
+    let (server, name, mut publisher) = serve(config, Sample::LongAudioVideo, 0);
+    let addr = server.http_addr().unwrap();
+    let index = get(addr, &format!("/live/tv-{name}/index.m3u8"));
+    assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
+    let text = String::from_utf8(index.body).unwrap();
+    let media = text.lines().last().unwrap();
+    assert_eq!(media, format!("/live/{name}/stream.m3u8"), "{text}");
+    let playlist = get(addr, media);
+    assert_eq!(playlist.status, 200);
+    assert!(!parse(&String::from_utf8(playlist.body).unwrap()).segments.is_empty());
+    drop(publisher.child_mut().kill());
+}

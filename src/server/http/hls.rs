@@ -158,8 +158,14 @@ pub(crate) fn answer(
             false => Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
         };
     };
-    // The media playlist's URI, from where the player asked.
+    // The media playlist's URI, from where the player asked; from the
+    // server's root when the Policy renamed the stream, so that the
+    // player's next requests name the stream it plays.
     let media = match file {
+        HlsFile::Multivariant { .. } if key != *asked => {
+            let app: Vec<String> = key.app.split('/').map(uri_segment).collect();
+            format!("/{}/{}/stream.m3u8{q}", app.join("/"), uri_segment(&key.name))
+        }
         HlsFile::Multivariant { beside: true } => format!("{}/stream.m3u8{q}", uri_segment(&asked.name)),
         _ => format!("stream.m3u8{q}"),
     };
