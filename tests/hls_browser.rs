@@ -1,8 +1,10 @@
 //! HLS in a real browser: headless Chromium plays the stream with hls.js
 //! (installed from npm at test time, never committed or shipped), with
-//! LL-HLS and without, and with MPEG-TS segments; the video plays, `currentTime` advances, and the
-//! delay behind the newest frame the server has is measured: under 2 s
-//! with LL-HLS, under 6 s without.
+//! LL-HLS and without, and with MPEG-TS segments; the video plays,
+//! `currentTime` advances, and the delay behind the newest frame the
+//! server has is measured: under 2 s with LL-HLS, under 6 s without. Then
+//! the server's own page for the stream plays in Chromium's own HLS
+//! player, fMP4 and MPEG-TS.
 
 mod common;
 
@@ -146,4 +148,40 @@ fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
     };
     let delay = delay_in_browser(ts, false, 6000.0);
     assert!(delay < 6000.0, "{delay:.0} ms behind live with MPEG-TS segments");
+    // Our own page, no script: Chromium plays HLS in <video> itself now,
+    // as Safari does.
+    our_page_plays(Config::default());
+    our_page_plays(Config {
+        hls_variant: Variant::MpegTs,
+        ..Config::default()
+    });
+}
+
+/// The server's page for a stream (`/live/NAME/`, a `<video>` whose
+/// source is `index.m3u8`) plays in the browser's own HLS player: the
+/// video has its size and its time goes on by 2 s.
+fn our_page_plays(config: Config) {
+    let server = http::server(config);
+    let name = unique("page");
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_until("the stream to be live", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
+    });
+    let mut browser = Browser::start();
+    browser.open(&http::url(&server, &format!("live/{name}/")));
+    // Until the page has loaded, there is no video.
+    let state = "(() => { const v = document.querySelector('video'); if (!v) return { time: 0, error: null }; \
+        return { time: v.currentTime, width: v.videoWidth, error: v.error && v.error.message }; })()";
+    let playing = browser.wait_for("the page's video to play 2 s", state, |s| {
+        s["time"].as_f64() > Some(2.0) || !s["error"].is_null()
+    });
+    assert!(playing["error"].is_null(), "{playing}");
+    assert_eq!(playing["width"].as_u64(), Some(320), "{playing}");
 }

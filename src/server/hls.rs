@@ -162,6 +162,12 @@ impl Hls {
         Duration::from_millis(u64::from(self.timing.segment_ms.max(self.timing.part_ms).max(100)))
     }
 
+    /// How long until the muxer has run for `n` segment targets (zero
+    /// once it has).
+    pub(crate) fn until_run_for(&self, n: u32) -> Duration {
+        (self.target() * n).saturating_sub(self.born.elapsed())
+    }
+
     /// Viewers that asked within the last ten seconds.
     pub(crate) fn viewers(&self) -> usize {
         self.viewers

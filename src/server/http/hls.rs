@@ -107,6 +107,14 @@ impl Answer {
 
 const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 
+/// Segments a new muxer's first playlists wait for, or as many segment
+/// targets of running: players start three target durations from the end
+/// (RFC 8216 §6.3.3), and Chrome's own HLS player gives up on a live
+/// stream whose playlist it has played out before the next reload
+/// brings more (`DEMUXER_ERROR_COULD_NOT_PARSE`), which a playlist of one
+/// segment makes it do.
+const START_SEGMENTS: usize = 3;
+
 /// Who asks: the connection's number and address, and the request's
 /// `User-Agent`, which with the address tells viewers apart.
 pub(crate) struct Asker<'a> {
@@ -196,6 +204,8 @@ fn from_muxer(
     let tag = |what: String| Some(format!("hls{}-{what}", hls.id));
     match file {
         HlsFile::Multivariant { .. } | HlsFile::Media { msn: None, .. } => {
+            let started = hls.until_run_for(START_SEGMENTS as u32);
+            let _ = hls.wait(started, |s| ready_if(s.segments().count() >= START_SEGMENTS));
             if hls.wait(config.http_wait_for_publisher, |s| ready_if(s.has_segment())) != Ready::Now {
                 let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
                 return Answer::refusal(Status::NOT_FOUND, &why);
