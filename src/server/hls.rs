@@ -1,17 +1,19 @@
 //! HLS for a stream, muxed on demand: the first request for a stream's
 //! playlist starts a muxer, one per stream however many viewers there
 //! are, and the muxer ends once nobody has asked for anything for
-//! `hls_idle`.
+//! `hls_idle`. With `--hls-dir`, a publish starts it too, and it writes
+//! the files (`hls_files`) while the stream is published.
 //!
 //! The muxer is one more player of the stream (a socketless outlet, see
 //! `local`) on a thread of its own: it reads the stream's frames back,
 //! makes the init segment from the sequence headers and one fMP4 fragment
 //! per frame (`fmp4::Fragmenter`), or with `--hls-variant mpegts` one PES
 //! per frame (`ts::Muxer`, the program tables before each segment), and
-//! cuts them into parts and segments (`media::hls`), kept in memory. HTTP connection threads read those
-//! under a lock held only to copy out an `Arc`, and a blocking playlist or
-//! part request waits on a condition variable that releases the lock: it
-//! holds its own thread and nothing media needs.
+//! cuts them into parts and segments (`media::hls`), kept in memory
+//! within a byte budget all muxers share. HTTP connection threads read
+//! those under a lock held only to copy out `Arc`s, and a blocking
+//! playlist or part request waits on a condition variable that releases
+//! the lock: it holds its own thread and nothing media needs.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
