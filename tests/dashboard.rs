@@ -63,6 +63,11 @@ fn the_dashboard_lists_a_stream_and_plays_it_near_live() {
     assert!(row.contains("320x240"), "{row}");
     assert!(row.contains("AAC 44100 Hz"), "{row}");
     assert!(row.contains("FMLE/3.0"), "ffmpeg's flashVer: {row}");
+    assert!(row.contains("HLS 0"), "{row}");
+    let hls = browser.eval(&format!(
+        "document.querySelector('tr[data-id=\"live/{name}\"] button[title$=\"/live/{name}/index.m3u8\"]') !== null"
+    ));
+    assert_eq!(hls, Value::Bool(true), "a button copies the HLS URL");
 
     // The preview plays: currentTime advances by 2 s of stream time.
     let state = "dashboardState()";
