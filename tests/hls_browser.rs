@@ -70,14 +70,13 @@ window.state = () => ({{
     )
 }
 
-/// Plays the stream through hls.js and returns the delay behind live, in
-/// ms: the median of 8 readings over about 2 s of play, taken again until
-/// it is under `limit` ms or `WAIT` has passed (hls.js catches up after a
-/// stall on a busy machine).
-fn delay_in_browser(config: Config, low_latency: bool, limit: f64) -> f64 {
+/// A server with `config` and ffmpeg publishing the sample, looped, on
+/// `live/NAME`: the server, NAME, and the publisher (stopped when
+/// dropped).
+fn live(config: Config) -> (rustic_rtmp::ServerHandle, String, Proc) {
     let server = http::server(config);
-    let name = unique("hlsjs");
-    let _publisher = spawn(
+    let name = unique("hls-browser");
+    let publisher = spawn(
         ffmpeg()
             .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
             .arg(Sample::AudioVideo.path())
@@ -88,6 +87,15 @@ fn delay_in_browser(config: Config, low_latency: bool, limit: f64) -> f64 {
     wait_until("the stream to be live", || {
         stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
     });
+    (server, name, publisher)
+}
+
+/// Plays the stream through hls.js and returns the delay behind live, in
+/// ms: the median of 8 readings over about 2 s of play, taken again until
+/// it is under `limit` ms or `WAIT` has passed (hls.js catches up after a
+/// stall on a busy machine).
+fn delay_in_browser(config: Config, low_latency: bool, limit: f64) -> f64 {
+    let (server, name, _publisher) = live(config);
     let scratch = Scratch::new("hlsjs");
     let html = scratch.path("page.html");
     let playlist = http::url(&server, &format!("live/{name}/index.m3u8"));
@@ -161,19 +169,7 @@ fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
 /// source is `index.m3u8`) plays in the browser's own HLS player: the
 /// video has its size and its time goes on by 2 s.
 fn our_page_plays(config: Config) {
-    let server = http::server(config);
-    let name = unique("page");
-    let _publisher = spawn(
-        ffmpeg()
-            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
-            .arg(Sample::AudioVideo.path())
-            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_until("the stream to be live", || {
-        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
-    });
+    let (server, name, _publisher) = live(config);
     let mut browser = Browser::start();
     browser.open(&http::url(&server, &format!("live/{name}/")));
     // Until the page has loaded, there is no video.
