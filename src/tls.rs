@@ -26,6 +26,7 @@ use log::{debug, info, warn};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use parking_lot::Mutex;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, Connection, DigitallySignedStruct, ServerConfig, ServerConnection};
@@ -189,7 +190,9 @@ fn client_config(insecure: bool) -> Arc<ClientConfig> {
         let config = match insecure {
             true => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(
+                    provider().signature_verification_algorithms,
+                )))
                 .with_no_client_auth(),
             false => {
                 let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -204,10 +207,12 @@ fn client_config(insecure: bool) -> Arc<ClientConfig> {
     }
 }
 
-/// Accepts any certificate: for tests and self-signed LAN servers only
-/// (`--push-insecure`).
+/// Accepts any certificate, without asking who vouches for it: for tests
+/// and self-signed LAN servers only (`--push-insecure`). The handshake's
+/// signatures are still checked against the certificate's key, with the
+/// provider's algorithms, so the peer must hold the key it shows.
 #[derive(Debug)]
-struct AnyCertificate;
+struct AnyCertificate(WebPkiSupportedAlgorithms);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
@@ -223,24 +228,24 @@ impl ServerCertVerifier for AnyCertificate {
 
     fn verify_tls12_signature(
         &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
     }
 
     fn verify_tls13_signature(
         &self,
-        _: &[u8],
-        _: &CertificateDer<'_>,
-        _: &DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        provider().signature_verification_algorithms.supported_schemes()
+        self.0.supported_schemes()
     }
 }
 
