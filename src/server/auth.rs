@@ -24,7 +24,7 @@
 //! HMAC comes from `hmac` + `sha2`, randomness from `getrandom`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use parking_lot::Mutex;
@@ -69,10 +69,7 @@ pub(crate) struct AdobeAuth {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
+    super::calendar::since_1970().as_millis() as u64
 }
 
 impl AdobeAuth {

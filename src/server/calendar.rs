@@ -1,5 +1,14 @@
 //! Seconds since 1970 as calendar dates in UTC, for file names and HTTP
-//! dates: arithmetic only, no clock and no time zone.
+//! dates: arithmetic, no time zone, and one reading of the wall clock
+//! (`since_1970`) for the server's parts that stamp things with it.
+
+/// The wall clock: time since 1970-01-01 00:00 UTC (zero for a clock set
+/// before then).
+pub(crate) fn since_1970() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
 
 /// A moment in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

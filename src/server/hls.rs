@@ -80,9 +80,7 @@ pub(crate) struct Init {
 
 /// Seconds since 1970, now.
 fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    super::calendar::since_1970().as_secs()
 }
 
 /// What the muxer made so far.
@@ -272,9 +270,7 @@ fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut Has
         state: Mutex::new(State::default()),
         changed: Condvar::new(),
         born: Instant::now(),
-        first_msn: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        first_msn: unix_now(),
         last_request_ms: AtomicU64::new(0),
         waiting: AtomicUsize::new(0),
         viewers: Mutex::new(HashMap::new()),

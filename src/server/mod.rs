@@ -380,10 +380,7 @@ impl Server {
             live: Arc::new(RwLock::new(Arc::new(Live::new(config)))),
             rtmp_addr: local_addr,
             started: Instant::now(),
-            service: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis())
-                .to_string(),
+            service: calendar::since_1970().as_millis().to_string(),
             registry,
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),

@@ -16,7 +16,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{error, info};
 
@@ -166,10 +165,7 @@ impl Files<'_> {
     /// The next file's path: the template filled in, and a number added
     /// if a file of that name exists (two files in one second).
     fn new_path(&self) -> PathBuf {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = calendar::since_1970().as_secs();
         let s = self.settings;
         let stem = fill(&s.path, self.key, now);
         let ext = s.container.extension();
