@@ -7,9 +7,11 @@
 //! segment. Viewers start at the live edge.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::http::{Url, read_head};
 
 /// What the viewers received, all of them together.
 #[derive(Default)]
@@ -32,15 +34,11 @@ pub(crate) struct Stream {
 
 impl Stream {
     pub(crate) fn parse(url: &str) -> Result<Stream, String> {
-        let rest = (url.strip_prefix("http://")).ok_or_else(|| format!("{url} is not http://"))?;
-        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let addr = (host.to_socket_addrs().map_err(|e| format!("{host}: {e}"))?)
-            .next()
-            .ok_or_else(|| format!("{host}: no address"))?;
-        let dir = path.rsplit_once('/').map_or("/", |(dir, _)| dir);
+        let Url { addr, host, path } = Url::parse(url)?;
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
         Ok(Stream {
             addr,
-            host: host.to_owned(),
+            host,
             dir: format!("{dir}/"),
         })
     }
@@ -74,17 +72,8 @@ impl Connection {
         );
         self.socket.write_all(request.as_bytes())?;
         let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+        let end = read_head(&mut self.socket, &mut self.buffered)?;
         let mut buf = [0u8; 64 * 1024];
-        let end = loop {
-            if let Some(end) = self.buffered.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            let n = self.socket.read(&mut buf)?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            self.buffered.extend_from_slice(&buf[..n]);
-        };
         let head = String::from_utf8_lossy(&self.buffered[..end]).to_ascii_lowercase();
         let status = (head.get(9..12).and_then(|s| s.parse().ok())).ok_or_else(|| bad("no status"))?;
         let length: usize = (head.lines())

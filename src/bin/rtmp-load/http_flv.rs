@@ -3,9 +3,10 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::http::{Url, read_head};
 use rustic_rtmp::media::{Frame, flv};
 
 /// Bytes read at a time.
@@ -29,31 +30,13 @@ impl HttpFlvPlayer {
     /// GETs `url` (`http://host:port/app/name.flv`) and reads the response
     /// head, which a server sends once the stream is live.
     pub(crate) fn open(url: &str, timeout: Duration) -> Result<HttpFlvPlayer, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{url} is not http://"))?;
-        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let addr = host
-            .to_socket_addrs()
-            .map_err(|e| format!("{host}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{host}: no address"))?;
+        let Url { addr, host, path } = Url::parse(url)?;
         let mut socket = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
         socket.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
         let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: rtmp-load\r\n\r\n");
         socket.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
         let mut head = Vec::new();
-        let mut buf = [0u8; 4096];
-        let end = loop {
-            if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-                break end + 4;
-            }
-            match socket.read(&mut buf) {
-                Ok(0) => return Err("the server closed before answering".into()),
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-                Err(e) => return Err(format!("no answer: {e}")),
-            }
-        };
+        let end = read_head(&mut socket, &mut head).map_err(|e| format!("no answer: {e}"))?;
         let text = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
         if !text.starts_with("http/1.1 200") || !text.contains("transfer-encoding: chunked") {
             let line = text.lines().next().unwrap_or_default().to_owned();

@@ -35,6 +35,7 @@
 //! player. It prints one line of `key=value` fields.
 
 mod hls;
+mod http;
 mod http_flv;
 
 use std::collections::HashMap;
