@@ -61,20 +61,7 @@ start_rustic() { # port [flags...] -> pid
 }
 
 start_nginx() { # port application -> pid
-  local dir="$out/cluster-nginx-$1"
-  mkdir -p "$dir"
-  cat >"$dir/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log stderr warn;
-pid $PWD/$dir/nginx.pid;
-load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-events { worker_connections 4096; }
-rtmp { server { listen 127.0.0.1:$1; chunk_size 4096; $2 } }
-CONF
-  nginx -p "$PWD/$dir" -e stderr -c "$PWD/$dir/nginx.conf" >"$dir/nginx.log" 2>&1 &
-  echo $!
+  start_nginx_rtmp "$out/cluster-nginx-$1" "$1" "$2"
 }
 
 stop_all() {

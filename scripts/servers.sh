@@ -59,21 +59,28 @@ start_server() { # name port [http_port] [tls_port] -> echoes pid
       "${RUSTIC_BIN:-target/release/rustic_rtmp}" --bind 127.0.0.1 --port "$2" $flags >"$out/$1.log" 2>&1 &
       echo $! ;;
     nginx-rtmp)
-      mkdir -p "$out/nginx"
-      cat >"$out/nginx.conf" <<CONF
+      start_nginx_rtmp "$out/nginx" "$2" "application live { live on; }" ;;
+  esac
+}
+
+# start_nginx_rtmp DIR PORT APPLICATIONS -> echoes pid: Debian's nginx with
+# the RTMP module, one single-process worker, listening on PORT with the
+# given application blocks; its config, pid and log under DIR.
+start_nginx_rtmp() {
+  mkdir -p "$1"
+  cat >"$1/nginx.conf" <<CONF
 daemon off;
 master_process off;
 worker_processes 1;
 worker_rlimit_nofile 20000;
 error_log stderr warn;
-pid $PWD/$out/nginx/nginx.pid;
+pid $PWD/$1/nginx.pid;
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 events { worker_connections 10100; }
-rtmp { server { listen 127.0.0.1:$2; chunk_size 4096; application live { live on; } } }
+rtmp { server { listen 127.0.0.1:$2; chunk_size 4096; $3 } }
 CONF
-      nginx -p "$PWD/$out/nginx" -e stderr -c "$PWD/$out/nginx.conf" >"$out/nginx.log" 2>&1 &
-      echo $! ;;
-  esac
+  nginx -p "$PWD/$1" -e stderr -c "$PWD/$1/nginx.conf" >"$1/nginx.log" 2>&1 &
+  echo $!
 }
 
 
