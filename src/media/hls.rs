@@ -108,6 +108,11 @@ impl Segment {
         self.parts.last().map_or(0, |p| p.made)
     }
 
+    /// How many bytes its parts hold.
+    pub fn byte_len(&self) -> usize {
+        self.parts.iter().map(|p| p.bytes.len()).sum()
+    }
+
     /// Its bytes: its parts' bytes one after the other, shared, not
     /// copied.
     pub fn pieces(&self) -> Vec<Arc<[u8]>> {
@@ -231,11 +236,15 @@ impl Segmenter {
         if !self.segments.iter().any(|s| s.complete) {
             self.finish();
         }
-        let Some(oldest) = self.segments.front().filter(|s| s.complete) else {
-            return 0;
-        };
-        let freed: usize = oldest.parts.iter().map(|p| p.bytes.len()).sum();
-        self.segments.pop_front();
+        match self.segments.front() {
+            Some(oldest) if oldest.complete => self.drop_oldest(),
+            _ => 0,
+        }
+    }
+
+    /// Drops the oldest segment; the bytes it held.
+    fn drop_oldest(&mut self) -> usize {
+        let freed = self.segments.pop_front().map_or(0, |gone| gone.byte_len());
         self.held -= freed;
         freed
     }
@@ -269,9 +278,7 @@ impl Segmenter {
         self.growing_bytes = 0;
         // Complete segments past the count go, oldest first.
         while self.segments.iter().filter(|s| s.complete).count() > self.timing.segments {
-            if let Some(gone) = self.segments.pop_front() {
-                self.held -= gone.parts.iter().map(|p| p.bytes.len()).sum::<usize>();
-            }
+            self.drop_oldest();
         }
     }
 
@@ -327,10 +334,7 @@ impl Segmenter {
     /// `BANDWIDTH`).
     pub fn peak_bandwidth(&self) -> u64 {
         (self.segments.iter().filter(|s| s.complete))
-            .map(|s| {
-                let bytes: usize = s.parts.iter().map(|p| p.bytes.len()).sum();
-                bytes as u64 * 8 * 1000 / u64::from(s.duration_ms().max(1))
-            })
+            .map(|s| s.byte_len() as u64 * 8 * 1000 / u64::from(s.duration_ms().max(1)))
             .max()
             .unwrap_or(0)
     }
