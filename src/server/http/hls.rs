@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::request::{HlsFile, own_query};
+use super::request::{HlsFile, own_query, percent_encode};
 use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
@@ -171,10 +171,10 @@ pub(crate) fn answer(
     // player's next requests name the stream it plays.
     let media = match file {
         HlsFile::Multivariant { .. } if key != *asked => {
-            let app: Vec<String> = key.app.split('/').map(uri_segment).collect();
-            format!("/{}/{}/stream.m3u8{q}", app.join("/"), uri_segment(&key.name))
+            let app: Vec<String> = key.app.split('/').map(percent_encode).collect();
+            format!("/{}/{}/stream.m3u8{q}", app.join("/"), percent_encode(&key.name))
         }
-        HlsFile::Multivariant { beside: true } => format!("{}/stream.m3u8{q}", uri_segment(&asked.name)),
+        HlsFile::Multivariant { beside: true } => format!("{}/stream.m3u8{q}", percent_encode(&asked.name)),
         _ => format!("stream.m3u8{q}"),
     };
     let answer = from_muxer(shared, live, &hls, (file, &media), &q, peer.ip());
@@ -279,19 +279,6 @@ fn from_muxer(
         }
         HlsFile::Page => unreachable!("answered above"),
     }
-}
-
-/// `text` as one segment of a URI path: unreserved characters as they
-/// are, every other byte `%XX`.
-fn uri_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn ready_if(yes: bool) -> Ready {

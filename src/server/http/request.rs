@@ -418,6 +418,19 @@ fn path_segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// `text` for one segment of a URI path, the inverse of `percent_decode`:
+/// unreserved characters as they are, every other byte `%XX`.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 fn percent_decode(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -447,6 +460,12 @@ mod tests {
 
     fn route_of(method: &str, target: &str) -> Route {
         route(&request(&format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n")))
+    }
+
+    #[test]
+    fn percent_encoding_is_undone_by_decoding() {
+        assert_eq!(percent_encode("my cam/é~"), "my%20cam%2F%C3%A9~");
+        assert_eq!(percent_decode(&percent_encode("my cam/é~")).as_deref(), Some("my cam/é~"));
     }
 
     #[test]
