@@ -465,7 +465,10 @@ mod tests {
     #[test]
     fn percent_encoding_is_undone_by_decoding() {
         assert_eq!(percent_encode("my cam/é~"), "my%20cam%2F%C3%A9~");
-        assert_eq!(percent_decode(&percent_encode("my cam/é~")).as_deref(), Some("my cam/é~"));
+        assert_eq!(
+            percent_decode(&percent_encode("my cam/é~")).as_deref(),
+            Some("my cam/é~")
+        );
     }
 
     #[test]
