@@ -142,6 +142,15 @@ pub struct Config {
     pub reload_drops_refused: bool,
     /// Where HTTP players (HTTP-FLV) connect, if anywhere.
     pub http: Option<HttpBind>,
+    /// An address of their own for the API, the dashboard, `/stat` and
+    /// `/metrics` (loopback, say), which the HTTP port then no longer
+    /// serves; `None`: the HTTP port serves them too.
+    pub api_bind: Option<SocketAddr>,
+    /// Names the API, the dashboard, `/stat` and `/metrics` answer to in
+    /// a request's `Host`, besides IP addresses, `localhost` and the
+    /// machine's host name: a page on any other name is refused there,
+    /// which defeats DNS rebinding. Media answers to any name.
+    pub http_hosts: Vec<String>,
     /// Serve HLS on the HTTP port (`/APP/NAME/index.m3u8`), muxed only
     /// while someone asks.
     pub hls: bool,
@@ -244,6 +253,8 @@ impl Default for Config {
             apps: BTreeMap::new(),
             reload_drops_refused: false,
             http: None,
+            api_bind: None,
+            http_hosts: Vec::new(),
             tls: None,
             relay_tls_insecure: false,
             hls: true,

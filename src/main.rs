@@ -14,6 +14,7 @@ use argh::FromArgs;
 use settings::{AppSettings, Settings};
 
 mod settings;
+mod token_file;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::media::hls::Variant;
@@ -153,10 +154,24 @@ struct Args {
     #[argh(option)]
     deny_play: Vec<String>,
     /// file whose first line is the token the API's changes (kicking a
-    /// client) need as `Authorization: Bearer TOKEN`; without it they are
-    /// taken from loopback only (or RUSTIC_RTMP_API_TOKEN)
+    /// client) need as `Authorization: Bearer TOKEN`, from anywhere;
+    /// without a token they are taken from loopback only, and never from
+    /// another site's web page or through a proxy (or RUSTIC_RTMP_API_TOKEN)
     #[argh(option)]
     api_token_file: Option<PathBuf>,
+    /// auto: make an API token at start, log it once and keep it in
+    /// $XDG_RUNTIME_DIR/rustic_rtmp/api-token-HTTPPORT (mode 600)
+    #[argh(option)]
+    api_token: Option<String>,
+    /// IP:PORT for the API, the dashboard, /stat and /metrics (loopback,
+    /// say), which the HTTP port then no longer serves
+    #[argh(option)]
+    api_bind: Option<String>,
+    /// a name the API, the dashboard, /stat and /metrics answer to in
+    /// Host, besides IP addresses, localhost and this machine's name
+    /// (repeatable); media answers to any name
+    #[argh(option)]
+    http_host: Vec<String>,
     /// URL asked (form POST, nginx-rtmp's on_connect) before a connect is
     /// accepted: 2xx allows, anything else denies
     #[argh(option)]
@@ -328,6 +343,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let token_kept = (args.api_token.as_deref() == Some("auto"))
+        .then(|| tell_api_token(&server))
+        .flatten();
     // Dropped, it stops the helper threads.
     let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
     std::thread::scope(|scope| {
@@ -346,7 +364,33 @@ fn main() -> ExitCode {
         drop(stop);
     });
     server.shutdown();
+    if let Some(path) = token_kept {
+        let _ = std::fs::remove_file(path);
+    }
     ExitCode::SUCCESS
+}
+
+/// Logs `--api-token auto`'s token once and keeps it in a file beside the
+/// API's port; returns the file, removed at the stop.
+fn tell_api_token(server: &ServerHandle) -> Option<PathBuf> {
+    let token = token_file::auto();
+    let Some(addr) = server.api_addr().or(server.http_addr()) else {
+        log::info!("API token (the API is not served: no HTTP): {token}");
+        return None;
+    };
+    match token_file::keep(token, addr.port()) {
+        Ok(path) => {
+            log::info!(
+                "API token, for Authorization: Bearer (also in {}): {token}",
+                path.display()
+            );
+            Some(path)
+        }
+        Err(e) => {
+            warn!("API token: {token} (cannot keep it in a file: {e})");
+            None
+        }
+    }
 }
 
 /// What a config file holds beyond the flags' values.
@@ -416,7 +460,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             deny_publish: networks("deny-publish", &args.deny_publish)?,
             allow_play: networks("allow-play", &args.allow_play)?,
             deny_play: networks("deny-play", &args.deny_play)?,
-            api_token: secret("api-token", &None, &args.api_token_file, "RUSTIC_RTMP_API_TOKEN")?,
+            api_token: api_token(args)?,
             users: match &args.users {
                 Some(path) => read_users(path)?,
                 None => Vec::new(),
@@ -449,6 +493,15 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         player_nodelay: args.nodelay,
         access,
         http,
+        api_bind: match &args.api_bind {
+            Some(value) => Some(
+                value
+                    .parse()
+                    .map_err(|e| format!("--api-bind {value:?} is not IP:PORT: {e}"))?,
+            ),
+            None => None,
+        },
+        http_hosts: args.http_host.clone(),
         hooks: Hooks {
             on_connect: args.on_connect.clone(),
             on_publish: args.on_publish.clone(),
@@ -753,6 +806,21 @@ fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, var: &str)
     }
 }
 
+/// The API token: `--api-token auto`'s, or one read from
+/// `--api-token-file` or `RUSTIC_RTMP_API_TOKEN`; only one of them.
+fn api_token(args: &Args) -> Result<Option<String>, String> {
+    let read = secret("api-token", &None, &args.api_token_file, "RUSTIC_RTMP_API_TOKEN")?;
+    match (args.api_token.as_deref(), read) {
+        (None, read) => Ok(read),
+        (Some("auto"), None) => Ok(Some(token_file::auto().to_owned())),
+        (Some("auto"), Some(_)) => Err("--api-token auto and a token read from a file: give only one".into()),
+        // A token on the command line would show in `ps` to every user.
+        (Some(other), _) => Err(format!(
+            "--api-token {other:?}: only auto is taken here; give a token with --api-token-file"
+        )),
+    }
+}
+
 /// Whether `--flag` (the field `flag`, `_` for `-`) was on the command line.
 fn given(field: &str) -> bool {
     let flag = format!("--{}", field.replace('_', "-"));
@@ -806,6 +874,8 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         play_key,
         play_key_file
     );
+    optional!(api_token, api_bind);
+    value!(http_host);
     optional!(
         api_token_file,
         tls_port,

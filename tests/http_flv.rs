@@ -364,7 +364,13 @@ fn options_answers_cors_preflight_and_keeps_the_connection() {
     assert_eq!(response.header("Access-Control-Allow-Origin"), Some("*"));
     assert_eq!(
         response.header("Access-Control-Allow-Methods"),
-        Some("GET, DELETE, OPTIONS")
+        Some("GET, HEAD, OPTIONS"),
+        "a player's methods only"
+    );
+    assert_eq!(
+        response.header("Access-Control-Allow-Headers"),
+        None,
+        "no header beyond the safelisted"
     );
     assert_eq!(response.header("Connection"), Some("keep-alive"));
     assert_eq!(response.header("Content-Length"), Some("0"));

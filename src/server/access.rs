@@ -114,19 +114,30 @@ impl Gate {
     }
 
     /// May a request from `peer` carrying `authorization` change things
-    /// through the API? `Err` says why not, with the status to answer.
-    pub(crate) fn may_change(&self, peer: IpAddr, authorization: Option<&str>) -> Result<(), (u16, &'static str)> {
+    /// through the API? `foreign` is what shows that a page of another
+    /// site or a proxy sent it (`http::trust`). With a token, a change
+    /// needs it, from anywhere; without one, a change is taken from
+    /// loopback only, and never from another site's page or through a
+    /// proxy, which could be anyone. `Err` says why not, with the status
+    /// to answer.
+    pub(crate) fn may_change(
+        &self,
+        peer: IpAddr,
+        authorization: Option<&str>,
+        foreign: Option<&str>,
+    ) -> Result<(), (u16, String)> {
         let Some(token) = &self.access.api_token else {
             let loopback = match peer {
                 IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6.is_loopback(), |v4| v4.is_loopback()),
                 v4 => v4.is_loopback(),
             };
-            return match loopback {
-                true => Ok(()),
-                false => Err((
-                    403,
-                    "changes are taken from loopback only, unless --api-token-file is set",
-                )),
+            if !loopback {
+                let why = "changes are taken from loopback only, unless --api-token-file is set";
+                return Err((403, why.into()));
+            }
+            return match foreign {
+                Some(sign) => Err((403, format!("{sign}: such changes need --api-token-file's token"))),
+                None => Ok(()),
             };
         };
         let presented = authorization
@@ -134,7 +145,7 @@ impl Gate {
             .unwrap_or_default();
         match same_secret(&self.secret, presented.trim().as_bytes(), token.as_bytes()) {
             true => Ok(()),
-            false => Err((401, "a valid Authorization: Bearer token is needed")),
+            false => Err((401, "a valid Authorization: Bearer token is needed".into())),
         }
     }
 

@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 
 use super::access::Gate;
 use super::hooks::Webhooks;
+use super::http::trust::HostNames;
 use crate::config::{Access, Config, Hooks};
 use crate::policy::{Decision, Policy, PolicyRequest};
 
@@ -50,6 +51,8 @@ pub(crate) struct Live {
     pub(crate) gates: PerApp<Gate>,
     /// The webhooks that decide, per application, where configured.
     webhooks: PerApp<Option<Webhooks>>,
+    /// The names the API and the dashboard answer to.
+    pub(crate) host_names: HostNames,
 }
 
 impl Live {
@@ -59,6 +62,7 @@ impl Live {
             webhooks: PerApp::new(&config, |_, hooks| {
                 hooks.decides().then(|| Webhooks::new(hooks.clone()))
             }),
+            host_names: HostNames::new(hostname().as_deref(), &config.http_hosts),
             config,
         }
     }
@@ -91,4 +95,10 @@ impl Live {
             (None, None) => Decision::Allow,
         }
     }
+}
+
+/// The machine's host name, as the kernel holds it.
+fn hostname() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_owned())
 }

@@ -341,6 +341,7 @@ pub struct ServerStats {
 pub struct ServerHandle {
     local_addr: SocketAddr,
     http_addr: Option<SocketAddr>,
+    api_addr: Option<SocketAddr>,
     tls_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     /// The accept threads, and the address that wakes each.
@@ -355,6 +356,7 @@ impl Server {
         let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
+        let api_bind = config.api_bind;
         let tls_bind = config.tls.clone();
         let tls_certificates = match &tls_bind {
             Some(bind) => Some(crate::tls::Certificates::load(&bind.cert, &bind.key).map_err(Error::Tls)?),
@@ -415,6 +417,7 @@ impl Server {
         let mut handle = ServerHandle {
             local_addr,
             http_addr: None,
+            api_addr: None,
             tls_addr: None,
             shared,
             accept_threads: Vec::new(),
@@ -435,6 +438,13 @@ impl Server {
             handle.accept(listener, addr, "http", http::connection::serve)?;
             handle.http_addr = Some(addr);
             info!("listening for HTTP on {addr}");
+        }
+        if let Some(addr) = api_bind {
+            let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
+            let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
+            handle.accept(listener, local, "api", http::connection::serve_api)?;
+            handle.api_addr = Some(local);
+            info!("listening for the API, the dashboard, /stat and /metrics on {local}");
         }
         Ok(handle)
     }
@@ -513,6 +523,13 @@ impl ServerHandle {
         self.local_addr
     }
 
+    /// The address of the API, the dashboard, `/stat` and `/metrics` when
+    /// `Config::api_bind` gives them one (with the real port when it asked
+    /// for port 0).
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr
+    }
+
     /// The address the server listens on for RTMPS, if it does.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
@@ -564,7 +581,7 @@ impl ServerHandle {
     pub fn reload(&self, config: Config) {
         let old = self.shared.live();
         let (was, now) = (&old.config, &config);
-        if was.bind != now.bind || was.http != now.http || was.tls != now.tls {
+        if was.bind != now.bind || was.http != now.http || was.api_bind != now.api_bind || was.tls != now.tls {
             warn!("reload: the addresses to listen on change only with a restart");
         }
         let live = Arc::new(Live::new(config));

@@ -37,6 +37,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How often a connected relay reads what its destination sent.
 const SERVICE_EVERY: Duration = Duration::from_secs(1);
+/// Destinations one stream may be pushed to through the API: each is a
+/// thread and an outgoing connection, so whoever may change things gets
+/// no unbounded number of them.
+pub(crate) const MAX_PUSHES_PER_STREAM: usize = 16;
 
 /// One destination of one stream, as the API and metrics show it.
 pub(crate) struct Push {
@@ -214,6 +218,25 @@ fn host_and_port(url: &str) -> Option<(String, u16)> {
     let scheme = if url.starts_with("rtmps://") { "rtmps" } else { "rtmp" };
     let parsed = RtmpUrl::parse(&format!("{scheme}://{base}")).ok()?;
     Some((parsed.host, parsed.port))
+}
+
+/// Pushes `key` to `url` too, as the API asks: refused when the stream
+/// already goes there or to `MAX_PUSHES_PER_STREAM` places.
+pub(crate) fn add(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Result<(), &'static str> {
+    {
+        let pushes = shared.pushes.lock();
+        let mut of_stream = pushes
+            .iter()
+            .filter(|p| &p.key == key && !p.stop.load(Ordering::Relaxed));
+        if of_stream.clone().any(|p| p.goes_to(&url)) {
+            return Err("the stream is pushed there already");
+        }
+        if of_stream.nth(MAX_PUSHES_PER_STREAM - 1).is_some() {
+            return Err("the stream is pushed to as many places as it may be (16)");
+        }
+    }
+    start(shared, live, key, url, false);
+    Ok(())
 }
 
 /// Starts one relay of `key` to `url`.

@@ -59,13 +59,13 @@ pub fn send(addr: SocketAddr, request: &[u8]) -> TcpStream {
 /// Sends `METHOD target` (HTTP/1.1, `Connection: close`, and `extra`
 /// header lines, each ending in CRLF) and reads the whole response.
 pub fn call(addr: SocketAddr, method: &str, target: &str, extra: &str) -> Response {
-    let request = format!("{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n");
+    let request = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n");
     read_to_close(send(addr, request.as_bytes()))
 }
 
 /// `GET target` in HTTP/1.`minor`.
 pub fn get_request(target: &str, minor: u8) -> Vec<u8> {
-    format!("GET {target} HTTP/1.{minor}\r\nHost: test\r\nUser-Agent: rustic-test\r\n\r\n").into_bytes()
+    format!("GET {target} HTTP/1.{minor}\r\nHost: localhost\r\nUser-Agent: rustic-test\r\n\r\n").into_bytes()
 }
 
 /// Reads until the server closes the connection (within `WAIT`), and

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use log::{debug, info};
 
 use super::request::{self, ApiCall, Container, Request, Route};
-use super::response::{self, Body, LAST_CHUNK, Status};
-use super::{api, metrics, stat};
+use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
+use super::{api, metrics, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::policy::PolicyRequest;
@@ -40,11 +40,36 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// timer of its own, this only bounds one `ppoll`.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
 
-/// Serves one accepted socket to the end; logs how it ended.
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Door {
+    /// Every route: the API listener, or the HTTP listener when the API
+    /// has no address of its own.
+    Everything,
+    /// Streams and HLS only: the HTTP listener when `--api-bind` gives the
+    /// API, the dashboard, `/stat` and `/metrics` an address of their own.
+    Media,
+}
+
+/// Serves one socket accepted on the HTTP port to the end.
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+    let door = match shared.live().config.api_bind {
+        Some(_) => Door::Media,
+        None => Door::Everything,
+    };
+    serve_at(door, socket, client, shared);
+}
+
+/// Serves one socket accepted on the `--api-bind` address to the end.
+pub(crate) fn serve_api(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+    serve_at(Door::Everything, socket, client, shared);
+}
+
+/// Serves one accepted socket to the end; logs how it ended.
+fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
     let (id, peer) = (client.id(), client.addr());
     debug!("conn#{id} {peer} http opened");
-    let end = run(&socket, &client, &shared);
+    let end = run(door, &socket, &client, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
         shared.warn_peer(None, format_args!("conn#{id} {peer} http {end}; closing"));
     }
@@ -53,7 +78,7 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
 }
 
 /// Answers requests until one closes the connection.
-fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> End {
+fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> End {
     let (id, peer) = (client.id(), client.addr());
     // The settings in force when it opened, for its whole life.
     let live = shared.live();
@@ -79,21 +104,41 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> E
         let v = request.minor_version;
         let route = request::route(&request);
         match route.clone() {
-            Route::Options => {
-                let allow = [
-                    ("Access-Control-Allow-Methods", "GET, DELETE, OPTIONS"),
-                    // `*` does not cover Authorization: it is named.
-                    ("Access-Control-Allow-Headers", "Authorization, *"),
-                    ("Access-Control-Max-Age", "86400"),
-                    ("Allow", "GET, DELETE, OPTIONS"),
-                ];
-                let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, &allow);
+            Route::Preflight { media } => {
+                // Any page may read media, with the methods a player uses
+                // and no headers beyond the safelisted ones; for the API,
+                // /stat, /metrics and the dashboard no page is let in: the
+                // answer grants nothing, so the browser sends nothing.
+                let allow: &[(&str, &str)] = match media {
+                    true => &[
+                        ANY_ORIGIN,
+                        ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+                        ("Access-Control-Max-Age", "86400"),
+                        ("Allow", "GET, HEAD, OPTIONS"),
+                    ],
+                    false => &[("Allow", "GET, OPTIONS")],
+                };
+                let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
                 if let Err(e) = (&**socket).write_all(&head) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {
                     return End::Closed("answered");
                 }
+            }
+            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat if door == Door::Media => {
+                let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
+                refuse(socket, &response::refusal(v, Status::NOT_FOUND, why, &[]));
+                return End::Closed("refused a request");
+            }
+            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat
+                if !live.host_names.knows(request.host.as_deref()) =>
+            {
+                // DNS rebinding: a page on a name its owner points at this
+                // server would be the same origin as the server itself.
+                let why = "that Host is not a name of this server (add it with --http-host)";
+                refuse(socket, &response::refusal(v, Status::MISDIRECTED, why, &[]));
+                return End::Closed("refused a request");
             }
             Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
                 let (status, content_type, body) = match &route {
@@ -201,13 +246,20 @@ fn answer_api(
     };
     let not_found = |what: &str| (Status::NOT_FOUND, envelope.error(404, what));
     if call.changes()
-        && let Err((code, why)) = (live.gates.server()).may_change(peer.ip(), request.authorization.as_deref())
+        && let Err((code, why)) = (live.gates.server()).may_change(
+            peer.ip(),
+            request.authorization.as_deref(),
+            trust::foreign_sender(request),
+        )
     {
         let status = match code {
             401 => Status::UNAUTHORIZED,
             _ => Status::FORBIDDEN,
         };
-        return (status, envelope.error(code, why));
+        // Someone tried to change something: the operator hears of it,
+        // as often as the server's warnings may be.
+        shared.warn_peer(None, format_args!("{peer} API change refused: {why}"));
+        return (status, envelope.error(code, &why));
     }
     let streams = shared.stream_stats();
     let pushes = shared.push_stats();
@@ -225,8 +277,10 @@ fn answer_api(
         ApiCall::AddPush(id, url) => match stream_of(id) {
             Some(stream) => {
                 let url = crate::server::relay::target(url, &stream.key);
-                crate::server::relay::start(shared, live, &stream.key, url, false);
-                (Status::OK, envelope.done())
+                match crate::server::relay::add(shared, live, &stream.key, url) {
+                    Ok(()) => (Status::OK, envelope.done()),
+                    Err(why) => (Status::CONFLICT, envelope.error(409, why)),
+                }
             }
             None => not_found("no stream has that id"),
         },
@@ -416,7 +470,7 @@ fn play(
                 Escaped(&key.app),
                 Escaped(&why)
             );
-            refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[]));
+            refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[ANY_ORIGIN]));
             return End::Closed("play refused");
         }
     };
@@ -453,13 +507,16 @@ fn play(
         {
             drop(playing);
             info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
-            refuse(socket, &response::refusal(v, Status::UNSUPPORTED_MEDIA_TYPE, &why, &[]));
+            refuse(
+                socket,
+                &response::refusal(v, Status::UNSUPPORTED_MEDIA_TYPE, &why, &[ANY_ORIGIN]),
+            );
             return End::Closed("unsupported codec");
         }
         if now >= deadline || outlet.is_finished() {
             drop(playing);
             let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
-            refuse(socket, &response::refusal(v, Status::NOT_FOUND, &why, &[]));
+            refuse(socket, &response::refusal(v, Status::NOT_FOUND, &why, &[ANY_ORIGIN]));
             return End::Closed("stream not live");
         }
         match sleeper.wait(socket, false, || output.has_queued(), deadline - now) {
@@ -473,7 +530,7 @@ fn play(
             Err(e) => return End::Io(e),
         }
     }
-    let extra = [("Cache-Control", "no-cache")];
+    let extra = [ANY_ORIGIN, ("Cache-Control", "no-cache")];
     output.raw(
         &outlet,
         &response::head(v, Status::OK, Some(content_type), body, false, &extra),

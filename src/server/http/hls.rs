@@ -80,7 +80,8 @@ impl Answer {
     /// Writes the response, head and body, in as few writes as the
     /// socket takes (one `writev` for a head and a segment's parts).
     pub(crate) fn write_to(&self, socket: &mut impl Write, minor_version: u8, keep_alive: bool) -> io::Result<()> {
-        let extra: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let own = self.headers.iter().map(|(k, v)| (*k, v.as_str()));
+        let extra: Vec<(&str, &str)> = std::iter::once(response::ANY_ORIGIN).chain(own).collect();
         let body = Body::Length(self.body.iter().map(|piece| piece.len()).sum());
         let head = response::head(
             minor_version,

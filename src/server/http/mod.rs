@@ -16,3 +16,4 @@ pub(crate) mod metrics;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stat;
+pub(crate) mod trust;

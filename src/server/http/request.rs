@@ -25,6 +25,15 @@ pub(crate) struct Request {
     /// The `User-Agent` header's value (empty if not sent), which tells
     /// HLS viewers behind one address apart.
     pub(crate) user_agent: String,
+    /// `Host`, lowercased: the name the client sent the request to.
+    pub(crate) host: Option<String>,
+    /// `Origin`, lowercased: the page that sent it, when a browser did.
+    pub(crate) origin: Option<String>,
+    /// `Sec-Fetch-Site`, lowercased: whose page sent it, as a browser says.
+    pub(crate) sec_fetch_site: Option<String>,
+    /// A proxy says it relayed the request (`Forwarded`,
+    /// `X-Forwarded-For`, `X-Real-IP`).
+    pub(crate) forwarded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +116,9 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         .find(|h| h.name.eq_ignore_ascii_case("authorization"))
         .map(|h| String::from_utf8_lossy(h.value).into_owned());
     let user_agent = header("user-agent").next().unwrap_or_default();
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .into_iter()
+        .any(|name| header(name).next().is_some());
     let request = Request {
         method,
         target: request.path.unwrap_or("/").to_owned(),
@@ -115,6 +127,10 @@ pub(crate) fn parse(bytes: &[u8], max_headers: usize) -> Result<Option<(Request,
         has_body,
         authorization,
         user_agent,
+        host: header("host").next().map(|h| h.trim().to_owned()),
+        origin: header("origin").next().map(|o| o.trim().to_owned()),
+        sec_fetch_site: header("sec-fetch-site").next().map(|s| s.trim().to_owned()),
+        forwarded,
     };
     Ok(Some((request, len)))
 }
@@ -260,8 +276,9 @@ pub(crate) enum Route {
         query: String,
         container: Container,
     },
-    /// A CORS preflight.
-    Options,
+    /// A CORS preflight for a route: a media route's is granted to any
+    /// page (`media`), any other's to none.
+    Preflight { media: bool },
     /// The dashboard page.
     Dashboard,
     /// A file of a stream's HLS, with the request's query.
@@ -280,6 +297,15 @@ pub(crate) enum Route {
     Refuse(Status, &'static str),
 }
 
+impl Route {
+    /// Whether it serves media (a stream, an HLS file), which any web
+    /// page may read; the API, `/stat`, `/metrics` and the dashboard are
+    /// the server's own.
+    pub(crate) fn is_media(&self) -> bool {
+        matches!(self, Route::Stream { .. } | Route::Hls { .. })
+    }
+}
+
 /// The route for `request`.
 pub(crate) fn route(request: &Request) -> Route {
     if request.has_body {
@@ -295,7 +321,14 @@ pub(crate) fn route(request: &Request) -> Route {
         return Route::Refuse(Status::BAD_REQUEST, "not a path this server serves");
     };
     if request.method == Method::Options {
-        return Route::Options;
+        // The preflight of the request the page means to send: its GET.
+        let asked = Request {
+            method: Method::Get,
+            ..request.clone()
+        };
+        return Route::Preflight {
+            media: route(&asked).is_media(),
+        };
     }
     if let Some(call) = api_call(&segments, query, request.method) {
         return call;
@@ -544,7 +577,16 @@ mod tests {
         assert_eq!(route_of("GET", "/live/cam.flv?key=s3"), flv("live", "cam", "key=s3"));
         assert_eq!(route_of("GET", "/a/b/c.flv"), flv("a/b", "c", ""));
         assert_eq!(route_of("GET", "/live/my%20cam.flv"), flv("live", "my cam", ""));
-        assert_eq!(route_of("OPTIONS", "/live/cam.flv"), Route::Options);
+        assert_eq!(route_of("OPTIONS", "/live/cam.flv"), Route::Preflight { media: true });
+        assert_eq!(
+            route_of("OPTIONS", "/live/cam/seg3.m4s"),
+            Route::Preflight { media: true }
+        );
+        assert_eq!(
+            route_of("OPTIONS", "/api/v1/clients/3"),
+            Route::Preflight { media: false }
+        );
+        assert_eq!(route_of("OPTIONS", "/metrics"), Route::Preflight { media: false });
         let mp4 = Route::Stream {
             key: StreamKey::new("live", "cam"),
             query: String::new(),

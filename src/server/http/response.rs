@@ -13,10 +13,12 @@ impl Status {
     pub(crate) const UNAUTHORIZED: Status = Status(401, "Unauthorized");
     pub(crate) const FORBIDDEN: Status = Status(403, "Forbidden");
     pub(crate) const NOT_FOUND: Status = Status(404, "Not Found");
+    pub(crate) const CONFLICT: Status = Status(409, "Conflict");
     pub(crate) const METHOD_NOT_ALLOWED: Status = Status(405, "Method Not Allowed");
     pub(crate) const REQUEST_TIMEOUT: Status = Status(408, "Request Timeout");
     pub(crate) const PAYLOAD_TOO_LARGE: Status = Status(413, "Content Too Large");
     pub(crate) const UNSUPPORTED_MEDIA_TYPE: Status = Status(415, "Unsupported Media Type");
+    pub(crate) const MISDIRECTED: Status = Status(421, "Misdirected Request");
     pub(crate) const HEADER_TOO_LARGE: Status = Status(431, "Request Header Fields Too Large");
     pub(crate) const SERVICE_UNAVAILABLE: Status = Status(503, "Service Unavailable");
     pub(crate) const VERSION_NOT_SUPPORTED: Status = Status(505, "HTTP Version Not Supported");
@@ -33,8 +35,13 @@ pub(crate) enum Body {
     UntilClose,
 }
 
-/// A response head. Every response allows any origin: players in any
-/// web page may read a stream, as SRS and MediaMTX allow.
+/// The header that lets a page of any site read a response: sent with
+/// media (streams, HLS files), which players in any web page may read as
+/// SRS and MediaMTX allow, and never with the API, `/stat`, `/metrics` or
+/// the dashboard, whose answers are for the server's own page.
+pub(crate) const ANY_ORIGIN: (&str, &str) = ("Access-Control-Allow-Origin", "*");
+
+/// A response head with `extra` headers after ours.
 pub(crate) fn head(
     minor_version: u8,
     status: Status,
@@ -65,7 +72,6 @@ pub(crate) fn head(
     } else {
         "Connection: close\r\n"
     });
-    head.push_str("Access-Control-Allow-Origin: *\r\n");
     for (name, value) in extra {
         let _ = write!(head, "{name}: {value}\r\n");
     }
@@ -112,7 +118,7 @@ mod tests {
             Some("video/x-flv"),
             Body::Chunked,
             true,
-            &[("Cache-Control", "no-cache")],
+            &[ANY_ORIGIN, ("Cache-Control", "no-cache")],
         );
         assert_eq!(
             String::from_utf8(flv).unwrap(),
@@ -120,7 +126,14 @@ mod tests {
              Transfer-Encoding: chunked\r\nConnection: keep-alive\r\nAccess-Control-Allow-Origin: *\r\n\
              Cache-Control: no-cache\r\n\r\n"
         );
-        let old = head(0, Status::OK, Some("video/x-flv"), Body::UntilClose, true, &[]);
+        let old = head(
+            0,
+            Status::OK,
+            Some("video/x-flv"),
+            Body::UntilClose,
+            true,
+            &[ANY_ORIGIN],
+        );
         assert_eq!(
             String::from_utf8(old).unwrap(),
             "HTTP/1.0 200 OK\r\nServer: rustic_rtmp\r\nContent-Type: video/x-flv\r\n\
