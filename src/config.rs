@@ -198,6 +198,10 @@ pub struct Config {
     /// How long an HTTP player of a stream not live yet waits for its
     /// publisher before it is answered 404.
     pub http_wait_for_publisher: Duration,
+    /// How long an RTMP player of a stream not live yet waits for its
+    /// publisher before the connection closes; `None`: as long as it
+    /// stays (nginx-rtmp's way); zero: refused at once.
+    pub rtmp_wait_for_publisher: Option<Duration>,
     /// A test hook, in debug builds only: a connection whose publish to
     /// this app is accepted then panics in its thread, to show that a bug
     /// there ends only that connection.
@@ -275,6 +279,7 @@ impl Default for Config {
             http_max_header_bytes: 16 * 1024,
             http_max_headers: 64,
             http_wait_for_publisher: Duration::from_secs(30),
+            rtmp_wait_for_publisher: None,
             #[cfg(debug_assertions)]
             panic_after_publish_to_app: None,
         }

@@ -20,7 +20,7 @@ use log::{error, warn};
 use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
 use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 /// The HTTP port when none is given, as SRS and MediaMTX use.
@@ -294,11 +294,23 @@ struct Args {
     /// and line at fault) when not
     #[argh(option)]
     check_config: Option<PathBuf>,
+    /// print the version and exit
+    #[argh(switch)]
+    version: bool,
+    /// how long a player of a name nobody publishes waits for its
+    /// publisher: 0 answers at once (HTTP 404, RTMP StreamNotFound)
+    /// (default: 30 s over HTTP, as long as it stays over RTMP)
+    #[argh(option)]
+    wait_for_publisher_seconds: Option<u64>,
 }
 
 fn main() -> ExitCode {
     restart_with_malloc_settings();
     let mut args: Args = argh::from_env();
+    if args.version {
+        println!("rustic_rtmp {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     if let Some(path) = &args.check_config {
         return match settings::read(path) {
             Ok(_) => {
@@ -328,7 +340,7 @@ fn main() -> ExitCode {
         }
     };
     // Signals are registered before the server starts so none is missed.
-    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1]) {
         Ok(signals) => signals,
         Err(e) => {
             error!("cannot handle signals: {e}");
@@ -356,6 +368,10 @@ fn main() -> ExitCode {
         for signal in signals.forever() {
             if signal == SIGHUP {
                 reload(&server, "SIGHUP");
+                continue;
+            }
+            if signal == SIGUSR1 {
+                server.drain(true);
                 continue;
             }
             log::info!("signal {signal}: shutting down");
@@ -559,6 +575,10 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         pull: args.pull.clone(),
         pull_idle: Duration::from_secs(args.pull_idle_seconds),
         pull_static: args.pull_static.clone(),
+        http_wait_for_publisher: args
+            .wait_for_publisher_seconds
+            .map_or(Config::default().http_wait_for_publisher, Duration::from_secs),
+        rtmp_wait_for_publisher: args.wait_for_publisher_seconds.map(Duration::from_secs),
         ..Config::default()
     };
     for (name, section) in file.apps {
@@ -874,7 +894,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         play_key,
         play_key_file
     );
-    optional!(api_token, api_bind);
+    optional!(api_token, api_bind, wait_for_publisher_seconds);
     value!(http_host);
     optional!(
         api_token_file,

@@ -52,6 +52,7 @@ pub(crate) struct Settings {
     pub(crate) api_token_file: Option<PathBuf>,
     pub(crate) api_token: Option<String>,
     pub(crate) api_bind: Option<String>,
+    pub(crate) wait_for_publisher_seconds: Option<u64>,
     pub(crate) http_host: Option<Vec<String>>,
     pub(crate) on_connect: Option<String>,
     pub(crate) on_publish: Option<String>,

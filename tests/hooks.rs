@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+use common::binary::Binary;
 use common::canary::Canary;
 use common::*;
 use crossbeam_channel::{Receiver, unbounded};
@@ -212,6 +213,20 @@ fn publish_hooks_allow_deny_rename_and_time_out() {
     let out = publish(&sample, &url(&server, "live/slow"), &[]).wait_output();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("hook did not answer"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_clients_own_args_never_shadow_the_servers_fields() {
+    let (hook, calls) = hook_server(studio);
+    let server = Binary::start(&["--on-publish", &format!("http://{hook}/publish")]);
+    let name = unique("shadow");
+    let url = server.url(&format!("live/{name}?name=evil&call=play&app=other&key=k1"));
+    let _publisher = publish(&Sample::LongAudioVideo.path(), &url, &[]);
+    let fields = next_call(&calls, "/publish");
+    assert_eq!(fields["name"], name, "{fields:?}");
+    assert_eq!(fields["call"], "publish", "{fields:?}");
+    assert_eq!(fields["app"], "live", "{fields:?}");
+    assert_eq!(fields["key"], "k1", "the client's other args still come: {fields:?}");
 }
 
 #[test]

@@ -26,6 +26,37 @@ impl StreamKey {
     }
 }
 
+impl StreamKey {
+    /// What makes this key unfit to publish under, if anything: a part
+    /// that starts with `-` (it would land in an exec hook's command as an
+    /// option), or a character that is a control or a Unicode
+    /// non-character (XML, the `/stat` page, cannot carry those, and no
+    /// encoder needs them).
+    pub fn fault(&self) -> Option<String> {
+        let parts = self
+            .app
+            .split('/')
+            .map(|p| ("app", p))
+            .chain([("name", self.name.as_str())]);
+        for (what, part) in parts {
+            if part.starts_with('-') {
+                return Some(format!("the {what} starts with '-'"));
+            }
+            if let Some(c) = part.chars().find(|&c| c.is_control() || is_noncharacter(c)) {
+                return Some(format!("the {what} holds U+{:04X}", u32::from(c)));
+            }
+        }
+        None
+    }
+}
+
+/// Unicode's non-characters: U+FDD0..U+FDEF and the last two code points
+/// of every plane (U+FFFE, U+FFFF, U+1FFFE, ...).
+fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
+}
+
 impl fmt::Display for StreamKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.app, self.name)
@@ -114,5 +145,26 @@ impl Configuration {
         };
         self.tracks = from_headers.union(from_metadata.unwrap_or_default());
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_an_exec_hook_or_xml_cannot_carry_are_faults() {
+        assert_eq!(StreamKey::new("live", "cam 1 é 🎥").fault(), None);
+        assert_eq!(StreamKey::new("a/b", "x-y").fault(), None);
+        let fault = |app: &str, name: &str| StreamKey::new(app, name).fault().unwrap_or_default();
+        assert_eq!(fault("live", "-rf"), "the name starts with '-'");
+        assert_eq!(fault("a/-x", "cam"), "the app starts with '-'");
+        assert_eq!(fault("live", "cam\u{7}"), "the name holds U+0007");
+        assert_eq!(fault("live", "a\nb"), "the name holds U+000A");
+        assert_eq!(fault("live", "a\u{FFFE}"), "the name holds U+FFFE");
+        assert_eq!(fault("live", "a\u{FFFF}"), "the name holds U+FFFF");
+        assert_eq!(fault("live", "\u{FDD0}"), "the name holds U+FDD0");
+        assert_eq!(fault("live", "\u{10FFFF}"), "the name holds U+10FFFF");
+        assert_eq!(fault("li\u{85}ve", "cam"), "the app holds U+0085");
     }
 }

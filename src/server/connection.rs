@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info};
 
+use super::admission::{self, Asker};
 use super::clients::{Client, ClientKind};
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
@@ -205,6 +206,7 @@ fn session(
             last_read: Instant::now(),
             ping_sent: None,
             last_media: Instant::now(),
+            publisher_due: None,
             ping_interval: config.ping_interval,
             idle_publisher_timeout: config.idle_publisher_timeout,
             write_timeout: config.write_timeout,
@@ -260,6 +262,9 @@ struct Timers {
     ping_sent: Option<Instant>,
     /// The last media frame from a publishing peer (or its publish start).
     last_media: Instant,
+    /// When a player of a name nobody publishes gives up waiting for its
+    /// publisher (`Config::rtmp_wait_for_publisher`).
+    publisher_due: Option<Instant>,
     ping_interval: Duration,
     idle_publisher_timeout: Duration,
     write_timeout: Duration,
@@ -271,7 +276,10 @@ impl Timers {
         let ping = self.ping_sent.unwrap_or(self.last_read) + self.ping_interval;
         let media = publishing.then(|| self.last_media + self.idle_publisher_timeout);
         let write = stuck_since.map(|since| since + self.write_timeout);
-        [media, write].into_iter().flatten().fold(ping, Instant::min)
+        [media, write, self.publisher_due]
+            .into_iter()
+            .flatten()
+            .fold(ping, Instant::min)
     }
 }
 
@@ -390,6 +398,14 @@ impl Connection {
             && now.duration_since(since) >= t.write_timeout
         {
             return Err(End::NotReading(t.write_timeout));
+        }
+        if let Some(due) = t.publisher_due
+            && now >= due
+        {
+            t.publisher_due = None;
+            if self.playing.as_ref().is_some_and(|p| !p.is_live()) {
+                return Err(End::Closed("nothing was published in time"));
+            }
         }
         if self.publishing.is_some() && now.duration_since(t.last_media) > t.idle_publisher_timeout {
             return Err(End::Misbehaved(format!(
@@ -517,13 +533,16 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    let allowed = (self.live.gates.get(&key.app).may_play(self.peer.ip(), &query))
-                        .and_then(|()| self.ask(|p, r| p.play(r), &key.app, &key.name, &query).route(&key));
-                    let key = match allowed {
-                        Ok(routed) => {
-                            super::pull::for_play(&self.shared, &self.live, &routed);
-                            routed.key
-                        }
+                    let client = self.client.stats();
+                    let asker = Asker {
+                        id: self.id,
+                        addr: self.peer,
+                        flash_ver: &client.flash_ver,
+                        tc_url: &client.tc_url,
+                        logged_in: self.logged_in,
+                    };
+                    let key = match admission::may_play(&self.shared, &self.live, &asker, &key, &query) {
+                        Ok(key) => key,
                         Err(why) => {
                             info!(
                                 "conn#{} {} play refused app={}: {why}",
@@ -535,6 +554,11 @@ impl Connection {
                             return self.apply(replies);
                         }
                     };
+                    let wait = self.live.config.rtmp_wait_for_publisher;
+                    if wait == Some(Duration::ZERO) && !self.shared.registry.is_live(&key) {
+                        let replies = self.session.reject_play("nothing is published under that name");
+                        return self.apply(replies);
+                    }
                     // Status replies first, so cached frames follow Play.Start.
                     let replies = self.session.accept_play();
                     self.apply(replies)?;
@@ -549,7 +573,12 @@ impl Connection {
                         // Performance). Commands went out without delay.
                         let _ = self.socket.set_nodelay(false);
                     }
-                    self.playing = Some(self.shared.registry.play(&key, self.id, self.outlet.clone()));
+                    let playing = self.shared.registry.play(&key, self.id, self.outlet.clone());
+                    if let Some(wait) = wait.filter(|_| !playing.is_live()) {
+                        debug!("conn#{} waits up to {wait:?} for a publisher", self.id);
+                        self.timers.publisher_due = Some(Instant::now() + wait);
+                    }
+                    self.playing = Some(playing);
                     self.client.doing(ClientKind::RtmpPlay, Some(&key));
                     self.client.asked_with(&query, self.logged_in);
                 }
@@ -569,12 +598,15 @@ impl Connection {
 impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
-        let allowed = self
-            .live
-            .gates
-            .get(&key.app)
-            .may_publish(self.peer.ip(), key, query, self.logged_in)
-            .and_then(|()| self.ask(|p, r| p.publish(r), &key.app, &key.name, query).route(key));
+        let client = self.client.stats();
+        let asker = Asker {
+            id: self.id,
+            addr: self.peer,
+            flash_ver: &client.flash_ver,
+            tc_url: &client.tc_url,
+            logged_in: self.logged_in,
+        };
+        let allowed = admission::may_publish(&self.shared, &self.live, &asker, key, query);
         let (key, relay) = match allowed {
             Ok(routed) => (&routed.key.clone(), routed.relay),
             Err(why) => {
@@ -587,7 +619,6 @@ impl Connection {
                 return self.session.reject_publish(status::PUBLISH_DENIED, &why);
             }
         };
-        let client = self.client.stats();
         let info = PublisherInfo {
             addr: self.peer,
             encoder: client.flash_ver,

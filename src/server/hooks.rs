@@ -48,7 +48,15 @@ impl Webhooks {
         form.push(("flashver".into(), request.flash_ver.into()));
         form.push(("tcurl".into(), request.tc_url.into()));
         form.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        form.extend(query_pairs(request.query));
+        // The client's own args follow, as nginx-rtmp passes them, but
+        // never under a name of ours: a `?name=` or `?call=` of the
+        // client's would shadow the server's for a hook reading the last.
+        let ours: Vec<String> = form.iter().map(|(k, _)| k.clone()).collect();
+        form.extend(
+            query_pairs(request.query)
+                .into_iter()
+                .filter(|(k, _)| !ours.contains(k)),
+        );
         let answer = notify(&self.agent, url, &form, self.hooks.notify_get);
         let decision = decide(call, answer);
         debug!("conn#{} {call} hook: {decision:?}", request.id);

@@ -7,6 +7,7 @@
 //! queues (`outlet`), in the form each player takes (`wire`).
 
 mod access;
+mod admission;
 mod auth;
 mod calendar;
 mod clients;
@@ -80,6 +81,9 @@ pub(crate) struct Shared {
     service: String,
     registry: Arc<Registry>,
     stopping: AtomicBool,
+    /// Set by a drain: no new publishers or players, `/healthz` says 503,
+    /// those connected stay (`ServerHandle::drain`).
+    draining: AtomicBool,
     next_id: AtomicU64,
     /// Recordings stopped by an I/O error.
     record_errors: AtomicU64,
@@ -117,6 +121,20 @@ impl Shared {
     /// Writes a warning about a peer unless its connection's limit (`own`)
     /// or the server's turns it away; the next one written says how many
     /// were left out. Peer text in `args` must already be `Escaped`.
+    /// Starts or ends a drain (`ServerHandle::drain`).
+    fn drain(&self, draining: bool) {
+        if self.draining.swap(draining, Ordering::Relaxed) != draining {
+            info!(
+                "{}",
+                if draining {
+                    "draining: no new publishers or players"
+                } else {
+                    "drain ended"
+                }
+            );
+        }
+    }
+
     fn warn_peer(&self, mut own: Option<&mut LogLimit>, args: fmt::Arguments<'_>) {
         let now = Instant::now();
         let own_left_out = match own.as_deref_mut().map(|limit| limit.allow(now)) {
@@ -385,6 +403,7 @@ impl Server {
             service: calendar::since_1970().as_millis().to_string(),
             registry,
             stopping: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
             record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
@@ -701,6 +720,19 @@ impl ServerHandle {
     /// when it stops); false when no such connection is open.
     pub fn kick(&self, id: u64) -> bool {
         self.shared.kick(id)
+    }
+
+    /// Drains the server (`true`), so that a load balancer in front can
+    /// take it out without cutting anyone: it takes no new publishers or
+    /// players, keeps those connected, and `/healthz` answers 503; `false`
+    /// takes new ones again.
+    pub fn drain(&self, draining: bool) {
+        self.shared.drain(draining);
+    }
+
+    /// Whether the server is draining (`drain`).
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::Relaxed)
     }
 
     /// Open connections right now; cheaper than `stats`, which visits

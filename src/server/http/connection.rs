@@ -14,8 +14,8 @@ use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
 use super::{api, metrics, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
-use crate::policy::PolicyRequest;
 use crate::protocol::escape::Escaped;
+use crate::server::admission::{self, Asker};
 use crate::server::clients::{Client, ClientKind};
 use crate::server::connection::{End, read, write_failed};
 use crate::server::outlet::Outlet;
@@ -178,6 +178,23 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                     return End::Closed("answered");
                 }
             }
+            Route::Health => {
+                // Any name, any door: a load balancer asks by address.
+                let (status, body) = match shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+                    true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
+                    false => (Status::OK, "ok\n"),
+                };
+                let extra = [("Cache-Control", "no-store")];
+                let length = Body::Length(body.len());
+                let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
+                answer.extend_from_slice(body.as_bytes());
+                if let Err(e) = (&**socket).write_all(&answer) {
+                    return write_failed(e);
+                }
+                if !request.keep_alive {
+                    return End::Closed("answered");
+                }
+            }
             Route::Hls { key, file, query } => {
                 let asker = super::hls::Asker {
                     id,
@@ -321,6 +338,10 @@ fn answer_api(
             true => (Status::OK, envelope.done()),
             false => not_found("no client has that id"),
         },
+        ApiCall::Drain(on) => {
+            shared.drain(*on);
+            (Status::OK, envelope.done())
+        }
         ApiCall::Summaries => {
             let totals = shared.totals();
             let (rss_kib, cpu_seconds) = process_usage();
@@ -417,32 +438,6 @@ fn read_request(
     }
 }
 
-/// What the access rules, then the webhooks and the `Policy`, say of an
-/// HTTP play of `key` by connection `id`: the stream it plays (renamed,
-/// maybe, and pulled from an origin when it has one), or why not.
-pub(super) fn may_play(
-    shared: &Arc<Shared>,
-    live: &Live,
-    id: u64,
-    peer: SocketAddr,
-    key: &StreamKey,
-    query: &str,
-) -> Result<StreamKey, String> {
-    live.gates.get(&key.app).may_play(peer.ip(), query)?;
-    let asking = PolicyRequest {
-        id,
-        addr: peer,
-        app: &key.app,
-        name: &key.name,
-        query,
-        flash_ver: "",
-        tc_url: "",
-    };
-    let routed = live.decide(|p, r| p.play(r), asking).route(key)?;
-    crate::server::pull::for_play(shared, live, &routed);
-    Ok(routed.key)
-}
-
 /// Plays `key` in `container` until the stream or the peer ends.
 #[allow(clippy::too_many_arguments)]
 fn play(
@@ -462,7 +457,7 @@ fn play(
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    let key = &match may_play(shared, live, id, peer, key, query) {
+    let key = &match admission::may_play(shared, live, &Asker::http(id, peer), key, query) {
         Ok(key) => key,
         Err(why) => {
             info!(
@@ -500,6 +495,12 @@ fn play(
     // segment, which needs the codecs: the head says whether it can play.
     let deadline = Instant::now() + config.http_wait_for_publisher;
     let ready = |output: &Output| output.has_queued() || (form.is_flv() && playing.is_live());
+    if !ready(&output) {
+        debug!(
+            "conn#{id} {label} waits up to {:?} for a publisher",
+            config.http_wait_for_publisher
+        );
+    }
     while !ready(&output) {
         let now = Instant::now();
         if outlet.is_finished()

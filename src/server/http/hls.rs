@@ -23,6 +23,7 @@ use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
+use crate::server::admission;
 use crate::server::hls::{self, Hls};
 use crate::server::live::Live;
 
@@ -149,10 +150,12 @@ pub(crate) fn answer(
     };
     let asked = key;
     let key = match file {
-        HlsFile::Multivariant { .. } => match super::connection::may_play(shared, live, id, peer, key, query) {
-            Ok(key) => key,
-            Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
-        },
+        HlsFile::Multivariant { .. } => {
+            match admission::may_play(shared, live, &admission::Asker::http(id, peer), key, query) {
+                Ok(key) => key,
+                Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
+            }
+        }
         _ => key.clone(),
     };
     if file == HlsFile::Page {

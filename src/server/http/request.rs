@@ -167,6 +167,9 @@ pub(crate) enum ApiCall {
     StartRecord(String),
     /// `DELETE /api/v1/streams/{id}/record`: stops recording it.
     StopRecord(String),
+    /// `POST /api/v1/drain` (true) and `DELETE /api/v1/drain` (false):
+    /// starts or ends a drain.
+    Drain(bool),
 }
 
 impl ApiCall {
@@ -179,6 +182,7 @@ impl ApiCall {
                 | ApiCall::RemovePush(..)
                 | ApiCall::StartRecord(_)
                 | ApiCall::StopRecord(_)
+                | ApiCall::Drain(_)
         )
     }
 }
@@ -293,6 +297,9 @@ pub(crate) enum Route {
     Metrics,
     /// nginx-rtmp's statistics XML.
     Stat,
+    /// `/healthz`: whether the server takes new clients, for a load
+    /// balancer.
+    Health,
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -357,6 +364,7 @@ pub(crate) fn route(request: &Request) -> Route {
         [] => Some(Route::Dashboard),
         [metrics] if metrics == "metrics" => Some(Route::Metrics),
         [stat] if stat == "stat" => Some(Route::Stat),
+        [health] if health == "healthz" => Some(Route::Health),
         _ => None,
     };
     let stream = page.or_else(|| match segments.as_slice() {
@@ -406,6 +414,11 @@ fn api_call(segments: &[String], query: &str, method: Method) -> Option<Route> {
         ["clients", id] if method == Method::Delete => ApiCall::Kick((*id).to_owned()),
         ["clients", id] => ApiCall::Client((*id).to_owned()),
         ["summaries"] => ApiCall::Summaries,
+        ["drain"] => match method {
+            Method::Post => ApiCall::Drain(true),
+            Method::Delete => ApiCall::Drain(false),
+            _ => return Some(Route::Refuse(Status::METHOD_NOT_ALLOWED, "only POST and DELETE")),
+        },
         ["streams", id, "push"] => {
             let url = query.split('&').find_map(|pair| pair.strip_prefix("url="));
             let Some(url) = url.and_then(percent_decode).filter(|u| !u.is_empty()) else {
@@ -633,6 +646,10 @@ mod tests {
             Route::Api(ApiCall::Kick("9".into()))
         );
         assert_eq!(route_of("GET", "/api/v1/summaries"), Route::Api(ApiCall::Summaries));
+        assert_eq!(route_of("GET", "/healthz"), Route::Health);
+        assert_eq!(route_of("POST", "/api/v1/drain"), Route::Api(ApiCall::Drain(true)));
+        assert_eq!(route_of("DELETE", "/api/v1/drain"), Route::Api(ApiCall::Drain(false)));
+        assert_eq!(status("GET", "/api/v1/drain"), Status::METHOD_NOT_ALLOWED);
         assert_eq!(
             route_of("POST", "/api/v1/streams/3/push?url=rtmp%3A%2F%2Fh%2Flive%2Fk"),
             Route::Api(ApiCall::AddPush("3".into(), "rtmp://h/live/k".into()))

@@ -1,0 +1,100 @@
+//! The one admission path: whether a publish or a play may happen,
+//! whatever the door (RTMP, RTMPS, HTTP-FLV, fMP4, HLS). Each door asks
+//! here before it starts any work (a muxer, a pull, a thread), so a rule
+//! added here holds for every door at once.
+//!
+//! In order: a drain refuses everything new; a name an exec hook or XML
+//! cannot carry is refused; then the access rules (address lists, keys,
+//! the logins of `authmod=adobe`), the webhooks and the embedding
+//! program's `Policy`, whose rename or relay carries on. An allowed play
+//! of a stream nobody publishes here starts its pull from an origin.
+//!
+//! Out of scope: the connect step (RTMP's alone, in `connection`), and
+//! how each door carries the decision on (HLS's signed URIs).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::Shared;
+use super::live::Live;
+use crate::media::StreamKey;
+use crate::policy::{PolicyRequest, Routed};
+
+/// Who asks: the connection and what it said of itself.
+pub(crate) struct Asker<'a> {
+    pub(crate) id: u64,
+    pub(crate) addr: SocketAddr,
+    /// RTMP's `flashVer` and `tcUrl`; empty for other doors.
+    pub(crate) flash_ver: &'a str,
+    pub(crate) tc_url: &'a str,
+    /// Logged in with `authmod=adobe` (RTMP only).
+    pub(crate) logged_in: bool,
+}
+
+impl Asker<'_> {
+    /// An asker over HTTP, which says nothing of itself.
+    pub(crate) fn http(id: u64, addr: SocketAddr) -> Asker<'static> {
+        Asker {
+            id,
+            addr,
+            flash_ver: "",
+            tc_url: "",
+            logged_in: false,
+        }
+    }
+
+    fn request<'a>(&'a self, key: &'a StreamKey, query: &'a str) -> PolicyRequest<'a> {
+        PolicyRequest {
+            id: self.id,
+            addr: self.addr,
+            app: &key.app,
+            name: &key.name,
+            query,
+            flash_ver: self.flash_ver,
+            tc_url: self.tc_url,
+        }
+    }
+}
+
+/// Whether the server takes new publishers and players.
+fn open(shared: &Shared, key: &StreamKey) -> Result<(), String> {
+    if shared.draining.load(Ordering::Relaxed) {
+        return Err("the server is draining: it takes no new publishers or players".into());
+    }
+    match key.fault() {
+        Some(fault) => Err(format!("refused: {fault}")),
+        None => Ok(()),
+    }
+}
+
+/// May `asker` publish `key` with `query`? Where it goes (renamed, or
+/// relayed), or why not.
+pub(crate) fn may_publish(
+    shared: &Shared,
+    live: &Live,
+    asker: &Asker<'_>,
+    key: &StreamKey,
+    query: &str,
+) -> Result<Routed, String> {
+    open(shared, key)?;
+    let gate = live.gates.get(&key.app);
+    gate.may_publish(asker.addr.ip(), key, query, asker.logged_in)?;
+    live.decide(|p, r| p.publish(r), asker.request(key, query)).route(key)
+}
+
+/// May `asker` play `key` with `query`? The stream it plays (renamed,
+/// maybe, and pulled from an origin when it has one), or why not.
+pub(crate) fn may_play(
+    shared: &Arc<Shared>,
+    live: &Live,
+    asker: &Asker<'_>,
+    key: &StreamKey,
+    query: &str,
+) -> Result<StreamKey, String> {
+    open(shared, key)?;
+    live.gates.get(&key.app).may_play(asker.addr.ip(), query)?;
+    let routed = live.decide(|p, r| p.play(r), asker.request(key, query)).route(key)?;
+    super::pull::for_play(shared, live, &routed);
+    Ok(routed.key)
+}
