@@ -1,17 +1,30 @@
-//! `Event`s for a program that embeds the server: connections, publishes,
-//! plays, slow players dropped. They go into one bounded channel with
-//! `try_send`: a program that reads them late loses the newest, and one
-//! that never reads costs the server nothing but the channel's room.
+//! `Event`s for a program that embeds the server and for the server's own
+//! workers (webhooks, exec): connections, publishes, plays, slow players
+//! dropped, recordings done.
+//!
+//! The program's channel is bounded and filled with `try_send`: a program
+//! that reads it late loses the newest, and one that never reads costs
+//! the server nothing but the channel's room. A worker's queue never
+//! loses an end (a connection closed, a publish or play stopped, a
+//! recording done), since a lost `publish_done` would leave an
+//! `exec_publish` command running for ever; past `CAPACITY` queued it
+//! loses the other events instead, counted for the metrics. Ends stay
+//! few even then: each follows a connection or a start, and a worker
+//! passes over one whose start it never saw without calling anyone.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use parking_lot::RwLock;
 
 use super::clients::ClientKind;
 use crate::media::StreamKey;
 
-/// Events kept for a reader that is behind; past this the newest are lost.
+/// Events kept for a reader that is behind; past this the newest are
+/// lost (for a worker, all but ends).
 const CAPACITY: usize = 4096;
 
 /// Something that happened on the server (`ServerHandle::events`).
@@ -80,13 +93,33 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// An end of something a worker may have started on (a command, a
+    /// timer) or must tell of: never dropped from a worker's queue.
+    fn is_end(&self) -> bool {
+        match self {
+            Event::Closed { .. }
+            | Event::PublishStopped { .. }
+            | Event::PlayStopped { .. }
+            | Event::RecordingDone { .. } => true,
+            Event::Opened { .. }
+            | Event::PublishStarted { .. }
+            | Event::PlayStarted { .. }
+            | Event::SlowPlayerDropped { .. } => false,
+        }
+    }
+}
+
 /// The sending side, shared by every part of the server.
 #[derive(Clone)]
 pub(crate) struct Events {
     sender: Sender<Event>,
     receiver: Receiver<Event>,
-    /// Workers of the server's own that act on events (webhooks, exec).
-    listeners: Vec<Sender<Event>>,
+    /// The queue of each worker of the server's own that acts on events
+    /// (webhooks, exec).
+    workers: Arc<RwLock<Vec<Sender<Event>>>>,
+    /// Events a worker had no room for.
+    dropped: Arc<AtomicU64>,
 }
 
 impl Events {
@@ -95,25 +128,37 @@ impl Events {
         Events {
             sender,
             receiver,
-            listeners: Vec::new(),
+            workers: Arc::default(),
+            dropped: Arc::default(),
         }
     }
 
-    /// A channel of its own for a worker of the server's, which gets every
-    /// event emitted from here on (by this `Events` and its clones made
-    /// after).
-    pub(crate) fn listen(&mut self) -> Receiver<Event> {
-        let (listener, worker) = bounded(CAPACITY);
-        self.listeners.push(listener);
+    /// A queue of its own for a worker of the server's, which gets every
+    /// event emitted from here on, by this `Events` and all its clones.
+    /// It is unbounded only for ends: see the module's doc.
+    pub(crate) fn listen(&self) -> Receiver<Event> {
+        let (queue, worker) = unbounded();
+        self.workers.write().push(queue);
         worker
     }
 
-    /// Sends `event` to each channel that has room.
+    /// Sends `event` to every worker (an end always, anything else if
+    /// there is room) and to the program's channel if there is room.
     pub(crate) fn emit(&self, event: Event) {
-        for listener in &self.listeners {
-            let _ = listener.try_send(event.clone());
+        let end = event.is_end();
+        for queue in self.workers.read().iter() {
+            if end || queue.len() < CAPACITY {
+                let _ = queue.send(event.clone());
+            } else {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let _ = self.sender.try_send(event);
+    }
+
+    /// Events the workers had no room for, since the start.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// The receiving side.
@@ -140,5 +185,22 @@ mod tests {
                 id: CAPACITY as u64 - 1
             })
         );
+    }
+
+    #[test]
+    fn a_full_worker_queue_drops_starts_counted_but_never_an_end() {
+        let events = Events::new();
+        let worker = events.listen();
+        let key = StreamKey::new("live", "cam");
+        for id in 0..CAPACITY as u64 + 10 {
+            events.emit(Event::PublishStarted { id, key: key.clone() });
+        }
+        assert_eq!(events.dropped(), 10, "the starts past the room");
+        let end = Event::PublishStopped { id: 0, key };
+        events.emit(end.clone());
+        assert_eq!(events.dropped(), 10, "the end is not dropped");
+        let got: Vec<Event> = worker.try_iter().collect();
+        assert_eq!(got.len(), CAPACITY + 1);
+        assert_eq!(got.last(), Some(&end));
     }
 }

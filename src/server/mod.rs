@@ -295,6 +295,7 @@ impl Shared {
             send_bytes: send,
             slow_players_disconnected: self.registry.forgotten_slow(),
             record_errors: self.record_errors.load(Ordering::Relaxed),
+            hook_events_dropped: self.events.dropped(),
             hls_requests: self.hls_requests.each_ref().map(|n| n.load(Ordering::Relaxed)),
         }
     }
@@ -380,7 +381,7 @@ impl Server {
             Some(bind) => Some(crate::tls::Certificates::load(&bind.cert, &bind.key).map_err(Error::Tls)?),
             None => None,
         };
-        let mut events = Events::new();
+        let events = Events::new();
         let (hooks_events, exec_events) = (events.listen(), events.listen());
         let stream_config = StreamConfig {
             chunk_size: config.chunk_size,

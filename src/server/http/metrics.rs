@@ -18,6 +18,8 @@ pub(crate) struct Totals {
     pub(crate) send_bytes: u64,
     pub(crate) slow_players_disconnected: u64,
     pub(crate) record_errors: u64,
+    /// Events the webhooks and exec workers had no room for.
+    pub(crate) hook_events_dropped: u64,
     /// HLS requests answered: playlists, init segments, segments, parts.
     pub(crate) hls_requests: [u64; 4],
 }
@@ -132,6 +134,13 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         "Recordings stopped by a write error (a full disk, a directory it may not write).",
         &one(totals.record_errors as f64),
     );
+    family(
+        &mut out,
+        "hook_events_dropped_total",
+        "counter",
+        "Events the webhooks and exec workers were too far behind to queue; never an end (a publish, play or connection closing, a recording done).",
+        &one(totals.hook_events_dropped as f64),
+    );
     let hls: Vec<(String, f64)> = (HLS_COUNTED.iter().zip(totals.hls_requests))
         .map(|(file, n)| (format!("file=\"{file}\""), n as f64))
         .collect();
@@ -224,6 +233,7 @@ mod tests {
             send_bytes: 5000,
             slow_players_disconnected: 1,
             record_errors: 0,
+            hook_events_dropped: 2,
             hls_requests: [0; 4],
         };
         let text = render(&totals, &[], &[]);
@@ -232,6 +242,7 @@ mod tests {
         ));
         assert!(text.contains("rustic_rtmp_connections_refused_total{reason=\"max_connections\"} 2\n"));
         assert!(text.contains("rustic_rtmp_players{protocol=\"flv\"} 0\n"));
+        assert!(text.contains("rustic_rtmp_hook_events_dropped_total 2\n"));
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
