@@ -379,6 +379,8 @@ fn main() -> ExitCode {
         }
         drop(stop);
     });
+    // Returns once recordings are finished and the done hooks told (2 s
+    // at most): exiting sooner would leave `.part` files behind.
     server.shutdown();
     if let Some(path) = token_kept {
         let _ = std::fs::remove_file(path);

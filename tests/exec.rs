@@ -2,13 +2,15 @@
 //! ffmpeg re-encoding `live/$name` into `low/$name`) makes a playable
 //! stream; the child dies within 2 s of its publisher; a command that
 //! exits is started again, less and less often; `exec_play` and
-//! `exec_play_done` run once per play.
+//! `exec_play_done` run once per play; a server stopped by SIGTERM stops
+//! its `exec_publish` commands before it exits.
 
 mod common;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use common::binary::Binary;
 use common::*;
 use rustic_rtmp::{Config, Hooks, ServerHandle};
 
@@ -160,4 +162,25 @@ fn exec_play_and_exec_play_done_run_once_per_play() {
     drop(player);
     wait_until("exec_play_done", || lines().contains("done"));
     assert_eq!(lines(), format!("play live {name}\ndone live {name}\n"));
+}
+
+#[test]
+fn sigterm_stops_exec_publish_commands_before_the_server_exits() {
+    let mut server = Binary::start(&["--exec-publish", "sleep 600"]);
+    let name = unique("stopping");
+    let _publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{name}")),
+        &[],
+    );
+    let started = server.wait_for_log("exec sleep started, pid ");
+    let pid = started.rsplit(' ').next().unwrap().to_owned();
+    server.signal("TERM");
+    assert!(server.wait().success(), "exit status after SIGTERM");
+    // Reaped by the server before it exited, so gone, not a zombie.
+    server.wait_for_log(&format!("exec pid {pid} stopped"));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "sleep (pid {pid}) outlived the server"
+    );
 }

@@ -2,16 +2,22 @@
 //! codecs and frames, which `ffmpeg -ss` seeks; an MP4 file cut off by
 //! SIGKILL that still plays; rotation into files that each start on a
 //! keyframe; a directory it cannot write, which stops the recording and
-//! not the stream; `exec_record_done` and the event with the path.
+//! not the stream; `exec_record_done` and the event with the path; a
+//! server stopped by SIGTERM that finishes its recordings and tells
+//! `on_record_done` and `exec_record_done` before it exits.
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::binary::Binary;
 use common::*;
+use crossbeam_channel::{Receiver, unbounded};
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
+use rustic_rtmp::protocol::amf0::{self, Amf0Value};
 use rustic_rtmp::{Config, Event, Hooks, Record};
 
 /// The complete files under `dir`, any depth, sorted.
@@ -169,11 +175,7 @@ fn an_mp4_recording_cut_off_by_sigkill_still_plays() {
             .first()
             .is_some_and(|f| std::fs::metadata(f).map_or(0, |m| m.len()) > 90_000)
     });
-    let status = Command::new("kill")
-        .args(["-KILL", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.signal("KILL");
     publisher.wait();
     let part = files(&dir, "part");
     assert_eq!(part.len(), 1, "the file being written stays as .part");
@@ -266,4 +268,127 @@ fn the_api_starts_and_stops_a_recording() {
     assert_eq!(files(&dir, "flv"), std::slice::from_ref(&path));
     let (_, tags) = common::http::flv_tags(&std::fs::read(&path).unwrap());
     assert_eq!(tags.iter().filter(|t| t.kind == 9).count(), 30, "frames 0 to 29");
+}
+
+/// A webhook receiver on a free loopback port. Each request's body goes
+/// on the channel before the 200 is written, so every call the server
+/// waited for is there once the server has exited.
+fn hook_receiver() -> (SocketAddr, Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (calls, received) = unbounded();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let (Ok(mut socket), calls) = (socket, calls.clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                socket.set_read_timeout(Some(WAIT)).unwrap();
+                let mut bytes = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    match socket.read(&mut buf) {
+                        Ok(n) if n > 0 => bytes.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+                    let len: usize = (head.lines())
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    if bytes.len() >= end + 4 + len {
+                        break String::from_utf8_lossy(&bytes[end + 4..end + 4 + len]).into_owned();
+                    }
+                };
+                let _ = calls.send(body);
+                let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            });
+        }
+    });
+    (addr, received)
+}
+
+/// The `duration` in an FLV file's `onMetaData`, in seconds.
+fn metadata_duration(file: &Path) -> f64 {
+    let (_, tags) = common::http::flv_tags(&std::fs::read(file).unwrap());
+    let script = tags.iter().find(|t| t.kind == 18).expect("an onMetaData tag");
+    let values = amf0::decode_all(&script.body).unwrap();
+    values[1].property("duration").and_then(Amf0Value::as_number).unwrap()
+}
+
+/// SIGTERM while `format` is recorded: the process exits 0 with the file
+/// complete (renamed, ffprobe reads it; FLV's duration patched), having
+/// told `on_record_done` and started `exec_record_done`.
+fn a_clean_stop_finishes_the_recording(format: &str) {
+    let scratch = Scratch::new(&format!("record-stop-{format}"));
+    let dir = scratch.path("rec");
+    let (hook, calls) = hook_receiver();
+    let done_url = format!("http://{hook}/record_done");
+    let mut server = Binary::start(&[
+        "--record-dir",
+        dir.to_str().unwrap(),
+        "--record-format",
+        format,
+        "--on-record-done",
+        &done_url,
+        "--exec-record-done",
+        "touch $path.done",
+    ]);
+    let name = unique("stopped");
+    let mut publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{name}")),
+        &[],
+    );
+    // About a second in, of eight: the publish is far from its end.
+    wait_until("a second recorded", || {
+        files(&dir, "part")
+            .first()
+            .is_some_and(|f| std::fs::metadata(f).map_or(0, |m| m.len()) > 30_000)
+    });
+    server.signal("TERM");
+    assert!(server.wait().success(), "exit status after SIGTERM");
+    publisher.wait();
+
+    assert_eq!(files(&dir, "part"), Vec::<PathBuf>::new(), "no .part left");
+    let recorded = files(&dir, format);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let path = &recorded[0];
+    let got = duration(path);
+    assert!((0.5..7.5).contains(&got), "ffprobe's duration {got} s");
+    if format == "flv" {
+        let patched = metadata_duration(path);
+        assert!(
+            (got - patched).abs() < 0.5,
+            "onMetaData says {patched} s, ffprobe {got} s"
+        );
+    }
+    let decode = run(Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"]));
+    assert!(decode.status.success(), "{}", stderr(&decode));
+
+    let told: Vec<String> = calls.try_iter().collect();
+    let path_field = format!("path={}", path.display()).replace('/', "%2F");
+    assert!(
+        told.iter()
+            .any(|b| b.contains("call=record_done") && b.contains(&path_field)),
+        "on_record_done before the exit: {told:?}"
+    );
+    let mut done = path.clone().into_os_string();
+    done.push(".done");
+    wait_until("exec_record_done", || Path::new(&done).exists());
+}
+
+#[test]
+fn sigterm_finishes_an_flv_recording_and_tells_the_hooks() {
+    a_clean_stop_finishes_the_recording("flv");
+}
+
+#[test]
+fn sigterm_finishes_an_mp4_recording_and_tells_the_hooks() {
+    a_clean_stop_finishes_the_recording("mp4");
 }

@@ -11,6 +11,8 @@
 //! loses the other events instead, counted for the metrics. Ends stay
 //! few even then: each follows a connection or a start, and a worker
 //! passes over one whose start it never saw without calling anyone.
+//! At shutdown the workers' queues close, and each worker ends once it
+//! has handled what was queued.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -116,7 +118,7 @@ pub(crate) struct Events {
     sender: Sender<Event>,
     receiver: Receiver<Event>,
     /// The queue of each worker of the server's own that acts on events
-    /// (webhooks, exec).
+    /// (webhooks, exec); emptied by `close_workers`.
     workers: Arc<RwLock<Vec<Sender<Event>>>>,
     /// Events a worker had no room for.
     dropped: Arc<AtomicU64>,
@@ -154,6 +156,12 @@ impl Events {
             }
         }
         let _ = self.sender.try_send(event);
+    }
+
+    /// Closes the workers' queues: each worker gets what is queued, then
+    /// the end of its queue. Events emitted after go to the program only.
+    pub(crate) fn close_workers(&self) {
+        self.workers.write().clear();
     }
 
     /// Events the workers had no room for, since the start.
@@ -202,5 +210,18 @@ mod tests {
         let got: Vec<Event> = worker.try_iter().collect();
         assert_eq!(got.len(), CAPACITY + 1);
         assert_eq!(got.last(), Some(&end));
+    }
+
+    #[test]
+    fn closed_worker_queues_hand_over_what_was_queued_then_end() {
+        let events = Events::new();
+        let worker = events.listen();
+        let clone = events.clone();
+        clone.emit(Event::Closed { id: 1 });
+        events.close_workers();
+        clone.emit(Event::Closed { id: 2 });
+        assert_eq!(worker.recv(), Ok(Event::Closed { id: 1 }));
+        assert!(worker.recv().is_err(), "the queue ended");
+        assert_eq!(events.receiver().len(), 2, "the program still hears of both");
     }
 }

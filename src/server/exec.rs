@@ -2,15 +2,18 @@
 //! `exec_play` and `exec_play_done`: a command run as argv, no shell, with `$app`, `$name` and `$addr`
 //! replaced in each argument. An `exec_publish` process is supervised:
 //! restarted with a growing pause if it exits while the publish goes on,
-//! and stopped (SIGTERM, then SIGKILL 2 s later) when the publish ends.
-//! Its output goes to the log at debug level. Driven by the server's
-//! events on a worker thread of its own, so no command delays media.
+//! and stopped (SIGTERM, then SIGKILL 2 s later) when the publish ends
+//! or the server stops. Its output goes to the log at debug level. Driven
+//! by the server's events on a worker thread of its own, so no command
+//! delays media; the worker ends, when the events end, once every
+//! supervisor it started has stopped its command.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -44,11 +47,14 @@ pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr) -> 
 }
 
 /// Runs the commands from the server's events until the events end, each
-/// from the settings in force for its stream's application.
+/// from the settings in force for its stream's application; then stops
+/// the `exec_publish` commands still running and waits for them.
 pub(crate) fn run(current: &Current, events: Receiver<Event>) {
     let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
-    // Per publishing connection, the stop signal of each supervisor.
-    let mut running: HashMap<u64, Vec<Sender<()>>> = HashMap::new();
+    // Per publishing connection, its supervisors.
+    let mut running: HashMap<u64, Vec<Supervisor>> = HashMap::new();
+    // Supervisors told to stop, still stopping their command.
+    let mut stopping: Vec<JoinHandle<()>> = Vec::new();
     for event in events {
         let (id, key, once) = match event {
             Event::Opened { id, addr } => {
@@ -70,8 +76,8 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
                 continue;
             }
             Event::PublishStopped { id, key } => {
-                // Dropping a stop sender tells its supervisor.
-                running.remove(&id);
+                stopping.retain(|thread| !thread.is_finished());
+                stopping.extend(running.remove(&id).into_iter().flatten().map(Supervisor::stop));
                 (id, key, Once::PublishDone)
             }
             Event::RecordingDone { key, path, addr, .. } => {
@@ -96,6 +102,12 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
         for argv in commands {
             run_once(&substitute(argv, &key, addr));
         }
+    }
+    // The server stops: every command is told first, so they stop
+    // together.
+    stopping.extend(running.into_values().flatten().map(Supervisor::stop));
+    for thread in stopping {
+        let _ = thread.join();
     }
 }
 
@@ -131,15 +143,30 @@ enum Once {
     PlayDone,
 }
 
-/// Starts a thread keeping `argv` running until the returned sender is
-/// dropped; `None` if no thread could start.
-fn supervise(argv: Vec<String>) -> Option<Sender<()>> {
+/// A thread keeping an `exec_publish` command running.
+struct Supervisor {
+    /// Dropped, it tells the thread to stop the command.
+    stop: Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// Tells the thread to stop its command; it ends once it has.
+    fn stop(self) -> JoinHandle<()> {
+        drop(self.stop);
+        self.thread
+    }
+}
+
+/// Starts a thread keeping `argv` running until it is told to stop;
+/// `None` if no thread could start.
+fn supervise(argv: Vec<String>) -> Option<Supervisor> {
     let (stop, stopped) = bounded::<()>(0);
     let spawned = std::thread::Builder::new()
         .name("exec".into())
         .spawn(move || keep_running(&argv, &stopped));
     match spawned {
-        Ok(_) => Some(stop),
+        Ok(thread) => Some(Supervisor { stop, thread }),
         Err(e) => {
             warn!("cannot start a thread for exec: {e}");
             None

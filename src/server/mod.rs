@@ -49,6 +49,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::RecvTimeoutError;
 use log::{info, warn};
 use parking_lot::{Condvar, Mutex, RwLock};
 
@@ -63,7 +64,8 @@ use log_limit::LogLimit;
 use registry::Registry;
 use stream::{ConnId, PublisherInfo, StreamConfig};
 
-/// How long `shutdown` waits for connection threads to finish.
+/// How long `shutdown` waits for connection threads, recordings and the
+/// hooks told of what ended.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// State shared by the accept thread and every connection.
@@ -102,6 +104,8 @@ pub(crate) struct Shared {
     hls_bytes: Arc<AtomicUsize>,
     /// Every recording under way.
     recorders: Mutex<Vec<Arc<record::Recorder>>>,
+    /// Told when the last recording is done, for shutdown.
+    recorders_ended: Condvar,
     /// The RTMPS certificate, when RTMPS is on.
     tls: Option<crate::tls::Certificates>,
     /// Bytes of unfinished messages all connections hold (see
@@ -365,6 +369,8 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     /// The accept threads, and the address that wakes each.
     accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
+    /// Ends when the webhooks and exec workers have both ended.
+    workers_done: crossbeam_channel::Receiver<()>,
 }
 
 impl Server {
@@ -410,6 +416,7 @@ impl Server {
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
             recorders: Mutex::new(Vec::new()),
+            recorders_ended: Condvar::new(),
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
             hls_bytes: Arc::default(),
@@ -421,18 +428,26 @@ impl Server {
             all_closed: Condvar::new(),
         });
         // Told of every event, they read the settings in force at each,
-        // so a reload changes hooks and commands too. They end with the
-        // events, once the server and its connections are gone: they
-        // hold it weakly.
+        // so a reload changes hooks and commands too. They end when
+        // shutdown closes their queues (the hooks worker holds the server
+        // weakly), each dropping its `done`.
+        let (done, workers_done) = crossbeam_channel::bounded::<()>(0);
         let (current, weak) = (shared.live.clone(), Arc::downgrade(&shared));
+        let hooks_done = done.clone();
         std::thread::Builder::new()
             .name("hooks".into())
-            .spawn(move || hooks::tell(&current, hooks_events, &weak))
+            .spawn(move || {
+                hooks::tell(&current, hooks_events, &weak);
+                drop(hooks_done);
+            })
             .map_err(Error::Spawn)?;
         let current = shared.live.clone();
         std::thread::Builder::new()
             .name("exec-events".into())
-            .spawn(move || exec::run(&current, exec_events))
+            .spawn(move || {
+                exec::run(&current, exec_events);
+                drop(done);
+            })
             .map_err(Error::Spawn)?;
         let mut handle = ServerHandle {
             local_addr,
@@ -441,6 +456,7 @@ impl Server {
             tls_addr: None,
             shared,
             accept_threads: Vec::new(),
+            workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
         handle.accept(listener, local_addr, "rtmp", connection::serve)?;
@@ -742,8 +758,9 @@ impl ServerHandle {
         self.shared.sockets.lock().sockets.len()
     }
 
-    /// Stops accepting, closes every connection and waits up to two
-    /// seconds for their threads. Calling it again does nothing.
+    /// Stops accepting, closes every connection, finishes every recording
+    /// and tells the hooks and commands of all that ended, waiting up to
+    /// two seconds in all. Calling it again does nothing.
     pub fn shutdown(&mut self) {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
             return;
@@ -760,18 +777,17 @@ impl ServerHandle {
         }
         // Players hear StreamEOF; closing the read side ends each reader,
         // and its writer flushes what is queued before the socket closes.
+        // Recorders are let go of, and finish their files meanwhile.
         self.shared.registry.end_all();
         let start = Instant::now();
+        let deadline = start + SHUTDOWN_GRACE;
         let mut open = self.shared.sockets.lock();
         for open in open.sockets.values() {
             let _ = open.socket.shutdown(Shutdown::Read);
         }
         // Half the grace for a clean close, then cut what is left (a
         // writer stuck on a peer that does not read).
-        for (shutdown, deadline) in [
-            (None, start + SHUTDOWN_GRACE / 2),
-            (Some(Shutdown::Both), start + SHUTDOWN_GRACE),
-        ] {
+        for (shutdown, deadline) in [(None, start + SHUTDOWN_GRACE / 2), (Some(Shutdown::Both), deadline)] {
             if let Some(how) = shutdown {
                 for open in open.sockets.values() {
                     let _ = open.socket.shutdown(how);
@@ -786,6 +802,18 @@ impl ServerHandle {
             );
         }
         drop(open);
+        // A process that exits now would leave a recording as `.part`
+        // with no `on_record_done`.
+        let recording = record::wait_all(&self.shared, deadline);
+        if recording > 0 {
+            warn!("{recording} recordings still finishing after {SHUTDOWN_GRACE:?}");
+        }
+        // What ended is queued for the workers by now: the done webhooks,
+        // `exec_*_done`, and the stop of each `exec_publish` command.
+        self.shared.events.close_workers();
+        if let Err(RecvTimeoutError::Timeout) = self.workers_done.recv_deadline(deadline) {
+            warn!("hooks and exec still running after {SHUTDOWN_GRACE:?}");
+        }
         info!("stopped listening on {}", self.local_addr);
     }
 }

@@ -16,6 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use log::{error, info};
 
@@ -60,11 +61,13 @@ pub(crate) fn start_with(
         id: player.id,
     });
     shared.recorders.lock().push(status.clone());
-    let (shared, key) = (shared.clone(), key.clone());
+    // The thread's own handles; `status` stays here for a failed spawn.
+    let (on_thread, key, mine) = (shared.clone(), key.clone(), status.clone());
     let spawned = std::thread::Builder::new()
         .name(format!("record-{}", player.id))
         .stack_size(THREAD_STACK)
         .spawn(move || {
+            let (shared, status) = (on_thread, mine);
             let mut files = Files {
                 settings: &settings,
                 key: &key,
@@ -88,7 +91,6 @@ pub(crate) fn start_with(
                 failed = files.apply(recording.finish()).err();
             }
             drop(player);
-            shared.recorders.lock().retain(|r| !Arc::ptr_eq(r, &status));
             if let Some(why) = failed {
                 shared.record_errors.fetch_add(1, Ordering::Relaxed);
                 error!("recording of {} stopped: {why}", Escaped(&key.app));
@@ -97,10 +99,32 @@ pub(crate) fn start_with(
                 let key = key.clone();
                 shared.events.emit(Event::RecordingDone { id, addr, key, path });
             }
+            // Only now: shutdown closes the hooks' queues once no recorder
+            // is left, and the events above must be in them by then.
+            ended(&shared, &status);
         });
     if let Err(e) = spawned {
         error!("cannot start a recorder thread: {e}");
+        ended(shared, &status);
     }
+}
+
+/// Takes `recorder` off the recordings under way, and tells a shutdown
+/// waiting for the last one.
+fn ended(shared: &Shared, recorder: &Arc<Recorder>) {
+    let mut recorders = shared.recorders.lock();
+    recorders.retain(|r| !Arc::ptr_eq(r, recorder));
+    if recorders.is_empty() {
+        shared.recorders_ended.notify_all();
+    }
+}
+
+/// Waits until every recording has finished its files and told of them,
+/// or until `deadline`; returns how many are still under way.
+pub(crate) fn wait_all(shared: &Shared, deadline: Instant) -> usize {
+    let mut recorders = shared.recorders.lock();
+    while !recorders.is_empty() && !shared.recorders_ended.wait_until(&mut recorders, deadline).timed_out() {}
+    recorders.len()
 }
 
 /// Stops every recording of `key`: each leaves the stream, writes what

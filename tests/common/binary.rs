@@ -99,6 +99,20 @@ impl Binary {
         self.proc.id()
     }
 
+    /// Sends the server `signal` (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits up to [`WAIT`] for the server to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.proc.wait()
+    }
+
     /// A `/proc/PID/status` field in KiB (`VmHWM`, `VmRSS`).
     pub fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("the server is alive");
