@@ -383,21 +383,22 @@ fn an_http_cache_in_front_serves_two_hundred_viewers_on_a_few_requests() {
 
 /// A server with `config` to which 3 s of HEVC and Opus are published
 /// in-process, its answer to `index.m3u8`, and the publisher (kept, so
-/// that the last segment stays open). The first playlist request
-/// starts the muxer, which then waits for the stream: it gets every frame
-/// from the first.
+/// that the last segment stays open). The first playlist request, once
+/// the publisher is there and before it sends anything, starts the muxer,
+/// which then waits for the frames: it gets every one from the first.
 fn hevc_and_opus(config: Config) -> (ServerHandle, String, Response, Publisher) {
     let server = http::server(config);
     let addr = server.http_addr().unwrap();
     let name = unique("hevc-hls");
-    let index = {
-        let path = format!("/live/{name}/index.m3u8");
-        std::thread::spawn(move || get(addr, &path))
-    };
-    wait_for_players(&server, "live", &name, 1);
+    let path = format!("/live/{name}/index.m3u8");
+    // Before the publisher: nothing to mux, 404 at once.
+    assert_eq!(get(addr, &path).status, 404);
+    assert_eq!(stream_stats(&server, "live", &name).map(|s| s.players), None);
     let publisher = server
         .publish(&rustic_rtmp::media::StreamKey::new("live", name.clone()))
         .unwrap();
+    let index = std::thread::spawn(move || get(addr, &path));
+    wait_for_players(&server, "live", &name, 1);
     for frame in common::codecs::hevc_opus_frames() {
         publisher.send(frame).unwrap();
     }
@@ -630,4 +631,94 @@ fn a_stream_the_policy_renames_is_followed_by_the_playlist_s_uris() {
     assert_eq!(playlist.status, 200);
     assert!(!parse(&String::from_utf8(playlist.body).unwrap()).segments.is_empty());
     drop(publisher.child_mut().kill());
+}
+
+/// `ffmpeg` publishing the long sample to `url` in a loop, until killed.
+fn publish_looped(url: &str) -> Proc {
+    spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::LongAudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
+}
+
+/// The HTTP address of the binary, from its log.
+fn http_addr(server: &common::binary::Binary) -> SocketAddr {
+    let line = server.wait_for_log("listening for HTTP on");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// A playlist request for a name nobody publishes is answered 404 at once
+/// and starts nothing: a thousand of them (three URL forms, 50 at a time)
+/// leave the server's thread count where it was and no stream listed,
+/// and a live stream's HLS still answers.
+#[test]
+fn playlists_for_names_nobody_publishes_start_no_muxer() {
+    use std::io::{Read, Write};
+    let server = common::binary::Binary::start(&["--http-bind", "127.0.0.1", "--http-port", "0"]);
+    let addr = http_addr(&server);
+    let live = unique("live-hls");
+    let _publisher = publish_looped(&server.url(&format!("live/{live}")));
+    let playlist = format!("/live/{live}/stream.m3u8");
+    wait_until("the live stream's HLS", || get(addr, &playlist).status == 200);
+    let threads = || server.status_kib("Threads:");
+    let before = threads();
+    let invented = unique("invented");
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    for batch in 0..20 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let sockets: Vec<std::net::TcpStream> = (0..50)
+            .map(|i| {
+                let n = batch * 50 + i;
+                let target = match n % 3 {
+                    0 => format!("/live/{invented}-{n}/index.m3u8"),
+                    1 => format!("/live/{invented}-{n}/stream.m3u8"),
+                    _ => format!("/live/{invented}-{n}.m3u8"),
+                };
+                let mut socket = std::net::TcpStream::connect(addr).unwrap();
+                let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                socket.write_all(request.as_bytes()).unwrap();
+                socket
+            })
+            .collect();
+        // Answered at once: a request that waits for a publisher would
+        // hold its thread (and, before, start a muxer) for 30 s.
+        for mut socket in sockets {
+            let left = deadline.saturating_duration_since(Instant::now());
+            socket
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            let mut answer = Vec::new();
+            let _ = socket.read_to_end(&mut answer);
+            let status = String::from_utf8_lossy(&answer).split(' ').nth(1).map(str::to_owned);
+            statuses.push(status.unwrap_or_else(|| "no answer within 5 s".into()));
+        }
+        if statuses.iter().any(|s| s.starts_with("no answer")) {
+            break; // no need to wait for more
+        }
+    }
+    eprintln!(
+        "{} requests for invented names in {:?}",
+        statuses.len(),
+        started.elapsed()
+    );
+    let grown = common::binary::within(Duration::from_secs(5), || threads() <= before + 4);
+    assert!(grown, "{} threads after, {before} before", threads());
+    let streams = String::from_utf8(get(addr, "/api/v1/streams").body).unwrap();
+    assert!(!streams.contains(&invented), "invented streams listed: {streams:.500}");
+    assert!(streams.contains(&live), "{streams:.500}");
+    assert_eq!(statuses.len(), 1000);
+    let not_404: Vec<&String> = statuses.iter().filter(|s| *s != "404").collect();
+    assert!(
+        not_404.is_empty(),
+        "{} not 404, e.g. {:?}",
+        not_404.len(),
+        not_404.first()
+    );
+    assert_eq!(get(addr, &playlist).status, 200);
+    assert_eq!(get(addr, &format!("/live/{live}/index.m3u8")).status, 200);
 }

@@ -1,7 +1,8 @@
 //! HLS for a stream, muxed on demand: the first request for a stream's
 //! playlist starts a muxer, one per stream however many viewers there
-//! are, and the muxer ends once nobody has asked for anything for
-//! `hls_idle`. With `--hls-dir`, a publish starts it too, and it writes
+//! are, if the stream is published or being pulled (a name nobody
+//! publishes gets a 404, not a muxer), and the muxer ends once nobody has
+//! asked for anything for `hls_idle`. With `--hls-dir`, a publish starts it too, and it writes
 //! the files (`hls_files`) while the stream is published.
 //!
 //! The muxer is one more player of the stream (a socketless outlet, see
@@ -212,25 +213,45 @@ impl Hls {
     }
 }
 
-/// Muxers at most, server-wide: each is a thread, started by a request.
+/// Muxers at most, server-wide: each is a thread, started by a request
+/// for a stream that is published or pulled, so only live streams count.
 const MAX_MUXERS: usize = 1000;
 
+/// Why a request finds no HLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoHls {
+    /// No muxer runs, and none may start: the request is no playlist, or
+    /// nothing publishes or pulls the stream.
+    NotLive,
+    /// `MAX_MUXERS` run.
+    TooMany,
+}
+
 /// The HLS of `key` for a request: the running one, or with
-/// `start` (a playlist request) a new one, unless `MAX_MUXERS` run. The
-/// request counts under the muxers' lock, which a muxer takes to decide
-/// it is idle: none ends under a request.
-pub(crate) fn for_stream(shared: &Arc<Shared>, live: &Live, key: &StreamKey, start: bool) -> Option<Arc<Hls>> {
+/// `start` (a playlist request) a new one, if the stream is published or
+/// being pulled and fewer than `MAX_MUXERS` run. A name nobody publishes
+/// starts nothing: a muxer is a thread and a player, which a request for
+/// an invented name must not cost. The request counts under the muxers'
+/// lock, which a muxer takes to decide it is idle: none ends under a
+/// request.
+pub(crate) fn for_stream(shared: &Arc<Shared>, live: &Live, key: &StreamKey, start: bool) -> Result<Arc<Hls>, NoHls> {
+    // Asked before the muxers' lock, which is taken before the registry's
+    // (a muxer joins the stream's players under it).
+    let fed = start && (shared.registry.is_live(key) || shared.pulls.lock().iter().any(|p| &p.key == key));
     let mut all = shared.hls.lock();
     if let Some(hls) = all.get(key).filter(|h| !h.ended.load(Ordering::Relaxed)) {
         hls.touched();
-        return Some(hls.clone());
+        return Ok(hls.clone());
     }
-    if !start || all.len() >= MAX_MUXERS {
-        return None;
+    if !fed {
+        return Err(NoHls::NotLive);
+    }
+    if all.len() >= MAX_MUXERS {
+        return Err(NoHls::TooMany);
     }
     let hls = start_muxer(shared, live, key, &mut all);
     hls.touched();
-    Some(hls)
+    Ok(hls)
 }
 
 /// With `--hls-dir`, starts muxing `key`, just published, for the files:

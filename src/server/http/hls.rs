@@ -5,7 +5,9 @@
 //! The access rules (`?key=`, address lists) apply to every request; the
 //! viewer's own query is carried into every URI of the playlists it gets,
 //! so its key reaches the segments. The `Policy` and the `on_play` hook
-//! are asked for the multivariant playlist, where players start.
+//! are asked for the multivariant playlist, where players start. A
+//! playlist request for a stream nobody publishes or pulls gets 404 at
+//! once and starts no muxer.
 //!
 //! Segments, parts and init segments never change under their URL (a
 //! muxer started again numbers its segments from later on), so they are
@@ -24,7 +26,7 @@ use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
 use crate::server::admission;
-use crate::server::hls::{self, Hls};
+use crate::server::hls::{self, Hls, NoHls};
 use crate::server::live::Live;
 
 /// An answer: its status, content type, body and extra headers.
@@ -164,11 +166,10 @@ pub(crate) fn answer(
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
     shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let Some(hls) = hls::for_stream(shared, live, &key, start) else {
-        return match start {
-            true => busy(),
-            false => Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
-        };
+    let hls = match hls::for_stream(shared, live, &key, start) {
+        Ok(hls) => hls,
+        Err(NoHls::TooMany) => return busy(),
+        Err(NoHls::NotLive) => return Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
     };
     // The media playlist's URI, from where the player asked; from the
     // server's root when the Policy renamed the stream, so that the
