@@ -626,10 +626,17 @@ fn a_stream_the_policy_renames_is_followed_by_the_playlist_s_uris() {
     assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
     let text = String::from_utf8(index.body).unwrap();
     let media = text.lines().last().unwrap();
-    assert_eq!(media, format!("/live/{name}/stream.m3u8"), "{text}");
+    // The Policy decides plays: the URI carries the token of what it
+    // admitted.
+    let (path, token) = media.split_once("?hls_token=").unwrap();
+    assert_eq!(path, format!("/live/{name}/stream.m3u8"), "{text}");
     let playlist = get(addr, media);
     assert_eq!(playlist.status, 200);
     assert!(!parse(&String::from_utf8(playlist.body).unwrap()).segments.is_empty());
+    // The token binds the renamed stream: the name asked for, which the
+    // Policy would rename on its way through index.m3u8, it does not open.
+    let asked = format!("/live/tv-{name}/stream.m3u8?hls_token={token}");
+    assert_eq!(get(addr, &asked).status, 403, "{asked}");
     drop(publisher.child_mut().kill());
 }
 
@@ -645,10 +652,171 @@ fn publish_looped(url: &str) -> Proc {
     )
 }
 
+/// An `on_play` hook on a free loopback port: 2xx for a play whose query
+/// has `viewer=ok`, 403 for any other.
+fn hook_admitting_viewer_ok() -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { continue };
+            std::thread::spawn(move || {
+                socket.set_read_timeout(Some(WAIT)).unwrap();
+                // The form is the body; read the head, then as many bytes
+                // as it says.
+                let mut bytes = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body = loop {
+                    let n = socket.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    bytes.extend_from_slice(&buf[..n]);
+                    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+                    let length: usize = (head.lines())
+                        .find_map(|l| l.strip_prefix("content-length:")?.trim().parse().ok())
+                        .unwrap_or(0);
+                    if bytes.len() >= end + 4 + length {
+                        break String::from_utf8_lossy(&bytes[end + 4..end + 4 + length]).into_owned();
+                    }
+                };
+                let status = match body.split('&').any(|pair| pair == "viewer=ok") {
+                    true => "200 OK",
+                    false => "403 Forbidden",
+                };
+                let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = socket.write_all(answer.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
 /// The HTTP address of the binary, from its log.
 fn http_addr(server: &common::binary::Binary) -> SocketAddr {
     let line = server.wait_for_log("listening for HTTP on");
     line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The value of `hls_token=` in a URI.
+fn token_in(uri: &str) -> &str {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    (query.split('&').find_map(|pair| pair.strip_prefix("hls_token=")))
+        .unwrap_or_else(|| panic!("no hls_token in {uri}"))
+}
+
+/// Issue 22, finding 2: the `on_play` hook is asked for `index.m3u8`, and
+/// what it admitted is a token every other file needs: a refused viewer
+/// going straight to `stream.m3u8`, a segment, a part or the init segment
+/// gets 403, as does one with a forged or altered token or one made for
+/// another stream; an admitted viewer plays on through the token, ffmpeg
+/// included.
+#[test]
+fn r22_hls_files_need_the_token_of_the_stream_the_hook_admitted() {
+    let hook = hook_admitting_viewer_ok();
+    let on_play = format!("http://{hook}/play");
+    let args = ["--http-bind", "127.0.0.1", "--http-port", "0", "--on-play", &on_play];
+    let server = common::binary::Binary::start(&args);
+    let addr = http_addr(&server);
+    let (name, other) = (unique("gated"), unique("gated-other"));
+    let _publishers = [&name, &other].map(|n| publish_looped(&server.url(&format!("live/{n}"))));
+    // Asked before the publisher connects, it is 404 at once: ask again.
+    let index_of = |n: &str| {
+        let mut text = String::new();
+        wait_until(&format!("{n} to be live"), || {
+            let index = get(addr, &format!("/live/{n}/index.m3u8?viewer=ok"));
+            text = String::from_utf8_lossy(&index.body).into_owned();
+            assert!(matches!(index.status, 200 | 404), "{text}");
+            index.status == 200
+        });
+        text.lines().last().unwrap().to_owned()
+    };
+    // Admitted: the media playlist's URI carries the viewer's query and a
+    // token, and so does every URI of the media playlist.
+    let media = index_of(&name);
+    assert!(media.starts_with("stream.m3u8?viewer=ok&hls_token="), "{media}");
+    let token = token_in(&media).to_owned();
+    let playlist = get(addr, &format!("/live/{name}/{media}"));
+    assert_eq!(playlist.status, 200, "{}", String::from_utf8_lossy(&playlist.body));
+    let playlist = parse(&String::from_utf8(playlist.body).unwrap());
+    let (_, _, segment) = playlist.segments.last().unwrap().clone();
+    let (_, part, _) = playlist.parts.first().unwrap().clone();
+    let files = [playlist.map.clone(), segment, part];
+    for uri in &files {
+        assert_eq!(token_in(uri), token, "one token for the viewer: {uri}");
+        assert_eq!(get(addr, &format!("/live/{name}/{uri}")).status, 200, "{uri}");
+    }
+
+    // Refused by the hook at index.m3u8, as before, and now at every file
+    // asked directly.
+    assert_eq!(get(addr, &format!("/live/{name}/index.m3u8?viewer=no")).status, 403);
+    let strip = |uri: &str| uri.split_once('?').map_or(uri, |(file, _)| file).to_owned();
+    let mut direct: Vec<String> = vec!["stream.m3u8".into(), "stream.m3u8?viewer=ok".into()];
+    direct.extend(files.iter().map(|uri| strip(uri)));
+    direct.extend(files.iter().map(|uri| format!("{}?viewer=no", strip(uri))));
+    for uri in &direct {
+        let refused = get(addr, &format!("/live/{name}/{uri}"));
+        assert_eq!(refused.status, 403, "{uri} without a token");
+        assert!(String::from_utf8_lossy(&refused.body).contains("hls_token"), "{uri}");
+    }
+    // Forged and altered tokens: a made-up one, a later expiry under the
+    // real MAC, one digit of the MAC changed, one long expired.
+    let (expires, mac) = token.split_once('.').unwrap();
+    let flipped = format!("{}{}", if mac.starts_with('0') { '1' } else { '0' }, &mac[1..]);
+    let later: u64 = expires.parse::<u64>().unwrap() + 3600;
+    for forged in [
+        format!("{expires}.{}", "0".repeat(32)),
+        format!("{later}.{mac}"),
+        format!("{expires}.{flipped}"),
+        format!("1000000000.{mac}"),
+        "nonsense".to_owned(),
+    ] {
+        for uri in &files {
+            let uri = format!("{}?hls_token={forged}", strip(uri));
+            assert_eq!(get(addr, &format!("/live/{name}/{uri}")).status, 403, "{uri}");
+        }
+        let uri = format!("/live/{name}/stream.m3u8?hls_token={forged}");
+        assert_eq!(get(addr, &uri).status, 403, "{uri}");
+    }
+    // A token opens its own stream only.
+    let other_media = index_of(&other);
+    let other_playlist = get(addr, &format!("/live/{other}/{other_media}"));
+    let other_playlist = parse(&String::from_utf8(other_playlist.body).unwrap());
+    let other_files = [
+        "stream.m3u8".to_owned(),
+        strip(&other_playlist.map),
+        strip(&other_playlist.segments.last().unwrap().2),
+    ];
+    for file in &other_files {
+        let uri = format!("/live/{other}/{file}?viewer=ok&hls_token={token}");
+        assert_eq!(get(addr, &uri).status, 403, "{uri} with {name}'s token");
+    }
+    let uri = format!("/live/{name}/stream.m3u8?hls_token={}", token_in(&other_media));
+    assert_eq!(get(addr, &uri).status, 403, "{uri} with {other}'s token");
+
+    // ffmpeg, admitted, reads the stream through index.m3u8: the token
+    // rides along into every request it makes.
+    let scratch = Scratch::new("hls-gated");
+    let out = scratch.path("copy.mp4");
+    let copied = run(Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(format!("http://{addr}/live/{name}/index.m3u8?viewer=ok"))
+        .args(["-t", "2", "-c", "copy", "-y"])
+        .arg(&out));
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let probed = probe(&out);
+    assert_eq!(probed.codecs(), ["aac", "h264"]);
+    assert!(probed.video().len() >= 25, "{} video packets", probed.video().len());
+    // And one the hook refuses gets nothing.
+    let refused = run(Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(format!("http://{addr}/live/{name}/index.m3u8?viewer=no"))
+        .args(["-t", "1", "-c", "copy", "-f", "null", "-"]));
+    assert!(!refused.status.success(), "a refused viewer played");
 }
 
 /// A playlist request for a name nobody publishes is answered 404 at once

@@ -39,6 +39,11 @@ impl Webhooks {
         Webhooks { hooks, agent }
     }
 
+    /// Whether `on_play` is set: plays are decided.
+    pub(crate) fn decides_plays(&self) -> bool {
+        self.hooks.on_play.is_some()
+    }
+
     /// Calls `url` for `call` and reads the answer as a decision.
     fn ask(&self, url: &Option<String>, call: &str, request: &PolicyRequest<'_>, extra: &[(&str, &str)]) -> Decision {
         let Some(url) = url else {

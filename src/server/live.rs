@@ -67,6 +67,14 @@ impl Live {
         }
     }
 
+    /// Whether a `Policy` or an `on_play` hook decides `app`'s plays: a
+    /// decision per viewer, which HLS carries in a token
+    /// (`http/hls_token.rs`).
+    pub(crate) fn decides_plays(&self, app: &str) -> bool {
+        let hooked = self.webhooks.get(app).as_ref().is_some_and(Webhooks::decides_plays);
+        self.config.policy.is_some() || hooked
+    }
+
     /// What `request.app`'s webhooks, then the embedding program's policy,
     /// decide of `request`: the first denial wins, a rename carries on
     /// under the new name.

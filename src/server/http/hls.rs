@@ -5,9 +5,16 @@
 //! The access rules (`?key=`, address lists) apply to every request; the
 //! viewer's own query is carried into every URI of the playlists it gets,
 //! so its key reaches the segments. The `Policy` and the `on_play` hook
-//! are asked for the multivariant playlist, where players start. A
-//! playlist request for a stream nobody publishes or pulls gets 404 at
-//! once and starts no muxer.
+//! are asked for the multivariant playlist, where players start; when
+//! either decides plays, the playlist's URI carries a signed token of
+//! what they admitted (the stream, renamed maybe, and the viewer's
+//! address; `hls_token`), the media playlist carries it on (renewed past
+//! half its 6 min life) into its segments', parts' and init segment's
+//! URIs, and every file but the multivariant playlist and the page is
+//! refused with 403 without a valid one for that stream and address.
+//! Without a `Policy` or `on_play` hook every viewer is admitted alike
+//! and no token is asked for. A playlist request for a stream nobody
+//! publishes or pulls gets 404 at once and starts no muxer.
 //!
 //! Segments, parts and init segments never change under their URL (a
 //! muxer started again numbers its segments from later on), so they are
@@ -20,7 +27,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::request::{HlsFile, own_query, percent_encode};
+use super::hls_token;
+use super::request::{HLS_TOKEN, HlsFile, own_query, percent_encode};
 use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
@@ -144,21 +152,36 @@ pub(crate) fn answer(
     if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
         return Answer::refusal(Status::FORBIDDEN, &why);
     }
-    let own = own_query(query);
-    let q = if own.is_empty() {
-        String::new()
-    } else {
-        format!("?{own}")
-    };
     let asked = key;
-    let key = match file {
+    // One decision per viewer: the Policy and the hook are asked for the
+    // multivariant playlist, where players start, and what they admitted
+    // rides in a token (when they decide plays at all) that every other
+    // file needs.
+    let decided = live.decides_plays(&key.app);
+    let (key, token) = match file {
         HlsFile::Multivariant { .. } => {
             match admission::may_play(shared, live, &admission::Asker::http(id, peer), key, query) {
-                Ok(key) => key,
+                Ok(key) => {
+                    let token =
+                        decided.then(|| hls_token::sign(&shared.hls_secret, &key, peer.ip(), hls_token::expiry(now())));
+                    (key, token)
+                }
                 Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
             }
         }
-        _ => key.clone(),
+        HlsFile::Page => (key.clone(), None),
+        _ if decided => match admitted(shared, key, query, peer.ip()) {
+            Ok(token) => (key.clone(), Some(token)),
+            Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
+        },
+        _ => (key.clone(), None),
+    };
+    let own = own_query(query);
+    let mut pairs: Vec<String> = (!own.is_empty()).then_some(own).into_iter().collect();
+    pairs.extend(token.map(|token| format!("{HLS_TOKEN}={token}")));
+    let q = match pairs.is_empty() {
+        true => String::new(),
+        false => format!("?{}", pairs.join("&")),
     };
     if file == HlsFile::Page {
         return Answer::new(Status::OK, "text/html; charset=utf-8", page(&key, &q).into_bytes()).cached(60, None);
@@ -284,6 +307,22 @@ fn from_muxer(
         }
         HlsFile::Page => unreachable!("answered above"),
     }
+}
+
+/// The token to write into the URIs of a file of `key` asked with `query`
+/// from `ip`: the token the query carries (renewed when past half its
+/// life), if it admits `ip` to `key`; else why not.
+fn admitted(shared: &Shared, key: &StreamKey, query: &str, ip: IpAddr) -> Result<String, String> {
+    let presented = (query.split('&')).find_map(|pair| pair.strip_prefix(HLS_TOKEN)?.strip_prefix('='));
+    let Some(token) = presented else {
+        return Err("play refused: no hls_token; start from index.m3u8".into());
+    };
+    hls_token::renew(&shared.hls_secret, token, key, ip, now()).map_err(|e| format!("play refused: {e}"))
+}
+
+/// Seconds since 1970, now.
+fn now() -> u64 {
+    crate::server::calendar::since_1970().as_secs()
 }
 
 fn ready_if(yes: bool) -> Ready {

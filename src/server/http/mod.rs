@@ -12,6 +12,7 @@
 pub(crate) mod api;
 pub(crate) mod connection;
 mod hls;
+mod hls_token;
 pub(crate) mod metrics;
 pub(crate) mod request;
 pub(crate) mod response;

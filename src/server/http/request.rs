@@ -262,11 +262,16 @@ impl HlsFile {
     }
 }
 
-/// A query without the `_HLS_` values: what a viewer's own URL carried
-/// (its key), for the URIs of the playlists it gets.
+/// The query parameter carrying a viewer's HLS token (see
+/// `http/hls_token.rs`).
+pub(crate) const HLS_TOKEN: &str = "hls_token";
+
+/// A query without the `_HLS_` values and the HLS token: what a viewer's
+/// own URL carried (its key), for the URIs of the playlists it gets.
 pub(crate) fn own_query(query: &str) -> String {
+    let ours = |pair: &str| pair.starts_with("_HLS_") || pair.split('=').next() == Some(HLS_TOKEN);
     let own: Vec<&str> = (query.split('&'))
-        .filter(|pair| !pair.is_empty() && !pair.starts_with("_HLS_"))
+        .filter(|pair| !pair.is_empty() && !ours(pair))
         .collect();
     own.join("&")
 }
@@ -506,6 +511,14 @@ mod tests {
 
     fn route_of(method: &str, target: &str) -> Route {
         route(&request(&format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n")))
+    }
+
+    #[test]
+    fn the_own_query_drops_the_hls_values_and_the_token() {
+        assert_eq!(own_query("key=k&_HLS_msn=3&_HLS_part=1"), "key=k");
+        assert_eq!(own_query("hls_token=1.ab&key=k&&hls_token"), "key=k");
+        // Only that exact parameter is the token.
+        assert_eq!(own_query("hls_tokens=1&x_hls_token=2"), "hls_tokens=1&x_hls_token=2");
     }
 
     #[test]
