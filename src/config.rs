@@ -210,6 +210,15 @@ pub struct Config {
     pub panic_after_publish_to_app: Option<String>,
 }
 
+impl Config {
+    /// Whether stream names are credentials: a publish keys file lists
+    /// the names that may publish, server-wide or for an application.
+    pub(crate) fn names_are_secret(&self) -> bool {
+        let keyed = |access: &Access| access.publish_keys_file.is_some();
+        keyed(&self.access) || self.apps.values().any(|app| keyed(&app.access))
+    }
+}
+
 impl Default for Config {
     /// The peer limits and session settings are the defaults of the layers
     /// that enforce them, so each number is written once.

@@ -296,3 +296,51 @@ fn api_bind_keeps_the_api_off_the_players_address() {
     assert!(head.starts_with("HTTP/1.1 200"), "players still play there: {head}");
     assert_eq!(pushes(api, &stream), 0);
 }
+
+#[test]
+fn under_a_keys_file_names_are_shown_only_to_the_token() {
+    let scratch = Scratch::new("names");
+    let name = unique("s3cret");
+    let keys = scratch.path("keys");
+    std::fs::write(&keys, format!("live/{name}\n")).unwrap();
+    let token_file = scratch.path("token");
+    std::fs::write(&token_file, "t0ken-for-names\n").unwrap();
+    let server = Binary::start(&[
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--publish-keys-file",
+        keys.to_str().unwrap(),
+        "--api-token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    let api = http_addr(&server);
+    let _publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{name}")),
+        &[],
+    );
+    server.wait_for_log("publish start");
+    let bearer = "Authorization: Bearer t0ken-for-names\r\n";
+    let read = |target: &str, headers: &str| {
+        let answer = ask(api, "GET", target, &format!("Host: 127.0.0.1\r\n{headers}"));
+        assert_eq!(answer.status, 200, "{target}: {}", answer.head);
+        String::from_utf8(answer.body).unwrap()
+    };
+    wait_until("the stream in the API", || {
+        read("/api/v1/streams", bearer).contains(&name)
+    });
+    for target in ["/api/v1/streams", "/api/v1/clients", "/stat", "/metrics"] {
+        assert!(read(target, bearer).contains(&name), "{target} with the token");
+        let without = read(target, "");
+        assert!(!without.contains(&name), "{target} without the token: {without}");
+        assert!(without.contains('~'), "{target} shows a stand-in: {without}");
+        let foreign = read(target, &format!("{bearer}Origin: http://evil.example\r\n"));
+        assert!(!foreign.contains(&name), "{target} to another origin, token or not");
+    }
+    // The stand-in is the same in every answer.
+    let streams: Value = serde_json::from_str(&read("/api/v1/streams", "")).unwrap();
+    let shown = streams["streams"][0]["name"].as_str().unwrap().to_owned();
+    assert!(read("/metrics", "").contains(&shown), "{shown}");
+}

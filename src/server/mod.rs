@@ -102,9 +102,11 @@ pub(crate) struct Shared {
     hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
     /// Bytes of segments and parts all HLS muxers hold.
     hls_bytes: Arc<AtomicUsize>,
-    /// Signs HLS tokens (`http/hls_token.rs`): drawn once, so that a
-    /// reload of the settings leaves viewers' tokens valid.
-    hls_secret: [u8; 32],
+    /// The process's own secret: signs HLS tokens (`http/hls_token.rs`)
+    /// and keys the stand-ins of hidden stream names (`http/names.rs`).
+    /// Drawn once, so that a reload of the settings leaves viewers'
+    /// tokens valid and stand-ins the same.
+    secret: [u8; 32],
     /// Every recording under way.
     recorders: Mutex<Vec<Arc<record::Recorder>>>,
     /// Told when the last recording is done, for shutdown.
@@ -423,7 +425,7 @@ impl Server {
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
             hls_bytes: Arc::default(),
-            hls_secret: auth::os_secret(),
+            secret: auth::os_secret(),
             hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),

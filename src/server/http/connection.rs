@@ -11,7 +11,7 @@ use log::{debug, info};
 
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
-use super::{api, metrics, stat, trust};
+use super::{api, metrics, names, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
@@ -22,7 +22,7 @@ use crate::server::outlet::Outlet;
 use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
-use crate::server::{Live, Shared};
+use crate::server::{ClientStats, Live, PushStats, Shared, StreamStats};
 
 /// The dashboard: one page, its script and style inline, nothing fetched
 /// from elsewhere.
@@ -155,14 +155,16 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                             bytes_in: totals.recv_bytes,
                             bytes_out: totals.send_bytes,
                         };
-                        let body = stat::render(&server, &shared.stream_stats(), &shared.clients());
+                        let seen = Figures::as_seen_by(shared, &live, &request, peer);
+                        let body = stat::render(&server, &seen.streams, &seen.clients);
                         (Status::OK, "text/xml", body)
                     }
                     Route::Metrics => {
-                        let streams = shared.stream_stats();
+                        let seen = Figures::as_seen_by(shared, &live, &request, peer);
                         let mut totals = shared.totals();
-                        totals.slow_players_disconnected += streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
-                        let body = metrics::render(&totals, &streams, &shared.push_stats());
+                        let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
+                        totals.slow_players_disconnected += slow;
+                        let body = metrics::render(&totals, &seen.streams, &seen.pushes);
                         (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                     }
                     _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
@@ -249,6 +251,45 @@ fn refuse(socket: &TcpStream, response: &[u8]) {
     }
 }
 
+/// The server's figures, as one caller may see them.
+struct Figures {
+    streams: Vec<StreamStats>,
+    clients: Vec<ClientStats>,
+    pushes: Vec<PushStats>,
+}
+
+impl Figures {
+    /// The figures as they are.
+    fn of(shared: &Shared) -> Figures {
+        Figures {
+            streams: shared.stream_stats(),
+            clients: shared.clients(),
+            pushes: shared.push_stats(),
+        }
+    }
+
+    /// The figures for `request`: under a publish keys file, whose names
+    /// are credentials, with names hidden (`names`) from a caller that may
+    /// not change things or that a page of another origin sent.
+    fn as_seen_by(shared: &Shared, live: &Live, request: &Request, peer: SocketAddr) -> Figures {
+        let mut figures = Figures::of(shared);
+        let foreign = trust::foreign_sender(request);
+        let trusted = request.origin.is_none()
+            && (live.gates.server())
+                .may_change(peer.ip(), request.authorization.as_deref(), foreign)
+                .is_ok();
+        if live.config.names_are_secret() && !trusted {
+            let Figures {
+                streams,
+                clients,
+                pushes,
+            } = &mut figures;
+            names::hide(&shared.secret, streams, clients, pushes);
+        }
+        figures
+    }
+}
+
 /// The status and JSON body answering an API call.
 fn answer_api(
     call: &ApiCall,
@@ -278,8 +319,15 @@ fn answer_api(
         shared.warn_peer(None, format_args!("{peer} API change refused: {why}"));
         return (status, envelope.error(code, &why));
     }
-    let streams = shared.stream_stats();
-    let pushes = shared.push_stats();
+    // A change found its caller trusted above, and acts on the real names.
+    let Figures {
+        streams,
+        clients,
+        pushes,
+    } = match call.changes() {
+        true => Figures::of(shared),
+        false => Figures::as_seen_by(shared, live, request, peer),
+    };
     let by_id = |id: &str| id.parse::<u64>().ok();
     let stream_of = |id: &str| streams.iter().find(|s| Some(s.id) == by_id(id));
     match call {
@@ -329,8 +377,8 @@ fn answer_api(
                 false => not_found("that stream is not pushed there"),
             }
         }
-        ApiCall::Clients => (Status::OK, api::clients(&envelope, &shared.clients(), &streams)),
-        ApiCall::Client(id) => match shared.clients().iter().find(|c| Some(c.id) == by_id(id)) {
+        ApiCall::Clients => (Status::OK, api::clients(&envelope, &clients, &streams)),
+        ApiCall::Client(id) => match clients.iter().find(|c| Some(c.id) == by_id(id)) {
             Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
             None => not_found("no client has that id"),
         },

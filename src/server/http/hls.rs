@@ -163,7 +163,7 @@ pub(crate) fn answer(
             match admission::may_play(shared, live, &admission::Asker::http(id, peer), key, query) {
                 Ok(key) => {
                     let token =
-                        decided.then(|| hls_token::sign(&shared.hls_secret, &key, peer.ip(), hls_token::expiry(now())));
+                        decided.then(|| hls_token::sign(&shared.secret, &key, peer.ip(), hls_token::expiry(now())));
                     (key, token)
                 }
                 Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
@@ -317,7 +317,7 @@ fn admitted(shared: &Shared, key: &StreamKey, query: &str, ip: IpAddr) -> Result
     let Some(token) = presented else {
         return Err("play refused: no hls_token; start from index.m3u8".into());
     };
-    hls_token::renew(&shared.hls_secret, token, key, ip, now()).map_err(|e| format!("play refused: {e}"))
+    hls_token::renew(&shared.secret, token, key, ip, now()).map_err(|e| format!("play refused: {e}"))
 }
 
 /// Seconds since 1970, now.

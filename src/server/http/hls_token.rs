@@ -24,7 +24,7 @@
 //! In scope: making, checking and renewing tokens, from bytes and the
 //! time given. Out of scope: where a token travels and when one is asked
 //! for (`http/hls.rs`), and the secret (drawn from the OS at start,
-//! `Shared::hls_secret`).
+//! `Shared::secret`).
 
 use std::fmt;
 use std::net::IpAddr;

@@ -14,6 +14,7 @@ pub(crate) mod connection;
 mod hls;
 mod hls_token;
 pub(crate) mod metrics;
+mod names;
 pub(crate) mod request;
 pub(crate) mod response;
 pub(crate) mod stat;
