@@ -76,6 +76,9 @@ fn shutdown_closes_every_connection_and_stops_accepting() {
     let mut player = RawClient::handshake(addr);
     player.connect("live");
     player.play(&name);
+    // `play` only sends the command: wait until the server has subscribed
+    // the player, or shutdown may come first and owe it no StreamEOF.
+    wait_for_players(&server, "live", &name, 1);
     let mut idle = TcpStream::connect(addr).unwrap(); // stuck before the handshake
     wait_until("both connections registered", || server.stats().connections == 2);
 
