@@ -36,7 +36,8 @@ fn hls_js() -> PathBuf {
 }
 
 /// A page that plays `playlist` with hls.js and reports its state, and how
-/// far behind the newest frame the server has (from its API) it plays.
+/// far behind the newest frame the server has (from its API) it plays, in
+/// the stream's own time.
 fn page(script: &std::path::Path, playlist: &str, api: &str, name: &str, low_latency: bool) -> String {
     format!(
         r#"<!doctype html><html><body>
@@ -47,8 +48,16 @@ const video = document.getElementById("video");
 // Catch up to the target latency after a stall, as a live player should
 // (hls.js's default is to stay behind).
 const hls = new Hls({{ lowLatencyMode: {low_latency}, maxLiveSyncPlaybackRate: 1.5 }});
-let error = null, edge = null;
+let error = null, edge = null, shift = null;
 hls.on(Hls.Events.ERROR, (_, data) => {{ if (data.fatal) error = data.type + " " + data.details; }});
+// hls.js does not play a frame at its own time: it shifts the media so
+// that the first segment of the first playlist it loaded starts at 0, and
+// says by how much here. That segment starts at the keyframe the muxer
+// began on, 0 s, 1 s or 2 s into the stream as the browser was quick or
+// slow to ask, so the shift is added back before comparing with the
+// server's timestamps (without it the delay read 0.8 s, 1.9 s or 3.1 s
+// by that shift alone, while hls.js played 0.8-1.2 s behind every time).
+hls.on(Hls.Events.INIT_PTS_FOUND, (_, data) => {{ if (data.id === "main") shift = data.initPTS / data.timescale; }});
 hls.loadSource("{playlist}");
 hls.attachMedia(video);
 video.play().catch(() => {{}});
@@ -61,7 +70,9 @@ setInterval(async () => {{
 }}, 250);
 window.state = () => ({{
   currentTime: video.currentTime,
-  delayMs: edge && video.currentTime > 0 ? edge.ms + (performance.now() - edge.at) - video.currentTime * 1000 : null,
+  delayMs: edge && shift !== null && video.currentTime > 0
+    ? edge.ms + (performance.now() - edge.at) - (video.currentTime + shift) * 1000
+    : null,
   error,
   width: video.videoWidth,
 }});
