@@ -84,6 +84,11 @@ pub struct Config {
     pub max_connections: usize,
     /// Most open connections from one address; 0 for no limit.
     pub max_connections_per_ip: usize,
+    /// Most open HTTP connections (players, HLS viewers, the API),
+    /// counted apart from RTMP's so that neither crowds out the other.
+    pub http_max_connections: usize,
+    /// Most open HTTP connections from one address; 0 for no limit.
+    pub http_max_connections_per_ip: usize,
     /// Time a peer has to finish the handshake.
     pub handshake_timeout: Duration,
     /// Silence after which a peer is sent a PingRequest; a peer that then
@@ -248,6 +253,10 @@ impl Default for Config {
             max_amf_message_len: session.max_amf_message_len,
             max_connections: 10_000,
             max_connections_per_ip: 0,
+            http_max_connections: 10_000,
+            // Players behind one NAT (an office, a campus) share an
+            // address; a page or a script on it gets no more than this.
+            http_max_connections_per_ip: 256,
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
             idle_publisher_timeout: Duration::from_secs(30),

@@ -118,6 +118,14 @@ struct Args {
     /// most open connections from one address (default 0: no limit)
     #[argh(option, default = "0")]
     max_connections_per_ip: usize,
+    /// most open HTTP connections, counted apart from RTMP's (default
+    /// 10000)
+    #[argh(option, default = "10_000")]
+    http_max_connections: usize,
+    /// most open HTTP connections from one address (default 256; 0: no
+    /// limit)
+    #[argh(option, default = "256")]
+    http_max_connections_per_ip: usize,
     /// megabytes (MiB) of unfinished messages all connections may hold; the
     /// connection that would pass it is closed (default 512)
     #[argh(option, default = "512")]
@@ -347,7 +355,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    raise_open_file_limit(config.max_connections);
+    raise_open_file_limit(config.max_connections + config.http_max_connections);
     let mut server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {
@@ -506,6 +514,8 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         gop_cache: !args.no_gop_cache,
         max_connections: args.max_connections,
         max_connections_per_ip: args.max_connections_per_ip,
+        http_max_connections: args.http_max_connections,
+        http_max_connections_per_ip: args.http_max_connections_per_ip,
         max_total_buffered_bytes: args.max_buffered_mb.saturating_mul(1024 * 1024),
         merge_write: Duration::from_millis(args.merge_write_ms),
         player_nodelay: args.nodelay,
@@ -788,7 +798,7 @@ const SPARE_FILES: u64 = 64;
 /// Raises the soft limit on open files to the hard limit (the usual soft
 /// limit of 1024 would cap the server near 1000 connections whatever
 /// --max-connections says), and warns when even that cannot hold
-/// `max_connections`: each takes one descriptor.
+/// `max_connections` (RTMP's and HTTP's): each takes one descriptor.
 fn raise_open_file_limit(max_connections: usize) {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
@@ -800,7 +810,7 @@ fn raise_open_file_limit(max_connections: usize) {
     let fits = limit.saturating_sub(SPARE_FILES);
     if fits < max_connections as u64 {
         warn!(
-            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections {max_connections}; raise it (ulimit -Hn) to serve them all"
+            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections and --http-max-connections ({max_connections}); raise it (ulimit -Hn) to serve them all"
         );
     }
 }
@@ -877,6 +887,8 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         merge_write_ms,
         max_connections,
         max_connections_per_ip,
+        http_max_connections,
+        http_max_connections_per_ip,
         max_buffered_mb
     );
     value!(

@@ -39,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) nodelay: Option<bool>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_ip: Option<usize>,
+    pub(crate) http_max_connections: Option<usize>,
+    pub(crate) http_max_connections_per_ip: Option<usize>,
     pub(crate) max_buffered_mb: Option<usize>,
     pub(crate) publish_key: Option<String>,
     pub(crate) publish_key_file: Option<PathBuf>,

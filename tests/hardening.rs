@@ -767,3 +767,36 @@ fn f14_hls_of_a_stream_whose_keyframes_stop_holds_at_most_its_budget() {
     assert!(grown <= 192 * MIB, "peak grew {grown} KiB");
     server.assert_unharmed(canary);
 }
+
+#[test]
+fn f15_http_connections_have_their_own_limits_and_cannot_crowd_out_rtmp() {
+    use std::io::Read;
+    let mut server = Binary::start(&[
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--max-connections",
+        "40",
+        "--http-max-connections",
+        "300",
+    ]);
+    let addr = http_addr(&server);
+    let canary = server.canary();
+    // 256 connections from one address, the default per-address limit,
+    // each holding a request head open.
+    let held: Vec<std::net::TcpStream> = (0..256)
+        .map(|_| http::send(addr, b"GET /live/x.flv HTTP/1.1\r\n"))
+        .collect();
+    let refused_one = || {
+        let mut extra = http::send(addr, b"GET / HTTP/1.1\r\n");
+        let mut byte = [0u8; 1];
+        matches!(extra.read(&mut byte), Ok(0) | Err(_))
+    };
+    wait_until("the 257th from one address to be closed at once", refused_one);
+    assert!(server.count_lines("http-max-connections-per-ip") >= 1);
+    // 256 HTTP connections are more than --max-connections 40, and RTMP
+    // still takes publishers and players.
+    server.assert_unharmed(canary);
+    drop(held);
+}

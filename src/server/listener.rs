@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error};
 
-use super::Shared;
+use super::{Door, Shared};
 use super::clients::Client;
 use super::log_limit::LogLimit;
 use crate::config::THREAD_STACK;
@@ -35,7 +35,7 @@ pub(crate) type Serve = fn(Arc<TcpStream>, Arc<Client>, Arc<Shared>);
 
 /// Accepts until `shared.stopping` is set (and a connection wakes it),
 /// serving each socket with `serve` on a thread named `{kind}-{id}`.
-pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, kind: &'static str, serve: Serve) {
+pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, (kind, door): (&'static str, Door), serve: Serve) {
     let mut backoff = FIRST_BACKOFF;
     let mut accept_errors = LogLimit::new(1, Duration::from_secs(10));
     for incoming in listener.incoming() {
@@ -64,7 +64,7 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, kind: &'static str
                 continue;
             }
         };
-        let client = match shared.register(&socket, peer) {
+        let client = match shared.register(&socket, peer, door) {
             Ok(client) => client,
             Err(why) => {
                 shared.warn_peer(None, format_args!("{peer} refused: {why}"));

@@ -165,30 +165,44 @@ impl Shared {
 
     /// Adds an accepted socket to the open set, unless the server or its
     /// peer's address has as many connections as allowed; `Err` says why.
-    fn register(&self, socket: &Arc<TcpStream>, peer: SocketAddr) -> Result<Arc<Client>, String> {
+    /// RTMP's and HTTP's connections are counted apart, each against its
+    /// own limits, so that viewers over one cannot crowd out the other.
+    fn register(&self, socket: &Arc<TcpStream>, peer: SocketAddr, door: Door) -> Result<Arc<Client>, String> {
         let ip = peer.ip();
         let live = self.live();
+        let config = &live.config;
         let mut open = self.sockets.lock();
-        if open.sockets.len() >= live.config.max_connections {
-            open.refused_max_connections += 1;
-            return Err(format!(
-                "{} connections open, the limit (max-connections)",
-                open.sockets.len()
-            ));
+        let (max, max_per_ip, flags) = match door {
+            Door::Rtmp => (
+                config.max_connections,
+                config.max_connections_per_ip,
+                ["max-connections", "max-connections-per-ip"],
+            ),
+            Door::Http => (
+                config.http_max_connections,
+                config.http_max_connections_per_ip,
+                ["http-max-connections", "http-max-connections-per-ip"],
+            ),
+        };
+        let through_door = open.through[door as usize];
+        if through_door >= max {
+            open.refused[door as usize][0] += 1;
+            return Err(format!("{through_door} connections open, the limit ({})", flags[0]));
         }
-        let per_ip = open.per_ip.entry(ip).or_default();
-        let limit = live.config.max_connections_per_ip;
-        if limit > 0 && *per_ip >= limit {
-            let refused = format!("{per_ip} connections open from {ip}, the limit (max-connections-per-ip)");
-            open.refused_per_ip += 1;
+        let per_ip = open.per_ip.entry((ip, door)).or_default();
+        if max_per_ip > 0 && *per_ip >= max_per_ip {
+            let refused = format!("{per_ip} connections open from {ip}, the limit ({})", flags[1]);
+            open.refused[door as usize][1] += 1;
             return Err(refused);
         }
         *per_ip += 1;
+        open.through[door as usize] += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let client = Client::new(id, peer);
         let entry = OpenSocket {
             socket: socket.clone(),
             ip,
+            door,
             client: client.clone(),
         };
         open.sockets.insert(id, entry);
@@ -297,8 +311,10 @@ impl Shared {
             connections: open.sockets.len(),
             accepted: open.accepted,
             refused: vec![
-                ("max_connections", open.refused_max_connections),
-                ("max_connections_per_ip", open.refused_per_ip),
+                ("max_connections", open.refused[Door::Rtmp as usize][0]),
+                ("max_connections_per_ip", open.refused[Door::Rtmp as usize][1]),
+                ("http_max_connections", open.refused[Door::Http as usize][0]),
+                ("http_max_connections_per_ip", open.refused[Door::Http as usize][1]),
             ],
             recv_bytes: recv,
             send_bytes: send,
@@ -318,10 +334,12 @@ impl Shared {
         let stats = closed.client.stats();
         open.closed_recv_bytes += stats.recv_bytes;
         open.closed_send_bytes += stats.send_bytes;
-        if let Some(count) = open.per_ip.get_mut(&closed.ip) {
+        open.through[closed.door as usize] -= 1;
+        let from = (closed.ip, closed.door);
+        if let Some(count) = open.per_ip.get_mut(&from) {
             *count -= 1;
             if *count == 0 {
-                open.per_ip.remove(&closed.ip);
+                open.per_ip.remove(&from);
             }
         }
         if open.sockets.is_empty() {
@@ -335,12 +353,14 @@ impl Shared {
 #[derive(Default)]
 struct Open {
     sockets: HashMap<ConnId, OpenSocket>,
-    per_ip: HashMap<IpAddr, usize>,
+    /// Open connections by door, and by address and door.
+    through: [usize; 2],
+    per_ip: HashMap<(IpAddr, Door), usize>,
     /// Connections accepted so far.
     accepted: u64,
-    /// Connections refused at accept, by the limit they passed.
-    refused_max_connections: u64,
-    refused_per_ip: u64,
+    /// Connections refused at accept, by door: past the server-wide limit,
+    /// past the per-address one.
+    refused: [[u64; 2]; 2],
     /// Bytes read from and written to connections already closed.
     closed_recv_bytes: u64,
     closed_send_bytes: u64,
@@ -349,7 +369,17 @@ struct Open {
 struct OpenSocket {
     socket: Arc<TcpStream>,
     ip: IpAddr,
+    door: Door,
     client: Arc<Client>,
+}
+
+/// Which listener a connection came through, for its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Door {
+    /// RTMP and RTMPS.
+    Rtmp = 0,
+    /// HTTP and the API's own address.
+    Http = 1,
 }
 
 /// The RTMP server. Start it with [`Server::start`].
@@ -465,26 +495,26 @@ impl Server {
             workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
-        handle.accept(listener, local_addr, "rtmp", connection::serve)?;
+        handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), connection::serve)?;
         info!("listening on {local_addr}");
         pull::start_static(&handle.shared, &handle.shared.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            handle.accept(listener, local, "rtmps", rtmps::serve)?;
+            handle.accept(listener, local, ("rtmps", Door::Rtmp), rtmps::serve)?;
             handle.tls_addr = Some(local);
             info!("listening for RTMPS on {local}");
         }
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
-            handle.accept(listener, addr, "http", http::connection::serve)?;
+            handle.accept(listener, addr, ("http", Door::Http), http::connection::serve)?;
             handle.http_addr = Some(addr);
             info!("listening for HTTP on {addr}");
         }
         if let Some(addr) = api_bind {
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            handle.accept(listener, local, "api", http::connection::serve_api)?;
+            handle.accept(listener, local, ("api", Door::Http), http::connection::serve_api)?;
             handle.api_addr = Some(local);
             info!("listening for the API, the dashboard, /stat and /metrics on {local}");
         }
@@ -542,18 +572,19 @@ fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error>
 }
 
 impl ServerHandle {
-    /// Starts a thread accepting on `listener`.
+    /// Starts a thread accepting on `listener`, whose threads are named
+    /// for `kind` and whose connections count against `door`'s limits.
     fn accept(
         &mut self,
         listener: TcpListener,
         addr: SocketAddr,
-        kind: &'static str,
+        (kind, door): (&'static str, Door),
         serve: listener::Serve,
     ) -> Result<(), Error> {
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{kind}-accept"))
-            .spawn(move || listener::run(listener, shared, kind, serve))
+            .spawn(move || listener::run(listener, shared, (kind, door), serve))
             .map_err(Error::Spawn)?;
         self.accept_threads.push((addr, thread));
         Ok(())
