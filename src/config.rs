@@ -134,6 +134,10 @@ pub struct Config {
     pub pull: Vec<String>,
     /// How long a pull goes on after its last player left.
     pub pull_idle: Duration,
+    /// Pulls started by plays at once, at most: each is a thread and a
+    /// connection out, and any name may be played. Static pulls are not
+    /// counted.
+    pub pull_max: usize,
     /// Streams pulled from the start and for good: full URLs, each
     /// published here under its own app and name.
     pub pull_static: Vec<String>,
@@ -271,6 +275,7 @@ impl Default for Config {
             push: Vec::new(),
             pull: Vec::new(),
             pull_idle: Duration::from_secs(10),
+            pull_max: 256,
             pull_static: Vec::new(),
             apps: BTreeMap::new(),
             reload_drops_refused: false,

@@ -267,6 +267,9 @@ struct Args {
     /// seconds a pull goes on after its last player left (default 10)
     #[argh(option, default = "10")]
     pull_idle_seconds: u64,
+    /// pulls that plays may start at once (default 256)
+    #[argh(option, default = "256")]
+    pull_max: usize,
     /// a stream pulled from the start and for good, published here under
     /// its own app and name (repeatable)
     #[argh(option)]
@@ -586,6 +589,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         push: args.push.clone(),
         pull: args.pull.clone(),
         pull_idle: Duration::from_secs(args.pull_idle_seconds),
+        pull_max: args.pull_max,
         pull_static: args.pull_static.clone(),
         http_wait_for_publisher: args
             .wait_for_publisher_seconds
@@ -940,6 +944,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
         push,
         pull,
         pull_idle_seconds,
+        pull_max,
         pull_static
     );
     optional!(

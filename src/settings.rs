@@ -78,6 +78,7 @@ pub(crate) struct Settings {
     pub(crate) push: Option<Vec<String>>,
     pub(crate) pull: Option<Vec<String>>,
     pub(crate) pull_idle_seconds: Option<u64>,
+    pub(crate) pull_max: Option<usize>,
     pub(crate) pull_static: Option<Vec<String>>,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) record: Option<String>,

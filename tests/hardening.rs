@@ -242,14 +242,20 @@ fn f6_peer_text_in_logs_is_cut_escaped_rate_limited_and_never_a_key() {
     for flood in floods {
         flood.join().unwrap();
     }
-    // A newline in the app name, a long one, and a publish conflict.
+    // A newline in the app name (refused, and logged escaped), a long
+    // one, and a publish conflict.
     let name = unique("secret-name");
-    let mut first = connected_to(&server, "live\nFORGED line");
+    let mut forged = connected_to(&server, "live\nFORGED line");
+    assert_eq!(
+        forged.publish(&format!("{name}?key=s3cret-key")),
+        "NetStream.Publish.Denied"
+    );
+    let mut first = connected_to(&server, "live");
     assert_eq!(
         first.publish(&format!("{name}?key=s3cret-key")),
         "NetStream.Publish.Start"
     );
-    let mut second = connected_to(&server, "live\nFORGED line");
+    let mut second = connected_to(&server, "live");
     assert_eq!(
         second.publish(&format!("{name}?key=s3cret-key")),
         "NetStream.Publish.BadName"
@@ -402,7 +408,7 @@ fn f8_one_descriptor_per_connection_and_the_soft_limit_raised() {
 #[test]
 fn f8_out_of_descriptors_the_server_backs_off_warns_once_and_recovers() {
     let mut server = Binary::start_with_ulimit("-n 128", &[]);
-    server.wait_for_log("fits about 64 connections, fewer than --max-connections 10000");
+    server.wait_for_log("fits about 64 connections, fewer than --max-connections and --http-max-connections (20000)");
     let canary = server.canary();
     let flood: Vec<std::net::TcpStream> = (0..150)
         .filter_map(|_| std::net::TcpStream::connect(server.addr).ok())
@@ -645,6 +651,9 @@ fn f13_a_thousand_held_hls_reloads_from_one_client_are_turned_away_and_keep_no_t
         "0",
         "--hls-segment-seconds",
         "2",
+        // All thousand from one address reach the held-request limit.
+        "--http-max-connections-per-ip",
+        "0",
     ];
     let mut server = Binary::start(&args);
     let addr = http_addr(&server);
@@ -663,6 +672,10 @@ fn f13_a_thousand_held_hls_reloads_from_one_client_are_turned_away_and_keep_no_t
             .find_map(|l| l.strip_prefix("seg")?.strip_suffix(".m4s")?.parse().ok())
             .expect("a segment listed")
     };
+    // A muxer starts only for a live stream.
+    wait_until("the stream's HLS", || {
+        http::call(addr, "GET", &format!("/live/{name}/stream.m3u8"), "").status == 200
+    });
     newest(); // the muxer is running
     let threads = || server.status_kib("Threads:");
     let before = threads();
@@ -799,4 +812,75 @@ fn f15_http_connections_have_their_own_limits_and_cannot_crowd_out_rtmp() {
     // still takes publishers and players.
     server.assert_unharmed(canary);
     drop(held);
+}
+
+/// Threads of `server` whose name starts with `prefix`.
+fn threads_named(server: &Binary, prefix: &str) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.pid())).unwrap();
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn f16_plays_of_invented_names_wait_bounded_and_start_few_pulls() {
+    use std::io::Read;
+    let mut server = Binary::start(&[
+        "--http-bind",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        // An edge whose origin never answers: every play would pull.
+        "--pull",
+        "rtmp://127.0.0.1:9/origin",
+        "--pull-max",
+        "20",
+    ]);
+    let addr = http_addr(&server);
+    let canary = server.canary();
+    let threads = || server.status_kib("Threads:");
+    let before = threads();
+    let sockets: Vec<std::net::TcpStream> = (0..200)
+        .map(|i| http::send(addr, &http::get_request(&format!("/live/invented{i}.flv"), 1)))
+        .collect();
+    let answers: Vec<std::thread::JoinHandle<String>> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            std::thread::spawn(move || {
+                socket
+                    .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                    .unwrap();
+                let mut answer = [0u8; 256];
+                let n = socket.read(&mut answer).unwrap_or(0);
+                String::from_utf8_lossy(&answer[..n]).into_owned()
+                // dropped here: the client leaves
+            })
+        })
+        .collect();
+    let answers: Vec<String> = answers.into_iter().map(|a| a.join().unwrap()).collect();
+    let turned_away = answers.iter().filter(|a| a.starts_with("HTTP/1.1 503")).count();
+    // 32 may wait per address (README); the rest are answered at once.
+    assert_eq!(
+        turned_away,
+        200 - 32,
+        "{:?}",
+        answers.iter().find(|a| !a.starts_with("HTTP/1.1 503"))
+    );
+    let pulls = threads_named(&server, "pull-");
+    eprintln!("f16: {turned_away} turned away, {pulls} pull threads, threads before {before}");
+    assert!(pulls <= 20, "{pulls} pull threads");
+    assert!(server.count_lines("pull-max") >= 1);
+    // The 32 that waited left after 2 s: their threads end within a
+    // second of it, long before the 30 s wait is up.
+    wait_until("the waiting requests' threads to end", || {
+        threads() <= before + pulls as u64 + 2
+    });
+    let streams = http::call(addr, "GET", "/api/v1/streams", "");
+    let listed = String::from_utf8_lossy(&streams.body).matches("invented").count();
+    assert!(
+        listed <= 20,
+        "{listed} invented streams listed (only pulled ones may be)"
+    );
+    server.assert_unharmed(canary);
 }

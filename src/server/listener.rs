@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error};
 
-use super::{Door, Shared};
 use super::clients::Client;
 use super::log_limit::LogLimit;
+use super::{Door, Shared};
 use crate::config::THREAD_STACK;
 
 /// Removes a connection from the open set when dropped.

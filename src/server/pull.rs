@@ -57,6 +57,15 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
     if pulls.iter().any(|p| &p.key == key) {
         return;
     }
+    if !fixed && pulls.iter().filter(|p| !p.fixed).count() >= live.config.pull_max {
+        drop(pulls);
+        let max = live.config.pull_max;
+        shared.warn_peer(
+            None,
+            format_args!("{max} pulls under way, the limit (pull-max): no pull for a play"),
+        );
+        return;
+    }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let pull = Arc::new(Pull {
         id,

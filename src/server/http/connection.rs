@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
+use super::held::Held;
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
 use super::{api, metrics, names, stat, trust};
@@ -543,7 +544,20 @@ fn play(
     // segment, which needs the codecs: the head says whether it can play.
     let deadline = Instant::now() + config.http_wait_for_publisher;
     let ready = |output: &Output| output.has_queued() || (form.is_flv() && playing.is_live());
+    // A wait holds this thread: it counts among the requests held, per
+    // address and server-wide, as LL-HLS's blocking reloads do.
+    let mut held = None;
     if !ready(&output) {
+        held = Held::take(shared, peer.ip(), live);
+        if held.is_none() {
+            drop(playing);
+            let why = "too many requests wait here already; try again";
+            refuse(
+                socket,
+                &response::refusal(v, Status::SERVICE_UNAVAILABLE, why, &[ANY_ORIGIN]),
+            );
+            return End::Closed("too many waiting");
+        }
         debug!(
             "conn#{id} {label} waits up to {:?} for a publisher",
             config.http_wait_for_publisher
@@ -579,6 +593,8 @@ fn play(
             Err(e) => return End::Io(e),
         }
     }
+    // Playing now, it waits no more.
+    drop(held);
     let extra = [ANY_ORIGIN, ("Cache-Control", "no-cache")];
     output.raw(
         &outlet,

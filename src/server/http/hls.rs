@@ -25,8 +25,7 @@ use std::io::{self, IoSlice, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
+use super::held::Held;
 use super::hls_token;
 use super::request::{HLS_TOKEN, HlsFile, own_query, percent_encode};
 use super::response::{self, Body, Status};
@@ -341,44 +340,6 @@ fn busy() -> Answer {
     answer.headers.push(("Retry-After", "1".into()));
     answer.close = true;
     answer
-}
-
-/// A place among the requests held waiting, given back when dropped.
-struct Held<'a> {
-    blocked: &'a Mutex<(usize, std::collections::HashMap<IpAddr, usize>)>,
-    ip: IpAddr,
-}
-
-impl<'a> Held<'a> {
-    /// A place, unless the server or the address holds as many as allowed.
-    fn take(shared: &'a Shared, ip: IpAddr, live: &Live) -> Option<Held<'a>> {
-        let mut blocked = shared.hls_blocked.lock();
-        let (total, per_ip) = &mut *blocked;
-        let mine = per_ip.entry(ip).or_default();
-        if *total >= live.config.hls_max_blocked || *mine >= live.config.hls_max_blocked_per_ip {
-            return None;
-        }
-        *mine += 1;
-        *total += 1;
-        Some(Held {
-            blocked: &shared.hls_blocked,
-            ip,
-        })
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let mut blocked = self.blocked.lock();
-        let (total, per_ip) = &mut *blocked;
-        *total -= 1;
-        if let Some(mine) = per_ip.get_mut(&self.ip) {
-            *mine -= 1;
-            if *mine == 0 {
-                per_ip.remove(&self.ip);
-            }
-        }
-    }
 }
 
 /// A page playing the stream: Safari plays HLS in `<video>` itself.

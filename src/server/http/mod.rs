@@ -11,6 +11,7 @@
 
 pub(crate) mod api;
 pub(crate) mod connection;
+mod held;
 mod hls;
 mod hls_token;
 pub(crate) mod metrics;
