@@ -724,8 +724,17 @@ fn app_record(
 /// file that does not check out changes nothing.
 fn reload(server: &ServerHandle, why: &str) {
     let mut args: Args = argh::from_env();
-    if args.config.is_none() {
+    let Some(path) = &args.config else {
         warn!("{why}: there is no --config file to read again");
+        return;
+    };
+    // An empty file is a file being written, or one wiped by mistake:
+    // taken as it is, it would drop every key and list at once.
+    if std::fs::read_to_string(path).is_ok_and(|text| text.trim().is_empty()) {
+        error!(
+            "reload refused, the settings in force stay: {} is empty",
+            path.display()
+        );
         return;
     }
     match load_file(&mut args).and_then(|file| build_config(&args, file)) {
@@ -743,15 +752,24 @@ const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Until `stop`, reloads when the config file at `path` changes (its
 /// modification time or length), as SIGHUP does: saving the file is
-/// enough, as with MediaMTX (and SRS's `inotify_auto_reload`). A file
-/// caught half written is refused and read again at the next change.
+/// enough, as with MediaMTX (and SRS's `inotify_auto_reload`). A change
+/// is read once the file has stayed the same for two looks, so a file
+/// caught half written (an editor truncates, then writes) is not applied:
+/// a truncated file that still parsed once dropped the publish key for a
+/// second, and a keyless publisher got in and stayed.
 fn watch_config(server: &ServerHandle, path: &Path, stop: &Receiver<()>) {
     let stamp = || std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
     let mut seen = stamp();
+    let mut settling = None;
     while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
         let now = stamp();
-        if now != seen {
+        if now == seen {
+            settling = None;
+        } else if settling != Some(now) {
+            settling = Some(now);
+        } else {
             seen = now;
+            settling = None;
             if seen.is_some() {
                 log::info!("{} changed: reading it again", path.display());
                 reload(server, "the config file changed");
@@ -1100,7 +1118,7 @@ mod tests {
         assert!(flags.len() > 30, "{flags:?}");
         for flag in flags
             .iter()
-            .filter(|f| !matches!(f.as_str(), "help" | "config" | "check-config"))
+            .filter(|f| !matches!(f.as_str(), "help" | "version" | "config" | "check-config"))
         {
             let key = flag.replace('-', "_");
             // A table is the wrong type for every key: the error must be

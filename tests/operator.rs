@@ -137,3 +137,31 @@ fn names_an_exec_hook_or_xml_cannot_carry_are_refused_at_publish() {
     assert!(!stat.contains('\u{FFFE}') && !stat.contains('\u{FFFF}'), "{stat}");
     assert_eq!(stat.matches("<stream>").count(), 0, "{stat}");
 }
+
+#[test]
+fn an_empty_config_file_drops_no_key_and_a_reload_names_the_rules_it_removes() {
+    let scratch = Scratch::new("watch");
+    let config = scratch.path("rustic_rtmp.toml");
+    std::fs::write(&config, "publish_key = \"k1\"\nallow_play = [\"127.0.0.0/8\"]\n").unwrap();
+    let server = Binary::start(&["--config", config.to_str().unwrap()]);
+    let keyless = || {
+        let url = server.url(&format!("live/{}", unique("keyless")));
+        publish(&Sample::AudioVideo.path(), &url, &["-t", "1"]).wait().success()
+    };
+    assert!(!keyless(), "the key is needed");
+    // An editor's save caught between the truncation and the write.
+    std::fs::write(&config, "").unwrap();
+    server.wait_for_log("is empty");
+    assert!(!keyless(), "an empty file dropped the key");
+    // A file that parses and removes rules is applied, once it is still,
+    // and the log names what it removed (never the key itself).
+    std::fs::write(&config, "# no keys now\n").unwrap();
+    let line = server.wait_for_log("reload removes access rules");
+    assert!(
+        line.contains("publish_key") && line.contains("allow_play 127.0.0.0/8"),
+        "{line}"
+    );
+    assert!(!line.contains("k1"), "{line}");
+    server.wait_for_log("reloaded");
+    assert!(keyless(), "the new settings apply");
+}

@@ -33,6 +33,37 @@ pub(crate) struct Gate {
     adobe: Option<AdobeAuth>,
 }
 
+/// The access rules `now` no longer has of those `was` had, each named
+/// (never with its secret): a reload that drops one says so, since it
+/// lets in whom the rule kept out.
+pub(crate) fn removed_rules(was: &Access, now: &Access) -> Vec<String> {
+    let mut removed = Vec::new();
+    let mut secret = |name: &str, was: bool, now: bool| {
+        if was && !now {
+            removed.push(name.to_owned());
+        }
+    };
+    secret("publish_key", was.publish_key.is_some(), now.publish_key.is_some());
+    secret(
+        "publish_keys_file",
+        was.publish_keys_file.is_some(),
+        now.publish_keys_file.is_some(),
+    );
+    secret("play_key", was.play_key.is_some(), now.play_key.is_some());
+    secret("api_token", was.api_token.is_some(), now.api_token.is_some());
+    secret("users", !was.users.is_empty(), !now.users.is_empty());
+    let lists = [
+        ("allow_publish", &was.allow_publish, &now.allow_publish),
+        ("deny_publish", &was.deny_publish, &now.deny_publish),
+        ("allow_play", &was.allow_play, &now.allow_play),
+        ("deny_play", &was.deny_play, &now.deny_play),
+    ];
+    for (name, was, now) in lists {
+        removed.extend((was.iter().filter(|n| !now.contains(n))).map(|n| format!("{name} {n}")));
+    }
+    removed
+}
+
 /// The value of `key=` in a `a=b&key=c` query.
 fn query_key(query: &str) -> Option<&str> {
     query.split('&').find_map(|pair| pair.strip_prefix("key="))
@@ -220,5 +251,32 @@ mod tests {
         );
         assert!(gate.may_play(ip("1.1.1.1"), "key=watch").is_ok());
         assert!(gate.may_play(ip("1.1.1.1"), "").is_err());
+    }
+
+    #[test]
+    fn a_reload_names_the_rules_it_removes_and_never_their_secrets() {
+        let net = |text: &str| text.parse::<Cidr>().unwrap();
+        let was = Access {
+            publish_key: Some("s3cret".into()),
+            play_key: Some("p1ay".into()),
+            allow_publish: vec![net("10.0.0.0/8"), net("192.168.0.0/16")],
+            deny_play: vec![net("203.0.113.0/24")],
+            ..Access::default()
+        };
+        let now = Access {
+            play_key: Some("changed".into()),
+            allow_publish: vec![net("10.0.0.0/8")],
+            ..Access::default()
+        };
+        let removed = removed_rules(&was, &now);
+        assert_eq!(
+            removed,
+            [
+                "publish_key",
+                "allow_publish 192.168.0.0/16",
+                "deny_play 203.0.113.0/24"
+            ]
+        );
+        assert_eq!(removed_rules(&was, &was), Vec::<String>::new());
     }
 }

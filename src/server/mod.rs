@@ -657,6 +657,18 @@ impl ServerHandle {
         if was.bind != now.bind || was.http != now.http || was.api_bind != now.api_bind || was.tls != now.tls {
             warn!("reload: the addresses to listen on change only with a restart");
         }
+        let mut removed = access::removed_rules(&was.access, &now.access);
+        for (name, app) in &was.apps {
+            let after = now.apps.get(name).map(|a| &a.access).unwrap_or(&now.access);
+            removed.extend(
+                access::removed_rules(&app.access, after)
+                    .into_iter()
+                    .map(|r| format!("[app.{name}] {r}")),
+            );
+        }
+        if !removed.is_empty() {
+            warn!("reload removes access rules: {}", removed.join(", "));
+        }
         let live = Arc::new(Live::new(config));
         *self.shared.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
