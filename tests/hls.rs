@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::binary::Binary;
 use common::http::{self, Response};
 use common::*;
 use rustic_rtmp::media::hls::Variant;
@@ -889,4 +890,31 @@ fn playlists_for_names_nobody_publishes_start_no_muxer() {
     );
     assert_eq!(get(addr, &playlist).status, 200);
     assert_eq!(get(addr, &format!("/live/{live}/index.m3u8")).status, 200);
+}
+
+#[test]
+fn names_that_differ_only_in_unsafe_characters_get_directories_of_their_own() {
+    let scratch = Scratch::new("hls-dir-names");
+    let server = Binary::start(&["--hls-dir", scratch.path("").to_str().unwrap()]);
+    let base = unique("cam");
+    // Cutting unsafe characters to `_` once gave these one directory.
+    let (comma, underscore) = (format!("{base},1"), format!("{base}_1"));
+    let _video = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{comma}")),
+        &[],
+    );
+    let _audio = publish(
+        &Sample::AudioOnly.path(),
+        &server.url(&format!("live/{underscore}")),
+        &[],
+    );
+    let index = |dir: &str| std::fs::read_to_string(scratch.path(&format!("live/{dir}/index.m3u8"))).ok();
+    wait_until("both streams' playlists on disk", || {
+        index(&format!("{base}%2C1")).is_some() && index(&underscore).is_some()
+    });
+    wait_until("each stream's codecs in its own playlist", || {
+        let (video, audio) = (index(&format!("{base}%2C1")).unwrap(), index(&underscore).unwrap());
+        video.contains("avc1.") && !audio.contains("avc1.") && audio.contains("mp4a.")
+    });
 }

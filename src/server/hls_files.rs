@@ -1,5 +1,6 @@
 //! HLS on disk (`--hls-dir DIR`): a stream's playlists, init segment and
-//! segments written to `DIR/APP/NAME/` as they are made, for any web
+//! segments written to `DIR/APP/NAME/` (each part encoded by `path_name`,
+//! one directory per stream) as they are made, for any web
 //! server or CDN origin to serve as plain files, as nginx-rtmp's
 //! `hls_path` does. The media playlist on disk lists no LL-HLS parts (a
 //! file cannot hold a blocking request); segments that drop off it are
@@ -45,9 +46,9 @@ impl Files {
     pub(crate) fn open(root: &Path, key: &StreamKey) -> io::Result<Files> {
         let mut dir = root.to_path_buf();
         for part in key.app.split('/') {
-            dir.push(super::record::safe(part));
+            dir.push(super::path_name::encode(part));
         }
-        dir.push(super::record::safe(&key.name));
+        dir.push(super::path_name::encode(&key.name));
         std::fs::create_dir_all(&dir)?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let name = entry.file_name();

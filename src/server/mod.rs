@@ -24,6 +24,7 @@ mod live;
 mod local;
 mod log_limit;
 mod outlet;
+mod path_name;
 mod pull;
 mod rates;
 mod record;

@@ -25,7 +25,7 @@ use super::events::Event;
 use super::live::Live;
 use super::local::{Item, LocalPlayer};
 use super::stream::ConnId;
-use super::{Shared, calendar};
+use super::{Shared, calendar, path_name};
 use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
@@ -211,32 +211,16 @@ fn part_of(path: &Path) -> PathBuf {
 }
 
 /// The path template with `{app}`, `{name}`, `{time}` and `{unix}` filled
-/// in; the app's and name's characters are made safe for a path, so no
-/// stream name can leave the directory.
+/// in; the app's and name's characters are encoded for a path
+/// (`path_name`), so no stream name leaves the directory or shares
+/// another's file.
 fn fill(template: &str, key: &StreamKey, unix: u64) -> String {
-    let app: Vec<String> = key.app.split('/').map(safe).collect();
+    let app: Vec<String> = key.app.split('/').map(path_name::encode).collect();
     template
         .replace("{app}", &app.join("/"))
-        .replace("{name}", &safe(&key.name))
+        .replace("{name}", &path_name::encode(&key.name))
         .replace("{time}", &calendar::stamp(unix))
         .replace("{unix}", &unix.to_string())
-}
-
-/// Letters, digits, `.`, `-` and `_` kept, anything else `_`; never `.`
-/// or `..` or empty.
-pub(crate) fn safe(part: &str) -> String {
-    let cleaned: String = part
-        .chars()
-        .take(128)
-        .map(|c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-            true => c,
-            false => '_',
-        })
-        .collect();
-    match cleaned.trim_matches('.') {
-        "" => "_".into(),
-        _ => cleaned,
-    }
 }
 
 #[cfg(test)]
@@ -246,8 +230,11 @@ mod tests {
     #[test]
     fn names_cannot_leave_the_directory() {
         let key = StreamKey::new("live/../x", "../../etc/passwd");
-        assert_eq!(fill("{app}/{name}-{unix}", &key, 7), "live/_/x/.._.._etc_passwd-7");
-        assert_eq!(safe(".."), "_");
-        assert_eq!(safe("cam 1"), "cam_1");
+        assert_eq!(
+            fill("{app}/{name}-{unix}", &key, 7),
+            "live/%2E./x/%2E.%2F..%2Fetc%2Fpasswd-7"
+        );
+        let (comma, underscore) = (StreamKey::new("live", "cam,1"), StreamKey::new("live", "cam_1"));
+        assert_ne!(fill("{name}", &comma, 7), fill("{name}", &underscore, 7));
     }
 }
