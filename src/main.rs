@@ -358,7 +358,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    raise_open_file_limit(config.max_connections + config.http_max_connections);
+    raise_open_file_limit(config.max_connections);
     let mut server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {
@@ -820,7 +820,9 @@ const SPARE_FILES: u64 = 64;
 /// Raises the soft limit on open files to the hard limit (the usual soft
 /// limit of 1024 would cap the server near 1000 connections whatever
 /// --max-connections says), and warns when even that cannot hold
-/// `max_connections` (RTMP's and HTTP's): each takes one descriptor.
+/// `max_connections`: each takes one descriptor. (HTTP's own limit is
+/// left out: with both at their defaults a common hard limit of 20000
+/// would warn at every start.)
 fn raise_open_file_limit(max_connections: usize) {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
@@ -832,7 +834,7 @@ fn raise_open_file_limit(max_connections: usize) {
     let fits = limit.saturating_sub(SPARE_FILES);
     if fits < max_connections as u64 {
         warn!(
-            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections and --http-max-connections ({max_connections}); raise it (ulimit -Hn) to serve them all"
+            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections {max_connections}; raise it (ulimit -Hn) to serve them all"
         );
     }
 }

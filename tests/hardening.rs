@@ -408,7 +408,7 @@ fn f8_one_descriptor_per_connection_and_the_soft_limit_raised() {
 #[test]
 fn f8_out_of_descriptors_the_server_backs_off_warns_once_and_recovers() {
     let mut server = Binary::start_with_ulimit("-n 128", &[]);
-    server.wait_for_log("fits about 64 connections, fewer than --max-connections and --http-max-connections (20000)");
+    server.wait_for_log("fits about 64 connections, fewer than --max-connections 10000");
     let canary = server.canary();
     let flood: Vec<std::net::TcpStream> = (0..150)
         .filter_map(|_| std::net::TcpStream::connect(server.addr).ok())
