@@ -184,3 +184,47 @@ fn sigterm_stops_exec_publish_commands_before_the_server_exits() {
         "sleep (pid {pid}) outlived the server"
     );
 }
+
+#[test]
+fn a_command_that_fails_at_once_says_why_and_play_commands_are_capped() {
+    let scratch = Scratch::new("exec-fails");
+    let config = scratch.path("rustic_rtmp.toml");
+    std::fs::write(
+        &config,
+        "[app.live]\n\
+         exec_publish = [[\"sh\", \"-c\", \"echo cannot open rtmp://127.0.0.1:$port/live/$name >&2; exit 3\"]]\n\
+         exec_play = [[\"sleep\", \"60\"]]\n",
+    )
+    .unwrap();
+    let server = Binary::start(&["--config", config.to_str().unwrap()]);
+    let name = unique("fails");
+    let _publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &server.url(&format!("live/{name}")),
+        &[],
+    );
+    let line = server.wait_for_log("exited early");
+    let port = server.addr.port();
+    assert!(
+        line.contains("WARN") && line.contains(&format!("cannot open rtmp://127.0.0.1:{port}/live/{name}")),
+        "the first line, with $port and $name replaced: {line}"
+    );
+    // 70 plays, each starting a `sleep 60`: 64 run, the rest are left out.
+    let players: Vec<common::rtmp::RawClient> = (0..70)
+        .map(|_| {
+            let mut player = common::rtmp::RawClient::handshake(server.addr);
+            player.connect("live");
+            player.play(&name);
+            player
+        })
+        .collect();
+    server.wait_for_lines("exec of a play left out", 6);
+    let threads_children: usize = std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .map(|c| c.split_whitespace().count())
+        .sum();
+    assert!(threads_children <= 64 + 1, "{threads_children} children running");
+    assert_eq!(server.count_lines("exec sleep started"), 64);
+    drop(players);
+}

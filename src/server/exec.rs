@@ -1,11 +1,15 @@
 //! Exec hooks, as nginx-rtmp's `exec_publish`, `exec_publish_done`,
-//! `exec_play` and `exec_play_done`: a command run as argv, no shell, with `$app`, `$name` and `$addr`
-//! replaced in each argument. An `exec_publish` process is supervised:
-//! restarted with a growing pause if it exits while the publish goes on,
-//! and stopped (SIGTERM, then SIGKILL 2 s later) when the publish ends
-//! or the server stops. Its output goes to the log at debug level. Driven
-//! by the server's events on a worker thread of its own, so no command
-//! delays media; the worker ends, when the events end, once every
+//! `exec_play` and `exec_play_done`: a command run as argv, no shell, with
+//! `$app`, `$name`, `$addr`, `$port` (RTMP's) and `$http_port` replaced in
+//! each argument. An `exec_publish` process is supervised: restarted with
+//! a growing pause if it exits while the publish goes on, and stopped
+//! (SIGTERM, then SIGKILL 2 s later) when the publish ends or the server
+//! stops. Its output goes to the log at debug level; when a command exits
+//! early or fails, its first lines of output go to the log at warn, since
+//! they say why. At most `MAX_PLAY_COMMANDS` play commands (`exec_play`,
+//! `exec_play_done`) run at once: anyone may play, and each is a process.
+//! Driven by the server's events on a worker thread of its own, so no
+//! command delays media; the worker ends, when the events end, once every
 //! supervisor it started has stopped its command.
 
 use std::collections::HashMap;
@@ -13,6 +17,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,6 +26,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use log::{debug, info, warn};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use parking_lot::Mutex;
 
 use super::events::Event;
 use super::live::Current;
@@ -34,12 +41,32 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const STEADY: Duration = Duration::from_secs(30);
 /// How long a stopped command has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
+/// A command that exits sooner than this is taken to have failed to run:
+/// its first lines of output go to the log at warn.
+const EARLY: Duration = Duration::from_secs(10);
+/// Lines of a command's output kept to tell why it exited early.
+const FIRST_LINES: usize = 5;
+/// Play commands running at once, at most; more are left out (and said).
+pub(crate) const MAX_PLAY_COMMANDS: usize = 64;
 
-/// `argv` with `$app`, `$name` and `$addr` replaced in every argument.
-pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr) -> Vec<String> {
+/// The server's ports, for `$port` and `$http_port`: the HTTP port is
+/// known once its listener is bound, after the worker starts.
+#[derive(Debug, Default)]
+pub(crate) struct Ports {
+    pub(crate) rtmp: u16,
+    pub(crate) http: OnceLock<u16>,
+}
+
+/// `argv` with `$app`, `$name`, `$addr`, `$port` and `$http_port`
+/// replaced in every argument (`$http_port` empty without HTTP).
+pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr, ports: &Ports) -> Vec<String> {
+    let http = ports.http.get().map_or(String::new(), u16::to_string);
     argv.iter()
         .map(|arg| {
-            arg.replace("$app", &key.app)
+            // $http_port first: $port is a prefix of it.
+            arg.replace("$http_port", &http)
+                .replace("$port", &ports.rtmp.to_string())
+                .replace("$app", &key.app)
                 .replace("$name", &key.name)
                 .replace("$addr", &addr.ip().to_string())
         })
@@ -49,7 +76,8 @@ pub(crate) fn substitute(argv: &[String], key: &StreamKey, addr: SocketAddr) -> 
 /// Runs the commands from the server's events until the events end, each
 /// from the settings in force for its stream's application; then stops
 /// the `exec_publish` commands still running and waits for them.
-pub(crate) fn run(current: &Current, events: Receiver<Event>) {
+pub(crate) fn run(current: &Current, events: Receiver<Event>, ports: &Ports) {
+    let plays_running = Arc::new(AtomicUsize::new(0));
     let mut addrs: HashMap<u64, SocketAddr> = HashMap::new();
     // Per publishing connection, its supervisors.
     let mut running: HashMap<u64, Vec<Supervisor>> = HashMap::new();
@@ -70,7 +98,7 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
                 let Some(addr) = addrs.get(&id).copied() else { continue };
                 let commands = current.read().config.hooks_for(&key.app).exec_publish.clone();
                 let stops = (commands.iter())
-                    .filter_map(|argv| supervise(substitute(argv, &key, addr)))
+                    .filter_map(|argv| supervise(substitute(argv, &key, addr, ports)))
                     .collect();
                 running.insert(id, stops);
                 continue;
@@ -83,7 +111,7 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
             Event::RecordingDone { key, path, addr, .. } => {
                 let commands = current.read().config.hooks_for(&key.app).exec_record_done.clone();
                 for argv in &commands {
-                    run_once(&substitute_path(&substitute(argv, &key, addr), &path));
+                    run_once(&substitute_path(&substitute(argv, &key, addr, ports), &path), None);
                 }
                 continue;
             }
@@ -94,13 +122,19 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
         let Some(addr) = addrs.get(&id).copied() else { continue };
         let live = current.read().clone();
         let hooks = live.config.hooks_for(&key.app);
-        let commands = match once {
-            Once::PublishDone => &hooks.exec_publish_done,
-            Once::Play => &hooks.exec_play,
-            Once::PlayDone => &hooks.exec_play_done,
+        let (commands, counted) = match once {
+            Once::PublishDone => (&hooks.exec_publish_done, None),
+            Once::Play => (&hooks.exec_play, Some(&plays_running)),
+            Once::PlayDone => (&hooks.exec_play_done, Some(&plays_running)),
         };
         for argv in commands {
-            run_once(&substitute(argv, &key, addr));
+            if let Some(running) = counted
+                && running.load(Ordering::Relaxed) >= MAX_PLAY_COMMANDS
+            {
+                warn!("exec of a play left out: {MAX_PLAY_COMMANDS} play commands run already");
+                continue;
+            }
+            run_once(&substitute(argv, &key, addr, ports), counted.cloned());
         }
     }
     // The server stops: every command is told first, so they stop
@@ -111,12 +145,28 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>) {
     }
 }
 
-/// Starts a command run once; it is reaped on a thread of its own.
-fn run_once(argv: &[String]) {
-    if let Some(child) = start(argv) {
-        let _ = std::thread::Builder::new()
-            .name("exec-once".into())
-            .spawn(move || drop(wait_out(child)));
+/// Starts a command run once, counted in `running` while it runs; it is
+/// reaped on a thread of its own, which tells why when it fails.
+fn run_once(argv: &[String], running: Option<Arc<AtomicUsize>>) {
+    let Some((child, output)) = start(argv) else { return };
+    if let Some(running) = &running {
+        running.fetch_add(1, Ordering::Relaxed);
+    }
+    let program = argv.first().cloned().unwrap_or_default();
+    let shown = Escaped(&program).to_string();
+    let reaper = std::thread::Builder::new().name("exec-once".into()).spawn(move || {
+        let status = wait_out(child);
+        if let Some(running) = running {
+            running.fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Ok(status) = status
+            && !status.success()
+        {
+            output.tell(&program, status);
+        }
+    });
+    if let Err(e) = reaper {
+        warn!("cannot start a thread to wait for exec {shown}: {e}");
     }
 }
 
@@ -178,7 +228,7 @@ fn keep_running(argv: &[String], stopped: &Receiver<()>) {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let started = Instant::now();
-        if let Some(mut child) = start(argv) {
+        if let Some((mut child, output)) = start(argv) {
             // Wait for it to exit, or for the publish to end.
             loop {
                 match stopped.recv_timeout(Duration::from_millis(100)) {
@@ -188,6 +238,9 @@ fn keep_running(argv: &[String], stopped: &Receiver<()>) {
                 if let Ok(Some(status)) = child.try_wait() {
                     let program = argv.first().map_or("", String::as_str);
                     info!("exec {} exited ({status}) while the publish goes on", Escaped(program));
+                    if started.elapsed() < EARLY {
+                        output.tell(program, status);
+                    }
                     break;
                 }
             }
@@ -204,9 +257,35 @@ fn keep_running(argv: &[String], stopped: &Receiver<()>) {
     }
 }
 
-/// Starts `argv` with its output logged; `None` (and a warning) if it
-/// cannot start.
-fn start(argv: &[String]) -> Option<Child> {
+/// The first lines a command wrote, kept to say why it failed.
+#[derive(Clone, Default)]
+struct FirstLines {
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Pipes read to their end.
+    closed: Arc<AtomicUsize>,
+}
+
+impl FirstLines {
+    /// Logs at warn that `program` exited with `status`, and its first
+    /// lines, once its pipes are read (a second at most).
+    fn tell(&self, program: &str, status: std::process::ExitStatus) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.closed.load(Ordering::Relaxed) < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lines = self.lines.lock();
+        let said = lines
+            .iter()
+            .map(|l| Escaped(l).to_string())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        warn!("exec {} exited early ({status}); it said: {said}", Escaped(program));
+    }
+}
+
+/// Starts `argv` with its output logged (and its first lines kept);
+/// `None` (and a warning) if it cannot start.
+fn start(argv: &[String]) -> Option<(Child, FirstLines)> {
     let (program, args) = argv.split_first()?;
     let spawned = Command::new(program)
         .args(args)
@@ -223,18 +302,25 @@ fn start(argv: &[String]) -> Option<Child> {
     };
     info!("exec {} started, pid {}", Escaped(program), child.id());
     let pid = child.id();
+    let first = FirstLines::default();
     let out: [Option<Box<dyn Read + Send>>; 2] = [
         child.stdout.take().map(|o| Box::new(o) as _),
         child.stderr.take().map(|e| Box::new(e) as _),
     ];
     for pipe in out.into_iter().flatten() {
+        let first = first.clone();
         let _ = std::thread::Builder::new().name("exec-log".into()).spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 debug!("exec pid {pid}: {}", Escaped(&line));
+                let mut kept = first.lines.lock();
+                if kept.len() < FIRST_LINES {
+                    kept.push(line.chars().take(200).collect());
+                }
             }
+            first.closed.fetch_add(1, Ordering::Relaxed);
         });
     }
-    Some(child)
+    Some((child, first))
 }
 
 /// SIGTERM, then SIGKILL if it is still running after `GRACE`.
@@ -285,22 +371,28 @@ mod tests {
         let argv: Vec<String> = [
             "ffmpeg",
             "-i",
-            "rtmp://127.0.0.1/$app/$name",
+            "rtmp://127.0.0.1:$port/$app/$name",
             "-metadata",
             "from=$addr $name",
+            "http://127.0.0.1:$http_port/api",
         ]
         .map(String::from)
         .to_vec();
         let key = StreamKey::new("live", "cam 1");
-        let got = substitute(&argv, &key, "10.0.0.9:5000".parse().unwrap());
+        let ports = Ports {
+            rtmp: 1936,
+            http: OnceLock::from(8081),
+        };
+        let got = substitute(&argv, &key, "10.0.0.9:5000".parse().unwrap(), &ports);
         assert_eq!(
             got,
             [
                 "ffmpeg",
                 "-i",
-                "rtmp://127.0.0.1/live/cam 1",
+                "rtmp://127.0.0.1:1936/live/cam 1",
                 "-metadata",
-                "from=10.0.0.9 cam 1"
+                "from=10.0.0.9 cam 1",
+                "http://127.0.0.1:8081/api"
             ]
         );
     }

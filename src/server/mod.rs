@@ -479,10 +479,15 @@ impl Server {
             })
             .map_err(Error::Spawn)?;
         let current = shared.live.clone();
+        let ports = Arc::new(exec::Ports {
+            rtmp: local_addr.port(),
+            ..exec::Ports::default()
+        });
+        let exec_ports = ports.clone();
         std::thread::Builder::new()
             .name("exec-events".into())
             .spawn(move || {
-                exec::run(&current, exec_events);
+                exec::run(&current, exec_events, &exec_ports);
                 drop(done);
             })
             .map_err(Error::Spawn)?;
@@ -510,6 +515,7 @@ impl Server {
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
             handle.accept(listener, addr, ("http", Door::Http), http::connection::serve)?;
             handle.http_addr = Some(addr);
+            let _ = ports.http.set(addr.port());
             info!("listening for HTTP on {addr}");
         }
         if let Some(addr) = api_bind {
