@@ -26,6 +26,7 @@ use crate::media::Frame;
 use crate::protocol::adobe_auth;
 use crate::protocol::chunk::{ChunkDecoder, ChunkEncoder, ChunkError, DecoderLimits};
 use crate::protocol::command::status;
+use crate::protocol::escape::Escaped;
 use crate::protocol::handshake::{Handshake, HandshakeError, Progress, Scheme, random_filler};
 use crate::protocol::message::Message;
 use crate::protocol::time::RtmpTime;
@@ -64,7 +65,10 @@ impl Default for ClientOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The URL is not `rtmp://host[:port]/app[/...]/stream`.
+    /// The URL is not `rtmp://host[:port]/app[/...]/stream`. It is held
+    /// as `shown` gives it, without the stream name, query and login: a
+    /// stream name is often a key (YouTube's, Twitch's), and this error
+    /// reaches logs and the API.
     BadUrl(String),
     /// The TCP connection could not be made.
     Connect {
@@ -156,7 +160,7 @@ pub struct RtmpUrl {
 impl RtmpUrl {
     /// Parses `rtmp[s]://[user:password@]host[:port]/app[/more]/stream[?query]`.
     pub fn parse(url: &str) -> Result<RtmpUrl, ClientError> {
-        let bad = || ClientError::BadUrl(url.to_owned());
+        let bad = || ClientError::BadUrl(shown(url));
         let (tls, rest) = match (url.strip_prefix("rtmp://"), url.strip_prefix("rtmps://")) {
             (Some(rest), _) => (false, rest),
             (None, Some(rest)) => (true, rest),
@@ -508,6 +512,16 @@ impl Connection {
     }
 }
 
+/// A URL as logs, errors and the API may show it: scheme, host and app,
+/// without the stream name, query or login.
+pub(crate) fn shown(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("rtmp", url));
+    let rest = rest.split('?').next().unwrap_or("");
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let base = rest.rsplit_once('/').map_or(rest, |(base, _)| base);
+    Escaped(&format!("{scheme}://{base}")).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,5 +560,16 @@ mod tests {
         ] {
             assert!(RtmpUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+    #[test]
+    fn a_url_is_shown_without_its_key_or_login_even_when_it_does_not_parse() {
+        assert_eq!(
+            shown("rtmp://a.rtmp.youtube.com/live2/SECRET"),
+            "rtmp://a.rtmp.youtube.com/live2"
+        );
+        assert_eq!(shown("rtmp://u:p@host/app/k?key=s"), "rtmp://host/app");
+        let error = RtmpUrl::parse("htp://a.rtmp.youtube.com/live2/SECRET").unwrap_err();
+        assert!(!error.to_string().contains("SECRET"), "{error}");
+        assert!(!format!("{error:?}").contains("SECRET"), "{error:?}");
     }
 }

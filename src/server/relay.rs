@@ -26,10 +26,10 @@ use super::clients::ClientKind;
 use super::live::Live;
 use super::local::{Item, LocalPlayer, item_of, taken};
 use super::stream::ConnId;
+pub(crate) use crate::client::shown;
 use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Configuration, FrameKind, StreamKey};
-use crate::protocol::escape::Escaped;
 
 /// The first pause before dialling a failed destination again; it doubles
 /// up to `MAX_BACKOFF`.
@@ -143,16 +143,6 @@ pub(crate) fn target(url: &str, key: &StreamKey) -> String {
         0..=2 => format!("{}/{}", url.trim_end_matches('/'), key.name),
         _ => url,
     }
-}
-
-/// A destination as logs and the API may show it: scheme, host and app,
-/// without the stream name, query or login.
-pub(crate) fn shown(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("rtmp", url));
-    let rest = rest.split('?').next().unwrap_or("");
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let base = rest.rsplit_once('/').map_or(rest, |(base, _)| base);
-    Escaped(&format!("{scheme}://{base}")).to_string()
 }
 
 /// Starts pushing `key` to each destination its application has, and to
@@ -431,15 +421,6 @@ mod tests {
     fn the_same_server_is_the_same_host_and_port() {
         assert!(same_server("rtmp://Origin:1935/live/a", "rtmp://origin/app/b"));
         assert!(!same_server("rtmp://origin:1936/live/a", "rtmp://origin/live/a"));
-    }
-
-    #[test]
-    fn a_destination_is_shown_without_its_key_or_login() {
-        assert_eq!(
-            shown("rtmp://a.rtmp.youtube.com/live2/SECRET"),
-            "rtmp://a.rtmp.youtube.com/live2"
-        );
-        assert_eq!(shown("rtmp://u:p@host/app/k?key=s"), "rtmp://host/app");
     }
 
     #[test]
