@@ -1,4 +1,6 @@
-//! `Config`: everything an embedder or the CLI can set.
+//! `Config`: everything an embedder or the CLI can set. `Config::validate`
+//! (in `server/validate.rs`: it reads files, which this module may not)
+//! checks it.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -40,7 +40,7 @@ pub mod session;
 mod tls;
 
 pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record, TlsBind};
-pub use error::Error;
+pub use error::{ConfigError, ConfigProblem, Error};
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
     ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, PushStats, Server,

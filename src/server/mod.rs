@@ -32,6 +32,7 @@ mod registry;
 mod relay;
 mod rtmps;
 mod stream;
+mod validate;
 mod waker;
 mod wire;
 mod writer;
@@ -410,9 +411,11 @@ pub struct ServerHandle {
 }
 
 impl Server {
-    /// Binds `config.bind` (and `config.http`) and starts accepting on
-    /// background threads.
+    /// Checks `config` (`Config::validate`: a bad value is
+    /// `Error::Config`), binds `config.bind` (and `config.http`) and starts
+    /// accepting on background threads.
     pub fn start(config: Config) -> Result<ServerHandle, Error> {
+        config.validate()?;
         let addr = config.bind;
         let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
