@@ -11,7 +11,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use argh::FromArgs;
-use settings::{AppSettings, Settings};
+use settings::{AppSettings, KeyLines, Settings};
 
 mod settings;
 mod token_file;
@@ -19,7 +19,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
-use rustic_rtmp::{Access, App, Cidr, Config, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind};
+use rustic_rtmp::{
+    Access, App, Cidr, Config, ConfigError, ConfigProblem, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind,
+};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -322,8 +324,11 @@ fn main() -> ExitCode {
         println!("rustic_rtmp {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    if let Some(path) = &args.check_config {
-        return match settings::read(path) {
+    // The file is checked as a start would take it: merged with the flags
+    // and built into a `Config` that `Config::validate` accepts.
+    if let Some(path) = args.check_config.clone() {
+        args.config = Some(path.clone());
+        return match load_file(&mut args).and_then(|file| build_config(&args, file)) {
             Ok(_) => {
                 println!("{}: ok", path.display());
                 ExitCode::SUCCESS
@@ -430,6 +435,65 @@ struct FileOnly {
     exec: [Option<Vec<Vec<String>>>; 5],
     /// The `[app.NAME]` sections.
     apps: BTreeMap<String, AppSettings>,
+    /// Where the file sets each key.
+    lines: KeyLines,
+}
+
+/// How an error names a setting: as the user gave it, so that they know
+/// where to look.
+struct Names<'a> {
+    lines: &'a KeyLines,
+}
+
+impl Names<'_> {
+    /// `--flag` when the command line gave `key` (a flag's field name),
+    /// `FILE:LINE: key` when the config file did, `--flag (default)` when
+    /// neither did.
+    fn of(&self, key: &str) -> String {
+        let flag = format!("--{}", key.replace('_', "-"));
+        match self.lines.at(None, key) {
+            _ if given(key) => flag,
+            Some(at) => format!("{at}: {key}"),
+            None => format!("{flag} (default)"),
+        }
+    }
+
+    /// `FILE:LINE: [app.NAME] key` for a key of an `[app.NAME]` section.
+    fn in_app(&self, app: &str, key: &str) -> String {
+        match self.lines.at(Some(app), key) {
+            Some(at) => format!("{at}: [app.{app}] {key}"),
+            None => format!("[app.{app}] {key}"),
+        }
+    }
+
+    /// A `Config::validate` error, with the key or flag that set the field
+    /// (or, when that is a default another setting went below, the other
+    /// one) and the error's causes.
+    fn config_error(&self, e: &ConfigError) -> String {
+        let key = key_of(e.field);
+        let name = match (&e.app, &e.problem) {
+            (Some(app), _) => self.in_app(app, key),
+            (None, ConfigProblem::NotBelow { field, .. }) if !given(key) && self.lines.at(None, key).is_none() => {
+                self.of(key_of(field))
+            }
+            (None, _) => self.of(key),
+        };
+        format!("{name}: {}", with_causes(e))
+    }
+}
+
+/// The key (and flag) that sets a `Config` field.
+fn key_of(field: &str) -> &str {
+    match field {
+        "hls_segment" => "hls_segment_seconds",
+        "hls_part" => "hls_part_ms",
+        "hls_segments" => "hls_segment_count",
+        "tls.cert" => "tls_cert",
+        "tls.key" => "tls_key",
+        // `hooks.on_publish`, `access.publish_keys_file`: the key is the
+        // field's own name.
+        field => field.rsplit('.').next().unwrap_or(field),
+    }
 }
 
 /// Reads `--config`'s file, if given, into `args` (flags win); returns
@@ -441,21 +505,25 @@ fn load_file(args: &mut Args) -> Result<FileOnly, String> {
     }
 }
 
-/// The server's `Config` from the flags (and the file merged into them).
+/// The server's `Config` from the flags (and the file merged into them),
+/// checked by `Config::validate`. Errors name the setting as it was given
+/// (`Names`).
 fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
-    let ip_of = |flag: &str, value: &str| -> Result<IpAddr, String> {
+    let FileOnly { exec, apps, lines } = file;
+    let names = Names { lines: &lines };
+    let name = |key: &str| names.of(key);
+    let ip_of = |key: &str, value: &str| -> Result<IpAddr, String> {
         value
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse()
-            .map_err(|e| format!("--{flag} {value:?} is not an IP address: {e}"))
+            .map_err(|e| format!("{} {value:?} is not an IP address: {e}", name(key)))
     };
     let ip = ip_of("bind", &args.bind)?;
     let http_ip = match &args.http_bind {
-        Some(value) => ip_of("http-bind", value)?,
+        Some(value) => ip_of("http_bind", value)?,
         None => ip,
     };
-    // The default port gives way to another program; one asked for does not.
     let tls = match (args.tls_port, &args.tls_cert, &args.tls_key) {
         (None, None, None) => None,
         (Some(port), Some(cert), Some(key)) => Some(TlsBind {
@@ -463,50 +531,65 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             cert: cert.clone(),
             key: key.clone(),
         }),
-        _ => return Err("--tls-port, --tls-cert and --tls-key go together".into()),
+        (port, cert, key) => {
+            let keys = [
+                ("tls_port", port.is_some()),
+                ("tls_cert", cert.is_some()),
+                ("tls_key", key.is_some()),
+            ];
+            let first_set = keys.iter().find(|(_, set)| *set).map_or("tls_port", |(key, _)| key);
+            let missing: Vec<&str> = keys.iter().filter(|(_, set)| !set).map(|(key, _)| *key).collect();
+            return Err(format!(
+                "{}: tls_port, tls_cert and tls_key go together; {} missing",
+                name(first_set),
+                missing.join(" and ")
+            ));
+        }
     };
+    // The default port gives way to another program; one asked for does not.
     let http = (!args.no_http).then(|| HttpBind {
         addr: SocketAddr::new(http_ip, args.http_port.unwrap_or(DEFAULT_HTTP_PORT)),
         required: args.http_port.is_some() || args.http_bind.is_some(),
     });
-    let networks = |flag: &str, values: &[String]| -> Result<Vec<Cidr>, String> {
+    let networks = |key: &str, values: &[String]| -> Result<Vec<Cidr>, String> {
         values
             .iter()
-            .map(|v| v.parse().map_err(|e| format!("--{flag}: {e}")))
+            .map(|v| v.parse().map_err(|e| format!("{}: {e}", name(key))))
             .collect()
     };
-    let access = (|| {
-        Ok::<_, String>(Access {
-            publish_key: secret(
-                "publish-key",
-                &args.publish_key,
-                &args.publish_key_file,
-                "RUSTIC_RTMP_PUBLISH_KEY",
-            )?,
-            publish_keys_file: args.publish_keys_file.clone(),
-            play_key: secret("play-key", &args.play_key, &args.play_key_file, "RUSTIC_RTMP_PLAY_KEY")?,
-            allow_publish: networks("allow-publish", &args.allow_publish)?,
-            deny_publish: networks("deny-publish", &args.deny_publish)?,
-            allow_play: networks("allow-play", &args.allow_play)?,
-            deny_play: networks("deny-play", &args.deny_play)?,
-            api_token: api_token(args)?,
-            users: match &args.users {
-                Some(path) => read_users(path)?,
-                None => Vec::new(),
-            },
-        })
-    })();
-    let access = access?;
-    if args.chunk_size == 0 || args.chunk_size > 0x7FFF_FFFF {
-        return Err(format!("--chunk-size {} is outside 1..=2147483647", args.chunk_size));
-    }
+    let access = Access {
+        publish_key: secret(
+            &name,
+            "publish_key",
+            &args.publish_key,
+            &args.publish_key_file,
+            Some("RUSTIC_RTMP_PUBLISH_KEY"),
+        )?,
+        publish_keys_file: args.publish_keys_file.clone(),
+        play_key: secret(
+            &name,
+            "play_key",
+            &args.play_key,
+            &args.play_key_file,
+            Some("RUSTIC_RTMP_PLAY_KEY"),
+        )?,
+        allow_publish: networks("allow_publish", &args.allow_publish)?,
+        deny_publish: networks("deny_publish", &args.deny_publish)?,
+        allow_play: networks("allow_play", &args.allow_play)?,
+        deny_play: networks("deny_play", &args.deny_play)?,
+        api_token: api_token(args, &name)?,
+        users: match &args.users {
+            Some(path) => read_users(&name("users"), path)?,
+            None => Vec::new(),
+        },
+    };
     let [
         exec_publish,
         exec_publish_done,
         exec_play,
         exec_play_done,
         exec_record_done,
-    ] = file.exec;
+    ] = exec;
     let rotation = Rotation {
         max_ms: args.record_max_seconds.map(|s| s.saturating_mul(1000)),
         max_bytes: args.record_max_bytes,
@@ -528,7 +611,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             Some(value) => Some(
                 value
                     .parse()
-                    .map_err(|e| format!("--api-bind {value:?} is not IP:PORT: {e}"))?,
+                    .map_err(|e| format!("{} {value:?} is not IP:PORT: {e}", name("api_bind")))?,
             ),
             None => None,
         },
@@ -543,7 +626,9 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
             notify_get: match args.notify_method.as_str() {
                 "get" => true,
                 "post" => false,
-                other => return Err(format!("--notify-method {other:?} is neither get nor post")),
+                other => {
+                    return Err(format!("{} {other:?} is neither get nor post", name("notify_method")));
+                }
             },
             timeout: Duration::from_millis(args.hook_timeout_ms),
             on_update: args.on_update.clone(),
@@ -557,6 +642,7 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         },
         record: match &args.record_dir {
             Some(dir) => record(
+                &name,
                 dir.clone(),
                 &args.record,
                 &args.record_format,
@@ -570,15 +656,20 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         hls_variant: match args.hls_variant.as_str() {
             "fmp4" => Variant::Fmp4,
             "mpegts" => Variant::MpegTs,
-            other => return Err(format!("--hls-variant {other:?} is neither fmp4 nor mpegts")),
+            other => {
+                return Err(format!("{} {other:?} is neither fmp4 nor mpegts", name("hls_variant")));
+            }
         },
         hls_dir: args.hls_dir.clone(),
-        hls_segment: Duration::try_from_secs_f64(args.hls_segment_seconds)
-            .ok()
-            .filter(|d| (0.1..=60.0).contains(&d.as_secs_f64()))
-            .ok_or_else(|| format!("--hls-segment-seconds {} is outside 0.1..=60", args.hls_segment_seconds))?,
+        hls_segment: Duration::try_from_secs_f64(args.hls_segment_seconds).map_err(|_| {
+            format!(
+                "{} {} is not a number of seconds",
+                name("hls_segment_seconds"),
+                args.hls_segment_seconds
+            )
+        })?,
         hls_part: Duration::from_millis(args.hls_part_ms),
-        hls_segments: args.hls_segment_count.clamp(2, 100),
+        hls_segments: args.hls_segment_count,
         hls_idle: Duration::from_secs(args.hls_idle_seconds),
         hls_max_bytes: args.hls_max_mb.saturating_mul(1024 * 1024),
         hls_max_blocked: args.hls_max_blocked,
@@ -597,26 +688,41 @@ fn build_config(args: &Args, file: FileOnly) -> Result<Config, String> {
         rtmp_wait_for_publisher: args.wait_for_publisher_seconds.map(Duration::from_secs),
         ..Config::default()
     };
-    for (name, section) in file.apps {
-        let app = app_config(&config, section).map_err(|e| format!("[app.{name}] {e}"))?;
-        config.apps.insert(name, app);
+    for (app, section) in apps {
+        let named = |key: &str| names.in_app(&app, key);
+        let settings = app_config(&config, section, &named)?;
+        config.apps.insert(app, settings);
     }
+    config.validate().map_err(|e| names.config_error(&e))?;
     Ok(config)
 }
 
-/// Recording settings from their flags or keys; `None` for `off`.
-fn record(dir: PathBuf, keep: &str, format: &str, path: &str, rotation: Rotation) -> Result<Option<Record>, String> {
+/// Recording settings from their flags or keys (`name` names them in
+/// errors); `None` for `off`.
+fn record(
+    name: &dyn Fn(&str) -> String,
+    dir: PathBuf,
+    keep: &str,
+    format: &str,
+    path: &str,
+    rotation: Rotation,
+) -> Result<Option<Record>, String> {
     let keep = match keep {
         "all" => Keep::All,
         "video" => Keep::Video,
         "audio" => Keep::Audio,
         "off" => return Ok(None),
-        other => return Err(format!("record {other:?} is none of all, video, audio, off")),
+        other => {
+            return Err(format!(
+                "{} {other:?} is none of all, video, audio, off",
+                name("record")
+            ));
+        }
     };
     let container = match format {
         "flv" => Container::Flv,
         "mp4" => Container::Mp4,
-        other => return Err(format!("record_format {other:?} is neither flv nor mp4")),
+        other => return Err(format!("{} {other:?} is neither flv nor mp4", name("record_format"))),
     };
     Ok(Some(Record {
         dir,
@@ -629,38 +735,38 @@ fn record(dir: PathBuf, keep: &str, format: &str, path: &str, rotation: Rotation
 
 /// An `[app.NAME]` section's settings: the server-wide access rules and
 /// hooks with the section's keys in their place (an empty string turns a
-/// key or URL off).
-fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
+/// key or URL off); `name` names the section's keys in errors.
+fn app_config(server: &Config, section: AppSettings, name: &dyn Fn(&str) -> String) -> Result<App, String> {
     let text = |value: Option<String>, inherited: &Option<String>| match value {
         Some(v) if v.is_empty() => None,
         Some(v) => Some(v),
         None => inherited.clone(),
     };
-    let key = |flag: &str, value: Option<String>, file: Option<PathBuf>, inherited: &Option<String>| match (value, file)
+    let key = |key: &str, value: Option<String>, file: Option<PathBuf>, inherited: &Option<String>| match (value, file)
     {
         (None, None) => Ok(inherited.clone()),
-        (value, file) => secret(flag, &value.filter(|v| !v.is_empty()), &file, ""),
+        (value, file) => secret(name, key, &value.filter(|v| !v.is_empty()), &file, None),
     };
-    let networks = |flag: &str, values: Option<Vec<String>>, inherited: &Vec<Cidr>| match values {
+    let networks = |key: &str, values: Option<Vec<String>>, inherited: &Vec<Cidr>| match values {
         None => Ok(inherited.clone()),
         Some(values) => (values.iter())
-            .map(|v| v.parse().map_err(|e| format!("{flag}: {e}")))
+            .map(|v| v.parse().map_err(|e| format!("{}: {e}", name(key))))
             .collect(),
     };
     let (access, hooks) = (&server.access, &server.hooks);
     let s = section;
     Ok(App {
         access: Access {
-            publish_key: key("publish-key", s.publish_key, s.publish_key_file, &access.publish_key)?,
+            publish_key: key("publish_key", s.publish_key, s.publish_key_file, &access.publish_key)?,
             publish_keys_file: s.publish_keys_file.or(access.publish_keys_file.clone()),
-            play_key: key("play-key", s.play_key, s.play_key_file, &access.play_key)?,
+            play_key: key("play_key", s.play_key, s.play_key_file, &access.play_key)?,
             allow_publish: networks("allow_publish", s.allow_publish, &access.allow_publish)?,
             deny_publish: networks("deny_publish", s.deny_publish, &access.deny_publish)?,
             allow_play: networks("allow_play", s.allow_play, &access.allow_play)?,
             deny_play: networks("deny_play", s.deny_play, &access.deny_play)?,
             api_token: None,
             users: match s.users {
-                Some(path) => read_users(&path)?,
+                Some(path) => read_users(&name("users"), &path)?,
                 None => access.users.clone(),
             },
         },
@@ -681,6 +787,7 @@ fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
             ..hooks.clone()
         },
         record: app_record(
+            name,
             server.record.as_ref(),
             s.record,
             s.record_format,
@@ -696,6 +803,7 @@ fn app_config(server: &Config, section: AppSettings) -> Result<App, String> {
 /// their place; `record = "off"` turns it off, and any other mode turns
 /// it on (a directory is then needed, the server's or the section's).
 fn app_record(
+    name: &dyn Fn(&str) -> String,
     server: Option<&Record>,
     mode: Option<String>,
     format: Option<String>,
@@ -705,9 +813,15 @@ fn app_record(
     if mode.is_none() && format.is_none() && path.is_none() && dir.is_none() {
         return Ok(server.cloned());
     }
-    let dir = dir
-        .or(server.map(|r| r.dir.clone()))
-        .ok_or("record needs record_dir, here or server-wide")?;
+    let dir = dir.or(server.map(|r| r.dir.clone())).ok_or_else(|| {
+        let keys = [
+            ("record", mode.is_some()),
+            ("record_format", format.is_some()),
+            ("record_path", path.is_some()),
+        ];
+        let first_set = keys.iter().find(|(_, set)| *set).map_or("record", |(key, _)| key);
+        format!("{}: recording needs record_dir, here or server-wide", name(first_set))
+    })?;
     let keep = mode.unwrap_or_else(|| match server.map(|r| r.keep) {
         Some(Keep::Video) => "video".into(),
         Some(Keep::Audio) => "audio".into(),
@@ -716,7 +830,7 @@ fn app_record(
     let format = format.unwrap_or_else(|| server.map_or("flv", |r| r.container.extension()).into());
     let path = path.unwrap_or_else(|| server.map_or("{app}/{name}-{time}".into(), |r| r.path.clone()));
     let rotation = server.map(|r| r.rotation).unwrap_or_default();
-    record(dir, &keep, &format, &path, rotation)
+    record(name, dir, &keep, &format, &path, rotation)
 }
 
 /// On SIGHUP or a change of the file (`why`): reads the flags and the
@@ -839,40 +953,68 @@ fn raise_open_file_limit(max_connections: usize) {
     }
 }
 
-/// A secret from its flag, its file (first line) or its environment
-/// variable, in that order; more than one is an error.
-fn secret(flag: &str, value: &Option<String>, file: &Option<PathBuf>, var: &str) -> Result<Option<String>, String> {
+/// A secret from its key (`publish_key`), its file (the key's
+/// `_file`, first line) or its environment variable, in that order; more
+/// than one is an error. `name` names a key in errors.
+fn secret(
+    name: &dyn Fn(&str) -> String,
+    key: &str,
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+    var: Option<&str>,
+) -> Result<Option<String>, String> {
+    let file_key = format!("{key}_file");
     let from_file = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("--{flag}-file {}: {e}", path.display()))?;
-            let key = text.lines().next().unwrap_or_default().trim().to_owned();
-            if key.is_empty() {
-                return Err(format!("--{flag}-file {}: the first line is empty", path.display()));
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{} {}: cannot be read: {e}", name(&file_key), path.display()))?;
+            let secret = text.lines().next().unwrap_or_default().trim().to_owned();
+            if secret.is_empty() {
+                return Err(format!(
+                    "{} {}: the first line is empty",
+                    name(&file_key),
+                    path.display()
+                ));
             }
-            Some(key)
+            Some(secret)
         }
         None => None,
     };
-    let from_env = std::env::var(var).ok().filter(|v| !v.is_empty());
+    let from_env = var.and_then(|var| std::env::var(var).ok()).filter(|v| !v.is_empty());
     let given: Vec<String> = [value.clone(), from_file, from_env].into_iter().flatten().collect();
     match &given[..] {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
-        _ => Err(format!("--{flag}, --{flag}-file and {var}: give only one")),
+        _ => Err(format!(
+            "{}, {}{}: give only one",
+            name(key),
+            name(&file_key),
+            var.map(|var| format!(" and {var}")).unwrap_or_default()
+        )),
     }
 }
 
 /// The API token: `--api-token auto`'s, or one read from
 /// `--api-token-file` or `RUSTIC_RTMP_API_TOKEN`; only one of them.
-fn api_token(args: &Args) -> Result<Option<String>, String> {
-    let read = secret("api-token", &None, &args.api_token_file, "RUSTIC_RTMP_API_TOKEN")?;
+fn api_token(args: &Args, name: &dyn Fn(&str) -> String) -> Result<Option<String>, String> {
+    let read = secret(
+        name,
+        "api_token",
+        &None,
+        &args.api_token_file,
+        Some("RUSTIC_RTMP_API_TOKEN"),
+    )?;
     match (args.api_token.as_deref(), read) {
         (None, read) => Ok(read),
         (Some("auto"), None) => Ok(Some(token_file::auto().to_owned())),
-        (Some("auto"), Some(_)) => Err("--api-token auto and a token read from a file: give only one".into()),
+        (Some("auto"), Some(_)) => Err(format!(
+            "{} auto and a token read from a file: give only one",
+            name("api_token")
+        )),
         // A token on the command line would show in `ps` to every user.
         (Some(other), _) => Err(format!(
-            "--api-token {other:?}: only auto is taken here; give a token with --api-token-file"
+            "{} {other:?}: only auto is taken here; give a token with api_token_file",
+            name("api_token")
         )),
     }
 }
@@ -995,6 +1137,7 @@ fn merge(args: &mut Args, mut file: Settings) -> FileOnly {
             exec("exec_record_done", file.exec_record_done.take()),
         ],
         apps: file.app,
+        lines: file.lines,
     }
 }
 
@@ -1008,27 +1151,33 @@ fn argvs(commands: &[String]) -> Vec<Vec<String>> {
 }
 
 /// `user:password` lines; blank lines and `#` comments are skipped.
-fn read_users(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--users {}: {e}", path.display()))?;
+/// `name` is how errors name the setting.
+fn read_users(name: &str, path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name} {}: cannot be read: {e}", path.display()))?;
     text.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|line| match line.split_once(':') {
             Some((user, password)) if !user.is_empty() => Ok((user.to_owned(), password.to_owned())),
-            _ => Err(format!("--users {}: a line is not user:password", path.display())),
+            _ => Err(format!("{name} {}: a line is not user:password", path.display())),
         })
         .collect()
 }
 
 /// Logs an error with each of its causes.
 fn report(e: &dyn std::error::Error) {
+    error!("{}", with_causes(e));
+}
+
+/// An error's text followed by each of its causes'.
+fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
         text.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    error!("{text}");
+    text
 }
 
 /// glibc settings for a thread per connection (see

@@ -169,21 +169,198 @@ fn a_config_file_sets_what_flags_do_not_and_a_bad_one_stops_the_start() {
     }
 }
 
+/// `--check-config FILE`'s exit code and what it printed.
+fn check(file: &std::path::Path) -> (Option<i32>, String) {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"))
+        .arg("--check-config")
+        .arg(file));
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    (out.status.code(), printed)
+}
+
 #[test]
-fn the_readme_config_example_checks_out() {
+fn the_readme_config_example_checks_out_and_starts() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let example = readme
         .split("```toml\n")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a toml example in the README");
+    // The files the example names, here instead of under /etc.
     let scratch = Scratch::new("readme-config");
+    let here = scratch.path("etc");
+    let example = example.replace("/etc/rustic_rtmp", here.to_str().unwrap());
     let file = scratch.path("example.toml");
-    std::fs::write(&file, example).unwrap();
-    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp"))
-        .arg("--check-config")
-        .arg(&file));
-    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&file, &example).unwrap();
+    let key_line = example
+        .lines()
+        .position(|line| line.starts_with("publish_key_file"))
+        .unwrap()
+        + 1;
+    let (code, printed) = check(&file);
+    assert_eq!(code, Some(2), "the key files are missing: {printed}");
+    assert!(
+        printed.contains(&format!("{}:{key_line}: publish_key_file", file.display())),
+        "{printed}"
+    );
+
+    std::fs::create_dir_all(&here).unwrap();
+    for name in ["publish.key", "api.token", "studio.key"] {
+        std::fs::write(here.join(name), "secret\n").unwrap();
+    }
+    let (code, printed) = check(&file);
+    assert_eq!(code, Some(0), "{printed}");
+    // What checks out starts (addresses of the test's own).
+    let (mut proc, addr, _logs) = start(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+    ]);
+    RawClient::handshake(addr).connect("live");
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+}
+
+#[test]
+fn check_config_refuses_values_the_server_cannot_use_naming_file_line_and_key() {
+    let scratch = Scratch::new("check-values");
+    let file = scratch.path("rustic.toml");
+    let missing = scratch.path("missing");
+    let missing = missing.to_str().unwrap();
+    // Each: the file, the key named, its line.
+    let cases = [
+        (
+            "port = 0\nallow_publish = [\"10.0.0.0/33\"]\n".to_owned(),
+            "allow_publish",
+            2,
+        ),
+        ("hls_variant = \"ts\"\n".into(), "hls_variant", 1),
+        (
+            "record_dir = \"/tmp\"\nrecord_format = \"avi\"\n".into(),
+            "record_format",
+            2,
+        ),
+        ("record_dir = \"/tmp\"\nrecord = \"both\"\n".into(), "record", 2),
+        ("notify_method = \"put\"\n".into(), "notify_method", 1),
+        ("\ntls_port = 1936\n".into(), "tls_port", 2),
+        (format!("publish_key_file = \"{missing}\"\n"), "publish_key_file", 1),
+        (format!("publish_keys_file = \"{missing}\"\n"), "publish_keys_file", 1),
+        (format!("api_token_file = \"{missing}\"\n"), "api_token_file", 1),
+        (format!("users = \"{missing}\"\n"), "users", 1),
+        ("push = [\"htp://x\"]\n".into(), "push", 1),
+        ("pull = [\"rtmp://\"]\n".into(), "pull", 1),
+        ("pull_static = [\"rtmp://camera/door\"]\n".into(), "pull_static", 1),
+        ("on_publish = \"https://hooks.example/p\"\n".into(), "on_publish", 1),
+        ("on_done = \"localhost:9000/done\"\n".into(), "on_done", 1),
+        (
+            "hls_segment_seconds = 0.5\nhls_part_ms = 500\n".into(),
+            "hls_part_ms",
+            2,
+        ),
+        ("hls_segment_seconds = 0.15\n".into(), "hls_segment_seconds", 1),
+        ("hls_segment_seconds = 90\n".into(), "hls_segment_seconds", 1),
+        ("hls_segment_count = 1\n".into(), "hls_segment_count", 1),
+        ("chunk_size = 0\n".into(), "chunk_size", 1),
+        ("exec_play = [[]]\n".into(), "exec_play", 1),
+        (
+            "[app.tv]\n\npush = [\"rtmp://tv.example/live/SECRET\", \"htp://x/live/KEY\"]\n".into(),
+            "[app.tv] push",
+            3,
+        ),
+        ("[app.tv]\nrecord = \"video\"\n".into(), "[app.tv] record", 2),
+    ];
+    for (text, key, line) in cases {
+        std::fs::write(&file, &text).unwrap();
+        let (code, printed) = check(&file);
+        assert_eq!(code, Some(2), "{text:?} is refused: {printed}");
+        let at = format!("{}:{line}: {key}", file.display());
+        assert!(printed.contains(&at), "{text:?}: {at:?} not in {printed:?}");
+        assert!(
+            !printed.contains("SECRET") && !printed.contains("KEY"),
+            "stream keys stay out: {printed}"
+        );
+    }
+    // The start refuses the same, with the same words.
+    std::fs::write(&file, "push = [\"htp://x/live/KEY\"]\n").unwrap();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args(["--config", file.to_str().unwrap()]));
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(text.contains(&format!("{}:1: push", file.display())), "{text}");
+    assert!(!text.contains("KEY"), "{text}");
+    // A flag is named as a flag, even with a file.
+    std::fs::write(&file, "hls_variant = \"fmp4\"\n").unwrap();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_rustic_rtmp")).args([
+        "--config",
+        file.to_str().unwrap(),
+        "--hls-variant",
+        "ts",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--hls-variant \"ts\" is neither"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_exec_key_with_one_command_as_an_array_of_words_runs_it() {
+    let scratch = Scratch::new("exec-one");
+    let file = scratch.path("rustic.toml");
+    let marker = scratch.path("published");
+    // One command, as people write it; `$name` is replaced by the server.
+    let text = format!(
+        "no_http = true\nexec_publish = [\"sh\", \"-c\", \"echo $name > {}; exec sleep 30\"]\n",
+        marker.display()
+    );
+    std::fs::write(&file, text).unwrap();
+    let (code, printed) = check(&file);
+    assert_eq!(code, Some(0), "{printed}");
+    let (mut proc, addr, _logs) = start(&["--config", file.to_str().unwrap(), "--bind", "127.0.0.1", "--port", "0"]);
+    let name = unique("exec");
+    let mut client = RawClient::handshake(addr);
+    client.connect("live");
+    assert_eq!(client.publish(&name), "NetStream.Publish.Start");
+    wait_until("the command ran", || {
+        std::fs::read_to_string(&marker).is_ok_and(|text| text.trim() == name)
+    });
+    signal(&proc, "TERM");
+    assert!(proc.wait().success());
+}
+
+/// The checks are the library's: a program embedding the server gets
+/// them from `Server::start`, with the field named.
+#[test]
+fn an_embedders_bad_config_is_refused_at_start_naming_the_field() {
+    use rustic_rtmp::{Config, ConfigProblem, Error, Server};
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        push: vec!["htp://x/live/KEY".into()],
+        ..Config::default()
+    };
+    match Server::start(config) {
+        Err(Error::Config(e)) => {
+            assert_eq!((e.field, e.app.as_deref()), ("push", None));
+            assert!(matches!(e.problem, ConfigProblem::NotRtmpUrl), "{e}");
+            assert!(!e.to_string().contains("KEY"), "{e}");
+        }
+        other => panic!("started or failed otherwise: {:?}", other.err()),
+    }
+    let mut config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        hls_part: std::time::Duration::from_secs(2),
+        ..Config::default()
+    };
+    config.apps.insert("tv".into(), rustic_rtmp::App::default());
+    match Server::start(config) {
+        Err(Error::Config(e)) => assert_eq!(e.to_string(), "hls_part 2s: not below hls_segment 1s"),
+        other => panic!("started or failed otherwise: {:?}", other.err()),
+    }
 }
 
 #[test]
