@@ -2,13 +2,15 @@
 //! nginx-rtmp, where players get it; a destination that goes away costs
 //! the other and the local players nothing and is dialled again when it
 //! is back, as its status says; destinations added and removed through
-//! the API.
+//! the API; a destination that cannot be reached is told at warn, without
+//! its stream key, the first time and every tenth time after.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::binary::Binary;
 use common::*;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
 use rustic_rtmp::media::{Frame, StreamKey};
@@ -237,4 +239,56 @@ fn a_pushed_stream_is_not_pushed_back_to_where_it_came_from() {
     let back: Vec<PushStats> = pushes_of(&b, &name);
     assert_eq!(back.len(), 1, "B pushes to C only: {back:?}");
     assert!(back[0].destination.contains(&c.local_addr().to_string()));
+}
+
+/// `rustic_rtmp_push_reconnects_total` of the one push relay, from the
+/// binary's `/metrics` at `http`.
+fn push_failures(http: SocketAddr) -> f64 {
+    let metrics = http::call(http, "GET", "/metrics", "");
+    let text = String::from_utf8(metrics.body).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("rustic_rtmp_push_reconnects_total{"))
+        .unwrap_or_else(|| panic!("no push series in {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_unreachable_destination_is_told_at_warn_without_its_key_and_not_each_time() {
+    // A loopback port nobody listens on: every connect is refused.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let key = "SECRET-stream-key-4242";
+    let push = format!("rtmp://{nowhere}/live2/{key}");
+    let args = ["--http-bind", "127.0.0.1", "--http-port", "0", "--push", &push];
+    let server = Binary::start(&args);
+    let http: SocketAddr = (server.wait_for_log("listening for HTTP on").rsplit(' '))
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &server.url("live/cam")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    let line = server.wait_for_log("failed (1 failure)");
+    assert!(line.contains("WARN"), "told at warn: {line}");
+    assert!(
+        line.contains(&format!("rtmp://{nowhere}/live2")),
+        "names the destination: {line}"
+    );
+    assert!(line.contains("next try in"), "says when it tries again: {line}");
+    // Four failures in a row (1 + 2 + 4 s of pauses): still one line.
+    wait_until("four failed connects", || push_failures(http) >= 4.0);
+    let lines = server.log_lines();
+    let about: Vec<&String> = lines.iter().filter(|l| l.contains(&nowhere.to_string())).collect();
+    assert_eq!(about.len(), 1, "one line for the first failure only: {about:#?}");
+    let leaked: Vec<&String> = lines.iter().filter(|l| l.contains(key)).collect();
+    assert!(leaked.is_empty(), "the stream key in the log: {leaked:#?}");
 }

@@ -10,6 +10,8 @@
 //! then 2, 4, ... up to 30 s, each pause varied by a quarter either way so
 //! that many relays do not retry in step; after each connect it gets the
 //! metadata and sequence headers first, then frames from a keyframe on.
+//! The first failure in a row, and every tenth after it, is logged at
+//! warn with the count and the next pause, never with the stream key.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -30,11 +32,16 @@ pub(crate) use crate::client::shown;
 use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Configuration, FrameKind, StreamKey};
+use crate::protocol::escape::Escaped;
 
 /// The first pause before dialling a failed destination again; it doubles
 /// up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Failures in a row told at warn: the first, then every `WARN_EVERY`th
+/// (the 11th, the 21st, ...), so a destination down for a day says so
+/// without filling the log; the others go to debug.
+const WARN_EVERY: u64 = 10;
 /// How often a connected relay reads what its destination sent.
 const SERVICE_EVERY: Duration = Duration::from_secs(1);
 /// Destinations one stream may be pushed to through the API: each is a
@@ -292,6 +299,8 @@ impl Relay {
         // Frames are sent from a place a decoder can start.
         let mut from_keyframe = true;
         let (mut retry_at, mut backoff) = (Instant::now(), FIRST_BACKOFF);
+        // Connects that failed since the last one that worked.
+        let mut failures: u64 = 0;
         let mut serviced = Instant::now();
         loop {
             if push.stop.load(Ordering::Relaxed) {
@@ -307,11 +316,23 @@ impl Relay {
                         destination = Some(publisher);
                         from_keyframe = true;
                         backoff = FIRST_BACKOFF;
+                        failures = 0;
                     }
                     Err(why) => {
-                        debug!("push#{} to {} failed: {why}", push.id, shown(&push.url));
+                        failures += 1;
+                        let pause = jittered(backoff, push.id);
+                        let told = told(&push.url, &why);
+                        let (id, to) = (push.id, shown(&push.url));
+                        let so_far = match failures {
+                            1 => "1 failure".to_owned(),
+                            n => format!("{n} failures in a row"),
+                        };
+                        match is_told_at_warn(failures) {
+                            true => warn!("push#{id} to {to} failed ({so_far}): {told}; next try in {pause:.1?}"),
+                            false => debug!("push#{id} to {to} failed ({so_far}): {told}; next try in {pause:.1?}"),
+                        }
                         push.failed(why);
-                        retry_at = Instant::now() + jittered(backoff, push.id);
+                        retry_at = Instant::now() + pause;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
@@ -378,6 +399,44 @@ impl Relay {
     }
 }
 
+/// Whether the `failures`th connect failure in a row is told at warn.
+fn is_told_at_warn(failures: u64) -> bool {
+    failures % WARN_EVERY == 1
+}
+
+/// Why a connect to `url` failed, as a log at warn may say it: the error
+/// and its causes (`Connection refused`), with no stream key or login,
+/// which a destination's URL may hold (a bad URL is not repeated, and a
+/// server's refusal that quotes the key has it blanked).
+fn told(url: &str, why: &crate::client::ClientError) -> String {
+    if let crate::client::ClientError::BadUrl(_) = why {
+        return "not an rtmp://host[:port]/app/stream url".to_owned();
+    }
+    let mut text = why.to_string();
+    let mut cause = std::error::Error::source(why);
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let login = rest
+        .split('/')
+        .next()
+        .and_then(|host| host.rsplit_once('@'))
+        .map(|(login, _)| login);
+    let key = rest
+        .split_once('/')
+        .and_then(|(_, path)| path.rsplit_once('/'))
+        .map(|(_, key)| key);
+    // The stream name with its query, the name alone, the login: each a
+    // secret as long as a short word, shorter ones are no credential.
+    let name = key.map(|k| k.split('?').next().unwrap_or(k));
+    for secret in [key, name, login].into_iter().flatten().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, "<key>");
+    }
+    Escaped(&text).to_string()
+}
+
 /// `pause` varied by up to a quarter either way.
 fn jittered(pause: Duration, seed: u64) -> Duration {
     let nanos = SystemTime::now()
@@ -421,6 +480,35 @@ mod tests {
     fn the_same_server_is_the_same_host_and_port() {
         assert!(same_server("rtmp://Origin:1935/live/a", "rtmp://origin/app/b"));
         assert!(!same_server("rtmp://origin:1936/live/a", "rtmp://origin/live/a"));
+    }
+
+    #[test]
+    fn failures_are_told_at_warn_the_first_then_every_tenth() {
+        let told: Vec<u64> = (1..=35).filter(|&n| is_told_at_warn(n)).collect();
+        assert_eq!(told, [1, 11, 21, 31]);
+    }
+
+    #[test]
+    fn a_failure_is_told_without_the_key_or_login() {
+        use crate::client::ClientError;
+        let url = "rtmp://user:pass1234@host:1935/live2/SECRET-KEY?auth=xyz12345";
+        let refused = ClientError::Refused {
+            code: "NetStream.Publish.BadName".into(),
+            description: "SECRET-KEY?auth=xyz12345 is taken; so is SECRET-KEY by user:pass1234".into(),
+        };
+        let text = told(url, &refused);
+        for secret in ["SECRET-KEY", "xyz12345", "pass1234"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.starts_with("refused with NetStream.Publish.BadName: "), "{text}");
+        let bad = told(url, &ClientError::BadUrl(url.into()));
+        assert!(!bad.contains("SECRET"), "{bad}");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let connect = ClientError::Connect {
+            addr: "host:1935".into(),
+            source: refused,
+        };
+        assert_eq!(told(url, &connect), "cannot connect to host:1935: connection refused");
     }
 
     #[test]
