@@ -1,6 +1,8 @@
 //! `GET /metrics`, read by a strict parser of Prometheus's text format
 //! while ffmpeg publishes and plays: every family typed, names and labels
-//! well formed, counters ending in `_total` and never going down.
+//! well formed, counters ending in `_total` and never going down; the
+//! bytes of HLS segments fetched counted in the bytes sent, the server's
+//! and the stream's; the standard `process_*` families there and sane.
 
 mod common;
 
@@ -72,7 +74,10 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Series>) {
             if kind == "counter" {
                 assert!(name.ends_with("_total"), "a counter ends in _total: {name}");
             }
-            assert!(name.starts_with("rustic_rtmp_"), "{name}");
+            assert!(
+                name.starts_with("rustic_rtmp_") || name.starts_with("process_"),
+                "{name}"
+            );
             assert!(
                 types.insert(name.to_owned(), kind.to_owned()).is_none(),
                 "{name} typed twice"
@@ -205,4 +210,99 @@ fn refused_connections_are_counted_by_reason() {
         ),
         0.0
     );
+}
+
+/// The stream's `send_bytes` in the API's stream list.
+fn api_send_bytes(server: &ServerHandle, name: &str) -> u64 {
+    let response = http::call(server.http_addr().unwrap(), "GET", "/api/v1/streams", "");
+    let json: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    let streams = json["streams"].as_array().unwrap();
+    let stream = streams
+        .iter()
+        .find(|s| s["name"] == name)
+        .expect("the stream in the API");
+    stream["send_bytes"].as_u64().unwrap()
+}
+
+#[test]
+fn hls_segments_served_count_in_the_bytes_sent_and_process_figures_are_there() {
+    let server = http::server(Config::default());
+    let addr = server.http_addr().unwrap();
+    let name = unique("hls-bytes");
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    wait_until("the stream to be live", || {
+        stream_stats(&server, "live", &name).is_some_and(|s| s.publishing)
+    });
+    // The multivariant playlist waits for three segments.
+    let index = http::call(addr, "GET", &format!("/live/{name}/index.m3u8"), "");
+    assert_eq!(index.status, 200, "{}", String::from_utf8_lossy(&index.body));
+    let playlist = http::call(addr, "GET", &format!("/live/{name}/stream.m3u8"), "");
+    let text = String::from_utf8(playlist.body).unwrap();
+    let segments: Vec<&str> = text.lines().filter(|l| l.starts_with("seg")).collect();
+    assert!(segments.len() >= 2, "{text}");
+
+    let (_, before) = scrape(&server);
+    let stream_before = api_send_bytes(&server, &name);
+    // Each segment fetched ten times: many times more bytes than the
+    // stream hands its muxer meanwhile, which counts too.
+    let mut fetched = 0;
+    for _ in 0..10 {
+        for uri in &segments {
+            let segment = http::call(addr, "GET", &format!("/live/{name}/{uri}"), "");
+            assert_eq!(segment.status, 200, "{uri}");
+            fetched += segment.body.len();
+        }
+    }
+    let fetched = fetched as f64;
+    assert!(fetched > 100_000.0, "{fetched} bytes of segments");
+    let (types, after) = scrape(&server);
+    let sent = |samples: &[Series]| value(samples, "rustic_rtmp_sent_bytes_total", &[]);
+    let grew = sent(&after) - sent(&before);
+    assert!(
+        grew >= fetched,
+        "sent_bytes_total grew by {grew} for {fetched} bytes of segments"
+    );
+    let stream = [("app", "live"), ("name", name.as_str())];
+    let per_stream = |samples: &[Series]| value(samples, "rustic_rtmp_stream_sent_bytes_total", &stream);
+    let grew = per_stream(&after) - per_stream(&before);
+    assert!(grew >= fetched, "the stream's sent bytes grew by {grew} for {fetched}");
+    let grew = (api_send_bytes(&server, &name) - stream_before) as f64;
+    assert!(grew >= fetched, "the API's send_bytes grew by {grew} for {fetched}");
+
+    // The process families, typed as Prometheus's client libraries type
+    // them, with values a live process has.
+    for (family, kind) in [
+        ("process_cpu_seconds_total", "counter"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_virtual_memory_bytes", "gauge"),
+        ("process_open_fds", "gauge"),
+        ("process_max_fds", "gauge"),
+        ("process_start_time_seconds", "gauge"),
+        ("rustic_rtmp_threads", "gauge"),
+    ] {
+        assert_eq!(types.get(family).map(String::as_str), Some(kind), "{family}");
+    }
+    let figure = |family: &str| value(&after, family, &[]);
+    assert!(figure("process_cpu_seconds_total") > 0.0);
+    let resident = figure("process_resident_memory_bytes");
+    assert!(resident > 1e6 && figure("process_virtual_memory_bytes") >= resident);
+    let open = figure("process_open_fds");
+    assert!(open >= 3.0 && figure("process_max_fds") >= open);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = figure("process_start_time_seconds");
+    assert!(
+        started <= now + 1.0 && started > now - 3600.0,
+        "started {started}, now {now}"
+    );
+    assert!(figure("rustic_rtmp_threads") >= 2.0);
 }

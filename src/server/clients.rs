@@ -1,7 +1,13 @@
 //! `Client`: what the API shows of one open connection: who it is, what
 //! it does, and the bytes it moved. Its connection thread fills it in; the
 //! API reads it.
+//!
+//! Bytes out are counted where they are written: a player's outlet counts
+//! its media and control, and whatever the connection thread writes
+//! itself (the RTMP handshake, every HTTP answer: HLS files, the API, the
+//! dashboard, refusals) goes through `Client::counting`.
 
+use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,7 +125,34 @@ pub(crate) struct Client {
     since: Instant,
     /// Bytes read from the peer.
     recv_bytes: AtomicU64,
+    /// Bytes written to the peer by the connection thread itself, and by
+    /// the outlets it had before its current one.
+    send_bytes: AtomicU64,
     role: Mutex<Role>,
+}
+
+/// A writer that counts what `inner` takes as sent to a `Client`.
+pub(crate) struct Counting<'a, W> {
+    inner: W,
+    client: &'a Client,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.client.send_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.inner.write_vectored(bufs)?;
+        self.client.send_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A snapshot of a `Client`.
@@ -141,7 +174,8 @@ pub struct ClientStats {
     pub alive: Duration,
     /// Bytes read from it.
     pub recv_bytes: u64,
-    /// Bytes written to it (media and control, for a player).
+    /// Bytes written to it: media and control for a player, every answer
+    /// for HTTP (HLS files among them), the handshake for RTMP.
     pub send_bytes: u64,
 }
 
@@ -152,6 +186,7 @@ impl Client {
             addr,
             since: Instant::now(),
             recv_bytes: AtomicU64::new(0),
+            send_bytes: AtomicU64::new(0),
             role: Mutex::new(Role {
                 kind: ClientKind::Idle,
                 stream: None,
@@ -176,9 +211,22 @@ impl Client {
         role.tc_url = tc_url.chars().take(256).collect();
     }
 
-    /// Notes the outlet that counts the bytes written to it.
+    /// `socket`, counting what it takes as sent to this client: for
+    /// what the connection thread writes itself, not through an outlet.
+    pub(crate) fn counting<W: Write>(&self, socket: W) -> Counting<'_, W> {
+        Counting {
+            inner: socket,
+            client: self,
+        }
+    }
+
+    /// Notes the outlet that counts the bytes written to it; what an
+    /// earlier one counted (an HTTP connection that played a stream to
+    /// its end and asks again) stays counted.
     pub(crate) fn attach(&self, outlet: &Arc<Outlet>) {
-        self.role.lock().outlet = Some(outlet.clone());
+        if let Some(earlier) = self.role.lock().outlet.replace(outlet.clone()) {
+            self.send_bytes.fetch_add(earlier.sent_bytes(), Ordering::Relaxed);
+        }
     }
 
     /// Notes that it publishes or plays `stream`, or, with `Idle`, that it
@@ -237,7 +285,7 @@ impl Client {
             tc_url: role.tc_url.clone(),
             alive: self.since.elapsed(),
             recv_bytes: self.recv_bytes.load(Ordering::Relaxed),
-            send_bytes: role.outlet.as_ref().map_or(0, |o| o.sent_bytes()),
+            send_bytes: self.send_bytes.load(Ordering::Relaxed) + role.outlet.as_ref().map_or(0, |o| o.sent_bytes()),
         }
     }
 }

@@ -132,7 +132,10 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
         };
         client.received(n);
         let progress = handshake.push(&buf[..n]).map_err(|e| End::Misbehaved(e.to_string()))?;
-        reader.write_all(&handshake.take_output()).map_err(End::Io)?;
+        client
+            .counting(reader)
+            .write_all(&handshake.take_output())
+            .map_err(End::Io)?;
         if let Progress::Done { leftover } = progress {
             debug!("conn#{id} handshake done scheme={:?}", handshake.scheme());
             return Ok(leftover);

@@ -148,6 +148,15 @@ impl Registry {
         stats
     }
 
+    /// Counts `bytes` sent for `key` past its players' queues (HLS files
+    /// served to viewers), if the stream is still known.
+    pub(crate) fn count_sent(&self, key: &StreamKey, bytes: u64) {
+        let stream = self.streams.lock().get(key).cloned();
+        if let Some(stream) = stream {
+            stream.count_sent(bytes);
+        }
+    }
+
     /// Forgets `stream` if nobody uses it any more.
     fn release(&self, stream: &Stream) {
         let mut streams = self.streams.lock();

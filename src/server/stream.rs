@@ -127,12 +127,13 @@ pub struct StreamStats {
     pub mse_type: Option<String>,
     /// Media payload bytes received from publishers.
     pub recv_bytes: u64,
-    /// Bytes handed to players (written, or queued for their threads).
+    /// Bytes handed to players (written, or queued for their threads),
+    /// and the bytes of the HLS files served to its viewers.
     pub send_bytes: u64,
     /// Kilobits per second received in each of the last 60 whole seconds,
     /// oldest first.
     pub kbps_in: Vec<u64>,
-    /// Kilobits per second sent to players, likewise.
+    /// Kilobits per second sent to players and HLS viewers, likewise.
     pub kbps_out: Vec<u64>,
     /// Players disconnected for falling too far behind.
     pub slow_disconnected: u64,
@@ -553,6 +554,15 @@ impl Stream {
     pub(crate) fn is_idle(&self) -> bool {
         let state = self.state.lock();
         state.publisher.is_none() && state.players.is_empty()
+    }
+
+    /// Counts `bytes` sent for the stream past its players' queues: HLS
+    /// files served to viewers.
+    pub(crate) fn count_sent(&self, bytes: u64) {
+        let second = self.second();
+        let mut state = self.state.lock();
+        state.send_bytes.set(state.send_bytes.get() + bytes);
+        state.rates.add(second, 0, bytes);
     }
 
     pub(crate) fn stats(&self) -> StreamStats {

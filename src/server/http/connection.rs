@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use log::{debug, info};
 
 use super::held::Held;
+use super::process::Process;
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
 use super::{api, metrics, names, stat, trust};
@@ -93,7 +94,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
             Ok(request) => request,
             Err(Refused::Quietly(end)) => return end,
             Err(Refused::With(status, why)) => {
-                refuse(socket, &response::refusal(1, status, &why, &[]));
+                refuse(socket, client, &response::refusal(1, status, &why, &[]));
                 return End::Misbehaved(why);
             }
         };
@@ -120,7 +121,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                     false => &[("Allow", "GET, OPTIONS")],
                 };
                 let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
-                if let Err(e) = (&**socket).write_all(&head) {
+                if let Err(e) = client.counting(&**socket).write_all(&head) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {
@@ -129,7 +130,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
             }
             Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat if door == Door::Media => {
                 let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
-                refuse(socket, &response::refusal(v, Status::NOT_FOUND, why, &[]));
+                refuse(socket, client, &response::refusal(v, Status::NOT_FOUND, why, &[]));
                 return End::Closed("refused a request");
             }
             Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat
@@ -138,7 +139,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                 // DNS rebinding: a page on a name its owner points at this
                 // server would be the same origin as the server itself.
                 let why = "that Host is not a name of this server (add it with --http-host)";
-                refuse(socket, &response::refusal(v, Status::MISDIRECTED, why, &[]));
+                refuse(socket, client, &response::refusal(v, Status::MISDIRECTED, why, &[]));
                 return End::Closed("refused a request");
             }
             Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
@@ -165,7 +166,8 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                         let mut totals = shared.totals();
                         let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
                         totals.slow_players_disconnected += slow;
-                        let body = metrics::render(&totals, &seen.streams, &seen.pushes);
+                        let process = Process::read();
+                        let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
                         (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                     }
                     _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
@@ -174,7 +176,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                 let body_len = Body::Length(body.len());
                 let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
                 answer.extend_from_slice(body.as_bytes());
-                if let Err(e) = (&**socket).write_all(&answer) {
+                if let Err(e) = client.counting(&**socket).write_all(&answer) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {
@@ -191,7 +193,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                 let length = Body::Length(body.len());
                 let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
                 answer.extend_from_slice(body.as_bytes());
-                if let Err(e) = (&**socket).write_all(&answer) {
+                if let Err(e) = client.counting(&**socket).write_all(&answer) {
                     return write_failed(e);
                 }
                 if !request.keep_alive {
@@ -206,7 +208,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                 };
                 let answer = super::hls::answer(shared, &live, &asker, &key, file, &query);
                 let keep_alive = request.keep_alive && !answer.close;
-                if let Err(e) = answer.write_to(&mut &**socket, v, keep_alive) {
+                if let Err(e) = answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
                     return write_failed(e);
                 }
                 if !keep_alive {
@@ -218,7 +220,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                     Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],
                     _ => &[],
                 };
-                refuse(socket, &response::refusal(v, status, why, allow));
+                refuse(socket, client, &response::refusal(v, status, why, allow));
                 return End::Closed("refused a request");
             }
             Route::Stream { key, query, container } => {
@@ -232,9 +234,9 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
 }
 
 /// Writes a refusal, then lingers (see `LINGER`) until the client closes.
-fn refuse(socket: &TcpStream, response: &[u8]) {
+fn refuse(socket: &TcpStream, client: &Client, response: &[u8]) {
     let mut socket = socket;
-    if socket.write_all(response).is_err() || socket.shutdown(Shutdown::Write).is_err() {
+    if client.counting(socket).write_all(response).is_err() || socket.shutdown(Shutdown::Write).is_err() {
         return;
     }
     let deadline = Instant::now() + LINGER;
@@ -393,11 +395,11 @@ fn answer_api(
         }
         ApiCall::Summaries => {
             let totals = shared.totals();
-            let (rss_kib, cpu_seconds) = process_usage();
+            let process = Process::read();
             let summary = api::Summary {
                 uptime: shared.started.elapsed(),
-                rss_kib,
-                cpu_seconds,
+                rss_kib: process.resident_bytes.map(|b| b / 1024),
+                cpu_seconds: process.cpu_seconds,
                 connections: totals.connections,
                 accepted: totals.accepted,
                 streams: streams.len(),
@@ -407,24 +409,6 @@ fn answer_api(
             (Status::OK, api::summaries(&envelope, &summary))
         }
     }
-}
-
-/// This process's resident memory in KiB and its CPU time in seconds,
-/// from /proc.
-fn process_usage() -> (Option<u64>, Option<f64>) {
-    let rss = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    });
-    let cpu = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
-        // Fields after the command name, which may hold spaces: utime and
-        // stime are the 14th and 15th, in ticks of 1/100 s.
-        let after = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i - 3)?.parse::<f64>().ok();
-        Some((ticks(14)? + ticks(15)?) / 100.0)
-    });
-    (rss, cpu)
 }
 
 /// Why no request could be read.
@@ -514,7 +498,11 @@ fn play(
                 Escaped(&key.app),
                 Escaped(&why)
             );
-            refuse(socket, &response::refusal(v, Status::FORBIDDEN, &why, &[ANY_ORIGIN]));
+            refuse(
+                socket,
+                client,
+                &response::refusal(v, Status::FORBIDDEN, &why, &[ANY_ORIGIN]),
+            );
             return End::Closed("play refused");
         }
     };
@@ -552,10 +540,8 @@ fn play(
         if held.is_none() {
             drop(playing);
             let why = "too many requests wait here already; try again";
-            refuse(
-                socket,
-                &response::refusal(v, Status::SERVICE_UNAVAILABLE, why, &[ANY_ORIGIN]),
-            );
+            let refusal = response::refusal(v, Status::SERVICE_UNAVAILABLE, why, &[ANY_ORIGIN]);
+            refuse(socket, client, &refusal);
             return End::Closed("too many waiting");
         }
         debug!(
@@ -572,6 +558,7 @@ fn play(
             info!("conn#{id} {peer} {label} play refused app={}: {why}", Escaped(&key.app));
             refuse(
                 socket,
+                client,
                 &response::refusal(v, Status::UNSUPPORTED_MEDIA_TYPE, &why, &[ANY_ORIGIN]),
             );
             return End::Closed("unsupported codec");
@@ -579,7 +566,11 @@ fn play(
         if now >= deadline || outlet.is_finished() {
             drop(playing);
             let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
-            refuse(socket, &response::refusal(v, Status::NOT_FOUND, &why, &[ANY_ORIGIN]));
+            refuse(
+                socket,
+                client,
+                &response::refusal(v, Status::NOT_FOUND, &why, &[ANY_ORIGIN]),
+            );
             return End::Closed("stream not live");
         }
         match sleeper.wait(socket, false, || output.has_queued(), deadline - now) {

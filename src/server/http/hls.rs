@@ -206,12 +206,10 @@ pub(crate) fn answer(
     };
     let answer = from_muxer(shared, live, &hls, (file, &media), &q, peer.ip());
     if answer.status == Status::OK {
-        hls.viewed(
-            shared,
-            peer.ip(),
-            asker.agent,
-            answer.body.iter().map(|p| p.len()).sum(),
-        );
+        let bytes: usize = answer.body.iter().map(|p| p.len()).sum();
+        hls.viewed(shared, peer.ip(), asker.agent, bytes);
+        // The stream's bytes out, as its players' are counted.
+        shared.registry.count_sent(&key, bytes as u64);
     }
     answer
 }

@@ -1,10 +1,13 @@
 //! `GET /metrics`: Prometheus's text exposition format (version 0.0.4),
-//! every name prefixed `rustic_rtmp_`, counters ending in `_total`.
+//! every name prefixed `rustic_rtmp_` but the standard `process_*`
+//! families (CPU, memory, file descriptors, start time) that every
+//! Prometheus client library exports, counters ending in `_total`.
 //! Labels stay few: per stream (`app`, `name`) and per protocol, never
 //! per client. Pure: figures in, text out.
 
 use std::fmt::Write as _;
 
+use super::process::Process;
 use super::request::HLS_COUNTED;
 use crate::server::{PushStats, StreamStats};
 
@@ -29,26 +32,85 @@ fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Writes one metric family: its help, its type, and its samples (labels
-/// as written between braces, and the value).
+/// Writes one metric family, `rustic_rtmp_{name}`: its help, its type,
+/// and its samples (labels as written between braces, and the value).
 fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
-    let _ = writeln!(out, "# HELP rustic_rtmp_{name} {help}");
-    let _ = writeln!(out, "# TYPE rustic_rtmp_{name} {kind}");
+    named_family(out, &format!("rustic_rtmp_{name}"), kind, help, samples);
+}
+
+/// `family`, named `name` as it stands.
+fn named_family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
     for (labels, value) in samples {
         match labels.is_empty() {
             true => {
-                let _ = writeln!(out, "rustic_rtmp_{name} {value}");
+                let _ = writeln!(out, "{name} {value}");
             }
             false => {
-                let _ = writeln!(out, "rustic_rtmp_{name}{{{labels}}} {value}");
+                let _ = writeln!(out, "{name}{{{labels}}} {value}");
             }
         }
     }
 }
 
+/// The standard `process_*` families (as the Prometheus client libraries
+/// name them), and the thread count, which has no standard name; a
+/// figure /proc did not give is left out.
+fn process_families(out: &mut String, process: &Process) {
+    let standard = [
+        (
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            process.cpu_seconds,
+        ),
+        (
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            process.resident_bytes.map(|b| b as f64),
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            process.virtual_bytes.map(|b| b as f64),
+        ),
+        (
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            process.open_fds.map(|n| n as f64),
+        ),
+        (
+            "process_max_fds",
+            "gauge",
+            "Maximum number of open file descriptors.",
+            process.max_fds.map(|n| n as f64),
+        ),
+        (
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since unix epoch in seconds.",
+            process.start_time_seconds,
+        ),
+    ];
+    for (name, kind, help, value) in standard {
+        if let Some(value) = value {
+            named_family(out, name, kind, help, &[(String::new(), value)]);
+        }
+    }
+    if let Some(threads) = process.threads {
+        let one = [(String::new(), threads as f64)];
+        family(out, "threads", "gauge", "Threads of the process.", &one);
+    }
+}
+
 /// The body of `GET /metrics`.
-pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushStats]) -> String {
+pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushStats], process: &Process) -> String {
     let mut out = String::with_capacity(4096);
+    process_families(&mut out, process);
     let one = |value: f64| vec![(String::new(), value)];
     let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
     family(
@@ -117,7 +179,7 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         &mut out,
         "sent_bytes_total",
         "counter",
-        "Bytes written to every connection.",
+        "Bytes written to every connection: media, the RTMP handshake, every HTTP answer (HLS files, the API, refusals).",
         &one(totals.send_bytes as f64),
     );
     family(
@@ -173,6 +235,13 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         "counter",
         "Media payload bytes a stream received from its publishers.",
         &per_stream(|s| s.recv_bytes as f64),
+    );
+    family(
+        &mut out,
+        "stream_sent_bytes_total",
+        "counter",
+        "Bytes a stream handed to its players (RTMP, HTTP-FLV, fMP4, and the server's own: recorders, push relays, HLS muxers) and the bytes of the HLS files served to its viewers.",
+        &per_stream(|s| s.send_bytes as f64),
     );
     family(
         &mut out,
@@ -236,13 +305,21 @@ mod tests {
             hook_events_dropped: 2,
             hls_requests: [0; 4],
         };
-        let text = render(&totals, &[], &[]);
+        let process = Process {
+            cpu_seconds: Some(1.5),
+            threads: Some(9),
+            ..Process::default()
+        };
+        let text = render(&totals, &[], &[], &process);
         assert!(text.contains(
             "# TYPE rustic_rtmp_connections_accepted_total counter\nrustic_rtmp_connections_accepted_total 10\n"
         ));
         assert!(text.contains("rustic_rtmp_connections_refused_total{reason=\"max_connections\"} 2\n"));
         assert!(text.contains("rustic_rtmp_players{protocol=\"flv\"} 0\n"));
         assert!(text.contains("rustic_rtmp_hook_events_dropped_total 2\n"));
+        assert!(text.contains("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"));
+        assert!(text.contains("# TYPE rustic_rtmp_threads gauge\nrustic_rtmp_threads 9\n"));
+        assert!(!text.contains("process_open_fds"), "a figure not read is left out");
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
