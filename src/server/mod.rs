@@ -23,6 +23,7 @@ mod listener;
 mod live;
 mod local;
 mod log_limit;
+mod long_gop;
 mod outlet;
 mod path_name;
 mod pull;

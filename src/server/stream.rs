@@ -29,6 +29,7 @@ use super::clients::ClientKind;
 use super::events::{Event, Events};
 use super::fanout::{Fanout, Flush};
 use super::http::response::chunk;
+use super::long_gop::LongGop;
 use super::outlet::{MAX_BATCH, Outlet};
 use super::rates::{Carried, Rates};
 use super::wire::{Chunks, FORMS, Form, Wire};
@@ -253,6 +254,8 @@ struct State {
     /// Per fMP4 track (video, audio): the last frame's timestamp and the
     /// gap before it, which estimates the next frame's duration.
     last_media: [Option<(u32, u32)>; 2],
+    /// The publisher's keyframe interval, told once when long.
+    long_gop: LongGop,
     /// The frames since the last keyframe, keyframe first; empty when
     /// caching is off or the GOP outgrew its bounds.
     gop: Vec<Arc<Wire>>,
@@ -306,6 +309,7 @@ impl State {
         self.audio = None;
         self.mse_codecs = None;
         self.last_media = [None; 2];
+        self.long_gop = LongGop::default();
         self.clear_gop();
     }
 
@@ -654,6 +658,9 @@ impl Stream {
         let tag = frame.tag();
         let is_keyframe = tag.is_some_and(|t| t.is_keyframe());
         let is_header = tag.is_some_and(|t| t.packet == Packet::Config);
+        if is_keyframe {
+            self.watch_keyframe(from, frame.timestamp);
+        }
         let chunks: Chunks = prechunk(
             chunk_csid,
             frame.timestamp,
@@ -716,6 +723,27 @@ impl Stream {
         };
         self.fanout.write(flush);
         Ok(())
+    }
+
+    /// Warns, once per publish, when the keyframe at `at` comes longer
+    /// than `LONG_GOP` after the previous one. Keyframes only, a second or
+    /// so apart: the lock is taken again here, not held over the log.
+    fn watch_keyframe(&self, from: ConnId, at: RtmpTime) {
+        let (gap, addr) = {
+            let mut state = self.state.lock();
+            let Some(gap) = state.long_gop.keyframe(at) else {
+                return;
+            };
+            (gap, state.publisher_info.as_ref().map(|(info, _)| info.addr))
+        };
+        let who = addr.map_or(format!("conn#{from}"), |addr| format!("conn#{from} {addr}"));
+        warn!(
+            "{who} publish app={}: keyframes {:.1} s apart; HLS starts that late and players join up to that far \
+             behind: set the encoder's keyframe interval to 1-2 s (OBS: Keyframe Interval 1 or 2; ffmpeg: -g twice \
+             the frame rate)",
+            Escaped(&self.key.app),
+            gap.as_secs_f64()
+        );
     }
 
     /// Keeps metadata or a track's sequence header for joining players,
