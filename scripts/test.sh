@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad nginx libnginx-mod-rtmp
   chromium # the dashboard's browser test
+  systemd  # systemd-analyze, which checks the README's unit
   openssl) # RTMPS tests: self-signed certificates, s_client
 missing=()
 for p in "${packages[@]}"; do
