@@ -292,3 +292,31 @@ fn an_unreachable_destination_is_told_at_warn_without_its_key_and_not_each_time(
     let leaked: Vec<&String> = lines.iter().filter(|l| l.contains(key)).collect();
     assert!(leaked.is_empty(), "the stream key in the log: {leaked:#?}");
 }
+
+#[test]
+fn a_push_loop_between_two_servers_is_refused_where_it_closes() {
+    let scratch = Scratch::new("push-loop");
+    let config = scratch.path("a.toml");
+    std::fs::write(&config, "# pushes come once b listens\n").unwrap();
+    let a = Binary::start(&["--config", config.to_str().unwrap()]);
+    // b pushes back to a under a name a does not see as its own address,
+    // so comparing hosts cannot tell; the relays' trail can.
+    let back = format!("rtmp://localhost:{}/again", a.addr.port());
+    let b = Binary::start(&["--push", &back]);
+    std::fs::write(
+        &config,
+        format!("push = [\"rtmp://127.0.0.1:{}/relay\"]\n", b.addr.port()),
+    )
+    .unwrap();
+    a.wait_for_log("reloaded");
+    let name = unique("looped");
+    let _publisher = publish(&Sample::LongAudioVideo.path(), &a.url(&format!("live/{name}")), &[]);
+    b.wait_for_log("publish start app=relay");
+    let refused = a.wait_for_log("a push loop");
+    assert!(refused.contains("app=again"), "{refused}");
+    assert_eq!(
+        a.count_lines("publish start app=again"),
+        0,
+        "the looped stream came back in"
+    );
+}

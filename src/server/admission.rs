@@ -4,7 +4,8 @@
 //! added here holds for every door at once.
 //!
 //! In order: a drain refuses everything new; a name an exec hook or XML
-//! cannot carry is refused; then the access rules (address lists, keys,
+//! cannot carry is refused; a publish by a push relay that this server's
+//! own pushes passed before is a loop, refused; then the access rules (address lists, keys,
 //! the logins of `authmod=adobe`), the webhooks and the embedding
 //! program's `Policy`, whose rename or relay carries on. An allowed play
 //! of a stream nobody publishes here starts its pull from an origin.
@@ -18,6 +19,7 @@ use std::sync::atomic::Ordering;
 
 use super::Shared;
 use super::live::Live;
+use super::relay::Came;
 use crate::media::StreamKey;
 use crate::policy::{PolicyRequest, Routed};
 
@@ -78,6 +80,9 @@ pub(crate) fn may_publish(
     query: &str,
 ) -> Result<Routed, String> {
     open(shared, key)?;
+    if Came::from_publisher(asker.flash_ver, asker.addr).passed(&shared.relay_id) {
+        return Err("refused: a push loop: this stream was pushed out of this server".into());
+    }
     let gate = live.gates.get(&key.app);
     gate.may_publish(asker.addr.ip(), key, query, asker.logged_in)?;
     live.decide(|p, r| p.publish(r), asker.request(key, query)).route(key)

@@ -642,9 +642,9 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                let source = super::relay::source_of(&self.client.stats().flash_ver, self.peer);
-                let (relay, source) = (relay.as_deref(), source.as_deref());
-                super::published(&self.shared, &self.live, key, self.id, self.peer, relay, source);
+                let came = super::relay::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
+                let at = (self.id, self.peer);
+                super::published(&self.shared, &self.live, key, at, relay.as_deref(), &came);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

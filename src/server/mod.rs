@@ -110,6 +110,9 @@ pub(crate) struct Shared {
     /// Drawn once, so that a reload of the settings leaves viewers'
     /// tokens valid and stand-ins the same.
     secret: [u8; 32],
+    /// This server's id in a push relay's trail (`relay::Came`): 6 hex
+    /// digits, drawn at start.
+    relay_id: String,
     /// Every recording under way.
     recorders: Mutex<Vec<Arc<record::Recorder>>>,
     /// Told when the last recording is done, for shutdown.
@@ -461,6 +464,10 @@ impl Server {
             hls_blocked: Mutex::new((0, HashMap::new())),
             hls_bytes: Arc::default(),
             secret: auth::os_secret(),
+            relay_id: {
+                let [a, b, c, ..] = auth::os_secret();
+                format!("{a:02x}{b:02x}{c:02x}")
+            },
             hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
@@ -535,19 +542,18 @@ impl Server {
 
 /// What every publish starts, whoever publishes (a connection, the
 /// embedding program, a pull): its recording, its push relays (the
-/// publisher's `extra` one too, except back to its `source`), and its HLS
-/// files.
+/// publisher's `extra` one too, except back to where it `came` from), and
+/// its HLS files.
 fn published(
     shared: &Arc<Shared>,
     live: &Live,
     key: &StreamKey,
-    id: ConnId,
-    addr: SocketAddr,
+    (id, addr): (ConnId, SocketAddr),
     extra: Option<&str>,
-    source: Option<&str>,
+    came: &relay::Came,
 ) {
     record::start(shared, live, key, id, addr);
-    relay::start_pushes(shared, live, key, extra, source);
+    relay::start_pushes(shared, live, key, extra, came);
     hls::for_publish(shared, live, key);
 }
 
@@ -721,7 +727,14 @@ impl ServerHandle {
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
         let live = self.shared.live();
-        published(&self.shared, &live, key, id, local::LOCAL_ADDR, None, None);
+        published(
+            &self.shared,
+            &live,
+            key,
+            (id, local::LOCAL_ADDR),
+            None,
+            &relay::Came::default(),
+        );
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)
@@ -778,7 +791,13 @@ impl ServerHandle {
         {
             return false;
         }
-        relay::start(&self.shared, &self.shared.live(), key, relay::target(url, key), false);
+        relay::start(
+            &self.shared,
+            &self.shared.live(),
+            key,
+            relay::target(url, key),
+            (false, &[]),
+        );
         true
     }
 

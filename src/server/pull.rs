@@ -247,7 +247,8 @@ impl Pull {
         };
         let publishing = shared.registry.publish(&self.key, self.id, info)?;
         let live = shared.live();
-        super::published(shared, &live, &self.key, self.id, LOCAL_ADDR, None, Some(url));
+        let came = super::relay::Came::pulled(url);
+        super::published(shared, &live, &self.key, (self.id, LOCAL_ADDR), None, &came);
         Some(publishing)
     }
 }

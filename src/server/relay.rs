@@ -116,20 +116,66 @@ impl Push {
     }
 }
 
-/// How a push relay introduces itself, followed by the port its server
-/// takes RTMP on.
+/// How a push relay introduces itself in `connect`'s flashVer, followed
+/// by the port its server takes RTMP on and, after `; via=`, the ids of
+/// the servers the stream was pushed through, oldest first, this one's
+/// last: `...; port=1935; via=3fa2c1.90be07)`.
 const RELAY_FLASH_VER: &str = "FMLE/3.0 (compatible; rustic_rtmp relay; port=";
 
-/// Where a stream published by `peer` with `flash_ver` came from, when the
-/// publisher is another server's push relay: its server, as a URL, so
-/// that the stream is not pushed back there.
-pub(crate) fn source_of(flash_ver: &str, peer: SocketAddr) -> Option<String> {
-    let port: u16 = flash_ver
-        .strip_prefix(RELAY_FLASH_VER)?
-        .strip_suffix(')')?
-        .parse()
-        .ok()?;
-    Some(format!("rtmp://{}/app/name", SocketAddr::new(peer.ip(), port)))
+/// Servers a stream may be pushed through; one that came through this
+/// many is not pushed further. With ids of 6 hex digits the flashVer
+/// stays under the 128 characters a server keeps of it.
+pub(crate) const MAX_HOPS: usize = 6;
+
+/// Where a published stream came from, as far as relays tell: the server
+/// it was pushed or pulled from (never pushed back there), and the ids of
+/// the servers it was pushed through (`RELAY_FLASH_VER`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Came {
+    pub(crate) from: Option<String>,
+    pub(crate) via: Vec<String>,
+}
+
+impl Came {
+    /// A stream published by `peer` with `flash_ver`: from its server and
+    /// trail when the publisher is another server's push relay.
+    pub(crate) fn from_publisher(flash_ver: &str, peer: SocketAddr) -> Came {
+        let Some(rest) = flash_ver
+            .strip_prefix(RELAY_FLASH_VER)
+            .and_then(|r| r.strip_suffix(')'))
+        else {
+            return Came::default();
+        };
+        let (port, via) = rest.split_once("; via=").unwrap_or((rest, ""));
+        let Ok(port) = port.parse::<u16>() else {
+            return Came::default();
+        };
+        Came {
+            from: Some(format!("rtmp://{}/app/name", SocketAddr::new(peer.ip(), port))),
+            via: via.split('.').filter(|id| !id.is_empty()).map(str::to_owned).collect(),
+        }
+    }
+
+    /// A stream pulled from `url`.
+    pub(crate) fn pulled(url: &str) -> Came {
+        Came {
+            from: Some(url.to_owned()),
+            via: Vec::new(),
+        }
+    }
+
+    /// Whether the stream was pushed out of the server whose id is `id`
+    /// before: publishing it there again closes a loop.
+    pub(crate) fn passed(&self, id: &str) -> bool {
+        self.via.iter().any(|v| v == id)
+    }
+}
+
+/// The flashVer of a relay from the server on `port` whose id is `id`,
+/// pushing a stream that came through `via`.
+fn relay_flash_ver(port: u16, via: &[String], id: &str) -> String {
+    let trail: Vec<&str> = via.iter().map(String::as_str).chain([id]).collect();
+    format!("{RELAY_FLASH_VER}{port}; via={})", trail.join("."))
 }
 
 /// The URL a stream is pushed to: `{app}` and `{name}` replaced, and the
@@ -153,23 +199,27 @@ pub(crate) fn target(url: &str, key: &StreamKey) -> String {
 }
 
 /// Starts pushing `key` to each destination its application has, and to
-/// `extra` (a webhook's redirect); none goes back to the server of
-/// `source`, where a pulled stream came from.
-pub(crate) fn start_pushes(
-    shared: &Arc<Shared>,
-    live: &Live,
-    key: &StreamKey,
-    extra: Option<&str>,
-    source: Option<&str>,
-) {
+/// `extra` (a webhook's redirect); none goes back to the server the
+/// stream `came` from, and a stream pushed through `MAX_HOPS` servers
+/// already goes nowhere.
+pub(crate) fn start_pushes(shared: &Arc<Shared>, live: &Live, key: &StreamKey, extra: Option<&str>, came: &Came) {
     let configured = live.config.push_for(&key.app).iter().map(|url| (url.as_str(), true));
-    for (url, configured) in configured.chain(extra.map(|url| (url, false))) {
+    let mut urls = configured.chain(extra.map(|url| (url, false))).peekable();
+    if urls.peek().is_some() && came.via.len() >= MAX_HOPS {
+        warn!(
+            "app={} was pushed through {} servers already: not pushed further (a loop?)",
+            Escaped(&key.app),
+            came.via.len()
+        );
+        return;
+    }
+    for (url, configured) in urls {
         let url = target(url, key);
-        if source.is_some_and(|source| same_server(source, &url)) {
+        if came.from.as_deref().is_some_and(|source| same_server(source, &url)) {
             debug!("push of a pulled stream back to its origin {} left out", shown(&url));
             continue;
         }
-        start(shared, live, key, url, configured);
+        start(shared, live, key, url, (configured, &came.via));
     }
 }
 
@@ -194,7 +244,7 @@ pub(crate) fn follow_reload(shared: &Arc<Shared>, live: &Live) {
             push.stop();
         }
         for url in wanted.into_iter().filter(|url| !running.iter().any(|p| &p.url == url)) {
-            start(shared, live, key, url, true);
+            start(shared, live, key, url, (true, &[]));
         }
     }
 }
@@ -232,12 +282,19 @@ pub(crate) fn add(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Strin
             return Err("the stream is pushed to as many places as it may be (16)");
         }
     }
-    start(shared, live, key, url, false);
+    start(shared, live, key, url, (false, &[]));
     Ok(())
 }
 
-/// Starts one relay of `key` to `url`.
-pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String, configured: bool) -> Arc<Push> {
+/// Starts one relay of `key` to `url`, from the config's list
+/// (`configured`) or not, for a stream that came through `via`.
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    live: &Live,
+    key: &StreamKey,
+    url: String,
+    (configured, via): (bool, &[String]),
+) -> Arc<Push> {
     let config = &live.config;
     let player = LocalPlayer::join(shared, config, key, ClientKind::Relay);
     let id = player.id;
@@ -258,9 +315,10 @@ pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: Str
         player,
         options: ClientOptions {
             tls_insecure: config.relay_tls_insecure,
-            // Says where the stream comes from, so that the destination,
-            // if it is one of ours, does not push it back (`source_of`).
-            flash_ver: Some(format!("{RELAY_FLASH_VER}{})", shared.rtmp_addr.port())),
+            // Says where the stream comes from and through which servers,
+            // so that the destination, if it is one of ours, neither
+            // pushes it back nor takes it again (`Came`).
+            flash_ver: Some(relay_flash_ver(shared.rtmp_addr.port(), via, &shared.relay_id)),
             ..ClientOptions::default()
         },
     };
@@ -468,12 +526,27 @@ mod tests {
     }
 
     #[test]
-    fn a_relay_says_which_server_it_comes_from() {
+    fn a_relay_says_which_server_it_comes_from_and_through_which() {
         let peer: SocketAddr = "10.0.0.5:40000".parse().unwrap();
-        let source = source_of(&format!("{RELAY_FLASH_VER}1936)"), peer).unwrap();
+        // An older relay says its port only.
+        let came = Came::from_publisher(&format!("{RELAY_FLASH_VER}1936)"), peer);
+        let source = came.from.unwrap();
         assert!(same_server(&source, "rtmp://10.0.0.5:1936/live"));
         assert!(!same_server(&source, "rtmp://10.0.0.5:1935/live"));
-        assert_eq!(source_of("FMLE/3.0 (compatible; obs)", peer), None);
+        assert_eq!(
+            Came::from_publisher("FMLE/3.0 (compatible; obs)", peer),
+            Came::default()
+        );
+        let mark = relay_flash_ver(1936, &["aaaaaa".into(), "bbbbbb".into()], "cccccc");
+        assert_eq!(mark, format!("{RELAY_FLASH_VER}1936; via=aaaaaa.bbbbbb.cccccc)"));
+        let came = Came::from_publisher(&mark, peer);
+        assert_eq!(came.via, ["aaaaaa", "bbbbbb", "cccccc"]);
+        assert!(came.passed("bbbbbb") && !came.passed("dddddd"));
+        let longest: Vec<String> = (0..MAX_HOPS).map(|i| format!("{i:06x}")).collect();
+        assert!(
+            relay_flash_ver(65535, &longest, "ffffff").len() <= 128,
+            "kept whole by the server"
+        );
     }
 
     #[test]
