@@ -220,6 +220,13 @@ fn proxies_foreign_origins_and_rebound_names_are_refused_and_curl_is_not() {
         assert_eq!(answer.status, expected, "destination {n}: {}", answer.head);
     }
     assert_eq!(pushes(api, &stream), 16);
+    let bad = format!("/api/v1/streams/{stream}/push?url=htp%3A%2F%2Fhost%2Flive%2FSECRETKEY");
+    let answer = ask(api, "POST", &bad, "Host: 127.0.0.1\r\n");
+    assert_eq!(answer.status, 400, "{}", answer.head);
+    assert!(
+        !String::from_utf8_lossy(&answer.body).contains("SECRETKEY"),
+        "the key in the answer"
+    );
 }
 
 #[test]

@@ -267,19 +267,31 @@ fn host_and_port(url: &str) -> Option<(String, u16)> {
     Some((parsed.host, parsed.port))
 }
 
-/// Pushes `key` to `url` too, as the API asks: refused when the stream
-/// already goes there or to `MAX_PUSHES_PER_STREAM` places.
-pub(crate) fn add(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Result<(), &'static str> {
+/// Why the API may not push a stream somewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotAdded {
+    /// Not an `rtmp://` or `rtmps://` URL: why, without the stream key.
+    BadUrl(String),
+    /// A destination the stream goes to already, or one too many.
+    Taken(&'static str),
+}
+
+/// Pushes `key` to `url` too, as the API asks: refused when the URL does
+/// not parse, or the stream already goes there or to
+/// `MAX_PUSHES_PER_STREAM` places.
+pub(crate) fn add(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Result<(), NotAdded> {
+    RtmpUrl::parse(&url).map_err(|e| NotAdded::BadUrl(e.to_string()))?;
+    let taken = |why| Err(NotAdded::Taken(why));
     {
         let pushes = shared.pushes.lock();
         let mut of_stream = pushes
             .iter()
             .filter(|p| &p.key == key && !p.stop.load(Ordering::Relaxed));
         if of_stream.clone().any(|p| p.goes_to(&url)) {
-            return Err("the stream is pushed there already");
+            return taken("the stream is pushed there already");
         }
         if of_stream.nth(MAX_PUSHES_PER_STREAM - 1).is_some() {
-            return Err("the stream is pushed to as many places as it may be (16)");
+            return taken("the stream is pushed to as many places as it may be (16)");
         }
     }
     start(shared, live, key, url, (false, &[]));

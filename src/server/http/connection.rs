@@ -21,6 +21,7 @@ use crate::server::admission::{self, Asker};
 use crate::server::clients::{Client, ClientKind};
 use crate::server::connection::{End, read, write_failed};
 use crate::server::outlet::Outlet;
+use crate::server::relay::NotAdded;
 use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
@@ -347,7 +348,8 @@ fn answer_api(
                 let url = crate::server::relay::target(url, &stream.key);
                 match crate::server::relay::add(shared, live, &stream.key, url) {
                     Ok(()) => (Status::OK, envelope.done()),
-                    Err(why) => (Status::CONFLICT, envelope.error(409, why)),
+                    Err(NotAdded::BadUrl(why)) => (Status::BAD_REQUEST, envelope.error(400, &why)),
+                    Err(NotAdded::Taken(why)) => (Status::CONFLICT, envelope.error(409, why)),
                 }
             }
             None => not_found("no stream has that id"),
