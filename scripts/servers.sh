@@ -49,6 +49,11 @@ start_server() { # name port [http_port] [tls_port] -> echoes pid
   case "$1" in
     rustic_rtmp | merged)
       local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
+      # Every load-tool player comes from 127.0.0.1: lift HTTP's per-address
+      # limit (builds older than that limit have no such flag).
+      if "${RUSTIC_BIN:-target/release/rustic_rtmp}" --help | grep -q -- --http-max-connections-per-ip; then
+        flags="$flags --http-max-connections 10100 --http-max-connections-per-ip 0"
+      fi
       if [ -n "${3:-}" ]; then flags="$flags --http-port $3"; else flags="$flags --no-http"; fi
       if [ -n "${4:-}" ]; then
         tls_cert

@@ -191,7 +191,11 @@ fn flags_of_a_video_only_stream() {
 #[test]
 fn a_hundred_http_players_and_an_rtmp_player_all_get_everything() {
     const PLAYERS: usize = 100;
-    let server = http_server(Config::default());
+    // All wait for the publisher from one address: let them all wait.
+    let server = http_server(Config {
+        hls_max_blocked_per_ip: PLAYERS + 1,
+        ..Config::default()
+    });
     let scratch = Scratch::new("hmany");
     let name = unique("hmany");
     let addr = server.http_addr().unwrap();
