@@ -13,7 +13,7 @@ use super::held::Held;
 use super::process::Process;
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, LAST_CHUNK, Status};
-use super::{api, metrics, names, stat, trust};
+use super::{api, metrics, names, player, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
@@ -26,10 +26,6 @@ use crate::server::waker::Sleeper;
 use crate::server::wire::Form;
 use crate::server::writer::Output;
 use crate::server::{ClientStats, Live, PushStats, Shared, StreamStats};
-
-/// The dashboard: one page, its script and style inline, nothing fetched
-/// from elsewhere.
-const DASHBOARD: &str = include_str!("dashboard.html");
 
 /// Reads of a request head grow by this much at a time, up to
 /// `Config::http_max_header_bytes`.
@@ -171,7 +167,9 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                         let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
                         (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                     }
-                    _ => (Status::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
+                    // One page, its script and style inline, nothing fetched from
+                    // elsewhere.
+                    _ => (Status::OK, "text/html; charset=utf-8", player::dashboard().to_owned()),
                 };
                 let extra = [("Cache-Control", "no-cache")];
                 let body_len = Body::Length(body.len());

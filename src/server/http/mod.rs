@@ -16,6 +16,7 @@ mod hls;
 mod hls_token;
 pub(crate) mod metrics;
 mod names;
+mod player;
 mod process;
 pub(crate) mod request;
 pub(crate) mod response;
