@@ -316,7 +316,7 @@ fn bad_requests_get_their_status_and_a_closed_connection() {
             b"GET /live/x.flv HTTP/1.1\r\nHost: x\r\n".to_vec(),
             408,
         ),
-        ("an unknown path", http::get_request("/nothing/here", 1), 404),
+        ("an unknown path", http::get_request("/nothing/here.txt", 1), 404),
         ("an unknown API", http::get_request("/api/v2/streams", 1), 404),
         ("a traversal", http::get_request("/../../etc/passwd", 1), 400),
         ("an escaped traversal", http::get_request("/live/%2e%2e/x.flv", 1), 400),

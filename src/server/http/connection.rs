@@ -214,6 +214,18 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
                     return End::Closed("answered");
                 }
             }
+            Route::Redirect(location) => {
+                // Any door: the page it leads to is served on both.
+                let extra = [("Location", location.as_str())];
+                let length = Body::Length(0);
+                let head = response::head(v, Status::MOVED_PERMANENTLY, None, length, request.keep_alive, &extra);
+                if let Err(e) = client.counting(&**socket).write_all(&head) {
+                    return write_failed(e);
+                }
+                if !request.keep_alive {
+                    return End::Closed("answered");
+                }
+            }
             Route::Refuse(status, why) => {
                 let allow: &[(&str, &str)] = match status {
                     Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],

@@ -305,6 +305,9 @@ pub(crate) enum Route {
     /// `/healthz`: whether the server takes new clients, for a load
     /// balancer.
     Health,
+    /// `/APP/NAME`, a stream's page without its slash: moved to this
+    /// path and query (`/APP/NAME/`, where the page's relative URLs work).
+    Redirect(String),
     /// An answer with no body of ours: a status and what to say.
     Refuse(Status, &'static str),
 }
@@ -392,7 +395,22 @@ pub(crate) fn route(request: &Request) -> Route {
                     query: query.to_owned(),
                 })
             };
-            (named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4))).or_else(hls)
+            // A last segment without an extension names a stream: its
+            // page is the directory of its HLS files. Not under `/api/`,
+            // where a mistyped call is better told it is none.
+            let page = || {
+                (!file.contains('.') && app.first().map(String::as_str) != Some("api")).then(|| {
+                    let q = if query.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{query}")
+                    };
+                    Route::Redirect(format!("{path}/{q}"))
+                })
+            };
+            (named(".flv", Container::Flv).or_else(|| named(".mp4", Container::Mp4)))
+                .or_else(hls)
+                .or_else(page)
         }
         _ => None,
     });
@@ -554,6 +572,46 @@ mod tests {
         let beside = HlsFile::Multivariant { beside: true };
         assert_eq!(route_of("GET", "/live/cam.m3u8"), hls("live", "cam", beside, ""));
         assert!(matches!(route_of("GET", "/live/.m3u8"), Route::Refuse(..)));
+    }
+
+    #[test]
+    fn a_stream_s_page_without_its_slash_moves_there_with_its_query() {
+        let moved = |to: &str| Route::Redirect(to.to_owned());
+        assert_eq!(route_of("GET", "/live/cam"), moved("/live/cam/"));
+        assert_eq!(route_of("GET", "/live/cam?key=k&x=1"), moved("/live/cam/?key=k&x=1"));
+        assert_eq!(route_of("GET", "/a/b/cam"), moved("/a/b/cam/"));
+        // As sent: the escapes stay escapes.
+        assert_eq!(route_of("GET", "/live/my%20cam"), moved("/live/my%20cam/"));
+        let page = Route::Hls {
+            key: StreamKey::new("live", "cam"),
+            file: HlsFile::Page,
+            query: "key=k".into(),
+        };
+        assert_eq!(route_of("GET", "/live/cam/?key=k"), page);
+        // What has a route keeps it.
+        assert!(matches!(route_of("GET", "/live/cam.flv"), Route::Stream { .. }));
+        assert!(matches!(route_of("GET", "/live/cam.mp4"), Route::Stream { .. }));
+        assert!(matches!(route_of("GET", "/live/cam.m3u8"), Route::Hls { .. }));
+        assert_eq!(route_of("GET", "/"), Route::Dashboard);
+        assert_eq!(route_of("GET", "/metrics"), Route::Metrics);
+        assert_eq!(route_of("GET", "/stat"), Route::Stat);
+        assert_eq!(route_of("GET", "/healthz"), Route::Health);
+        assert_eq!(route_of("GET", "/api/v1/streams"), Route::Api(ApiCall::Streams));
+        assert!(matches!(
+            route_of("GET", "/api/v1"),
+            Route::Refuse(Status::NOT_FOUND, _)
+        ));
+        // A single segment is no stream; a file of another kind is none.
+        assert!(matches!(route_of("GET", "/cam"), Route::Refuse(Status::NOT_FOUND, _)));
+        assert!(matches!(
+            route_of("GET", "/live/cam.mkv"),
+            Route::Refuse(Status::NOT_FOUND, _)
+        ));
+        assert!(matches!(
+            route_of("POST", "/live/cam"),
+            Route::Refuse(Status::METHOD_NOT_ALLOWED, _)
+        ));
+        assert_eq!(route_of("OPTIONS", "/live/cam"), Route::Preflight { media: false });
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub(crate) struct Status(pub(crate) u16, pub(crate) &'static str);
 impl Status {
     pub(crate) const OK: Status = Status(200, "OK");
     pub(crate) const NO_CONTENT: Status = Status(204, "No Content");
+    pub(crate) const MOVED_PERMANENTLY: Status = Status(301, "Moved Permanently");
     pub(crate) const BAD_REQUEST: Status = Status(400, "Bad Request");
     pub(crate) const UNAUTHORIZED: Status = Status(401, "Unauthorized");
     pub(crate) const FORBIDDEN: Status = Status(403, "Forbidden");
