@@ -306,7 +306,9 @@ fn muxing_stops_when_nobody_asks() {
     });
     // Asked again, it starts again, numbering segments from later on.
     let page = get(addr, &format!("/live/{name}/"));
-    assert!(String::from_utf8_lossy(&page.body).contains("<video src=\"index.m3u8\""));
+    assert!(String::from_utf8_lossy(&page.body).contains("data-hls=\"index.m3u8\""));
+    // It says whether the stream is live: not for a cache to keep.
+    assert_eq!(page.header("Cache-Control"), Some("no-cache"));
     let again = get(addr, &format!("/live/{name}/index.m3u8"));
     assert_eq!(again.status, 200, "{}", String::from_utf8_lossy(&again.body));
     drop(publisher.child_mut().kill());

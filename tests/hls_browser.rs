@@ -2,21 +2,31 @@
 //! (installed from npm at test time, never committed or shipped), with
 //! LL-HLS and without, and with MPEG-TS segments; the video plays,
 //! `currentTime` advances, and the delay behind the newest frame the
-//! server has is measured: under 2 s with LL-HLS, under 6 s without. Then
-//! the server's own page for the stream plays in Chromium's own HLS
-//! player, fMP4 and MPEG-TS.
+//! server has is measured: under 2 s with LL-HLS, under 6 s without. And
+//! the server's own page for the stream (`/live/NAME/`, asked as
+//! `/live/NAME?key=...`) plays the live `.mp4` through MSE under 1 s
+//! behind, or, in a browser without MSE, `index.m3u8` in Chromium's own
+//! HLS player, fMP4 and MPEG-TS.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use common::browser::Browser;
 use common::*;
-use rustic_rtmp::Config;
 use rustic_rtmp::media::hls::Variant;
+use rustic_rtmp::{Access, Config};
+use serde_json::{Value, json};
+
+/// One browser at a time: two at once are too much for a 2-core machine
+/// to measure latency on.
+fn one_browser() -> MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// hls.js's minified build, installed once into target/ with npm.
 fn hls_js() -> PathBuf {
@@ -141,10 +151,10 @@ fn delay_in_browser(config: Config, low_latency: bool, limit: f64) -> f64 {
     }
 }
 
-/// One after the other: two browsers at once are too much for a 2-core
-/// machine to measure latency on.
+/// One after the other: a browser at a time.
 #[test]
 fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
+    let _one = one_browser();
     let delay = delay_in_browser(Config::default(), true, 2000.0);
     assert!(delay < 2000.0, "{delay:.0} ms behind live with LL-HLS");
     let plain = Config {
@@ -160,28 +170,142 @@ fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
     };
     let delay = delay_in_browser(ts, false, 6000.0);
     assert!(delay < 6000.0, "{delay:.0} ms behind live with MPEG-TS segments");
-    // Our own page, no script: Chromium plays HLS in <video> itself now,
-    // as Safari does.
-    our_page_plays(Config::default());
-    our_page_plays(Config {
-        hls_variant: Variant::MpegTs,
-        ..Config::default()
-    });
 }
 
-/// The server's page for a stream (`/live/NAME/`, a `<video>` whose
-/// source is `index.m3u8`) plays in the browser's own HLS player: the
-/// video has its size and its time goes on by 2 s.
-fn our_page_plays(config: Config) {
+/// The key viewers need here: the page must carry it to what it plays.
+const PLAY_KEY: &str = "s3cret";
+
+fn keyed(config: Config) -> Config {
+    Config {
+        access: Access {
+            play_key: Some(PLAY_KEY.into()),
+            ..Access::default()
+        },
+        ..config
+    }
+}
+
+/// The page's state, `mode` "loading" until its script ran.
+const PAGE_STATE: &str = "window.pageState ? pageState() : { mode: 'loading', currentTime: 0 }";
+
+#[test]
+fn our_page_plays_the_mp4_under_a_second_behind_live_and_hls_without_mse() {
+    let _one = one_browser();
+    let delay = our_page_plays_near_live();
+    assert!(delay < 1000.0, "the page plays {delay:.0} ms behind live");
+    // Without MSE (Safari on an iPhone), the browser's own HLS player.
+    our_page_plays_hls_without_mse(keyed(Config::default()));
+    our_page_plays_hls_without_mse(keyed(Config {
+        hls_variant: Variant::MpegTs,
+        ..Config::default()
+    }));
+}
+
+/// The server's page for a stream, opened before the stream is live and
+/// without its slash: it waits, then plays the `.mp4` through MSE once
+/// the stream goes live, 2 s of it at 320 pixels wide; the delay behind
+/// the newest frame the server has, as `delay_in_browser` takes it, is
+/// returned. Reloaded while live, it plays at once.
+fn our_page_plays_near_live() -> f64 {
+    let server = http::server(keyed(Config::default()));
+    let name = unique("hls-page");
+    let mut browser = Browser::start();
+    browser.open(&http::url(&server, &format!("live/{name}?key={PLAY_KEY}")));
+    let waiting = browser.wait_for("the page to wait for the stream", PAGE_STATE, |s| {
+        s["mode"] == "waiting" && s["waited"].as_u64() >= Some(1)
+    });
+    eprintln!("page before the stream is live: {waiting}");
+    let path = browser.eval("location.pathname + location.search");
+    assert_eq!(
+        path,
+        json!(format!("/live/{name}/?key={PLAY_KEY}")),
+        "moved to the page"
+    );
+    let _publisher = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-stream_loop", "-1", "-i"])
+            .arg(Sample::AudioVideo.path())
+            .args(["-c", "copy", "-f", "flv", &url(&server, &format!("live/{name}"))])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let delay = page_delay(&mut browser, &server, &name);
+    // Asked again, live, the page has the type at once.
+    browser.eval("window.old = true; location.reload()");
+    let reloaded = format!("window.old ? {{ mode: 'old', currentTime: 0 }} : {PAGE_STATE}");
+    let again = browser.wait_for("the reloaded page to play", &reloaded, |s| {
+        s["currentTime"].as_f64() > Some(1.0) || !s["error"].is_null()
+    });
+    assert_eq!(
+        (&again["mode"], &again["waited"], &again["error"]),
+        (&json!("mse"), &json!(0), &Value::Null),
+        "{again}"
+    );
+    delay
+}
+
+/// How far behind the newest frame the server has the page plays, in ms,
+/// once it played 2 s at 320 pixels wide: the median of 8 readings over
+/// about 2 s, each the server's newest timestamp (read just before and
+/// just after the page's `currentTime`) less the page's, whose fMP4
+/// times are the stream's; taken again until under 1 s or `WAIT` passed
+/// (the player catches up after a stall on a busy machine).
+fn page_delay(browser: &mut Browser, server: &rustic_rtmp::ServerHandle, name: &str) -> f64 {
+    let started = browser.wait_for("the page's video to start", PAGE_STATE, |s| {
+        s["currentTime"].as_f64() > Some(0.0)
+    });
+    let from = started["currentTime"].as_f64().unwrap();
+    let playing = browser.wait_for("2 s of the page's video to play", PAGE_STATE, |s| {
+        s["currentTime"].as_f64().is_some_and(|t| t >= from + 2.0)
+    });
+    assert_eq!(playing["mode"], "mse", "{playing}");
+    assert_eq!(playing["error"], Value::Null, "{playing}");
+    assert_eq!(playing["videoWidth"].as_u64(), Some(320), "{playing}");
+    let newest = || stream_stats(server, "live", name).expect("live").last_timestamp.0 as f64;
+    let deadline = Instant::now() + WAIT;
+    let mut last = playing["currentTime"].as_f64().unwrap();
+    loop {
+        let mut delays = Vec::new();
+        while delays.len() < 8 {
+            browser.wait_for("the page's video to go on", PAGE_STATE, |s| {
+                s["currentTime"].as_f64() > Some(last + 0.2)
+            });
+            let before = newest();
+            let s = browser.eval(PAGE_STATE);
+            let after = newest();
+            last = s["currentTime"].as_f64().unwrap();
+            delays.push((before + after) / 2.0 - last * 1000.0);
+        }
+        delays.sort_by(f64::total_cmp);
+        let delay = (delays[3] + delays[4]) / 2.0;
+        eprintln!("our page, MSE: {delay:.0} ms behind live (median of {delays:?})");
+        if delay < 1000.0 || Instant::now() >= deadline {
+            return delay;
+        }
+    }
+}
+
+/// The server's page for a live stream, in a browser without MSE (taken
+/// away before the page's script runs): it plays `index.m3u8` in
+/// Chromium's own HLS player; the video has its size and its time goes
+/// on by 2 s.
+fn our_page_plays_hls_without_mse(config: Config) {
     let (server, name, _publisher) = live(config);
     let mut browser = Browser::start();
-    browser.open(&http::url(&server, &format!("live/{name}/")));
-    // Until the page has loaded, there is no video.
-    let state = "(() => { const v = document.querySelector('video'); if (!v) return { time: 0, error: null }; \
-        return { time: v.currentTime, width: v.videoWidth, error: v.error && v.error.message }; })()";
-    let playing = browser.wait_for("the page's video to play 2 s", state, |s| {
-        s["time"].as_f64() > Some(2.0) || !s["error"].is_null()
+    browser.open("about:blank");
+    browser.call("Page.enable", json!({}));
+    let no_mse = json!({ "source": "delete window.MediaSource;" });
+    browser.call("Page.addScriptToEvaluateOnNewDocument", no_mse);
+    let page = http::url(&server, &format!("live/{name}/?key={PLAY_KEY}"));
+    browser.call("Page.navigate", json!({ "url": page }));
+    let playing = browser.wait_for("the page's video to play 2 s", PAGE_STATE, |s| {
+        s["currentTime"].as_f64() > Some(2.0) || !s["error"].is_null()
     });
-    assert!(playing["error"].is_null(), "{playing}");
-    assert_eq!(playing["width"].as_u64(), Some(320), "{playing}");
+    assert_eq!(
+        (&playing["mode"], &playing["error"]),
+        (&json!("hls"), &Value::Null),
+        "{playing}"
+    );
+    assert_eq!(playing["videoWidth"].as_u64(), Some(320), "{playing}");
+    assert_eq!(browser.eval("typeof MediaSource"), json!("undefined"));
 }

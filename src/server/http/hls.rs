@@ -144,7 +144,8 @@ pub(crate) fn answer(
     query: &str,
 ) -> Answer {
     let config = &live.config;
-    if !config.hls {
+    // The page plays the `.mp4` where it can: it is there with HLS off.
+    if !config.hls && file != HlsFile::Page {
         return Answer::refusal(Status::NOT_FOUND, "HLS is off");
     }
     let (id, peer) = (asker.id, asker.peer);
@@ -183,7 +184,14 @@ pub(crate) fn answer(
         false => format!("?{}", pairs.join("&")),
     };
     if file == HlsFile::Page {
-        return Answer::new(Status::OK, "text/html; charset=utf-8", page(&key, &q).into_bytes()).cached(60, None);
+        let live_type = (shared.registry.stats().into_iter())
+            .find(|s| s.key == key && s.publishing)
+            .and_then(|s| s.mse_type);
+        let body = page(&key, &q, live_type.as_deref(), config.hls).into_bytes();
+        let mut answer = Answer::new(Status::OK, "text/html; charset=utf-8", body);
+        // It says whether the stream is live now.
+        answer.headers.push(("Cache-Control", "no-cache".into()));
+        return answer;
     }
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
@@ -340,21 +348,136 @@ fn busy() -> Answer {
     answer
 }
 
-/// A page playing the stream: Safari plays HLS in `<video>` itself.
-fn page(key: &StreamKey, query: &str) -> String {
+/// A page playing the stream, `query` carried to what it plays: the
+/// shared live player (`player.js`) on `/APP/NAME.mp4` given the
+/// stream's MSE type, `mse_type` (`None` when it is not live: the page
+/// then asks for itself again until it is), or, where MSE is missing or
+/// cannot play that type, the browser's own HLS player (Safari's, and
+/// Chrome's) on `index.m3u8`, when `hls` is on.
+fn page(key: &StreamKey, query: &str, mse_type: Option<&str>, hls: bool) -> String {
     let title = html_escape(&key.to_string());
-    let src = html_escape(&format!("index.m3u8{query}"));
+    let mp4 = html_escape(&format!("../{}.mp4{query}", percent_encode(&key.name)));
+    let hls = match hls {
+        true => html_escape(&format!("index.m3u8{query}")),
+        false => String::new(),
+    };
+    let mse_type = html_escape(mse_type.unwrap_or(""));
+    let script = super::player::SCRIPT;
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{title}</title></head>\n<body style=\"margin:0;background:#000\">\
-         <video src=\"{src}\" controls autoplay muted playsinline style=\"width:100%;height:100vh\"></video>\
-         </body></html>\n"
+         <title>{title}</title></head>\n<body style=\"margin:0;background:#000;color:#ccc;font:14px system-ui,sans-serif\">\
+         <video id=\"video\" controls autoplay muted playsinline style=\"display:block;width:100%;height:100vh\" \
+         data-mp4=\"{mp4}\" data-hls=\"{hls}\" data-type=\"{mse_type}\"></video>\
+         <p id=\"note\" style=\"position:fixed;top:0;left:0;margin:.5em\"></p>\n\
+         <script>\n\"use strict\";\n{script}\n{PAGE_SCRIPT}</script></body></html>\n"
     )
 }
+
+/// The page's own script, after the player's: which way to play, and
+/// waiting for the stream to go live (again).
+const PAGE_SCRIPT: &str = r#"const video = document.getElementById("video");
+const note = document.getElementById("note");
+const page = { mode: "waiting", type: video.dataset.type, player: null, error: null, tries: 0 };
+const say = (text) => { note.textContent = text; };
+const later = () => new Promise((done) => setTimeout(done, 2000));
+
+// Every 2 s for 10 min at most, then the viewer reloads.
+async function again(why) {
+  if (page.player) page.player.stop();
+  page.player = null;
+  page.mode = "waiting";
+  if (++page.tries > 300) { say(why + "; reload the page to try again"); return; }
+  say(why);
+  await later();
+  start();
+}
+
+// The stream's MSE type as the server says now, from this page asked
+// again: empty while it is not live.
+async function typeNow() {
+  try {
+    const response = await fetch(location.href, { cache: "no-store" });
+    const html = new DOMParser().parseFromString(await response.text(), "text/html");
+    const v = html.getElementById("video");
+    return v ? v.dataset.type : "";
+  } catch (e) {
+    return "";
+  }
+}
+
+async function start() {
+  // Safari on an iPhone has no MSE: its own HLS player, as soon as asked.
+  if (window.MediaSource && !page.type) page.type = await typeNow();
+  if (window.MediaSource && !page.type) return again("waiting for the stream to go live");
+  if (livePlayerPlays(page.type)) {
+    say("");
+    page.mode = "mse";
+    page.error = null;
+    page.player = livePlayer(video, video.dataset.mp4, page.type, {
+      error: (text) => { page.error = text; page.type = ""; again(text); },
+      ended: () => { page.type = ""; again("the stream ended"); },
+    });
+  } else if (video.dataset.hls) {
+    say("");
+    page.mode = "hls";
+    page.error = null;
+    video.src = video.dataset.hls;
+  } else {
+    page.mode = "none";
+    page.error = "this browser cannot play " + (page.type || "this stream") + " here";
+    say(page.error);
+  }
+}
+
+// The native player's failures (the stream not live yet, or ended):
+// tried again the same way.
+video.addEventListener("error", () => {
+  if (page.mode !== "hls") return;
+  page.error = video.error && video.error.message;
+  video.removeAttribute("src");
+  again("waiting for the stream");
+});
+
+// What a test (or a curious viewer) can read from the console.
+window.pageState = () => ({
+  mode: page.mode,
+  type: page.type,
+  currentTime: video.currentTime,
+  videoWidth: video.videoWidth,
+  videoHeight: video.videoHeight,
+  appended: page.player ? page.player.appended : 0,
+  error: page.error,
+  waited: page.tries,
+});
+
+start();
+"#;
 
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_carries_the_query_and_the_type_escaped_into_its_attributes() {
+        let key = StreamKey::new("live", "my cam<");
+        let text = page(&key, "?key=a&b", Some("video/mp4; codecs=\"avc1.64001f\""), true);
+        assert!(text.contains("<title>live/my cam&lt;</title>"), "{text}");
+        assert!(text.contains("data-mp4=\"../my%20cam%3C.mp4?key=a&amp;b\""), "{text}");
+        assert!(text.contains("data-hls=\"index.m3u8?key=a&amp;b\""), "{text}");
+        assert!(
+            text.contains("data-type=\"video/mp4; codecs=&quot;avc1.64001f&quot;\""),
+            "{text}"
+        );
+        assert!(text.contains("function livePlayer("), "the shared player, inline");
+        // Not live, and HLS off: no type, no fallback.
+        let text = page(&key, "", None, false);
+        assert!(text.contains("data-hls=\"\" data-type=\"\""), "{text}");
+    }
 }

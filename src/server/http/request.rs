@@ -203,7 +203,8 @@ pub(crate) enum HlsFile {
     Segment(u64, Variant),
     /// `part{N}.{I}.m4s`
     Part(u64, usize),
-    /// `/APP/NAME/`: a page with a `<video>` playing `index.m3u8`.
+    /// `/APP/NAME/`: a page playing the stream (`/APP/NAME.mp4` through
+    /// MSE, or `index.m3u8` in the browser's own HLS player).
     Page,
 }
 
