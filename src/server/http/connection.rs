@@ -100,148 +100,170 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
             request.method,
             Escaped(&request.target)
         );
-        let v = request.minor_version;
         let route = request::route(&request);
-        match route.clone() {
-            Route::Preflight { media } => {
-                // Any page may read media, with the methods a player uses
-                // and no headers beyond the safelisted ones; for the API,
-                // /stat, /metrics and the dashboard no page is let in: the
-                // answer grants nothing, so the browser sends nothing.
-                let allow: &[(&str, &str)] = match media {
-                    true => &[
-                        ANY_ORIGIN,
-                        ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-                        ("Access-Control-Max-Age", "86400"),
-                        ("Allow", "GET, HEAD, OPTIONS"),
-                    ],
-                    false => &[("Allow", "GET, OPTIONS")],
-                };
-                let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
-                if let Err(e) = client.counting(&**socket).write_all(&head) {
-                    return write_failed(e);
-                }
-                if !request.keep_alive {
-                    return End::Closed("answered");
-                }
-            }
-            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat if door == Door::Media => {
-                let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
-                refuse(socket, client, &response::refusal(v, Status::NOT_FOUND, why, &[]));
-                return End::Closed("refused a request");
-            }
-            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat
-                if !live.host_names.knows(request.host.as_deref()) =>
-            {
-                // DNS rebinding: a page on a name its owner points at this
-                // server would be the same origin as the server itself.
-                let why = "that Host is not a name of this server (add it with --http-host)";
-                refuse(socket, client, &response::refusal(v, Status::MISDIRECTED, why, &[]));
-                return End::Closed("refused a request");
-            }
-            Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
-                let (status, content_type, body) = match &route {
-                    Route::Api(call) => {
-                        let (status, body) = answer_api(call, &request, peer, shared, &live);
-                        (status, "application/json", body)
-                    }
-                    Route::Stat => {
-                        let totals = shared.totals();
-                        let server = stat::Server {
-                            pid: std::process::id(),
-                            uptime: shared.started.elapsed(),
-                            accepted: totals.accepted,
-                            bytes_in: totals.recv_bytes,
-                            bytes_out: totals.send_bytes,
-                        };
-                        let seen = Figures::as_seen_by(shared, &live, &request, peer);
-                        let body = stat::render(&server, &seen.streams, &seen.clients);
-                        (Status::OK, "text/xml", body)
-                    }
-                    Route::Metrics => {
-                        let seen = Figures::as_seen_by(shared, &live, &request, peer);
-                        let mut totals = shared.totals();
-                        let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
-                        totals.slow_players_disconnected += slow;
-                        let process = Process::read();
-                        let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
-                        (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
-                    }
-                    // One page, its script and style inline, nothing fetched from
-                    // elsewhere.
-                    _ => (Status::OK, "text/html; charset=utf-8", player::dashboard().to_owned()),
-                };
-                let extra = [("Cache-Control", "no-cache")];
-                let body_len = Body::Length(body.len());
-                let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
-                answer.extend_from_slice(body.as_bytes());
-                if let Err(e) = client.counting(&**socket).write_all(&answer) {
-                    return write_failed(e);
-                }
-                if !request.keep_alive {
-                    return End::Closed("answered");
-                }
-            }
-            Route::Health => {
-                // Any name, any door: a load balancer asks by address.
-                let (status, body) = match shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
-                    true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
-                    false => (Status::OK, "ok\n"),
-                };
-                let extra = [("Cache-Control", "no-store")];
-                let length = Body::Length(body.len());
-                let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
-                answer.extend_from_slice(body.as_bytes());
-                if let Err(e) = client.counting(&**socket).write_all(&answer) {
-                    return write_failed(e);
-                }
-                if !request.keep_alive {
-                    return End::Closed("answered");
-                }
-            }
-            Route::Hls { key, file, query } => {
-                let asker = super::hls::Asker {
-                    id,
-                    peer,
-                    agent: &request.user_agent,
-                };
-                let answer = super::hls::answer(shared, &live, &asker, &key, file, &query);
-                let keep_alive = request.keep_alive && !answer.close;
-                if let Err(e) = answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
-                    return write_failed(e);
-                }
-                if !keep_alive {
-                    return End::Closed("answered");
-                }
-            }
-            Route::Redirect(location) => {
-                // Any door: the page it leads to is served on both.
-                let extra = [("Location", location.as_str())];
-                let length = Body::Length(0);
-                let head = response::head(v, Status::MOVED_PERMANENTLY, None, length, request.keep_alive, &extra);
-                if let Err(e) = client.counting(&**socket).write_all(&head) {
-                    return write_failed(e);
-                }
-                if !request.keep_alive {
-                    return End::Closed("answered");
-                }
-            }
-            Route::Refuse(status, why) => {
-                let allow: &[(&str, &str)] = match status {
-                    Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],
-                    _ => &[],
-                };
-                refuse(socket, client, &response::refusal(v, status, why, allow));
-                return End::Closed("refused a request");
-            }
-            Route::Stream { key, query, container } => {
-                // A player holds no request buffer while it streams.
-                drop(buf);
-                return play(socket, client, shared, &live, &request, &key, &query, container);
-            }
+        if let Route::Stream { key, query, container } = route {
+            // A player holds no request buffer while it streams.
+            drop(buf);
+            return play(socket, client, shared, &live, &request, &key, &query, container);
+        }
+        if let Some(end) = answer(door, &route, &request, (socket, client), shared, &live) {
+            return end;
         }
         wait = config.http_idle_timeout;
     }
+}
+
+/// Answers a request for anything but a stream; `Some` when the
+/// connection ends with it.
+// Never inlined into `run`: its locals (the API's figures, the pages)
+// would sit in the frame under every player's whole life, and each
+// player's thread would touch one more page of stack for them.
+#[inline(never)]
+fn answer(
+    door: Door,
+    route: &Route,
+    request: &Request,
+    (socket, client): (&Arc<TcpStream>, &Arc<Client>),
+    shared: &Arc<Shared>,
+    live: &Live,
+) -> Option<End> {
+    let (id, peer) = (client.id(), client.addr());
+    let v = request.minor_version;
+    match route.clone() {
+        Route::Preflight { media } => {
+            // Any page may read media, with the methods a player uses
+            // and no headers beyond the safelisted ones; for the API,
+            // /stat, /metrics and the dashboard no page is let in: the
+            // answer grants nothing, so the browser sends nothing.
+            let allow: &[(&str, &str)] = match media {
+                true => &[
+                    ANY_ORIGIN,
+                    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+                    ("Access-Control-Max-Age", "86400"),
+                    ("Allow", "GET, HEAD, OPTIONS"),
+                ],
+                false => &[("Allow", "GET, OPTIONS")],
+            };
+            let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
+            if let Err(e) = client.counting(&**socket).write_all(&head) {
+                return Some(write_failed(e));
+            }
+            if !request.keep_alive {
+                return Some(End::Closed("answered"));
+            }
+        }
+        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat if door == Door::Media => {
+            let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
+            refuse(socket, client, &response::refusal(v, Status::NOT_FOUND, why, &[]));
+            return Some(End::Closed("refused a request"));
+        }
+        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat
+            if !live.host_names.knows(request.host.as_deref()) =>
+        {
+            // DNS rebinding: a page on a name its owner points at this
+            // server would be the same origin as the server itself.
+            let why = "that Host is not a name of this server (add it with --http-host)";
+            refuse(socket, client, &response::refusal(v, Status::MISDIRECTED, why, &[]));
+            return Some(End::Closed("refused a request"));
+        }
+        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
+            let (status, content_type, body) = match route {
+                Route::Api(call) => {
+                    let (status, body) = answer_api(call, request, peer, shared, live);
+                    (status, "application/json", body)
+                }
+                Route::Stat => {
+                    let totals = shared.totals();
+                    let server = stat::Server {
+                        pid: std::process::id(),
+                        uptime: shared.started.elapsed(),
+                        accepted: totals.accepted,
+                        bytes_in: totals.recv_bytes,
+                        bytes_out: totals.send_bytes,
+                    };
+                    let seen = Figures::as_seen_by(shared, live, request, peer);
+                    let body = stat::render(&server, &seen.streams, &seen.clients);
+                    (Status::OK, "text/xml", body)
+                }
+                Route::Metrics => {
+                    let seen = Figures::as_seen_by(shared, live, request, peer);
+                    let mut totals = shared.totals();
+                    let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
+                    totals.slow_players_disconnected += slow;
+                    let process = Process::read();
+                    let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
+                    (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
+                }
+                // One page, its script and style inline, nothing fetched from
+                // elsewhere.
+                _ => (Status::OK, "text/html; charset=utf-8", player::dashboard().to_owned()),
+            };
+            let extra = [("Cache-Control", "no-cache")];
+            let body_len = Body::Length(body.len());
+            let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
+            answer.extend_from_slice(body.as_bytes());
+            if let Err(e) = client.counting(&**socket).write_all(&answer) {
+                return Some(write_failed(e));
+            }
+            if !request.keep_alive {
+                return Some(End::Closed("answered"));
+            }
+        }
+        Route::Health => {
+            // Any name, any door: a load balancer asks by address.
+            let (status, body) = match shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+                true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
+                false => (Status::OK, "ok\n"),
+            };
+            let extra = [("Cache-Control", "no-store")];
+            let length = Body::Length(body.len());
+            let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
+            answer.extend_from_slice(body.as_bytes());
+            if let Err(e) = client.counting(&**socket).write_all(&answer) {
+                return Some(write_failed(e));
+            }
+            if !request.keep_alive {
+                return Some(End::Closed("answered"));
+            }
+        }
+        Route::Hls { key, file, query } => {
+            let asker = super::hls::Asker {
+                id,
+                peer,
+                agent: &request.user_agent,
+            };
+            let answer = super::hls::answer(shared, live, &asker, &key, file, &query);
+            let keep_alive = request.keep_alive && !answer.close;
+            if let Err(e) = answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
+                return Some(write_failed(e));
+            }
+            if !keep_alive {
+                return Some(End::Closed("answered"));
+            }
+        }
+        Route::Redirect(location) => {
+            // Any door: the page it leads to is served on both.
+            let extra = [("Location", location.as_str())];
+            let length = Body::Length(0);
+            let head = response::head(v, Status::MOVED_PERMANENTLY, None, length, request.keep_alive, &extra);
+            if let Err(e) = client.counting(&**socket).write_all(&head) {
+                return Some(write_failed(e));
+            }
+            if !request.keep_alive {
+                return Some(End::Closed("answered"));
+            }
+        }
+        Route::Refuse(status, why) => {
+            let allow: &[(&str, &str)] = match status {
+                Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],
+                _ => &[],
+            };
+            refuse(socket, client, &response::refusal(v, status, why, allow));
+            return Some(End::Closed("refused a request"));
+        }
+        Route::Stream { .. } => unreachable!("a stream is played, not answered"),
+    }
+    None
 }
 
 /// Writes a refusal, then lingers (see `LINGER`) until the client closes.
