@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use log::{debug, info};
 
 use super::admission::{self, Asker};
-use super::clients::{Client, ClientKind};
+use super::clients::{Client, ClientKind, ClientStats};
 use super::log_limit::LogLimit;
 use super::outlet::Outlet;
 use super::registry::{Playing, Publishing};
@@ -536,14 +536,8 @@ impl Connection {
                     }
                 }
                 Action::Play(key, query) => {
-                    let client = self.client.stats();
-                    let asker = Asker {
-                        id: self.id,
-                        addr: self.peer,
-                        flash_ver: &client.flash_ver,
-                        tc_url: &client.tc_url,
-                        logged_in: self.logged_in,
-                    };
+                    let said = self.client.stats();
+                    let asker = self.asker(&said);
                     let key = match admission::may_play(&self.shared, &self.live, &asker, &key, &query) {
                         Ok(key) => key,
                         Err(why) => {
@@ -599,17 +593,22 @@ impl Connection {
 }
 
 impl Connection {
+    /// This connection as the admission path sees it, with what it said
+    /// of itself at `connect` (`said`, its client's figures).
+    fn asker<'a>(&self, said: &'a ClientStats) -> Asker<'a> {
+        Asker {
+            id: self.id,
+            addr: self.peer,
+            flash_ver: &said.flash_ver,
+            tc_url: &said.tc_url,
+            logged_in: self.logged_in,
+        }
+    }
+
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         let client = self.client.stats();
-        let asker = Asker {
-            id: self.id,
-            addr: self.peer,
-            flash_ver: &client.flash_ver,
-            tc_url: &client.tc_url,
-            logged_in: self.logged_in,
-        };
-        let allowed = admission::may_publish(&self.shared, &self.live, &asker, key, query);
+        let allowed = admission::may_publish(&self.shared, &self.live, &self.asker(&client), key, query);
         let (key, relay) = match allowed {
             Ok(routed) => (&routed.key.clone(), routed.relay),
             Err(why) => {
