@@ -145,28 +145,24 @@ fn answer(
                 false => &[("Allow", "GET, OPTIONS")],
             };
             let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
-            if let Err(e) = client.counting(&**socket).write_all(&head) {
-                return Some(write_failed(e));
-            }
-            if !request.keep_alive {
-                return Some(End::Closed("answered"));
-            }
-        }
-        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat if door == Door::Media => {
-            let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
-            refuse(socket, client, &response::refusal(v, Status::NOT_FOUND, why, &[]));
-            return Some(End::Closed("refused a request"));
-        }
-        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat
-            if !live.host_names.knows(request.host.as_deref()) =>
-        {
-            // DNS rebinding: a page on a name its owner points at this
-            // server would be the same origin as the server itself.
-            let why = "that Host is not a name of this server (add it with --http-host)";
-            refuse(socket, client, &response::refusal(v, Status::MISDIRECTED, why, &[]));
-            return Some(End::Closed("refused a request"));
+            reply(socket, client, &head, request.keep_alive)
         }
         Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
+            let refused = if door == Door::Media {
+                let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
+                Some((Status::NOT_FOUND, why))
+            } else if !live.host_names.knows(request.host.as_deref()) {
+                // DNS rebinding: a page on a name its owner points at this
+                // server would be the same origin as the server itself.
+                let why = "that Host is not a name of this server (add it with --http-host)";
+                Some((Status::MISDIRECTED, why))
+            } else {
+                None
+            };
+            if let Some((status, why)) = refused {
+                refuse(socket, client, &response::refusal(v, status, why, &[]));
+                return Some(End::Closed("refused a request"));
+            }
             let (status, content_type, body) = match route {
                 Route::Api(call) => {
                     let (status, body) = answer_api(call, request, peer, shared, live);
@@ -202,12 +198,7 @@ fn answer(
             let body_len = Body::Length(body.len());
             let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
             answer.extend_from_slice(body.as_bytes());
-            if let Err(e) = client.counting(&**socket).write_all(&answer) {
-                return Some(write_failed(e));
-            }
-            if !request.keep_alive {
-                return Some(End::Closed("answered"));
-            }
+            reply(socket, client, &answer, request.keep_alive)
         }
         Route::Health => {
             // Any name, any door: a load balancer asks by address.
@@ -219,12 +210,7 @@ fn answer(
             let length = Body::Length(body.len());
             let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
             answer.extend_from_slice(body.as_bytes());
-            if let Err(e) = client.counting(&**socket).write_all(&answer) {
-                return Some(write_failed(e));
-            }
-            if !request.keep_alive {
-                return Some(End::Closed("answered"));
-            }
+            reply(socket, client, &answer, request.keep_alive)
         }
         Route::Hls { key, file, query } => {
             let asker = super::hls::Asker {
@@ -234,11 +220,9 @@ fn answer(
             };
             let answer = super::hls::answer(shared, live, &asker, &key, file, &query);
             let keep_alive = request.keep_alive && !answer.close;
-            if let Err(e) = answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
-                return Some(write_failed(e));
-            }
-            if !keep_alive {
-                return Some(End::Closed("answered"));
+            match answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
+                Ok(()) => (!keep_alive).then_some(End::Closed("answered")),
+                Err(e) => Some(write_failed(e)),
             }
         }
         Route::Redirect(location) => {
@@ -246,12 +230,7 @@ fn answer(
             let extra = [("Location", location.as_str())];
             let length = Body::Length(0);
             let head = response::head(v, Status::MOVED_PERMANENTLY, None, length, request.keep_alive, &extra);
-            if let Err(e) = client.counting(&**socket).write_all(&head) {
-                return Some(write_failed(e));
-            }
-            if !request.keep_alive {
-                return Some(End::Closed("answered"));
-            }
+            reply(socket, client, &head, request.keep_alive)
         }
         Route::Refuse(status, why) => {
             let allow: &[(&str, &str)] = match status {
@@ -259,11 +238,18 @@ fn answer(
                 _ => &[],
             };
             refuse(socket, client, &response::refusal(v, status, why, allow));
-            return Some(End::Closed("refused a request"));
+            Some(End::Closed("refused a request"))
         }
         Route::Stream { .. } => unreachable!("a stream is played, not answered"),
     }
-    None
+}
+
+/// Writes a whole answer; `Some` when the connection ends with it.
+fn reply(socket: &TcpStream, client: &Client, answer: &[u8], keep_alive: bool) -> Option<End> {
+    match client.counting(socket).write_all(answer) {
+        Ok(()) => (!keep_alive).then_some(End::Closed("answered")),
+        Err(e) => Some(write_failed(e)),
+    }
 }
 
 /// Writes a refusal, then lingers (see `LINGER`) until the client closes.
