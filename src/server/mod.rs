@@ -6,43 +6,21 @@
 //! `registry`; each `stream` fans frames out to its players' sockets and
 //! queues (`outlet`), in the form each player takes (`wire`).
 
-mod access;
-mod admission;
-mod auth;
-mod calendar;
-mod clients;
-mod connection;
-mod events;
-mod exec;
-mod fanout;
+mod control;
 mod hls;
-mod hls_files;
-mod hooks;
 mod http;
-mod listener;
-mod live;
-mod local;
-mod log_limit;
-mod long_gop;
-mod outlet;
-mod path_name;
-mod pull;
-mod rates;
+mod net;
 mod record;
-mod registry;
 mod relay;
-mod rtmps;
+mod rtmp;
 mod stream;
 mod validate;
-mod waker;
-mod wire;
-mod writer;
 
-pub use clients::{ClientKind, ClientStats};
-pub use events::Event;
-pub use local::{LocalError, Publisher};
-pub use relay::PushStats;
-pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
+pub use control::clients::{ClientKind, ClientStats};
+pub use relay::push::PushStats;
+pub use stream::events::Event;
+pub use stream::live_stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
+pub use stream::local::{LocalError, Publisher};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -59,13 +37,13 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use crate::media::{Frame, StreamKey};
-use clients::Client;
-use events::Events;
+use control::clients::Client;
+use control::live::{Current, Live};
 use http::metrics::Totals;
-use live::{Current, Live};
-use log_limit::LogLimit;
-use registry::Registry;
-use stream::{ConnId, PublisherInfo, StreamConfig};
+use net::log_limit::LogLimit;
+use stream::events::Events;
+use stream::live_stream::{ConnId, PublisherInfo, StreamConfig};
+use stream::registry::Registry;
 
 /// How long `shutdown` waits for connection threads, recordings and the
 /// hooks told of what ended.
@@ -93,11 +71,11 @@ pub(crate) struct Shared {
     /// Recordings stopped by an I/O error.
     record_errors: AtomicU64,
     /// Every push relay running.
-    pushes: Mutex<Vec<Arc<relay::Push>>>,
+    pushes: Mutex<Vec<Arc<relay::push::Push>>>,
     /// Every pull running.
-    pulls: Mutex<Vec<Arc<pull::Pull>>>,
+    pulls: Mutex<Vec<Arc<relay::pull::Pull>>>,
     /// Each stream's HLS muxer, while requests come.
-    hls: Mutex<HashMap<crate::media::StreamKey, Arc<hls::Hls>>>,
+    hls: Mutex<HashMap<crate::media::StreamKey, Arc<hls::muxer::Hls>>>,
     /// HLS requests answered, by what they asked for: playlists, init
     /// segments, segments, parts.
     hls_requests: [AtomicU64; 4],
@@ -110,7 +88,7 @@ pub(crate) struct Shared {
     /// Drawn once, so that a reload of the settings leaves viewers'
     /// tokens valid and stand-ins the same.
     secret: [u8; 32],
-    /// This server's id in a push relay's trail (`relay::Came`): 6 hex
+    /// This server's id in a push relay's trail (`relay::push::Came`): 6 hex
     /// digits, drawn at start.
     relay_id: String,
     /// Every recording under way.
@@ -289,7 +267,7 @@ impl Shared {
     /// Stops the relays of `key` to `url` (as given, or once substituted);
     /// false when there were none.
     fn stop_push(&self, key: &StreamKey, url: &str) -> bool {
-        let target = relay::target(url, key);
+        let target = relay::push::target(url, key);
         let pushes = self.pushes.lock();
         let mut found = false;
         for push in pushes
@@ -450,7 +428,7 @@ impl Server {
             live: Arc::new(RwLock::new(Arc::new(Live::new(config)))),
             rtmp_addr: local_addr,
             started: Instant::now(),
-            service: calendar::since_1970().as_millis().to_string(),
+            service: net::calendar::since_1970().as_millis().to_string(),
             registry,
             stopping: AtomicBool::new(false),
             draining: AtomicBool::new(false),
@@ -463,9 +441,9 @@ impl Server {
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
             hls_bytes: Arc::default(),
-            secret: auth::os_secret(),
+            secret: control::auth::os_secret(),
             relay_id: {
-                let [a, b, c, ..] = auth::os_secret();
+                let [a, b, c, ..] = control::auth::os_secret();
                 format!("{a:02x}{b:02x}{c:02x}")
             },
             hls_requests: Default::default(),
@@ -485,20 +463,20 @@ impl Server {
         std::thread::Builder::new()
             .name("hooks".into())
             .spawn(move || {
-                hooks::tell(&current, hooks_events, &weak);
+                control::hooks::tell(&current, hooks_events, &weak);
                 drop(hooks_done);
             })
             .map_err(Error::Spawn)?;
         let current = shared.live.clone();
-        let ports = Arc::new(exec::Ports {
+        let ports = Arc::new(control::exec::Ports {
             rtmp: local_addr.port(),
-            ..exec::Ports::default()
+            ..control::exec::Ports::default()
         });
         let exec_ports = ports.clone();
         std::thread::Builder::new()
             .name("exec-events".into())
             .spawn(move || {
-                exec::run(&current, exec_events, &exec_ports);
+                control::exec::run(&current, exec_events, &exec_ports);
                 drop(done);
             })
             .map_err(Error::Spawn)?;
@@ -512,14 +490,14 @@ impl Server {
             workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
-        handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), connection::serve)?;
+        handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), rtmp::connection::serve)?;
         info!("listening on {local_addr}");
-        pull::start_static(&handle.shared, &handle.shared.live());
+        relay::pull::start_static(&handle.shared, &handle.shared.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            handle.accept(listener, local, ("rtmps", Door::Rtmp), rtmps::serve)?;
+            handle.accept(listener, local, ("rtmps", Door::Rtmp), rtmp::rtmps::serve)?;
             handle.tls_addr = Some(local);
             info!("listening for RTMPS on {local}");
         }
@@ -550,11 +528,11 @@ fn published(
     key: &StreamKey,
     (id, addr): (ConnId, SocketAddr),
     extra: Option<&str>,
-    came: &relay::Came,
+    came: &relay::push::Came,
 ) {
     record::start(shared, live, key, id, addr);
-    relay::start_pushes(shared, live, key, extra, came);
-    hls::for_publish(shared, live, key);
+    relay::push::start_pushes(shared, live, key, extra, came);
+    hls::muxer::for_publish(shared, live, key);
 }
 
 /// Connections the kernel queues for a listener before `accept` takes
@@ -596,12 +574,12 @@ impl ServerHandle {
         listener: TcpListener,
         addr: SocketAddr,
         (kind, door): (&'static str, Door),
-        serve: listener::Serve,
+        serve: net::listener::Serve,
     ) -> Result<(), Error> {
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{kind}-accept"))
-            .spawn(move || listener::run(listener, shared, (kind, door), serve))
+            .spawn(move || net::listener::run(listener, shared, (kind, door), serve))
             .map_err(Error::Spawn)?;
         self.accept_threads.push((addr, thread));
         Ok(())
@@ -674,11 +652,11 @@ impl ServerHandle {
         if was.bind != now.bind || was.http != now.http || was.api_bind != now.api_bind || was.tls != now.tls {
             warn!("reload: the addresses to listen on change only with a restart");
         }
-        let mut removed = access::removed_rules(&was.access, &now.access);
+        let mut removed = control::access::removed_rules(&was.access, &now.access);
         for (name, app) in &was.apps {
             let after = now.apps.get(name).map(|a| &a.access).unwrap_or(&now.access);
             removed.extend(
-                access::removed_rules(&app.access, after)
+                control::access::removed_rules(&app.access, after)
                     .into_iter()
                     .map(|r| format!("[app.{name}] {r}")),
             );
@@ -689,7 +667,7 @@ impl ServerHandle {
         let live = Arc::new(Live::new(config));
         *self.shared.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
-        relay::follow_reload(&self.shared, &live);
+        relay::push::follow_reload(&self.shared, &live);
         if live.config.reload_drops_refused {
             let n = self.shared.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
@@ -720,7 +698,7 @@ impl ServerHandle {
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let info = PublisherInfo {
-            addr: local::LOCAL_ADDR,
+            addr: stream::local::LOCAL_ADDR,
             encoder: "in-process".into(),
             tc_url: String::new(),
         };
@@ -731,9 +709,9 @@ impl ServerHandle {
             &self.shared,
             &live,
             key,
-            (id, local::LOCAL_ADDR),
+            (id, stream::local::LOCAL_ADDR),
             None,
-            &relay::Came::default(),
+            &relay::push::Came::default(),
         );
         info!(
             "local#{id} publish start app={}",
@@ -767,7 +745,7 @@ impl ServerHandle {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let frames = local::subscribe(&self.shared, &self.shared.live().config, key)?;
+        let frames = stream::local::subscribe(&self.shared, &self.shared.live().config, key)?;
         info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }
@@ -791,11 +769,11 @@ impl ServerHandle {
         {
             return false;
         }
-        relay::start(
+        relay::push::start(
             &self.shared,
             &self.shared.live(),
             key,
-            relay::target(url, key),
+            relay::push::target(url, key),
             (false, &[]),
         );
         true

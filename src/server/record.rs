@@ -20,16 +20,16 @@ use std::time::Instant;
 
 use log::{error, info};
 
-use super::clients::ClientKind;
-use super::events::Event;
-use super::live::Live;
-use super::local::{Item, LocalPlayer};
-use super::stream::ConnId;
-use super::{Shared, calendar, path_name};
 use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
 use crate::protocol::escape::Escaped;
+use crate::server::control::clients::ClientKind;
+use crate::server::control::live::Live;
+use crate::server::stream::events::Event;
+use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::local::{Item, LocalPlayer};
+use crate::server::{Shared, net::calendar, net::path_name};
 
 /// A recording under way, as the API stops it.
 pub(crate) struct Recorder {

@@ -15,12 +15,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::relay;
 use crate::client::{RtmpUrl, shown};
 use crate::config::{App, Config, Hooks};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::media::StreamKey;
 use crate::media::hls::Variant;
+use crate::server::relay::push;
 
 /// Most bytes of an outgoing chunk: RTMP 1.0 §5.4.1 keeps the size to 31 bits.
 const MAX_CHUNK_SIZE: u32 = 0x7FFF_FFFF;
@@ -120,7 +120,7 @@ fn check_app(app: &App) -> Result<(), ConfigError> {
     for (field, urls) in [("push", &app.push), ("pull", &app.pull)] {
         if let Some(url) = urls
             .iter()
-            .find(|url| RtmpUrl::parse(&relay::target(url, &key)).is_err())
+            .find(|url| RtmpUrl::parse(&push::target(url, &key)).is_err())
         {
             return Err(ConfigError {
                 app: None,

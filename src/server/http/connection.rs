@@ -17,14 +17,14 @@ use super::{api, metrics, names, player, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
-use crate::server::admission::{self, Asker};
-use crate::server::clients::{Client, ClientKind};
-use crate::server::connection::{End, read, write_failed};
-use crate::server::outlet::Outlet;
-use crate::server::relay::NotAdded;
-use crate::server::waker::Sleeper;
-use crate::server::wire::Form;
-use crate::server::writer::Output;
+use crate::server::control::admission::{self, Asker};
+use crate::server::control::clients::{Client, ClientKind};
+use crate::server::net::waker::Sleeper;
+use crate::server::relay::push::NotAdded;
+use crate::server::rtmp::connection::{End, read, write_failed};
+use crate::server::stream::outlet::Outlet;
+use crate::server::stream::wire::Form;
+use crate::server::stream::writer::Output;
 use crate::server::{ClientStats, Live, PushStats, Shared, StreamStats};
 
 /// Reads of a request head grow by this much at a time, up to
@@ -363,8 +363,8 @@ fn answer_api(
         },
         ApiCall::AddPush(id, url) => match stream_of(id) {
             Some(stream) => {
-                let url = crate::server::relay::target(url, &stream.key);
-                match crate::server::relay::add(shared, live, &stream.key, url) {
+                let url = crate::server::relay::push::target(url, &stream.key);
+                match crate::server::relay::push::add(shared, live, &stream.key, url) {
                     Ok(()) => (Status::OK, envelope.done()),
                     Err(NotAdded::BadUrl(why)) => (Status::BAD_REQUEST, envelope.error(400, &why)),
                     Err(NotAdded::Taken(why)) => (Status::CONFLICT, envelope.error(409, why)),

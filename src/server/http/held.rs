@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use parking_lot::Mutex;
 
 use crate::server::Shared;
-use crate::server::live::Live;
+use crate::server::control::live::Live;
 
 /// A place, given back when dropped.
 pub(crate) struct Held<'a> {

@@ -32,9 +32,9 @@ use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
-use crate::server::admission;
-use crate::server::hls::{self, Hls, NoHls};
-use crate::server::live::Live;
+use crate::server::control::admission;
+use crate::server::control::live::Live;
+use crate::server::hls::muxer::{self, Hls, NoHls};
 
 /// An answer: its status, content type, body and extra headers.
 pub(crate) struct Answer {
@@ -83,7 +83,7 @@ impl Answer {
 
     fn modified(mut self, unix: u64) -> Answer {
         self.headers
-            .push(("Last-Modified", crate::server::calendar::http_date(unix)));
+            .push(("Last-Modified", crate::server::net::calendar::http_date(unix)));
         self
     }
 
@@ -196,7 +196,7 @@ pub(crate) fn answer(
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
     shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let hls = match hls::for_stream(shared, live, &key, start) {
+    let hls = match muxer::for_stream(shared, live, &key, start) {
         Ok(hls) => hls,
         Err(NoHls::TooMany) => return busy(),
         Err(NoHls::NotLive) => return Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
@@ -327,7 +327,7 @@ fn admitted(shared: &Shared, key: &StreamKey, query: &str, ip: IpAddr) -> Result
 
 /// Seconds since 1970, now.
 fn now() -> u64 {
-    crate::server::calendar::since_1970().as_secs()
+    crate::server::net::calendar::since_1970().as_secs()
 }
 
 fn ready_if(yes: bool) -> Ready {

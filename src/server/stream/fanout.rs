@@ -16,9 +16,9 @@ use std::sync::{Arc, OnceLock};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use log::warn;
 
-use super::outlet::Outlet;
-use super::wire::{Chunks, FORMS};
 use crate::config::THREAD_STACK;
+use crate::server::stream::outlet::Outlet;
+use crate::server::stream::wire::{Chunks, FORMS};
 
 /// Players a share has at least: below this, waking a helper costs more
 /// than it saves.
@@ -138,7 +138,7 @@ fn spawn_helper(i: usize, queue: Receiver<Job>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::wire::Form;
+    use crate::server::stream::wire::Form;
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;

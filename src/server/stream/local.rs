@@ -18,16 +18,16 @@ use std::sync::{Arc, Weak};
 use crossbeam_channel::{Receiver, bounded};
 use log::debug;
 
-use super::Shared;
-use super::clients::ClientKind;
-use super::outlet::Outlet;
-use super::registry::{Playing, Publishing};
-use super::stream::ConnId;
-use super::wire::Chunks;
 use crate::config::{Config, THREAD_STACK};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::unprechunk;
 use crate::protocol::message::type_id;
+use crate::server::Shared;
+use crate::server::control::clients::ClientKind;
+use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::outlet::Outlet;
+use crate::server::stream::registry::{Playing, Publishing};
+use crate::server::stream::wire::Chunks;
 
 /// Frames a subscriber's channel holds. The rest wait in its queue, which
 /// is bounded in bytes as a network player's is: a frame may be large.

@@ -28,18 +28,18 @@ use crossbeam_channel::RecvTimeoutError;
 use log::{debug, info, warn};
 use parking_lot::{Condvar, Mutex};
 
-use super::Shared;
-use super::clients::{ClientKind, ClientStats};
-use super::hls_files::{Batch, Files};
-use super::live::Live;
-use super::local::{Item, LocalPlayer, item_of, taken};
-use super::stream::ConnId;
 use crate::config::THREAD_STACK;
 use crate::media::fmp4::{self, Fragment, Fragmenter, Track, VIDEO_TRACK};
 use crate::media::hls::{Ready, Segmenter, Timing, Variant, multivariant_playlist};
 use crate::media::ts;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
+use crate::server::Shared;
+use crate::server::control::clients::{ClientKind, ClientStats};
+use crate::server::control::live::Live;
+use crate::server::hls::files::{Batch, Files};
+use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
 
 /// One stream's HLS: its init segment, segments and parts, and who waits.
 pub(crate) struct Hls {
@@ -81,7 +81,7 @@ pub(crate) struct Init {
 
 /// Seconds since 1970, now.
 fn unix_now() -> u64 {
-    super::calendar::since_1970().as_secs()
+    crate::server::net::calendar::since_1970().as_secs()
 }
 
 /// What the muxer made so far.

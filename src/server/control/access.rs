@@ -13,10 +13,10 @@ use std::time::SystemTime;
 use log::warn;
 use parking_lot::Mutex;
 
-use super::auth::{AdobeAuth, os_secret, same_secret};
 use crate::config::{Access, Cidr};
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
+use crate::server::control::auth::{AdobeAuth, os_secret, same_secret};
 
 /// The stream names of a keys file, read again when its time stamp moves.
 #[derive(Default)]

@@ -23,16 +23,16 @@ use crossbeam_channel::RecvTimeoutError;
 use log::{debug, info, warn};
 use parking_lot::Mutex;
 
-use super::Shared;
-use super::clients::ClientKind;
-use super::live::Live;
-use super::local::{Item, LocalPlayer, item_of, taken};
-use super::stream::ConnId;
 pub(crate) use crate::client::shown;
 use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Configuration, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
+use crate::server::Shared;
+use crate::server::control::clients::ClientKind;
+use crate::server::control::live::Live;
+use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
 
 /// The first pause before dialling a failed destination again; it doubles
 /// up to `MAX_BACKOFF`.

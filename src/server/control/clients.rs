@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::outlet::Outlet;
-use super::stream::ConnId;
 use crate::media::StreamKey;
+use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::outlet::Outlet;
 
 /// What a connection does, in SRS's `type` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

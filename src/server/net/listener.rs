@@ -8,15 +8,15 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error};
 
-use super::clients::Client;
-use super::log_limit::LogLimit;
-use super::{Door, Shared};
 use crate::config::THREAD_STACK;
+use crate::server::control::clients::Client;
+use crate::server::net::log_limit::LogLimit;
+use crate::server::{Door, Shared};
 
 /// Removes a connection from the open set when dropped.
 struct Registered<'a> {
     shared: &'a Shared,
-    id: super::stream::ConnId,
+    id: crate::server::stream::live_stream::ConnId,
 }
 
 impl Drop for Registered<'_> {

@@ -7,12 +7,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::clients::ClientKind;
-use super::http::response::chunk;
 use crate::media::fmp4::{self, Placement};
 use crate::media::{FrameKind, flv};
 use crate::protocol::chunk::{Prechunked, unprechunk};
 use crate::protocol::message::type_id;
+use crate::server::control::clients::ClientKind;
+use crate::server::http::response::chunk;
 
 /// Bytes ready for a player's socket, shared by every player of a form.
 pub(crate) type Chunks = Arc<[u8]>;

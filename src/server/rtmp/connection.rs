@@ -12,16 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info};
 
-use super::admission::{self, Asker};
-use super::clients::{Client, ClientKind, ClientStats};
-use super::log_limit::LogLimit;
-use super::outlet::Outlet;
-use super::registry::{Playing, Publishing};
-use super::stream::{CacheError, ConnId, PublisherInfo};
-use super::waker::Sleeper;
-use super::wire::Form;
-use super::writer::Output;
-use super::{Live, Shared};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
@@ -30,6 +20,16 @@ use crate::protocol::command::status;
 use crate::protocol::escape::Escaped;
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
+use crate::server::control::admission::{self, Asker};
+use crate::server::control::clients::{Client, ClientKind, ClientStats};
+use crate::server::net::log_limit::LogLimit;
+use crate::server::net::waker::Sleeper;
+use crate::server::stream::live_stream::{CacheError, ConnId, PublisherInfo};
+use crate::server::stream::outlet::Outlet;
+use crate::server::stream::registry::{Playing, Publishing};
+use crate::server::stream::wire::Form;
+use crate::server::stream::writer::Output;
+use crate::server::{Live, Shared};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// A player only sends acknowledgements and pings, so reads start small
@@ -641,9 +641,9 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                let came = super::relay::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
+                let came = crate::server::relay::push::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
                 let at = (self.id, self.peer);
-                super::published(&self.shared, &self.live, key, at, relay.as_deref(), &came);
+                crate::server::published(&self.shared, &self.live, key, at, relay.as_deref(), &came);
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]

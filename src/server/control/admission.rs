@@ -17,11 +17,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::Shared;
-use super::live::Live;
-use super::relay::Came;
 use crate::media::StreamKey;
 use crate::policy::{PolicyRequest, Routed};
+use crate::server::Shared;
+use crate::server::control::live::Live;
+use crate::server::relay::push::Came;
 
 /// Who asks: the connection and what it said of itself.
 pub(crate) struct Asker<'a> {
@@ -100,6 +100,6 @@ pub(crate) fn may_play(
     open(shared, key)?;
     live.gates.get(&key.app).may_play(asker.addr.ip(), query)?;
     let routed = live.decide(|p, r| p.play(r), asker.request(key, query)).route(key)?;
-    super::pull::for_play(shared, live, &routed);
+    crate::server::relay::pull::for_play(shared, live, &routed);
     Ok(routed.key)
 }

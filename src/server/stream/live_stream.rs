@@ -25,14 +25,6 @@ use crossbeam_channel::TrySendError;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
-use super::clients::ClientKind;
-use super::events::{Event, Events};
-use super::fanout::{Fanout, Flush};
-use super::http::response::chunk;
-use super::long_gop::LongGop;
-use super::outlet::{MAX_BATCH, Outlet};
-use super::rates::{Carried, Rates};
-use super::wire::{Chunks, FORMS, Form, Wire};
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
@@ -42,6 +34,14 @@ use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
+use crate::server::control::clients::ClientKind;
+use crate::server::http::response::chunk;
+use crate::server::stream::events::{Event, Events};
+use crate::server::stream::fanout::{Fanout, Flush};
+use crate::server::stream::long_gop::LongGop;
+use crate::server::stream::outlet::{MAX_BATCH, Outlet};
+use crate::server::stream::rates::{Carried, Rates};
+use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
 
 /// Identifies a connection in logs and in a stream's player list.
 pub(crate) type ConnId = u64;

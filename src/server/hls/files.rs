@@ -46,9 +46,9 @@ impl Files {
     pub(crate) fn open(root: &Path, key: &StreamKey) -> io::Result<Files> {
         let mut dir = root.to_path_buf();
         for part in key.app.split('/') {
-            dir.push(super::path_name::encode(part));
+            dir.push(crate::server::net::path_name::encode(part));
         }
-        dir.push(super::path_name::encode(&key.name));
+        dir.push(crate::server::net::path_name::encode(&key.name));
         std::fs::create_dir_all(&dir)?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             let name = entry.file_name();

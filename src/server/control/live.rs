@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::access::Gate;
-use super::hooks::Webhooks;
-use super::http::trust::HostNames;
 use crate::config::{Access, Config, Hooks};
 use crate::policy::{Decision, Policy, PolicyRequest};
+use crate::server::control::access::Gate;
+use crate::server::control::hooks::Webhooks;
+use crate::server::http::trust::HostNames;
 
 /// Where the settings in force are kept, shared by the server's threads.
 pub(crate) type Current = Arc<RwLock<Arc<Live>>>;

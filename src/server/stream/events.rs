@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use parking_lot::RwLock;
 
-use super::clients::ClientKind;
 use crate::media::StreamKey;
+use crate::server::control::clients::ClientKind;
 
 /// Events kept for a reader that is behind; past this the newest are
 /// lost (for a worker, all but ends).

@@ -69,7 +69,7 @@ pub(crate) struct AdobeAuth {
 }
 
 fn now_ms() -> u64 {
-    super::calendar::since_1970().as_millis() as u64
+    crate::server::net::calendar::since_1970().as_millis() as u64
 }
 
 impl AdobeAuth {

@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
-use super::clients::ClientKind;
-use super::waker::Waker;
-use super::wire::{Chunks, Form};
+use crate::server::control::clients::ClientKind;
+use crate::server::net::waker::Waker;
+use crate::server::stream::wire::{Chunks, Form};
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct
 /// send queues the rest of a longer batch, a stream flushes its pending

@@ -28,10 +28,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use parking_lot::Mutex;
 
-use super::events::Event;
-use super::live::Current;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
+use crate::server::control::live::Current;
+use crate::server::stream::events::Event;
 
 /// The first pause before a command that exited is started again; it
 /// doubles each time, up to `MAX_BACKOFF`.

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use log::debug;
 
-use super::Shared;
-use super::clients::Client;
-use super::connection;
 use crate::config::THREAD_STACK;
+use crate::server::Shared;
+use crate::server::control::clients::Client;
+use crate::server::rtmp::connection;
 use crate::tls;
 
 /// Serves one accepted RTMPS socket until it closes.

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::events::{Event, Events};
-use super::outlet::Outlet;
-use super::stream::{CacheError, ConnId, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
 use crate::media::{Frame, StreamKey};
+use crate::server::stream::events::{Event, Events};
+use crate::server::stream::live_stream::{CacheError, ConnId, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
+use crate::server::stream::outlet::Outlet;
 
 /// All streams with a publisher or a player.
 pub(crate) struct Registry {

@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{debug, info, warn};
 
-use super::Shared;
-use super::events::Event;
-use super::live::{Current, Live};
 use crate::config::Hooks;
 use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::protocol::escape::Escaped;
+use crate::server::Shared;
+use crate::server::control::live::{Current, Live};
+use crate::server::stream::events::Event;
 
 /// The hooks that decide, as a `Policy`.
 #[derive(Debug)]

@@ -13,17 +13,17 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
-use super::Shared;
-use super::live::Live;
-use super::local::LOCAL_ADDR;
-use super::registry::Publishing;
-use super::relay::{self, shown};
-use super::stream::{ConnId, PublisherInfo};
 use crate::client::{Client, ClientError, ClientOptions, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::StreamKey;
 use crate::policy::Routed;
 use crate::protocol::escape::Escaped;
+use crate::server::Shared;
+use crate::server::control::live::Live;
+use crate::server::relay::push::{self, shown};
+use crate::server::stream::live_stream::{ConnId, PublisherInfo};
+use crate::server::stream::local::LOCAL_ADDR;
+use crate::server::stream::registry::Publishing;
 
 /// How long an origin may send nothing before the next one is tried.
 const ORIGIN_SILENCE: Duration = Duration::from_secs(10);
@@ -70,7 +70,7 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
     let pull = Arc::new(Pull {
         id,
         key: key.clone(),
-        urls: urls.iter().map(|url| relay::target(url, key)).collect(),
+        urls: urls.iter().map(|url| push::target(url, key)).collect(),
         fixed,
         idle: live.config.pull_idle,
         tls_insecure: live.config.relay_tls_insecure,
@@ -247,8 +247,8 @@ impl Pull {
         };
         let publishing = shared.registry.publish(&self.key, self.id, info)?;
         let live = shared.live();
-        let came = super::relay::Came::pulled(url);
-        super::published(shared, &live, &self.key, (self.id, LOCAL_ADDR), None, &came);
+        let came = crate::server::relay::push::Came::pulled(url);
+        crate::server::published(shared, &live, &self.key, (self.id, LOCAL_ADDR), None, &came);
         Some(publishing)
     }
 }

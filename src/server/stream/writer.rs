@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
-use super::outlet::{MAX_BATCH, Outlet, send_now};
-use super::wire::Chunks;
 use crate::protocol::chunk::ChunkEncoder;
+use crate::server::stream::outlet::{MAX_BATCH, Outlet, send_now};
+use crate::server::stream::wire::Chunks;
 use crate::session::Outbound;
 
 pub(crate) struct Output {

@@ -1,0 +1,14 @@
+//! One live stream and its players: the `registry` of streams, each
+//! `live_stream`'s caches and fan-out, the players' queues (`outlet`) and
+//! the bytes each takes (`wire`), and what happens to them (`events`).
+
+pub(crate) mod events;
+pub(crate) mod fanout;
+pub(crate) mod live_stream;
+pub(crate) mod local;
+pub(crate) mod long_gop;
+pub(crate) mod outlet;
+pub(crate) mod rates;
+pub(crate) mod registry;
+pub(crate) mod wire;
+pub(crate) mod writer;
