@@ -16,9 +16,10 @@ mod rtmp;
 mod stream;
 mod validate;
 
-pub use control::clients::{ClientKind, ClientStats};
+pub use control::clients::ClientStats;
 pub use relay::push::PushStats;
 pub use stream::events::Event;
+pub use stream::kind::ClientKind;
 pub use stream::live_stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 pub use stream::local::{LocalError, Publisher};
 
@@ -42,7 +43,8 @@ use control::live::{Current, Live};
 use http::metrics::Totals;
 use net::log_limit::LogLimit;
 use stream::events::Events;
-use stream::live_stream::{ConnId, PublisherInfo, StreamConfig};
+use stream::kind::ConnId;
+use stream::live_stream::{PublisherInfo, StreamConfig};
 use stream::registry::Registry;
 
 /// How long `shutdown` waits for connection threads, recordings and the
@@ -67,7 +69,6 @@ pub(crate) struct Shared {
     /// Set by a drain: no new publishers or players, `/healthz` says 503,
     /// those connected stay (`ServerHandle::drain`).
     draining: AtomicBool,
-    next_id: AtomicU64,
     /// Recordings stopped by an I/O error.
     record_errors: AtomicU64,
     /// Every push relay running.
@@ -181,7 +182,7 @@ impl Shared {
         }
         *per_ip += 1;
         open.through[door as usize] += 1;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.registry.new_conn_id();
         let client = Client::new(id, peer);
         let entry = OpenSocket {
             socket: socket.clone(),
@@ -432,7 +433,6 @@ impl Server {
             registry,
             stopping: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            next_id: AtomicU64::new(1),
             record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
@@ -696,7 +696,7 @@ impl ServerHandle {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.registry.new_conn_id();
         let info = PublisherInfo {
             addr: stream::local::LOCAL_ADDR,
             encoder: "in-process".into(),
@@ -745,7 +745,7 @@ impl ServerHandle {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let frames = stream::local::subscribe(&self.shared, &self.shared.live().config, key)?;
+        let frames = stream::local::subscribe(&self.shared.registry, &self.shared.live().config, key)?;
         info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }

@@ -24,10 +24,10 @@ use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
 use crate::protocol::escape::Escaped;
-use crate::server::control::clients::ClientKind;
 use crate::server::control::live::Live;
 use crate::server::stream::events::Event;
-use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::kind::ClientKind;
+use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer};
 use crate::server::{Shared, net::calendar, net::path_name};
 
@@ -55,7 +55,7 @@ pub(crate) fn start_with(
     addr: SocketAddr,
     settings: Record,
 ) {
-    let player = LocalPlayer::join(shared, &live.config, key, ClientKind::Recorder);
+    let player = LocalPlayer::join(&shared.registry, &live.config, key, ClientKind::Recorder);
     let status = Arc::new(Recorder {
         key: key.clone(),
         id: player.id,

@@ -35,10 +35,11 @@ use crate::media::ts;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
-use crate::server::control::clients::{ClientKind, ClientStats};
+use crate::server::control::clients::ClientStats;
 use crate::server::control::live::Live;
 use crate::server::hls::files::{Batch, Files};
-use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::kind::ClientKind;
+use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
 
 /// One stream's HLS: its init segment, segments and parts, and who waits.
@@ -125,7 +126,7 @@ impl Hls {
             Entry::Occupied(viewer) => viewer.into_mut(),
             Entry::Vacant(_) if full => return,
             Entry::Vacant(slot) => slot.insert(Viewer {
-                id: shared.next_id.fetch_add(1, Ordering::Relaxed),
+                id: shared.registry.new_conn_id(),
                 first: now,
                 last: now,
                 sent: 0,
@@ -271,7 +272,7 @@ pub(crate) fn for_publish(shared: &Arc<Shared>, live: &Live, key: &StreamKey) {
 /// Starts a muxer for `key` and lists it in `all`, the muxers' map, held.
 fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut HashMap<StreamKey, Arc<Hls>>) -> Arc<Hls> {
     let config = &live.config;
-    let player = LocalPlayer::join(shared, config, key, ClientKind::Hls);
+    let player = LocalPlayer::join(&shared.registry, config, key, ClientKind::Hls);
     let id = player.id;
     let variant = config.hls_variant;
     let hls = Arc::new(Hls {

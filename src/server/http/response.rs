@@ -95,18 +95,6 @@ pub(crate) fn refusal(minor_version: u8, status: Status, why: &str, extra: &[(&s
     out
 }
 
-/// `bytes` as one chunk of a chunked body (RFC 9112 §7.1).
-pub(crate) fn chunk(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 12);
-    out.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
-    out.extend_from_slice(bytes);
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-/// The last chunk of a chunked body, with no trailers.
-pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,11 +137,5 @@ mod tests {
         assert!(text.contains("Content-Length: 28\r\n"), "{text}");
         assert!(text.contains("Connection: close\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\n404 Not Found: nothing here\n"), "{text}");
-    }
-
-    #[test]
-    fn chunks_are_framed_in_hex() {
-        assert_eq!(chunk(&[7; 26]), [b"1a\r\n".as_slice(), &[7; 26], b"\r\n"].concat());
-        assert_eq!(chunk(&[]), b"0\r\n\r\n", "an empty chunk would end the body");
     }
 }

@@ -16,7 +16,7 @@ use crate::server::{Door, Shared};
 /// Removes a connection from the open set when dropped.
 struct Registered<'a> {
     shared: &'a Shared,
-    id: crate::server::stream::live_stream::ConnId,
+    id: crate::server::stream::kind::ConnId,
 }
 
 impl Drop for Registered<'_> {

@@ -21,7 +21,8 @@ use crate::protocol::escape::Escaped;
 use crate::server::Shared;
 use crate::server::control::live::Live;
 use crate::server::relay::push::{self, shown};
-use crate::server::stream::live_stream::{ConnId, PublisherInfo};
+use crate::server::stream::kind::ConnId;
+use crate::server::stream::live_stream::PublisherInfo;
 use crate::server::stream::local::LOCAL_ADDR;
 use crate::server::stream::registry::Publishing;
 
@@ -66,7 +67,7 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
         );
         return;
     }
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let id = shared.registry.new_conn_id();
     let pull = Arc::new(Pull {
         id,
         key: key.clone(),

@@ -29,9 +29,9 @@ use crate::config::THREAD_STACK;
 use crate::media::{Configuration, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
-use crate::server::control::clients::ClientKind;
 use crate::server::control::live::Live;
-use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::kind::ClientKind;
+use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
 
 /// The first pause before dialling a failed destination again; it doubles
@@ -308,7 +308,7 @@ pub(crate) fn start(
     (configured, via): (bool, &[String]),
 ) -> Arc<Push> {
     let config = &live.config;
-    let player = LocalPlayer::join(shared, config, key, ClientKind::Relay);
+    let player = LocalPlayer::join(&shared.registry, config, key, ClientKind::Relay);
     let id = player.id;
     let push = Arc::new(Push {
         id,

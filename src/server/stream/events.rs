@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use parking_lot::RwLock;
 
 use crate::media::StreamKey;
-use crate::server::control::clients::ClientKind;
+use crate::server::stream::kind::ClientKind;
 
 /// Events kept for a reader that is behind; past this the newest are
 /// lost (for a worker, all but ends).

@@ -34,17 +34,14 @@ use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
-use crate::server::control::clients::ClientKind;
-use crate::server::http::response::chunk;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::fanout::{Fanout, Flush};
+use crate::server::stream::kind::{ClientKind, ConnId};
 use crate::server::stream::long_gop::LongGop;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
+use crate::server::stream::wire::chunk;
 use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
-
-/// Identifies a connection in logs and in a stream's player list.
-pub(crate) type ConnId = u64;
 
 /// Stream settings taken from `Config`.
 #[derive(Debug, Clone, Copy)]

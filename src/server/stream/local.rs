@@ -12,7 +12,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::{Receiver, bounded};
@@ -22,11 +21,10 @@ use crate::config::{Config, THREAD_STACK};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::unprechunk;
 use crate::protocol::message::type_id;
-use crate::server::Shared;
-use crate::server::control::clients::ClientKind;
-use crate::server::stream::live_stream::ConnId;
+use crate::server::stream::kind::ClientKind;
+use crate::server::stream::kind::ConnId;
 use crate::server::stream::outlet::Outlet;
-use crate::server::stream::registry::{Playing, Publishing};
+use crate::server::stream::registry::{Playing, Publishing, Registry};
 use crate::server::stream::wire::Chunks;
 
 /// Frames a subscriber's channel holds. The rest wait in its queue, which
@@ -133,16 +131,16 @@ pub(crate) struct LocalPlayer {
 impl LocalPlayer {
     /// Joins `key`'s players as a player of `kind`, with the queue bounds
     /// of `config`; it gets the stream's caches at once, as any player.
-    pub(crate) fn join(shared: &Shared, config: &Config, key: &StreamKey, kind: ClientKind) -> LocalPlayer {
+    pub(crate) fn join(registry: &Arc<Registry>, config: &Config, key: &StreamKey, kind: ClientKind) -> LocalPlayer {
         let (outlet, media) = Outlet::local(kind, config.player_queue_len, config.player_queue_max_bytes);
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let playing = shared.registry.play(key, id, outlet.clone());
+        let id = registry.new_conn_id();
+        let playing = registry.play(key, id, outlet.clone());
         LocalPlayer {
             id,
             outlet: Arc::downgrade(&outlet),
             media,
             _playing: playing,
-            chunk_size: shared.registry.chunk_size(),
+            chunk_size: registry.chunk_size(),
         }
     }
 
@@ -155,8 +153,12 @@ impl LocalPlayer {
 
 /// Subscribes the program to `key`: a thread hands the stream's frames to
 /// the returned channel.
-pub(crate) fn subscribe(shared: &Shared, config: &Config, key: &StreamKey) -> Result<Receiver<Frame>, LocalError> {
-    let player = LocalPlayer::join(shared, config, key, ClientKind::LocalPlay);
+pub(crate) fn subscribe(
+    registry: &Arc<Registry>,
+    config: &Config,
+    key: &StreamKey,
+) -> Result<Receiver<Frame>, LocalError> {
+    let player = LocalPlayer::join(registry, config, key, ClientKind::LocalPlay);
     let id = player.id;
     let (frames, receiver) = bounded(CHANNEL_FRAMES);
     std::thread::Builder::new()

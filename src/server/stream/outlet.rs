@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, unbounded};
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::server::control::clients::ClientKind;
 use crate::server::net::waker::Waker;
+use crate::server::stream::kind::ClientKind;
 use crate::server::stream::wire::{Chunks, Form};
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct

@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 
 use crate::media::{Frame, StreamKey};
 use crate::server::stream::events::{Event, Events};
-use crate::server::stream::live_stream::{CacheError, ConnId, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
+use crate::server::stream::kind::ConnId;
+use crate::server::stream::live_stream::{CacheError, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
 use crate::server::stream::outlet::Outlet;
 
 /// All streams with a publisher or a player.
@@ -20,6 +21,9 @@ pub(crate) struct Registry {
     events: Events,
     /// The next stream's number, for the API.
     next_id: AtomicU64,
+    /// The next connection's number: every connection, HLS viewer and
+    /// in-process player or publisher takes one (`new_conn_id`).
+    next_conn_id: AtomicU64,
     /// Slow players disconnected from streams already forgotten.
     forgotten_slow: AtomicU64,
     streams: Mutex<HashMap<StreamKey, Arc<Stream>>>,
@@ -45,9 +49,15 @@ impl Registry {
             config,
             events,
             next_id: AtomicU64::new(1),
+            next_conn_id: AtomicU64::new(1),
             forgotten_slow: AtomicU64::new(0),
             streams: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A number for a new connection, unique in this server's life.
+    pub(crate) fn new_conn_id(&self) -> ConnId {
+        self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The chunk size every stream chunks its frames at.

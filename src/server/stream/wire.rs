@@ -11,8 +11,7 @@ use crate::media::fmp4::{self, Placement};
 use crate::media::{FrameKind, flv};
 use crate::protocol::chunk::{Prechunked, unprechunk};
 use crate::protocol::message::type_id;
-use crate::server::control::clients::ClientKind;
-use crate::server::http::response::chunk;
+use crate::server::stream::kind::ClientKind;
 
 /// Bytes ready for a player's socket, shared by every player of a form.
 pub(crate) type Chunks = Arc<[u8]>;
@@ -148,11 +147,29 @@ impl Wire {
     }
 }
 
+/// `bytes` as one chunk of a chunked body (RFC 9112 §7.1).
+pub(crate) fn chunk(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 12);
+    out.extend_from_slice(format!("{:x}\r\n", bytes.len()).as_bytes());
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The last chunk of a chunked body, with no trailers.
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::chunk::{SharedCsid, prechunk};
     use crate::protocol::time::RtmpTime;
+
+    #[test]
+    fn chunks_are_framed_in_hex() {
+        assert_eq!(chunk(&[7; 26]), [b"1a\r\n".as_slice(), &[7; 26], b"\r\n"].concat());
+        assert_eq!(chunk(&[]), b"0\r\n\r\n", "an empty chunk would end the body");
+    }
 
     #[test]
     fn each_form_is_built_once_from_the_rtmp_chunks() {
