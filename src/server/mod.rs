@@ -20,8 +20,8 @@ pub use control::clients::ClientStats;
 pub use relay::push::PushStats;
 pub use stream::events::Event;
 pub use stream::kind::ClientKind;
-pub use stream::live_stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 pub use stream::local::{LocalError, Publisher};
+pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -44,8 +44,8 @@ use http::metrics::Totals;
 use net::log_limit::LogLimit;
 use stream::events::Events;
 use stream::kind::ConnId;
-use stream::live_stream::{PublisherInfo, StreamConfig};
 use stream::registry::Registry;
+use stream::{PublisherInfo, StreamConfig};
 
 /// How long `shutdown` waits for connection threads, recordings and the
 /// hooks told of what ended.

@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::media::FrameKind;
-use crate::server::{ClientStats, PushStats, StreamStats};
+use crate::server::control::clients::ClientStats;
+use crate::server::relay::push::PushStats;
+use crate::server::stream::StreamStats;
 
 /// The envelope of every answer, as SRS's: `code` 0 for success, the
 /// server, a service id that changes when the process restarts, and the
@@ -231,7 +233,9 @@ mod tests {
     use crate::media::StreamKey;
     use crate::media::codec::{AudioDescription, VideoDescription};
     use crate::protocol::time::RtmpTime;
-    use crate::server::{PlayerCounts, PublisherStats, TrackStats};
+    use crate::server::stream::PlayerCounts;
+    use crate::server::stream::PublisherStats;
+    use crate::server::stream::TrackStats;
     use std::time::Duration;
 
     #[test]

@@ -17,17 +17,21 @@ use super::{api, metrics, names, player, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
+use crate::server::Shared;
 use crate::server::control::admission::{self, Asker};
 use crate::server::control::clients::Client;
+use crate::server::control::clients::ClientStats;
+use crate::server::control::live::Live;
 use crate::server::net::waker::Sleeper;
 use crate::server::relay::push::NotAdded;
+use crate::server::relay::push::PushStats;
 use crate::server::rtmp::connection::{End, read, write_failed};
+use crate::server::stream::StreamStats;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::outlet::Outlet;
 use crate::server::stream::wire::Form;
 use crate::server::stream::wire::LAST_CHUNK;
 use crate::server::stream::writer::Output;
-use crate::server::{ClientStats, Live, PushStats, Shared, StreamStats};
 
 /// Reads of a request head grow by this much at a time, up to
 /// `Config::http_max_header_bytes`.

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 
 use super::process::Process;
 use super::request::HLS_COUNTED;
-use crate::server::{PushStats, StreamStats};
+use crate::server::relay::push::PushStats;
+use crate::server::stream::StreamStats;
 
 /// Server-wide figures besides the streams'.
 pub(crate) struct Totals {

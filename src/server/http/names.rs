@@ -13,7 +13,9 @@ use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::media::StreamKey;
-use crate::server::{ClientStats, PushStats, StreamStats};
+use crate::server::control::clients::ClientStats;
+use crate::server::relay::push::PushStats;
+use crate::server::stream::StreamStats;
 
 /// What stands for `key`'s name.
 pub(crate) fn stand_in(secret: &[u8], key: &StreamKey) -> String {

@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::server::{ClientStats, StreamStats};
+use crate::server::control::clients::ClientStats;
+use crate::server::stream::StreamStats;
 
 /// What the root element tells of the server.
 pub(crate) struct Server {

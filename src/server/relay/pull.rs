@@ -21,8 +21,8 @@ use crate::protocol::escape::Escaped;
 use crate::server::Shared;
 use crate::server::control::live::Live;
 use crate::server::relay::push::{self, shown};
+use crate::server::stream::PublisherInfo;
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::live_stream::PublisherInfo;
 use crate::server::stream::local::LOCAL_ADDR;
 use crate::server::stream::registry::Publishing;
 

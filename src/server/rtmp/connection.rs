@@ -26,11 +26,11 @@ use crate::server::net::log_limit::LogLimit;
 use crate::server::net::waker::Sleeper;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::live_stream::{CacheError, PublisherInfo};
 use crate::server::stream::outlet::Outlet;
 use crate::server::stream::registry::{Playing, Publishing};
 use crate::server::stream::wire::Form;
 use crate::server::stream::writer::Output;
+use crate::server::stream::{CacheError, PublisherInfo};
 use crate::server::{Live, Shared};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 

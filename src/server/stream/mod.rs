@@ -13,3 +13,6 @@ pub(crate) mod rates;
 pub(crate) mod registry;
 pub(crate) mod wire;
 pub(crate) mod writer;
+
+pub(crate) use live_stream::{CacheError, PublisherInfo, StreamConfig};
+pub use live_stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
