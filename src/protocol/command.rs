@@ -4,8 +4,9 @@
 //! A command body is AMF values: name, transaction id, command object, then
 //! arguments. Replies to a call reuse its transaction id; `onStatus` uses 0.
 
+use std::fmt;
+
 use super::amf0::{self, Amf0Value};
-use super::message::MessageError;
 
 /// `onStatus` codes and levels (NetConnection / NetStream info objects).
 pub mod status {
@@ -48,6 +49,31 @@ pub struct Command {
     pub args: Vec<Amf0Value>,
 }
 
+/// Why AMF values are not a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// There are no values at all.
+    Empty,
+    /// The first value, the command's name, is not a string.
+    NameNotString {
+        /// What it is instead ("a number"): only the kind, since a peer's
+        /// value can be megabytes long.
+        kind: &'static str,
+    },
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Empty => write!(f, "is empty"),
+            CommandError::NameNotString { kind } => write!(f, "name is {kind}, not a string"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
 impl Command {
     /// A command with the given parts.
     pub fn new(name: &str, transaction_id: f64, object: Amf0Value, args: Vec<Amf0Value>) -> Command {
@@ -60,18 +86,13 @@ impl Command {
     }
 
     /// Reads a command from decoded AMF values.
-    pub fn from_values(values: Vec<Amf0Value>) -> Result<Command, MessageError> {
+    pub fn from_values(values: Vec<Amf0Value>) -> Result<Command, CommandError> {
         let mut values = values.into_iter();
         let name = match values.next() {
             Some(Amf0Value::String(s) | Amf0Value::LongString(s)) => s,
             // Only the kind of value: a peer's value can be megabytes long.
-            Some(other) => {
-                return Err(MessageError::BadCommand(format!(
-                    "name is {}, not a string",
-                    other.kind()
-                )));
-            }
-            None => return Err(MessageError::BadCommand("is empty".into())),
+            Some(other) => return Err(CommandError::NameNotString { kind: other.kind() }),
+            None => return Err(CommandError::Empty),
         };
         // Interop: a missing or non-number transaction id is read as 0
         // (a notification) rather than refusing the call.
@@ -153,7 +174,10 @@ mod tests {
         let cmd = Command::from_values(vec![Amf0Value::string("ping")]).unwrap();
         assert_eq!(cmd.transaction_id, 0.0);
         assert_eq!(cmd.object, Amf0Value::Null);
-        assert!(Command::from_values(vec![Amf0Value::Number(1.0)]).is_err());
-        assert!(Command::from_values(vec![]).is_err());
+        assert_eq!(
+            Command::from_values(vec![Amf0Value::Number(1.0)]),
+            Err(CommandError::NameNotString { kind: "a number" })
+        );
+        assert_eq!(Command::from_values(vec![]), Err(CommandError::Empty));
     }
 }

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use super::amf0::{self, Amf0Value, AmfError};
-use super::command::Command;
+use super::command::{Command, CommandError};
 use super::reader::Reader;
 use super::time::RtmpTime;
 
@@ -167,13 +167,19 @@ pub enum MessageError {
         source: AmfError,
     },
     /// A command message that does not start with a name and a number.
-    BadCommand(String),
+    BadCommand(CommandError),
     /// A part of an aggregate message that is not audio, video or data
     /// (an aggregate inside an aggregate, say).
     BadAggregatePart {
         /// The part's type id.
         type_id: u8,
     },
+}
+
+impl From<CommandError> for MessageError {
+    fn from(source: CommandError) -> MessageError {
+        MessageError::BadCommand(source)
+    }
 }
 
 impl fmt::Display for MessageError {
@@ -200,6 +206,7 @@ impl std::error::Error for MessageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             MessageError::Amf { source, .. } => Some(source),
+            MessageError::BadCommand(source) => Some(source),
             _ => None,
         }
     }
