@@ -24,7 +24,6 @@ pub use stream::local::{LocalError, Publisher};
 pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -41,7 +40,7 @@ use crate::media::{Frame, StreamKey};
 use control::clients::Client;
 use control::live::{Current, Live};
 use http::metrics::Totals;
-use net::log_limit::LogLimit;
+use net::log_limit::PeerWarnings;
 use stream::events::Events;
 use stream::kind::ConnId;
 use stream::registry::Registry;
@@ -69,8 +68,6 @@ pub(crate) struct Shared {
     /// Set by a drain: no new publishers or players, `/healthz` says 503,
     /// those connected stay (`ServerHandle::drain`).
     draining: AtomicBool,
-    /// Recordings stopped by an I/O error.
-    record_errors: AtomicU64,
     /// Every push relay running.
     pushes: Mutex<Vec<Arc<relay::push::Push>>>,
     /// Every pull running.
@@ -89,32 +86,24 @@ pub(crate) struct Shared {
     /// Drawn once, so that a reload of the settings leaves viewers'
     /// tokens valid and stand-ins the same.
     secret: [u8; 32],
-    /// This server's id in a push relay's trail (`relay::push::Came`): 6 hex
+    /// This server's id in a push relay's trail (`control::trail::Came`): 6 hex
     /// digits, drawn at start.
     relay_id: String,
     /// Every recording under way.
-    recorders: Mutex<Vec<Arc<record::Recorder>>>,
-    /// Told when the last recording is done, for shutdown.
-    recorders_ended: Condvar,
+    recorders: Arc<record::Recorders>,
     /// The RTMPS certificate, when RTMPS is on.
     tls: Option<crate::tls::Certificates>,
     /// Bytes of unfinished messages all connections hold (see
     /// `Config::max_total_buffered_bytes`).
     buffered: AtomicUsize,
-    /// Warnings about peers, server-wide (see `warn_peer`).
-    warnings: Mutex<LogLimit>,
+    /// Warnings about peers, server-wide.
+    warnings: Arc<PeerWarnings>,
     /// Every open connection.
     sockets: Mutex<Open>,
     all_closed: Condvar,
 }
 
-/// Warnings about peers written per second, over all connections.
-const SERVER_WARNINGS_PER_SECOND: u32 = 20;
-
 impl Shared {
-    /// Writes a warning about a peer unless its connection's limit (`own`)
-    /// or the server's turns it away; the next one written says how many
-    /// were left out. Peer text in `args` must already be `Escaped`.
     /// Starts or ends a drain (`ServerHandle::drain`).
     fn drain(&self, draining: bool) {
         if self.draining.swap(draining, Ordering::Relaxed) != draining {
@@ -126,25 +115,6 @@ impl Shared {
                     "drain ended"
                 }
             );
-        }
-    }
-
-    fn warn_peer(&self, mut own: Option<&mut LogLimit>, args: fmt::Arguments<'_>) {
-        let now = Instant::now();
-        let own_left_out = match own.as_deref_mut().map(|limit| limit.allow(now)) {
-            Some(None) => return,
-            Some(Some(n)) => n,
-            None => 0,
-        };
-        let Some(server_left_out) = self.warnings.lock().allow(now) else {
-            if let Some(limit) = own {
-                limit.count_suppressed();
-            }
-            return;
-        };
-        match own_left_out + server_left_out {
-            0 => warn!("{args}"),
-            n => warn!("{args} ({n} warnings left out before this one)"),
         }
     }
 
@@ -304,7 +274,7 @@ impl Shared {
             recv_bytes: recv,
             send_bytes: send,
             slow_players_disconnected: self.registry.forgotten_slow(),
-            record_errors: self.record_errors.load(Ordering::Relaxed),
+            record_errors: self.recorders.errors(),
             hook_events_dropped: self.events.dropped(),
             hls_requests: self.hls_requests.each_ref().map(|n| n.load(Ordering::Relaxed)),
         }
@@ -424,6 +394,7 @@ impl Server {
             merge_write: config.merge_write,
         };
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
+        let recorders = Arc::new(record::Recorders::new(registry.clone(), events.clone()));
         let shared = Arc::new(Shared {
             events,
             live: Arc::new(RwLock::new(Arc::new(Live::new(config)))),
@@ -433,11 +404,9 @@ impl Server {
             registry,
             stopping: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            record_errors: AtomicU64::new(0),
             pushes: Mutex::new(Vec::new()),
             pulls: Mutex::new(Vec::new()),
-            recorders: Mutex::new(Vec::new()),
-            recorders_ended: Condvar::new(),
+            recorders,
             hls: Mutex::new(HashMap::new()),
             hls_blocked: Mutex::new((0, HashMap::new())),
             hls_bytes: Arc::default(),
@@ -449,7 +418,7 @@ impl Server {
             hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
-            warnings: Mutex::new(LogLimit::new(SERVER_WARNINGS_PER_SECOND, Duration::from_secs(1))),
+            warnings: Arc::new(PeerWarnings::new()),
             sockets: Mutex::new(Open::default()),
             all_closed: Condvar::new(),
         });
@@ -528,9 +497,9 @@ fn published(
     key: &StreamKey,
     (id, addr): (ConnId, SocketAddr),
     extra: Option<&str>,
-    came: &relay::push::Came,
+    came: &control::trail::Came,
 ) {
-    record::start(shared, live, key, id, addr);
+    shared.recorders.start(live, key, id, addr);
     relay::push::start_pushes(shared, live, key, extra, came);
     hls::muxer::for_publish(shared, live, key);
 }
@@ -711,7 +680,7 @@ impl ServerHandle {
             key,
             (id, stream::local::LOCAL_ADDR),
             None,
-            &relay::push::Came::default(),
+            &control::trail::Came::default(),
         );
         info!(
             "local#{id} publish start app={}",
@@ -861,7 +830,7 @@ impl ServerHandle {
         drop(open);
         // A process that exits now would leave a recording as `.part`
         // with no `on_record_done`.
-        let recording = record::wait_all(&self.shared, deadline);
+        let recording = self.shared.recorders.wait_all(deadline);
         if recording > 0 {
             warn!("{recording} recordings still finishing after {SHUTDOWN_GRACE:?}");
         }

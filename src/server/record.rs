@@ -15,129 +15,170 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use log::{error, info};
+use parking_lot::{Condvar, Mutex};
 
 use crate::config::{Record, THREAD_STACK};
 use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
 use crate::protocol::escape::Escaped;
 use crate::server::control::live::Live;
-use crate::server::stream::events::Event;
+use crate::server::net::{calendar, path_name};
+use crate::server::stream::events::{Event, Events};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer};
-use crate::server::{Shared, net::calendar, net::path_name};
+use crate::server::stream::registry::Registry;
+
+/// Every recording under way, which this wing owns: the API stops them,
+/// shutdown waits for them, the metrics count their failures.
+pub(crate) struct Recorders {
+    registry: Arc<Registry>,
+    events: Events,
+    under_way: Mutex<Vec<Arc<Recorder>>>,
+    /// Told when the last recording is done, for shutdown.
+    ended: Condvar,
+    /// Recordings stopped by an I/O error.
+    errors: AtomicU64,
+}
 
 /// A recording under way, as the API stops it.
-pub(crate) struct Recorder {
-    pub(crate) key: StreamKey,
+struct Recorder {
+    key: StreamKey,
     /// The recorder's number among the stream's players.
     id: ConnId,
 }
 
-/// Starts recording `key`, published by connection `id` from `addr`, if
-/// its application is recorded; logs why not if the thread cannot start.
-pub(crate) fn start(shared: &Arc<Shared>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
-    if let Some(settings) = live.config.record_for(&key.app) {
-        start_with(shared, live, key, id, addr, settings.clone());
+impl Recorders {
+    /// Recorders of `registry`'s streams, telling `events` of the files
+    /// they finish.
+    pub(crate) fn new(registry: Arc<Registry>, events: Events) -> Recorders {
+        Recorders {
+            registry,
+            events,
+            under_way: Mutex::new(Vec::new()),
+            ended: Condvar::new(),
+            errors: AtomicU64::new(0),
+        }
     }
-}
 
-/// Starts recording `key` with `settings` (the API's start, or a publish's).
-pub(crate) fn start_with(
-    shared: &Arc<Shared>,
-    live: &Live,
-    key: &StreamKey,
-    id: ConnId,
-    addr: SocketAddr,
-    settings: Record,
-) {
-    let player = LocalPlayer::join(&shared.registry, &live.config, key, ClientKind::Recorder);
-    let status = Arc::new(Recorder {
-        key: key.clone(),
-        id: player.id,
-    });
-    shared.recorders.lock().push(status.clone());
-    // The thread's own handles; `status` stays here for a failed spawn.
-    let (on_thread, key, mine) = (shared.clone(), key.clone(), status.clone());
-    let spawned = std::thread::Builder::new()
-        .name(format!("record-{}", player.id))
-        .stack_size(THREAD_STACK)
-        .spawn(move || {
-            let (shared, status) = (on_thread, mine);
-            let mut files = Files {
-                settings: &settings,
-                key: &key,
-                open: None,
-                done: Vec::new(),
-            };
-            let mut recording = Recording::new(settings.container, settings.keep, settings.rotation);
-            let mut failed = None;
-            player.take_frames(|item| {
-                let writes = match item {
-                    Item::Frame(frame) => recording.push(frame),
-                    Item::StreamEnd => return false,
-                };
-                failed = files.apply(writes).err();
-                failed.is_none()
-            });
-            // The stream ended, or let go of the recorder (the server
-            // stopping, the API): what was queued is written, and the last
-            // file ends.
-            if failed.is_none() {
-                failed = files.apply(recording.finish()).err();
-            }
-            drop(player);
-            if let Some(why) = failed {
-                shared.record_errors.fetch_add(1, Ordering::Relaxed);
-                error!("recording of {} stopped: {why}", Escaped(&key.app));
-            }
-            for path in files.done {
-                let key = key.clone();
-                shared.events.emit(Event::RecordingDone { id, addr, key, path });
-            }
-            // Only now: shutdown closes the hooks' queues once no recorder
-            // is left, and the events above must be in them by then.
-            ended(&shared, &status);
+    /// Starts recording `key`, published by connection `id` from `addr`,
+    /// if its application is recorded; logs why not if the thread cannot
+    /// start.
+    pub(crate) fn start(self: &Arc<Self>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
+        if let Some(settings) = live.config.record_for(&key.app) {
+            self.start_with(live, key, id, addr, settings.clone());
+        }
+    }
+
+    /// Starts recording `key` with `settings` (the API's start, or a
+    /// publish's).
+    pub(crate) fn start_with(
+        self: &Arc<Self>,
+        live: &Live,
+        key: &StreamKey,
+        id: ConnId,
+        addr: SocketAddr,
+        settings: Record,
+    ) {
+        let player = LocalPlayer::join(&self.registry, &live.config, key, ClientKind::Recorder);
+        let status = Arc::new(Recorder {
+            key: key.clone(),
+            id: player.id,
         });
-    if let Err(e) = spawned {
-        error!("cannot start a recorder thread: {e}");
-        ended(shared, &status);
+        self.under_way.lock().push(status.clone());
+        // The thread's own handles; `status` stays here for a failed spawn.
+        let (on_thread, key, mine) = (self.clone(), key.clone(), status.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("record-{}", player.id))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                let (recorders, status) = (on_thread, mine);
+                let mut files = Files {
+                    settings: &settings,
+                    key: &key,
+                    open: None,
+                    done: Vec::new(),
+                };
+                let mut recording = Recording::new(settings.container, settings.keep, settings.rotation);
+                let mut failed = None;
+                player.take_frames(|item| {
+                    let writes = match item {
+                        Item::Frame(frame) => recording.push(frame),
+                        Item::StreamEnd => return false,
+                    };
+                    failed = files.apply(writes).err();
+                    failed.is_none()
+                });
+                // The stream ended, or let go of the recorder (the server
+                // stopping, the API): what was queued is written, and the
+                // last file ends.
+                if failed.is_none() {
+                    failed = files.apply(recording.finish()).err();
+                }
+                drop(player);
+                if let Some(why) = failed {
+                    recorders.errors.fetch_add(1, Ordering::Relaxed);
+                    error!("recording of {} stopped: {why}", Escaped(&key.app));
+                }
+                for path in files.done {
+                    let key = key.clone();
+                    recorders.events.emit(Event::RecordingDone { id, addr, key, path });
+                }
+                // Only now: shutdown closes the hooks' queues once no
+                // recorder is left, and the events above must be in them
+                // by then.
+                recorders.ended(&status);
+            });
+        if let Err(e) = spawned {
+            error!("cannot start a recorder thread: {e}");
+            self.ended(&status);
+        }
     }
-}
 
-/// Takes `recorder` off the recordings under way, and tells a shutdown
-/// waiting for the last one.
-fn ended(shared: &Shared, recorder: &Arc<Recorder>) {
-    let mut recorders = shared.recorders.lock();
-    recorders.retain(|r| !Arc::ptr_eq(r, recorder));
-    if recorders.is_empty() {
-        shared.recorders_ended.notify_all();
+    /// Takes `recorder` off the recordings under way, and tells a shutdown
+    /// waiting for the last one.
+    fn ended(&self, recorder: &Arc<Recorder>) {
+        let mut under_way = self.under_way.lock();
+        under_way.retain(|r| !Arc::ptr_eq(r, recorder));
+        if under_way.is_empty() {
+            self.ended.notify_all();
+        }
     }
-}
 
-/// Waits until every recording has finished its files and told of them,
-/// or until `deadline`; returns how many are still under way.
-pub(crate) fn wait_all(shared: &Shared, deadline: Instant) -> usize {
-    let mut recorders = shared.recorders.lock();
-    while !recorders.is_empty() && !shared.recorders_ended.wait_until(&mut recorders, deadline).timed_out() {}
-    recorders.len()
-}
-
-/// Stops every recording of `key`: each leaves the stream, writes what
-/// was queued for it and closes its file. False when there was none.
-pub(crate) fn stop(shared: &Shared, key: &StreamKey) -> bool {
-    let ids: Vec<ConnId> = (shared.recorders.lock().iter())
-        .filter(|r| &r.key == key)
-        .map(|r| r.id)
-        .collect();
-    for id in &ids {
-        shared.registry.unsubscribe(key, *id);
+    /// Waits until every recording has finished its files and told of
+    /// them, or until `deadline`; returns how many are still under way.
+    pub(crate) fn wait_all(&self, deadline: Instant) -> usize {
+        let mut under_way = self.under_way.lock();
+        while !under_way.is_empty() && !self.ended.wait_until(&mut under_way, deadline).timed_out() {}
+        under_way.len()
     }
-    !ids.is_empty()
+
+    /// Stops every recording of `key`: each leaves the stream, writes what
+    /// was queued for it and closes its file. False when there was none.
+    pub(crate) fn stop(&self, key: &StreamKey) -> bool {
+        let ids: Vec<ConnId> = (self.under_way.lock().iter())
+            .filter(|r| &r.key == key)
+            .map(|r| r.id)
+            .collect();
+        for id in &ids {
+            self.registry.unsubscribe(key, *id);
+        }
+        !ids.is_empty()
+    }
+
+    /// Whether a recording of `key` is under way.
+    pub(crate) fn records(&self, key: &StreamKey) -> bool {
+        self.under_way.lock().iter().any(|r| &r.key == key)
+    }
+
+    /// Recordings stopped by an I/O error so far.
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
 }
 
 /// The recording's files: the one open and those complete.

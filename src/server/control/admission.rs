@@ -21,7 +21,7 @@ use crate::media::StreamKey;
 use crate::policy::{PolicyRequest, Routed};
 use crate::server::Shared;
 use crate::server::control::live::Live;
-use crate::server::relay::push::Came;
+use crate::server::control::trail::Came;
 
 /// Who asks: the connection and what it said of itself.
 pub(crate) struct Asker<'a> {

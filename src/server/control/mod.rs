@@ -9,3 +9,4 @@ pub(crate) mod clients;
 pub(crate) mod exec;
 pub(crate) mod hooks;
 pub(crate) mod live;
+pub(crate) mod trail;

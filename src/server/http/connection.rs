@@ -76,7 +76,9 @@ fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc
     debug!("conn#{id} {peer} http opened");
     let end = run(door, &socket, &client, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
-        shared.warn_peer(None, format_args!("conn#{id} {peer} http {end}; closing"));
+        shared
+            .warnings
+            .warn(None, format_args!("conn#{id} {peer} http {end}; closing"));
     }
     let _ = socket.shutdown(Shutdown::Both);
     debug!("conn#{id} {peer} http closed ({end})");
@@ -344,7 +346,9 @@ fn answer_api(
         };
         // Someone tried to change something: the operator hears of it,
         // as often as the server's warnings may be.
-        shared.warn_peer(None, format_args!("{peer} API change refused: {why}"));
+        shared
+            .warnings
+            .warn(None, format_args!("{peer} API change refused: {why}"));
         return (status, envelope.error(code, &why));
     }
     // A change found its caller trusted above, and acts on the real names.
@@ -388,14 +392,16 @@ fn answer_api(
                 let why = "no record_dir is configured for this stream";
                 return (Status::BAD_REQUEST, envelope.error(400, why));
             };
-            if shared.recorders.lock().iter().any(|r| r.key == stream.key) {
+            if shared.recorders.records(&stream.key) {
                 return (Status::OK, envelope.done()); // recording already
             }
             let (key, settings) = (&stream.key, settings.clone());
-            crate::server::record::start_with(shared, live, key, publisher.id, publisher.addr, settings);
+            shared
+                .recorders
+                .start_with(live, key, publisher.id, publisher.addr, settings);
             (Status::OK, envelope.done())
         }
-        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| crate::server::record::stop(shared, &s.key)) {
+        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| shared.recorders.stop(&s.key)) {
             true => (Status::OK, envelope.done()),
             false => not_found("that stream is not being recorded"),
         },

@@ -67,7 +67,7 @@ pub(crate) fn run(listener: TcpListener, shared: Arc<Shared>, (kind, door): (&'s
         let client = match shared.register(&socket, peer, door) {
             Ok(client) => client,
             Err(why) => {
-                shared.warn_peer(None, format_args!("{peer} refused: {why}"));
+                shared.warnings.warn(None, format_args!("{peer} refused: {why}"));
                 continue; // dropping the socket closes it
             }
         };

@@ -5,7 +5,11 @@
 //! once, or a flood of connections). A warning past either is not written
 //! but counted, and the next one written says how many were left out.
 
+use std::fmt;
 use std::time::{Duration, Instant};
+
+use log::warn;
+use parking_lot::Mutex;
 
 /// A budget of `max` lines per `per`, counting what it turns away.
 #[derive(Debug)]
@@ -54,6 +58,45 @@ impl LogLimit {
     /// Counts a line left out because another limit turned it away.
     pub(crate) fn count_suppressed(&mut self) {
         self.suppressed += 1;
+    }
+}
+
+/// Warnings about peers written per second, over all connections.
+const SERVER_WARNINGS_PER_SECOND: u32 = 20;
+
+/// The server's own limit on warnings about peers, which every door and
+/// wing writes through (`warn`).
+pub(crate) struct PeerWarnings(Mutex<LogLimit>);
+
+impl PeerWarnings {
+    pub(crate) fn new() -> PeerWarnings {
+        PeerWarnings(Mutex::new(LogLimit::new(
+            SERVER_WARNINGS_PER_SECOND,
+            Duration::from_secs(1),
+        )))
+    }
+
+    /// Writes a warning about a peer unless its connection's limit
+    /// (`own`) or the server's turns it away; the next one written says
+    /// how many were left out. Peer text in `args` must already be
+    /// `Escaped`.
+    pub(crate) fn warn(&self, mut own: Option<&mut LogLimit>, args: fmt::Arguments<'_>) {
+        let now = Instant::now();
+        let own_left_out = match own.as_deref_mut().map(|limit| limit.allow(now)) {
+            Some(None) => return,
+            Some(Some(n)) => n,
+            None => 0,
+        };
+        let Some(server_left_out) = self.0.lock().allow(now) else {
+            if let Some(limit) = own {
+                limit.count_suppressed();
+            }
+            return;
+        };
+        match own_left_out + server_left_out {
+            0 => warn!("{args}"),
+            n => warn!("{args} ({n} warnings left out before this one)"),
+        }
     }
 }
 

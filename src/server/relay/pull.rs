@@ -61,7 +61,7 @@ pub(crate) fn ensure(shared: &Arc<Shared>, live: &Live, key: &StreamKey, urls: &
     if !fixed && pulls.iter().filter(|p| !p.fixed).count() >= live.config.pull_max {
         drop(pulls);
         let max = live.config.pull_max;
-        shared.warn_peer(
+        shared.warnings.warn(
             None,
             format_args!("{max} pulls under way, the limit (pull-max): no pull for a play"),
         );
@@ -248,7 +248,7 @@ impl Pull {
         };
         let publishing = shared.registry.publish(&self.key, self.id, info)?;
         let live = shared.live();
-        let came = crate::server::relay::push::Came::pulled(url);
+        let came = crate::server::control::trail::Came::pulled(url);
         crate::server::published(shared, &live, &self.key, (self.id, LOCAL_ADDR), None, &came);
         Some(publishing)
     }

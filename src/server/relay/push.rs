@@ -14,7 +14,6 @@
 //! warn with the count and the next pause, never with the stream key.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,6 +29,7 @@ use crate::media::{Configuration, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
 use crate::server::control::live::Live;
+use crate::server::control::trail::{Came, MAX_HOPS};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
@@ -114,68 +114,6 @@ impl Push {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
         *self.last_error.lock() = Some(why.to_string().chars().take(256).collect());
     }
-}
-
-/// How a push relay introduces itself in `connect`'s flashVer, followed
-/// by the port its server takes RTMP on and, after `; via=`, the ids of
-/// the servers the stream was pushed through, oldest first, this one's
-/// last: `...; port=1935; via=3fa2c1.90be07)`.
-const RELAY_FLASH_VER: &str = "FMLE/3.0 (compatible; rustic_rtmp relay; port=";
-
-/// Servers a stream may be pushed through; one that came through this
-/// many is not pushed further. With ids of 6 hex digits the flashVer
-/// stays under the 128 characters a server keeps of it.
-pub(crate) const MAX_HOPS: usize = 6;
-
-/// Where a published stream came from, as far as relays tell: the server
-/// it was pushed or pulled from (never pushed back there), and the ids of
-/// the servers it was pushed through (`RELAY_FLASH_VER`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Came {
-    pub(crate) from: Option<String>,
-    pub(crate) via: Vec<String>,
-}
-
-impl Came {
-    /// A stream published by `peer` with `flash_ver`: from its server and
-    /// trail when the publisher is another server's push relay.
-    pub(crate) fn from_publisher(flash_ver: &str, peer: SocketAddr) -> Came {
-        let Some(rest) = flash_ver
-            .strip_prefix(RELAY_FLASH_VER)
-            .and_then(|r| r.strip_suffix(')'))
-        else {
-            return Came::default();
-        };
-        let (port, via) = rest.split_once("; via=").unwrap_or((rest, ""));
-        let Ok(port) = port.parse::<u16>() else {
-            return Came::default();
-        };
-        Came {
-            from: Some(format!("rtmp://{}/app/name", SocketAddr::new(peer.ip(), port))),
-            via: via.split('.').filter(|id| !id.is_empty()).map(str::to_owned).collect(),
-        }
-    }
-
-    /// A stream pulled from `url`.
-    pub(crate) fn pulled(url: &str) -> Came {
-        Came {
-            from: Some(url.to_owned()),
-            via: Vec::new(),
-        }
-    }
-
-    /// Whether the stream was pushed out of the server whose id is `id`
-    /// before: publishing it there again closes a loop.
-    pub(crate) fn passed(&self, id: &str) -> bool {
-        self.via.iter().any(|v| v == id)
-    }
-}
-
-/// The flashVer of a relay from the server on `port` whose id is `id`,
-/// pushing a stream that came through `via`.
-fn relay_flash_ver(port: u16, via: &[String], id: &str) -> String {
-    let trail: Vec<&str> = via.iter().map(String::as_str).chain([id]).collect();
-    format!("{RELAY_FLASH_VER}{port}; via={})", trail.join("."))
 }
 
 /// The URL a stream is pushed to: `{app}` and `{name}` replaced, and the
@@ -330,7 +268,13 @@ pub(crate) fn start(
             // Says where the stream comes from and through which servers,
             // so that the destination, if it is one of ours, neither
             // pushes it back nor takes it again (`Came`).
-            flash_ver: Some(relay_flash_ver(shared.rtmp_addr.port(), via, &shared.relay_id)),
+            flash_ver: Some(
+                Came {
+                    from: None,
+                    via: via.to_vec(),
+                }
+                .flash_ver(shared.rtmp_addr.port(), &shared.relay_id),
+            ),
             ..ClientOptions::default()
         },
     };
@@ -519,6 +463,8 @@ fn jittered(pause: Duration, seed: u64) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
 
     #[test]
@@ -538,27 +484,12 @@ mod tests {
     }
 
     #[test]
-    fn a_relay_says_which_server_it_comes_from_and_through_which() {
+    fn a_relay_from_another_server_is_not_pushed_back_there() {
         let peer: SocketAddr = "10.0.0.5:40000".parse().unwrap();
-        // An older relay says its port only.
-        let came = Came::from_publisher(&format!("{RELAY_FLASH_VER}1936)"), peer);
+        let came = Came::from_publisher(&Came::default().flash_ver(1936, "aaaaaa"), peer);
         let source = came.from.unwrap();
         assert!(same_server(&source, "rtmp://10.0.0.5:1936/live"));
         assert!(!same_server(&source, "rtmp://10.0.0.5:1935/live"));
-        assert_eq!(
-            Came::from_publisher("FMLE/3.0 (compatible; obs)", peer),
-            Came::default()
-        );
-        let mark = relay_flash_ver(1936, &["aaaaaa".into(), "bbbbbb".into()], "cccccc");
-        assert_eq!(mark, format!("{RELAY_FLASH_VER}1936; via=aaaaaa.bbbbbb.cccccc)"));
-        let came = Came::from_publisher(&mark, peer);
-        assert_eq!(came.via, ["aaaaaa", "bbbbbb", "cccccc"]);
-        assert!(came.passed("bbbbbb") && !came.passed("dddddd"));
-        let longest: Vec<String> = (0..MAX_HOPS).map(|i| format!("{i:06x}")).collect();
-        assert!(
-            relay_flash_ver(65535, &longest, "ffffff").len() <= 128,
-            "kept whole by the server"
-        );
     }
 
     #[test]

@@ -80,7 +80,9 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
     info!("conn#{id} {peer} opened");
     let (end, left_out) = run(&socket, &client, &shared);
     if let End::Misbehaved(_) | End::Io(_) = &end {
-        shared.warn_peer(None, format_args!("conn#{id} {peer} {end}; closing"));
+        shared
+            .warnings
+            .warn(None, format_args!("conn#{id} {peer} {end}; closing"));
     }
     let _ = socket.shutdown(Shutdown::Both);
     match left_out {
@@ -461,7 +463,7 @@ impl Connection {
                 match handled {
                     Ok(actions) => self.apply(actions)?,
                     // A message we cannot read is dropped; the stream goes on.
-                    Err(e) => self.shared.warn_peer(
+                    Err(e) => self.shared.warnings.warn(
                         Some(&mut self.warnings),
                         format_args!("conn#{} {} {e}; message dropped", self.id, self.peer),
                     ),
@@ -643,7 +645,8 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                let came = crate::server::relay::push::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
+                let came =
+                    crate::server::control::trail::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
                 let at = (self.id, self.peer);
                 crate::server::published(&self.shared, &self.live, key, at, relay.as_deref(), &came);
                 self.client.doing(self.client.publish_kind(), Some(key));

@@ -22,7 +22,7 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
     let conn = match tls::accept(&socket, certificates.current(), timeout) {
         Ok(conn) => conn,
         Err(e) => {
-            shared.warn_peer(
+            shared.warnings.warn(
                 None,
                 format_args!("conn#{id} {peer} TLS handshake failed: {e}; closing"),
             );
@@ -32,7 +32,7 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
     let (near, far) = match tls::loopback_pair() {
         Ok(pair) => pair,
         Err(e) => {
-            shared.warn_peer(
+            shared.warnings.warn(
                 None,
                 format_args!("conn#{id} {peer} no loopback pair for TLS: {e}; closing"),
             );
