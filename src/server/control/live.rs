@@ -12,7 +12,7 @@ use crate::config::{Access, Config, Hooks};
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::server::control::access::Gate;
 use crate::server::control::hooks::Webhooks;
-use crate::server::http::trust::HostNames;
+use crate::server::control::host_names::HostNames;
 
 /// Where the settings in force are kept, shared by the server's threads.
 pub(crate) type Current = Arc<RwLock<Arc<Live>>>;

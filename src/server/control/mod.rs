@@ -8,5 +8,6 @@ pub(crate) mod auth;
 pub(crate) mod clients;
 pub(crate) mod exec;
 pub(crate) mod hooks;
+pub(crate) mod host_names;
 pub(crate) mod live;
 pub(crate) mod trail;
