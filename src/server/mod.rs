@@ -37,8 +37,10 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use crate::media::{Frame, StreamKey};
+use control::admission::Admission;
 use control::clients::Client;
 use control::live::{Current, Live};
+use control::started::{OnPublishes, Started};
 use http::metrics::Totals;
 use net::log_limit::PeerWarnings;
 use stream::events::Events;
@@ -65,30 +67,26 @@ pub(crate) struct Shared {
     service: String,
     registry: Arc<Registry>,
     stopping: AtomicBool,
-    /// Set by a drain: no new publishers or players, `/healthz` says 503,
-    /// those connected stay (`ServerHandle::drain`).
-    draining: AtomicBool,
+    /// The one admission path, with its drain.
+    admission: Arc<Admission>,
+    /// Told when a publish starts: recordings, pushes, HLS files.
+    on_publish: OnPublishes,
     /// Every push relay running.
-    pushes: Mutex<Vec<Arc<relay::push::Push>>>,
+    pushes: Arc<relay::push::Pushes>,
     /// Every pull running.
-    pulls: Mutex<Vec<Arc<relay::pull::Pull>>>,
-    /// Each stream's HLS muxer, while requests come.
-    hls: Mutex<HashMap<crate::media::StreamKey, Arc<hls::muxer::Hls>>>,
+    pulls: Arc<relay::pull::Pulls>,
+    /// Each stream's HLS muxer.
+    muxers: Arc<hls::muxer::Muxers>,
     /// HLS requests answered, by what they asked for: playlists, init
     /// segments, segments, parts.
     hls_requests: [AtomicU64; 4],
     /// HLS requests held waiting: in all, and per address.
     hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
-    /// Bytes of segments and parts all HLS muxers hold.
-    hls_bytes: Arc<AtomicUsize>,
     /// The process's own secret: signs HLS tokens (`http/hls_token.rs`)
     /// and keys the stand-ins of hidden stream names (`http/names.rs`).
     /// Drawn once, so that a reload of the settings leaves viewers'
     /// tokens valid and stand-ins the same.
     secret: [u8; 32],
-    /// This server's id in a push relay's trail (`control::trail::Came`): 6 hex
-    /// digits, drawn at start.
-    relay_id: String,
     /// Every recording under way.
     recorders: Arc<record::Recorders>,
     /// The RTMPS certificate, when RTMPS is on.
@@ -104,20 +102,6 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Starts or ends a drain (`ServerHandle::drain`).
-    fn drain(&self, draining: bool) {
-        if self.draining.swap(draining, Ordering::Relaxed) != draining {
-            info!(
-                "{}",
-                if draining {
-                    "draining: no new publishers or players"
-                } else {
-                    "drain ended"
-                }
-            );
-        }
-    }
-
     /// Adds an accepted socket to the open set, unless the server or its
     /// peer's address has as many connections as allowed; `Err` says why.
     /// RTMP's and HTTP's connections are counted apart, each against its
@@ -176,7 +160,7 @@ impl Shared {
         let open = self.sockets.lock();
         let mut clients: Vec<ClientStats> = open.sockets.values().map(|o| o.client.stats()).collect();
         drop(open);
-        clients.extend(self.hls.lock().values().flat_map(|hls| hls.sessions()));
+        clients.extend(self.muxers.sessions());
         clients.sort_by_key(|c| c.id);
         clients
     }
@@ -223,32 +207,8 @@ impl Shared {
     /// Every stream's statistics, with its HLS viewers.
     fn stream_stats(&self) -> Vec<StreamStats> {
         let mut streams = self.registry.stats();
-        let hls = self.hls.lock();
-        for stream in &mut streams {
-            stream.players_by_protocol.hls = hls.get(&stream.key).map_or(0, |h| h.viewers());
-        }
+        self.muxers.count_viewers(&mut streams);
         streams
-    }
-
-    /// Every push relay, as the API shows them.
-    fn push_stats(&self) -> Vec<PushStats> {
-        self.pushes.lock().iter().map(|p| p.stats()).collect()
-    }
-
-    /// Stops the relays of `key` to `url` (as given, or once substituted);
-    /// false when there were none.
-    fn stop_push(&self, key: &StreamKey, url: &str) -> bool {
-        let target = relay::push::target(url, key);
-        let pushes = self.pushes.lock();
-        let mut found = false;
-        for push in pushes
-            .iter()
-            .filter(|p| &p.key == key && (p.goes_to(url) || p.goes_to(&target)))
-        {
-            push.stop();
-            found = true;
-        }
-        found
     }
 
     /// Server-wide figures: connections open, accepted and refused, and
@@ -395,30 +355,49 @@ impl Server {
         };
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let recorders = Arc::new(record::Recorders::new(registry.clone(), events.clone()));
+        let relay_id = {
+            let [a, b, c, ..] = control::auth::os_secret();
+            format!("{a:02x}{b:02x}{c:02x}")
+        };
+        let pushes = Arc::new(relay::push::Pushes::new(
+            registry.clone(),
+            local_addr.port(),
+            relay_id.clone(),
+        ));
+        let muxers = Arc::new(hls::muxer::Muxers::new(registry.clone()));
+        // What every publish starts, whoever publishes (a connection, the
+        // embedding program, a pull): its recording, its push relays, its
+        // HLS files.
+        let on_publish = OnPublishes::new(vec![recorders.clone(), pushes.clone(), muxers.clone()]);
+        let live: Current = Arc::new(RwLock::new(Arc::new(Live::new(config))));
+        let warnings = Arc::new(PeerWarnings::new());
+        let pulls = Arc::new(relay::pull::Pulls::new(
+            registry.clone(),
+            live.clone(),
+            warnings.clone(),
+            on_publish.clone(),
+        ));
+        let admission = Arc::new(Admission::new(relay_id, pulls.clone()));
         let shared = Arc::new(Shared {
             events,
-            live: Arc::new(RwLock::new(Arc::new(Live::new(config)))),
+            live,
             rtmp_addr: local_addr,
             started: Instant::now(),
             service: net::calendar::since_1970().as_millis().to_string(),
             registry,
             stopping: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
-            pushes: Mutex::new(Vec::new()),
-            pulls: Mutex::new(Vec::new()),
+            admission,
+            on_publish,
+            pushes,
+            pulls,
             recorders,
-            hls: Mutex::new(HashMap::new()),
+            muxers,
             hls_blocked: Mutex::new((0, HashMap::new())),
-            hls_bytes: Arc::default(),
             secret: control::auth::os_secret(),
-            relay_id: {
-                let [a, b, c, ..] = control::auth::os_secret();
-                format!("{a:02x}{b:02x}{c:02x}")
-            },
             hls_requests: Default::default(),
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
-            warnings: Arc::new(PeerWarnings::new()),
+            warnings,
             sockets: Mutex::new(Open::default()),
             all_closed: Condvar::new(),
         });
@@ -461,7 +440,7 @@ impl Server {
         // On error, dropping `handle` stops the threads already started.
         handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), rtmp::connection::serve)?;
         info!("listening on {local_addr}");
-        relay::pull::start_static(&handle.shared, &handle.shared.live());
+        handle.shared.pulls.start_static(&handle.shared.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
@@ -485,23 +464,6 @@ impl Server {
         }
         Ok(handle)
     }
-}
-
-/// What every publish starts, whoever publishes (a connection, the
-/// embedding program, a pull): its recording, its push relays (the
-/// publisher's `extra` one too, except back to where it `came` from), and
-/// its HLS files.
-fn published(
-    shared: &Arc<Shared>,
-    live: &Live,
-    key: &StreamKey,
-    (id, addr): (ConnId, SocketAddr),
-    extra: Option<&str>,
-    came: &control::trail::Came,
-) {
-    shared.recorders.start(live, key, id, addr);
-    relay::push::start_pushes(shared, live, key, extra, came);
-    hls::muxer::for_publish(shared, live, key);
 }
 
 /// Connections the kernel queues for a listener before `accept` takes
@@ -636,7 +598,7 @@ impl ServerHandle {
         let live = Arc::new(Live::new(config));
         *self.shared.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
-        relay::push::follow_reload(&self.shared, &live);
+        self.shared.pushes.follow_reload(&live);
         if live.config.reload_drops_refused {
             let n = self.shared.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
@@ -674,14 +636,14 @@ impl ServerHandle {
         let publishing =
             (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
         let live = self.shared.live();
-        published(
-            &self.shared,
-            &live,
+        self.shared.on_publish.tell(&Started {
+            live: &live,
             key,
-            (id, stream::local::LOCAL_ADDR),
-            None,
-            &control::trail::Came::default(),
-        );
+            id,
+            addr: stream::local::LOCAL_ADDR,
+            extra: None,
+            came: &control::trail::Came::default(),
+        });
         info!(
             "local#{id} publish start app={}",
             crate::protocol::escape::Escaped(&key.app)
@@ -722,7 +684,7 @@ impl ServerHandle {
     /// Every push relay: where (without its stream key), connected or not,
     /// bytes sent, reconnects and the last error.
     pub fn pushes(&self) -> Vec<PushStats> {
-        self.shared.push_stats()
+        self.shared.pushes.stats()
     }
 
     /// Pushes `key`, while it is published, to `url` as well (with the
@@ -738,19 +700,15 @@ impl ServerHandle {
         {
             return false;
         }
-        relay::push::start(
-            &self.shared,
-            &self.shared.live(),
-            key,
-            relay::push::target(url, key),
-            (false, &[]),
-        );
+        self.shared
+            .pushes
+            .start(&self.shared.live(), key, relay::push::target(url, key), (false, &[]));
         true
     }
 
     /// Stops pushing `key` to `url`; false when it was not.
     pub fn remove_push(&self, key: &StreamKey, url: &str) -> bool {
-        self.shared.stop_push(key, url)
+        self.shared.pushes.stop(key, url)
     }
 
     /// Every open connection, and every HLS viewer (`hls-play`, told from
@@ -770,12 +728,12 @@ impl ServerHandle {
     /// players, keeps those connected, and `/healthz` answers 503; `false`
     /// takes new ones again.
     pub fn drain(&self, draining: bool) {
-        self.shared.drain(draining);
+        self.shared.admission.drain(draining);
     }
 
     /// Whether the server is draining (`drain`).
     pub fn is_draining(&self) -> bool {
-        self.shared.draining.load(Ordering::Relaxed)
+        self.shared.admission.draining()
     }
 
     /// Open connections right now; cheaper than `stats`, which visits
@@ -791,6 +749,7 @@ impl ServerHandle {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.shared.pulls.stop();
         // Each accept thread sits in accept(): connect once to wake it.
         for (addr, thread) in self.accept_threads.drain(..) {
             let wake = match addr.ip() {

@@ -26,6 +26,7 @@ use crate::media::StreamKey;
 use crate::media::recording::{Recording, Write};
 use crate::protocol::escape::Escaped;
 use crate::server::control::live::Live;
+use crate::server::control::started::{OnPublish, Started};
 use crate::server::net::{calendar, path_name};
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::kind::ClientKind;
@@ -178,6 +179,12 @@ impl Recorders {
     /// Recordings stopped by an I/O error so far.
     pub(crate) fn errors(&self) -> u64 {
         self.errors.load(Ordering::Relaxed)
+    }
+}
+
+impl OnPublish for Recorders {
+    fn started(self: Arc<Self>, publish: &Started<'_>) {
+        self.start(publish.live, publish.key, publish.id, publish.addr);
     }
 }
 

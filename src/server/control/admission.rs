@@ -15,11 +15,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use log::info;
 
 use crate::media::StreamKey;
 use crate::policy::{PolicyRequest, Routed};
-use crate::server::Shared;
 use crate::server::control::live::Live;
 use crate::server::control::trail::Came;
 
@@ -59,47 +60,95 @@ impl Asker<'_> {
     }
 }
 
-/// Whether the server takes new publishers and players.
-fn open(shared: &Shared, key: &StreamKey) -> Result<(), String> {
-    if shared.draining.load(Ordering::Relaxed) {
-        return Err("the server is draining: it takes no new publishers or players".into());
-    }
-    match key.fault() {
-        Some(fault) => Err(format!("refused: {fault}")),
-        None => Ok(()),
-    }
+/// What an allowed play of a stream nobody publishes here starts: a pull
+/// from an origin (`relay::pull`), which this path must not import, since
+/// the relays use the settings and tables kept here.
+pub(crate) trait Fetch: Send + Sync {
+    /// Brings `routed.key` here, when nobody publishes it and a webhook
+    /// relayed the play or its application has origins.
+    fn for_play(self: Arc<Self>, live: &Live, routed: &Routed);
 }
 
-/// May `asker` publish `key` with `query`? Where it goes (renamed, or
-/// relayed), or why not.
-pub(crate) fn may_publish(
-    shared: &Shared,
-    live: &Live,
-    asker: &Asker<'_>,
-    key: &StreamKey,
-    query: &str,
-) -> Result<Routed, String> {
-    open(shared, key)?;
-    if Came::from_publisher(asker.flash_ver, asker.addr).passed(&shared.relay_id) {
-        return Err("refused: a push loop: this stream was pushed out of this server".into());
-    }
-    let gate = live.gates.get(&key.app);
-    gate.may_publish(asker.addr.ip(), key, query, asker.logged_in)?;
-    live.decide(|p, r| p.publish(r), asker.request(key, query)).route(key)
+/// The admission path's own state: a drain, this server's id in relay
+/// trails, and what fetches a stream for a play.
+pub(crate) struct Admission {
+    /// Set by a drain: no new publishers or players, `/healthz` says 503,
+    /// those connected stay (`ServerHandle::drain`).
+    draining: AtomicBool,
+    relay_id: String,
+    fetch: Arc<dyn Fetch>,
 }
 
-/// May `asker` play `key` with `query`? The stream it plays (renamed,
-/// maybe, and pulled from an origin when it has one), or why not.
-pub(crate) fn may_play(
-    shared: &Arc<Shared>,
-    live: &Live,
-    asker: &Asker<'_>,
-    key: &StreamKey,
-    query: &str,
-) -> Result<StreamKey, String> {
-    open(shared, key)?;
-    live.gates.get(&key.app).may_play(asker.addr.ip(), query)?;
-    let routed = live.decide(|p, r| p.play(r), asker.request(key, query)).route(key)?;
-    crate::server::relay::pull::for_play(shared, live, &routed);
-    Ok(routed.key)
+impl Admission {
+    pub(crate) fn new(relay_id: String, fetch: Arc<dyn Fetch>) -> Admission {
+        Admission {
+            draining: AtomicBool::new(false),
+            relay_id,
+            fetch,
+        }
+    }
+
+    /// Starts or ends a drain (`ServerHandle::drain`).
+    pub(crate) fn drain(&self, draining: bool) {
+        if self.draining.swap(draining, Ordering::Relaxed) != draining {
+            info!(
+                "{}",
+                if draining {
+                    "draining: no new publishers or players"
+                } else {
+                    "drain ended"
+                }
+            );
+        }
+    }
+
+    /// Whether a drain is under way.
+    pub(crate) fn draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Whether the server takes new publishers and players.
+    fn open(&self, key: &StreamKey) -> Result<(), String> {
+        if self.draining() {
+            return Err("the server is draining: it takes no new publishers or players".into());
+        }
+        match key.fault() {
+            Some(fault) => Err(format!("refused: {fault}")),
+            None => Ok(()),
+        }
+    }
+
+    /// May `asker` publish `key` with `query`? Where it goes (renamed, or
+    /// relayed), or why not.
+    pub(crate) fn may_publish(
+        &self,
+        live: &Live,
+        asker: &Asker<'_>,
+        key: &StreamKey,
+        query: &str,
+    ) -> Result<Routed, String> {
+        self.open(key)?;
+        if Came::from_publisher(asker.flash_ver, asker.addr).passed(&self.relay_id) {
+            return Err("refused: a push loop: this stream was pushed out of this server".into());
+        }
+        let gate = live.gates.get(&key.app);
+        gate.may_publish(asker.addr.ip(), key, query, asker.logged_in)?;
+        live.decide(|p, r| p.publish(r), asker.request(key, query)).route(key)
+    }
+
+    /// May `asker` play `key` with `query`? The stream it plays (renamed,
+    /// maybe, and fetched from an origin when it has one), or why not.
+    pub(crate) fn may_play(
+        &self,
+        live: &Live,
+        asker: &Asker<'_>,
+        key: &StreamKey,
+        query: &str,
+    ) -> Result<StreamKey, String> {
+        self.open(key)?;
+        live.gates.get(&key.app).may_play(asker.addr.ip(), query)?;
+        let routed = live.decide(|p, r| p.play(r), asker.request(key, query)).route(key)?;
+        self.fetch.clone().for_play(live, &routed);
+        Ok(routed.key)
+    }
 }

@@ -10,4 +10,5 @@ pub(crate) mod exec;
 pub(crate) mod hooks;
 pub(crate) mod host_names;
 pub(crate) mod live;
+pub(crate) mod started;
 pub(crate) mod trail;

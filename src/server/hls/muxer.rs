@@ -34,13 +34,15 @@ use crate::media::hls::{Ready, Segmenter, Timing, Variant, multivariant_playlist
 use crate::media::ts;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
-use crate::server::Shared;
 use crate::server::control::clients::ClientStats;
 use crate::server::control::live::Live;
+use crate::server::control::started::{OnPublish, Started};
 use crate::server::hls::files::{Batch, Files};
+use crate::server::stream::StreamStats;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
+use crate::server::stream::registry::Registry;
 
 /// One stream's HLS: its init segment, segments and parts, and who waits.
 pub(crate) struct Hls {
@@ -116,7 +118,7 @@ impl Hls {
     }
 
     /// Counts `sent` bytes answered to the viewer at `ip` with `agent`.
-    pub(crate) fn viewed(&self, shared: &Shared, ip: IpAddr, agent: &str, sent: usize) {
+    pub(crate) fn viewed(&self, registry: &Registry, ip: IpAddr, agent: &str, sent: usize) {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         agent.hash(&mut hasher);
         let mut viewers = self.viewers.lock();
@@ -126,7 +128,7 @@ impl Hls {
             Entry::Occupied(viewer) => viewer.into_mut(),
             Entry::Vacant(_) if full => return,
             Entry::Vacant(slot) => slot.insert(Viewer {
-                id: shared.registry.new_conn_id(),
+                id: registry.new_conn_id(),
                 first: now,
                 last: now,
                 sent: 0,
@@ -228,108 +230,143 @@ pub(crate) enum NoHls {
     TooMany,
 }
 
-/// The HLS of `key` for a request: the running one, or with
-/// `start` (a playlist request) a new one, if the stream is published or
-/// being pulled and fewer than `MAX_MUXERS` run. A name nobody publishes
-/// starts nothing: a muxer is a thread and a player, which a request for
-/// an invented name must not cost. The request counts under the muxers'
-/// lock, which a muxer takes to decide it is idle: none ends under a
-/// request.
-pub(crate) fn for_stream(shared: &Arc<Shared>, live: &Live, key: &StreamKey, start: bool) -> Result<Arc<Hls>, NoHls> {
-    // Asked before the muxers' lock, which is taken before the registry's
-    // (a muxer joins the stream's players under it).
-    let fed = start && (shared.registry.is_live(key) || shared.pulls.lock().iter().any(|p| &p.key == key));
-    let mut all = shared.hls.lock();
-    if let Some(hls) = all.get(key).filter(|h| !h.ended.load(Ordering::Relaxed)) {
+/// Every stream's HLS muxer while requests come (or, with `--hls-dir`,
+/// while published), which this wing owns.
+pub(crate) struct Muxers {
+    registry: Arc<Registry>,
+    running: Mutex<HashMap<StreamKey, Arc<Hls>>>,
+    /// Bytes of segments and parts all muxers hold.
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Muxers {
+    pub(crate) fn new(registry: Arc<Registry>) -> Muxers {
+        Muxers {
+            registry,
+            running: Mutex::new(HashMap::new()),
+            bytes: Arc::default(),
+        }
+    }
+
+    /// The HLS of `key` for a request: the running one, or with `fed` (a
+    /// playlist request for a stream published or being pulled) a new one,
+    /// if fewer than `MAX_MUXERS` run. A name nobody publishes
+    /// starts nothing: a muxer is a thread and a player, which a request for
+    /// an invented name must not cost. The request counts under the muxers'
+    /// lock, which a muxer takes to decide it is idle: none ends under a
+    /// request.
+    pub(crate) fn for_stream(self: &Arc<Self>, live: &Live, key: &StreamKey, fed: bool) -> Result<Arc<Hls>, NoHls> {
+        let mut all = self.running.lock();
+        if let Some(hls) = all.get(key).filter(|h| !h.ended.load(Ordering::Relaxed)) {
+            hls.touched();
+            return Ok(hls.clone());
+        }
+        if !fed {
+            return Err(NoHls::NotLive);
+        }
+        if all.len() >= MAX_MUXERS {
+            return Err(NoHls::TooMany);
+        }
+        let hls = self.start_muxer(live, key, &mut all);
         hls.touched();
-        return Ok(hls.clone());
+        Ok(hls)
     }
-    if !fed {
-        return Err(NoHls::NotLive);
-    }
-    if all.len() >= MAX_MUXERS {
-        return Err(NoHls::TooMany);
-    }
-    let hls = start_muxer(shared, live, key, &mut all);
-    hls.touched();
-    Ok(hls)
-}
 
-/// With `--hls-dir`, starts muxing `key`, just published, for the files:
-/// the muxer then lives while the stream is published (and while asked
-/// over HTTP).
-pub(crate) fn for_publish(shared: &Arc<Shared>, live: &Live, key: &StreamKey) {
-    if !live.config.hls || live.config.hls_dir.is_none() {
-        return;
+    /// With `--hls-dir`, starts muxing `key`, just published, for the files:
+    /// the muxer then lives while the stream is published (and while asked
+    /// over HTTP).
+    fn for_publish(self: &Arc<Self>, live: &Live, key: &StreamKey) {
+        if !live.config.hls || live.config.hls_dir.is_none() {
+            return;
+        }
+        let mut all = self.running.lock();
+        let running = all.get(key).is_some_and(|h| !h.ended.load(Ordering::Relaxed));
+        if !running && all.len() < MAX_MUXERS {
+            self.start_muxer(live, key, &mut all);
+        }
     }
-    let mut all = shared.hls.lock();
-    let running = all.get(key).is_some_and(|h| !h.ended.load(Ordering::Relaxed));
-    if !running && all.len() < MAX_MUXERS {
-        start_muxer(shared, live, key, &mut all);
-    }
-}
 
-/// Starts a muxer for `key` and lists it in `all`, the muxers' map, held.
-fn start_muxer(shared: &Arc<Shared>, live: &Live, key: &StreamKey, all: &mut HashMap<StreamKey, Arc<Hls>>) -> Arc<Hls> {
-    let config = &live.config;
-    let player = LocalPlayer::join(&shared.registry, config, key, ClientKind::Hls);
-    let id = player.id;
-    let variant = config.hls_variant;
-    let hls = Arc::new(Hls {
-        id,
-        key: key.clone(),
-        variant,
-        timing: Timing {
-            segment_ms: config.hls_segment.as_millis() as u32,
-            // Parts are fMP4's: MPEG-TS is plain HLS.
-            part_ms: match variant {
-                Variant::Fmp4 => config.hls_part.as_millis() as u32,
-                Variant::MpegTs => 0,
+    /// Starts a muxer for `key` and lists it in `all`, the muxers' map, held.
+    fn start_muxer(self: &Arc<Self>, live: &Live, key: &StreamKey, all: &mut HashMap<StreamKey, Arc<Hls>>) -> Arc<Hls> {
+        let config = &live.config;
+        let player = LocalPlayer::join(&self.registry, config, key, ClientKind::Hls);
+        let id = player.id;
+        let variant = config.hls_variant;
+        let hls = Arc::new(Hls {
+            id,
+            key: key.clone(),
+            variant,
+            timing: Timing {
+                segment_ms: config.hls_segment.as_millis() as u32,
+                // Parts are fMP4's: MPEG-TS is plain HLS.
+                part_ms: match variant {
+                    Variant::Fmp4 => config.hls_part.as_millis() as u32,
+                    Variant::MpegTs => 0,
+                },
+                segments: config.hls_segments,
+                max_bytes: config.hls_max_segment_bytes,
             },
-            segments: config.hls_segments,
-            max_bytes: config.hls_max_segment_bytes,
-        },
-        state: Mutex::new(State::default()),
-        changed: Condvar::new(),
-        born: Instant::now(),
-        first_msn: unix_now(),
-        last_request_ms: AtomicU64::new(0),
-        waiting: AtomicUsize::new(0),
-        viewers: Mutex::new(HashMap::new()),
-        total: shared.hls_bytes.clone(),
-        max_total: config.hls_max_bytes,
-        ended: AtomicBool::new(false),
-    });
-    all.insert(key.clone(), hls.clone());
-    let (muxer, idle) = (hls.clone(), config.hls_idle);
-    let weak = Arc::downgrade(shared);
-    let root = config.hls_dir.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("hls-{id}"))
-        .stack_size(THREAD_STACK)
-        .spawn(move || {
-            info!("hls#{} of {} started", muxer.id, Escaped(&muxer.key.app));
-            let files = root.and_then(|root| match Files::open(&root, &muxer.key) {
-                Ok(files) => Some(files),
-                Err(e) => {
-                    warn!("hls#{}: no files under {}: {e}", muxer.id, root.display());
-                    None
-                }
-            });
-            muxer.run(&player, idle, &weak, files);
-            drop(player);
-            if let Some(segmenter) = muxer.state.lock().segmenter.as_ref() {
-                muxer.total.fetch_sub(segmenter.held_bytes(), Ordering::Relaxed);
-            }
-            muxer.ended.store(true, Ordering::Relaxed);
-            muxer.changed.notify_all();
-            info!("hls#{} of {} stopped", muxer.id, Escaped(&muxer.key.app));
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            born: Instant::now(),
+            first_msn: unix_now(),
+            last_request_ms: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
+            viewers: Mutex::new(HashMap::new()),
+            total: self.bytes.clone(),
+            max_total: config.hls_max_bytes,
+            ended: AtomicBool::new(false),
         });
-    if let Err(e) = spawned {
-        warn!("cannot start an HLS muxer thread: {e}");
-        hls.ended.store(true, Ordering::Relaxed);
+        all.insert(key.clone(), hls.clone());
+        let (muxer, idle) = (hls.clone(), config.hls_idle);
+        let weak = Arc::downgrade(self);
+        let root = config.hls_dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("hls-{id}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                info!("hls#{} of {} started", muxer.id, Escaped(&muxer.key.app));
+                let files = root.and_then(|root| match Files::open(&root, &muxer.key) {
+                    Ok(files) => Some(files),
+                    Err(e) => {
+                        warn!("hls#{}: no files under {}: {e}", muxer.id, root.display());
+                        None
+                    }
+                });
+                muxer.run(&player, idle, &weak, files);
+                drop(player);
+                if let Some(segmenter) = muxer.state.lock().segmenter.as_ref() {
+                    muxer.total.fetch_sub(segmenter.held_bytes(), Ordering::Relaxed);
+                }
+                muxer.ended.store(true, Ordering::Relaxed);
+                muxer.changed.notify_all();
+                info!("hls#{} of {} stopped", muxer.id, Escaped(&muxer.key.app));
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start an HLS muxer thread: {e}");
+            hls.ended.store(true, Ordering::Relaxed);
+        }
+        hls
     }
-    hls
+
+    /// The viewers of every muxer, as the API's clients.
+    pub(crate) fn sessions(&self) -> Vec<ClientStats> {
+        self.running.lock().values().flat_map(|hls| hls.sessions()).collect()
+    }
+
+    /// Fills in how many watch each of `streams` over HLS.
+    pub(crate) fn count_viewers(&self, streams: &mut [StreamStats]) {
+        let running = self.running.lock();
+        for stream in streams {
+            stream.players_by_protocol.hls = running.get(&stream.key).map_or(0, |h| h.viewers());
+        }
+    }
+}
+
+impl OnPublish for Muxers {
+    fn started(self: Arc<Self>, publish: &Started<'_>) {
+        self.for_publish(publish.live, publish.key);
+    }
 }
 
 /// What the muxer keeps between frames.
@@ -386,7 +423,7 @@ impl Hls {
         self: &Arc<Self>,
         player: &LocalPlayer,
         idle: Duration,
-        shared: &std::sync::Weak<Shared>,
+        muxers: &std::sync::Weak<Muxers>,
         mut files: Option<Files>,
     ) {
         let mut muxing = Muxing::default();
@@ -426,7 +463,7 @@ impl Hls {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            if self.idle_for(idle) && self.leave(shared, idle) {
+            if self.idle_for(idle) && self.leave(muxers, idle) {
                 return;
             }
         }
@@ -440,9 +477,9 @@ impl Hls {
 
     /// Leaves the muxers if still idle, under their lock (see
     /// `for_stream`); true when it left.
-    fn leave(self: &Arc<Self>, shared: &std::sync::Weak<Shared>, idle: Duration) -> bool {
-        let Some(shared) = shared.upgrade() else { return true };
-        let mut all = shared.hls.lock();
+    fn leave(self: &Arc<Self>, muxers: &std::sync::Weak<Muxers>, idle: Duration) -> bool {
+        let Some(muxers) = muxers.upgrade() else { return true };
+        let mut all = muxers.running.lock();
         if !self.idle_for(idle) {
             return false;
         }

@@ -18,7 +18,7 @@ use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 use crate::server::Shared;
-use crate::server::control::admission::{self, Asker};
+use crate::server::control::admission::Asker;
 use crate::server::control::clients::Client;
 use crate::server::control::clients::ClientStats;
 use crate::server::control::live::Live;
@@ -210,7 +210,7 @@ fn answer(
         }
         Route::Health => {
             // Any name, any door: a load balancer asks by address.
-            let (status, body) = match shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+            let (status, body) = match shared.admission.draining() {
                 true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
                 false => (Status::OK, "ok\n"),
             };
@@ -294,7 +294,7 @@ impl Figures {
         Figures {
             streams: shared.stream_stats(),
             clients: shared.clients(),
-            pushes: shared.push_stats(),
+            pushes: shared.pushes.stats(),
         }
     }
 
@@ -374,7 +374,7 @@ fn answer_api(
         ApiCall::AddPush(id, url) => match stream_of(id) {
             Some(stream) => {
                 let url = crate::server::relay::push::target(url, &stream.key);
-                match crate::server::relay::push::add(shared, live, &stream.key, url) {
+                match shared.pushes.add(live, &stream.key, url) {
                     Ok(()) => (Status::OK, envelope.done()),
                     Err(NotAdded::BadUrl(why)) => (Status::BAD_REQUEST, envelope.error(400, &why)),
                     Err(NotAdded::Taken(why)) => (Status::CONFLICT, envelope.error(409, why)),
@@ -406,7 +406,7 @@ fn answer_api(
             false => not_found("that stream is not being recorded"),
         },
         ApiCall::RemovePush(id, url) => {
-            let removed = stream_of(id).is_some_and(|s| shared.stop_push(&s.key, url));
+            let removed = stream_of(id).is_some_and(|s| shared.pushes.stop(&s.key, url));
             match removed {
                 true => (Status::OK, envelope.done()),
                 false => not_found("that stream is not pushed there"),
@@ -422,7 +422,7 @@ fn answer_api(
             false => not_found("no client has that id"),
         },
         ApiCall::Drain(on) => {
-            shared.drain(*on);
+            shared.admission.drain(*on);
             (Status::OK, envelope.done())
         }
         ApiCall::Summaries => {
@@ -522,7 +522,7 @@ fn play(
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    let key = &match admission::may_play(shared, live, &Asker::http(id, peer), key, query) {
+    let key = &match shared.admission.may_play(live, &Asker::http(id, peer), key, query) {
         Ok(key) => key,
         Err(why) => {
             info!(

@@ -34,7 +34,7 @@ use crate::media::hls::{Ready, Variant, multivariant_playlist};
 use crate::server::Shared;
 use crate::server::control::admission;
 use crate::server::control::live::Live;
-use crate::server::hls::muxer::{self, Hls, NoHls};
+use crate::server::hls::muxer::{Hls, NoHls};
 
 /// An answer: its status, content type, body and extra headers.
 pub(crate) struct Answer {
@@ -160,7 +160,10 @@ pub(crate) fn answer(
     let decided = live.decides_plays(&key.app);
     let (key, token) = match file {
         HlsFile::Multivariant { .. } => {
-            match admission::may_play(shared, live, &admission::Asker::http(id, peer), key, query) {
+            match shared
+                .admission
+                .may_play(live, &admission::Asker::http(id, peer), key, query)
+            {
                 Ok(key) => {
                     let token =
                         decided.then(|| hls_token::sign(&shared.secret, &key, peer.ip(), hls_token::expiry(now())));
@@ -196,7 +199,10 @@ pub(crate) fn answer(
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
     shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let hls = match muxer::for_stream(shared, live, &key, start) {
+    // Asked before the muxers' lock, which is taken before the registry's
+    // (a muxer joins the stream's players under it).
+    let fed = start && (shared.registry.is_live(&key) || shared.pulls.pulls(&key));
+    let hls = match shared.muxers.for_stream(live, &key, fed) {
         Ok(hls) => hls,
         Err(NoHls::TooMany) => return busy(),
         Err(NoHls::NotLive) => return Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
@@ -215,7 +221,7 @@ pub(crate) fn answer(
     let answer = from_muxer(shared, live, &hls, (file, &media), &q, peer.ip());
     if answer.status == Status::OK {
         let bytes: usize = answer.body.iter().map(|p| p.len()).sum();
-        hls.viewed(shared, peer.ip(), asker.agent, bytes);
+        hls.viewed(&shared.registry, peer.ip(), asker.agent, bytes);
         // The stream's bytes out, as its players' are counted.
         shared.registry.count_sent(&key, bytes as u64);
     }

@@ -27,12 +27,13 @@ use crate::client::{Client, ClientOptions, Publisher, RtmpUrl};
 use crate::config::THREAD_STACK;
 use crate::media::{Configuration, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
-use crate::server::Shared;
 use crate::server::control::live::Live;
+use crate::server::control::started::{OnPublish, Started};
 use crate::server::control::trail::{Came, MAX_HOPS};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
+use crate::server::stream::registry::Registry;
 
 /// The first pause before dialling a failed destination again; it doubles
 /// up to `MAX_BACKOFF`.
@@ -48,6 +49,16 @@ const SERVICE_EVERY: Duration = Duration::from_secs(1);
 /// thread and an outgoing connection, so whoever may change things gets
 /// no unbounded number of them.
 pub(crate) const MAX_PUSHES_PER_STREAM: usize = 16;
+
+/// Every push relay running, which this wing owns.
+pub(crate) struct Pushes {
+    registry: Arc<Registry>,
+    /// The port this server takes RTMP on, and its id in a relay trail
+    /// (`control::trail`): what a push says of where it comes from.
+    rtmp_port: u16,
+    relay_id: String,
+    running: Mutex<Vec<Arc<Push>>>,
+}
 
 /// One destination of one stream, as the API and metrics show it.
 pub(crate) struct Push {
@@ -136,54 +147,170 @@ pub(crate) fn target(url: &str, key: &StreamKey) -> String {
     }
 }
 
-/// Starts pushing `key` to each destination its application has, and to
-/// `extra` (a webhook's redirect); none goes back to the server the
-/// stream `came` from, and a stream pushed through `MAX_HOPS` servers
-/// already goes nowhere.
-pub(crate) fn start_pushes(shared: &Arc<Shared>, live: &Live, key: &StreamKey, extra: Option<&str>, came: &Came) {
-    let configured = live.config.push_for(&key.app).iter().map(|url| (url.as_str(), true));
-    let mut urls = configured.chain(extra.map(|url| (url, false))).peekable();
-    if urls.peek().is_some() && came.via.len() >= MAX_HOPS {
-        warn!(
-            "app={} was pushed through {} servers already: not pushed further (a loop?)",
-            Escaped(&key.app),
-            came.via.len()
-        );
-        return;
-    }
-    for (url, configured) in urls {
-        let url = target(url, key);
-        if came.from.as_deref().is_some_and(|source| same_server(source, &url)) {
-            debug!("push of a pulled stream back to its origin {} left out", shown(&url));
-            continue;
+impl Pushes {
+    pub(crate) fn new(registry: Arc<Registry>, rtmp_port: u16, relay_id: String) -> Pushes {
+        Pushes {
+            registry,
+            rtmp_port,
+            relay_id,
+            running: Mutex::new(Vec::new()),
         }
-        start(shared, live, key, url, (configured, &came.via));
+    }
+
+    /// Starts pushing `key` to each destination its application has, and to
+    /// `extra` (a webhook's redirect); none goes back to the server the
+    /// stream `came` from, and a stream pushed through `MAX_HOPS` servers
+    /// already goes nowhere.
+    pub(crate) fn start_pushes(self: &Arc<Self>, live: &Live, key: &StreamKey, extra: Option<&str>, came: &Came) {
+        let configured = live.config.push_for(&key.app).iter().map(|url| (url.as_str(), true));
+        let mut urls = configured.chain(extra.map(|url| (url, false))).peekable();
+        if urls.peek().is_some() && came.via.len() >= MAX_HOPS {
+            warn!(
+                "app={} was pushed through {} servers already: not pushed further (a loop?)",
+                Escaped(&key.app),
+                came.via.len()
+            );
+            return;
+        }
+        for (url, configured) in urls {
+            let url = target(url, key);
+            if came.from.as_deref().is_some_and(|source| same_server(source, &url)) {
+                debug!("push of a pulled stream back to its origin {} left out", shown(&url));
+                continue;
+            }
+            self.start(live, key, url, (configured, &came.via));
+        }
+    }
+
+    /// After a reload: every live stream is pushed to its application's new
+    /// list: destinations that left the list stop, new ones start. Pushes
+    /// added through the API or a webhook stay.
+    pub(crate) fn follow_reload(self: &Arc<Self>, live: &Live) {
+        let streams = self.registry.stats();
+        for key in streams.iter().filter(|s| s.publishing).map(|s| &s.key) {
+            let wanted: Vec<String> = live
+                .config
+                .push_for(&key.app)
+                .iter()
+                .map(|url| target(url, key))
+                .collect();
+            let running: Vec<Arc<Push>> = (self.running.lock().iter())
+                .filter(|p| &p.key == key && p.configured && !p.stop.load(Ordering::Relaxed))
+                .cloned()
+                .collect();
+            for push in running.iter().filter(|p| !wanted.contains(&p.url)) {
+                info!("push#{} to {} left the push list", push.id, shown(&push.url));
+                push.stop();
+            }
+            for url in wanted.into_iter().filter(|url| !running.iter().any(|p| &p.url == url)) {
+                self.start(live, key, url, (true, &[]));
+            }
+        }
+    }
+
+    /// Pushes `key` to `url` too, as the API asks: refused when the URL does
+    /// not parse, or the stream already goes there or to
+    /// `MAX_PUSHES_PER_STREAM` places.
+    pub(crate) fn add(self: &Arc<Self>, live: &Live, key: &StreamKey, url: String) -> Result<(), NotAdded> {
+        RtmpUrl::parse(&url).map_err(|e| NotAdded::BadUrl(e.to_string()))?;
+        let taken = |why| Err(NotAdded::Taken(why));
+        {
+            let pushes = self.running.lock();
+            let mut of_stream = pushes
+                .iter()
+                .filter(|p| &p.key == key && !p.stop.load(Ordering::Relaxed));
+            if of_stream.clone().any(|p| p.goes_to(&url)) {
+                return taken("the stream is pushed there already");
+            }
+            if of_stream.nth(MAX_PUSHES_PER_STREAM - 1).is_some() {
+                return taken("the stream is pushed to as many places as it may be (16)");
+            }
+        }
+        self.start(live, key, url, (false, &[]));
+        Ok(())
+    }
+
+    /// Starts one relay of `key` to `url`, from the config's list
+    /// (`configured`) or not, for a stream that came through `via`.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        live: &Live,
+        key: &StreamKey,
+        url: String,
+        (configured, via): (bool, &[String]),
+    ) -> Arc<Push> {
+        let config = &live.config;
+        let player = LocalPlayer::join(&self.registry, config, key, ClientKind::Relay);
+        let id = player.id;
+        let push = Arc::new(Push {
+            id,
+            key: key.clone(),
+            url,
+            connected: AtomicBool::new(false),
+            sent_bytes: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            configured,
+        });
+        self.running.lock().push(push.clone());
+        let relay = Relay {
+            push: push.clone(),
+            player,
+            options: ClientOptions {
+                tls_insecure: config.relay_tls_insecure,
+                // Says where the stream comes from and through which servers,
+                // so that the destination, if it is one of ours, neither
+                // pushes it back nor takes it again (`Came`).
+                flash_ver: Some(
+                    Came {
+                        from: None,
+                        via: via.to_vec(),
+                    }
+                    .flash_ver(self.rtmp_port, &self.relay_id),
+                ),
+                ..ClientOptions::default()
+            },
+        };
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("push-{id}"))
+            .stack_size(THREAD_STACK)
+            .spawn(move || {
+                relay.run();
+                drop(relay);
+                if let Some(pushes) = weak.upgrade() {
+                    pushes.running.lock().retain(|p| p.id != id);
+                }
+            });
+        if let Err(e) = spawned {
+            warn!("cannot start a push thread: {e}");
+            self.running.lock().retain(|p| p.id != id);
+        }
+        push
+    }
+
+    /// Every push relay, as the API shows them.
+    pub(crate) fn stats(&self) -> Vec<PushStats> {
+        self.running.lock().iter().map(|p| p.stats()).collect()
+    }
+
+    /// Stops the relays of `key` to `url` (as given, or once
+    /// substituted); false when there were none.
+    pub(crate) fn stop(&self, key: &StreamKey, url: &str) -> bool {
+        let target = target(url, key);
+        let mut found = false;
+        for push in (self.running.lock().iter()).filter(|p| &p.key == key && (p.goes_to(url) || p.goes_to(&target))) {
+            push.stop();
+            found = true;
+        }
+        found
     }
 }
 
-/// After a reload: every live stream is pushed to its application's new
-/// list: destinations that left the list stop, new ones start. Pushes
-/// added through the API or a webhook stay.
-pub(crate) fn follow_reload(shared: &Arc<Shared>, live: &Live) {
-    let streams = shared.registry.stats();
-    for key in streams.iter().filter(|s| s.publishing).map(|s| &s.key) {
-        let wanted: Vec<String> = live
-            .config
-            .push_for(&key.app)
-            .iter()
-            .map(|url| target(url, key))
-            .collect();
-        let running: Vec<Arc<Push>> = (shared.pushes.lock().iter())
-            .filter(|p| &p.key == key && p.configured && !p.stop.load(Ordering::Relaxed))
-            .cloned()
-            .collect();
-        for push in running.iter().filter(|p| !wanted.contains(&p.url)) {
-            info!("push#{} to {} left the push list", push.id, shown(&push.url));
-            push.stop();
-        }
-        for url in wanted.into_iter().filter(|url| !running.iter().any(|p| &p.url == url)) {
-            start(shared, live, key, url, (true, &[]));
-        }
+impl OnPublish for Pushes {
+    fn started(self: Arc<Self>, publish: &Started<'_>) {
+        self.start_pushes(publish.live, publish.key, publish.extra, publish.came);
     }
 }
 
@@ -212,88 +339,6 @@ pub(crate) enum NotAdded {
     BadUrl(String),
     /// A destination the stream goes to already, or one too many.
     Taken(&'static str),
-}
-
-/// Pushes `key` to `url` too, as the API asks: refused when the URL does
-/// not parse, or the stream already goes there or to
-/// `MAX_PUSHES_PER_STREAM` places.
-pub(crate) fn add(shared: &Arc<Shared>, live: &Live, key: &StreamKey, url: String) -> Result<(), NotAdded> {
-    RtmpUrl::parse(&url).map_err(|e| NotAdded::BadUrl(e.to_string()))?;
-    let taken = |why| Err(NotAdded::Taken(why));
-    {
-        let pushes = shared.pushes.lock();
-        let mut of_stream = pushes
-            .iter()
-            .filter(|p| &p.key == key && !p.stop.load(Ordering::Relaxed));
-        if of_stream.clone().any(|p| p.goes_to(&url)) {
-            return taken("the stream is pushed there already");
-        }
-        if of_stream.nth(MAX_PUSHES_PER_STREAM - 1).is_some() {
-            return taken("the stream is pushed to as many places as it may be (16)");
-        }
-    }
-    start(shared, live, key, url, (false, &[]));
-    Ok(())
-}
-
-/// Starts one relay of `key` to `url`, from the config's list
-/// (`configured`) or not, for a stream that came through `via`.
-pub(crate) fn start(
-    shared: &Arc<Shared>,
-    live: &Live,
-    key: &StreamKey,
-    url: String,
-    (configured, via): (bool, &[String]),
-) -> Arc<Push> {
-    let config = &live.config;
-    let player = LocalPlayer::join(&shared.registry, config, key, ClientKind::Relay);
-    let id = player.id;
-    let push = Arc::new(Push {
-        id,
-        key: key.clone(),
-        url,
-        connected: AtomicBool::new(false),
-        sent_bytes: AtomicU64::new(0),
-        reconnects: AtomicU64::new(0),
-        last_error: Mutex::new(None),
-        stop: AtomicBool::new(false),
-        configured,
-    });
-    shared.pushes.lock().push(push.clone());
-    let relay = Relay {
-        push: push.clone(),
-        player,
-        options: ClientOptions {
-            tls_insecure: config.relay_tls_insecure,
-            // Says where the stream comes from and through which servers,
-            // so that the destination, if it is one of ours, neither
-            // pushes it back nor takes it again (`Came`).
-            flash_ver: Some(
-                Came {
-                    from: None,
-                    via: via.to_vec(),
-                }
-                .flash_ver(shared.rtmp_addr.port(), &shared.relay_id),
-            ),
-            ..ClientOptions::default()
-        },
-    };
-    let weak = Arc::downgrade(shared);
-    let spawned = std::thread::Builder::new()
-        .name(format!("push-{id}"))
-        .stack_size(THREAD_STACK)
-        .spawn(move || {
-            relay.run();
-            drop(relay);
-            if let Some(shared) = weak.upgrade() {
-                shared.pushes.lock().retain(|p| p.id != id);
-            }
-        });
-    if let Err(e) = spawned {
-        warn!("cannot start a push thread: {e}");
-        shared.pushes.lock().retain(|p| p.id != id);
-    }
-    push
 }
 
 /// A relay's thread state.

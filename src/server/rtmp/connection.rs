@@ -20,8 +20,10 @@ use crate::protocol::command::status;
 use crate::protocol::escape::Escaped;
 use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
-use crate::server::control::admission::{self, Asker};
+use crate::server::control::admission::Asker;
 use crate::server::control::clients::{Client, ClientStats};
+use crate::server::control::started::Started;
+use crate::server::control::trail::Came;
 use crate::server::net::log_limit::LogLimit;
 use crate::server::net::waker::Sleeper;
 use crate::server::stream::kind::ClientKind;
@@ -542,7 +544,7 @@ impl Connection {
                 Action::Play(key, query) => {
                     let said = self.client.stats();
                     let asker = self.asker(&said);
-                    let key = match admission::may_play(&self.shared, &self.live, &asker, &key, &query) {
+                    let key = match self.shared.admission.may_play(&self.live, &asker, &key, &query) {
                         Ok(key) => key,
                         Err(why) => {
                             info!(
@@ -612,7 +614,10 @@ impl Connection {
     /// Checks access, then claims the name; the replies to send.
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         let client = self.client.stats();
-        let allowed = admission::may_publish(&self.shared, &self.live, &self.asker(&client), key, query);
+        let allowed = self
+            .shared
+            .admission
+            .may_publish(&self.live, &self.asker(&client), key, query);
         let (key, relay) = match allowed {
             Ok(routed) => (&routed.key.clone(), routed.relay),
             Err(why) => {
@@ -645,10 +650,14 @@ impl Connection {
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                let came =
-                    crate::server::control::trail::Came::from_publisher(&self.client.stats().flash_ver, self.peer);
-                let at = (self.id, self.peer);
-                crate::server::published(&self.shared, &self.live, key, at, relay.as_deref(), &came);
+                self.shared.on_publish.tell(&Started {
+                    live: &self.live,
+                    key,
+                    id: self.id,
+                    addr: self.peer,
+                    extra: relay.as_deref(),
+                    came: &Came::from_publisher(&self.client.stats().flash_ver, self.peer),
+                });
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]
