@@ -24,7 +24,7 @@ pub use stream::local::{LocalError, Publisher};
 pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -32,19 +32,19 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 use log::{info, warn};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 
 use crate::config::{Config, HttpBind};
 use crate::error::Error;
 use crate::media::{Frame, StreamKey};
 use control::admission::Admission;
 use control::clients::Client;
+use control::connections::{Connections, Door};
 use control::live::{Current, Live};
 use control::started::{OnPublishes, Started};
 use http::metrics::Totals;
 use net::log_limit::PeerWarnings;
 use stream::events::Events;
-use stream::kind::ConnId;
 use stream::registry::Registry;
 use stream::{PublisherInfo, StreamConfig};
 
@@ -97,59 +97,10 @@ pub(crate) struct Shared {
     /// Warnings about peers, server-wide.
     warnings: Arc<PeerWarnings>,
     /// Every open connection.
-    sockets: Mutex<Open>,
-    all_closed: Condvar,
+    connections: Arc<Connections>,
 }
 
 impl Shared {
-    /// Adds an accepted socket to the open set, unless the server or its
-    /// peer's address has as many connections as allowed; `Err` says why.
-    /// RTMP's and HTTP's connections are counted apart, each against its
-    /// own limits, so that viewers over one cannot crowd out the other.
-    fn register(&self, socket: &Arc<TcpStream>, peer: SocketAddr, door: Door) -> Result<Arc<Client>, String> {
-        let ip = peer.ip();
-        let live = self.live();
-        let config = &live.config;
-        let mut open = self.sockets.lock();
-        let (max, max_per_ip, flags) = match door {
-            Door::Rtmp => (
-                config.max_connections,
-                config.max_connections_per_ip,
-                ["max-connections", "max-connections-per-ip"],
-            ),
-            Door::Http => (
-                config.http_max_connections,
-                config.http_max_connections_per_ip,
-                ["http-max-connections", "http-max-connections-per-ip"],
-            ),
-        };
-        let through_door = open.through[door as usize];
-        if through_door >= max {
-            open.refused[door as usize][0] += 1;
-            return Err(format!("{through_door} connections open, the limit ({})", flags[0]));
-        }
-        let per_ip = open.per_ip.entry((ip, door)).or_default();
-        if max_per_ip > 0 && *per_ip >= max_per_ip {
-            let refused = format!("{per_ip} connections open from {ip}, the limit ({})", flags[1]);
-            open.refused[door as usize][1] += 1;
-            return Err(refused);
-        }
-        *per_ip += 1;
-        open.through[door as usize] += 1;
-        let id = self.registry.new_conn_id();
-        let client = Client::new(id, peer);
-        let entry = OpenSocket {
-            socket: socket.clone(),
-            ip,
-            door,
-            client: client.clone(),
-        };
-        open.sockets.insert(id, entry);
-        open.accepted += 1;
-        self.events.emit(Event::Opened { id, addr: peer });
-        Ok(client)
-    }
-
     /// The settings in force now.
     fn live(&self) -> Arc<Live> {
         self.live.read().clone()
@@ -157,51 +108,10 @@ impl Shared {
 
     /// A snapshot of every open connection and HLS viewer, by number.
     fn clients(&self) -> Vec<ClientStats> {
-        let open = self.sockets.lock();
-        let mut clients: Vec<ClientStats> = open.sockets.values().map(|o| o.client.stats()).collect();
-        drop(open);
+        let mut clients = self.connections.stats();
         clients.extend(self.muxers.sessions());
         clients.sort_by_key(|c| c.id);
         clients
-    }
-
-    /// Closes connection `id`; false when there is none.
-    fn kick(&self, id: ConnId) -> bool {
-        let open = self.sockets.lock();
-        let Some(found) = open.sockets.get(&id) else {
-            return false;
-        };
-        info!("conn#{id} {} kicked through the API", found.client.addr());
-        let _ = found.socket.shutdown(Shutdown::Both);
-        true
-    }
-
-    /// Closes the publishers and players that `live`'s access rules
-    /// refuse; returns how many.
-    fn drop_refused(&self, live: &Live) -> usize {
-        let open = self.sockets.lock();
-        let mut dropped = 0;
-        for o in open.sockets.values() {
-            let Some(standing) = o.client.standing() else {
-                continue;
-            };
-            let (ip, key) = (o.client.addr().ip(), &standing.stream);
-            let gate = live.gates.get(&key.app);
-            let refused = match standing.kind.publishes() {
-                true => gate.may_publish(ip, key, &standing.query, standing.logged_in),
-                false => gate.may_play(ip, &standing.query),
-            };
-            if let Err(why) = refused {
-                info!(
-                    "conn#{} {} refused by the new settings ({why}); closing",
-                    o.client.id(),
-                    o.client.addr()
-                );
-                let _ = o.socket.shutdown(Shutdown::Both);
-                dropped += 1;
-            }
-        }
-        dropped
     }
 
     /// Every stream's statistics, with its HLS viewers.
@@ -215,87 +125,29 @@ impl Shared {
     /// bytes read and written over every connection since the start. The
     /// slow players count is left for the caller, who has the streams.
     fn totals(&self) -> Totals {
-        let open = self.sockets.lock();
-        let (mut recv, mut send) = (open.closed_recv_bytes, open.closed_send_bytes);
-        for o in open.sockets.values() {
-            let stats = o.client.stats();
-            recv += stats.recv_bytes;
-            send += stats.send_bytes;
-        }
+        let open = self.connections.figures();
+        let refused = |door: Door, which: usize| open.refused[door as usize][which];
         Totals {
-            connections: open.sockets.len(),
+            connections: open.open,
             accepted: open.accepted,
             refused: vec![
-                ("max_connections", open.refused[Door::Rtmp as usize][0]),
-                ("max_connections_per_ip", open.refused[Door::Rtmp as usize][1]),
-                ("http_max_connections", open.refused[Door::Http as usize][0]),
-                ("http_max_connections_per_ip", open.refused[Door::Http as usize][1]),
+                ("max_connections", refused(Door::Rtmp, 0)),
+                ("max_connections_per_ip", refused(Door::Rtmp, 1)),
+                ("http_max_connections", refused(Door::Http, 0)),
+                ("http_max_connections_per_ip", refused(Door::Http, 1)),
             ],
-            recv_bytes: recv,
-            send_bytes: send,
+            recv_bytes: open.recv_bytes,
+            send_bytes: open.send_bytes,
             slow_players_disconnected: self.registry.forgotten_slow(),
             record_errors: self.recorders.errors(),
             hook_events_dropped: self.events.dropped(),
             hls_requests: self.hls_requests.each_ref().map(|n| n.load(Ordering::Relaxed)),
         }
     }
-
-    fn unregister(&self, id: ConnId) {
-        let mut open = self.sockets.lock();
-        let Some(closed) = open.sockets.remove(&id) else {
-            return;
-        };
-        self.events.emit(Event::Closed { id });
-        let stats = closed.client.stats();
-        open.closed_recv_bytes += stats.recv_bytes;
-        open.closed_send_bytes += stats.send_bytes;
-        open.through[closed.door as usize] -= 1;
-        let from = (closed.ip, closed.door);
-        if let Some(count) = open.per_ip.get_mut(&from) {
-            *count -= 1;
-            if *count == 0 {
-                open.per_ip.remove(&from);
-            }
-        }
-        if open.sockets.is_empty() {
-            self.all_closed.notify_all();
-        }
-    }
 }
 
-/// The open connections: the socket of each (shared with its threads, so
-/// shutdown can unblock its reader) and how many each address has.
-#[derive(Default)]
-struct Open {
-    sockets: HashMap<ConnId, OpenSocket>,
-    /// Open connections by door, and by address and door.
-    through: [usize; 2],
-    per_ip: HashMap<(IpAddr, Door), usize>,
-    /// Connections accepted so far.
-    accepted: u64,
-    /// Connections refused at accept, by door: past the server-wide limit,
-    /// past the per-address one.
-    refused: [[u64; 2]; 2],
-    /// Bytes read from and written to connections already closed.
-    closed_recv_bytes: u64,
-    closed_send_bytes: u64,
-}
-
-struct OpenSocket {
-    socket: Arc<TcpStream>,
-    ip: IpAddr,
-    door: Door,
-    client: Arc<Client>,
-}
-
-/// Which listener a connection came through, for its limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Door {
-    /// RTMP and RTMPS.
-    Rtmp = 0,
-    /// HTTP and the API's own address.
-    Http = 1,
-}
+/// What serves an accepted socket on its own thread until it closes.
+type Serve = fn(Arc<TcpStream>, Arc<Client>, Arc<Shared>);
 
 /// The RTMP server. Start it with [`Server::start`].
 #[derive(Debug)]
@@ -378,6 +230,7 @@ impl Server {
             on_publish.clone(),
         ));
         let admission = Arc::new(Admission::new(relay_id, pulls.clone()));
+        let connections = Arc::new(Connections::new(registry.clone(), events.clone(), warnings.clone()));
         let shared = Arc::new(Shared {
             events,
             live,
@@ -398,15 +251,14 @@ impl Server {
             tls: tls_certificates,
             buffered: AtomicUsize::new(0),
             warnings,
-            sockets: Mutex::new(Open::default()),
-            all_closed: Condvar::new(),
+            connections,
         });
         // Told of every event, they read the settings in force at each,
         // so a reload changes hooks and commands too. They end when
         // shutdown closes their queues (the hooks worker holds the server
         // weakly), each dropping its `done`.
         let (done, workers_done) = crossbeam_channel::bounded::<()>(0);
-        let (current, weak) = (shared.live.clone(), Arc::downgrade(&shared));
+        let (current, weak) = (shared.live.clone(), Arc::downgrade(&shared.connections));
         let hooks_done = done.clone();
         std::thread::Builder::new()
             .name("hooks".into())
@@ -505,12 +357,20 @@ impl ServerHandle {
         listener: TcpListener,
         addr: SocketAddr,
         (kind, door): (&'static str, Door),
-        serve: net::listener::Serve,
+        serve: Serve,
     ) -> Result<(), Error> {
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{kind}-accept"))
-            .spawn(move || net::listener::run(listener, shared, (kind, door), serve))
+            .spawn(move || {
+                net::listener::run(listener, &shared.stopping, |socket, peer| {
+                    let served = shared.clone();
+                    let config = &shared.live().config;
+                    (shared.connections).serve(config, (socket, peer), (kind, door), move |socket, client| {
+                        serve(socket, client, served)
+                    });
+                })
+            })
             .map_err(Error::Spawn)?;
         self.accept_threads.push((addr, thread));
         Ok(())
@@ -600,7 +460,7 @@ impl ServerHandle {
         info!("reloaded: new settings apply to new connections");
         self.shared.pushes.follow_reload(&live);
         if live.config.reload_drops_refused {
-            let n = self.shared.drop_refused(&live);
+            let n = self.shared.connections.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
         }
     }
@@ -720,7 +580,7 @@ impl ServerHandle {
     /// Closes connection `id` (a publisher's players get StreamEOF, as
     /// when it stops); false when no such connection is open.
     pub fn kick(&self, id: u64) -> bool {
-        self.shared.kick(id)
+        self.shared.connections.kick(id)
     }
 
     /// Drains the server (`true`), so that a load balancer in front can
@@ -739,7 +599,7 @@ impl ServerHandle {
     /// Open connections right now; cheaper than `stats`, which visits
     /// every stream and player.
     pub fn connections(&self) -> usize {
-        self.shared.sockets.lock().sockets.len()
+        self.shared.connections.count()
     }
 
     /// Stops accepting, closes every connection, finishes every recording
@@ -766,27 +626,11 @@ impl ServerHandle {
         self.shared.registry.end_all();
         let start = Instant::now();
         let deadline = start + SHUTDOWN_GRACE;
-        let mut open = self.shared.sockets.lock();
-        for open in open.sockets.values() {
-            let _ = open.socket.shutdown(Shutdown::Read);
+        // Half the grace for a clean close, then cut what is left.
+        let closing = self.shared.connections.close_all(start + SHUTDOWN_GRACE / 2, deadline);
+        if closing > 0 {
+            warn!("{closing} connections still closing after {SHUTDOWN_GRACE:?}");
         }
-        // Half the grace for a clean close, then cut what is left (a
-        // writer stuck on a peer that does not read).
-        for (shutdown, deadline) in [(None, start + SHUTDOWN_GRACE / 2), (Some(Shutdown::Both), deadline)] {
-            if let Some(how) = shutdown {
-                for open in open.sockets.values() {
-                    let _ = open.socket.shutdown(how);
-                }
-            }
-            while !open.sockets.is_empty() && !self.shared.all_closed.wait_until(&mut open, deadline).timed_out() {}
-        }
-        if !open.sockets.is_empty() {
-            warn!(
-                "{} connections still closing after {SHUTDOWN_GRACE:?}",
-                open.sockets.len()
-            );
-        }
-        drop(open);
         // A process that exits now would leave a recording as `.part`
         // with no `on_record_done`.
         let recording = self.shared.recorders.wait_all(deadline);

@@ -11,8 +11,8 @@ use parking_lot::RwLock;
 use crate::config::{Access, Config, Hooks};
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::server::control::access::Gate;
-use crate::server::control::hooks::Webhooks;
 use crate::server::control::host_names::HostNames;
+use crate::server::control::webhooks::Webhooks;
 
 /// Where the settings in force are kept, shared by the server's threads.
 pub(crate) type Current = Arc<RwLock<Arc<Live>>>;

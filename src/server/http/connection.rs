@@ -417,7 +417,7 @@ fn answer_api(
             Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
             None => not_found("no client has that id"),
         },
-        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| shared.kick(id)) {
+        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| shared.connections.kick(id)) {
             true => (Status::OK, envelope.done()),
             false => not_found("no client has that id"),
         },

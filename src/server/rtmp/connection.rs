@@ -645,7 +645,7 @@ impl Connection {
                         self.peer,
                         Escaped(&key.app)
                     );
-                    self.shared.kick(old);
+                    self.shared.connections.kick(old);
                 }
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
