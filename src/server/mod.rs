@@ -89,11 +89,6 @@ pub(crate) struct Shared {
     secret: [u8; 32],
     /// Every recording under way.
     recorders: Arc<record::Recorders>,
-    /// The RTMPS certificate, when RTMPS is on.
-    tls: Option<crate::tls::Certificates>,
-    /// Bytes of unfinished messages all connections hold (see
-    /// `Config::max_total_buffered_bytes`).
-    buffered: AtomicUsize,
     /// Warnings about peers, server-wide.
     warnings: Arc<PeerWarnings>,
     /// Every open connection.
@@ -145,9 +140,6 @@ impl Shared {
         }
     }
 }
-
-/// What serves an accepted socket on its own thread until it closes.
-type Serve = fn(Arc<TcpStream>, Arc<Client>, Arc<Shared>);
 
 /// The RTMP server. Start it with [`Server::start`].
 #[derive(Debug)]
@@ -248,8 +240,6 @@ impl Server {
             hls_blocked: Mutex::new((0, HashMap::new())),
             secret: control::auth::os_secret(),
             hls_requests: Default::default(),
-            tls: tls_certificates,
-            buffered: AtomicUsize::new(0),
             warnings,
             connections,
         });
@@ -290,19 +280,37 @@ impl Server {
             workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
-        handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), rtmp::connection::serve)?;
+        let door = Arc::new(rtmp::Rtmp {
+            current: handle.shared.live.clone(),
+            registry: handle.shared.registry.clone(),
+            admission: handle.shared.admission.clone(),
+            connections: handle.shared.connections.clone(),
+            on_publish: handle.shared.on_publish.clone(),
+            warnings: handle.shared.warnings.clone(),
+            buffered: AtomicUsize::new(0),
+            tls: tls_certificates,
+        });
+        let plain = door.clone();
+        handle.accept(listener, local_addr, ("rtmp", Door::Rtmp), move |socket, client| {
+            rtmp::connection::serve(socket, client, plain.clone())
+        })?;
         info!("listening on {local_addr}");
         handle.shared.pulls.start_static(&handle.shared.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            handle.accept(listener, local, ("rtmps", Door::Rtmp), rtmp::rtmps::serve)?;
+            handle.accept(listener, local, ("rtmps", Door::Rtmp), move |socket, client| {
+                rtmp::rtmps::serve(socket, client, door.clone())
+            })?;
             handle.tls_addr = Some(local);
             info!("listening for RTMPS on {local}");
         }
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
-            handle.accept(listener, addr, ("http", Door::Http), http::connection::serve)?;
+            let shared = handle.shared.clone();
+            handle.accept(listener, addr, ("http", Door::Http), move |socket, client| {
+                http::connection::serve(socket, client, shared.clone())
+            })?;
             handle.http_addr = Some(addr);
             let _ = ports.http.set(addr.port());
             info!("listening for HTTP on {addr}");
@@ -310,7 +318,10 @@ impl Server {
         if let Some(addr) = api_bind {
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            handle.accept(listener, local, ("api", Door::Http), http::connection::serve_api)?;
+            let shared = handle.shared.clone();
+            handle.accept(listener, local, ("api", Door::Http), move |socket, client| {
+                http::connection::serve_api(socket, client, shared.clone())
+            })?;
             handle.api_addr = Some(local);
             info!("listening for the API, the dashboard, /stat and /metrics on {local}");
         }
@@ -357,17 +368,18 @@ impl ServerHandle {
         listener: TcpListener,
         addr: SocketAddr,
         (kind, door): (&'static str, Door),
-        serve: Serve,
+        serve: impl Fn(Arc<TcpStream>, Arc<Client>) + Send + Sync + 'static,
     ) -> Result<(), Error> {
         let shared = self.shared.clone();
+        let serve = Arc::new(serve);
         let thread = std::thread::Builder::new()
             .name(format!("{kind}-accept"))
             .spawn(move || {
                 net::listener::run(listener, &shared.stopping, |socket, peer| {
-                    let served = shared.clone();
+                    let serve = serve.clone();
                     let config = &shared.live().config;
                     (shared.connections).serve(config, (socket, peer), (kind, door), move |socket, client| {
-                        serve(socket, client, served)
+                        serve(socket, client)
                     });
                 })
             })

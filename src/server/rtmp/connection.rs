@@ -22,10 +22,12 @@ use crate::protocol::handshake::{Handshake, Progress, random_filler};
 use crate::protocol::message::{Message, UserControl};
 use crate::server::control::admission::Asker;
 use crate::server::control::clients::{Client, ClientStats};
+use crate::server::control::live::Live;
 use crate::server::control::started::Started;
 use crate::server::control::trail::Came;
 use crate::server::net::log_limit::LogLimit;
 use crate::server::net::waker::Sleeper;
+use crate::server::rtmp::Rtmp;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::outlet::Outlet;
@@ -33,7 +35,6 @@ use crate::server::stream::registry::{Playing, Publishing};
 use crate::server::stream::wire::Form;
 use crate::server::stream::writer::Output;
 use crate::server::stream::{CacheError, PublisherInfo};
-use crate::server::{Live, Shared};
 use crate::session::{Action, Outbound, ServerSession, SessionConfig};
 
 /// A player only sends acknowledgements and pings, so reads start small
@@ -77,13 +78,12 @@ impl fmt::Display for End {
 }
 
 /// Serves one accepted socket to the end; logs how it ended.
-pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>) {
     let (id, peer) = (client.id(), client.addr());
     info!("conn#{id} {peer} opened");
-    let (end, left_out) = run(&socket, &client, &shared);
+    let (end, left_out) = run(&socket, &client, &door);
     if let End::Misbehaved(_) | End::Io(_) = &end {
-        shared
-            .warnings
+        door.warnings
             .warn(None, format_args!("conn#{id} {peer} {end}; closing"));
     }
     let _ = socket.shutdown(Shutdown::Both);
@@ -151,13 +151,13 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
 
 /// Serves the connection; how it ended, and how many of the warnings it
 /// caused were not written.
-fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> (End, u64) {
+fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, door: &Arc<Rtmp>) -> (End, u64) {
     // The settings in force when it opened, for its whole life.
-    let live = shared.live();
+    let live = door.live();
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(live.config.write_timeout));
     match handshake(socket, &live.config, client) {
-        Ok(leftover) => session(socket, client, shared, live, &leftover),
+        Ok(leftover) => session(socket, client, door, live, &leftover),
         Err(end) => (end, 0),
     }
 }
@@ -172,7 +172,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> (
 fn session(
     socket: &Arc<TcpStream>,
     client: &Arc<Client>,
-    shared: &Arc<Shared>,
+    door: &Arc<Rtmp>,
     live: Arc<Live>,
     leftover: &[u8],
 ) -> (End, u64) {
@@ -192,7 +192,7 @@ fn session(
     let mut connection = Connection {
         id,
         peer,
-        shared: shared.clone(),
+        door: door.clone(),
         live: live.clone(),
         session: ServerSession::new(SessionConfig {
             chunk_size: config.chunk_size,
@@ -240,7 +240,7 @@ fn session(
 struct Connection {
     id: ConnId,
     peer: SocketAddr,
-    shared: Arc<Shared>,
+    door: Arc<Rtmp>,
     /// The settings it opened with.
     live: Arc<Live>,
     session: ServerSession,
@@ -380,7 +380,7 @@ impl Connection {
     /// this connection when they would take the total past its limit.
     fn count_held(&mut self) -> Result<(), End> {
         let held = self.decoder.held();
-        let total = &self.shared.buffered;
+        let total = &self.door.buffered;
         if held <= self.held {
             total.fetch_sub(self.held - held, Ordering::Relaxed);
             self.held = held;
@@ -465,7 +465,7 @@ impl Connection {
                 match handled {
                     Ok(actions) => self.apply(actions)?,
                     // A message we cannot read is dropped; the stream goes on.
-                    Err(e) => self.shared.warnings.warn(
+                    Err(e) => self.door.warnings.warn(
                         Some(&mut self.warnings),
                         format_args!("conn#{} {} {e}; message dropped", self.id, self.peer),
                     ),
@@ -544,7 +544,7 @@ impl Connection {
                 Action::Play(key, query) => {
                     let said = self.client.stats();
                     let asker = self.asker(&said);
-                    let key = match self.shared.admission.may_play(&self.live, &asker, &key, &query) {
+                    let key = match self.door.admission.may_play(&self.live, &asker, &key, &query) {
                         Ok(key) => key,
                         Err(why) => {
                             info!(
@@ -558,7 +558,7 @@ impl Connection {
                         }
                     };
                     let wait = self.live.config.rtmp_wait_for_publisher;
-                    if wait == Some(Duration::ZERO) && !self.shared.registry.is_live(&key) {
+                    if wait == Some(Duration::ZERO) && !self.door.registry.is_live(&key) {
                         let replies = self.session.reject_play("nothing is published under that name");
                         return self.apply(replies);
                     }
@@ -576,7 +576,7 @@ impl Connection {
                         // Performance). Commands went out without delay.
                         let _ = self.socket.set_nodelay(false);
                     }
-                    let playing = self.shared.registry.play(&key, self.id, self.outlet.clone());
+                    let playing = self.door.registry.play(&key, self.id, self.outlet.clone());
                     if let Some(wait) = wait.filter(|_| !playing.is_live()) {
                         debug!("conn#{} waits up to {wait:?} for a publisher", self.id);
                         self.timers.publisher_due = Some(Instant::now() + wait);
@@ -615,7 +615,7 @@ impl Connection {
     fn decide_publish(&mut self, key: &StreamKey, query: &str) -> Vec<Action> {
         let client = self.client.stats();
         let allowed = self
-            .shared
+            .door
             .admission
             .may_publish(&self.live, &self.asker(&client), key, query);
         let (key, relay) = match allowed {
@@ -636,7 +636,7 @@ impl Connection {
             tc_url: client.tc_url,
         };
         let takeover = self.live.config.publisher_takeover;
-        match self.shared.registry.publish_or_take_over(key, self.id, info, takeover) {
+        match self.door.registry.publish_or_take_over(key, self.id, info, takeover) {
             Some((publishing, replaced)) => {
                 if let Some(old) = replaced {
                     info!(
@@ -645,12 +645,12 @@ impl Connection {
                         self.peer,
                         Escaped(&key.app)
                     );
-                    self.shared.connections.kick(old);
+                    self.door.connections.kick(old);
                 }
                 info!("conn#{} {} publish start app={}", self.id, self.peer, Escaped(&key.app));
                 debug!("conn#{} publish name={}", self.id, Escaped(&key.name));
                 self.publishing = Some(publishing);
-                self.shared.on_publish.tell(&Started {
+                self.door.on_publish.tell(&Started {
                     live: &self.live,
                     key,
                     id: self.id,
@@ -706,7 +706,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.shared.buffered.fetch_sub(self.held, Ordering::Relaxed);
+        self.door.buffered.fetch_sub(self.held, Ordering::Relaxed);
         self.leave();
     }
 }

@@ -9,20 +9,20 @@ use std::sync::Arc;
 use log::debug;
 
 use crate::config::THREAD_STACK;
-use crate::server::Shared;
 use crate::server::control::clients::Client;
+use crate::server::rtmp::Rtmp;
 use crate::server::rtmp::connection;
 use crate::tls;
 
 /// Serves one accepted RTMPS socket until it closes.
-pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>) {
     let (id, peer) = (client.id(), client.addr());
-    let Some(certificates) = &shared.tls else { return };
-    let timeout = shared.live().config.handshake_timeout;
+    let Some(certificates) = &door.tls else { return };
+    let timeout = door.live().config.handshake_timeout;
     let conn = match tls::accept(&socket, certificates.current(), timeout) {
         Ok(conn) => conn,
         Err(e) => {
-            shared.warnings.warn(
+            door.warnings.warn(
                 None,
                 format_args!("conn#{id} {peer} TLS handshake failed: {e}; closing"),
             );
@@ -32,7 +32,7 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
     let (near, far) = match tls::loopback_pair() {
         Ok(pair) => pair,
         Err(e) => {
-            shared.warnings.warn(
+            door.warnings.warn(
                 None,
                 format_args!("conn#{id} {peer} no loopback pair for TLS: {e}; closing"),
             );
@@ -40,11 +40,11 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Sha
         }
     };
     let rtmp = {
-        let shared = shared.clone();
+        let door = door.clone();
         std::thread::Builder::new()
             .name(format!("rtmps-{id}"))
             .stack_size(THREAD_STACK)
-            .spawn(move || connection::serve(Arc::new(near), client, shared))
+            .spawn(move || connection::serve(Arc::new(near), client, door))
     };
     match rtmp {
         Ok(rtmp) => {
