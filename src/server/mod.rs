@@ -23,18 +23,17 @@ pub use stream::kind::ClientKind;
 pub use stream::local::{LocalError, Publisher};
 pub use stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 use log::{info, warn};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 
-use crate::config::{Config, HttpBind};
+use crate::config::{Config, HttpBind, Record};
 use crate::error::Error;
 use crate::media::{Frame, StreamKey};
 use control::admission::Admission;
@@ -43,8 +42,11 @@ use control::connections::{Connections, Door};
 use control::live::{Current, Live};
 use control::started::{OnPublishes, Started};
 use http::metrics::Totals;
+use http::operations::Operations;
 use net::log_limit::PeerWarnings;
+use relay::push::NotAdded;
 use stream::events::Events;
+use stream::kind::ConnId;
 use stream::registry::Registry;
 use stream::{PublisherInfo, StreamConfig};
 
@@ -52,8 +54,10 @@ use stream::{PublisherInfo, StreamConfig};
 /// hooks told of what ended.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// State shared by the accept thread and every connection.
-pub(crate) struct Shared {
+/// The wings this server is composed of, as `Server::start` built them:
+/// what the accept threads, `ServerHandle` and the API's operations reach.
+/// No wing sees it; each was handed what it needs.
+struct Wings {
     /// The settings of this start or of the last reload.
     live: Current,
     /// Where RTMP clients connect (the real port when `config.bind` asked
@@ -77,16 +81,6 @@ pub(crate) struct Shared {
     pulls: Arc<relay::pull::Pulls>,
     /// Each stream's HLS muxer.
     muxers: Arc<hls::muxer::Muxers>,
-    /// HLS requests answered, by what they asked for: playlists, init
-    /// segments, segments, parts.
-    hls_requests: [AtomicU64; 4],
-    /// HLS requests held waiting: in all, and per address.
-    hls_blocked: Mutex<(usize, HashMap<IpAddr, usize>)>,
-    /// The process's own secret: signs HLS tokens (`http/hls_token.rs`)
-    /// and keys the stand-ins of hidden stream names (`http/names.rs`).
-    /// Drawn once, so that a reload of the settings leaves viewers'
-    /// tokens valid and stand-ins the same.
-    secret: [u8; 32],
     /// Every recording under way.
     recorders: Arc<record::Recorders>,
     /// Warnings about peers, server-wide.
@@ -95,13 +89,21 @@ pub(crate) struct Shared {
     connections: Arc<Connections>,
 }
 
-impl Shared {
+impl Wings {
     /// The settings in force now.
     fn live(&self) -> Arc<Live> {
         self.live.read().clone()
     }
+}
 
-    /// A snapshot of every open connection and HLS viewer, by number.
+/// The API's operations are `ServerHandle`'s.
+impl Operations for Wings {
+    fn streams(&self) -> Vec<StreamStats> {
+        let mut streams = self.registry.stats();
+        self.muxers.count_viewers(&mut streams);
+        streams
+    }
+
     fn clients(&self) -> Vec<ClientStats> {
         let mut clients = self.connections.stats();
         clients.extend(self.muxers.sessions());
@@ -109,16 +111,10 @@ impl Shared {
         clients
     }
 
-    /// Every stream's statistics, with its HLS viewers.
-    fn stream_stats(&self) -> Vec<StreamStats> {
-        let mut streams = self.registry.stats();
-        self.muxers.count_viewers(&mut streams);
-        streams
+    fn pushes(&self) -> Vec<PushStats> {
+        self.pushes.stats()
     }
 
-    /// Server-wide figures: connections open, accepted and refused, and
-    /// bytes read and written over every connection since the start. The
-    /// slow players count is left for the caller, who has the streams.
     fn totals(&self) -> Totals {
         let open = self.connections.figures();
         let refused = |door: Door, which: usize| open.refused[door as usize][which];
@@ -136,8 +132,42 @@ impl Shared {
             slow_players_disconnected: self.registry.forgotten_slow(),
             record_errors: self.recorders.errors(),
             hook_events_dropped: self.events.dropped(),
-            hls_requests: self.hls_requests.each_ref().map(|n| n.load(Ordering::Relaxed)),
+            hls_requests: self.muxers.requests(),
         }
+    }
+
+    fn started(&self) -> (Instant, &str) {
+        (self.started, &self.service)
+    }
+
+    fn rtmp_addr(&self) -> SocketAddr {
+        self.rtmp_addr
+    }
+
+    fn add_push(&self, live: &Live, key: &StreamKey, url: String) -> Result<(), NotAdded> {
+        self.pushes.add(live, key, url)
+    }
+
+    fn remove_push(&self, key: &StreamKey, url: &str) -> bool {
+        self.pushes.stop(key, url)
+    }
+
+    fn record(&self, live: &Live, key: &StreamKey, (id, addr): (ConnId, SocketAddr), settings: Record) {
+        if !self.recorders.records(key) {
+            self.recorders.start_with(live, key, id, addr, settings);
+        }
+    }
+
+    fn stop_record(&self, key: &StreamKey) -> bool {
+        self.recorders.stop(key)
+    }
+
+    fn kick(&self, id: ConnId) -> bool {
+        self.connections.kick(id)
+    }
+
+    fn drain(&self, draining: bool) {
+        self.admission.drain(draining);
     }
 }
 
@@ -160,7 +190,7 @@ pub struct ServerHandle {
     http_addr: Option<SocketAddr>,
     api_addr: Option<SocketAddr>,
     tls_addr: Option<SocketAddr>,
-    shared: Arc<Shared>,
+    wings: Arc<Wings>,
     /// The accept threads, and the address that wakes each.
     accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
     /// Ends when the webhooks and exec workers have both ended.
@@ -223,7 +253,7 @@ impl Server {
         ));
         let admission = Arc::new(Admission::new(relay_id, pulls.clone()));
         let connections = Arc::new(Connections::new(registry.clone(), events.clone(), warnings.clone()));
-        let shared = Arc::new(Shared {
+        let wings = Arc::new(Wings {
             events,
             live,
             rtmp_addr: local_addr,
@@ -237,9 +267,6 @@ impl Server {
             pulls,
             recorders,
             muxers,
-            hls_blocked: Mutex::new((0, HashMap::new())),
-            secret: control::auth::os_secret(),
-            hls_requests: Default::default(),
             warnings,
             connections,
         });
@@ -248,7 +275,7 @@ impl Server {
         // shutdown closes their queues (the hooks worker holds the server
         // weakly), each dropping its `done`.
         let (done, workers_done) = crossbeam_channel::bounded::<()>(0);
-        let (current, weak) = (shared.live.clone(), Arc::downgrade(&shared.connections));
+        let (current, weak) = (wings.live.clone(), Arc::downgrade(&wings.connections));
         let hooks_done = done.clone();
         std::thread::Builder::new()
             .name("hooks".into())
@@ -257,7 +284,7 @@ impl Server {
                 drop(hooks_done);
             })
             .map_err(Error::Spawn)?;
-        let current = shared.live.clone();
+        let current = wings.live.clone();
         let ports = Arc::new(control::exec::Ports {
             rtmp: local_addr.port(),
             ..control::exec::Ports::default()
@@ -275,18 +302,18 @@ impl Server {
             http_addr: None,
             api_addr: None,
             tls_addr: None,
-            shared,
+            wings,
             accept_threads: Vec::new(),
             workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
         let door = Arc::new(rtmp::Rtmp {
-            current: handle.shared.live.clone(),
-            registry: handle.shared.registry.clone(),
-            admission: handle.shared.admission.clone(),
-            connections: handle.shared.connections.clone(),
-            on_publish: handle.shared.on_publish.clone(),
-            warnings: handle.shared.warnings.clone(),
+            current: handle.wings.live.clone(),
+            registry: handle.wings.registry.clone(),
+            admission: handle.wings.admission.clone(),
+            connections: handle.wings.connections.clone(),
+            on_publish: handle.wings.on_publish.clone(),
+            warnings: handle.wings.warnings.clone(),
             buffered: AtomicUsize::new(0),
             tls: tls_certificates,
         });
@@ -295,7 +322,7 @@ impl Server {
             rtmp::connection::serve(socket, client, plain.clone())
         })?;
         info!("listening on {local_addr}");
-        handle.shared.pulls.start_static(&handle.shared.live());
+        handle.wings.pulls.start_static(&handle.wings.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
@@ -306,10 +333,22 @@ impl Server {
             handle.tls_addr = Some(local);
             info!("listening for RTMPS on {local}");
         }
+        let w = &handle.wings;
+        let door = Arc::new(http::Http {
+            current: w.live.clone(),
+            registry: w.registry.clone(),
+            admission: w.admission.clone(),
+            muxers: w.muxers.clone(),
+            pulls: w.pulls.clone(),
+            warnings: w.warnings.clone(),
+            secret: control::auth::os_secret(),
+            held: Default::default(),
+            server: handle.wings.clone(),
+        });
         if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
-            let shared = handle.shared.clone();
+            let http = door.clone();
             handle.accept(listener, addr, ("http", Door::Http), move |socket, client| {
-                http::connection::serve(socket, client, shared.clone())
+                http::connection::serve(socket, client, http.clone())
             })?;
             handle.http_addr = Some(addr);
             let _ = ports.http.set(addr.port());
@@ -318,9 +357,8 @@ impl Server {
         if let Some(addr) = api_bind {
             let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-            let shared = handle.shared.clone();
             handle.accept(listener, local, ("api", Door::Http), move |socket, client| {
-                http::connection::serve_api(socket, client, shared.clone())
+                http::connection::serve_api(socket, client, door.clone())
             })?;
             handle.api_addr = Some(local);
             info!("listening for the API, the dashboard, /stat and /metrics on {local}");
@@ -370,15 +408,15 @@ impl ServerHandle {
         (kind, door): (&'static str, Door),
         serve: impl Fn(Arc<TcpStream>, Arc<Client>) + Send + Sync + 'static,
     ) -> Result<(), Error> {
-        let shared = self.shared.clone();
+        let wings = self.wings.clone();
         let serve = Arc::new(serve);
         let thread = std::thread::Builder::new()
             .name(format!("{kind}-accept"))
             .spawn(move || {
-                net::listener::run(listener, &shared.stopping, |socket, peer| {
+                net::listener::run(listener, &wings.stopping, |socket, peer| {
                     let serve = serve.clone();
-                    let config = &shared.live().config;
-                    (shared.connections).serve(config, (socket, peer), (kind, door), move |socket, client| {
+                    let config = &wings.live().config;
+                    (wings.connections).serve(config, (socket, peer), (kind, door), move |socket, client| {
                         serve(socket, client)
                     });
                 })
@@ -415,7 +453,7 @@ impl ServerHandle {
     pub fn stats(&self) -> ServerStats {
         ServerStats {
             connections: self.connections(),
-            streams: self.shared.stream_stats(),
+            streams: self.wings.streams(),
         }
     }
 
@@ -439,7 +477,7 @@ impl ServerHandle {
     /// });
     /// ```
     pub fn events(&self) -> crossbeam_channel::Receiver<Event> {
-        self.shared.events.receiver()
+        self.wings.events.receiver()
     }
 
     /// Puts `config` in force for connections opened from now on; those
@@ -450,7 +488,7 @@ impl ServerHandle {
     /// the stream settings (chunk size, caches, queues) stay as they were
     /// at the start (a warning says so when the addresses differ).
     pub fn reload(&self, config: Config) {
-        let old = self.shared.live();
+        let old = self.wings.live();
         let (was, now) = (&old.config, &config);
         if was.bind != now.bind || was.http != now.http || was.api_bind != now.api_bind || was.tls != now.tls {
             warn!("reload: the addresses to listen on change only with a restart");
@@ -468,11 +506,11 @@ impl ServerHandle {
             warn!("reload removes access rules: {}", removed.join(", "));
         }
         let live = Arc::new(Live::new(config));
-        *self.shared.live.write() = live.clone();
+        *self.wings.live.write() = live.clone();
         info!("reloaded: new settings apply to new connections");
-        self.shared.pushes.follow_reload(&live);
+        self.wings.pushes.follow_reload(&live);
         if live.config.reload_drops_refused {
-            let n = self.shared.connections.drop_refused(&live);
+            let n = self.wings.connections.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
         }
     }
@@ -496,19 +534,19 @@ impl ServerHandle {
     /// // ... audio frames; players at rtmp://host/live/made-here hear them.
     /// ```
     pub fn publish(&self, key: &StreamKey) -> Result<Publisher, LocalError> {
-        if self.shared.stopping.load(Ordering::SeqCst) {
+        if self.wings.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let id = self.shared.registry.new_conn_id();
+        let id = self.wings.registry.new_conn_id();
         let info = PublisherInfo {
             addr: stream::local::LOCAL_ADDR,
             encoder: "in-process".into(),
             tc_url: String::new(),
         };
         let publishing =
-            (self.shared.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
-        let live = self.shared.live();
-        self.shared.on_publish.tell(&Started {
+            (self.wings.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
+        let live = self.wings.live();
+        self.wings.on_publish.tell(&Started {
             live: &live,
             key,
             id,
@@ -545,10 +583,10 @@ impl ServerHandle {
     /// }
     /// ```
     pub fn subscribe(&self, key: &StreamKey) -> Result<crossbeam_channel::Receiver<Frame>, LocalError> {
-        if self.shared.stopping.load(Ordering::SeqCst) {
+        if self.wings.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let frames = stream::local::subscribe(&self.shared.registry, &self.shared.live().config, key)?;
+        let frames = stream::local::subscribe(&self.wings.registry, &self.wings.live().config, key)?;
         info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }
@@ -556,7 +594,7 @@ impl ServerHandle {
     /// Every push relay: where (without its stream key), connected or not,
     /// bytes sent, reconnects and the last error.
     pub fn pushes(&self) -> Vec<PushStats> {
-        self.shared.pushes.stats()
+        self.wings.pushes()
     }
 
     /// Pushes `key`, while it is published, to `url` as well (with the
@@ -564,7 +602,7 @@ impl ServerHandle {
     /// False when nobody publishes `key`.
     pub fn add_push(&self, key: &StreamKey, url: &str) -> bool {
         if !self
-            .shared
+            .wings
             .registry
             .stats()
             .iter()
@@ -572,27 +610,27 @@ impl ServerHandle {
         {
             return false;
         }
-        self.shared
+        self.wings
             .pushes
-            .start(&self.shared.live(), key, relay::push::target(url, key), (false, &[]));
+            .start(&self.wings.live(), key, relay::push::target(url, key), (false, &[]));
         true
     }
 
     /// Stops pushing `key` to `url`; false when it was not.
     pub fn remove_push(&self, key: &StreamKey, url: &str) -> bool {
-        self.shared.pushes.stop(key, url)
+        self.wings.remove_push(key, url)
     }
 
     /// Every open connection, and every HLS viewer (`hls-play`, told from
     /// its requests): who, doing what, bytes moved.
     pub fn clients(&self) -> Vec<ClientStats> {
-        self.shared.clients()
+        self.wings.clients()
     }
 
     /// Closes connection `id` (a publisher's players get StreamEOF, as
     /// when it stops); false when no such connection is open.
     pub fn kick(&self, id: u64) -> bool {
-        self.shared.connections.kick(id)
+        self.wings.kick(id)
     }
 
     /// Drains the server (`true`), so that a load balancer in front can
@@ -600,28 +638,28 @@ impl ServerHandle {
     /// players, keeps those connected, and `/healthz` answers 503; `false`
     /// takes new ones again.
     pub fn drain(&self, draining: bool) {
-        self.shared.admission.drain(draining);
+        self.wings.drain(draining);
     }
 
     /// Whether the server is draining (`drain`).
     pub fn is_draining(&self) -> bool {
-        self.shared.admission.draining()
+        self.wings.admission.draining()
     }
 
     /// Open connections right now; cheaper than `stats`, which visits
     /// every stream and player.
     pub fn connections(&self) -> usize {
-        self.shared.connections.count()
+        self.wings.connections.count()
     }
 
     /// Stops accepting, closes every connection, finishes every recording
     /// and tells the hooks and commands of all that ended, waiting up to
     /// two seconds in all. Calling it again does nothing.
     pub fn shutdown(&mut self) {
-        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+        if self.wings.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.shared.pulls.stop();
+        self.wings.pulls.stop();
         // Each accept thread sits in accept(): connect once to wake it.
         for (addr, thread) in self.accept_threads.drain(..) {
             let wake = match addr.ip() {
@@ -635,23 +673,23 @@ impl ServerHandle {
         // Players hear StreamEOF; closing the read side ends each reader,
         // and its writer flushes what is queued before the socket closes.
         // Recorders are let go of, and finish their files meanwhile.
-        self.shared.registry.end_all();
+        self.wings.registry.end_all();
         let start = Instant::now();
         let deadline = start + SHUTDOWN_GRACE;
         // Half the grace for a clean close, then cut what is left.
-        let closing = self.shared.connections.close_all(start + SHUTDOWN_GRACE / 2, deadline);
+        let closing = self.wings.connections.close_all(start + SHUTDOWN_GRACE / 2, deadline);
         if closing > 0 {
             warn!("{closing} connections still closing after {SHUTDOWN_GRACE:?}");
         }
         // A process that exits now would leave a recording as `.part`
         // with no `on_record_done`.
-        let recording = self.shared.recorders.wait_all(deadline);
+        let recording = self.wings.recorders.wait_all(deadline);
         if recording > 0 {
             warn!("{recording} recordings still finishing after {SHUTDOWN_GRACE:?}");
         }
         // What ended is queued for the workers by now: the done webhooks,
         // `exec_*_done`, and the stop of each `exec_publish` command.
-        self.shared.events.close_workers();
+        self.wings.events.close_workers();
         if let Err(RecvTimeoutError::Timeout) = self.workers_done.recv_deadline(deadline) {
             warn!("hooks and exec still running after {SHUTDOWN_GRACE:?}");
         }

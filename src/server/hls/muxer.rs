@@ -237,6 +237,9 @@ pub(crate) struct Muxers {
     running: Mutex<HashMap<StreamKey, Arc<Hls>>>,
     /// Bytes of segments and parts all muxers hold.
     bytes: Arc<AtomicUsize>,
+    /// HLS requests answered, by what they asked for: playlists, init
+    /// segments, segments, parts.
+    requests: [AtomicU64; 4],
 }
 
 impl Muxers {
@@ -245,7 +248,18 @@ impl Muxers {
             registry,
             running: Mutex::new(HashMap::new()),
             bytes: Arc::default(),
+            requests: Default::default(),
         }
+    }
+
+    /// Counts a request for HLS (`HlsFile::counted` says which kind).
+    pub(crate) fn count_request(&self, kind: usize) {
+        self.requests[kind].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// HLS requests answered so far, by kind.
+    pub(crate) fn requests(&self) -> [u64; 4] {
+        self.requests.each_ref().map(|n| n.load(Ordering::Relaxed))
     }
 
     /// The HLS of `key` for a request: the running one, or with `fed` (a

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
-use super::held::Held;
 use super::process::Process;
 use super::request::{self, ApiCall, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, Status};
@@ -17,11 +16,11 @@ use super::{api, metrics, names, player, stat, trust};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
-use crate::server::Shared;
 use crate::server::control::admission::Asker;
 use crate::server::control::clients::Client;
 use crate::server::control::clients::ClientStats;
 use crate::server::control::live::Live;
+use crate::server::http::Http;
 use crate::server::net::waker::Sleeper;
 use crate::server::relay::push::NotAdded;
 use crate::server::relay::push::PushStats;
@@ -57,27 +56,26 @@ enum Door {
 }
 
 /// Serves one socket accepted on the HTTP port to the end.
-pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
-    let door = match shared.live().config.api_bind {
+pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
+    let door = match http.live().config.api_bind {
         Some(_) => Door::Media,
         None => Door::Everything,
     };
-    serve_at(door, socket, client, shared);
+    serve_at(door, socket, client, http);
 }
 
 /// Serves one socket accepted on the `--api-bind` address to the end.
-pub(crate) fn serve_api(socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
-    serve_at(Door::Everything, socket, client, shared);
+pub(crate) fn serve_api(socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
+    serve_at(Door::Everything, socket, client, http);
 }
 
 /// Serves one accepted socket to the end; logs how it ended.
-fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc<Shared>) {
+fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
     let (id, peer) = (client.id(), client.addr());
     debug!("conn#{id} {peer} http opened");
-    let end = run(door, &socket, &client, &shared);
+    let end = run(door, &socket, &client, &http);
     if let End::Misbehaved(_) | End::Io(_) = &end {
-        shared
-            .warnings
+        http.warnings
             .warn(None, format_args!("conn#{id} {peer} http {end}; closing"));
     }
     let _ = socket.shutdown(Shutdown::Both);
@@ -85,10 +83,10 @@ fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, shared: Arc
 }
 
 /// Answers requests until one closes the connection.
-fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<Shared>) -> End {
+fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Http>) -> End {
     let (id, peer) = (client.id(), client.addr());
     // The settings in force when it opened, for its whole life.
-    let live = shared.live();
+    let live = http.live();
     let config = &live.config;
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(config.write_timeout));
@@ -112,9 +110,9 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, shared: &Arc<S
         if let Route::Stream { key, query, container } = route {
             // A player holds no request buffer while it streams.
             drop(buf);
-            return play(socket, client, shared, &live, &request, &key, &query, container);
+            return play(socket, client, http, &live, &request, &key, &query, container);
         }
-        if let Some(end) = answer(door, &route, &request, (socket, client), shared, &live) {
+        if let Some(end) = answer(door, &route, &request, (socket, client), http, &live) {
             return end;
         }
         wait = config.http_idle_timeout;
@@ -132,7 +130,7 @@ fn answer(
     route: &Route,
     request: &Request,
     (socket, client): (&Arc<TcpStream>, &Arc<Client>),
-    shared: &Arc<Shared>,
+    http: &Arc<Http>,
     live: &Live,
 ) -> Option<End> {
     let (id, peer) = (client.id(), client.addr());
@@ -173,25 +171,25 @@ fn answer(
             }
             let (status, content_type, body) = match route {
                 Route::Api(call) => {
-                    let (status, body) = answer_api(call, request, peer, shared, live);
+                    let (status, body) = answer_api(call, request, peer, http, live);
                     (status, "application/json", body)
                 }
                 Route::Stat => {
-                    let totals = shared.totals();
+                    let totals = http.server.totals();
                     let server = stat::Server {
                         pid: std::process::id(),
-                        uptime: shared.started.elapsed(),
+                        uptime: http.server.started().0.elapsed(),
                         accepted: totals.accepted,
                         bytes_in: totals.recv_bytes,
                         bytes_out: totals.send_bytes,
                     };
-                    let seen = Figures::as_seen_by(shared, live, request, peer);
+                    let seen = Figures::as_seen_by(http, live, request, peer);
                     let body = stat::render(&server, &seen.streams, &seen.clients);
                     (Status::OK, "text/xml", body)
                 }
                 Route::Metrics => {
-                    let seen = Figures::as_seen_by(shared, live, request, peer);
-                    let mut totals = shared.totals();
+                    let seen = Figures::as_seen_by(http, live, request, peer);
+                    let mut totals = http.server.totals();
                     let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
                     totals.slow_players_disconnected += slow;
                     let process = Process::read();
@@ -210,7 +208,7 @@ fn answer(
         }
         Route::Health => {
             // Any name, any door: a load balancer asks by address.
-            let (status, body) = match shared.admission.draining() {
+            let (status, body) = match http.admission.draining() {
                 true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
                 false => (Status::OK, "ok\n"),
             };
@@ -226,7 +224,7 @@ fn answer(
                 peer,
                 agent: &request.user_agent,
             };
-            let answer = super::hls::answer(shared, live, &asker, &key, file, &query);
+            let answer = super::hls::answer(http, live, &asker, &key, file, &query);
             let keep_alive = request.keep_alive && !answer.close;
             match answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
                 Ok(()) => (!keep_alive).then_some(End::Closed("answered")),
@@ -290,19 +288,19 @@ struct Figures {
 
 impl Figures {
     /// The figures as they are.
-    fn of(shared: &Shared) -> Figures {
+    fn of(http: &Http) -> Figures {
         Figures {
-            streams: shared.stream_stats(),
-            clients: shared.clients(),
-            pushes: shared.pushes.stats(),
+            streams: http.server.streams(),
+            clients: http.server.clients(),
+            pushes: http.server.pushes(),
         }
     }
 
     /// The figures for `request`: under a publish keys file, whose names
     /// are credentials, with names hidden (`names`) from a caller that may
     /// not change things or that a page of another origin sent.
-    fn as_seen_by(shared: &Shared, live: &Live, request: &Request, peer: SocketAddr) -> Figures {
-        let mut figures = Figures::of(shared);
+    fn as_seen_by(http: &Http, live: &Live, request: &Request, peer: SocketAddr) -> Figures {
+        let mut figures = Figures::of(http);
         let foreign = trust::foreign_sender(request);
         let trusted = request.origin.is_none()
             && (live.gates.server())
@@ -314,22 +312,16 @@ impl Figures {
                 clients,
                 pushes,
             } = &mut figures;
-            names::hide(&shared.secret, streams, clients, pushes);
+            names::hide(&http.secret, streams, clients, pushes);
         }
         figures
     }
 }
 
 /// The status and JSON body answering an API call.
-fn answer_api(
-    call: &ApiCall,
-    request: &Request,
-    peer: SocketAddr,
-    shared: &Arc<Shared>,
-    live: &Live,
-) -> (Status, String) {
+fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, http: &Arc<Http>, live: &Live) -> (Status, String) {
     let envelope = api::Envelope {
-        service: shared.service.clone(),
+        service: http.server.started().1.to_owned(),
         pid: std::process::id(),
     };
     let not_found = |what: &str| (Status::NOT_FOUND, envelope.error(404, what));
@@ -346,8 +338,7 @@ fn answer_api(
         };
         // Someone tried to change something: the operator hears of it,
         // as often as the server's warnings may be.
-        shared
-            .warnings
+        http.warnings
             .warn(None, format_args!("{peer} API change refused: {why}"));
         return (status, envelope.error(code, &why));
     }
@@ -357,15 +348,15 @@ fn answer_api(
         clients,
         pushes,
     } = match call.changes() {
-        true => Figures::of(shared),
-        false => Figures::as_seen_by(shared, live, request, peer),
+        true => Figures::of(http),
+        false => Figures::as_seen_by(http, live, request, peer),
     };
     let by_id = |id: &str| id.parse::<u64>().ok();
     let stream_of = |id: &str| streams.iter().find(|s| Some(s.id) == by_id(id));
     match call {
         ApiCall::Streams => (
             Status::OK,
-            api::streams(&envelope, &streams, &pushes, shared.rtmp_addr.port()),
+            api::streams(&envelope, &streams, &pushes, http.server.rtmp_addr().port()),
         ),
         ApiCall::Stream(id) => match stream_of(id) {
             Some(stream) => (Status::OK, api::one_stream(&envelope, stream, &pushes)),
@@ -374,7 +365,7 @@ fn answer_api(
         ApiCall::AddPush(id, url) => match stream_of(id) {
             Some(stream) => {
                 let url = crate::server::relay::push::target(url, &stream.key);
-                match shared.pushes.add(live, &stream.key, url) {
+                match http.server.add_push(live, &stream.key, url) {
                     Ok(()) => (Status::OK, envelope.done()),
                     Err(NotAdded::BadUrl(why)) => (Status::BAD_REQUEST, envelope.error(400, &why)),
                     Err(NotAdded::Taken(why)) => (Status::CONFLICT, envelope.error(409, why)),
@@ -392,21 +383,16 @@ fn answer_api(
                 let why = "no record_dir is configured for this stream";
                 return (Status::BAD_REQUEST, envelope.error(400, why));
             };
-            if shared.recorders.records(&stream.key) {
-                return (Status::OK, envelope.done()); // recording already
-            }
-            let (key, settings) = (&stream.key, settings.clone());
-            shared
-                .recorders
-                .start_with(live, key, publisher.id, publisher.addr, settings);
+            let at = (publisher.id, publisher.addr);
+            http.server.record(live, &stream.key, at, settings.clone());
             (Status::OK, envelope.done())
         }
-        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| shared.recorders.stop(&s.key)) {
+        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| http.server.stop_record(&s.key)) {
             true => (Status::OK, envelope.done()),
             false => not_found("that stream is not being recorded"),
         },
         ApiCall::RemovePush(id, url) => {
-            let removed = stream_of(id).is_some_and(|s| shared.pushes.stop(&s.key, url));
+            let removed = stream_of(id).is_some_and(|s| http.server.remove_push(&s.key, url));
             match removed {
                 true => (Status::OK, envelope.done()),
                 false => not_found("that stream is not pushed there"),
@@ -417,19 +403,19 @@ fn answer_api(
             Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
             None => not_found("no client has that id"),
         },
-        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| shared.connections.kick(id)) {
+        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| http.server.kick(id)) {
             true => (Status::OK, envelope.done()),
             false => not_found("no client has that id"),
         },
         ApiCall::Drain(on) => {
-            shared.admission.drain(*on);
+            http.server.drain(*on);
             (Status::OK, envelope.done())
         }
         ApiCall::Summaries => {
-            let totals = shared.totals();
+            let totals = http.server.totals();
             let process = Process::read();
             let summary = api::Summary {
-                uptime: shared.started.elapsed(),
+                uptime: http.server.started().0.elapsed(),
                 rss_kib: process.resident_bytes.map(|b| b / 1024),
                 cpu_seconds: process.cpu_seconds,
                 connections: totals.connections,
@@ -508,7 +494,7 @@ fn read_request(
 fn play(
     socket: &Arc<TcpStream>,
     client: &Client,
-    shared: &Arc<Shared>,
+    http: &Arc<Http>,
     live: &Live,
     request: &Request,
     key: &StreamKey,
@@ -522,7 +508,7 @@ fn play(
         Container::Flv => ("http-flv", "video/x-flv"),
         Container::Mp4 => ("fmp4", "video/mp4"),
     };
-    let key = &match shared.admission.may_play(live, &Asker::http(id, peer), key, query) {
+    let key = &match http.admission.may_play(live, &Asker::http(id, peer), key, query) {
         Ok(key) => key,
         Err(why) => {
             info!(
@@ -558,7 +544,7 @@ fn play(
         Err(e) => return End::Io(e),
     };
     let mut output = Output::new(media);
-    let playing = shared.registry.play(key, id, outlet.clone());
+    let playing = http.registry.play(key, id, outlet.clone());
     // Like an RTMP play, a name not live yet waits for its publisher; its
     // first frame wakes this thread. An fMP4 player waits for its init
     // segment, which needs the codecs: the head says whether it can play.
@@ -568,7 +554,7 @@ fn play(
     // address and server-wide, as LL-HLS's blocking reloads do.
     let mut held = None;
     if !ready(&output) {
-        held = Held::take(shared, peer.ip(), live);
+        held = http.held.take(peer.ip(), live);
         if held.is_none() {
             drop(playing);
             let why = "too many requests wait here already; try again";

@@ -9,8 +9,11 @@ use std::net::IpAddr;
 
 use parking_lot::Mutex;
 
-use crate::server::Shared;
 use crate::server::control::live::Live;
+
+/// The places: how many requests are held, in all and per address.
+#[derive(Default)]
+pub(crate) struct Places(Mutex<(usize, HashMap<IpAddr, usize>)>);
 
 /// A place, given back when dropped.
 pub(crate) struct Held<'a> {
@@ -18,10 +21,10 @@ pub(crate) struct Held<'a> {
     ip: IpAddr,
 }
 
-impl<'a> Held<'a> {
+impl Places {
     /// A place, unless the server or the address holds as many as allowed.
-    pub(crate) fn take(shared: &'a Shared, ip: IpAddr, live: &Live) -> Option<Held<'a>> {
-        let mut blocked = shared.hls_blocked.lock();
+    pub(crate) fn take(&self, ip: IpAddr, live: &Live) -> Option<Held<'_>> {
+        let mut blocked = self.0.lock();
         let (total, per_ip) = &mut *blocked;
         let mine = per_ip.entry(ip).or_default();
         if *total >= live.config.hls_max_blocked || *mine >= live.config.hls_max_blocked_per_ip {
@@ -29,10 +32,7 @@ impl<'a> Held<'a> {
         }
         *mine += 1;
         *total += 1;
-        Some(Held {
-            blocked: &shared.hls_blocked,
-            ip,
-        })
+        Some(Held { blocked: &self.0, ip })
     }
 }
 

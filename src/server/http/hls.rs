@@ -25,16 +25,15 @@ use std::io::{self, IoSlice, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use super::held::Held;
 use super::hls_token;
 use super::request::{HLS_TOKEN, HlsFile, own_query, percent_encode};
 use super::response::{self, Body, Status};
 use crate::media::StreamKey;
 use crate::media::hls::{Ready, Variant, multivariant_playlist};
-use crate::server::Shared;
 use crate::server::control::admission;
 use crate::server::control::live::Live;
 use crate::server::hls::muxer::{Hls, NoHls};
+use crate::server::http::Http;
 
 /// An answer: its status, content type, body and extra headers.
 pub(crate) struct Answer {
@@ -136,7 +135,7 @@ pub(crate) struct Asker<'a> {
 
 /// The answer to `file` of `key`'s HLS, asked by `asker` with `query`.
 pub(crate) fn answer(
-    shared: &Arc<Shared>,
+    http: &Arc<Http>,
     live: &Live,
     asker: &Asker<'_>,
     key: &StreamKey,
@@ -160,20 +159,20 @@ pub(crate) fn answer(
     let decided = live.decides_plays(&key.app);
     let (key, token) = match file {
         HlsFile::Multivariant { .. } => {
-            match shared
+            match http
                 .admission
                 .may_play(live, &admission::Asker::http(id, peer), key, query)
             {
                 Ok(key) => {
                     let token =
-                        decided.then(|| hls_token::sign(&shared.secret, &key, peer.ip(), hls_token::expiry(now())));
+                        decided.then(|| hls_token::sign(&http.secret, &key, peer.ip(), hls_token::expiry(now())));
                     (key, token)
                 }
                 Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
             }
         }
         HlsFile::Page => (key.clone(), None),
-        _ if decided => match admitted(shared, key, query, peer.ip()) {
+        _ if decided => match admitted(http, key, query, peer.ip()) {
             Ok(token) => (key.clone(), Some(token)),
             Err(why) => return Answer::refusal(Status::FORBIDDEN, &why),
         },
@@ -187,7 +186,7 @@ pub(crate) fn answer(
         false => format!("?{}", pairs.join("&")),
     };
     if file == HlsFile::Page {
-        let live_type = (shared.registry.stats().into_iter())
+        let live_type = (http.registry.stats().into_iter())
             .find(|s| s.key == key && s.publishing)
             .and_then(|s| s.mse_type);
         let body = page(&key, &q, live_type.as_deref(), config.hls).into_bytes();
@@ -198,11 +197,11 @@ pub(crate) fn answer(
     }
     // Only a playlist starts muxing: a segment's URL comes from one.
     let start = matches!(file, HlsFile::Multivariant { .. } | HlsFile::Media { .. });
-    shared.hls_requests[file.counted()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    http.muxers.count_request(file.counted());
     // Asked before the muxers' lock, which is taken before the registry's
     // (a muxer joins the stream's players under it).
-    let fed = start && (shared.registry.is_live(&key) || shared.pulls.pulls(&key));
-    let hls = match shared.muxers.for_stream(live, &key, fed) {
+    let fed = start && (http.registry.is_live(&key) || http.pulls.pulls(&key));
+    let hls = match http.muxers.for_stream(live, &key, fed) {
         Ok(hls) => hls,
         Err(NoHls::TooMany) => return busy(),
         Err(NoHls::NotLive) => return Answer::refusal(Status::NOT_FOUND, "no HLS for that stream now"),
@@ -218,26 +217,19 @@ pub(crate) fn answer(
         HlsFile::Multivariant { beside: true } => format!("{}/stream.m3u8{q}", percent_encode(&asked.name)),
         _ => format!("stream.m3u8{q}"),
     };
-    let answer = from_muxer(shared, live, &hls, (file, &media), &q, peer.ip());
+    let answer = from_muxer(http, live, &hls, (file, &media), &q, peer.ip());
     if answer.status == Status::OK {
         let bytes: usize = answer.body.iter().map(|p| p.len()).sum();
-        hls.viewed(&shared.registry, peer.ip(), asker.agent, bytes);
+        hls.viewed(&http.registry, peer.ip(), asker.agent, bytes);
         // The stream's bytes out, as its players' are counted.
-        shared.registry.count_sent(&key, bytes as u64);
+        http.registry.count_sent(&key, bytes as u64);
     }
     answer
 }
 
 /// The answer to `file` from the stream's muxer, `q` the query its URIs
 /// carry.
-fn from_muxer(
-    shared: &Arc<Shared>,
-    live: &Live,
-    hls: &Hls,
-    (file, media): (HlsFile, &str),
-    q: &str,
-    ip: IpAddr,
-) -> Answer {
+fn from_muxer(http: &Arc<Http>, live: &Live, hls: &Hls, (file, media): (HlsFile, &str), q: &str, ip: IpAddr) -> Answer {
     let config = &live.config;
     let target = hls.target();
     let tag = |what: String| Some(format!("hls{}-{what}", hls.id));
@@ -258,7 +250,7 @@ fn from_muxer(
             playlist(text)
         }
         HlsFile::Media { msn: Some(msn), part } => {
-            let Some(_held) = Held::take(shared, ip, live) else {
+            let Some(_held) = http.held.take(ip, live) else {
                 return busy();
             };
             match hls.wait(target * 3, |s| s.playlist_ready(msn, part)) {
@@ -299,7 +291,7 @@ fn from_muxer(
             let ready = hls.read(|s, _| s.part_ready(msn, index)).unwrap_or(Ready::Never);
             let ready = match ready {
                 // The preload hint: held until it exists.
-                Ready::Later => match Held::take(shared, ip, live) {
+                Ready::Later => match http.held.take(ip, live) {
                     Some(_held) => hls.wait(target * 3, |s| s.part_ready(msn, index)),
                     None => return busy(),
                 },
@@ -323,12 +315,12 @@ fn from_muxer(
 /// The token to write into the URIs of a file of `key` asked with `query`
 /// from `ip`: the token the query carries (renewed when past half its
 /// life), if it admits `ip` to `key`; else why not.
-fn admitted(shared: &Shared, key: &StreamKey, query: &str, ip: IpAddr) -> Result<String, String> {
+fn admitted(http: &Http, key: &StreamKey, query: &str, ip: IpAddr) -> Result<String, String> {
     let presented = (query.split('&')).find_map(|pair| pair.strip_prefix(HLS_TOKEN)?.strip_prefix('='));
     let Some(token) = presented else {
         return Err("play refused: no hls_token; start from index.m3u8".into());
     };
-    hls_token::renew(&shared.secret, token, key, ip, now()).map_err(|e| format!("play refused: {e}"))
+    hls_token::renew(&http.secret, token, key, ip, now()).map_err(|e| format!("play refused: {e}"))
 }
 
 /// Seconds since 1970, now.
