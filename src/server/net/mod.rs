@@ -6,4 +6,5 @@ pub(crate) mod calendar;
 pub(crate) mod listener;
 pub(crate) mod log_limit;
 pub(crate) mod path_name;
+pub(crate) mod socket;
 pub(crate) mod waker;

@@ -3,8 +3,7 @@
 //! its socket between reads (see `waker`). The only place that classifies
 //! I/O errors.
 
-use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,6 +25,7 @@ use crate::server::control::live::Live;
 use crate::server::control::started::Started;
 use crate::server::control::trail::Came;
 use crate::server::net::log_limit::LogLimit;
+use crate::server::net::socket::{End, read, write_failed};
 use crate::server::net::waker::Sleeper;
 use crate::server::rtmp::Rtmp;
 use crate::server::stream::kind::ClientKind;
@@ -45,38 +45,6 @@ const READ_SIZE: usize = 64 * 1024;
 /// Warnings one connection may cause in 10 s.
 const CONNECTION_WARNINGS: u32 = 5;
 
-/// Why a connection ended.
-pub(crate) enum End {
-    /// The peer closed its side or reset.
-    PeerLeft,
-    /// The session decided to close (a refused publish, say).
-    Closed(&'static str),
-    /// The peer broke the protocol or a limit.
-    Misbehaved(String),
-    /// The stream hung up on a player that fell too far behind.
-    TooSlow,
-    /// The peer took no bytes for this long while we had some to send.
-    NotReading(Duration),
-    /// A write failed.
-    WriteFailed(io::Error),
-    /// Any other socket error.
-    Io(io::Error),
-}
-
-impl fmt::Display for End {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            End::PeerLeft => write!(f, "peer left"),
-            End::Closed(why) => write!(f, "{why}"),
-            End::Misbehaved(why) => write!(f, "{why}"),
-            End::TooSlow => write!(f, "too slow a player"),
-            End::NotReading(d) => write!(f, "took nothing we sent for {d:?}"),
-            End::WriteFailed(e) => write!(f, "write failed: {e}"),
-            End::Io(e) => write!(f, "socket error: {e}"),
-        }
-    }
-}
-
 /// Serves one accepted socket to the end; logs how it ended.
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>) {
     let (id, peer) = (client.id(), client.addr());
@@ -90,24 +58,6 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>
     match left_out {
         0 => info!("conn#{id} {peer} closed ({end})"),
         n => info!("conn#{id} {peer} closed ({end}; {n} warnings left out)"),
-    }
-}
-
-/// Reads with `Interrupted` retried and the peer leaving made an `End`;
-/// `Ok(None)` when the read timeout passed with nothing to read.
-pub(crate) fn read(socket: &mut &TcpStream, buf: &mut [u8]) -> Result<Option<usize>, End> {
-    loop {
-        return match socket.read(buf) {
-            // Ok(0): the peer closed its sending side.
-            Ok(0) => Err(End::PeerLeft),
-            Ok(n) => Ok(Some(n)),
-            // A signal interrupted the call: try again.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if peer_gone(&e) => Err(End::PeerLeft),
-            // The read timeout: the caller decides what silence means.
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(None),
-            Err(e) => Err(End::Io(e)),
-        };
     }
 }
 
@@ -709,23 +659,4 @@ impl Drop for Connection {
         self.door.buffered.fetch_sub(self.held, Ordering::Relaxed);
         self.leave();
     }
-}
-
-/// Why a write failed: a peer that left, or a socket error.
-pub(crate) fn write_failed(e: io::Error) -> End {
-    if peer_gone(&e) {
-        End::PeerLeft
-    } else {
-        End::WriteFailed(e)
-    }
-}
-
-/// Reset, aborted or a closed pipe: the peer is gone, nothing more to
-/// say. One list for reads and writes.
-fn peer_gone(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
-    )
 }
