@@ -17,7 +17,6 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ use parking_lot::Mutex;
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
-use crate::media::tag::{Packet, audio_tag, video_tag};
+use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
@@ -36,10 +35,11 @@ use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::fanout::{Fanout, Flush};
-use crate::server::stream::kind::{ClientKind, ConnId};
+use crate::server::stream::kind::ConnId;
 use crate::server::stream::long_gop::LongGop;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
+use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
 use crate::server::stream::wire::chunk;
 use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
 
@@ -88,117 +88,6 @@ impl fmt::Display for CacheError {
             CacheError::Replaced => write!(f, "another publisher took the stream over"),
         }
     }
-}
-
-/// What `stats` reports about one stream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamStats {
-    /// The stream's number while it exists (a name published again after
-    /// everyone left gets a new one).
-    pub id: u64,
-    /// Which stream.
-    pub key: StreamKey,
-    /// A publisher is live on it.
-    pub publishing: bool,
-    /// Players subscribed to it.
-    pub players: usize,
-    /// Audio, video and metadata messages received from publishers so far.
-    pub frames: u64,
-    /// The timestamp of the latest frame published.
-    pub last_timestamp: RtmpTime,
-    /// Frames not sent to players so far: frames a slow player skipped, and
-    /// frames before the first keyframe a joining player could use.
-    pub dropped: u64,
-    /// Each player's connection number and frames dropped for it.
-    pub player_drops: Vec<(u64, u64)>,
-    /// Players by how they play.
-    pub players_by_protocol: PlayerCounts,
-    /// Who publishes, while someone does.
-    pub publisher: Option<PublisherStats>,
-    /// The video track, once its configuration (or a frame) came.
-    pub video: Option<VideoDescription>,
-    /// The audio track, likewise.
-    pub audio: Option<AudioDescription>,
-    /// The `type` a browser's Media Source Extensions take for the `.mp4`
-    /// stream (`video/mp4; codecs="avc1.64001f,mp4a.40.2"`), when it has
-    /// a track fMP4 carries.
-    pub mse_type: Option<String>,
-    /// Media payload bytes received from publishers.
-    pub recv_bytes: u64,
-    /// Bytes handed to players (written, or queued for their threads),
-    /// and the bytes of the HLS files served to its viewers.
-    pub send_bytes: u64,
-    /// Kilobits per second received in each of the last 60 whole seconds,
-    /// oldest first.
-    pub kbps_in: Vec<u64>,
-    /// Kilobits per second sent to players and HLS viewers, likewise.
-    pub kbps_out: Vec<u64>,
-    /// Players disconnected for falling too far behind.
-    pub slow_disconnected: u64,
-    /// Bits per second over the last 10 s: received, sent, audio
-    /// received, video received (nginx-rtmp's `bw_*`).
-    pub bw_10s: [u64; 4],
-    /// Frames in the GOP cache, and their bytes.
-    pub gop_frames: usize,
-    /// Bytes of the GOP cache.
-    pub gop_bytes: usize,
-    /// Every track configured so far: more than one audio or video track
-    /// with Enhanced RTMP multitrack.
-    pub tracks: Vec<TrackStats>,
-}
-
-/// One configured track of a stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrackStats {
-    /// Audio or video.
-    pub kind: FrameKind,
-    /// The track id (0 without multitrack).
-    pub track: u8,
-    /// Its codec: `H264`, `HEVC`, `AV1`, `AAC`, `Opus`, ...
-    pub codec: &'static str,
-}
-
-/// Players of a stream by protocol.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlayerCounts {
-    /// RTMP players.
-    pub rtmp: usize,
-    /// HTTP-FLV players.
-    pub flv: usize,
-    /// Live fMP4 players.
-    pub mp4: usize,
-    /// Subscribers inside the embedding program.
-    pub local: usize,
-    /// Recorders writing it to files.
-    pub recorders: usize,
-    /// Relays pushing it to other servers.
-    pub pushes: usize,
-    /// HLS viewers: addresses that asked for its playlists or segments in
-    /// the last ten seconds.
-    pub hls: usize,
-}
-
-/// Who publishes a stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublisherStats {
-    /// The publishing connection's number.
-    pub id: u64,
-    /// Its address.
-    pub addr: SocketAddr,
-    /// The encoder's `flashVer`, as it sent it (cut to 128 characters).
-    pub encoder: String,
-    /// The `tcUrl` of its `connect` (cut to 256 characters).
-    pub tc_url: String,
-    /// How long it has published.
-    pub uptime: Duration,
-}
-
-/// Who a publishing connection is, for statistics.
-#[derive(Debug, Clone)]
-pub(crate) struct PublisherInfo {
-    pub(crate) addr: SocketAddr,
-    pub(crate) encoder: String,
-    pub(crate) tc_url: String,
 }
 
 struct Player {
@@ -569,46 +458,14 @@ impl Stream {
     pub(crate) fn stats(&self) -> StreamStats {
         let second = self.second();
         let mut state = self.state.lock();
-        let mut players = PlayerCounts::default();
-        for player in &state.players {
-            match player.outlet.player_kind() {
-                ClientKind::FlvPlay => players.flv += 1,
-                ClientKind::Mp4Play => players.mp4 += 1,
-                ClientKind::LocalPlay => players.local += 1,
-                ClientKind::Recorder => players.recorders += 1,
-                ClientKind::Relay => players.pushes += 1,
-                // Its viewers are counted apart (`hls`), by the server.
-                ClientKind::Hls => {}
-                _ => players.rtmp += 1,
-            }
-        }
+        let players = PlayerCounts::of(state.players.iter().map(|p| p.outlet.player_kind()));
         let (kbps_in, kbps_out) = state.rates.kbps(second, 60);
         let bw_10s = state.rates.bits_per_second(second, 10);
         let publisher = state
             .publisher
             .zip(state.publisher_info.as_ref())
-            .map(|(id, (info, since))| PublisherStats {
-                id,
-                addr: info.addr,
-                encoder: info.encoder.clone(),
-                tc_url: info.tc_url.clone(),
-                uptime: since.elapsed(),
-            });
-        let tracks = (state.headers.iter())
-            .filter_map(|((kind, track), wire)| {
-                let message = wire.message()?;
-                let tag = match kind {
-                    FrameKind::Audio => audio_tag(&message.payload),
-                    _ => video_tag(&message.payload),
-                }?;
-                let codec = codec::codec_name(*kind, tag.codec);
-                Some(TrackStats {
-                    kind: *kind,
-                    track: *track,
-                    codec,
-                })
-            })
-            .collect();
+            .map(|(id, (info, since))| PublisherStats::new(id, info, *since));
+        let tracks = TrackStats::of(&state.headers);
         StreamStats {
             id: self.id,
             key: self.key.clone(),

@@ -11,8 +11,10 @@ pub(crate) mod long_gop;
 pub(crate) mod outlet;
 pub(crate) mod rates;
 pub(crate) mod registry;
+pub(crate) mod stats;
 pub(crate) mod wire;
 pub(crate) mod writer;
 
-pub(crate) use live_stream::{CacheError, PublisherInfo, StreamConfig};
-pub use live_stream::{PlayerCounts, PublisherStats, StreamStats, TrackStats};
+pub(crate) use live_stream::{CacheError, StreamConfig};
+pub(crate) use stats::PublisherInfo;
+pub use stats::{PlayerCounts, PublisherStats, StreamStats, TrackStats};

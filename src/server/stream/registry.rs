@@ -12,8 +12,9 @@ use parking_lot::Mutex;
 use crate::media::{Frame, StreamKey};
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::live_stream::{CacheError, PublisherInfo, Start, Stream, StreamConfig, StreamStats};
+use crate::server::stream::live_stream::{CacheError, Start, Stream, StreamConfig};
 use crate::server::stream::outlet::Outlet;
+use crate::server::stream::stats::{PublisherInfo, StreamStats};
 
 /// All streams with a publisher or a player.
 pub(crate) struct Registry {
