@@ -26,7 +26,7 @@ use parking_lot::Mutex;
 
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
-use crate::media::fmp4::{self, AUDIO_TRACK, Placement, VIDEO_TRACK};
+use crate::media::fmp4;
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
@@ -40,6 +40,7 @@ use crate::server::stream::long_gop::LongGop;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
 use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
+use crate::server::stream::timeline::{Fragments, Timeline};
 use crate::server::stream::wire::chunk;
 use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
 
@@ -135,11 +136,8 @@ struct State {
     fmp4_tracks: u8,
     /// Why the last fMP4 player could not get an init segment.
     fmp4_refusal: Cell<Option<String>>,
-    /// The last fMP4 fragment's sequence number.
-    fmp4_sequence: u32,
-    /// Per fMP4 track (video, audio): the last frame's timestamp and the
-    /// gap before it, which estimates the next frame's duration.
-    last_media: [Option<(u32, u32)>; 2],
+    /// Where each fMP4 fragment sits.
+    fragments: Fragments,
     /// The publisher's keyframe interval, told once when long.
     long_gop: LongGop,
     /// The frames since the last keyframe, keyframe first; empty when
@@ -194,7 +192,7 @@ impl State {
         self.video = None;
         self.audio = None;
         self.mse_codecs = None;
-        self.last_media = [None; 2];
+        self.fragments.forget_durations();
         self.long_gop = LongGop::default();
         self.clear_gop();
     }
@@ -210,54 +208,6 @@ impl State {
             p.outlet.finish();
             false
         });
-    }
-}
-
-/// How far ahead of a gap a rebased publisher's first frame goes: about
-/// one video frame.
-const REBASE_GAP_MS: u32 = 40;
-
-/// One timeline for players across publishers: a publisher that follows
-/// another (a republish, a pull failing over, a takeover) has its
-/// timestamps offset so that they go on just after the last ones sent.
-/// ffmpeg restarts near 0 on every publish, and players whose timestamps
-/// jump back log "non monotonically increasing dts", stall or resync.
-#[derive(Debug, Default)]
-struct Timeline {
-    /// Whose frames are taken: after a takeover, the replaced publisher's
-    /// are refused.
-    publisher: Option<ConnId>,
-    /// Added to the publisher's timestamps (wrapping, as RTMP time does).
-    offset: u32,
-    /// A new publisher started: its first frame sets `offset`.
-    rebase: bool,
-    /// The latest audio or video timestamp sent, offset included.
-    last_out: Option<u32>,
-}
-
-impl Timeline {
-    /// The players' timestamp for a frame of `kind` at `at` from `from`;
-    /// `None` when `from` no longer publishes.
-    fn place(&mut self, from: ConnId, kind: FrameKind, at: RtmpTime) -> Option<RtmpTime> {
-        if self.publisher != Some(from) {
-            return None;
-        }
-        if std::mem::take(&mut self.rebase)
-            && let Some(last) = self.last_out
-        {
-            self.offset = last.wrapping_add(REBASE_GAP_MS).wrapping_sub(at.0);
-        }
-        let out = at.0.wrapping_add(self.offset);
-        if kind != FrameKind::Metadata {
-            self.last_out = Some(self.last_out.map_or(out, |last| last.max(out)));
-        }
-        Some(RtmpTime(out))
-    }
-
-    /// `id` publishes from now on, its first frame rebased.
-    fn start(&mut self, id: ConnId) {
-        self.publisher = Some(id);
-        self.rebase = true;
     }
 }
 
@@ -556,7 +506,9 @@ impl Stream {
             }
             state.tracks = state.tracks.union(shown);
             let coded = frame.kind != FrameKind::Metadata && !is_header;
-            let placement = coded.then(|| place(state, frame.kind, frame.timestamp)).flatten();
+            let placement = coded
+                .then(|| state.fragments.place(frame.kind, frame.timestamp))
+                .flatten();
             let wire = Wire::new(chunks, self.config.chunk_size, placement);
             let role = if frame.kind == FrameKind::Metadata || is_header {
                 self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &wire)?;
@@ -801,33 +753,6 @@ fn track_bit(id: u32) -> u8 {
     1 << (id - 1)
 }
 
-/// Where a coded audio or video frame's fMP4 fragment sits, and the next
-/// fragment's sequence number taken.
-fn place(state: &mut State, kind: FrameKind, timestamp: RtmpTime) -> Option<Placement> {
-    let (slot, track, usual) = match kind {
-        FrameKind::Video => (0, VIDEO_TRACK, 33),
-        FrameKind::Audio => (1, AUDIO_TRACK, 21),
-        FrameKind::Metadata => return None,
-    };
-    let ts = timestamp.0;
-    // The gap since the previous frame, unless it is none or a jump.
-    let duration = match state.last_media[slot] {
-        Some((last, gap)) => match ts.wrapping_sub(last) {
-            d @ 1..10_000 => d,
-            _ => gap,
-        },
-        None => usual,
-    };
-    state.last_media[slot] = Some((ts, duration));
-    state.fmp4_sequence = state.fmp4_sequence.wrapping_add(1);
-    Some(Placement {
-        sequence: state.fmp4_sequence,
-        track,
-        decode_time: u64::from(ts),
-        duration,
-    })
-}
-
 /// An fMP4 init segment for the tracks `headers` configure (and, for MP3,
 /// which has no configuration, the track of `first`), with those tracks as
 /// bits; an error says why there is none.
@@ -946,8 +871,15 @@ fn user_control(event: UserControl) -> Chunks {
     .into()
 }
 
+// The tests of `cache` and `timeline` drive a stream too: what those keep
+// shows in what the players get.
+#[cfg(test)]
+pub(crate) use tests::{publisher, stream, subscribe, video};
+
 #[cfg(test)]
 mod tests {
+    //! A stream with players on loopback sockets.
+
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
     use crossbeam_channel::Receiver;
@@ -955,16 +887,16 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
 
     /// A player on a loopback socket.
-    struct TestPlayer {
-        outlet: Arc<Outlet>,
+    pub(crate) struct TestPlayer {
+        pub(crate) outlet: Arc<Outlet>,
         /// What the connection thread would take off the queue.
-        queue: Receiver<Chunks>,
+        pub(crate) queue: Receiver<Chunks>,
         /// The socket's far end, as the player reads it.
         far: TcpStream,
     }
 
     /// Subscribes player `id`, whose queue holds `capacity` frames.
-    fn subscribe(stream: &Stream, id: ConnId, capacity: usize) -> TestPlayer {
+    pub(crate) fn subscribe(stream: &Stream, id: ConnId, capacity: usize) -> TestPlayer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let near = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (far, _) = listener.accept().unwrap();
@@ -976,7 +908,7 @@ mod tests {
 
     impl TestPlayer {
         /// Video frames queued so far, as (first byte, timestamp).
-        fn queued(&self) -> Vec<(u8, u32)> {
+        pub(crate) fn queued(&self) -> Vec<(u8, u32)> {
             let taken: Vec<Chunks> = self.queue.try_iter().collect();
             self.outlet
                 .media_written(taken.len(), taken.iter().map(|c| c.len()).sum());
@@ -998,7 +930,7 @@ mod tests {
         }
     }
 
-    fn publisher() -> PublisherInfo {
+    pub(crate) fn publisher() -> PublisherInfo {
         PublisherInfo {
             addr: "127.0.0.1:1".parse().unwrap(),
             encoder: "test".into(),
@@ -1009,23 +941,23 @@ mod tests {
     impl Stream {
         /// One frame from the current publisher in a read of its own, as
         /// the connection hands it over.
-        fn publish(&self, frame: Frame) {
+        pub(crate) fn publish(&self, frame: Frame) {
             self.push_now(frame).unwrap();
             self.flush_if_due();
         }
 
         /// A frame from the current publisher.
-        fn push_now(&self, frame: Frame) -> Result<(), CacheError> {
+        pub(crate) fn push_now(&self, frame: Frame) -> Result<(), CacheError> {
             let id = self.timeline.lock().publisher.expect("a publisher");
             self.push(id, frame)
         }
 
-        fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
+        pub(crate) fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
             self.start_publish(id, info, false) == Start::Started
         }
     }
 
-    fn stream(max_dropped_in_a_row: u64) -> Stream {
+    pub(crate) fn stream(max_dropped_in_a_row: u64) -> Stream {
         Stream::new(
             1,
             StreamKey::new("live", "t"),
@@ -1043,7 +975,7 @@ mod tests {
         )
     }
 
-    fn video(ms: u32, first: u8, tag: u8) -> Frame {
+    pub(crate) fn video(ms: u32, first: u8, tag: u8) -> Frame {
         Frame {
             kind: FrameKind::Video,
             timestamp: RtmpTime(ms),
@@ -1062,25 +994,6 @@ mod tests {
             }
         }
         out
-    }
-
-    #[test]
-    fn a_publisher_after_another_goes_on_where_it_left_off() {
-        let stream = stream(1000);
-        let player = subscribe(&stream, 9, 64);
-        let _turn = player.outlet.turn();
-        assert!(stream.try_start_publish(1, publisher()));
-        for ms in [1000, 1040, 1080] {
-            stream.publish(video(ms, 0x17, 1));
-        }
-        stream.end_publish(1);
-        // The next one starts near 0, as ffmpeg does.
-        assert!(stream.try_start_publish(2, publisher()));
-        for ms in [0, 40] {
-            stream.publish(video(ms, 0x17, 1));
-        }
-        let times: Vec<u32> = player.queued().iter().map(|(_, ms)| *ms).collect();
-        assert_eq!(times, [1000, 1040, 1080, 1120, 1160]);
     }
 
     #[test]

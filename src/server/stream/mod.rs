@@ -12,6 +12,7 @@ pub(crate) mod outlet;
 pub(crate) mod rates;
 pub(crate) mod registry;
 pub(crate) mod stats;
+pub(crate) mod timeline;
 pub(crate) mod wire;
 pub(crate) mod writer;
 
