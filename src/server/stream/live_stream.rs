@@ -26,7 +26,6 @@ use parking_lot::Mutex;
 
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
-use crate::media::fmp4;
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
@@ -35,13 +34,13 @@ use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::fanout::{Fanout, Flush};
+use crate::server::stream::first_bytes::{first_bytes, fmp4_init, fmp4_tracks, track_bit};
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::long_gop::LongGop;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
 use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
 use crate::server::stream::timeline::{Fragments, Timeline};
-use crate::server::stream::wire::chunk;
 use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
 
 /// Stream settings taken from `Config`.
@@ -748,46 +747,6 @@ struct SendContext<'a> {
     sent: &'a Cell<u64>,
 }
 
-/// The bit of fMP4 track `id` in a set of tracks.
-fn track_bit(id: u32) -> u8 {
-    1 << (id - 1)
-}
-
-/// An fMP4 init segment for the tracks `headers` configure (and, for MP3,
-/// which has no configuration, the track of `first`), with those tracks as
-/// bits; an error says why there is none.
-fn fmp4_init(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> Result<(Vec<u8>, u8), String> {
-    let (tracks, unsupported) = fmp4_tracks(headers, first);
-    if tracks.is_empty() {
-        return Err(unsupported.unwrap_or_else(|| "no audio or video configuration".into()));
-    }
-    let bits = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
-    Ok((fmp4::init_segment(&tracks), bits))
-}
-
-/// The fMP4 tracks `headers` (and `first`, see `fmp4_init`) configure, and
-/// why one could not be made, if one could not.
-fn fmp4_tracks(headers: &[((FrameKind, u8), Arc<Wire>)], first: Option<&Wire>) -> (Vec<fmp4::Track>, Option<String>) {
-    let mut tracks: Vec<fmp4::Track> = Vec::new();
-    let mut unsupported = None;
-    let main_tracks = headers.iter().filter(|((_, track), _)| *track == 0);
-    let configs = main_tracks.map(|((kind, _), wire)| (*kind, wire.as_ref()));
-    for (kind, wire) in configs.chain(first.map(|w| (FrameKind::Audio, w))) {
-        let Some(message) = wire.message() else { continue };
-        if kind == FrameKind::Audio && message.type_id != type_id::AUDIO {
-            continue;
-        }
-        match fmp4::track(kind, &message.payload) {
-            Ok(Some(track)) if !tracks.iter().any(|t| t.id == track.id) => tracks.push(track),
-            Ok(_) => {}
-            Err(e) => {
-                unsupported.get_or_insert(e.to_string());
-            }
-        }
-    }
-    (tracks, unsupported)
-}
-
 /// Queues `wire` in the player's form without blocking. An HTTP player's
 /// first frame comes after its FLV header or fMP4 init segment, made from
 /// `context`. A full queue makes the player skip to the next keyframe;
@@ -806,26 +765,18 @@ fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
         }
     }
     if player.needs_header {
-        let header = match form {
-            Form::Rtmp => Vec::new(),
-            Form::Flv | Form::FlvChunked => flv::header(context.tracks).to_vec(),
-            Form::Fmp4 | Form::Fmp4Chunked => match fmp4_init(context.headers, Some(wire)) {
-                Ok((init, tracks)) => {
-                    player.fmp4_tracks = tracks;
-                    init
-                }
-                Err(why) => {
-                    debug!("conn#{} cannot play as fMP4: {why}", player.id);
-                    context.refusal.set(Some(why));
-                    // Its connection answers 415 (see `fmp4_refusal`).
-                    player.outlet.finish();
-                    return false;
-                }
-            },
-        };
-        let header: Chunks = match form.is_chunked() {
-            true => chunk(&header).into(),
-            false => header.into(),
+        let header = match first_bytes(form, context.tracks, context.headers, wire) {
+            Ok((header, tracks)) => {
+                player.fmp4_tracks = tracks;
+                header
+            }
+            Err(why) => {
+                debug!("conn#{} cannot play as fMP4: {why}", player.id);
+                context.refusal.set(Some(why));
+                // Its connection answers 415 (see `fmp4_refusal`).
+                player.outlet.finish();
+                return false;
+            }
         };
         // The first thing queued: there is room.
         player.needs_header = player.outlet.try_queue(header).is_err();

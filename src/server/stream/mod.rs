@@ -4,6 +4,7 @@
 
 pub(crate) mod events;
 pub(crate) mod fanout;
+pub(crate) mod first_bytes;
 pub(crate) mod kind;
 pub(crate) mod live_stream;
 pub(crate) mod local;
