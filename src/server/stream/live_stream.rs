@@ -1,5 +1,7 @@
-//! `Stream`: one live stream: its publisher, the caches a joining player
-//! needs, and its players' queues.
+//! `Stream`: one live stream: who publishes it, the players joining it,
+//! and each frame's way from the publisher to them. What it keeps for
+//! joiners is in `cache`, the players' timestamps in `timeline`, an HTTP
+//! player's first bytes in `first_bytes`, and its figures in `stats`.
 //!
 //! Each frame is chunked once ([`prechunk`]) into an `Arc<[u8]>` that every
 //! RTMP player shares; other kinds of players (HTTP-FLV) share the form
@@ -16,7 +18,6 @@
 //! player then gets them in one write.
 
 use std::cell::Cell;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,65 +31,20 @@ use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
-use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
+use crate::protocol::message::{MEDIA_STREAM_ID, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
+use crate::server::stream::cache::{Cache, CacheError};
+use crate::server::stream::config::StreamConfig;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::fanout::{Fanout, Flush};
-use crate::server::stream::first_bytes::{first_bytes, fmp4_init, fmp4_tracks, track_bit};
+use crate::server::stream::first_bytes::{first_bytes, fmp4_init, track_bit};
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::long_gop::LongGop;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
 use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
 use crate::server::stream::timeline::{Fragments, Timeline};
-use crate::server::stream::wire::{Chunks, FORMS, Form, Wire};
-
-/// Stream settings taken from `Config`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StreamConfig {
-    pub(crate) chunk_size: u32,
-    pub(crate) gop_cache: bool,
-    pub(crate) gop_max_frames: usize,
-    /// Bytes the caches together may hold: metadata, every track's
-    /// sequence headers, the GOP.
-    pub(crate) cache_max_bytes: usize,
-    /// Tracks, audio and video together, whose sequence headers are kept.
-    pub(crate) max_tracks: usize,
-    /// A player is disconnected once more frames than this were dropped
-    /// for it while its connection thread wrote nothing...
-    pub(crate) max_dropped_in_a_row: u64,
-    /// ...and it wrote nothing for this long either.
-    pub(crate) min_stall: Duration,
-    /// How long frames may wait to be written together; zero writes them
-    /// at the end of the read that brought them.
-    pub(crate) merge_write: Duration,
-}
-
-/// Why a publisher's metadata or sequence header could not be cached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CacheError {
-    /// More tracks than `max_tracks` sent a sequence header.
-    TooManyTracks { limit: usize },
-    /// Metadata and sequence headers together passed the cache budget.
-    OverBudget { bytes: usize, limit: usize },
-    /// Another publisher took the stream over.
-    Replaced,
-}
-
-impl fmt::Display for CacheError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CacheError::TooManyTracks { limit } => {
-                write!(f, "sequence headers for more than {limit} tracks")
-            }
-            CacheError::OverBudget { bytes, limit } => write!(
-                f,
-                "metadata and sequence headers of {bytes} bytes exceed the stream cache limit of {limit}"
-            ),
-            CacheError::Replaced => write!(f, "another publisher took the stream over"),
-        }
-    }
-}
+use crate::server::stream::wire::{Chunks, FORMS, Form, Wire, user_control};
 
 struct Player {
     id: ConnId,
@@ -114,35 +70,23 @@ struct State {
     publisher_info: Option<(PublisherInfo, Instant)>,
     video: Option<VideoDescription>,
     audio: Option<AudioDescription>,
-    /// The MSE codecs of the fMP4 tracks (`avc1.64001f,mp4a.40.2`).
-    mse_codecs: Option<String>,
     recv_bytes: u64,
     /// Players disconnected for falling too far behind.
     slow_disconnected: u64,
     /// Counted where frames are handed over, some under a shared borrow.
     send_bytes: Cell<u64>,
     rates: Rates,
-    metadata: Option<Arc<Wire>>,
-    /// The latest codec configuration per kind and track (E-RTMP
-    /// multitrack streams configure each track apart), in arrival order.
-    headers: Vec<((FrameKind, u8), Arc<Wire>)>,
-    /// Bytes of `metadata` and `headers`.
-    header_bytes: usize,
+    /// Metadata, sequence headers and the GOP, for joining players.
+    cache: Cache,
     has_video: bool,
     /// The tracks the metadata announced or media showed so far.
     tracks: Tracks,
-    /// The fMP4 tracks the current sequence headers configure, as bits.
-    fmp4_tracks: u8,
     /// Why the last fMP4 player could not get an init segment.
     fmp4_refusal: Cell<Option<String>>,
     /// Where each fMP4 fragment sits.
     fragments: Fragments,
     /// The publisher's keyframe interval, told once when long.
     long_gop: LongGop,
-    /// The frames since the last keyframe, keyframe first; empty when
-    /// caching is off or the GOP outgrew its bounds.
-    gop: Vec<Arc<Wire>>,
-    gop_bytes: usize,
     players: Vec<Player>,
     frames: u64,
     last_timestamp: RtmpTime,
@@ -163,11 +107,6 @@ enum Role {
 }
 
 impl State {
-    fn clear_gop(&mut self) {
-        self.gop.clear();
-        self.gop_bytes = 0;
-    }
-
     /// Queues a user control event (chunked once) to every RTMP player
     /// with room.
     fn tell_players(&self, event: UserControl) {
@@ -180,20 +119,15 @@ impl State {
     /// Forgets what the publisher configured: the next one's codecs may
     /// differ.
     fn forget_publisher(&mut self) {
-        self.metadata = None;
-        self.headers.clear();
-        self.header_bytes = 0;
+        self.cache.forget();
         self.has_video = false;
         self.tracks = Tracks::default();
-        self.fmp4_tracks = 0;
         self.fmp4_refusal.set(None);
         self.publisher_info = None;
         self.video = None;
         self.audio = None;
-        self.mse_codecs = None;
         self.fragments.forget_durations();
         self.long_gop = LongGop::default();
-        self.clear_gop();
     }
 
     /// Lets go of every HTTP player: its body ends once what is queued is
@@ -345,7 +279,7 @@ impl Stream {
         state.publisher?;
         let why = state.fmp4_refusal.take();
         state.fmp4_refusal.set(why.clone());
-        why.or_else(|| fmp4_init(&state.headers, None).err())
+        why.or_else(|| fmp4_init(&state.cache.headers, None).err())
     }
 
     /// Adds a player; it gets the cached metadata, sequence headers and GOP
@@ -364,21 +298,21 @@ impl Stream {
         };
         let context = SendContext {
             tracks: state.tracks,
-            headers: &state.headers,
+            headers: &state.cache.headers,
             refusal: &state.fmp4_refusal,
             sent: &state.send_bytes,
         };
-        if let Some(metadata) = &state.metadata {
+        if let Some(metadata) = &state.cache.metadata {
             send(&mut player, metadata, &context);
         }
-        if state.has_video && state.gop.is_empty() {
+        if state.has_video && state.cache.gop.is_empty() {
             // No cached GOP to start from: wait for the next keyframe (it
             // brings the sequence headers along) rather than show a player
             // frames it cannot decode.
             player.skipping = true;
         } else {
-            let headers = state.headers.iter().map(|(_, wire)| wire);
-            for wire in headers.chain(&state.gop) {
+            let headers = state.cache.headers.iter().map(|(_, wire)| wire);
+            for wire in headers.chain(&state.cache.gop) {
                 send(&mut player, wire, &context);
             }
         }
@@ -414,7 +348,7 @@ impl Stream {
             .publisher
             .zip(state.publisher_info.as_ref())
             .map(|(id, (info, since))| PublisherStats::new(id, info, *since));
-        let tracks = TrackStats::of(&state.headers);
+        let tracks = TrackStats::of(&state.cache.headers);
         StreamStats {
             id: self.id,
             key: self.key.clone(),
@@ -428,15 +362,19 @@ impl Stream {
             publisher,
             video: state.video.clone(),
             audio: state.audio.clone(),
-            mse_type: state.mse_codecs.as_ref().map(|c| format!("video/mp4; codecs=\"{c}\"")),
+            mse_type: state
+                .cache
+                .mse_codecs
+                .as_ref()
+                .map(|c| format!("video/mp4; codecs=\"{c}\"")),
             recv_bytes: state.recv_bytes,
             send_bytes: state.send_bytes.get(),
             kbps_in,
             kbps_out,
             slow_disconnected: state.slow_disconnected,
             bw_10s,
-            gop_frames: state.gop.len(),
-            gop_bytes: state.gop_bytes,
+            gop_frames: state.cache.gop.len(),
+            gop_bytes: state.cache.gop_bytes,
             tracks,
         }
     }
@@ -510,10 +448,12 @@ impl Stream {
                 .flatten();
             let wire = Wire::new(chunks, self.config.chunk_size, placement);
             let role = if frame.kind == FrameKind::Metadata || is_header {
-                self.cache_header(state, frame.kind, tag.map_or(0, |t| t.track), &wire)?;
+                state
+                    .cache
+                    .keep_header(frame.kind, tag.map_or(0, |t| t.track), &wire, &self.config)?;
                 Role::Header
             } else {
-                self.cache_gop(state, &wire, is_keyframe);
+                state.cache.keep_in_gop(&wire, is_keyframe, &self.config);
                 // Where a decoder can start: a keyframe, or any audio frame
                 // of a stream without video.
                 let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
@@ -551,46 +491,6 @@ impl Stream {
         );
     }
 
-    /// Keeps metadata or a track's sequence header for joining players,
-    /// within the track limit and the cache budget (the GOP gives way).
-    fn cache_header(&self, state: &mut State, kind: FrameKind, track: u8, wire: &Arc<Wire>) -> Result<(), CacheError> {
-        let index = state.headers.iter().position(|(k, _)| *k == (kind, track));
-        let replaced = match (kind, index) {
-            (FrameKind::Metadata, _) => state.metadata.as_ref().map_or(0, |m| m.len()),
-            (_, Some(i)) => state.headers[i].1.len(),
-            (_, None) if state.headers.len() >= self.config.max_tracks => {
-                return Err(CacheError::TooManyTracks {
-                    limit: self.config.max_tracks,
-                });
-            }
-            (_, None) => 0,
-        };
-        let header_bytes = state.header_bytes - replaced + wire.len();
-        if header_bytes > self.config.cache_max_bytes {
-            return Err(CacheError::OverBudget {
-                bytes: header_bytes,
-                limit: self.config.cache_max_bytes,
-            });
-        }
-        state.header_bytes = header_bytes;
-        match (kind, index) {
-            (FrameKind::Metadata, _) => state.metadata = Some(wire.clone()),
-            (_, Some(i)) => state.headers[i].1 = wire.clone(),
-            (_, None) => state.headers.push(((kind, track), wire.clone())),
-        }
-        if kind != FrameKind::Metadata {
-            let tracks = fmp4_tracks(&state.headers, None).0;
-            state.fmp4_tracks = tracks.iter().fold(0, |bits, t| bits | track_bit(t.id));
-            let codecs: Vec<&str> = tracks.iter().map(|t| t.codec.as_str()).collect();
-            state.mse_codecs = (!codecs.is_empty()).then(|| codecs.join(","));
-        }
-        if state.header_bytes + state.gop_bytes > self.config.cache_max_bytes {
-            // Too much to replay: a joining player waits for the next keyframe.
-            state.clear_gop();
-        }
-        Ok(())
-    }
-
     /// Hands the pending frames to every player once the oldest has waited
     /// `merge_write` (at once when that is zero). The publisher's
     /// connection calls this after each read: frames that arrived in one
@@ -622,7 +522,7 @@ impl Stream {
         let sent_before = state.send_bytes.get();
         let context = SendContext {
             tracks: state.tracks,
-            headers: &state.headers,
+            headers: &state.cache.headers,
             refusal: &state.fmp4_refusal,
             sent: &state.send_bytes,
         };
@@ -633,7 +533,7 @@ impl Stream {
             let joined_at = std::mem::take(&mut player.joined_at);
             // An fMP4 player whose init segment lacks a track the stream
             // now has must not get that track's frames.
-            let all_tracks = !player.outlet.form().is_fmp4() || player.fmp4_tracks == state.fmp4_tracks;
+            let all_tracks = !player.outlet.form().is_fmp4() || player.fmp4_tracks == state.cache.fmp4_tracks;
             let takes_all = joined_at == 0 && !player.skipping && !player.needs_header && all_tracks;
             if takes_all && player.outlet.queued() == 0 {
                 forms[player.outlet.form() as usize] = true;
@@ -714,25 +614,6 @@ impl Stream {
         }
         send(player, wire, context)
     }
-
-    fn cache_gop(&self, state: &mut State, wire: &Arc<Wire>, is_keyframe: bool) {
-        if !self.config.gop_cache {
-            return;
-        }
-        if is_keyframe {
-            state.clear_gop();
-        } else if state.gop.is_empty() {
-            return; // no keyframe yet: nothing a player could start from
-        }
-        let budget = self.config.cache_max_bytes - state.header_bytes;
-        if state.gop.len() >= self.config.gop_max_frames || state.gop_bytes + wire.len() > budget {
-            // Too long to replay: a joining player waits for the next keyframe.
-            state.clear_gop();
-            return;
-        }
-        state.gop.push(wire.clone());
-        state.gop_bytes += wire.len();
-    }
 }
 
 /// What a joining HTTP player's first bytes are made from.
@@ -808,20 +689,6 @@ fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
     }
 }
 
-fn user_control(event: UserControl) -> Chunks {
-    let mut payload = Vec::new();
-    Message::UserControl(event).encode(&mut payload);
-    prechunk(
-        SharedCsid::Control,
-        RtmpTime::ZERO,
-        type_id::USER_CONTROL,
-        0,
-        &payload,
-        u32::MAX,
-    )
-    .into()
-}
-
 // The tests of `cache` and `timeline` drive a stream too: what those keep
 // shows in what the players get.
 #[cfg(test)]
@@ -834,6 +701,7 @@ mod tests {
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
     use crossbeam_channel::Receiver;
+    use parking_lot::{MappedMutexGuard, MutexGuard};
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
 
@@ -905,6 +773,16 @@ mod tests {
 
         pub(crate) fn try_start_publish(&self, id: ConnId, info: PublisherInfo) -> bool {
             self.start_publish(id, info, false) == Start::Started
+        }
+
+        /// The stream's settings, to change before it runs.
+        pub(crate) fn config_mut(&mut self) -> &mut StreamConfig {
+            &mut self.config
+        }
+
+        /// What the stream has cached.
+        pub(crate) fn cache(&self) -> MappedMutexGuard<'_, Cache> {
+            MutexGuard::map(self.state.lock(), |state| &mut state.cache)
         }
     }
 
@@ -1077,46 +955,6 @@ mod tests {
         assert_eq!(player.received(2), vec![(0x17, 10), (0x27, 20)]);
         assert_eq!(player.queued(), vec![], "only StreamEOF queued");
         assert_eq!(late.received(1), vec![]);
-    }
-
-    #[test]
-    fn tracks_past_the_limit_and_headers_past_the_budget_are_errors() {
-        let mut stream = stream(1000);
-        stream.config.max_tracks = 1;
-        assert!(stream.try_start_publish(1, publisher()));
-        stream.push_now(video(0, 0x17, 0)).unwrap();
-        stream.push_now(video(1, 0x17, 0)).unwrap(); // the same track again
-        let audio_header = Frame {
-            kind: FrameKind::Audio,
-            timestamp: RtmpTime(0),
-            payload: vec![0xAF, 0, 0x12, 0x10],
-        };
-        assert_eq!(
-            stream.push_now(audio_header),
-            Err(CacheError::TooManyTracks { limit: 1 })
-        );
-        let mut big = video(2, 0x17, 0);
-        big.payload.resize(2 << 20, 0);
-        assert!(matches!(
-            stream.push_now(big),
-            Err(CacheError::OverBudget { limit: 1048576, .. })
-        ));
-    }
-
-    #[test]
-    fn the_gop_gives_way_to_headers_within_the_budget() {
-        let stream = stream(1000);
-        assert!(stream.try_start_publish(1, publisher()));
-        let mut key = video(0, 0x17, 1);
-        key.payload.resize(600 * 1024, 0);
-        stream.publish(key);
-        assert_eq!(stream.state.lock().gop.len(), 1);
-        let mut header = video(1, 0x17, 0);
-        header.payload.resize(600 * 1024, 0);
-        stream.publish(header);
-        let state = stream.state.lock();
-        assert!(state.gop.is_empty(), "1.2 MiB of header and GOP pass the 1 MiB budget");
-        assert!(state.header_bytes > 600 * 1024);
     }
 
     #[test]

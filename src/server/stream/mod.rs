@@ -1,7 +1,11 @@
 //! One live stream and its players: the `registry` of streams, each
-//! `live_stream`'s caches and fan-out, the players' queues (`outlet`) and
-//! the bytes each takes (`wire`), and what happens to them (`events`).
+//! `live_stream`'s publishing and fan-out, what it keeps for joiners
+//! (`cache`), its players' `timeline`, a joiner's `first_bytes`, its
+//! `stats`, the players' queues (`outlet`) and the bytes each takes
+//! (`wire`), and what happens to them (`events`).
 
+pub(crate) mod cache;
+pub(crate) mod config;
 pub(crate) mod events;
 pub(crate) mod fanout;
 pub(crate) mod first_bytes;
@@ -17,6 +21,7 @@ pub(crate) mod timeline;
 pub(crate) mod wire;
 pub(crate) mod writer;
 
-pub(crate) use live_stream::{CacheError, StreamConfig};
+pub(crate) use cache::CacheError;
+pub(crate) use config::StreamConfig;
 pub(crate) use stats::PublisherInfo;
 pub use stats::{PlayerCounts, PublisherStats, StreamStats, TrackStats};

@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::media::{Frame, StreamKey};
+use crate::server::stream::cache::CacheError;
+use crate::server::stream::config::StreamConfig;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::live_stream::{CacheError, Start, Stream, StreamConfig};
+use crate::server::stream::live_stream::{Start, Stream};
 use crate::server::stream::outlet::Outlet;
 use crate::server::stream::stats::{PublisherInfo, StreamStats};
 

@@ -9,8 +9,9 @@ use std::sync::{Arc, OnceLock};
 
 use crate::media::fmp4::{self, Placement};
 use crate::media::{FrameKind, flv};
-use crate::protocol::chunk::{Prechunked, unprechunk};
-use crate::protocol::message::type_id;
+use crate::protocol::chunk::{Prechunked, SharedCsid, prechunk, unprechunk};
+use crate::protocol::message::{Message, UserControl, type_id};
+use crate::protocol::time::RtmpTime;
 use crate::server::stream::kind::ClientKind;
 
 /// Bytes ready for a player's socket, shared by every player of a form.
@@ -159,11 +160,24 @@ pub(crate) fn chunk(bytes: &[u8]) -> Vec<u8> {
 /// The last chunk of a chunked body, with no trailers.
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
+/// A user control event as RTMP chunks, made once for every RTMP player.
+pub(crate) fn user_control(event: UserControl) -> Chunks {
+    let mut payload = Vec::new();
+    Message::UserControl(event).encode(&mut payload);
+    prechunk(
+        SharedCsid::Control,
+        RtmpTime::ZERO,
+        type_id::USER_CONTROL,
+        0,
+        &payload,
+        u32::MAX,
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::chunk::{SharedCsid, prechunk};
-    use crate::protocol::time::RtmpTime;
 
     #[test]
     fn chunks_are_framed_in_hex() {
