@@ -5,25 +5,22 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use argh::FromArgs;
-use settings::{AppSettings, KeyLines, Settings};
-
-mod settings;
-mod token_file;
-use crossbeam_channel::{Receiver, RecvTimeoutError};
-use log::{error, warn};
+use log::error;
 use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::media::recording::{Container, Keep, Rotation};
-use rustic_rtmp::{
-    Access, App, Cidr, Config, ConfigError, ConfigProblem, Hooks, HttpBind, Record, Server, ServerHandle, TlsBind,
-};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
-use signal_hook::iterator::Signals;
+use rustic_rtmp::{Access, App, Cidr, Config, ConfigError, ConfigProblem, Hooks, HttpBind, Record, Server, TlsBind};
+
+use cli::file::{AppSettings, KeyLines, Settings};
+use cli::malloc::restart_with_malloc_settings;
+use cli::nofile::raise_open_file_limit;
+use cli::{report, signals, token_file, with_causes};
+
+mod cli;
 
 /// The HTTP port when none is given, as SRS and MediaMTX use.
 const DEFAULT_HTTP_PORT: u16 = 8080;
@@ -356,12 +353,8 @@ fn main() -> ExitCode {
         }
     };
     // Signals are registered before the server starts so none is missed.
-    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1]) {
-        Ok(signals) => signals,
-        Err(e) => {
-            error!("cannot handle signals: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(signals) = signals::register() else {
+        return ExitCode::FAILURE;
     };
     raise_open_file_limit(config.max_connections);
     let mut server = match Server::start(config) {
@@ -372,29 +365,10 @@ fn main() -> ExitCode {
         }
     };
     let token_kept = (args.api_token.as_deref() == Some("auto"))
-        .then(|| tell_api_token(&server))
+        .then(|| token_file::tell_api_token(&server))
         .flatten();
-    // Dropped, it stops the helper threads.
-    let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
-    std::thread::scope(|scope| {
-        scope.spawn(|| trim_after_closes(&server, &stopped));
-        if let Some(path) = args.config.as_deref().filter(|_| !args.no_config_watch) {
-            scope.spawn(|| watch_config(&server, path, &stopped));
-        }
-        for signal in signals.forever() {
-            if signal == SIGHUP {
-                reload(&server, "SIGHUP");
-                continue;
-            }
-            if signal == SIGUSR1 {
-                server.drain(true);
-                continue;
-            }
-            log::info!("signal {signal}: shutting down");
-            break;
-        }
-        drop(stop);
-    });
+    let watched = args.config.as_deref().filter(|_| !args.no_config_watch);
+    signals::serve(&server, signals, watched);
     // Returns once recordings are finished and the done hooks told (2 s
     // at most): exiting sooner would leave `.part` files behind.
     server.shutdown();
@@ -402,29 +376,6 @@ fn main() -> ExitCode {
         let _ = std::fs::remove_file(path);
     }
     ExitCode::SUCCESS
-}
-
-/// Logs `--api-token auto`'s token once and keeps it in a file beside the
-/// API's port; returns the file, removed at the stop.
-fn tell_api_token(server: &ServerHandle) -> Option<PathBuf> {
-    let token = token_file::auto();
-    let Some(addr) = server.api_addr().or(server.http_addr()) else {
-        log::info!("API token (the API is not served: no HTTP): {token}");
-        return None;
-    };
-    match token_file::keep(token, addr.port()) {
-        Ok(path) => {
-            log::info!(
-                "API token, for Authorization: Bearer (also in {}): {token}",
-                path.display()
-            );
-            Some(path)
-        }
-        Err(e) => {
-            warn!("API token: {token} (cannot keep it in a file: {e})");
-            None
-        }
-    }
 }
 
 /// What a config file holds beyond the flags' values.
@@ -500,7 +451,7 @@ fn key_of(field: &str) -> &str {
 /// what the flags cannot hold (see `merge`).
 fn load_file(args: &mut Args) -> Result<FileOnly, String> {
     match args.config.clone() {
-        Some(path) => settings::read(&path).map(|file| merge(args, file)),
+        Some(path) => cli::file::read(&path).map(|file| merge(args, file)),
         None => Ok(FileOnly::default()),
     }
 }
@@ -833,126 +784,6 @@ fn app_record(
     record(name, dir, &keep, &format, &path, rotation)
 }
 
-/// On SIGHUP or a change of the file (`why`): reads the flags and the
-/// config file again and puts the result in force for new connections; a
-/// file that does not check out changes nothing.
-fn reload(server: &ServerHandle, why: &str) {
-    let mut args: Args = argh::from_env();
-    let Some(path) = &args.config else {
-        warn!("{why}: there is no --config file to read again");
-        return;
-    };
-    // An empty file is a file being written, or one wiped by mistake:
-    // taken as it is, it would drop every key and list at once.
-    if std::fs::read_to_string(path).is_ok_and(|text| text.trim().is_empty()) {
-        error!(
-            "reload refused, the settings in force stay: {} is empty",
-            path.display()
-        );
-        return;
-    }
-    match load_file(&mut args).and_then(|file| build_config(&args, file)) {
-        Ok(config) => server.reload(config),
-        // On one line: the file's snippet comes on several.
-        Err(e) => error!(
-            "reload refused, the settings in force stay: {}",
-            e.split_whitespace().collect::<Vec<_>>().join(" ")
-        ),
-    }
-}
-
-/// How often the config file is looked at.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
-
-/// Until `stop`, reloads when the config file at `path` changes (its
-/// modification time or length), as SIGHUP does: saving the file is
-/// enough, as with MediaMTX (and SRS's `inotify_auto_reload`). A change
-/// is read once the file has stayed the same for two looks, so a file
-/// caught half written (an editor truncates, then writes) is not applied:
-/// a truncated file that still parsed once dropped the publish key for a
-/// second, and a keyless publisher got in and stayed.
-fn watch_config(server: &ServerHandle, path: &Path, stop: &Receiver<()>) {
-    let stamp = || std::fs::metadata(path).ok().map(|m| (m.modified().ok(), m.len()));
-    let mut seen = stamp();
-    let mut settling = None;
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATCH_EVERY) {
-        let now = stamp();
-        if now == seen {
-            settling = None;
-        } else if settling != Some(now) {
-            settling = Some(now);
-        } else {
-            seen = now;
-            settling = None;
-            if seen.is_some() {
-                log::info!("{} changed: reading it again", path.display());
-                reload(server, "the config file changed");
-            }
-        }
-    }
-}
-
-/// How often the binary looks whether connections closed.
-const TRIM_EVERY: Duration = Duration::from_secs(10);
-
-/// Every `TRIM_EVERY` until `stop`, gives the kernel back the memory that
-/// connections which closed since the last look had freed. glibc returns
-/// only the top of each arena by itself, and the stream's frames, long
-/// lived, sit above what players free: 10 s after 1200 players came and
-/// went in waves, RSS stayed 3.7 MB above where it started, 0.2 MB after a
-/// trim (scripts/soak.sh, 30 minutes: +5.4 MB without).
-fn trim_after_closes(server: &ServerHandle, stop: &Receiver<()>) {
-    let mut open = server.connections();
-    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(TRIM_EVERY) {
-        let now = server.connections();
-        if now < open {
-            release_freed_memory();
-        }
-        open = now;
-    }
-}
-
-#[cfg(target_env = "gnu")]
-#[allow(unsafe_code)]
-fn release_freed_memory() {
-    // SAFETY: malloc_trim takes no pointer and has no precondition; glibc
-    // locks each arena while it walks it, so it is safe beside every other
-    // thread's allocations.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Other C libraries keep no memory back the way glibc does.
-#[cfg(not(target_env = "gnu"))]
-fn release_freed_memory() {}
-
-/// Descriptors the server needs besides one per connection: the listener,
-/// stdio, files it reads, the signal pipe, with room.
-const SPARE_FILES: u64 = 64;
-
-/// Raises the soft limit on open files to the hard limit (the usual soft
-/// limit of 1024 would cap the server near 1000 connections whatever
-/// --max-connections says), and warns when even that cannot hold
-/// `max_connections`: each takes one descriptor. (HTTP's own limit is
-/// left out: with both at their defaults a common hard limit of 20000
-/// would warn at every start.)
-fn raise_open_file_limit(max_connections: usize) {
-    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(e) => {
-            warn!("cannot raise the open-file limit: {e}");
-            return;
-        }
-    };
-    let fits = limit.saturating_sub(SPARE_FILES);
-    if fits < max_connections as u64 {
-        warn!(
-            "the open-file limit of {limit} fits about {fits} connections, fewer than --max-connections {max_connections}; raise it (ulimit -Hn) to serve them all"
-        );
-    }
-}
-
 /// A secret from its key (`publish_key`), its file (the key's
 /// `_file`, first line) or its environment variable, in that order; more
 /// than one is an error. `name` names a key in errors.
@@ -1164,87 +995,6 @@ fn read_users(name: &str, path: &Path) -> Result<Vec<(String, String)>, String> 
         .collect()
 }
 
-/// Logs an error with each of its causes.
-fn report(e: &dyn std::error::Error) {
-    error!("{}", with_causes(e));
-}
-
-/// An error's text followed by each of its causes'.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
-/// glibc settings for a thread per connection (see
-/// `restart_with_malloc_settings`).
-const MALLOC_SETTINGS: [(&str, &str); 3] = [
-    ("glibc.malloc.tcache_count", "0"),
-    ("glibc.malloc.arena_max", "2"),
-    ("glibc.pthread.stack_cache_size", "0"),
-];
-
-/// Runs this program again, in place (same process id), with glibc's
-/// allocator set for a thread per connection; what `GLIBC_TUNABLES`
-/// already sets is kept:
-/// - no per-thread caches of freed blocks (`tcache_count=0`): each kept up
-///   to seven freed blocks of every small size it ever freed, out of reach
-///   of other threads, 8.5 KiB of RSS per idle player, a third of the total
-///   (bench, 1000 players); the publishing thread, which does the
-///   allocating, showed no cost without them;
-/// - two arenas, not sixteen (`arena_max=2`): freed memory spread over
-///   fewer arenas is reused sooner as players come and go;
-/// - no cache of exited threads' stacks (`stack_cache_size=0`): glibc kept
-///   up to 40 MiB of them, with 12 KiB each still resident.
-///
-/// With the last two, RSS 10 s after 1200 players came and went in waves
-/// fell from 6.2-6.5 to 2.6-3.7 MB over what it was before. glibc reads
-/// these only at start, hence the exec. Elsewhere than glibc the variable
-/// means nothing.
-fn restart_with_malloc_settings() {
-    // Set in the restarted program: never restart twice, whatever the C
-    // library made of the variable (glibc 2.36 shows only its first
-    // setting to /proc/PID/environ, though it applies them all).
-    const RESTARTED: &str = "RUSTIC_RTMP_MALLOC_SET";
-    if std::env::var_os(RESTARTED).is_some() {
-        return;
-    }
-    let given = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    let missing: Vec<String> = MALLOC_SETTINGS
-        .iter()
-        .filter(|(name, _)| !given.contains(name))
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    if missing.is_empty() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let tunables = [given]
-        .into_iter()
-        .filter(|g| !g.is_empty())
-        .chain(missing)
-        .collect::<Vec<_>>()
-        .join(":");
-    let mut args = std::env::args_os();
-    let mut command = Command::new(exe);
-    if let Some(arg0) = args.next() {
-        command.arg0(arg0);
-    }
-    // Returns only if the exec failed: go on as glibc is.
-    let e = command
-        .args(args)
-        .env("GLIBC_TUNABLES", &tunables)
-        .env(RESTARTED, "1")
-        .exec();
-    eprintln!("rustic_rtmp: could not restart with GLIBC_TUNABLES={tunables} ({e}); going on without");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1274,7 +1024,7 @@ mod tests {
             let key = flag.replace('-', "_");
             // A table is the wrong type for every key: the error must be
             // about the value, not an unknown key.
-            let error = settings::parse(&format!("{key} = {{}}")).unwrap_err();
+            let error = cli::file::parse(&format!("{key} = {{}}")).unwrap_err();
             assert!(!error.contains("unknown field"), "--{flag} has no key {key}: {error}");
         }
     }

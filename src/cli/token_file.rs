@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
+use log::warn;
+use rustic_rtmp::ServerHandle;
 
 /// This process's token, made the first time it is asked for: a reload
 /// keeps it.
@@ -51,4 +53,27 @@ pub(crate) fn keep(token: &str, port: u16) -> io::Result<PathBuf> {
         .open(&path)?;
     file.write_all(format!("{token}\n").as_bytes())?;
     Ok(path)
+}
+
+/// Logs `--api-token auto`'s token once and keeps it in a file beside the
+/// API's port; returns the file, removed at the stop.
+pub(crate) fn tell_api_token(server: &ServerHandle) -> Option<PathBuf> {
+    let token = auto();
+    let Some(addr) = server.api_addr().or(server.http_addr()) else {
+        log::info!("API token (the API is not served: no HTTP): {token}");
+        return None;
+    };
+    match keep(token, addr.port()) {
+        Ok(path) => {
+            log::info!(
+                "API token, for Authorization: Bearer (also in {}): {token}",
+                path.display()
+            );
+            Some(path)
+        }
+        Err(e) => {
+            warn!("API token: {token} (cannot keep it in a file: {e})");
+            None
+        }
+    }
 }
