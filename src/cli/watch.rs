@@ -12,13 +12,14 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use log::{error, warn};
 use rustic_rtmp::ServerHandle;
 
-use crate::{Args, build_config, load_file};
+use super::config::Settings;
+use super::defs::Args;
 
 /// On SIGHUP or a change of the file (`why`): reads the flags and the
 /// config file again and puts the result in force for new connections; a
 /// file that does not check out changes nothing.
 pub(crate) fn reload(server: &ServerHandle, why: &str) {
-    let mut args: Args = argh::from_env();
+    let args: Args = argh::from_env();
     let Some(path) = &args.config else {
         warn!("{why}: there is no --config file to read again");
         return;
@@ -32,7 +33,7 @@ pub(crate) fn reload(server: &ServerHandle, why: &str) {
         );
         return;
     }
-    match load_file(&mut args).and_then(|file| build_config(&args, file)) {
+    match Settings::load(args).and_then(|settings| settings.config()) {
         Ok(config) => server.reload(config),
         // On one line: the file's snippet comes on several.
         Err(e) => error!(
