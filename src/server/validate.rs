@@ -15,12 +15,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::client::{RtmpUrl, shown};
 use crate::config::{App, Config, Hooks};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::media::StreamKey;
 use crate::media::hls::Variant;
-use crate::server::relay::push;
+use crate::server::relay::push::{self, dialable, shown};
 
 /// Most bytes of an outgoing chunk: RTMP 1.0 §5.4.1 keeps the size to 31 bits.
 const MAX_CHUNK_SIZE: u32 = 0x7FFF_FFFF;
@@ -77,7 +76,7 @@ impl Config {
         }
         for url in &self.pull_static {
             // Pulled as written: no name is added.
-            if RtmpUrl::parse(url).is_err() {
+            if !dialable(url) {
                 return Err(error(
                     "pull_static",
                     format!("{:?}", shown(url)),
@@ -118,10 +117,7 @@ fn check_app(app: &App) -> Result<(), ConfigError> {
     // to a URL without one.
     let key = StreamKey::new("app", "name");
     for (field, urls) in [("push", &app.push), ("pull", &app.pull)] {
-        if let Some(url) = urls
-            .iter()
-            .find(|url| RtmpUrl::parse(&push::target(url, &key)).is_err())
-        {
+        if let Some(url) = urls.iter().find(|url| !dialable(&push::target(url, &key))) {
             return Err(ConfigError {
                 app: None,
                 field,

@@ -127,6 +127,12 @@ impl Push {
     }
 }
 
+/// Whether the relays can dial `url`: an `rtmp://` or `rtmps://` URL
+/// with a host, an application and a stream (`Config::validate` asks).
+pub(crate) fn dialable(url: &str) -> bool {
+    RtmpUrl::parse(url).is_ok()
+}
+
 /// The URL a stream is pushed to: `{app}` and `{name}` replaced, and the
 /// local name added when the URL names no stream (`rtmp://host/app`), as
 /// nginx-rtmp does.
