@@ -51,7 +51,11 @@ start_server() { # name port [http_port] [tls_port] -> echoes pid
       local flags="--max-connections 10100 ${RUSTIC_FLAGS:-}"
       # Every load-tool player comes from 127.0.0.1: lift HTTP's per-address
       # limit (builds older than that limit have no such flag).
-      if "${RUSTIC_BIN:-target/release/rustic_rtmp}" --help | grep -q -- --http-max-connections-per-ip; then
+      # (The help is read whole first: `grep -q` quitting early would make
+      # the binary's next write fail, and pipefail read that as no flag.)
+      local help
+      help=$("${RUSTIC_BIN:-target/release/rustic_rtmp}" --help)
+      if [[ $help == *--http-max-connections-per-ip* ]]; then
         flags="$flags --http-max-connections 10100 --http-max-connections-per-ip 0"
       fi
       if [ -n "${3:-}" ]; then flags="$flags --http-port $3"; else flags="$flags --no-http"; fi
