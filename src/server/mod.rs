@@ -204,7 +204,7 @@ impl Server {
     pub fn start(config: Config) -> Result<ServerHandle, Error> {
         config.validate()?;
         let addr = config.bind;
-        let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
+        let listener = net::listener::listen(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
         let http_bind = config.http;
         let api_bind = config.api_bind;
@@ -325,7 +325,7 @@ impl Server {
         handle.wings.pulls.start_static(&handle.wings.live());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
-            let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
+            let listener = net::listener::listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
             handle.accept(listener, local, ("rtmps", Door::Rtmp), move |socket, client| {
                 rtmp::rtmps::serve(socket, client, door.clone())
@@ -355,7 +355,7 @@ impl Server {
             info!("listening for HTTP on {addr}");
         }
         if let Some(addr) = api_bind {
-            let listener = listen(addr).map_err(|source| Error::Bind { addr, source })?;
+            let listener = net::listener::listen(addr).map_err(|source| Error::Bind { addr, source })?;
             let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
             handle.accept(listener, local, ("api", Door::Http), move |socket, client| {
                 http::connection::serve_api(socket, client, door.clone())
@@ -367,27 +367,10 @@ impl Server {
     }
 }
 
-/// Connections the kernel queues for a listener before `accept` takes
-/// them. std listens with 128: a flash crowd (a thousand viewers joining
-/// in a second) overflows that faster than one thread accepts, and each
-/// connection the kernel drops waits a second for its SYN to be sent
-/// again. nginx uses 511; the kernel caps it at `net.core.somaxconn`.
-const BACKLOG: i32 = 1024;
-
-/// A listener on `addr` with `BACKLOG`, address reuse on as std has it.
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(BACKLOG)?;
-    Ok(socket.into())
-}
-
 /// Binds the HTTP listener; `None` when an optional address is taken.
 fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error> {
     let addr = bind.addr;
-    let bound = listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
+    let bound = net::listener::listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
     match bound {
         Ok((local, listener)) => Ok(Some((listener, local))),
         Err(source) if bind.required => Err(Error::Bind { addr, source }),

@@ -15,6 +15,23 @@ use crate::server::net::log_limit::LogLimit;
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Connections the kernel queues for a listener before `accept` takes
+/// them. std listens with 128: a flash crowd (a thousand viewers joining
+/// in a second) overflows that faster than one thread accepts, and each
+/// connection the kernel drops waits a second for its SYN to be sent
+/// again. nginx uses 511; the kernel caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 1024;
+
+/// A listener on `addr` with `BACKLOG`, address reuse on as std has it.
+pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Accepts until `stopping` is set (and a connection wakes it), handing
 /// each socket and its peer's address to `accepted`.
 pub(crate) fn run(listener: TcpListener, stopping: &AtomicBool, mut accepted: impl FnMut(Arc<TcpStream>, SocketAddr)) {
