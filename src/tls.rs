@@ -12,6 +12,16 @@
 //! moves bytes both ways with non-blocking I/O and `poll`, holding at most
 //! `BUFFER` bytes each way, so a peer that stops reading fills the pair
 //! and the RTMP side sees a slow player, as it would without TLS.
+//! `BUFFER` is 64 KiB, rustls's own buffer limit alike. The plaintext end
+//! is registered under the peer's real address.
+//!
+//! The RTMPS listener's thread for a socket does the TLS handshake, starts
+//! the RTMP connection's thread on the pair and becomes the pump; the
+//! client side starts a pump for `rtmps://` and hands the client the
+//! plaintext end. Pairs come from one loopback listener, made one at a
+//! time so that each accept takes its own connect. The price: one more
+//! thread and two more descriptors per RTMPS connection, and a copy each
+//! way (see the crate's `manual` for what that costs per byte).
 
 use std::fmt;
 use std::fs;

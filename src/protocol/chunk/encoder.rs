@@ -1,5 +1,10 @@
 //! `ChunkEncoder`: messages to chunks with header compression, and
 //! `prechunk` for frames shared by many players.
+//!
+//! Frames chunked once for every player can only use the chunk streams of
+//! `SharedCsid` (control, metadata, audio, video), and a player's own
+//! encoder (`ChunkEncoder::beside_prechunked`) writes fmt 0 headers there,
+//! so it never compresses against bytes it did not write.
 
 use std::collections::HashMap;
 
