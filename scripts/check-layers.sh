@@ -2,7 +2,7 @@
 # Fails when a pure layer (protocol, media, session) or a root module that
 # must stay free of I/O (config.rs, error.rs, fuzz.rs) reaches for sockets,
 # files, threads, clocks, locks, atomics, channels, system crates, or a
-# layer above it: see the README's Architecture section.
+# layer above it: see the crate docs' Layers (src/lib.rs, `cargo doc --open`).
 #
 #   scripts/check-layers.sh              # check src/
 #   scripts/check-layers.sh --self-test  # the probe in scripts/layer-probe

@@ -11,7 +11,14 @@
 # RSS is read just before each wave joins (the end of the previous full
 # wave). It prints RSS before the first player came, the trend of those
 # readings from the first full 600 on (least squares, MB per 10 minutes),
-# and RSS 10 s after the last player left.
+# and RSS 10 s after the last player left. A server that keeps what
+# players leave behind shows as a rising trend and an end well above the
+# start. RSS is VmRSS from /proc/PID/status. How much the trend varies
+# between runs of one build has not been measured: run each build twice
+# before reading a small trend as a leak. The last 30-minute run's
+# figures (+0.23 MB per 10 minutes, 0.3 MB above the start at the end)
+# and the glibc settings they led to are in the crate docs
+# (`cargo doc --open`, manual::measured and manual::architecture).
 #
 #   scripts/soak.sh                                   # 30 minutes
 #   SOAK_MINUTES=12 SERVERS="rustic_rtmp nginx-rtmp" scripts/soak.sh
