@@ -5,19 +5,22 @@
 //! The README is for users (flags, URLs, limits); these pages are for
 //! changing the code: the layers, where a change goes, and, in [`manual`],
 //! how the server works inside and why, what clients see in the detail the
-//! README leaves out, and what the benchmarks and tests measured. `cargo doc --open` shows them
-//! locally; <https://docs.rs/rustic_rtmp> has the released ones.
+//! README leaves out, and what the benchmarks and tests measured. `cargo
+//! doc --open` shows them locally; <https://docs.rs/rustic_rtmp> has the released ones.
 //!
 //! # Layers
 //!
 //! ```text
-//!  main.rs, settings.rs, token_file.rs       lib.rs (Server, Config, ServerHandle,
-//!    (the binary: flags, config file,          Policy, Event, Publisher)
-//!     logging, signals, SIGHUP reload)          /
+//!  main.rs, cli/   (the binary: flags,        lib.rs (Server, Config, ServerHandle,
+//!   config file, logging, signals, reload)      Policy, Event, Publisher)
 //!                  \                           /
-//!    server/   the only I/O: listeners (RTMP, RTMPS, HTTP, API) -> one thread per connection;
-//!              admission, registry, streams and their fan-out, players inside the process
-//!              (subscribers, recorder, push relays, pulls, HLS muxers), hooks, events, HTTP
+//!    server/   the only I/O, in wings whose arrows run one way:
+//!                mod.rs (composes)
+//!                  -> rtmp/, http/         the doors
+//!                  -> hls/, relay/, record   work started for a stream
+//!                  -> control/             admission, settings, hooks, connections
+//!                  -> stream/              registry, streams, fan-out, players' queues
+//!                  -> net/                 sockets, accept loop, clock
 //!      |                                        client.rs, tls.rs (blocking client; TLS pumps)
 //!    session/  one connection's state machine: messages in, actions out (no I/O)
 //!      |
@@ -41,10 +44,11 @@
 //!
 //! # Where does a change go
 //!
-//! One row per room: what it holds, and what it may use. For `server/`, the
-//! "may use" column lists today's imports inside the crate (issue 23 is
-//! narrowing them); `protocol`, `media` and `session` are pure, so a room
-//! that uses them uses nothing impure through them.
+//! One row per room: what it holds, and what it may use. Inside
+//! `server/`, a wing uses only the wings below it in this table (the
+//! arrows run one way, and `scripts/check-layers.sh` checks that there is
+//! no import circle anywhere); every room may use the pure layers
+//! (`protocol`, `media`, `session`), `config`, `policy` and `error`.
 //!
 //! | room | what it holds | may use |
 //! |---|---|---|
@@ -57,52 +61,17 @@
 //! | `client.rs` | the blocking RTMP/RTMPS client: publish and play one stream (relays, tools, tests) | `protocol`, `media`, `session`, `tls` |
 //! | `tls.rs` | RTMPS: server and client TLS ended at a pump thread over a loopback pair | `config` |
 //! | `fuzz.rs` | fuzz entry points: bytes in, values or errors out | `protocol`, `session`, `config` |
-//! | `server/mod.rs` | `Server::start`, `ServerHandle`, `Shared` (the state every room reads), what a publish starts (`published`), shutdown | `config`, `error`, `media`, `tls`, every room below |
-//! | `server/listener.rs` | the accept loop: a thread per socket, connection limits | `config`; `clients`, `log_limit`, `stream` |
-//! | `server/connection.rs` | one RTMP connection's thread: handshake, decoder, session, actions; the only classifier of I/O errors | `protocol`, `session`, `media`, `policy`; `admission`, `clients`, `log_limit`, `outlet`, `registry`, `relay`, `stream`, `waker`, `wire`, `writer` |
-//! | `server/rtmps.rs` | the RTMPS listener's connections: TLS handshake, then an RTMP connection on the pair | `config`, `tls`; `clients`, `connection` |
-//! | `server/writer.rs` | `Output`: what a connection owes its peer, written without blocking | `protocol::chunk`, `session`; `outlet`, `wire` |
-//! | `server/waker.rs` | sleeping in `ppoll` on one socket, and SIGURG to wake it | nothing in the crate |
-//! | `server/log_limit.rs` | `LogLimit`: warnings per connection and per server | nothing in the crate |
-//! | `server/calendar.rs` | UTC dates for file names and HTTP, and the one wall-clock reading | nothing in the crate |
-//! | `server/registry.rs` | `Registry`: live streams by app and name, RAII publisher and player handles | `media`; `events`, `outlet`, `stream` |
-//! | `server/stream.rs` | `Stream`: publisher, caches for joiners (metadata, headers, GOP), timeline, statistics, the players and the batch written to them | `protocol`, `media`; `clients`, `events`, `fanout`, `http::response`, `long_gop`, `outlet`, `rates`, `wire` |
-//! | `server/fanout.rs` | `Fanout`: one batch written to many players, sharded over helper threads | `config`; `outlet`, `wire` |
-//! | `server/outlet.rs` | `Outlet`: one player's socket and queue, shared with the publishing thread | `clients`, `waker`, `wire` |
-//! | `server/wire.rs` | `Wire`: one frame in each player's form (RTMP chunks, FLV tag, fMP4 fragment), built once | `protocol`, `media`; `clients`, `http::response` |
-//! | `server/rates.rs` | `Rates`: bytes per second over the last minute (pure) | nothing in the crate |
-//! | `server/long_gop.rs` | `LongGop`: the warning for keyframes too far apart | `protocol::time` |
-//! | `server/local.rs` | players and publishers inside the process: `Publisher`, subscribers, `LocalPlayer` for the recorder, relays and HLS | `protocol`, `media`, `config`; `clients`, `outlet`, `registry`, `stream`, `wire` |
-//! | `server/admission.rs` | the one admission path every door asks before a publish or play | `media`, `policy`; `live`, `pull`, `relay` |
-//! | `server/access.rs` | `Gate`: keys, keys files and address lists | `config`, `media`, `protocol::escape`; `auth` |
-//! | `server/auth.rs` | `authmod=adobe` challenges, stateless and signed | `protocol::adobe_auth`; `calendar` |
-//! | `server/live.rs` | `Live`: the settings in force, swapped by a reload | `config`, `policy`; `access`, `hooks`, `http::trust` |
-//! | `server/validate.rs` | `Config::validate`: values refused before the start | `config`, `error`, `media`, `client`, `tls`; `relay` |
-//! | `server/path_name.rs` | stream names as file and directory names, one-to-one | nothing in the crate |
-//! | `server/clients.rs` | `Client`: the API's entry for one open connection, bytes counted where written | `media`; `outlet`, `stream` |
-//! | `server/events.rs` | `Event`s for the embedder's channel and the server's own workers | `media`; `clients` |
-//! | `server/hooks.rs` | webhooks with nginx-rtmp's contract, and the `on_update` timers | `config`, `media`, `policy`; `events`, `live` |
-//! | `server/exec.rs` | exec hooks: commands run as argv, supervised and restarted | `media`; `events`, `live` |
-//! | `server/record.rs` | the recorder: a player that writes `media::recording`'s files | `config`, `media`; `clients`, `events`, `live`, `local`, `stream` |
-//! | `server/relay.rs` | push relays: a player per destination, through the library's client | `client`, `config`, `media`; `clients`, `live`, `local`, `stream` |
-//! | `server/pull.rs` | pull relays (edges): an origin played and published here | `client`, `config`, `media`, `policy`; `live`, `local`, `published`, `registry`, `relay`, `stream` |
-//! | `server/hls.rs` | one HLS muxer per stream, started on demand, under one memory budget | `config`, `media`; `calendar`, `clients`, `hls_files`, `live`, `local`, `stream` |
-//! | `server/hls_files.rs` | HLS written to `--hls-dir` | `media`; `path_name` |
-//! | `server/http/mod.rs` | the HTTP side's rooms | — |
-//! | `server/http/connection.rs` | one HTTP connection's thread: request loop, and an HTTP player's loop | `media`; `admission`, `clients`, `connection`, `outlet`, `record`, `relay`, `waker`, `wire`, `writer`; `held`, `hls`, `process`, `request`, `response` |
-//! | `server/http/request.rs` | a request head parsed (`httparse`) and routed (pure) | `media`; `response` |
-//! | `server/http/response.rs` | response heads and chunk framing (pure) | nothing in the crate |
-//! | `server/http/trust.rs` | who asks: `Host`, another site's page, a proxy (pure) | `request` |
-//! | `server/http/held.rs` | `Held`: counted places for waiting requests | `server`, `live` |
-//! | `server/http/hls.rs` | HLS requests: playlists (held), init, segments, parts, the stream's page | `media`; `admission`, `calendar`, `server::hls`, `live`; `held`, `hls_token`, `player`, `request`, `response` |
-//! | `server/http/hls_token.rs` | HLS tokens: an admission carried to every file (pure) | `media`, `protocol::adobe_auth` |
-//! | `server/http/player.rs` | the MSE player script (`player.js`) and the pages it goes into (`dashboard.html`) | nothing in the crate |
-//! | `server/http/api.rs` | the JSON API (SRS's v1 shapes) | `media`, `protocol::time`, `server` |
-//! | `server/http/names.rs` | stand-ins for secret stream names | `media`, `server` |
-//! | `server/http/stat.rs` | `/stat`: nginx-rtmp's statistics XML | `server` |
-//! | `server/http/metrics.rs` | `/metrics`: Prometheus text format | `server`; `process`, `request` |
-//! | `server/http/process.rs` | this process's CPU, memory, descriptors, threads from /proc | nothing in the crate |
-//! | `main.rs`, `settings.rs`, `token_file.rs` | the `rustic_rtmp` binary: flags (argh), the TOML file, merging them into a `Config`, logging, signals and reloads, `--api-token auto`, the malloc re-exec | the public API only (`rustic_rtmp::…`) |
+//! | `server/mod.rs` | `Server::start` and `ServerHandle`: builds the wings, hands each what it needs, lists who is told of a publish (`OnPublishes`), implements the API's `Operations` once over the wings, shuts down | every wing; nothing imports it |
+//! | `server/net/` | sockets and the clock: the accept loop and binding (`listener`), how a socket is read and how a connection ends (`socket`), sleeping on a socket (`waker`), warnings a peer may cause (`log_limit`, `PeerWarnings`), dates (`calendar`), names on disk (`path_name`) | nothing in `server/` |
+//! | `server/stream/` | one live stream and its players: the `registry` (and connection numbers), `live_stream` (publishing, joining, the fan-out of a frame), `cache`, `timeline`, `stats`, `first_bytes`, `config`, `fanout` (sharded writes), `outlet` (a player's socket and queue), `wire` (a frame in each form, HTTP chunk framing), `writer`, `local` (players and publishers inside the process), `kind` (`ClientKind`, `ConnId`), `events`, `rates`, `long_gop` | `net/` |
+//! | `server/control/` | who may do what and who is told: `admission` (the one path every door asks; `Fetch` for a pull), `access`, `auth`, `live` (the settings in force), `webhooks` (the calls), `hooks` (the events worker), `exec`, `trail` (relay loops), `host_names`, `started` (`OnPublish`: what a publish starts), `connections` (the open set, limits per door, kick), `clients` (the API's view of a connection) | `stream/`, `net/` |
+//! | `server/hls/` | `muxer` (`Muxers`: one muxer per stream on demand, under one byte budget; HLS request counts) and `files` (`--hls-dir`) | `control/`, `stream/`, `net/` |
+//! | `server/relay/` | `push` (`Pushes`) and `pull` (`Pulls`, the admission's `Fetch`): the only wing that dials, through `crate::client` | `control/`, `stream/`, `net/` |
+//! | `server/record.rs` | `Recorders`: a player per recording writing `media::recording`'s files | `control/`, `stream/`, `net/` |
+//! | `server/rtmp/` | the RTMP door: `connection` (one thread per connection: handshake, decoder, session, actions) and `rtmps`; `Rtmp`, what it is handed | `control/`, `stream/`, `net/` |
+//! | `server/http/` | the HTTP door: `connection` (the request loop and an HTTP player's loop), `request`, `response`, `trust`, `held`, `hls`, `hls_token`, `player` (+`player.js`, `dashboard.html`), `api`, `names`, `stat`, `metrics`, `process`; `Http`, what it is handed, and `Operations`, what the API may do | `control/`, `hls/`, `relay/`, `stream/`, `net/` |
+//! | `server/validate.rs` | `Config::validate`: values refused before the start | `relay/` (which URLs it can dial) |
+//! | `main.rs`, `cli/` | the `rustic_rtmp` binary: every setting declared once (`cli/defs.rs`: flag, TOML key, help, merge rule), the TOML file, the `Config` built from them, logging, signals and reloads, the config watcher, `--api-token auto`, the malloc re-exec | the public API only (`rustic_rtmp::…`) |
 //! | `src/bin/` | `rtmp-load` and `rtmp-tap`, the bench's load tools (feature `tools`) | the public API only: `client`, `media`, `protocol` |
 //! | `manual/` | how the server works inside and why, what clients see in detail, what was measured: documentation only | — |
 //!

@@ -3,7 +3,7 @@
 //!
 //! A connection's socket is written by two threads: its own, and the one
 //! publishing the stream it plays, which writes straight to idle players
-//! (see `server/outlet.rs`). One TLS state cannot serve both without a lock
+//! (see `server/stream/outlet.rs`). One TLS state cannot serve both without a lock
 //! held across `send`, which would make the publisher wait for a slow
 //! player. So TLS ends at a pump thread per connection: the pump owns the
 //! TLS socket and the rustls connection, and passes plaintext through a

@@ -8,16 +8,16 @@
 //! handshake with blocking reads, then loops: write what it owes without
 //! blocking, sleep in `ppoll(2)` on its socket (for input, and for room to
 //! write while it owes bytes) until the next timer is due, read and handle
-//! what came (`server/connection.rs`). It writes its own control messages
+//! what came (`server/rtmp/connection.rs`). It writes its own control messages
 //! (replies, acknowledgements, pings) from its own buffer, and the media its
-//! queue holds (`server/writer.rs`). No timer ticks for an idle player: the
+//! queue holds (`server/stream/writer.rs`). No timer ticks for an idle player: the
 //! `ppoll` timeout is the next ping, idle-publisher or write deadline.
 //!
 //! **One socket, one descriptor**: the accepted `TcpStream` is an `Arc`
 //! shared by the connection thread, the outlet the publisher writes through
 //! (`&TcpStream` reads and writes) and the shutdown table.
 //!
-//! **Waking a player** (`server/waker.rs`): when the publisher queues for a
+//! **Waking a player** (`server/net/waker.rs`): when the publisher queues for a
 //! player whose thread sleeps with nothing queued (so once per time its
 //! queue goes from empty to non-empty, not per frame), it sends that thread
 //! SIGURG with `pthread_kill`. The signal is blocked in connection threads
@@ -55,7 +55,7 @@
 //! frames of one read to the stream's pending batch and, after the read,
 //! writes the batch itself, with one non-blocking `sendmsg` per player,
 //! outside the stream's lock, to every player with nothing queued
-//! (`server/outlet.rs`, `server/stream.rs`). Only what a socket cannot take
+//! (`server/stream/outlet.rs`, `server/stream/live_stream.rs`). Only what a socket cannot take
 //! at once goes through the player's crossbeam queue, and the player's
 //! thread writes it out as the socket takes room. Waking a thread per frame
 //! per player cost more than the `send` itself. Per byte, the cost is the
@@ -71,7 +71,7 @@
 //! thread owes no control bytes. Otherwise it queues, so no two writers
 //! ever interleave inside a message.
 //!
-//! **Sharded write-through** (`server/fanout.rs`): writing a batch to each
+//! **Sharded write-through** (`server/stream/fanout.rs`): writing a batch to each
 //! player in turn costs 5-8 us a player, so with 2000 players the last one
 //! waited about 15 ms a frame (a p99 of 47-65 ms). From 1000 players on, a
 //! stream cuts its list into shares of at least 500, one per core (at most
@@ -87,7 +87,7 @@
 //! Latency grows by up to N ms plus the gap to the next read. SRS's
 //! `mw_latency` defaults to 350 ms.
 //!
-//! **One frame, several forms** (`server/wire.rs`): the stream keeps each
+//! **One frame, several forms** (`server/stream/wire.rs`): the stream keeps each
 //! frame once, chunked for RTMP, in a `Wire`. The first HTTP-FLV player to
 //! need a frame builds its FLV tag from those chunks (`unprechunk`, then
 //! `media::flv`), and an HTTP/1.1 player's form wraps the tag in a chunk;
@@ -104,7 +104,7 @@
 //! use the shared chunk streams, and a player's own encoder never
 //! compresses headers there (see `protocol::chunk::ChunkEncoder`).
 //!
-//! **The timeline** (`Timeline` in `server/stream.rs`): a small lock of its
+//! **The timeline** (`Timeline` in `server/stream/timeline.rs`): a small lock of its
 //! own, taken per frame before the frame is chunked, holds which
 //! publisher's frames are taken (after a takeover, the replaced one's are
 //! refused), the offset added to its timestamps and the last timestamp
@@ -124,7 +124,7 @@
 //!
 //! # Who may do what, and who is told
 //!
-//! **One admission path** (`server/admission.rs`): every door (RTMP, RTMPS,
+//! **One admission path** (`server/control/admission.rs`): every door (RTMP, RTMPS,
 //! HTTP-FLV, fMP4, HLS) asks one function whether a publish or play may
 //! happen, before it starts any work: a drain, the name's fitness, a push
 //! loop (the relay's trail), the access rules, the webhooks and the
@@ -138,7 +138,7 @@
 //! place: HTTP requests waiting for a segment or a publisher
 //! (`server/http/held.rs`), connections per door and per address, pulls.
 //!
-//! **Settings in force** (`server/live.rs`): the `Config`, the access gates
+//! **Settings in force** (`server/control/live.rs`): the `Config`, the access gates
 //! and the deciding webhooks, each `PerApp` (the server's and one per
 //! `[app.NAME]`), sit together in one `Arc` behind a lock. Each connection
 //! takes the current one when it opens and keeps it for its life; a reload
@@ -150,7 +150,7 @@
 //! settings are fixed at the start. Their checks are in
 //! `server/validate.rs`.
 //!
-//! **Clients** (`server/clients.rs`): every open connection has an entry
+//! **Clients** (`server/control/clients.rs`): every open connection has an entry
 //! beside its socket in the open set: what it does, its stream, its
 //! `flashVer` and `tcUrl`, bytes read (counted by its thread) and written
 //! (counted by its outlet, on both the write-through and its own writes,
@@ -158,8 +158,8 @@
 //! RTMP handshake and every HTTP answer, HLS files among them). The API,
 //! `/stat` and `/metrics` read it; a kick shuts its socket down.
 //!
-//! **Hooks and events** (`server/events.rs`, `server/hooks.rs`,
-//! `server/exec.rs`, `policy.rs`): the registry, streams and the open set
+//! **Hooks and events** (`server/stream/events.rs`, `server/control/hooks.rs`,
+//! `server/control/exec.rs`, `policy.rs`): the registry, streams and the open set
 //! emit `Event`s without waiting for a reader: into the embedding program's
 //! bounded channel (`ServerHandle::events`) with `try_send`, and into one
 //! queue per internal worker (the done and update webhooks, the exec
@@ -177,7 +177,7 @@
 //! `Policy`, after the access rules, before it answers `connect`, `publish`
 //! or `play`; only that connection waits for a hook.
 //!
-//! **`authmod=adobe`** challenges (`server/auth.rs`) are stateless: the
+//! **`authmod=adobe`** challenges (`server/control/auth.rs`) are stateless: the
 //! opaque value carries its issue time, a nonce from the OS random source
 //! and an HMAC-SHA256 signature under a secret drawn at start, and is good
 //! for 60 s and one right answer. No table of outstanding challenges
@@ -188,7 +188,7 @@
 //! # Players inside the process
 //!
 //! In-process subscribers, recorders, push relays and HLS muxers all join
-//! a stream the same way (`LocalPlayer` in `server/local.rs`): as an outlet
+//! a stream the same way (`LocalPlayer` in `server/stream/local.rs`): as an outlet
 //! with no socket and a player's queue bounds, so the fan-out queues
 //! everything for them with the usual rules, and a thread of their own
 //! reads each queued RTMP message back into a `Frame` (`unprechunk`).
@@ -210,44 +210,44 @@
 //!   files. Its outlet is exempt from the hang-up rule. It ends at StreamEOF
 //!   (the publish ended) or when the stream lets go of it (shutdown),
 //!   finishing its file either way, and emits `Event::RecordingDone` for
-//!   the hooks and commands before it leaves `Shared::recorders`, the list
-//!   shutdown waits to see empty.
-//! - **Push relays** (`server/relay.rs`): one outlet per destination, kind
+//!   the hooks and commands before it leaves `Recorders`, the record wing's
+//!   table, which shutdown waits to see empty.
+//! - **Push relays** (`server/relay/push.rs`): one outlet per destination, kind
 //!   `Relay` (exempt from the hang-up rule, like the recorder), whose thread
 //!   sends the frames with `client::Publisher`, waking at least once a
 //!   second to read what the destination sent (`Publisher::service`: pings,
 //!   a closed socket) or, while disconnected, when the next dial is due.
-//!   Its status (`Push`, atomics) sits in `Shared::pushes` for the API and
-//!   metrics. Each destination re-chunks every frame through its own
+//!   Its status (`Push`, atomics) sits in `Pushes`, the relay wing's
+//!   table, for the API and metrics. Each destination re-chunks every frame through its own
 //!   client, one write a frame: 6.35 CPU s per GB pushed to 10 destinations
 //!   (2026-11-26), the place to save if pushes to many destinations matter.
-//! - **Pulls** (`server/pull.rs`): a thread per pulled stream plays the
+//! - **Pulls** (`server/relay/pull.rs`): a thread per pulled stream plays the
 //!   origin with the library's client (reads wake every second to look for
 //!   players and for the server stopping) and, at the first frame, claims
 //!   the stream in the registry like a publishing connection
 //!   (`Publishing`), starting the recorder and push relays as a publish
-//!   does. `Shared::pulls` keeps one pull per stream.
-//! - **HLS muxers** (`server/hls.rs`): one per stream, whose thread turns
+//!   does. `Pulls` keeps one pull per stream.
+//! - **HLS muxers** (`server/hls/muxer.rs`): one per stream, whose thread turns
 //!   frames into fragments (`fmp4::Fragmenter`, shared with MP4 recording,
 //!   timing the frames for whichever `Pack` makes the bytes: fMP4 or
 //!   `ts::Muxer`) and keeps the segmenter (`media::hls`) behind a mutex
-//!   with a condition variable. `server/hls_files.rs` writes the same
+//!   with a condition variable. `server/hls/files.rs` writes the same
 //!   segments and playlists to `--hls-dir`, from the muxer thread, outside
 //!   the lock. Connection threads copy the `Arc`s of a part's or segment's
 //!   bytes out under the lock and write them after, in one `writev`; a held
 //!   request waits on the condition variable and holds no lock the media
-//!   path needs. `Shared::hls` maps streams to their muxers; a muxer
+//!   path needs. `Muxers` maps streams to their muxers; a muxer
 //!   decides it is idle under that map's lock, where requests also count
 //!   themselves, so no muxer ends under a request. Every muxer adds what it
-//!   holds to one counter in `Shared`, and sheds its own oldest segments
-//!   while the counter is past `--hls-max-mb`. With `--hls-dir`,
-//!   `server::published` (what every publish starts, whoever publishes)
-//!   starts the muxer at the publish.
+//!   holds to one counter in `Muxers`, and sheds its own oldest segments
+//!   while the counter is past `--hls-max-mb`. With `--hls-dir`, the
+//!   muxers register for a publish starting (`control::started`), as the
+//!   recorders and the push relays do, and start a muxer at the publish.
 //!
 //! # The HTTP side
 //!
-//! `server/http/` is a second listener on the same `Shared` (connection
-//! limits, access rules, registry, shutdown), handing each socket to a
+//! `server/http/` is a second door beside RTMP's, sharing the same wings
+//! (connection limits, admission, registry, shutdown), handing each socket to a
 //! thread of its own (`http/connection.rs`, the only I/O there). It reads
 //! a request head with a deadline and a size cap, parses it with
 //! `httparse` and routes it (`http/request.rs`), and builds heads,
@@ -276,7 +276,7 @@
 //! half its life hands out a new one.
 //!
 //! **Statistics** for the API live in the stream: bytes in and out per
-//! second for the last minute (`server/rates.rs`, pure), the publisher's
+//! second for the last minute (`server/stream/rates.rs`, pure), the publisher's
 //! address and `flashVer` (given by its connection when it publishes), and
 //! descriptions of the tracks read from the sequence headers
 //! (`media::codec`); the MSE codec string comes from the same fMP4 tracks
@@ -288,7 +288,7 @@
 //!
 //! # TLS
 //!
-//! RTMPS (`tls.rs`, used by `server/rtmps.rs` and `client.rs`) ends at a
+//! RTMPS (`tls.rs`, used by `server/rtmp/rtmps.rs` and `client.rs`) ends at a
 //! pump thread per connection, so that the RTMP machinery sees an ordinary
 //! socket; the module's doc says why and how.
 //!

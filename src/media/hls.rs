@@ -1,7 +1,7 @@
 //! HLS with fMP4 segments and Low-Latency HLS parts (RFC 8216bis): a
 //! stream's fragments cut into parts and segments, the playlists, and when
 //! a blocking request can be answered. Pure: fragments and times in,
-//! bytes and decisions out; `server/hls.rs` keeps one per stream and
+//! bytes and decisions out; `server/hls/muxer.rs` keeps one per stream and
 //! answers the requests.
 //!
 //! The segmenter does not look inside the fragments, so it cuts fMP4
