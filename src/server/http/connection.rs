@@ -3,29 +3,24 @@
 //! until either side ends. The only I/O of the HTTP side.
 
 use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info};
 
-use super::process::Process;
-use super::request::{self, ApiCall, Container, Request, Route};
+use super::request::{self, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, Status};
-use super::{api, metrics, names, player, stat, trust};
+use super::routes::{self, Door, Reply};
 use crate::Config;
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 use crate::server::control::admission::Asker;
 use crate::server::control::clients::Client;
-use crate::server::control::clients::ClientStats;
 use crate::server::control::live::Live;
 use crate::server::http::Http;
 use crate::server::net::socket::{End, read, write_failed};
 use crate::server::net::waker::Sleeper;
-use crate::server::relay::push::NotAdded;
-use crate::server::relay::push::PushStats;
-use crate::server::stream::StreamStats;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::outlet::Outlet;
 use crate::server::stream::wire::Form;
@@ -43,17 +38,6 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// How long a streaming connection sleeps when nothing happens: it has no
 /// timer of its own, this only bounds one `ppoll`.
 const IDLE_WAIT: Duration = Duration::from_secs(60);
-
-/// Which routes a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Door {
-    /// Every route: the API listener, or the HTTP listener when the API
-    /// has no address of its own.
-    Everything,
-    /// Streams and HLS only: the HTTP listener when `--api-bind` gives the
-    /// API, the dashboard, `/stat` and `/metrics` an address of their own.
-    Media,
-}
 
 /// Serves one socket accepted on the HTTP port to the end.
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
@@ -112,141 +96,40 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Htt
             drop(buf);
             return play(socket, client, http, &live, &request, &key, &query, container);
         }
-        if let Some(end) = answer(door, &route, &request, (socket, client), http, &live) {
+        if let Some(end) = respond(door, &route, &request, (socket, client), http, &live) {
             return end;
         }
         wait = config.http_idle_timeout;
     }
 }
 
-/// Answers a request for anything but a stream; `Some` when the
-/// connection ends with it.
+/// Answers a request for anything but a stream and writes the answer;
+/// `Some` when the connection ends with it.
 // Never inlined into `run`: its locals (the API's figures, the pages)
 // would sit in the frame under every player's whole life, and each
 // player's thread would touch one more page of stack for them.
 #[inline(never)]
-fn answer(
+fn respond(
     door: Door,
     route: &Route,
     request: &Request,
     (socket, client): (&Arc<TcpStream>, &Arc<Client>),
-    http: &Arc<Http>,
+    http: &Http,
     live: &Live,
 ) -> Option<End> {
-    let (id, peer) = (client.id(), client.addr());
-    let v = request.minor_version;
-    match route.clone() {
-        Route::Preflight { media } => {
-            // Any page may read media, with the methods a player uses
-            // and no headers beyond the safelisted ones; for the API,
-            // /stat, /metrics and the dashboard no page is let in: the
-            // answer grants nothing, so the browser sends nothing.
-            let allow: &[(&str, &str)] = match media {
-                true => &[
-                    ANY_ORIGIN,
-                    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
-                    ("Access-Control-Max-Age", "86400"),
-                    ("Allow", "GET, HEAD, OPTIONS"),
-                ],
-                false => &[("Allow", "GET, OPTIONS")],
-            };
-            let head = response::head(v, Status::NO_CONTENT, None, Body::Length(0), request.keep_alive, allow);
-            reply(socket, client, &head, request.keep_alive)
+    match routes::answer(door, route, request, (client.id(), client.addr()), http, live) {
+        Reply::Whole(answer) => reply(socket, client, &answer, request.keep_alive),
+        Reply::Refusal(refusal) => {
+            refuse(socket, client, &refusal);
+            Some(End::Closed("refused a request"))
         }
-        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
-            let refused = if door == Door::Media {
-                let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
-                Some((Status::NOT_FOUND, why))
-            } else if !live.host_names.knows(request.host.as_deref()) {
-                // DNS rebinding: a page on a name its owner points at this
-                // server would be the same origin as the server itself.
-                let why = "that Host is not a name of this server (add it with --http-host)";
-                Some((Status::MISDIRECTED, why))
-            } else {
-                None
-            };
-            if let Some((status, why)) = refused {
-                refuse(socket, client, &response::refusal(v, status, why, &[]));
-                return Some(End::Closed("refused a request"));
-            }
-            let (status, content_type, body) = match route {
-                Route::Api(call) => {
-                    let (status, body) = answer_api(call, request, peer, http, live);
-                    (status, "application/json", body)
-                }
-                Route::Stat => {
-                    let totals = http.server.totals();
-                    let server = stat::Server {
-                        pid: std::process::id(),
-                        uptime: http.server.started().0.elapsed(),
-                        accepted: totals.accepted,
-                        bytes_in: totals.recv_bytes,
-                        bytes_out: totals.send_bytes,
-                    };
-                    let seen = Figures::as_seen_by(http, live, request, peer);
-                    let body = stat::render(&server, &seen.streams, &seen.clients);
-                    (Status::OK, "text/xml", body)
-                }
-                Route::Metrics => {
-                    let seen = Figures::as_seen_by(http, live, request, peer);
-                    let mut totals = http.server.totals();
-                    let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
-                    totals.slow_players_disconnected += slow;
-                    let process = Process::read();
-                    let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
-                    (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
-                }
-                // One page, its script and style inline, nothing fetched from
-                // elsewhere.
-                _ => (Status::OK, "text/html; charset=utf-8", player::dashboard().to_owned()),
-            };
-            let extra = [("Cache-Control", "no-cache")];
-            let body_len = Body::Length(body.len());
-            let mut answer = response::head(v, status, Some(content_type), body_len, request.keep_alive, &extra);
-            answer.extend_from_slice(body.as_bytes());
-            reply(socket, client, &answer, request.keep_alive)
-        }
-        Route::Health => {
-            // Any name, any door: a load balancer asks by address.
-            let (status, body) = match http.admission.draining() {
-                true => (Status::SERVICE_UNAVAILABLE, "draining\n"),
-                false => (Status::OK, "ok\n"),
-            };
-            let extra = [("Cache-Control", "no-store")];
-            let length = Body::Length(body.len());
-            let mut answer = response::head(v, status, Some("text/plain"), length, request.keep_alive, &extra);
-            answer.extend_from_slice(body.as_bytes());
-            reply(socket, client, &answer, request.keep_alive)
-        }
-        Route::Hls { key, file, query } => {
-            let asker = super::hls::Asker {
-                id,
-                peer,
-                agent: &request.user_agent,
-            };
-            let answer = super::hls::answer(http, live, &asker, &key, file, &query);
+        Reply::Hls(answer) => {
             let keep_alive = request.keep_alive && !answer.close;
-            match answer.write_to(&mut client.counting(&**socket), v, keep_alive) {
+            match answer.write_to(&mut client.counting(&**socket), request.minor_version, keep_alive) {
                 Ok(()) => (!keep_alive).then_some(End::Closed("answered")),
                 Err(e) => Some(write_failed(e)),
             }
         }
-        Route::Redirect(location) => {
-            // Any door: the page it leads to is served on both.
-            let extra = [("Location", location.as_str())];
-            let length = Body::Length(0);
-            let head = response::head(v, Status::MOVED_PERMANENTLY, None, length, request.keep_alive, &extra);
-            reply(socket, client, &head, request.keep_alive)
-        }
-        Route::Refuse(status, why) => {
-            let allow: &[(&str, &str)] = match status {
-                Status::METHOD_NOT_ALLOWED => &[("Allow", "GET, OPTIONS")],
-                _ => &[],
-            };
-            refuse(socket, client, &response::refusal(v, status, why, allow));
-            Some(End::Closed("refused a request"))
-        }
-        Route::Stream { .. } => unreachable!("a stream is played, not answered"),
     }
 }
 
@@ -275,156 +158,6 @@ fn refuse(socket: &TcpStream, client: &Client, response: &[u8]) {
         match read(&mut socket, &mut buf) {
             Ok(Some(n)) => drained += n,
             _ => return,
-        }
-    }
-}
-
-/// The server's figures, as one caller may see them.
-struct Figures {
-    streams: Vec<StreamStats>,
-    clients: Vec<ClientStats>,
-    pushes: Vec<PushStats>,
-}
-
-impl Figures {
-    /// The figures as they are.
-    fn of(http: &Http) -> Figures {
-        Figures {
-            streams: http.server.streams(),
-            clients: http.server.clients(),
-            pushes: http.server.pushes(),
-        }
-    }
-
-    /// The figures for `request`: under a publish keys file, whose names
-    /// are credentials, with names hidden (`names`) from a caller that may
-    /// not change things or that a page of another origin sent.
-    fn as_seen_by(http: &Http, live: &Live, request: &Request, peer: SocketAddr) -> Figures {
-        let mut figures = Figures::of(http);
-        let foreign = trust::foreign_sender(request);
-        let trusted = request.origin.is_none()
-            && (live.gates.server())
-                .may_change(peer.ip(), request.authorization.as_deref(), foreign)
-                .is_ok();
-        if live.config.names_are_secret() && !trusted {
-            let Figures {
-                streams,
-                clients,
-                pushes,
-            } = &mut figures;
-            names::hide(&http.secret, streams, clients, pushes);
-        }
-        figures
-    }
-}
-
-/// The status and JSON body answering an API call.
-fn answer_api(call: &ApiCall, request: &Request, peer: SocketAddr, http: &Arc<Http>, live: &Live) -> (Status, String) {
-    let envelope = api::Envelope {
-        service: http.server.started().1.to_owned(),
-        pid: std::process::id(),
-    };
-    let not_found = |what: &str| (Status::NOT_FOUND, envelope.error(404, what));
-    if call.changes()
-        && let Err((code, why)) = (live.gates.server()).may_change(
-            peer.ip(),
-            request.authorization.as_deref(),
-            trust::foreign_sender(request),
-        )
-    {
-        let status = match code {
-            401 => Status::UNAUTHORIZED,
-            _ => Status::FORBIDDEN,
-        };
-        // Someone tried to change something: the operator hears of it,
-        // as often as the server's warnings may be.
-        http.warnings
-            .warn(None, format_args!("{peer} API change refused: {why}"));
-        return (status, envelope.error(code, &why));
-    }
-    // A change found its caller trusted above, and acts on the real names.
-    let Figures {
-        streams,
-        clients,
-        pushes,
-    } = match call.changes() {
-        true => Figures::of(http),
-        false => Figures::as_seen_by(http, live, request, peer),
-    };
-    let by_id = |id: &str| id.parse::<u64>().ok();
-    let stream_of = |id: &str| streams.iter().find(|s| Some(s.id) == by_id(id));
-    match call {
-        ApiCall::Streams => (
-            Status::OK,
-            api::streams(&envelope, &streams, &pushes, http.server.rtmp_addr().port()),
-        ),
-        ApiCall::Stream(id) => match stream_of(id) {
-            Some(stream) => (Status::OK, api::one_stream(&envelope, stream, &pushes)),
-            None => not_found("no stream has that id"),
-        },
-        ApiCall::AddPush(id, url) => match stream_of(id) {
-            Some(stream) => {
-                let url = crate::server::relay::push::target(url, &stream.key);
-                match http.server.add_push(live, &stream.key, url) {
-                    Ok(()) => (Status::OK, envelope.done()),
-                    Err(NotAdded::BadUrl(why)) => (Status::BAD_REQUEST, envelope.error(400, &why)),
-                    Err(NotAdded::Taken(why)) => (Status::CONFLICT, envelope.error(409, why)),
-                }
-            }
-            None => not_found("no stream has that id"),
-        },
-        ApiCall::StartRecord(id) => {
-            let Some(stream) = stream_of(id).filter(|s| s.publishing) else {
-                return not_found("no live stream has that id");
-            };
-            // The application's recording, else the server's.
-            let settings = live.config.record_for(&stream.key.app).or(live.config.record.as_ref());
-            let (Some(settings), Some(publisher)) = (settings, &stream.publisher) else {
-                let why = "no record_dir is configured for this stream";
-                return (Status::BAD_REQUEST, envelope.error(400, why));
-            };
-            let at = (publisher.id, publisher.addr);
-            http.server.record(live, &stream.key, at, settings.clone());
-            (Status::OK, envelope.done())
-        }
-        ApiCall::StopRecord(id) => match stream_of(id).is_some_and(|s| http.server.stop_record(&s.key)) {
-            true => (Status::OK, envelope.done()),
-            false => not_found("that stream is not being recorded"),
-        },
-        ApiCall::RemovePush(id, url) => {
-            let removed = stream_of(id).is_some_and(|s| http.server.remove_push(&s.key, url));
-            match removed {
-                true => (Status::OK, envelope.done()),
-                false => not_found("that stream is not pushed there"),
-            }
-        }
-        ApiCall::Clients => (Status::OK, api::clients(&envelope, &clients, &streams)),
-        ApiCall::Client(id) => match clients.iter().find(|c| Some(c.id) == by_id(id)) {
-            Some(client) => (Status::OK, api::one_client(&envelope, client, &streams)),
-            None => not_found("no client has that id"),
-        },
-        ApiCall::Kick(id) => match by_id(id).is_some_and(|id| http.server.kick(id)) {
-            true => (Status::OK, envelope.done()),
-            false => not_found("no client has that id"),
-        },
-        ApiCall::Drain(on) => {
-            http.server.drain(*on);
-            (Status::OK, envelope.done())
-        }
-        ApiCall::Summaries => {
-            let totals = http.server.totals();
-            let process = Process::read();
-            let summary = api::Summary {
-                uptime: http.server.started().0.elapsed(),
-                rss_kib: process.resident_bytes.map(|b| b / 1024),
-                cpu_seconds: process.cpu_seconds,
-                connections: totals.connections,
-                accepted: totals.accepted,
-                streams: streams.len(),
-                recv_bytes: totals.recv_bytes,
-                send_bytes: totals.send_bytes,
-            };
-            (Status::OK, api::summaries(&envelope, &summary))
         }
     }
 }

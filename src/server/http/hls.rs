@@ -135,7 +135,7 @@ pub(crate) struct Asker<'a> {
 
 /// The answer to `file` of `key`'s HLS, asked by `asker` with `query`.
 pub(crate) fn answer(
-    http: &Arc<Http>,
+    http: &Http,
     live: &Live,
     asker: &Asker<'_>,
     key: &StreamKey,
@@ -229,7 +229,7 @@ pub(crate) fn answer(
 
 /// The answer to `file` from the stream's muxer, `q` the query its URIs
 /// carry.
-fn from_muxer(http: &Arc<Http>, live: &Live, hls: &Hls, (file, media): (HlsFile, &str), q: &str, ip: IpAddr) -> Answer {
+fn from_muxer(http: &Http, live: &Live, hls: &Hls, (file, media): (HlsFile, &str), q: &str, ip: IpAddr) -> Answer {
     let config = &live.config;
     let target = hls.target();
     let tag = |what: String| Some(format!("hls{}-{what}", hls.id));

@@ -10,7 +10,9 @@
 //! policy, same write-through from the publishing thread.
 
 pub(crate) mod api;
+mod calls;
 pub(crate) mod connection;
+mod figures;
 mod held;
 mod hls;
 mod hls_token;
@@ -21,6 +23,7 @@ mod player;
 mod process;
 pub(crate) mod request;
 pub(crate) mod response;
+mod routes;
 pub(crate) mod stat;
 pub(crate) mod trust;
 
