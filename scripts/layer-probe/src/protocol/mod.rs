@@ -1,0 +1,4 @@
+// protocol/ composes its files.
+pub mod command;
+pub mod message;
+mod probe;

@@ -1,0 +1,7 @@
+pub struct Waker;
+
+#[cfg(test)]
+#[allow(unused)]
+mod tests {
+    use crate::server::net::socket::write;
+}

@@ -1,0 +1,4 @@
+// stream/ composes its rooms.
+pub mod live;
+pub mod registry;
+pub use registry::Registry;
