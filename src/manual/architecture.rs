@@ -283,7 +283,7 @@
 //! the `.mp4` players get. `http/api.rs` turns them into JSON (serde_json)
 //! and the dashboard (`http/dashboard.html`, built in with
 //! `include_str!`) reads it. Its player, `http/player.js`, is spliced into
-//! it once (`http/player.rs`) and into each stream's page (`http/hls.rs`),
+//! it once (`http/dashboard.rs`) and into each stream's page (`http/hls.rs`),
 //! so neither fetches a script.
 //!
 //! # TLS

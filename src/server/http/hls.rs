@@ -360,7 +360,7 @@ fn page(key: &StreamKey, query: &str, mse_type: Option<&str>, hls: bool) -> Stri
         false => String::new(),
     };
     let mse_type = html_escape(mse_type.unwrap_or(""));
-    let script = super::player::SCRIPT;
+    let script = super::dashboard::SCRIPT;
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>{title}</title></head>\n<body style=\"margin:0;background:#000;color:#ccc;font:14px system-ui,sans-serif\">\

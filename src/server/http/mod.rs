@@ -12,6 +12,7 @@
 pub(crate) mod api;
 mod calls;
 pub(crate) mod connection;
+mod dashboard;
 mod figures;
 mod held;
 mod hls;
@@ -19,7 +20,6 @@ mod hls_token;
 pub(crate) mod metrics;
 mod names;
 pub(crate) mod operations;
-mod player;
 mod process;
 pub(crate) mod request;
 pub(crate) mod response;

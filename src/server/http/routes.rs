@@ -9,7 +9,7 @@ use super::figures::Figures;
 use super::process::Process;
 use super::request::{Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, Status};
-use super::{Http, calls, metrics, player, stat};
+use super::{Http, calls, dashboard, metrics, stat};
 use crate::server::control::live::Live;
 use crate::server::stream::kind::ConnId;
 
@@ -112,7 +112,7 @@ pub(crate) fn answer(
                 }
                 // One page, its script and style inline, nothing fetched from
                 // elsewhere.
-                _ => (Status::OK, "text/html; charset=utf-8", player::dashboard().to_owned()),
+                _ => (Status::OK, "text/html; charset=utf-8", dashboard::page().to_owned()),
             };
             let extra = [("Cache-Control", "no-cache")];
             let body_len = Body::Length(body.len());

@@ -1,6 +1,6 @@
-//! The live player script (`player.js`: MSE fed from a stream's `.mp4`,
-//! kept near its newest frame) and the pages it is spliced into: the
-//! dashboard and, in `hls.rs`, a stream's own page.
+//! The dashboard page, and the live player script it shares with each
+//! stream's own page (`player.js`: MSE fed from a stream's `.mp4`, kept
+//! near its newest frame; spliced into the stream page by `hls.rs`).
 //!
 //! In scope: holding the script once and inlining it, so neither page
 //! fetches anything but media and the API. Out of scope: the pages'
@@ -16,7 +16,7 @@ pub(crate) const SCRIPT: &str = include_str!("player.js");
 const SLOT: &str = "/* player.js */";
 
 /// The dashboard page, the player spliced in: built once.
-pub(crate) fn dashboard() -> &'static str {
+pub(crate) fn page() -> &'static str {
     static PAGE: OnceLock<String> = OnceLock::new();
     PAGE.get_or_init(|| include_str!("dashboard.html").replacen(SLOT, SCRIPT, 1))
 }
