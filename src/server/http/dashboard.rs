@@ -27,7 +27,7 @@ mod tests {
 
     #[test]
     fn the_dashboard_holds_the_script_once_where_its_slot_was() {
-        let page = dashboard();
+        let page = page();
         assert_eq!(page.matches("function livePlayer(").count(), 1);
         assert!(!page.contains(SLOT));
         assert!(page.find("function livePlayer(") < page.find("function openPreview("));
