@@ -582,21 +582,13 @@ impl ServerHandle {
 
     /// Pushes `key`, while it is published, to `url` as well (with the
     /// substitutions of `Config::push`); the relay ends with the publish.
-    /// False when nobody publishes `key`.
+    /// The API's own push: false when nobody publishes `key`, when `url`
+    /// is no `rtmp://` or `rtmps://` URL, or when the stream goes there
+    /// already or to as many places as it may (16).
     pub fn add_push(&self, key: &StreamKey, url: &str) -> bool {
-        if !self
-            .wings
-            .registry
-            .stats()
-            .iter()
-            .any(|s| &s.key == key && s.publishing)
-        {
-            return false;
-        }
-        self.wings
-            .pushes
-            .start(&self.wings.live(), key, relay::push::target(url, key), (false, &[]));
-        true
+        let live = self.wings.live();
+        let published = self.wings.streams().iter().any(|s| &s.key == key && s.publishing);
+        published && (self.wings.add_push(&live, key, relay::push::target(url, key))).is_ok()
     }
 
     /// Stops pushing `key` to `url`; false when it was not.

@@ -69,7 +69,7 @@ impl Recorders {
     /// Starts recording `key`, published by connection `id` from `addr`,
     /// if its application is recorded; logs why not if the thread cannot
     /// start.
-    pub(crate) fn start(self: &Arc<Self>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
+    fn start(self: &Arc<Self>, live: &Live, key: &StreamKey, id: ConnId, addr: SocketAddr) {
         if let Some(settings) = live.config.record_for(&key.app) {
             self.start_with(live, key, id, addr, settings.clone());
         }

@@ -167,7 +167,7 @@ impl Pushes {
     /// `extra` (a webhook's redirect); none goes back to the server the
     /// stream `came` from, and a stream pushed through `MAX_HOPS` servers
     /// already goes nowhere.
-    pub(crate) fn start_pushes(self: &Arc<Self>, live: &Live, key: &StreamKey, extra: Option<&str>, came: &Came) {
+    fn start_pushes(self: &Arc<Self>, live: &Live, key: &StreamKey, extra: Option<&str>, came: &Came) {
         let configured = live.config.push_for(&key.app).iter().map(|url| (url.as_str(), true));
         let mut urls = configured.chain(extra.map(|url| (url, false))).peekable();
         if urls.peek().is_some() && came.via.len() >= MAX_HOPS {
@@ -238,7 +238,7 @@ impl Pushes {
 
     /// Starts one relay of `key` to `url`, from the config's list
     /// (`configured`) or not, for a stream that came through `via`.
-    pub(crate) fn start(
+    fn start(
         self: &Arc<Self>,
         live: &Live,
         key: &StreamKey,
