@@ -1,6 +1,13 @@
-//! `Config`: everything an embedder or the CLI can set. `Config::validate`
-//! (in `server/validate.rs`: it reads files, which this module may not)
-//! checks it.
+//! `Config`: everything an embedder or the CLI can set, one section per
+//! concern (`rtmp`, `http`, `hls`, `stream`, `players`, `limits`, `relay`,
+//! then who may do what: `access`, `policy`, `hooks`, `apps`). A section
+//! is the type its wing or layer takes, handed down as it is: the session
+//! its `SessionConfig`, the chunk decoder its `DecoderLimits`, each HLS
+//! segmenter its `Timing`, each stream its `StreamSettings`. Each default
+//! is written once, in the section's `Default` (or the layer's).
+//!
+//! `Config::validate` (in `server/validate.rs`: it reads files, which this
+//! module may not) checks it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,7 +17,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::media::hls::Variant;
+use crate::media::hls::{Timing, Variant};
 use crate::media::recording::{Container, Keep, Rotation};
 use crate::policy::Policy;
 use crate::protocol::chunk::DecoderLimits;
@@ -22,95 +29,45 @@ use crate::session::SessionConfig;
 /// entry points run on a stack this size too.
 pub(crate) const THREAD_STACK: usize = 256 * 1024;
 
-/// Server settings. `Config::default()` is what `rustic_rtmp` runs with,
-/// except that it has no HTTP listener: an embedding program opens one by
-/// setting `http`.
-#[derive(Debug, Clone)]
+/// Server settings, one section per concern; each wing of the server is
+/// handed its section as it is. `Config::default()` is what `rustic_rtmp`
+/// runs with, except that it has no HTTP listener: an embedding program
+/// opens one by setting `http.bind`.
+///
+/// Every section has a `Default`, so one setting is changed thus:
+///
+/// ```
+/// use std::time::Duration;
+/// use rustic_rtmp::{Config, HlsSettings};
+/// use rustic_rtmp::media::hls::Timing;
+///
+/// let config = Config {
+///     hls: HlsSettings {
+///         timing: Timing { part: Duration::from_millis(300), ..Timing::default() },
+///         ..HlsSettings::default()
+///     },
+///     ..Config::default()
+/// };
+/// config.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// Address to listen on; port 0 picks a free port (see
-    /// `ServerHandle::local_addr`).
-    pub bind: SocketAddr,
-    /// Outgoing chunk size announced to every peer after `connect`.
-    pub chunk_size: u32,
-    /// Keep the frames since the last keyframe so a joining player starts
-    /// at once with a picture.
-    pub gop_cache: bool,
-    /// Most frames the GOP cache holds; past it caching stops until the next
-    /// keyframe. Must be below `player_queue_len`.
-    pub gop_cache_max_frames: usize,
-    /// Most bytes a stream's caches hold together: its metadata, every
-    /// track's sequence headers and the GOP. A GOP that does not fit is
-    /// dropped (joining players wait for the next keyframe); metadata and
-    /// headers that do not fit close the publisher.
-    pub stream_cache_max_bytes: usize,
-    /// Most tracks per stream with sequence headers (Enhanced RTMP
-    /// multitrack: each audio and video track is configured apart); a
-    /// publisher configuring more is closed.
-    pub max_tracks: usize,
-    /// Media messages queued per player before it counts as slow and skips
-    /// to the next keyframe.
-    pub player_queue_len: usize,
-    /// Bytes queued per player before it counts as slow, likewise.
-    pub player_queue_max_bytes: usize,
-    /// Frames a player may miss in a row for want of room while it reads
-    /// nothing before it is disconnected: about 8 s of a 25 fps video with
-    /// AAC audio. A player that keeps reading, however slowly, only skips
-    /// frames.
-    pub slow_player_max_dropped: u64,
-    /// How long, besides those frames, the player's thread must have
-    /// written nothing before it is disconnected. A publisher faster than
-    /// real time drops 600 frames in a few milliseconds, less than a busy
-    /// machine may take to schedule a player's thread.
-    pub slow_player_min_stall: Duration,
-    /// Largest message a peer may send, in bytes.
-    pub max_message_len: u32,
-    /// Most chunk streams a peer may open.
-    pub max_chunk_streams: usize,
-    /// Most bytes of unfinished messages (and the unfinished chunk in the
-    /// read buffer) a publishing connection may hold. Before its publish is
-    /// accepted a connection may hold four times `max_amf_message_len`.
-    pub max_buffered_bytes: usize,
-    /// Most bytes of unfinished messages all connections together may hold;
-    /// the connection that would pass it is closed.
-    pub max_total_buffered_bytes: usize,
-    /// Largest chunk size a peer may announce.
-    pub max_chunk_size: u32,
-    /// How deep AMF values a peer sends may nest.
-    pub max_amf_depth: usize,
-    /// Largest command or data message decoded (decoded AMF is many times
-    /// its bytes); a longer one is dropped with a warning. Also the largest
-    /// message of any kind before a connection's publish is accepted: only
-    /// a publisher sends media.
-    pub max_amf_message_len: usize,
-    /// Most open connections; past it a new socket is closed at once.
-    pub max_connections: usize,
-    /// Most open connections from one address; 0 for no limit.
-    pub max_connections_per_ip: usize,
-    /// Most open HTTP connections (players, HLS viewers, the API),
-    /// counted apart from RTMP's so that neither crowds out the other.
-    pub http_max_connections: usize,
-    /// Most open HTTP connections from one address; 0 for no limit.
-    pub http_max_connections_per_ip: usize,
-    /// Time a peer has to finish the handshake.
-    pub handshake_timeout: Duration,
-    /// Silence after which a peer is sent a PingRequest; a peer that then
-    /// stays silent as long again is closed as dead.
-    pub ping_interval: Duration,
-    /// Time a publisher may go without sending media before it is closed.
-    pub idle_publisher_timeout: Duration,
-    /// Time a peer may take none of the bytes owed to it before it counts
-    /// as dead.
-    pub write_timeout: Duration,
-    /// How long a published frame may wait for more to be written to each
-    /// player in the same write (it goes out after the first read from the
-    /// publisher past that); zero (the default) writes what each read
-    /// brought at once, for the lowest latency.
-    pub merge_write: Duration,
-    /// Send players each frame at once even while their last segment is
-    /// unacknowledged (TCP_NODELAY), instead of letting the kernel gather
-    /// frames for a player that reads slowly (Nagle, the default, as
-    /// nginx-rtmp and SRS do): lower latency over long links, more CPU.
-    pub player_nodelay: bool,
+    /// The RTMP door: where it listens, the session and the peer limits.
+    pub rtmp: RtmpSettings,
+    /// The HTTP door: where it listens, its requests' limits.
+    pub http: HttpSettings,
+    /// HLS on the HTTP port, and its files.
+    pub hls: HlsSettings,
+    /// What every stream runs with: its caches, when a slow player goes.
+    pub stream: StreamSettings,
+    /// Each player's queue and socket.
+    pub players: PlayerSettings,
+    /// How many connections, and how many bytes they hold.
+    pub limits: Limits,
+    /// Push and pull relays.
+    pub relay: RelaySettings,
+    /// Record every published stream to files, when set.
+    pub record: Option<Record>,
     /// Who may publish and play.
     pub access: Access,
     /// The embedding program's say on connects, publishes and plays,
@@ -118,14 +75,287 @@ pub struct Config {
     pub policy: Option<Arc<dyn Policy>>,
     /// Webhooks with nginx-rtmp's `on_*` contract, and commands to run.
     pub hooks: Hooks,
+    /// Applications (`rtmp://host/APP/name`) with access rules, hooks,
+    /// recording and relays of their own, which their streams follow
+    /// instead of `access`, `hooks`, `record` and `relay`'s `push` and
+    /// `pull`. Other applications follow those.
+    pub apps: BTreeMap<String, App>,
+    /// On `ServerHandle::reload`, close the publishers and players that
+    /// the new access rules refuse (keys, address lists); without it they
+    /// go on and only new connections meet the new rules.
+    pub reload_drops_refused: bool,
+}
+
+/// The RTMP door (`Config::rtmp`).
+#[derive(Debug, Clone)]
+pub struct RtmpSettings {
+    /// Address to listen on; port 0 picks a free port (see
+    /// `ServerHandle::local_addr`).
+    pub bind: SocketAddr,
+    /// Where RTMPS clients connect, with the certificate to show, if
+    /// anywhere.
+    pub tls: Option<TlsBind>,
+    /// What each connection's session announces and decodes: the
+    /// outgoing chunk size (which every stream chunks its frames at),
+    /// the window sizes, the AMF limits (`max_amf_message_len` is also
+    /// the largest message of any kind before a connection's publish is
+    /// accepted: only a publisher sends media).
+    pub session: SessionConfig,
+    /// What a peer may send: the largest message, chunk streams, chunk
+    /// size, and the bytes of unfinished messages a publishing connection
+    /// may hold (before its publish is accepted, four times
+    /// `session.max_amf_message_len` at most).
+    pub decoder: DecoderLimits,
+    /// Time a peer has to finish the handshake.
+    pub handshake_timeout: Duration,
+    /// Silence after which a peer is sent a PingRequest; a peer that then
+    /// stays silent as long again is closed as dead.
+    pub ping_interval: Duration,
+    /// Time a publisher may go without sending media before it is closed.
+    pub idle_publisher_timeout: Duration,
+    /// How long an RTMP player of a stream not live yet waits for its
+    /// publisher before the connection closes; `None`: as long as it
+    /// stays (nginx-rtmp's way); zero: refused at once.
+    pub wait_for_publisher: Option<Duration>,
     /// A publish of a stream that is live (with every access rule met)
     /// replaces its publisher instead of being refused: its players stay
     /// and go on from the new publisher's keyframe, on the same timeline.
     /// For encoders that reconnect before the server noticed their old
     /// connection died.
     pub publisher_takeover: bool,
-    /// Record every published stream to files, when set.
-    pub record: Option<Record>,
+    /// A test hook, in debug builds only: a connection whose publish to
+    /// this app is accepted then panics in its thread, to show that a bug
+    /// there ends only that connection.
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub panic_after_publish_to_app: Option<String>,
+}
+
+/// The peer limits and session settings are the defaults of the layers
+/// that enforce them, so each number is written once.
+impl Default for RtmpSettings {
+    fn default() -> Self {
+        RtmpSettings {
+            bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1935)),
+            tls: None,
+            session: SessionConfig::default(),
+            decoder: DecoderLimits::default(),
+            handshake_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+            idle_publisher_timeout: Duration::from_secs(30),
+            wait_for_publisher: None,
+            publisher_takeover: false,
+            #[cfg(debug_assertions)]
+            panic_after_publish_to_app: None,
+        }
+    }
+}
+
+/// The HTTP door (`Config::http`): HTTP-FLV, fMP4, HLS, the API.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Where HTTP players connect, if anywhere.
+    pub bind: Option<HttpBind>,
+    /// An address of their own for the API, the dashboard, `/stat` and
+    /// `/metrics` (loopback, say), which the HTTP port then no longer
+    /// serves; `None`: the HTTP port serves them too.
+    pub api_bind: Option<SocketAddr>,
+    /// Names the API, the dashboard, `/stat` and `/metrics` answer to in
+    /// a request's `Host`, besides IP addresses, `localhost` and the
+    /// machine's host name: a page on any other name is refused there,
+    /// which defeats DNS rebinding. Media answers to any name.
+    pub hosts: Vec<String>,
+    /// Time an HTTP client has to send a whole request head.
+    pub header_timeout: Duration,
+    /// Time an HTTP connection may stay open between requests.
+    pub idle_timeout: Duration,
+    /// Largest HTTP request head, in bytes; a longer one is answered 431.
+    pub max_header_bytes: usize,
+    /// Most header lines in an HTTP request; more are answered 431.
+    pub max_headers: usize,
+    /// How long an HTTP player of a stream not live yet waits for its
+    /// publisher before it is answered 404.
+    pub wait_for_publisher: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            bind: None,
+            api_bind: None,
+            hosts: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(15),
+            // nginx's default for a request line and its headers together
+            // is up to 4 buffers of 8 KiB.
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            wait_for_publisher: Duration::from_secs(30),
+        }
+    }
+}
+
+/// HLS (`Config::hls`).
+#[derive(Debug, Clone)]
+pub struct HlsSettings {
+    /// Serve HLS on the HTTP port (`/APP/NAME/index.m3u8`), muxed only
+    /// while someone asks.
+    pub enabled: bool,
+    /// The segments' container: fMP4 (with LL-HLS parts) or MPEG-TS
+    /// (plain HLS, for older players).
+    pub variant: Variant,
+    /// Where HLS files are written too (`DIR/APP/NAME/`), every stream's
+    /// while it is published; `None`: HLS stays in memory, muxed only
+    /// while asked.
+    pub dir: Option<PathBuf>,
+    /// Segment and part targets, segments kept, a segment's byte limit:
+    /// what each stream's segmenter is made with.
+    pub timing: Timing,
+    /// A stream's HLS muxing stops once nobody asked for this long.
+    pub idle: Duration,
+    /// Bytes of segments all HLS muxers hold together, at most; past it,
+    /// a muxer gives up its stream's oldest segments as it adds new ones.
+    pub max_bytes: usize,
+    /// Playlist and part requests held waiting at once, server-wide...
+    pub max_blocked: usize,
+    /// ...and from one address.
+    pub max_blocked_per_ip: usize,
+}
+
+impl Default for HlsSettings {
+    fn default() -> Self {
+        HlsSettings {
+            enabled: true,
+            variant: Variant::Fmp4,
+            dir: None,
+            timing: Timing::default(),
+            idle: Duration::from_secs(30),
+            max_bytes: 1024 * 1024 * 1024,
+            max_blocked: 512,
+            max_blocked_per_ip: 32,
+        }
+    }
+}
+
+/// What every stream runs with (`Config::stream`): its caches, and when
+/// it gives up on a player that does not read.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSettings {
+    /// Keep the frames since the last keyframe so a joining player starts
+    /// at once with a picture.
+    pub gop_cache: bool,
+    /// Most frames the GOP cache holds; past it caching stops until the
+    /// next keyframe. At most `players.queue_len` less 8, so that a
+    /// joining player's queue takes the whole GOP and the headers.
+    pub gop_max_frames: usize,
+    /// Most bytes a stream's caches hold together: its metadata, every
+    /// track's sequence headers and the GOP. A GOP that does not fit is
+    /// dropped (joining players wait for the next keyframe); metadata and
+    /// headers that do not fit close the publisher.
+    pub cache_max_bytes: usize,
+    /// Most tracks per stream with sequence headers (Enhanced RTMP
+    /// multitrack: each audio and video track is configured apart); a
+    /// publisher configuring more is closed.
+    pub max_tracks: usize,
+    /// Frames a player may miss in a row for want of room while it reads
+    /// nothing before it is disconnected: about 8 s of a 25 fps video with
+    /// AAC audio. A player that keeps reading, however slowly, only skips
+    /// frames.
+    pub max_dropped_in_a_row: u64,
+    /// How long, besides those frames, the player's thread must have
+    /// written nothing before it is disconnected. A publisher faster than
+    /// real time drops 600 frames in a few milliseconds, less than a busy
+    /// machine may take to schedule a player's thread.
+    pub min_stall: Duration,
+    /// How long a published frame may wait for more to be written to each
+    /// player in the same write (it goes out after the first read from the
+    /// publisher past that); zero (the default) writes what each read
+    /// brought at once, for the lowest latency.
+    pub merge_write: Duration,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings {
+            gop_cache: true,
+            gop_max_frames: 1024,
+            // A 4K stream at 50 Mbit/s with 2 s GOPs holds about 12 MiB in
+            // its GOP; several multitrack renditions fit as well.
+            cache_max_bytes: 64 * 1024 * 1024,
+            max_tracks: 32,
+            max_dropped_in_a_row: 600,
+            min_stall: Duration::from_secs(2),
+            merge_write: Duration::ZERO,
+        }
+    }
+}
+
+/// Each player's queue and socket (`Config::players`), over every
+/// protocol and in-process.
+#[derive(Debug, Clone, Copy)]
+pub struct PlayerSettings {
+    /// Media messages queued per player before it counts as slow and skips
+    /// to the next keyframe.
+    pub queue_len: usize,
+    /// Bytes queued per player before it counts as slow, likewise.
+    pub queue_max_bytes: usize,
+    /// Send players each frame at once even while their last segment is
+    /// unacknowledged (TCP_NODELAY), instead of letting the kernel gather
+    /// frames for a player that reads slowly (Nagle, the default, as
+    /// nginx-rtmp and SRS do): lower latency over long links, more CPU.
+    pub nodelay: bool,
+}
+
+impl Default for PlayerSettings {
+    fn default() -> Self {
+        PlayerSettings {
+            queue_len: 1536,
+            // About 5 s of a 50 Mbit/s stream, two of the largest frames.
+            queue_max_bytes: 32 * 1024 * 1024,
+            nodelay: false,
+        }
+    }
+}
+
+/// How many connections there may be, how many bytes they hold, how long
+/// a peer may leave its bytes untaken (`Config::limits`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most open RTMP connections; past it a new socket is closed at once.
+    pub max_connections: usize,
+    /// Most open RTMP connections from one address; 0 for no limit.
+    pub max_connections_per_ip: usize,
+    /// Most open HTTP connections (players, HLS viewers, the API),
+    /// counted apart from RTMP's so that neither crowds out the other.
+    pub http_max_connections: usize,
+    /// Most open HTTP connections from one address; 0 for no limit.
+    pub http_max_connections_per_ip: usize,
+    /// Most bytes of unfinished messages all connections together may hold;
+    /// the connection that would pass it is closed.
+    pub max_total_buffered_bytes: usize,
+    /// Time a peer may take none of the bytes owed to it before it counts
+    /// as dead.
+    pub write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_connections_per_ip: 0,
+            http_max_connections: 10_000,
+            // Players behind one NAT (an office, a campus) share an
+            // address; a page or a script on it gets no more than this.
+            http_max_connections_per_ip: 256,
+            max_total_buffered_bytes: 512 * 1024 * 1024,
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Push and pull relays (`Config::relay`).
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
     /// Push every published stream to these RTMP URLs (`{app}` and
     /// `{name}` replaced; a URL without a stream name gets the local
     /// name), each on its own connection that reconnects when lost.
@@ -143,82 +373,23 @@ pub struct Config {
     /// Streams pulled from the start and for good: full URLs, each
     /// published here under its own app and name.
     pub pull_static: Vec<String>,
-    /// Applications (`rtmp://host/APP/name`) with access rules, hooks and
-    /// recording of their own, which their streams follow instead of
-    /// `access`, `hooks` and `record`. Other applications follow those.
-    pub apps: BTreeMap<String, App>,
-    /// On `ServerHandle::reload`, close the publishers and players that
-    /// the new access rules refuse (keys, address lists); without it they
-    /// go on and only new connections meet the new rules.
-    pub reload_drops_refused: bool,
-    /// Where HTTP players (HTTP-FLV) connect, if anywhere.
-    pub http: Option<HttpBind>,
-    /// An address of their own for the API, the dashboard, `/stat` and
-    /// `/metrics` (loopback, say), which the HTTP port then no longer
-    /// serves; `None`: the HTTP port serves them too.
-    pub api_bind: Option<SocketAddr>,
-    /// Names the API, the dashboard, `/stat` and `/metrics` answer to in
-    /// a request's `Host`, besides IP addresses, `localhost` and the
-    /// machine's host name: a page on any other name is refused there,
-    /// which defeats DNS rebinding. Media answers to any name.
-    pub http_hosts: Vec<String>,
-    /// Serve HLS on the HTTP port (`/APP/NAME/index.m3u8`), muxed only
-    /// while someone asks.
-    pub hls: bool,
-    /// The segments' container: fMP4 (with LL-HLS parts) or MPEG-TS
-    /// (plain HLS, for older players).
-    pub hls_variant: Variant,
-    /// Where HLS files are written too (`DIR/APP/NAME/`), every stream's
-    /// while it is published; `None`: HLS stays in memory, muxed only
-    /// while asked.
-    pub hls_dir: Option<PathBuf>,
-    /// A segment ends at the first keyframe past this.
-    pub hls_segment: Duration,
-    /// Low-Latency HLS parts last at most this; zero for plain HLS.
-    pub hls_part: Duration,
-    /// Complete segments kept in memory and listed.
-    pub hls_segments: usize,
-    /// A stream's HLS muxing stops once nobody asked for this long.
-    pub hls_idle: Duration,
-    /// An HLS segment ends once it holds this many bytes, keyframe or not,
-    /// and the frames after it wait for the next keyframe: a publisher
-    /// whose keyframes stop coming cannot grow one without end.
-    pub hls_max_segment_bytes: usize,
-    /// Bytes of segments all HLS muxers hold together, at most; past it,
-    /// a muxer gives up its stream's oldest segments as it adds new ones.
-    pub hls_max_bytes: usize,
-    /// Playlist and part requests held waiting at once, server-wide...
-    pub hls_max_blocked: usize,
-    /// ...and from one address.
-    pub hls_max_blocked_per_ip: usize,
-    /// Where RTMPS clients connect, with the certificate to show, if
-    /// anywhere.
-    pub tls: Option<TlsBind>,
     /// Push and pull relays to `rtmps://` accept any certificate
     /// (self-signed LAN servers, tests); otherwise certificates are
     /// checked against Mozilla's roots.
-    pub relay_tls_insecure: bool,
-    /// Time an HTTP client has to send a whole request head.
-    pub http_header_timeout: Duration,
-    /// Time an HTTP connection may stay open between requests.
-    pub http_idle_timeout: Duration,
-    /// Largest HTTP request head, in bytes; a longer one is answered 431.
-    pub http_max_header_bytes: usize,
-    /// Most header lines in an HTTP request; more are answered 431.
-    pub http_max_headers: usize,
-    /// How long an HTTP player of a stream not live yet waits for its
-    /// publisher before it is answered 404.
-    pub http_wait_for_publisher: Duration,
-    /// How long an RTMP player of a stream not live yet waits for its
-    /// publisher before the connection closes; `None`: as long as it
-    /// stays (nginx-rtmp's way); zero: refused at once.
-    pub rtmp_wait_for_publisher: Option<Duration>,
-    /// A test hook, in debug builds only: a connection whose publish to
-    /// this app is accepted then panics in its thread, to show that a bug
-    /// there ends only that connection.
-    #[cfg(debug_assertions)]
-    #[doc(hidden)]
-    pub panic_after_publish_to_app: Option<String>,
+    pub tls_insecure: bool,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            push: Vec::new(),
+            pull: Vec::new(),
+            pull_idle: Duration::from_secs(10),
+            pull_max: 256,
+            pull_static: Vec::new(),
+            tls_insecure: false,
+        }
+    }
 }
 
 impl Config {
@@ -228,90 +399,7 @@ impl Config {
         let keyed = |access: &Access| access.publish_keys_file.is_some();
         keyed(&self.access) || self.apps.values().any(|app| keyed(&app.access))
     }
-}
 
-impl Default for Config {
-    /// The peer limits and session settings are the defaults of the layers
-    /// that enforce them, so each number is written once.
-    fn default() -> Self {
-        let decoder = DecoderLimits::default();
-        let session = SessionConfig::default();
-        Config {
-            bind: SocketAddr::from((Ipv4Addr::UNSPECIFIED, 1935)),
-            chunk_size: session.chunk_size,
-            gop_cache: true,
-            gop_cache_max_frames: 1024,
-            // A 4K stream at 50 Mbit/s with 2 s GOPs holds about 12 MiB in
-            // its GOP; several multitrack renditions fit as well.
-            stream_cache_max_bytes: 64 * 1024 * 1024,
-            max_tracks: 32,
-            player_queue_len: 1536,
-            // About 5 s of a 50 Mbit/s stream, two of the largest frames.
-            player_queue_max_bytes: 32 * 1024 * 1024,
-            slow_player_max_dropped: 600,
-            slow_player_min_stall: Duration::from_secs(2),
-            max_message_len: decoder.max_message_len,
-            max_chunk_streams: decoder.max_chunk_streams,
-            max_buffered_bytes: decoder.max_partial_bytes,
-            max_total_buffered_bytes: 512 * 1024 * 1024,
-            max_chunk_size: decoder.max_chunk_size,
-            max_amf_depth: session.max_amf_depth,
-            max_amf_message_len: session.max_amf_message_len,
-            max_connections: 10_000,
-            max_connections_per_ip: 0,
-            http_max_connections: 10_000,
-            // Players behind one NAT (an office, a campus) share an
-            // address; a page or a script on it gets no more than this.
-            http_max_connections_per_ip: 256,
-            handshake_timeout: Duration::from_secs(5),
-            ping_interval: Duration::from_secs(30),
-            idle_publisher_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-            merge_write: Duration::ZERO,
-            player_nodelay: false,
-            access: Access::default(),
-            policy: None,
-            hooks: Hooks::default(),
-            publisher_takeover: false,
-            record: None,
-            push: Vec::new(),
-            pull: Vec::new(),
-            pull_idle: Duration::from_secs(10),
-            pull_max: 256,
-            pull_static: Vec::new(),
-            apps: BTreeMap::new(),
-            reload_drops_refused: false,
-            http: None,
-            api_bind: None,
-            http_hosts: Vec::new(),
-            tls: None,
-            relay_tls_insecure: false,
-            hls: true,
-            hls_variant: Variant::Fmp4,
-            hls_dir: None,
-            hls_segment: Duration::from_secs(1),
-            hls_part: Duration::from_millis(200),
-            hls_segments: 7,
-            hls_idle: Duration::from_secs(30),
-            hls_max_segment_bytes: 64 * 1024 * 1024,
-            hls_max_bytes: 1024 * 1024 * 1024,
-            hls_max_blocked: 512,
-            hls_max_blocked_per_ip: 32,
-            http_header_timeout: Duration::from_secs(10),
-            http_idle_timeout: Duration::from_secs(15),
-            // nginx's default for a request line and its headers together
-            // is up to 4 buffers of 8 KiB.
-            http_max_header_bytes: 16 * 1024,
-            http_max_headers: 64,
-            http_wait_for_publisher: Duration::from_secs(30),
-            rtmp_wait_for_publisher: None,
-            #[cfg(debug_assertions)]
-            panic_after_publish_to_app: None,
-        }
-    }
-}
-
-impl Config {
     /// The hooks of `app`'s streams: its own, or the server's.
     pub(crate) fn hooks_for(&self, app: &str) -> &Hooks {
         self.apps.get(app).map_or(&self.hooks, |a| &a.hooks)
@@ -319,12 +407,12 @@ impl Config {
 
     /// Where `app`'s streams are pushed.
     pub(crate) fn push_for(&self, app: &str) -> &[String] {
-        self.apps.get(app).map_or(&self.push, |a| &a.push)
+        self.apps.get(app).map_or(&self.relay.push, |a| &a.push)
     }
 
     /// Where `app`'s streams are pulled from.
     pub(crate) fn pull_for(&self, app: &str) -> &[String] {
-        self.apps.get(app).map_or(&self.pull, |a| &a.pull)
+        self.apps.get(app).map_or(&self.relay.pull, |a| &a.pull)
     }
 
     /// How `app`'s streams are recorded, if they are.

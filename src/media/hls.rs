@@ -22,6 +22,7 @@
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::fmp4::{AUDIO_TRACK, Fragment, VIDEO_TRACK};
 
@@ -58,19 +59,44 @@ impl Variant {
     }
 }
 
-/// Segment and part targets, and how many segments are kept.
+/// Segment and part targets, how many segments are kept and how large one
+/// may grow: what a `Segmenter` is made with (`Config::hls.timing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     /// A segment ends at the first keyframe past this.
-    pub segment_ms: u32,
-    /// Parts last at most this; 0 for plain HLS (no parts).
-    pub part_ms: u32,
+    pub segment: Duration,
+    /// Low-Latency HLS parts last at most this; zero for plain HLS. MPEG-TS
+    /// segments have no parts, whatever this says.
+    pub part: Duration,
     /// Complete segments kept (and listed).
     pub segments: usize,
     /// A segment ends once it holds this many bytes, keyframe or not (a
     /// publisher whose keyframes stop coming would grow it without end);
     /// the frames after it wait for the next keyframe.
-    pub max_bytes: usize,
+    pub max_segment_bytes: usize,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            segment: Duration::from_secs(1),
+            part: Duration::from_millis(200),
+            segments: 7,
+            max_segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl Timing {
+    /// The segment target in ms, as the lead track's durations are counted.
+    fn segment_ms(&self) -> u32 {
+        u32::try_from(self.segment.as_millis()).unwrap_or(u32::MAX)
+    }
+
+    /// The part target in ms; 0 for no parts.
+    fn part_ms(&self) -> u32 {
+        u32::try_from(self.part.as_millis()).unwrap_or(u32::MAX)
+    }
 }
 
 /// A partial segment.
@@ -161,6 +187,14 @@ impl Segmenter {
     /// later starts higher, so no URL an HTTP cache keeps comes back with
     /// other bytes.)
     pub fn new(timing: Timing, variant: Variant, has_video: bool, first_msn: u64) -> Segmenter {
+        // Parts are fMP4's: MPEG-TS is plain HLS.
+        let timing = match variant {
+            Variant::Fmp4 => timing,
+            Variant::MpegTs => Timing {
+                part: Duration::ZERO,
+                ..timing
+            },
+        };
         Segmenter {
             timing,
             variant,
@@ -201,9 +235,9 @@ impl Segmenter {
         } else if !growing {
             return false; // nothing to start from yet
         } else if lead
-            && self.timing.part_ms > 0
+            && self.timing.part_ms() > 0
             && self.open_ms > 0
-            && self.open_ms + fragment.duration > self.timing.part_ms
+            && self.open_ms + fragment.duration > self.timing.part_ms()
         {
             self.close_part();
             completed = true;
@@ -217,7 +251,7 @@ impl Segmenter {
         if lead {
             self.open_ms += fragment.duration;
         }
-        if self.growing_bytes >= self.timing.max_bytes {
+        if self.growing_bytes >= self.timing.max_segment_bytes {
             self.close_segment();
             completed = true;
         }
@@ -260,7 +294,7 @@ impl Segmenter {
     /// lasted the target.
     pub fn starts_segment(&self, fragment: &Fragment) -> bool {
         let growing = self.segments.back().is_some_and(|s| !s.complete);
-        self.independent(fragment) && (!growing || self.current_ms() >= self.timing.segment_ms)
+        self.independent(fragment) && (!growing || self.current_ms() >= self.timing.segment_ms())
     }
 
     /// The growing segment's length so far, its open part included.
@@ -402,7 +436,7 @@ impl Segmenter {
             init,
             "",
             Timing {
-                part_ms: 0,
+                part: Duration::ZERO,
                 ..self.timing
             },
         )
@@ -410,17 +444,17 @@ impl Segmenter {
 
     fn playlist(&self, init: &str, query: &str, timing: Timing) -> String {
         let t = &timing;
-        let target = self.longest_ms.max(t.segment_ms).div_ceil(1000).max(1);
+        let target = self.longest_ms.max(t.segment_ms()).div_ceil(1000).max(1);
         let mut out = String::with_capacity(1024);
         let first = self.segments.front().map_or(0, |s| s.msn);
         let version = self.variant.version();
         let _ = writeln!(out, "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{target}");
-        if t.part_ms > 0 {
+        if t.part_ms() > 0 {
             let _ = writeln!(
                 out,
                 "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={}\n#EXT-X-PART-INF:PART-TARGET={}",
-                Seconds(t.part_ms.saturating_mul(3)),
-                Seconds(t.part_ms)
+                Seconds(t.part_ms().saturating_mul(3)),
+                Seconds(t.part_ms())
             );
         }
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{first}");
@@ -431,7 +465,7 @@ impl Segmenter {
         // Parts are listed for the last segments only, as the RFC asks.
         let with_parts = self.segments.len().saturating_sub(3);
         for (i, segment) in self.segments.iter().enumerate() {
-            if t.part_ms > 0 && i >= with_parts {
+            if t.part_ms() > 0 && i >= with_parts {
                 for (index, part) in segment.parts.iter().enumerate() {
                     let independent = if part.independent { ",INDEPENDENT=YES" } else { "" };
                     let _ = writeln!(
@@ -447,7 +481,7 @@ impl Segmenter {
                 let _ = writeln!(out, "#EXTINF:{seconds},\nseg{}.{extension}{query}", segment.msn);
             }
         }
-        if t.part_ms > 0
+        if t.part_ms() > 0
             && let Some((newest, parts)) = self.newest()
         {
             let growing = self.segments.back().is_some_and(|s| !s.complete);
@@ -506,10 +540,10 @@ mod tests {
 
     fn timing() -> Timing {
         Timing {
-            segment_ms: 1000,
-            part_ms: 200,
+            segment: Duration::from_secs(1),
+            part: Duration::from_millis(200),
             segments: 3,
-            max_bytes: 1 << 20,
+            max_segment_bytes: 1 << 20,
         }
     }
 
@@ -582,7 +616,10 @@ mod tests {
             "{text}"
         );
         let plain = Segmenter {
-            timing: Timing { part_ms: 0, ..timing() },
+            timing: Timing {
+                part: Duration::ZERO,
+                ..timing()
+            },
             ..Segmenter::new(timing(), Variant::Fmp4, true, 0)
         };
         assert!(!plain.media_playlist("init1.mp4", "").contains("PART"));
@@ -625,7 +662,10 @@ mod tests {
 
     #[test]
     fn mpegts_is_plain_hls_of_ts_segments_and_says_where_they_start() {
-        let plain = Timing { part_ms: 0, ..timing() };
+        let plain = Timing {
+                part: Duration::ZERO,
+                ..timing()
+            };
         let mut s = Segmenter::new(plain, Variant::MpegTs, true, 0);
         assert!(s.starts_segment(&video(0, true)) && !s.starts_segment(&audio(0)));
         feed(&mut s, 30, 25); // segment 0 complete, 5 frames of segment 1
@@ -648,7 +688,7 @@ mod tests {
         // Each fragment is one byte: ten bytes are five frames and their audio.
         let mut s = Segmenter::new(
             Timing {
-                max_bytes: 10,
+                max_segment_bytes: 10,
                 ..timing()
             },
             Variant::Fmp4,
