@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     let Some(signals) = signals::register() else {
         return ExitCode::FAILURE;
     };
-    nofile::raise_open_file_limit(config.max_connections);
+    nofile::raise_open_file_limit(config.limits.max_connections);
     let mut server = match Server::start(config) {
         Ok(server) => server,
         Err(e) => {

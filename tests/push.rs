@@ -193,7 +193,7 @@ fn a_reload_changes_where_live_streams_are_pushed() {
     let live_at = |s: &ServerHandle| stream_stats(s, "live", &name).is_some_and(|s| s.publishing);
     wait_until("the first destination", || live_at(&before));
     let mut reloaded = push_to(&after);
-    reloaded.bind = origin.local_addr();
+    reloaded.rtmp.bind = origin.local_addr();
     origin.reload(reloaded);
     wait_until("the push to move", || live_at(&after) && !live_at(&before));
     // One added through the API stays through a reload.

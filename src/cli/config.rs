@@ -77,7 +77,7 @@ impl Settings {
         };
         let ip = match &args.bind {
             Some(value) => ip_of("bind", value)?,
-            None => default.bind.ip(),
+            None => default.rtmp.bind.ip(),
         };
         let http_ip = match &args.http_bind {
             Some(value) => ip_of("http_bind", value)?,
@@ -176,17 +176,17 @@ impl Settings {
         };
         let mib = |mb: usize| mb.saturating_mul(1024 * 1024);
         let mut config = Config {
-            bind: SocketAddr::new(ip, args.port.unwrap_or(default.bind.port())),
-            chunk_size: args.chunk_size.unwrap_or(default.chunk_size),
-            gop_cache: default.gop_cache && !args.no_gop_cache,
-            max_connections: args.max_connections.unwrap_or(default.max_connections),
-            max_connections_per_ip: (args.max_connections_per_ip).unwrap_or(default.max_connections_per_ip),
-            http_max_connections: (args.http_max_connections).unwrap_or(default.http_max_connections),
+            bind: SocketAddr::new(ip, args.port.unwrap_or(default.rtmp.bind.port())),
+            chunk_size: args.chunk_size.unwrap_or(default.rtmp.session.chunk_size),
+            gop_cache: default.stream.gop_cache && !args.no_gop_cache,
+            max_connections: args.max_connections.unwrap_or(default.limits.max_connections),
+            max_connections_per_ip: (args.max_connections_per_ip).unwrap_or(default.limits.max_connections_per_ip),
+            http_max_connections: (args.http_max_connections).unwrap_or(default.limits.http_max_connections),
             http_max_connections_per_ip: (args.http_max_connections_per_ip)
-                .unwrap_or(default.http_max_connections_per_ip),
-            max_total_buffered_bytes: args.max_buffered_mb.map_or(default.max_total_buffered_bytes, mib),
-            merge_write: args.merge_write_ms.map_or(default.merge_write, Duration::from_millis),
-            player_nodelay: default.player_nodelay || args.nodelay,
+                .unwrap_or(default.limits.http_max_connections_per_ip),
+            max_total_buffered_bytes: args.max_buffered_mb.map_or(default.limits.max_total_buffered_bytes, mib),
+            merge_write: args.merge_write_ms.map_or(default.stream.merge_write, Duration::from_millis),
+            player_nodelay: default.players.nodelay || args.nodelay,
             access,
             http,
             api_bind: match &args.api_bind {
@@ -213,9 +213,9 @@ impl Settings {
                 None => None,
             },
             reload_drops_refused: default.reload_drops_refused || args.reload_drops_refused,
-            hls: default.hls && !args.no_hls,
+            hls: default.hls.enabled && !args.no_hls,
             hls_variant: match args.hls_variant.as_deref() {
-                None => default.hls_variant,
+                None => default.hls.variant,
                 Some("fmp4") => Variant::Fmp4,
                 Some("mpegts") => Variant::MpegTs,
                 Some(other) => {
@@ -224,29 +224,29 @@ impl Settings {
             },
             hls_dir: args.hls_dir.clone(),
             hls_segment: match args.hls_segment_seconds {
-                None => default.hls_segment,
+                None => default.hls.timing.segment,
                 Some(seconds) => Duration::try_from_secs_f64(seconds)
                     .map_err(|_| format!("{} {seconds} is not a number of seconds", name("hls_segment_seconds")))?,
             },
-            hls_part: args.hls_part_ms.map_or(default.hls_part, Duration::from_millis),
-            hls_segments: args.hls_segment_count.unwrap_or(default.hls_segments),
-            hls_idle: args.hls_idle_seconds.map_or(default.hls_idle, Duration::from_secs),
-            hls_max_bytes: args.hls_max_mb.map_or(default.hls_max_bytes, mib),
-            hls_max_blocked: args.hls_max_blocked.unwrap_or(default.hls_max_blocked),
-            hls_max_blocked_per_ip: (args.hls_max_blocked_per_ip).unwrap_or(default.hls_max_blocked_per_ip),
+            hls_part: args.hls_part_ms.map_or(default.hls.timing.part, Duration::from_millis),
+            hls_segments: args.hls_segment_count.unwrap_or(default.hls.timing.segments),
+            hls_idle: args.hls_idle_seconds.map_or(default.hls.idle, Duration::from_secs),
+            hls_max_bytes: args.hls_max_mb.map_or(default.hls.max_bytes, mib),
+            hls_max_blocked: args.hls_max_blocked.unwrap_or(default.hls.max_blocked),
+            hls_max_blocked_per_ip: (args.hls_max_blocked_per_ip).unwrap_or(default.hls.max_blocked_per_ip),
             tls,
-            relay_tls_insecure: default.relay_tls_insecure || args.push_insecure,
-            publisher_takeover: default.publisher_takeover || args.publisher_takeover,
+            relay_tls_insecure: default.relay.tls_insecure || args.push_insecure,
+            publisher_takeover: default.rtmp.publisher_takeover || args.publisher_takeover,
             push: args.push.clone(),
             pull: args.pull.clone(),
-            pull_idle: args.pull_idle_seconds.map_or(default.pull_idle, Duration::from_secs),
-            pull_max: args.pull_max.unwrap_or(default.pull_max),
+            pull_idle: args.pull_idle_seconds.map_or(default.relay.pull_idle, Duration::from_secs),
+            pull_max: args.pull_max.unwrap_or(default.relay.pull_max),
             pull_static: args.pull_static.clone(),
             http_wait_for_publisher: (args.wait_for_publisher_seconds)
-                .map_or(default.http_wait_for_publisher, Duration::from_secs),
+                .map_or(default.http.wait_for_publisher, Duration::from_secs),
             rtmp_wait_for_publisher: (args.wait_for_publisher_seconds)
                 .map(Duration::from_secs)
-                .or(default.rtmp_wait_for_publisher),
+                .or(default.rtmp.wait_for_publisher),
             ..default
         };
         for (app, section) in &self.apps {

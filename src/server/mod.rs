@@ -60,7 +60,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 struct Wings {
     /// The settings of this start or of the last reload.
     live: Current,
-    /// Where RTMP clients connect (the real port when `config.bind` asked
+    /// Where RTMP clients connect (the real port when `config.rtmp.bind` asked
     /// for 0), for the API.
     rtmp_addr: SocketAddr,
     /// What embedding programs hear of (`ServerHandle::events`).
@@ -199,16 +199,16 @@ pub struct ServerHandle {
 
 impl Server {
     /// Checks `config` (`Config::validate`: a bad value is
-    /// `Error::Config`), binds `config.bind` (and `config.http`) and starts
+    /// `Error::Config`), binds `config.rtmp.bind` (and `config.http.bind`) and starts
     /// accepting on background threads.
     pub fn start(config: Config) -> Result<ServerHandle, Error> {
         config.validate()?;
-        let addr = config.bind;
+        let addr = config.rtmp.bind;
         let listener = net::listener::listen(addr).map_err(|source| Error::Bind { addr, source })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-        let http_bind = config.http;
-        let api_bind = config.api_bind;
-        let tls_bind = config.tls.clone();
+        let http_bind = config.http.bind;
+        let api_bind = config.http.api_bind;
+        let tls_bind = config.rtmp.tls.clone();
         let tls_certificates = match &tls_bind {
             Some(bind) => Some(crate::tls::Certificates::load(&bind.cert, &bind.key).map_err(Error::Tls)?),
             None => None,
@@ -216,16 +216,16 @@ impl Server {
         let events = Events::new();
         let (hooks_events, exec_events) = (events.listen(), events.listen());
         let stream_config = StreamConfig {
-            chunk_size: config.chunk_size,
-            gop_cache: config.gop_cache,
+            chunk_size: config.rtmp.session.chunk_size,
+            gop_cache: config.stream.gop_cache,
             gop_max_frames: config
                 .gop_cache_max_frames
-                .min(config.player_queue_len.saturating_sub(8)),
-            cache_max_bytes: config.stream_cache_max_bytes,
-            max_tracks: config.max_tracks,
-            max_dropped_in_a_row: config.slow_player_max_dropped,
-            min_stall: config.slow_player_min_stall,
-            merge_write: config.merge_write,
+                .min(config.players.queue_len.saturating_sub(8)),
+            cache_max_bytes: config.stream.cache_max_bytes,
+            max_tracks: config.stream.max_tracks,
+            max_dropped_in_a_row: config.stream.max_dropped_in_a_row,
+            min_stall: config.stream.min_stall,
+            merge_write: config.stream.merge_write,
         };
         let registry = Arc::new(Registry::new(stream_config, events.clone()));
         let recorders = Arc::new(record::Recorders::new(registry.clone(), events.clone()));
@@ -473,7 +473,7 @@ impl ServerHandle {
     pub fn reload(&self, config: Config) {
         let old = self.wings.live();
         let (was, now) = (&old.config, &config);
-        if was.bind != now.bind || was.http != now.http || was.api_bind != now.api_bind || was.tls != now.tls {
+        if was.rtmp.bind != now.rtmp.bind || was.http.bind != now.http.bind || was.http.api_bind != now.http.api_bind || was.rtmp.tls != now.rtmp.tls {
             warn!("reload: the addresses to listen on change only with a restart");
         }
         let mut removed = control::access::removed_rules(&was.access, &now.access);

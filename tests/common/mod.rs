@@ -43,8 +43,8 @@ pub fn start_server() -> ServerHandle {
 /// never share a port or listen beyond loopback.
 pub fn start_server_with(mut config: Config) -> ServerHandle {
     let _ = env_logger::builder().is_test(true).try_init();
-    if config.bind == Config::default().bind {
-        config.bind = "127.0.0.1:0".parse().unwrap();
+    if config.rtmp.bind == Config::default().bind {
+        config.rtmp.bind = "127.0.0.1:0".parse().unwrap();
     }
     Server::start(config).expect("server starts on a free loopback port")
 }

@@ -153,13 +153,13 @@ impl Connections {
         let mut open = self.open.lock();
         let (max, max_per_ip, flags) = match door {
             Door::Rtmp => (
-                config.max_connections,
-                config.max_connections_per_ip,
+                config.limits.max_connections,
+                config.limits.max_connections_per_ip,
                 ["max-connections", "max-connections-per-ip"],
             ),
             Door::Http => (
-                config.http_max_connections,
-                config.http_max_connections_per_ip,
+                config.limits.http_max_connections,
+                config.limits.http_max_connections_per_ip,
                 ["http-max-connections", "http-max-connections-per-ip"],
             ),
         };

@@ -62,7 +62,7 @@ impl Live {
             webhooks: PerApp::new(&config, |_, hooks| {
                 hooks.decides().then(|| Webhooks::new(hooks.clone()))
             }),
-            host_names: HostNames::new(hostname().as_deref(), &config.http_hosts),
+            host_names: HostNames::new(hostname().as_deref(), &config.http.hosts),
             config,
         }
     }

@@ -290,7 +290,7 @@ impl Muxers {
     /// the muxer then lives while the stream is published (and while asked
     /// over HTTP).
     fn for_publish(self: &Arc<Self>, live: &Live, key: &StreamKey) {
-        if !live.config.hls || live.config.hls_dir.is_none() {
+        if !live.config.hls.enabled || live.config.hls.dir.is_none() {
             return;
         }
         let mut all = self.running.lock();
@@ -305,20 +305,20 @@ impl Muxers {
         let config = &live.config;
         let player = LocalPlayer::join(&self.registry, config, key, ClientKind::Hls);
         let id = player.id;
-        let variant = config.hls_variant;
+        let variant = config.hls.variant;
         let hls = Arc::new(Hls {
             id,
             key: key.clone(),
             variant,
             timing: Timing {
-                segment_ms: config.hls_segment.as_millis() as u32,
+                segment_ms: config.hls.timing.segment.as_millis() as u32,
                 // Parts are fMP4's: MPEG-TS is plain HLS.
                 part_ms: match variant {
-                    Variant::Fmp4 => config.hls_part.as_millis() as u32,
+                    Variant::Fmp4 => config.hls.timing.part.as_millis() as u32,
                     Variant::MpegTs => 0,
                 },
-                segments: config.hls_segments,
-                max_bytes: config.hls_max_segment_bytes,
+                segments: config.hls.timing.segments,
+                max_bytes: config.hls.timing.max_segment_bytes,
             },
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
@@ -328,13 +328,13 @@ impl Muxers {
             waiting: AtomicUsize::new(0),
             viewers: Mutex::new(HashMap::new()),
             total: self.bytes.clone(),
-            max_total: config.hls_max_bytes,
+            max_total: config.hls.max_bytes,
             ended: AtomicBool::new(false),
         });
         all.insert(key.clone(), hls.clone());
-        let (muxer, idle) = (hls.clone(), config.hls_idle);
+        let (muxer, idle) = (hls.clone(), config.hls.idle);
         let weak = Arc::downgrade(self);
-        let root = config.hls_dir.clone();
+        let root = config.hls.dir.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("hls-{id}"))
             .stack_size(THREAD_STACK)

@@ -41,7 +41,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(60);
 
 /// Serves one socket accepted on the HTTP port to the end.
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
-    let door = match http.live().config.api_bind {
+    let door = match http.live().config.http.api_bind {
         Some(_) => Door::Media,
         None => Door::Everything,
     };
@@ -73,9 +73,9 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Htt
     let live = http.live();
     let config = &live.config;
     let _ = socket.set_nodelay(true);
-    let _ = socket.set_write_timeout(Some(config.write_timeout));
+    let _ = socket.set_write_timeout(Some(config.limits.write_timeout));
     let mut buf = Vec::new();
-    let mut wait = config.http_header_timeout;
+    let mut wait = config.http.header_timeout;
     loop {
         let request = match read_request(socket, client, &mut buf, config, wait) {
             Ok(request) => request,
@@ -99,7 +99,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Htt
         if let Some(end) = respond(door, &route, &request, (socket, client), http, &live) {
             return end;
         }
-        wait = config.http_idle_timeout;
+        wait = config.http.idle_timeout;
     }
 }
 
@@ -187,8 +187,8 @@ fn read_request(
     let mut reader = socket;
     loop {
         if !buf.is_empty() {
-            deadline = deadline.min(started + config.http_header_timeout);
-            match request::parse(buf, config.http_max_headers) {
+            deadline = deadline.min(started + config.http.header_timeout);
+            match request::parse(buf, config.http.max_headers) {
                 Ok(Some((request, len))) => {
                     buf.drain(..len);
                     return Ok(request);
@@ -197,8 +197,8 @@ fn read_request(
                 Err(e) => return Err(Refused::With(e.status(), e.to_string())),
             }
         }
-        if buf.len() >= config.http_max_header_bytes {
-            let why = format!("request head longer than {} bytes", config.http_max_header_bytes);
+        if buf.len() >= config.http.max_header_bytes {
+            let why = format!("request head longer than {} bytes", config.http.max_header_bytes);
             return Err(Refused::With(Status::HEADER_TOO_LARGE, why));
         }
         let now = Instant::now();
@@ -206,13 +206,13 @@ fn read_request(
             return Err(if buf.is_empty() {
                 Refused::Quietly(End::Closed("idle"))
             } else {
-                let why = format!("request head not complete within {:?}", config.http_header_timeout);
+                let why = format!("request head not complete within {:?}", config.http.header_timeout);
                 Refused::With(Status::REQUEST_TIMEOUT, why)
             });
         }
         let _ = socket.set_read_timeout(Some(deadline - now));
         let filled = buf.len();
-        let room = READ_SIZE.min(config.http_max_header_bytes - filled);
+        let room = READ_SIZE.min(config.http.max_header_bytes - filled);
         buf.resize(filled + room, 0);
         let read = read(&mut reader, &mut buf[filled..]);
         let n = read.as_ref().map_or(0, |n| n.unwrap_or(0));
@@ -269,8 +269,8 @@ fn play(
     let (outlet, media) = Outlet::new(
         socket.clone(),
         form,
-        config.player_queue_len,
-        config.player_queue_max_bytes,
+        config.players.queue_len,
+        config.players.queue_max_bytes,
     );
     let sleeper = match Sleeper::new(outlet.waker()) {
         Ok(sleeper) => sleeper,
@@ -281,7 +281,7 @@ fn play(
     // Like an RTMP play, a name not live yet waits for its publisher; its
     // first frame wakes this thread. An fMP4 player waits for its init
     // segment, which needs the codecs: the head says whether it can play.
-    let deadline = Instant::now() + config.http_wait_for_publisher;
+    let deadline = Instant::now() + config.http.wait_for_publisher;
     let ready = |output: &Output| output.has_queued() || (form.is_flv() && playing.is_live());
     // A wait holds this thread: it counts among the requests held, per
     // address and server-wide, as LL-HLS's blocking reloads do.
@@ -297,7 +297,7 @@ fn play(
         }
         debug!(
             "conn#{id} {label} waits up to {:?} for a publisher",
-            config.http_wait_for_publisher
+            config.http.wait_for_publisher
         );
     }
     while !ready(&output) {
@@ -316,7 +316,7 @@ fn play(
         }
         if now >= deadline || outlet.is_finished() {
             drop(playing);
-            let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
+            let why = format!("nothing published within {:?}", config.http.wait_for_publisher);
             refuse(
                 socket,
                 client,
@@ -347,7 +347,7 @@ fn play(
     client.doing(form.player_kind(), Some(key));
     client.asked_with(query, false);
     debug!("conn#{id} {label} play name={}", Escaped(&key.name));
-    if !config.player_nodelay {
+    if !config.players.nodelay {
         // Nagle from here on, as for RTMP players (see connection.rs).
         let _ = socket.set_nodelay(false);
     }
@@ -387,7 +387,7 @@ fn stream(
             continue;
         }
         let timeout = match output.stuck_since() {
-            Some(since) => (since + config.write_timeout).saturating_duration_since(Instant::now()),
+            Some(since) => (since + config.limits.write_timeout).saturating_duration_since(Instant::now()),
             None => IDLE_WAIT,
         };
         match sleeper.wait(socket, !done, || output.has_queued(), timeout) {
@@ -403,9 +403,9 @@ fn stream(
         }
         if output
             .stuck_since()
-            .is_some_and(|since| since.elapsed() >= config.write_timeout)
+            .is_some_and(|since| since.elapsed() >= config.limits.write_timeout)
         {
-            return End::NotReading(config.write_timeout);
+            return End::NotReading(config.limits.write_timeout);
         }
     }
 }

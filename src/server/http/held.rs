@@ -27,7 +27,7 @@ impl Places {
         let mut blocked = self.0.lock();
         let (total, per_ip) = &mut *blocked;
         let mine = per_ip.entry(ip).or_default();
-        if *total >= live.config.hls_max_blocked || *mine >= live.config.hls_max_blocked_per_ip {
+        if *total >= live.config.hls.max_blocked || *mine >= live.config.hls.max_blocked_per_ip {
             return None;
         }
         *mine += 1;

@@ -144,7 +144,7 @@ pub(crate) fn answer(
 ) -> Answer {
     let config = &live.config;
     // The page plays the `.mp4` where it can: it is there with HLS off.
-    if !config.hls && file != HlsFile::Page {
+    if !config.hls.enabled && file != HlsFile::Page {
         return Answer::refusal(Status::NOT_FOUND, "HLS is off");
     }
     let (id, peer) = (asker.id, asker.peer);
@@ -189,7 +189,7 @@ pub(crate) fn answer(
         let live_type = (http.registry.stats().into_iter())
             .find(|s| s.key == key && s.publishing)
             .and_then(|s| s.mse_type);
-        let body = page(&key, &q, live_type.as_deref(), config.hls).into_bytes();
+        let body = page(&key, &q, live_type.as_deref(), config.hls.enabled).into_bytes();
         let mut answer = Answer::new(Status::OK, "text/html; charset=utf-8", body);
         // It says whether the stream is live now.
         answer.headers.push(("Cache-Control", "no-cache".into()));
@@ -237,8 +237,8 @@ fn from_muxer(http: &Http, live: &Live, hls: &Hls, (file, media): (HlsFile, &str
         HlsFile::Multivariant { .. } | HlsFile::Media { msn: None, .. } => {
             let started = hls.until_run_for(START_SEGMENTS as u32);
             let _ = hls.wait(started, |s| ready_if(s.segments().count() >= START_SEGMENTS));
-            if hls.wait(config.http_wait_for_publisher, |s| ready_if(s.has_segment())) != Ready::Now {
-                let why = format!("nothing published within {:?}", config.http_wait_for_publisher);
+            if hls.wait(config.http.wait_for_publisher, |s| ready_if(s.has_segment())) != Ready::Now {
+                let why = format!("nothing published within {:?}", config.http.wait_for_publisher);
                 return Answer::refusal(Status::NOT_FOUND, &why);
             }
             let text = hls.read(|segmenter, init| match file {

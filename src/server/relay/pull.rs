@@ -91,9 +91,9 @@ impl Pulls {
         if pulls.iter().any(|p| &p.key == key) {
             return;
         }
-        if !fixed && pulls.iter().filter(|p| !p.fixed).count() >= live.config.pull_max {
+        if !fixed && pulls.iter().filter(|p| !p.fixed).count() >= live.config.relay.pull_max {
             drop(pulls);
-            let max = live.config.pull_max;
+            let max = live.config.relay.pull_max;
             self.warnings.warn(
                 None,
                 format_args!("{max} pulls under way, the limit (pull-max): no pull for a play"),
@@ -106,8 +106,8 @@ impl Pulls {
             key: key.clone(),
             urls: urls.iter().map(|url| push::target(url, key)).collect(),
             fixed,
-            idle: live.config.pull_idle,
-            tls_insecure: live.config.relay_tls_insecure,
+            idle: live.config.relay.pull_idle,
+            tls_insecure: live.config.relay.tls_insecure,
         });
         pulls.push(pull.clone());
         drop(pulls);
@@ -130,7 +130,7 @@ impl Pulls {
     /// Starts the static pulls of `live`: each URL's stream under its own app
     /// and name.
     pub(crate) fn start_static(self: &Arc<Self>, live: &Live) {
-        for url in &live.config.pull_static {
+        for url in &live.config.relay.pull_static {
             match RtmpUrl::parse(url) {
                 Ok(parsed) => {
                     let name = parsed.stream.split('?').next().unwrap_or_default().to_owned();

@@ -264,7 +264,7 @@ impl Pushes {
             push: push.clone(),
             player,
             options: ClientOptions {
-                tls_insecure: config.relay_tls_insecure,
+                tls_insecure: config.relay.tls_insecure,
                 // Says where the stream comes from and through which servers,
                 // so that the destination, if it is one of ours, neither
                 // pushes it back nor takes it again (`Came`).

@@ -73,7 +73,7 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
     let id = client.id();
     let mut reader = socket;
     let mut buf = vec![0u8; FIRST_READ_SIZE];
-    let _ = socket.set_read_timeout(Some(config.handshake_timeout));
+    let _ = socket.set_read_timeout(Some(config.rtmp.handshake_timeout));
     let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_filler(epoch.as_nanos() as u64 ^ id));
     loop {
@@ -82,7 +82,7 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
             None => {
                 return Err(End::Misbehaved(format!(
                     "handshake not done within {:?}",
-                    config.handshake_timeout
+                    config.rtmp.handshake_timeout
                 )));
             }
         };
@@ -105,7 +105,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, door: &Arc<Rtmp>) -> (End,
     // The settings in force when it opened, for its whole life.
     let live = door.live();
     let _ = socket.set_nodelay(true);
-    let _ = socket.set_write_timeout(Some(live.config.write_timeout));
+    let _ = socket.set_write_timeout(Some(live.config.limits.write_timeout));
     match handshake(socket, &live.config, client) {
         Ok(leftover) => session(socket, client, door, live, &leftover),
         Err(end) => (end, 0),
@@ -131,8 +131,8 @@ fn session(
     let (outlet, media) = Outlet::new(
         socket.clone(),
         Form::Rtmp,
-        config.player_queue_len,
-        config.player_queue_max_bytes,
+        config.players.queue_len,
+        config.players.queue_max_bytes,
     );
     client.attach(&outlet);
     let sleeper = match Sleeper::new(outlet.waker()) {
@@ -145,9 +145,9 @@ fn session(
         door: door.clone(),
         live: live.clone(),
         session: ServerSession::new(SessionConfig {
-            chunk_size: config.chunk_size,
-            max_amf_depth: config.max_amf_depth,
-            max_amf_message_len: config.max_amf_message_len,
+            chunk_size: config.rtmp.session.chunk_size,
+            max_amf_depth: config.rtmp.session.max_amf_depth,
+            max_amf_message_len: config.rtmp.session.max_amf_message_len,
             ..SessionConfig::default()
         }),
         decoder: ChunkDecoder::new(limits_before_publish(config)),
@@ -166,9 +166,9 @@ fn session(
             ping_sent: None,
             last_media: Instant::now(),
             publisher_due: None,
-            ping_interval: config.ping_interval,
-            idle_publisher_timeout: config.idle_publisher_timeout,
-            write_timeout: config.write_timeout,
+            ping_interval: config.rtmp.ping_interval,
+            idle_publisher_timeout: config.rtmp.idle_publisher_timeout,
+            write_timeout: config.limits.write_timeout,
         },
     };
     connection.decoder.push(leftover);
@@ -246,22 +246,22 @@ impl Timers {
 /// are under 64 KiB in every real client: its messages may be no longer
 /// than `max_amf_message_len`, and it may hold four of them.
 fn limits_before_publish(config: &Config) -> DecoderLimits {
-    let max_len = config.max_amf_message_len.min(config.max_message_len as usize);
+    let max_len = config.rtmp.session.max_amf_message_len.min(config.rtmp.decoder.max_message_len as usize);
     DecoderLimits {
         max_message_len: max_len as u32,
-        max_chunk_streams: config.max_chunk_streams,
-        max_partial_bytes: (4 * max_len).min(config.max_buffered_bytes),
-        max_chunk_size: config.max_chunk_size,
+        max_chunk_streams: config.rtmp.decoder.max_chunk_streams,
+        max_partial_bytes: (4 * max_len).min(config.rtmp.decoder.max_partial_bytes),
+        max_chunk_size: config.rtmp.decoder.max_chunk_size,
     }
 }
 
 /// The limits of a connection whose publish was accepted.
 fn limits_for_publisher(config: &Config) -> DecoderLimits {
     DecoderLimits {
-        max_message_len: config.max_message_len,
-        max_chunk_streams: config.max_chunk_streams,
-        max_partial_bytes: config.max_buffered_bytes,
-        max_chunk_size: config.max_chunk_size,
+        max_message_len: config.rtmp.decoder.max_message_len,
+        max_chunk_streams: config.rtmp.decoder.max_chunk_streams,
+        max_partial_bytes: config.rtmp.decoder.max_partial_bytes,
+        max_chunk_size: config.rtmp.decoder.max_chunk_size,
     }
 }
 
@@ -339,7 +339,7 @@ impl Connection {
         let more = held - self.held;
         self.held = held;
         let now = total.fetch_add(more, Ordering::Relaxed) + more;
-        let limit = self.live.config.max_total_buffered_bytes;
+        let limit = self.live.config.limits.max_total_buffered_bytes;
         if now > limit {
             return Err(End::Misbehaved(format!(
                 "holds {held} bytes of unfinished messages while all connections together passed the limit of {limit}"
@@ -507,7 +507,7 @@ impl Connection {
                             return self.apply(replies);
                         }
                     };
-                    let wait = self.live.config.rtmp_wait_for_publisher;
+                    let wait = self.live.config.rtmp.wait_for_publisher;
                     if wait == Some(Duration::ZERO) && !self.door.registry.is_live(&key) {
                         let replies = self.session.reject_play("nothing is published under that name");
                         return self.apply(replies);
@@ -517,7 +517,7 @@ impl Connection {
                     self.apply(replies)?;
                     info!("conn#{} {} play start app={}", self.id, self.peer, Escaped(&key.app));
                     debug!("conn#{} play name={}", self.id, Escaped(&key.name));
-                    if !self.live.config.player_nodelay {
+                    if !self.live.config.players.nodelay {
                         // Nagle from here on: a player that reads promptly
                         // acknowledges at once and gets each frame as it comes;
                         // one that reads in batches (or sits behind a slow
@@ -585,7 +585,7 @@ impl Connection {
             encoder: client.flash_ver,
             tc_url: client.tc_url,
         };
-        let takeover = self.live.config.publisher_takeover;
+        let takeover = self.live.config.rtmp.publisher_takeover;
         match self.door.registry.publish_or_take_over(key, self.id, info, takeover) {
             Some((publishing, replaced)) => {
                 if let Some(old) = replaced {
@@ -611,7 +611,7 @@ impl Connection {
                 self.client.doing(self.client.publish_kind(), Some(key));
                 self.client.asked_with(query, self.logged_in);
                 #[cfg(debug_assertions)]
-                if self.live.config.panic_after_publish_to_app.as_ref() == Some(&key.app) {
+                if self.live.config.rtmp.panic_after_publish_to_app.as_ref() == Some(&key.app) {
                     panic!("injected by Config::panic_after_publish_to_app");
                 }
                 self.decoder.set_limits(limits_for_publisher(&self.live.config));

@@ -132,7 +132,7 @@ impl LocalPlayer {
     /// Joins `key`'s players as a player of `kind`, with the queue bounds
     /// of `config`; it gets the stream's caches at once, as any player.
     pub(crate) fn join(registry: &Arc<Registry>, config: &Config, key: &StreamKey, kind: ClientKind) -> LocalPlayer {
-        let (outlet, media) = Outlet::local(kind, config.player_queue_len, config.player_queue_max_bytes);
+        let (outlet, media) = Outlet::local(kind, config.players.queue_len, config.players.queue_max_bytes);
         let id = registry.new_conn_id();
         let playing = registry.play(key, id, outlet.clone());
         LocalPlayer {
