@@ -60,8 +60,9 @@ pub struct ConfigError {
     /// The application (a key of `Config::apps`) whose settings hold the
     /// value; `None` for the server-wide ones.
     pub app: Option<String>,
-    /// The field, as its path under `Config` (or `App`): `chunk_size`,
-    /// `hooks.on_publish`, `access.publish_keys_file`, `tls.cert`.
+    /// The field, as its path under `Config` (or `App`):
+    /// `rtmp.session.chunk_size`, `hooks.on_publish`,
+    /// `access.publish_keys_file`, `rtmp.tls.cert`.
     pub field: &'static str,
     /// The value refused, as text. A URL is shown without its stream name
     /// and login, which may be secrets.
@@ -86,6 +87,17 @@ pub enum ConfigProblem {
         /// Its value.
         value: String,
     },
+    /// A value that does not fit with another field's value (a cross-field
+    /// check other than `NotBelow`).
+    Conflict {
+        /// The other field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What the two fail to meet, read before the other field:
+        /// `not 8 or more below`.
+        rule: &'static str,
+    },
     /// Not an `rtmp[s]://host[:port]/app[/stream]` URL (push, pull).
     NotRtmpUrl,
     /// Not an `http://host/...` URL: webhooks are called over plain HTTP.
@@ -107,6 +119,7 @@ impl fmt::Display for ConfigError {
         match &self.problem {
             ConfigProblem::OutOfRange { range } => write!(f, "outside {range}"),
             ConfigProblem::NotBelow { field, value } => write!(f, "not below {field} {value}"),
+            ConfigProblem::Conflict { field, value, rule } => write!(f, "{rule} {field} {value}"),
             ConfigProblem::NotRtmpUrl => write!(f, "not an rtmp[s]://host[:port]/app[/stream] url"),
             ConfigProblem::NotHttpUrl => {
                 write!(f, "not an http://host/path url (webhooks are called over plain http)")

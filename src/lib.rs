@@ -80,7 +80,8 @@
 //! ```no_run
 //! use rustic_rtmp::{Config, Server};
 //!
-//! let config = Config { bind: "127.0.0.1:1935".parse().unwrap(), ..Config::default() };
+//! let mut config = Config::default();
+//! config.rtmp.bind = "127.0.0.1:1935".parse().unwrap();
 //! let mut server = Server::start(config).expect("port 1935 is free");
 //! println!("publish to rtmp://{}/live/key", server.local_addr());
 //! // ... later
@@ -102,7 +103,10 @@ mod server;
 pub mod session;
 mod tls;
 
-pub use config::{Access, App, Cidr, Config, Hooks, HttpBind, Record, TlsBind};
+pub use config::{
+    Access, App, Cidr, Config, HlsSettings, Hooks, HttpBind, HttpSettings, Limits, PlayerSettings, Record,
+    RelaySettings, RtmpSettings, StreamSettings, TlsBind,
+};
 pub use error::{ConfigError, ConfigProblem, Error};
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{

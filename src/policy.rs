@@ -26,11 +26,11 @@
 //!     }
 //! }
 //!
-//! let config = Config {
-//!     bind: "127.0.0.1:1935".parse().unwrap(),
+//! let mut config = Config {
 //!     policy: Some(Arc::new(Studio)),
 //!     ..Config::default()
 //! };
+//! config.rtmp.bind = "127.0.0.1:1935".parse().unwrap();
 //! let server = Server::start(config).unwrap();
 //! ```
 

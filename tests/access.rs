@@ -9,11 +9,15 @@ use std::time::{Duration, SystemTime};
 
 use common::rtmp::RawClient;
 use common::*;
+use rustic_rtmp::RtmpSettings;
 use rustic_rtmp::{Access, Config};
 
 fn server_with(access: Access) -> rustic_rtmp::ServerHandle {
     start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
         access,
         ..Config::default()
     })

@@ -13,13 +13,18 @@ use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::amf0::Amf0Value;
+use rustic_rtmp::protocol::chunk::DecoderLimits;
 use rustic_rtmp::protocol::message::Message;
 use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{Config, ServerHandle};
+use rustic_rtmp::{Limits, RtmpSettings};
 
 fn config() -> Config {
     Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -70,7 +75,10 @@ fn assert_still_serving(server: &ServerHandle) {
 #[test]
 fn a_stalled_handshake_is_closed_after_the_timeout() {
     let server = start_server_with(Config {
-        handshake_timeout: Duration::from_millis(500),
+        rtmp: RtmpSettings {
+            handshake_timeout: Duration::from_millis(500),
+            ..Default::default()
+        },
         ..config()
     });
     let canary = Canary::start(&server);
@@ -90,7 +98,13 @@ fn a_stalled_handshake_is_closed_after_the_timeout() {
 #[test]
 fn malformed_chunks_after_the_handshake_close_that_connection() {
     let server = start_server_with(Config {
-        max_message_len: 1024 * 1024,
+        rtmp: RtmpSettings {
+            decoder: DecoderLimits {
+                max_message_len: 1024 * 1024,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         ..config()
     });
     let canary = Canary::start(&server);
@@ -138,7 +152,13 @@ fn chunk_size_zero_or_two_to_the_31_closes_the_connection() {
 #[test]
 fn a_message_longer_than_the_limit_closes_the_connection() {
     let server = start_server_with(Config {
-        max_message_len: 1024 * 1024,
+        rtmp: RtmpSettings {
+            decoder: DecoderLimits {
+                max_message_len: 1024 * 1024,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         ..config()
     });
     let canary = Canary::start(&server);
@@ -239,7 +259,10 @@ fn a_publisher_killed_mid_chunk_ends_its_stream_cleanly() {
 #[test]
 fn connections_past_the_limit_are_closed_at_once() {
     let server = start_server_with(Config {
-        max_connections: 3,
+        limits: Limits {
+            max_connections: 3,
+            ..Default::default()
+        },
         ..config()
     });
     let canary = Canary::start(&server); // two connections
@@ -258,7 +281,10 @@ fn connections_past_the_limit_are_closed_at_once() {
 #[test]
 fn a_panic_in_a_connection_thread_ends_only_that_connection() {
     let server = start_server_with(Config {
-        panic_after_publish_to_app: Some("boom".into()),
+        rtmp: RtmpSettings {
+            panic_after_publish_to_app: Some("boom".into()),
+            ..Default::default()
+        },
         ..config()
     });
     let canary = Canary::start(&server);
@@ -289,7 +315,10 @@ fn real_clients_are_served_beside_fifteen_hundred_idle_sockets() {
     // A long handshake timeout, so they all stay open while the real
     // clients come.
     let server = start_server_with(Config {
-        handshake_timeout: Duration::from_secs(120),
+        rtmp: RtmpSettings {
+            handshake_timeout: Duration::from_secs(120),
+            ..Default::default()
+        },
         ..config()
     });
     let idle: Vec<TcpStream> = (0..1500)

@@ -8,6 +8,8 @@ use std::sync::mpsc;
 
 use common::rtmp::RawClient;
 use common::*;
+use rustic_rtmp::media::hls::Timing;
+use rustic_rtmp::{HlsSettings, RelaySettings, RtmpSettings};
 
 /// Starts the binary with `args`, waits for its "listening on" line and
 /// returns the process, the address and a channel of later log lines.
@@ -266,6 +268,8 @@ fn check_config_refuses_values_the_server_cannot_use_naming_file_line_and_key() 
         ("hls_segment_seconds = 90\n".into(), "hls_segment_seconds", 1),
         ("hls_segment_count = 1\n".into(), "hls_segment_count", 1),
         ("chunk_size = 0\n".into(), "chunk_size", 1),
+        // Refused, no longer raised to 1 ms.
+        ("notify_update_interval_ms = 0\n".into(), "notify_update_interval_ms", 1),
         ("exec_play = [[]]\n".into(), "exec_play", 1),
         (
             "[app.tv]\n\npush = [\"rtmp://tv.example/live/SECRET\", \"htp://x/live/KEY\"]\n".into(),
@@ -339,26 +343,41 @@ fn an_exec_key_with_one_command_as_an_array_of_words_runs_it() {
 fn an_embedders_bad_config_is_refused_at_start_naming_the_field() {
     use rustic_rtmp::{Config, ConfigProblem, Error, Server};
     let config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        push: vec!["htp://x/live/KEY".into()],
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        relay: RelaySettings {
+            push: vec!["htp://x/live/KEY".into()],
+            ..Default::default()
+        },
         ..Config::default()
     };
     match Server::start(config) {
         Err(Error::Config(e)) => {
-            assert_eq!((e.field, e.app.as_deref()), ("push", None));
+            assert_eq!((e.field, e.app.as_deref()), ("relay.push", None));
             assert!(matches!(e.problem, ConfigProblem::NotRtmpUrl), "{e}");
             assert!(!e.to_string().contains("KEY"), "{e}");
         }
         other => panic!("started or failed otherwise: {:?}", other.err()),
     }
     let mut config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        hls_part: std::time::Duration::from_secs(2),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        hls: HlsSettings {
+            timing: Timing {
+                part: std::time::Duration::from_secs(2),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         ..Config::default()
     };
     config.apps.insert("tv".into(), rustic_rtmp::App::default());
     match Server::start(config) {
-        Err(Error::Config(e)) => assert_eq!(e.to_string(), "hls_part 2s: not below hls_segment 1s"),
+        Err(Error::Config(e)) => assert_eq!(e.to_string(), "hls.timing.part 2s: not below hls.timing.segment 1s"),
         other => panic!("started or failed otherwise: {:?}", other.err()),
     }
 }

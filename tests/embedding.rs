@@ -12,6 +12,7 @@ use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::media::{Frame, FrameKind, StreamKey, flv};
 use rustic_rtmp::{ClientKind, Config, Decision, Event, Policy, PolicyRequest};
+use rustic_rtmp::{PlayerSettings, StreamSettings};
 
 /// Denies publishing `forbidden` and playing `secret`; publishing `alias`
 /// goes to `real`, and so does playing `tv`.
@@ -236,9 +237,17 @@ fn an_rtmp_publishers_frames_reach_an_in_process_subscriber_byte_exact() {
 #[test]
 fn a_subscriber_that_does_not_read_is_dropped_like_a_slow_player() {
     let server = start_server_with(Config {
-        player_queue_len: 64,
-        slow_player_max_dropped: 20,
-        slow_player_min_stall: Duration::from_millis(100),
+        players: PlayerSettings {
+            queue_len: 64,
+            ..Default::default()
+        },
+        stream: StreamSettings {
+            // The GOP fits the short queue (the server used to clamp it).
+            gop_max_frames: 56,
+            max_dropped_in_a_row: 20,
+            min_stall: Duration::from_millis(100),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let key = StreamKey::new("live", unique("unread"));

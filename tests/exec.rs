@@ -12,13 +12,17 @@ use std::time::{Duration, Instant};
 
 use common::binary::Binary;
 use common::*;
+use rustic_rtmp::RtmpSettings;
 use rustic_rtmp::{Config, Hooks, ServerHandle};
 
 /// A server on a port picked first, so commands can name it.
 fn server_running(exec_publish: Vec<Vec<String>>) -> ServerHandle {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     start_server_with(Config {
-        bind: format!("127.0.0.1:{port}").parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: format!("127.0.0.1:{port}").parse().unwrap(),
+            ..Default::default()
+        },
         hooks: Hooks {
             exec_publish,
             ..Hooks::default()
@@ -58,7 +62,10 @@ fn exec_publish_transcodes_into_a_playable_stream_and_dies_with_its_publisher() 
         &target,
     ]);
     let server = start_server_with(Config {
-        bind: format!("127.0.0.1:{port}").parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: format!("127.0.0.1:{port}").parse().unwrap(),
+            ..Default::default()
+        },
         hooks: Hooks {
             exec_publish: vec![transcode],
             ..Hooks::default()

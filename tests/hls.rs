@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use common::binary::Binary;
 use common::http::{self, Response};
 use common::*;
+use rustic_rtmp::HlsSettings;
+use rustic_rtmp::media::hls::Timing;
 use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::{Config, Publisher, ServerHandle};
 
@@ -241,7 +243,10 @@ fn a_blocking_reload_is_answered_when_the_part_comes_and_refused_far_ahead() {
 fn requests_held_waiting_are_limited_per_address() {
     let (server, name, mut publisher) = serve(
         Config {
-            hls_max_blocked_per_ip: 4,
+            hls: HlsSettings {
+                max_blocked_per_ip: 4,
+                ..Default::default()
+            },
             ..Config::default()
         },
         Sample::LongAudioVideo,
@@ -267,7 +272,10 @@ fn requests_held_waiting_are_limited_per_address() {
 fn muxing_stops_when_nobody_asks() {
     let (server, name, mut publisher) = serve(
         Config {
-            hls_idle: Duration::from_secs(1),
+            hls: HlsSettings {
+                idle: Duration::from_secs(1),
+                ..Default::default()
+            },
             ..Config::default()
         },
         Sample::LongAudioVideo,
@@ -327,7 +335,13 @@ fn hls_requests(server: &ServerHandle) -> u64 {
 fn an_http_cache_in_front_serves_two_hundred_viewers_on_a_few_requests() {
     let (server, name, mut publisher) = serve(
         Config {
-            hls_part: Duration::ZERO,
+            hls: HlsSettings {
+                timing: Timing {
+                    part: Duration::ZERO,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             ..Config::default()
         },
         Sample::LongAudioVideo,
@@ -438,7 +452,10 @@ fn hevc_and_opus_come_out_as_hls_segments() {
 
 fn mpegts() -> Config {
     Config {
-        hls_variant: Variant::MpegTs,
+        hls: HlsSettings {
+            variant: Variant::MpegTs,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -531,9 +548,15 @@ fn hevc_comes_out_in_mpegts_and_opus_is_left_out() {
 fn with_hls_dir_a_published_stream_is_written_to_files_asked_or_not() {
     let scratch = Scratch::new("hls-dir");
     let config = Config {
-        hls_dir: Some(scratch.path("")),
-        hls_segments: 2,
-        hls_idle: Duration::from_secs(1),
+        hls: HlsSettings {
+            dir: Some(scratch.path("")),
+            timing: Timing {
+                segments: 2,
+                ..Default::default()
+            },
+            idle: Duration::from_secs(1),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let (server, name, mut publisher) = serve(config, Sample::LongAudioVideo, 0);

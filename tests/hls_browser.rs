@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::browser::Browser;
 use common::*;
+use rustic_rtmp::HlsSettings;
+use rustic_rtmp::media::hls::Timing;
 use rustic_rtmp::media::hls::Variant;
 use rustic_rtmp::{Access, Config};
 use serde_json::{Value, json};
@@ -158,14 +160,23 @@ fn hls_js_plays_ll_hls_under_two_seconds_behind_live_and_plain_hls_under_six() {
     let delay = delay_in_browser(Config::default(), true, 2000.0);
     assert!(delay < 2000.0, "{delay:.0} ms behind live with LL-HLS");
     let plain = Config {
-        hls_part: Duration::ZERO,
+        hls: HlsSettings {
+            timing: Timing {
+                part: Duration::ZERO,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         ..Config::default()
     };
     let delay = delay_in_browser(plain, false, 6000.0);
     assert!(delay < 6000.0, "{delay:.0} ms behind live without LL-HLS");
     // hls.js demuxes MPEG-TS itself: the TS variant plays as well.
     let ts = Config {
-        hls_variant: Variant::MpegTs,
+        hls: HlsSettings {
+            variant: Variant::MpegTs,
+            ..Default::default()
+        },
         ..Config::default()
     };
     let delay = delay_in_browser(ts, false, 6000.0);
@@ -196,7 +207,10 @@ fn our_page_plays_the_mp4_under_a_second_behind_live_and_hls_without_mse() {
     // Without MSE (Safari on an iPhone), the browser's own HLS player.
     our_page_plays_hls_without_mse(keyed(Config::default()));
     our_page_plays_hls_without_mse(keyed(Config {
-        hls_variant: Variant::MpegTs,
+        hls: HlsSettings {
+            variant: Variant::MpegTs,
+            ..Default::default()
+        },
         ..Config::default()
     }));
 }

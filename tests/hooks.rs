@@ -14,6 +14,7 @@ use common::binary::Binary;
 use common::canary::Canary;
 use common::*;
 use crossbeam_channel::{Receiver, unbounded};
+use rustic_rtmp::RtmpSettings;
 use rustic_rtmp::{Config, Hooks};
 
 /// One call a hook server got: its path and form fields.
@@ -129,7 +130,10 @@ fn hooked_server(hook: SocketAddr, timeout: Duration) -> rustic_rtmp::ServerHand
 fn hooked_server_with(hook: SocketAddr, timeout: Duration, notify_get: bool) -> rustic_rtmp::ServerHandle {
     let url = |path: &str| Some(format!("http://{hook}{path}"));
     start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
         hooks: Hooks {
             on_publish: url("/publish"),
             on_play: url("/play"),

@@ -17,6 +17,7 @@ use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{Access, Config, HttpBind, Server, ServerHandle};
 
 use http::server as http_server;
+use rustic_rtmp::{HlsSettings, HttpSettings, Limits, PlayerSettings, RtmpSettings, StreamSettings};
 
 fn flv_url(server: &ServerHandle, path: &str) -> String {
     http::url(server, &format!("{path}.flv"))
@@ -193,7 +194,10 @@ fn a_hundred_http_players_and_an_rtmp_player_all_get_everything() {
     const PLAYERS: usize = 100;
     // All wait for the publisher from one address: let them all wait.
     let server = http_server(Config {
-        hls_max_blocked_per_ip: PLAYERS + 1,
+        hls: HlsSettings {
+            max_blocked_per_ip: PLAYERS + 1,
+            ..Default::default()
+        },
         ..Config::default()
     });
     let scratch = Scratch::new("hmany");
@@ -235,10 +239,21 @@ fn a_hundred_http_players_and_an_rtmp_player_all_get_everything() {
 fn a_stalled_http_player_is_dropped_and_the_others_get_everything() {
     const FRAMES: u32 = 1000;
     let server = http_server(Config {
-        player_queue_len: 256,
-        slow_player_max_dropped: 50,
-        slow_player_min_stall: Duration::from_millis(100),
-        write_timeout: Duration::from_secs(2),
+        players: PlayerSettings {
+            queue_len: 256,
+            ..Default::default()
+        },
+        stream: StreamSettings {
+            // The GOP fits the short queue (the server used to clamp it).
+            gop_max_frames: 248,
+            max_dropped_in_a_row: 50,
+            min_stall: Duration::from_millis(100),
+            ..Default::default()
+        },
+        limits: Limits {
+            write_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("hslow");
@@ -292,7 +307,10 @@ fn a_stalled_http_player_is_dropped_and_the_others_get_everything() {
 #[test]
 fn bad_requests_get_their_status_and_a_closed_connection() {
     let server = http_server(Config {
-        http_header_timeout: Duration::from_millis(800),
+        http: HttpSettings {
+            header_timeout: Duration::from_millis(800),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let canary = Canary::start(&server);
@@ -389,7 +407,10 @@ fn options_answers_cors_preflight_and_keeps_the_connection() {
 fn a_name_never_published_is_not_found_after_the_wait_and_keys_apply() {
     let wait = Duration::from_millis(500);
     let server = http_server(Config {
-        http_wait_for_publisher: wait,
+        http: HttpSettings {
+            wait_for_publisher: wait,
+            ..Default::default()
+        },
         access: Access {
             play_key: Some("s3cret".into()),
             ..Access::default()
@@ -411,11 +432,17 @@ fn a_name_never_published_is_not_found_after_the_wait_and_keys_apply() {
 fn a_taken_http_port_is_skipped_unless_it_was_asked_for() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let config = |required| Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        http: Some(HttpBind {
-            addr: taken.local_addr().unwrap(),
-            required,
-        }),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        http: HttpSettings {
+            bind: Some(HttpBind {
+                addr: taken.local_addr().unwrap(),
+                required,
+            }),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let server = Server::start(config(false)).expect("RTMP runs without HTTP");

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use rustic_rtmp::Config;
+use rustic_rtmp::{RtmpSettings, StreamSettings};
 
 struct Joined {
     got: Probe,
@@ -18,8 +19,14 @@ struct Joined {
 /// 2.5 s in, and returns what it got with timestamps kept.
 fn join_late(gop_cache: bool) -> Joined {
     let server = start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        gop_cache,
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        stream: StreamSettings {
+            gop_cache,
+            ..Default::default()
+        },
         ..Config::default()
     });
     let scratch = Scratch::new("late");

@@ -11,6 +11,7 @@ use std::net::TcpStream;
 
 use common::http;
 use common::*;
+use rustic_rtmp::Limits;
 use rustic_rtmp::{Config, ServerHandle};
 
 /// One sample of a series: its name, labels and value.
@@ -178,7 +179,10 @@ fn metrics_parse_strictly_and_counters_only_grow() {
 #[test]
 fn refused_connections_are_counted_by_reason() {
     let server = http::server(Config {
-        max_connections: 2,
+        limits: Limits {
+            max_connections: 2,
+            ..Default::default()
+        },
         ..Config::default()
     });
     let held: Vec<TcpStream> = (0..2)

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use rustic_rtmp::ServerHandle;
+use rustic_rtmp::{PlayerSettings, RtmpSettings, StreamSettings};
 
 /// Publishes `sample` to a fresh name with `players` waiting, and returns
 /// what each player received and what was sent.
@@ -53,13 +54,25 @@ fn a_waiting_player_gets_every_frame_in_order() {
 #[test]
 fn merged_writes_and_nodelay_players_get_every_frame_in_order() {
     let merged = rustic_rtmp::Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        merge_write: std::time::Duration::from_millis(40),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        stream: StreamSettings {
+            merge_write: std::time::Duration::from_millis(40),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let nodelay = rustic_rtmp::Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        player_nodelay: true,
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        players: PlayerSettings {
+            nodelay: true,
+            ..Default::default()
+        },
         ..Default::default()
     };
     for (what, config) in [("merged writes", merged), ("nodelay", nodelay)] {
@@ -168,7 +181,10 @@ fn query_on_the_stream_name_is_not_part_of_its_identity() {
 fn nested_app_paths_and_ipv6_loopback() {
     // ffmpeg puts every path segment but the last into the app.
     let server = start_server_with(rustic_rtmp::Config {
-        bind: "[::1]:0".parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: "[::1]:0".parse().unwrap(),
+            ..Default::default()
+        },
         ..Default::default()
     });
     let scratch = Scratch::new("v6");

@@ -9,14 +9,18 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use rustic_rtmp::RelaySettings;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
 use rustic_rtmp::media::StreamKey;
 use rustic_rtmp::{Config, Decision, Policy, PolicyRequest, ServerHandle};
 
 fn edge_of(origins: &[String]) -> ServerHandle {
     start_server_with(Config {
-        pull: origins.to_vec(),
-        pull_idle: std::time::Duration::from_secs(1),
+        relay: RelaySettings {
+            pull: origins.to_vec(),
+            pull_idle: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
         ..Config::default()
     })
 }
@@ -170,8 +174,11 @@ fn a_static_pull_runs_with_no_player_and_stays() {
     let publisher = origin.publish(&StreamKey::new("live", name.clone())).unwrap();
     publisher.send(numbered_frame(0, true, 0, 300)).unwrap();
     let edge = start_server_with(Config {
-        pull_static: vec![format!("rtmp://{}/live/{name}", origin.local_addr())],
-        pull_idle: std::time::Duration::from_millis(200),
+        relay: RelaySettings {
+            pull_static: vec![format!("rtmp://{}/live/{name}", origin.local_addr())],
+            pull_idle: std::time::Duration::from_millis(200),
+            ..Default::default()
+        },
         ..Config::default()
     });
     wait_until("the edge to pull with no player", || {

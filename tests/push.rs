@@ -15,10 +15,14 @@ use common::*;
 use rustic_rtmp::client::{Client, ClientOptions, Player};
 use rustic_rtmp::media::{Frame, StreamKey};
 use rustic_rtmp::{Config, PushStats, ServerHandle};
+use rustic_rtmp::{RelaySettings, RtmpSettings};
 
 fn server_at(addr: SocketAddr) -> ServerHandle {
     start_server_with(Config {
-        bind: addr,
+        rtmp: RtmpSettings {
+            bind: addr,
+            ..Default::default()
+        },
         ..Config::default()
     })
 }
@@ -52,10 +56,13 @@ fn a_stream_is_pushed_to_another_rustic_rtmp_and_to_nginx_rtmp() {
     let nginx = nginx::start(&scratch, "    application live { live on; }");
     let second = start_server();
     let first = start_server_with(Config {
-        push: vec![
-            format!("rtmp://{}/live", second.local_addr()),
-            format!("rtmp://{}/live/{{name}}", nginx.addr),
-        ],
+        relay: RelaySettings {
+            push: vec![
+                format!("rtmp://{}/live", second.local_addr()),
+                format!("rtmp://{}/live/{{name}}", nginx.addr),
+            ],
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("pushed");
@@ -93,10 +100,13 @@ fn a_lost_destination_costs_the_others_nothing_and_is_dialled_again() {
     };
     let mut flaky = server_at(flaky_addr);
     let origin = start_server_with(Config {
-        push: vec![
-            format!("rtmp://{}/live", port(&steady)),
-            format!("rtmp://{flaky_addr}/live"),
-        ],
+        relay: RelaySettings {
+            push: vec![
+                format!("rtmp://{}/live", port(&steady)),
+                format!("rtmp://{flaky_addr}/live"),
+            ],
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("flaky");
@@ -182,7 +192,10 @@ fn destinations_are_added_and_removed_through_the_api() {
 fn a_reload_changes_where_live_streams_are_pushed() {
     let (before, after) = (start_server(), start_server());
     let push_to = |s: &ServerHandle| Config {
-        push: vec![format!("rtmp://{}/live", s.local_addr())],
+        relay: RelaySettings {
+            push: vec![format!("rtmp://{}/live", s.local_addr())],
+            ..Default::default()
+        },
         ..Config::default()
     };
     let origin = start_server_with(push_to(&before));
@@ -194,14 +207,19 @@ fn a_reload_changes_where_live_streams_are_pushed() {
     wait_until("the first destination", || live_at(&before));
     let mut reloaded = push_to(&after);
     reloaded.rtmp.bind = origin.local_addr();
-    origin.reload(reloaded);
+    origin.reload(reloaded).expect("a valid config");
     wait_until("the push to move", || live_at(&after) && !live_at(&before));
     // One added through the API stays through a reload.
     assert!(origin.add_push(&key, &format!("rtmp://{}/live/copy", before.local_addr())));
-    origin.reload(Config {
-        bind: origin.local_addr(),
-        ..Config::default()
-    });
+    origin
+        .reload(Config {
+            rtmp: RtmpSettings {
+                bind: origin.local_addr(),
+                ..Default::default()
+            },
+            ..Config::default()
+        })
+        .expect("a valid config");
     wait_until("the configured push to stop", || !live_at(&after));
     assert!(
         stream_stats(&before, "live", "copy").is_some_and(|s| s.publishing),
@@ -219,15 +237,24 @@ fn a_pushed_stream_is_not_pushed_back_to_where_it_came_from() {
         .unwrap();
     let c = start_server();
     let b = start_server_with(Config {
-        push: vec![
-            format!("rtmp://{a_addr}/live"),
-            format!("rtmp://{}/live", c.local_addr()),
-        ],
+        relay: RelaySettings {
+            push: vec![
+                format!("rtmp://{a_addr}/live"),
+                format!("rtmp://{}/live", c.local_addr()),
+            ],
+            ..Default::default()
+        },
         ..Config::default()
     });
     let a = start_server_with(Config {
-        bind: a_addr,
-        push: vec![format!("rtmp://{}/live", b.local_addr())],
+        rtmp: RtmpSettings {
+            bind: a_addr,
+            ..Default::default()
+        },
+        relay: RelaySettings {
+            push: vec![format!("rtmp://{}/live", b.local_addr())],
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("looped");

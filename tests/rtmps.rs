@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use common::canary::Canary;
 use common::*;
 use rustic_rtmp::{Config, ServerHandle, TlsBind};
+use rustic_rtmp::{RelaySettings, RtmpSettings};
 
 /// A self-signed certificate for `localhost` whose subject is `CN=name`,
 /// written to `cert.pem` and `key.pem` in `dir` (over any there).
@@ -51,11 +52,14 @@ fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 
 fn tls_server(cert: &Path, key: &Path) -> ServerHandle {
     start_server_with(Config {
-        tls: Some(TlsBind {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            cert: cert.to_owned(),
-            key: key.to_owned(),
-        }),
+        rtmp: RtmpSettings {
+            tls: Some(TlsBind {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                cert: cert.to_owned(),
+                key: key.to_owned(),
+            }),
+            ..Default::default()
+        },
         ..Config::default()
     })
 }
@@ -146,11 +150,14 @@ fn a_stream_is_pushed_to_an_rtmps_server() {
     let (cert, key) = self_signed(&scratch.path(""), "rustic-test");
     let destination = tls_server(&cert, &key);
     let origin = start_server_with(Config {
-        push: vec![format!(
-            "rtmps://localhost:{}/live",
-            destination.tls_addr().unwrap().port()
-        )],
-        relay_tls_insecure: true,
+        relay: RelaySettings {
+            push: vec![format!(
+                "rtmps://localhost:{}/live",
+                destination.tls_addr().unwrap().port()
+            )],
+            tls_insecure: true,
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("to-rtmps");
@@ -177,12 +184,15 @@ fn a_handshake_that_trickles_in_is_cut_at_the_handshake_timeout() {
     let scratch = Scratch::new("rtmps-slow");
     let (cert, key) = self_signed(&scratch.path(""), "rustic-test");
     let server = start_server_with(Config {
-        handshake_timeout: std::time::Duration::from_secs(1),
-        tls: Some(TlsBind {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            cert,
-            key,
-        }),
+        rtmp: RtmpSettings {
+            handshake_timeout: std::time::Duration::from_secs(1),
+            tls: Some(TlsBind {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                cert,
+                key,
+            }),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let mut socket = TcpStream::connect(server.tls_addr().unwrap()).unwrap();

@@ -10,17 +10,32 @@ use common::rtmp::RawClient;
 use common::*;
 use rustic_rtmp::Config;
 use rustic_rtmp::client::{Client, ClientOptions};
+use rustic_rtmp::{Limits, PlayerSettings, RtmpSettings, StreamSettings};
 
 const FRAMES: u32 = 1000;
 
 #[test]
 fn a_stalled_player_is_dropped_and_the_others_get_everything() {
     let server = start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        player_queue_len: 256,
-        slow_player_max_dropped: 50,
-        slow_player_min_stall: Duration::from_millis(100),
-        write_timeout: Duration::from_secs(2),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
+        players: PlayerSettings {
+            queue_len: 256,
+            ..Default::default()
+        },
+        stream: StreamSettings {
+            // The GOP fits the short queue (the server used to clamp it).
+            gop_max_frames: 248,
+            max_dropped_in_a_row: 50,
+            min_stall: Duration::from_millis(100),
+            ..Default::default()
+        },
+        limits: Limits {
+            write_timeout: Duration::from_secs(2),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("slow");

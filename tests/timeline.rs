@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use common::*;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::{Config, ServerHandle};
+use rustic_rtmp::{RelaySettings, RtmpSettings};
 
 /// An ffmpeg player copying `url` into `out` at warning level, so that
 /// its timestamp complaints show in its stderr.
@@ -90,10 +91,13 @@ fn a_pull_failing_over_keeps_one_timeline() {
         .map(|o| publish(&sample.path(), &url(o, &format!("live/{name}")), &[]))
         .collect();
     let edge = start_server_with(Config {
-        pull: origins
-            .iter()
-            .map(|o| format!("rtmp://{}/live", o.local_addr()))
-            .collect(),
+        relay: RelaySettings {
+            pull: origins
+                .iter()
+                .map(|o| format!("rtmp://{}/live", o.local_addr()))
+                .collect(),
+            ..Default::default()
+        },
         ..Config::default()
     });
     let scratch = Scratch::new("timeline-failover");
@@ -127,7 +131,10 @@ fn a_pull_failing_over_keeps_one_timeline() {
 #[test]
 fn a_publisher_takes_over_a_live_stream_without_dropping_its_players() {
     let server = start_server_with(Config {
-        publisher_takeover: true,
+        rtmp: RtmpSettings {
+            publisher_takeover: true,
+            ..Default::default()
+        },
         ..Config::default()
     });
     let name = unique("takeover");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::rtmp::RawClient;
 use common::*;
 use rustic_rtmp::Config;
+use rustic_rtmp::RtmpSettings;
 use rustic_rtmp::client::{Client, ClientOptions};
 use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::message::Message;
@@ -15,9 +16,12 @@ use rustic_rtmp::protocol::time::RtmpTime;
 
 fn config() -> Config {
     Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ping_interval: Duration::from_millis(300),
-        idle_publisher_timeout: Duration::from_millis(600),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ping_interval: Duration::from_millis(300),
+            idle_publisher_timeout: Duration::from_millis(600),
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -53,7 +57,10 @@ fn a_player_that_never_answers_pings_is_closed_one_that_does_stays() {
 fn a_publisher_that_stops_sending_media_is_closed() {
     // Pings far off, so only the idle-publisher rule can close it.
     let server = start_server_with(Config {
-        ping_interval: Duration::from_secs(60),
+        rtmp: RtmpSettings {
+            ping_interval: Duration::from_secs(60),
+            ..Default::default()
+        },
         ..config()
     });
     let name = unique("idle");

@@ -79,7 +79,7 @@ pub(crate) fn app_config(server: &Config, section: AppFile, name: &dyn Fn(&str) 
             s.record_path,
             s.record_dir,
         )?,
-        push: s.push.unwrap_or(server.push.clone()),
-        pull: s.pull.unwrap_or(server.pull.clone()),
+        push: s.push.unwrap_or(server.relay.push.clone()),
+        pull: s.pull.unwrap_or(server.relay.pull.clone()),
     })
 }

@@ -12,9 +12,13 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use rustic_rtmp::media::hls::Variant;
+use rustic_rtmp::media::hls::{Timing, Variant};
 use rustic_rtmp::media::recording::Rotation;
-use rustic_rtmp::{Access, Cidr, Config, Hooks, HttpBind, Record, TlsBind};
+use rustic_rtmp::session::SessionConfig;
+use rustic_rtmp::{
+    Access, Cidr, Config, HlsSettings, Hooks, HttpBind, HttpSettings, Limits, PlayerSettings, Record, RelaySettings,
+    RtmpSettings, StreamSettings, TlsBind,
+};
 
 use super::apps::app_config;
 use super::defs::{AppFile, Args, File};
@@ -161,8 +165,9 @@ impl Settings {
                 .hook_timeout_ms
                 .map_or(default.hooks.timeout, Duration::from_millis),
             on_update: args.on_update.clone(),
+            // 0 is refused by `Config::validate`, not raised to 1 ms.
             update_interval: (args.notify_update_interval_ms)
-                .map_or(default.hooks.update_interval, |ms| Duration::from_millis(ms.max(1))),
+                .map_or(default.hooks.update_interval, Duration::from_millis),
             exec_publish: argvs(&args.exec_publish),
             exec_publish_done: argvs(&args.exec_publish_done),
             exec_play: argvs(&args.exec_play),
@@ -176,29 +181,91 @@ impl Settings {
         };
         let mib = |mb: usize| mb.saturating_mul(1024 * 1024);
         let mut config = Config {
-            bind: SocketAddr::new(ip, args.port.unwrap_or(default.rtmp.bind.port())),
-            chunk_size: args.chunk_size.unwrap_or(default.rtmp.session.chunk_size),
-            gop_cache: default.stream.gop_cache && !args.no_gop_cache,
-            max_connections: args.max_connections.unwrap_or(default.limits.max_connections),
-            max_connections_per_ip: (args.max_connections_per_ip).unwrap_or(default.limits.max_connections_per_ip),
-            http_max_connections: (args.http_max_connections).unwrap_or(default.limits.http_max_connections),
-            http_max_connections_per_ip: (args.http_max_connections_per_ip)
-                .unwrap_or(default.limits.http_max_connections_per_ip),
-            max_total_buffered_bytes: args.max_buffered_mb.map_or(default.limits.max_total_buffered_bytes, mib),
-            merge_write: args.merge_write_ms.map_or(default.stream.merge_write, Duration::from_millis),
-            player_nodelay: default.players.nodelay || args.nodelay,
-            access,
-            http,
-            api_bind: match &args.api_bind {
-                Some(value) => Some(
-                    value
-                        .parse()
-                        .map_err(|e| format!("{} {value:?} is not IP:PORT: {e}", name("api_bind")))?,
-                ),
-                None => None,
+            rtmp: RtmpSettings {
+                bind: SocketAddr::new(ip, args.port.unwrap_or(default.rtmp.bind.port())),
+                tls,
+                session: SessionConfig {
+                    chunk_size: args.chunk_size.unwrap_or(default.rtmp.session.chunk_size),
+                    ..default.rtmp.session
+                },
+                wait_for_publisher: (args.wait_for_publisher_seconds)
+                    .map(Duration::from_secs)
+                    .or(default.rtmp.wait_for_publisher),
+                publisher_takeover: default.rtmp.publisher_takeover || args.publisher_takeover,
+                ..default.rtmp.clone()
             },
-            http_hosts: args.http_host.clone(),
-            hooks,
+            http: HttpSettings {
+                bind: http,
+                api_bind: match &args.api_bind {
+                    Some(value) => Some(
+                        value
+                            .parse()
+                            .map_err(|e| format!("{} {value:?} is not IP:PORT: {e}", name("api_bind")))?,
+                    ),
+                    None => None,
+                },
+                hosts: args.http_host.clone(),
+                wait_for_publisher: (args.wait_for_publisher_seconds)
+                    .map_or(default.http.wait_for_publisher, Duration::from_secs),
+                ..default.http.clone()
+            },
+            hls: HlsSettings {
+                enabled: default.hls.enabled && !args.no_hls,
+                variant: match args.hls_variant.as_deref() {
+                    None => default.hls.variant,
+                    Some("fmp4") => Variant::Fmp4,
+                    Some("mpegts") => Variant::MpegTs,
+                    Some(other) => {
+                        return Err(format!("{} {other:?} is neither fmp4 nor mpegts", name("hls_variant")));
+                    }
+                },
+                dir: args.hls_dir.clone(),
+                timing: Timing {
+                    segment: match args.hls_segment_seconds {
+                        None => default.hls.timing.segment,
+                        Some(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| {
+                            format!("{} {seconds} is not a number of seconds", name("hls_segment_seconds"))
+                        })?,
+                    },
+                    part: args.hls_part_ms.map_or(default.hls.timing.part, Duration::from_millis),
+                    segments: args.hls_segment_count.unwrap_or(default.hls.timing.segments),
+                    ..default.hls.timing
+                },
+                idle: args.hls_idle_seconds.map_or(default.hls.idle, Duration::from_secs),
+                max_bytes: args.hls_max_mb.map_or(default.hls.max_bytes, mib),
+                max_blocked: args.hls_max_blocked.unwrap_or(default.hls.max_blocked),
+                max_blocked_per_ip: (args.hls_max_blocked_per_ip).unwrap_or(default.hls.max_blocked_per_ip),
+            },
+            stream: StreamSettings {
+                gop_cache: default.stream.gop_cache && !args.no_gop_cache,
+                merge_write: args
+                    .merge_write_ms
+                    .map_or(default.stream.merge_write, Duration::from_millis),
+                ..default.stream
+            },
+            players: PlayerSettings {
+                nodelay: default.players.nodelay || args.nodelay,
+                ..default.players
+            },
+            limits: Limits {
+                max_connections: args.max_connections.unwrap_or(default.limits.max_connections),
+                max_connections_per_ip: (args.max_connections_per_ip).unwrap_or(default.limits.max_connections_per_ip),
+                http_max_connections: (args.http_max_connections).unwrap_or(default.limits.http_max_connections),
+                http_max_connections_per_ip: (args.http_max_connections_per_ip)
+                    .unwrap_or(default.limits.http_max_connections_per_ip),
+                max_total_buffered_bytes: (args.max_buffered_mb).map_or(default.limits.max_total_buffered_bytes, mib),
+                ..default.limits
+            },
+            relay: RelaySettings {
+                push: args.push.clone(),
+                pull: args.pull.clone(),
+                pull_idle: args
+                    .pull_idle_seconds
+                    .map_or(default.relay.pull_idle, Duration::from_secs),
+                pull_max: args.pull_max.unwrap_or(default.relay.pull_max),
+                pull_static: args.pull_static.clone(),
+                tls_insecure: default.relay.tls_insecure || args.push_insecure,
+            },
             record: match &args.record_dir {
                 Some(dir) => record(
                     &name,
@@ -212,41 +279,9 @@ impl Settings {
                 )?,
                 None => None,
             },
+            access,
+            hooks,
             reload_drops_refused: default.reload_drops_refused || args.reload_drops_refused,
-            hls: default.hls.enabled && !args.no_hls,
-            hls_variant: match args.hls_variant.as_deref() {
-                None => default.hls.variant,
-                Some("fmp4") => Variant::Fmp4,
-                Some("mpegts") => Variant::MpegTs,
-                Some(other) => {
-                    return Err(format!("{} {other:?} is neither fmp4 nor mpegts", name("hls_variant")));
-                }
-            },
-            hls_dir: args.hls_dir.clone(),
-            hls_segment: match args.hls_segment_seconds {
-                None => default.hls.timing.segment,
-                Some(seconds) => Duration::try_from_secs_f64(seconds)
-                    .map_err(|_| format!("{} {seconds} is not a number of seconds", name("hls_segment_seconds")))?,
-            },
-            hls_part: args.hls_part_ms.map_or(default.hls.timing.part, Duration::from_millis),
-            hls_segments: args.hls_segment_count.unwrap_or(default.hls.timing.segments),
-            hls_idle: args.hls_idle_seconds.map_or(default.hls.idle, Duration::from_secs),
-            hls_max_bytes: args.hls_max_mb.map_or(default.hls.max_bytes, mib),
-            hls_max_blocked: args.hls_max_blocked.unwrap_or(default.hls.max_blocked),
-            hls_max_blocked_per_ip: (args.hls_max_blocked_per_ip).unwrap_or(default.hls.max_blocked_per_ip),
-            tls,
-            relay_tls_insecure: default.relay.tls_insecure || args.push_insecure,
-            publisher_takeover: default.rtmp.publisher_takeover || args.publisher_takeover,
-            push: args.push.clone(),
-            pull: args.pull.clone(),
-            pull_idle: args.pull_idle_seconds.map_or(default.relay.pull_idle, Duration::from_secs),
-            pull_max: args.pull_max.unwrap_or(default.relay.pull_max),
-            pull_static: args.pull_static.clone(),
-            http_wait_for_publisher: (args.wait_for_publisher_seconds)
-                .map_or(default.http.wait_for_publisher, Duration::from_secs),
-            rtmp_wait_for_publisher: (args.wait_for_publisher_seconds)
-                .map(Duration::from_secs)
-                .or(default.rtmp.wait_for_publisher),
             ..default
         };
         for (app, section) in &self.apps {

@@ -210,7 +210,8 @@ settings! {
     /// closes that connection
     #[argh(option)]
     app on_update: Option<String>,
-    /// ms between --on-update calls for one connection (default 30000)
+    /// ms between --on-update calls for one connection, 1 or more
+    /// (default 30000)
     #[argh(option)]
     key notify_update_interval_ms: Option<u64>,
     /// ms a hook may take to answer; no answer denies (default 10000)

@@ -57,13 +57,15 @@ impl Names<'_> {
 /// The key (and flag) that sets a `Config` field.
 fn key_of(field: &str) -> &str {
     match field {
-        "hls_segment" => "hls_segment_seconds",
-        "hls_part" => "hls_part_ms",
-        "hls_segments" => "hls_segment_count",
-        "tls.cert" => "tls_cert",
-        "tls.key" => "tls_key",
-        // `hooks.on_publish`, `access.publish_keys_file`: the key is the
-        // field's own name.
+        "hls.timing.segment" => "hls_segment_seconds",
+        "hls.timing.part" => "hls_part_ms",
+        "hls.timing.segments" => "hls_segment_count",
+        "hooks.update_interval" => "notify_update_interval_ms",
+        "rtmp.tls.cert" => "tls_cert",
+        "rtmp.tls.key" => "tls_key",
+        // `hooks.on_publish`, `access.publish_keys_file`,
+        // `rtmp.session.chunk_size`, `relay.push`: the key is the field's
+        // own name.
         field => field.rsplit('.').next().unwrap_or(field),
     }
 }

@@ -33,8 +33,12 @@ pub(crate) fn reload(server: &ServerHandle, why: &str) {
         );
         return;
     }
-    match Settings::load(args).and_then(|settings| settings.config()) {
-        Ok(config) => server.reload(config),
+    // `config()` validates, naming the flag or line; `reload` validates
+    // again, and refuses only what changed on disk in between.
+    let reloaded = (Settings::load(args).and_then(|settings| settings.config()))
+        .and_then(|config| server.reload(config).map_err(|e| e.to_string()));
+    match reloaded {
+        Ok(()) => {}
         // On one line: the file's snippet comes on several.
         Err(e) => error!(
             "reload refused, the settings in force stay: {}",

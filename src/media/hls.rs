@@ -663,9 +663,9 @@ mod tests {
     #[test]
     fn mpegts_is_plain_hls_of_ts_segments_and_says_where_they_start() {
         let plain = Timing {
-                part: Duration::ZERO,
-                ..timing()
-            };
+            part: Duration::ZERO,
+            ..timing()
+        };
         let mut s = Segmenter::new(plain, Variant::MpegTs, true, 0);
         assert!(s.starts_segment(&video(0, true)) && !s.starts_segment(&audio(0)));
         feed(&mut s, 30, 25); // segment 0 complete, 5 frames of segment 1

@@ -34,7 +34,7 @@ use log::{info, warn};
 use parking_lot::RwLock;
 
 use crate::config::{Config, HttpBind, Record};
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::media::{Frame, StreamKey};
 use control::admission::Admission;
 use control::clients::Client;
@@ -45,10 +45,10 @@ use http::metrics::Totals;
 use http::operations::Operations;
 use net::log_limit::PeerWarnings;
 use relay::push::NotAdded;
+use stream::PublisherInfo;
 use stream::events::Events;
 use stream::kind::ConnId;
 use stream::registry::Registry;
-use stream::{PublisherInfo, StreamConfig};
 
 /// How long `shutdown` waits for connection threads, recordings and the
 /// hooks told of what ended.
@@ -215,19 +215,11 @@ impl Server {
         };
         let events = Events::new();
         let (hooks_events, exec_events) = (events.listen(), events.listen());
-        let stream_config = StreamConfig {
-            chunk_size: config.rtmp.session.chunk_size,
-            gop_cache: config.stream.gop_cache,
-            gop_max_frames: config
-                .gop_cache_max_frames
-                .min(config.players.queue_len.saturating_sub(8)),
-            cache_max_bytes: config.stream.cache_max_bytes,
-            max_tracks: config.stream.max_tracks,
-            max_dropped_in_a_row: config.stream.max_dropped_in_a_row,
-            min_stall: config.stream.min_stall,
-            merge_write: config.stream.merge_write,
-        };
-        let registry = Arc::new(Registry::new(stream_config, events.clone()));
+        let registry = Arc::new(Registry::new(
+            config.stream,
+            config.rtmp.session.chunk_size,
+            events.clone(),
+        ));
         let recorders = Arc::new(record::Recorders::new(registry.clone(), events.clone()));
         let relay_id = {
             let [a, b, c, ..] = control::auth::os_secret();
@@ -416,7 +408,7 @@ impl ServerHandle {
     }
 
     /// The address of the API, the dashboard, `/stat` and `/metrics` when
-    /// `Config::api_bind` gives them one (with the real port when it asked
+    /// `Config::http.api_bind` gives them one (with the real port when it asked
     /// for port 0).
     pub fn api_addr(&self) -> Option<SocketAddr> {
         self.api_addr
@@ -449,7 +441,9 @@ impl ServerHandle {
     /// ```no_run
     /// use rustic_rtmp::{Config, Event, Server};
     ///
-    /// let server = Server::start(Config { bind: "127.0.0.1:0".parse().unwrap(), ..Config::default() }).unwrap();
+    /// let mut config = Config::default();
+    /// config.rtmp.bind = "127.0.0.1:0".parse().unwrap();
+    /// let server = Server::start(config).unwrap();
     /// let events = server.events();
     /// std::thread::spawn(move || {
     ///     for event in events {
@@ -470,10 +464,15 @@ impl ServerHandle {
     /// follow the new settings at once. The addresses to listen on and
     /// the stream settings (chunk size, caches, queues) stay as they were
     /// at the start (a warning says so when the addresses differ).
-    pub fn reload(&self, config: Config) {
+    ///
+    /// A `config` that `Config::validate` refuses is not put in force: the
+    /// settings stay as they were and the error says which value is bad.
+    pub fn reload(&self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
         let old = self.wings.live();
         let (was, now) = (&old.config, &config);
-        if was.rtmp.bind != now.rtmp.bind || was.http.bind != now.http.bind || was.http.api_bind != now.http.api_bind || was.rtmp.tls != now.rtmp.tls {
+        let listening = |c: &Config| (c.rtmp.bind, c.rtmp.tls.clone(), c.http.bind, c.http.api_bind);
+        if listening(was) != listening(now) {
             warn!("reload: the addresses to listen on change only with a restart");
         }
         let mut removed = control::access::removed_rules(&was.access, &now.access);
@@ -496,6 +495,7 @@ impl ServerHandle {
             let n = self.wings.connections.drop_refused(&live);
             info!("reload: closed {n} publishers and players the new access rules refuse");
         }
+        Ok(())
     }
 
     /// Publishes `key` from inside the program: the frames sent through
@@ -569,7 +569,7 @@ impl ServerHandle {
         if self.wings.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let frames = stream::local::subscribe(&self.wings.registry, &self.wings.live().config, key)?;
+        let frames = stream::local::subscribe(&self.wings.registry, &self.wings.live().config.players, key)?;
         info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }
@@ -581,7 +581,7 @@ impl ServerHandle {
     }
 
     /// Pushes `key`, while it is published, to `url` as well (with the
-    /// substitutions of `Config::push`); the relay ends with the publish.
+    /// substitutions of `Config::relay.push`); the relay ends with the publish.
     /// The API's own push: false when nobody publishes `key`, when `url`
     /// is no `rtmp://` or `rtmps://` URL, or when the stream goes there
     /// already or to as many places as it may (16).

@@ -85,7 +85,7 @@ impl Recorders {
         addr: SocketAddr,
         settings: Record,
     ) {
-        let player = LocalPlayer::join(&self.registry, &live.config, key, ClientKind::Recorder);
+        let player = LocalPlayer::join(&self.registry, &live.config.players, key, ClientKind::Recorder);
         let status = Arc::new(Recorder {
             key: key.clone(),
             id: player.id,

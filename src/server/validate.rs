@@ -8,8 +8,12 @@
 //! loads). Here rather than in `config.rs`, which stays free of I/O and of
 //! the client's URL parser.
 //!
+//! Nothing is clamped into range, here or where a value is used: a value
+//! the server cannot run with as written is refused, naming its field, so
+//! that an embedder and the command get what they asked for or an error.
+//!
 //! Out of scope: addresses that cannot be bound (`Error::Bind` at start),
-//! directories that are written later (`record.dir`, `hls_dir`: made when
+//! directories that are written later (`record.dir`, `hls.dir`: made when
 //! first needed), and a file's content beyond loading it.
 
 use std::path::Path;
@@ -18,7 +22,7 @@ use std::time::Duration;
 use crate::config::{App, Config, Hooks};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::media::StreamKey;
-use crate::media::hls::Variant;
+use crate::media::hls::{Timing, Variant};
 use crate::server::relay::push::{self, dialable, shown};
 
 /// Most bytes of an outgoing chunk: RTMP 1.0 §5.4.1 keeps the size to 31 bits.
@@ -28,13 +32,19 @@ const HLS_SEGMENT: (Duration, Duration) = (Duration::from_millis(100), Duration:
 /// Fewest and most HLS segments kept: a player needs two to start, and
 /// each is held in memory.
 const HLS_SEGMENTS: (usize, usize) = (2, 100);
+/// A player's queue holds the GOP and, besides, this many messages: the
+/// metadata and every track's sequence header a joiner gets first.
+const GOP_HEADROOM: usize = 8;
+/// The shortest time between two `on_update` calls for one connection.
+const MIN_UPDATE_INTERVAL: Duration = Duration::from_millis(1);
 
 impl Config {
-    /// Checks every value the server would run with; `Server::start` calls
-    /// it and returns `Error::Config`. The error names the field (and the
-    /// application, for `apps`) and the value; a URL is shown without its
-    /// stream name. Reads the files the server reads: `access`'s
-    /// `publish_keys_file` and the TLS certificate and key.
+    /// Checks every value the server would run with; `Server::start` and
+    /// `ServerHandle::reload` call it, and refuse a bad value rather than
+    /// run with another. The error names the field by its path under
+    /// `Config` (and the application, for `apps`) and the value; a URL is
+    /// shown without its stream name. Reads the files the server reads:
+    /// `access`'s `publish_keys_file` and the TLS certificate and key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let error = |field, value: String, problem| ConfigError {
             app: None,
@@ -42,66 +52,55 @@ impl Config {
             value,
             problem,
         };
-        if !(1..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+        let chunk_size = self.rtmp.session.chunk_size;
+        if !(1..=MAX_CHUNK_SIZE).contains(&chunk_size) {
             let range = "1..=2147483647";
             return Err(error(
-                "chunk_size",
-                self.chunk_size.to_string(),
+                "rtmp.session.chunk_size",
+                chunk_size.to_string(),
                 ConfigProblem::OutOfRange { range },
             ));
         }
-        if !(HLS_SEGMENT.0..=HLS_SEGMENT.1).contains(&self.hls_segment) {
-            let range = "100ms..=60s";
-            return Err(error(
-                "hls_segment",
-                format!("{:?}", self.hls_segment),
-                ConfigProblem::OutOfRange { range },
-            ));
-        }
-        // Parts are fMP4's; MPEG-TS HLS has none, whatever `hls_part` says.
-        if self.hls_variant == Variant::Fmp4 && !self.hls_part.is_zero() && self.hls_part >= self.hls_segment {
-            let problem = ConfigProblem::NotBelow {
-                field: "hls_segment",
-                value: format!("{:?}", self.hls_segment),
+        hls(&self.hls.timing, self.hls.variant)?;
+        // A joining player is handed the GOP, the headers and the metadata
+        // at once: its queue must take them all.
+        let (gop, queue) = (self.stream.gop_max_frames, self.players.queue_len);
+        if self.stream.gop_cache && gop.saturating_add(GOP_HEADROOM) > queue {
+            let problem = ConfigProblem::Conflict {
+                field: "players.queue_len",
+                value: queue.to_string(),
+                rule: "not 8 or more below",
             };
-            return Err(error("hls_part", format!("{:?}", self.hls_part), problem));
+            return Err(error("stream.gop_max_frames", gop.to_string(), problem));
         }
-        if !(HLS_SEGMENTS.0..=HLS_SEGMENTS.1).contains(&self.hls_segments) {
-            let range = "2..=100";
-            return Err(error(
-                "hls_segments",
-                self.hls_segments.to_string(),
-                ConfigProblem::OutOfRange { range },
-            ));
+        if let Some(tls) = &self.rtmp.tls {
+            readable("rtmp.tls.cert", &tls.cert)?;
+            readable("rtmp.tls.key", &tls.key)?;
+            if let Err(e) = crate::tls::Certificates::load(&tls.cert, &tls.key) {
+                let value = format!("{:?} and {:?}", tls.cert, tls.key);
+                return Err(error("rtmp.tls.cert", value, ConfigProblem::Tls(e)));
+            }
         }
-        for url in &self.pull_static {
+        for url in &self.relay.pull_static {
             // Pulled as written: no name is added.
             if !dialable(url) {
                 return Err(error(
-                    "pull_static",
+                    "relay.pull_static",
                     format!("{:?}", shown(url)),
                     ConfigProblem::NotRtmpUrl,
                 ));
-            }
-        }
-        if let Some(tls) = &self.tls {
-            readable("tls.cert", &tls.cert)?;
-            readable("tls.key", &tls.key)?;
-            if let Err(e) = crate::tls::Certificates::load(&tls.cert, &tls.key) {
-                let value = format!("{:?} and {:?}", tls.cert, tls.key);
-                return Err(error("tls.cert", value, ConfigProblem::Tls(e)));
             }
         }
         let server = App {
             access: self.access.clone(),
             hooks: self.hooks.clone(),
             record: None,
-            push: self.push.clone(),
-            pull: self.pull.clone(),
+            push: self.relay.push.clone(),
+            pull: self.relay.pull.clone(),
         };
-        check_app(&server)?;
+        check_app(&server, ("relay.push", "relay.pull"))?;
         for (name, settings) in &self.apps {
-            check_app(settings).map_err(|e| ConfigError {
+            check_app(settings, ("push", "pull")).map_err(|e| ConfigError {
                 app: Some(name.clone()),
                 ..e
             })?;
@@ -110,13 +109,49 @@ impl Config {
     }
 }
 
+/// The HLS segmenter's timing: segments within bounds, parts shorter than
+/// a segment.
+fn hls(timing: &Timing, variant: Variant) -> Result<(), ConfigError> {
+    let error = |field, value: String, problem| ConfigError {
+        app: None,
+        field,
+        value,
+        problem,
+    };
+    if !(HLS_SEGMENT.0..=HLS_SEGMENT.1).contains(&timing.segment) {
+        let range = "100ms..=60s";
+        return Err(error(
+            "hls.timing.segment",
+            format!("{:?}", timing.segment),
+            ConfigProblem::OutOfRange { range },
+        ));
+    }
+    // Parts are fMP4's; MPEG-TS HLS has none, whatever `part` says.
+    if variant == Variant::Fmp4 && !timing.part.is_zero() && timing.part >= timing.segment {
+        let problem = ConfigProblem::NotBelow {
+            field: "hls.timing.segment",
+            value: format!("{:?}", timing.segment),
+        };
+        return Err(error("hls.timing.part", format!("{:?}", timing.part), problem));
+    }
+    if !(HLS_SEGMENTS.0..=HLS_SEGMENTS.1).contains(&timing.segments) {
+        let range = "2..=100";
+        return Err(error(
+            "hls.timing.segments",
+            timing.segments.to_string(),
+            ConfigProblem::OutOfRange { range },
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the settings an application may have of its own (the server-wide
-/// ones are checked as one too).
-fn check_app(app: &App) -> Result<(), ConfigError> {
+/// ones are checked as one too, their relays' fields named `fields`).
+fn check_app(app: &App, fields: (&'static str, &'static str)) -> Result<(), ConfigError> {
     // As the relays make it: `{app}` and `{name}` replaced, the name added
     // to a URL without one.
     let key = StreamKey::new("app", "name");
-    for (field, urls) in [("push", &app.push), ("pull", &app.pull)] {
+    for (field, urls) in [(fields.0, &app.push), (fields.1, &app.pull)] {
         if let Some(url) = urls.iter().find(|url| !dialable(&push::target(url, &key))) {
             return Err(ConfigError {
                 app: None,
@@ -133,8 +168,18 @@ fn check_app(app: &App) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Webhooks are `http://` URLs with a host, and every command has a program.
+/// Webhooks are `http://` URLs with a host, `on_update` is told at most
+/// every millisecond, and every command has a program.
 fn hooks(hooks: &Hooks) -> Result<(), ConfigError> {
+    // Zero would tell `on_update` without pause.
+    if hooks.update_interval < MIN_UPDATE_INTERVAL {
+        return Err(ConfigError {
+            app: None,
+            field: "hooks.update_interval",
+            value: format!("{:?}", hooks.update_interval),
+            problem: ConfigProblem::OutOfRange { range: "1ms.." },
+        });
+    }
     let urls = [
         ("hooks.on_connect", &hooks.on_connect),
         ("hooks.on_publish", &hooks.on_publish),
@@ -214,50 +259,84 @@ mod tests {
 
     #[test]
     fn ranges_and_relations_name_the_field_and_the_value() {
-        let bad = Config {
-            chunk_size: 0,
-            ..Config::default()
-        };
-        assert_eq!(problem(&bad), "chunk_size 0: outside 1..=2147483647");
-        let bad = Config {
-            hls_segment: Duration::from_millis(500),
-            hls_part: Duration::from_millis(500),
-            ..Config::default()
-        };
-        assert_eq!(problem(&bad), "hls_part 500ms: not below hls_segment 500ms");
-        let mpegts = Config {
-            hls_variant: Variant::MpegTs,
-            ..bad
-        };
+        let mut bad = Config::default();
+        bad.rtmp.session.chunk_size = 0;
+        assert_eq!(problem(&bad), "rtmp.session.chunk_size 0: outside 1..=2147483647");
+        let mut bad = Config::default();
+        bad.hls.timing.segment = Duration::from_millis(500);
+        bad.hls.timing.part = Duration::from_millis(500);
+        assert_eq!(
+            problem(&bad),
+            "hls.timing.part 500ms: not below hls.timing.segment 500ms"
+        );
+        let mut mpegts = bad.clone();
+        mpegts.hls.variant = Variant::MpegTs;
         mpegts.validate().expect("MPEG-TS HLS has no parts");
-        let bad = Config {
-            hls_segments: 1,
-            ..Config::default()
+        let mut bad = Config::default();
+        bad.hls.timing.segments = 1;
+        assert_eq!(problem(&bad), "hls.timing.segments 1: outside 2..=100");
+    }
+
+    /// What the server used to clamp (the GOP to the queue, the update
+    /// interval to 1 ms) it refuses, naming both fields of a conflict.
+    #[test]
+    fn what_was_clamped_is_refused() {
+        let mut bad = Config::default();
+        bad.players.queue_len = 64;
+        let error = bad.validate().unwrap_err();
+        assert_eq!(error.field, "stream.gop_max_frames");
+        assert!(
+            matches!(&error.problem, ConfigProblem::Conflict { field: "players.queue_len", value, .. } if value == "64"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "stream.gop_max_frames 1024: not 8 or more below players.queue_len 64"
+        );
+        bad.stream.gop_max_frames = 56;
+        bad.validate().expect("the GOP and the headers fit the queue");
+        bad.stream.gop_max_frames = 57;
+        bad.stream.gop_cache = false;
+        bad.validate().expect("no GOP is cached");
+
+        let mut bad = Config::default();
+        bad.hooks.update_interval = Duration::ZERO;
+        let error = bad.validate().unwrap_err();
+        assert_eq!(error.field, "hooks.update_interval");
+        assert_eq!(error.to_string(), "hooks.update_interval 0ns: outside 1ms..");
+        let mut bad = Config::default();
+        let hooks = Hooks {
+            update_interval: Duration::from_micros(10),
+            ..Hooks::default()
         };
-        assert_eq!(problem(&bad), "hls_segments 1: outside 2..=100");
+        bad.apps.insert(
+            "tv".into(),
+            App {
+                hooks,
+                ..App::default()
+            },
+        );
+        assert_eq!(problem(&bad), "apps[\"tv\"].hooks.update_interval 10µs: outside 1ms..");
     }
 
     #[test]
     fn urls_are_checked_as_they_will_be_used_and_shown_without_their_key() {
-        let good = Config {
-            push: vec!["rtmp://host/app".into(), "rtmps://host/{app}/{name}?k=1".into()],
-            pull: vec!["rtmp://origin/live".into()],
-            ..Config::default()
-        };
+        let mut good = Config::default();
+        good.relay.push = vec!["rtmp://host/app".into(), "rtmps://host/{app}/{name}?k=1".into()];
+        good.relay.pull = vec!["rtmp://origin/live".into()];
         good.validate().unwrap();
-        let bad = Config {
-            push: vec!["htp://host/live/SECRET".into()],
-            ..Config::default()
-        };
+        let mut bad = Config::default();
+        bad.relay.push = vec!["htp://host/live/SECRET".into()];
         let text = problem(&bad);
-        assert!(text.starts_with("push \"htp://host/live\": not an rtmp"), "{text}");
-        assert!(!text.contains("SECRET"), "{text}");
-        let bad = Config {
-            pull_static: vec!["rtmp://camera/door".into()],
-            ..Config::default()
-        };
         assert!(
-            problem(&bad).starts_with("pull_static"),
+            text.starts_with("relay.push \"htp://host/live\": not an rtmp"),
+            "{text}"
+        );
+        assert!(!text.contains("SECRET"), "{text}");
+        let mut bad = Config::default();
+        bad.relay.pull_static = vec!["rtmp://camera/door".into()];
+        assert!(
+            problem(&bad).starts_with("relay.pull_static"),
             "a pull_static URL needs its name"
         );
         let mut bad = Config::default();

@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use rustic_rtmp::RtmpSettings;
 use rustic_rtmp::media::{Frame, FrameKind};
 use rustic_rtmp::protocol::time::RtmpTime;
 use rustic_rtmp::{Config, Server, ServerHandle, StreamStats};
@@ -33,7 +34,10 @@ const PLAYER_STALL_US: &str = "3000000";
 
 pub fn start_server() -> ServerHandle {
     start_server_with(Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
+        rtmp: RtmpSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
         ..Config::default()
     })
 }
@@ -43,7 +47,7 @@ pub fn start_server() -> ServerHandle {
 /// never share a port or listen beyond loopback.
 pub fn start_server_with(mut config: Config) -> ServerHandle {
     let _ = env_logger::builder().is_test(true).try_init();
-    if config.rtmp.bind == Config::default().bind {
+    if config.rtmp.bind == Config::default().rtmp.bind {
         config.rtmp.bind = "127.0.0.1:0".parse().unwrap();
     }
     Server::start(config).expect("server starts on a free loopback port")

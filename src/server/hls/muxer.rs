@@ -2,7 +2,7 @@
 //! playlist starts a muxer, one per stream however many viewers there
 //! are, if the stream is published or being pulled (a name nobody
 //! publishes gets a 404, not a muxer), and the muxer ends once nobody has
-//! asked for anything for `hls_idle`. With `--hls-dir`, a publish starts it too, and it writes
+//! asked for anything for `hls.idle`. With `--hls-dir`, a publish starts it too, and it writes
 //! the files (`hls_files`) while the stream is published.
 //!
 //! The muxer is one more player of the stream (a socketless outlet, see
@@ -163,7 +163,10 @@ impl Hls {
 
     /// The segment target, the unit of blocking requests' timeouts.
     pub(crate) fn target(&self) -> Duration {
-        Duration::from_millis(u64::from(self.timing.segment_ms.max(self.timing.part_ms).max(100)))
+        self.timing
+            .segment
+            .max(self.timing.part)
+            .max(Duration::from_millis(100))
     }
 
     /// How long until the muxer has run for `n` segment targets (zero
@@ -303,23 +306,14 @@ impl Muxers {
     /// Starts a muxer for `key` and lists it in `all`, the muxers' map, held.
     fn start_muxer(self: &Arc<Self>, live: &Live, key: &StreamKey, all: &mut HashMap<StreamKey, Arc<Hls>>) -> Arc<Hls> {
         let config = &live.config;
-        let player = LocalPlayer::join(&self.registry, config, key, ClientKind::Hls);
+        let player = LocalPlayer::join(&self.registry, &config.players, key, ClientKind::Hls);
         let id = player.id;
         let variant = config.hls.variant;
         let hls = Arc::new(Hls {
             id,
             key: key.clone(),
             variant,
-            timing: Timing {
-                segment_ms: config.hls.timing.segment.as_millis() as u32,
-                // Parts are fMP4's: MPEG-TS is plain HLS.
-                part_ms: match variant {
-                    Variant::Fmp4 => config.hls.timing.part.as_millis() as u32,
-                    Variant::MpegTs => 0,
-                },
-                segments: config.hls.timing.segments,
-                max_bytes: config.hls.timing.max_segment_bytes,
-            },
+            timing: config.hls.timing,
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             born: Instant::now(),

@@ -28,7 +28,7 @@ use crate::server::stream::wire::LAST_CHUNK;
 use crate::server::stream::writer::Output;
 
 /// Reads of a request head grow by this much at a time, up to
-/// `Config::http_max_header_bytes`.
+/// `Config::http.max_header_bytes`.
 const READ_SIZE: usize = 4096;
 /// After a refusal, how long and how much of what the client still sends
 /// is read and dropped before the close: closing a socket with unread
@@ -173,7 +173,7 @@ enum Refused {
 
 /// Reads one request head into `buf` (which may already hold the start
 /// of it) within the size and header limits, and within `wait` for its
-/// first byte and `Config::http_header_timeout` for the whole head.
+/// first byte and `Config::http.header_timeout` for the whole head.
 /// Leaves in `buf` whatever came after the head.
 fn read_request(
     socket: &TcpStream,

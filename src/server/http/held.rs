@@ -1,7 +1,7 @@
 //! `Held`: a place among the HTTP requests held waiting, for a segment or
 //! part to come (LL-HLS blocking reloads) or for a publisher (a play of
 //! a name not live yet). Each holds a thread, so they are counted, per
-//! address and server-wide (`Config::hls_max_blocked`,
+//! address and server-wide (`Config::hls.max_blocked`,
 //! `hls_max_blocked_per_ip`), and one past either limit is turned away.
 
 use std::collections::HashMap;

@@ -1,10 +1,10 @@
 //! Pull relays: an edge. A play of a stream nobody publishes here, in an
-//! application with origins (`Config::pull`), opens one pull from the
+//! application with origins (`Config::relay.pull`), opens one pull from the
 //! first origin that has it, `ORIGIN/{name}`; the pulled frames are
 //! published here as an encoder's would be, so every local player of any
 //! protocol, the recorder and the push relays share that one pull. When
 //! an origin fails the next one is tried; once no player has been left for
-//! `pull_idle`, the pull ends. Static pulls (`pull_static`) start at boot
+//! `relay.pull_idle`, the pull ends. Static pulls (`relay.pull_static`) start at boot
 //! and never end.
 
 use std::sync::atomic::{AtomicBool, Ordering};

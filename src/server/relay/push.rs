@@ -246,7 +246,7 @@ impl Pushes {
         (configured, via): (bool, &[String]),
     ) -> Arc<Push> {
         let config = &live.config;
-        let player = LocalPlayer::join(&self.registry, config, key, ClientKind::Relay);
+        let player = LocalPlayer::join(&self.registry, &config.players, key, ClientKind::Relay);
         let id = player.id;
         let push = Arc::new(Push {
             id,

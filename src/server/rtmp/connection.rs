@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info};
 
-use crate::Config;
+use crate::config::RtmpSettings;
 use crate::media::StreamKey;
 use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
@@ -35,7 +35,7 @@ use crate::server::stream::registry::{Playing, Publishing};
 use crate::server::stream::wire::Form;
 use crate::server::stream::writer::Output;
 use crate::server::stream::{CacheError, PublisherInfo};
-use crate::session::{Action, Outbound, ServerSession, SessionConfig};
+use crate::session::{Action, Outbound, ServerSession};
 
 /// A player only sends acknowledgements and pings, so reads start small
 /// (the handshake takes C1 in two reads); they grow to `READ_SIZE` once a
@@ -69,11 +69,11 @@ pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>
 /// connection thread ever touches stays resident: 16 -> 12 KiB a reader
 /// thread, measured in /proc/PID/smaps with 200 players.
 #[inline(never)]
-fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec<u8>, End> {
+fn handshake(socket: &TcpStream, rtmp: &RtmpSettings, client: &Client) -> Result<Vec<u8>, End> {
     let id = client.id();
     let mut reader = socket;
     let mut buf = vec![0u8; FIRST_READ_SIZE];
-    let _ = socket.set_read_timeout(Some(config.rtmp.handshake_timeout));
+    let _ = socket.set_read_timeout(Some(rtmp.handshake_timeout));
     let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let mut handshake = Handshake::server(epoch.as_millis() as u32, &random_filler(epoch.as_nanos() as u64 ^ id));
     loop {
@@ -82,7 +82,7 @@ fn handshake(socket: &TcpStream, config: &Config, client: &Client) -> Result<Vec
             None => {
                 return Err(End::Misbehaved(format!(
                     "handshake not done within {:?}",
-                    config.rtmp.handshake_timeout
+                    rtmp.handshake_timeout
                 )));
             }
         };
@@ -106,7 +106,7 @@ fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, door: &Arc<Rtmp>) -> (End,
     let live = door.live();
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(live.config.limits.write_timeout));
-    match handshake(socket, &live.config, client) {
+    match handshake(socket, &live.config.rtmp, client) {
         Ok(leftover) => session(socket, client, door, live, &leftover),
         Err(end) => (end, 0),
     }
@@ -144,13 +144,8 @@ fn session(
         peer,
         door: door.clone(),
         live: live.clone(),
-        session: ServerSession::new(SessionConfig {
-            chunk_size: config.rtmp.session.chunk_size,
-            max_amf_depth: config.rtmp.session.max_amf_depth,
-            max_amf_message_len: config.rtmp.session.max_amf_message_len,
-            ..SessionConfig::default()
-        }),
-        decoder: ChunkDecoder::new(limits_before_publish(config)),
+        session: ServerSession::new(config.rtmp.session),
+        decoder: ChunkDecoder::new(limits_before_publish(&config.rtmp)),
         held: 0,
         warnings: LogLimit::new(CONNECTION_WARNINGS, Duration::from_secs(10)),
         output: Output::new(media),
@@ -222,7 +217,7 @@ struct Timers {
     /// The last media frame from a publishing peer (or its publish start).
     last_media: Instant,
     /// When a player of a name nobody publishes gives up waiting for its
-    /// publisher (`Config::rtmp_wait_for_publisher`).
+    /// publisher (`Config::rtmp.wait_for_publisher`).
     publisher_due: Option<Instant>,
     ping_interval: Duration,
     idle_publisher_timeout: Duration,
@@ -244,24 +239,15 @@ impl Timers {
 
 /// Before its publish is accepted a connection sends only commands, which
 /// are under 64 KiB in every real client: its messages may be no longer
-/// than `max_amf_message_len`, and it may hold four of them.
-fn limits_before_publish(config: &Config) -> DecoderLimits {
-    let max_len = config.rtmp.session.max_amf_message_len.min(config.rtmp.decoder.max_message_len as usize);
+/// than `session.max_amf_message_len`, and it may hold four of them. Once
+/// accepted, it has `rtmp.decoder` as it is.
+fn limits_before_publish(rtmp: &RtmpSettings) -> DecoderLimits {
+    let limits = rtmp.decoder;
+    let max_len = rtmp.session.max_amf_message_len.min(limits.max_message_len as usize);
     DecoderLimits {
         max_message_len: max_len as u32,
-        max_chunk_streams: config.rtmp.decoder.max_chunk_streams,
-        max_partial_bytes: (4 * max_len).min(config.rtmp.decoder.max_partial_bytes),
-        max_chunk_size: config.rtmp.decoder.max_chunk_size,
-    }
-}
-
-/// The limits of a connection whose publish was accepted.
-fn limits_for_publisher(config: &Config) -> DecoderLimits {
-    DecoderLimits {
-        max_message_len: config.rtmp.decoder.max_message_len,
-        max_chunk_streams: config.rtmp.decoder.max_chunk_streams,
-        max_partial_bytes: config.rtmp.decoder.max_partial_bytes,
-        max_chunk_size: config.rtmp.decoder.max_chunk_size,
+        max_partial_bytes: (4 * max_len).min(limits.max_partial_bytes),
+        ..limits
     }
 }
 
@@ -614,7 +600,7 @@ impl Connection {
                 if self.live.config.rtmp.panic_after_publish_to_app.as_ref() == Some(&key.app) {
                     panic!("injected by Config::panic_after_publish_to_app");
                 }
-                self.decoder.set_limits(limits_for_publisher(&self.live.config));
+                self.decoder.set_limits(self.live.config.rtmp.decoder);
                 self.timers.last_media = Instant::now();
                 self.session.accept_publish()
             }

@@ -27,7 +27,7 @@ pub(crate) struct Rtmp {
     pub(crate) on_publish: OnPublishes,
     pub(crate) warnings: Arc<PeerWarnings>,
     /// Bytes of unfinished messages all connections hold (see
-    /// `Config::max_total_buffered_bytes`).
+    /// `Config::limits.max_total_buffered_bytes`).
     pub(crate) buffered: AtomicUsize,
     /// The RTMPS certificate, when RTMPS is on.
     pub(crate) tls: Option<Certificates>,

@@ -15,8 +15,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::config::StreamSettings;
 use crate::media::FrameKind;
-use crate::server::stream::config::StreamConfig;
 use crate::server::stream::first_bytes::{fmp4_tracks, track_bit};
 use crate::server::stream::wire::Wire;
 
@@ -89,7 +89,7 @@ impl Cache {
         kind: FrameKind,
         track: u8,
         wire: &Arc<Wire>,
-        config: &StreamConfig,
+        config: &StreamSettings,
     ) -> Result<(), CacheError> {
         let index = self.headers.iter().position(|(k, _)| *k == (kind, track));
         let replaced = match (kind, index) {
@@ -130,7 +130,7 @@ impl Cache {
 
     /// Keeps a coded frame in the GOP, which starts at a keyframe, within
     /// `gop_max_frames` and the budget the headers leave.
-    pub(crate) fn keep_in_gop(&mut self, wire: &Arc<Wire>, is_keyframe: bool, config: &StreamConfig) {
+    pub(crate) fn keep_in_gop(&mut self, wire: &Arc<Wire>, is_keyframe: bool, config: &StreamSettings) {
         if !config.gop_cache {
             return;
         }

@@ -25,6 +25,7 @@ use crossbeam_channel::TrySendError;
 use log::{debug, warn};
 use parking_lot::Mutex;
 
+use crate::config::StreamSettings;
 use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::tag::Packet;
@@ -34,7 +35,6 @@ use crate::protocol::escape::Escaped;
 use crate::protocol::message::{MEDIA_STREAM_ID, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::cache::{Cache, CacheError};
-use crate::server::stream::config::StreamConfig;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::fanout::{Fanout, Flush};
 use crate::server::stream::first_bytes::{first_bytes, fmp4_init, track_bit};
@@ -159,7 +159,9 @@ pub(crate) struct Stream {
     /// The stream's number, for the API: one per registry entry.
     id: u64,
     key: StreamKey,
-    config: StreamConfig,
+    config: StreamSettings,
+    /// The chunk size its frames are chunked at.
+    chunk_size: u32,
     /// When the stream was made: `Rates` count seconds from it.
     born: Instant,
     events: Events,
@@ -171,12 +173,13 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(id: u64, key: StreamKey, config: StreamConfig, events: Events) -> Stream {
+    pub(crate) fn new(id: u64, key: StreamKey, (config, chunk_size): (StreamSettings, u32), events: Events) -> Stream {
         Stream {
             id,
             events,
             key,
             config,
+            chunk_size,
             born: Instant::now(),
             state: Mutex::new(State::default()),
             timeline: Mutex::new(Timeline::default()),
@@ -408,7 +411,7 @@ impl Stream {
             frame_type,
             MEDIA_STREAM_ID,
             &frame.payload,
-            self.config.chunk_size,
+            self.chunk_size,
         )
         .into();
         let shown = match frame.kind {
@@ -446,7 +449,7 @@ impl Stream {
             let placement = coded
                 .then(|| state.fragments.place(frame.kind, frame.timestamp))
                 .flatten();
-            let wire = Wire::new(chunks, self.config.chunk_size, placement);
+            let wire = Wire::new(chunks, self.chunk_size, placement);
             let role = if frame.kind == FrameKind::Metadata || is_header {
                 state
                     .cache
@@ -776,7 +779,7 @@ mod tests {
         }
 
         /// The stream's settings, to change before it runs.
-        pub(crate) fn config_mut(&mut self) -> &mut StreamConfig {
+        pub(crate) fn config_mut(&mut self) -> &mut StreamSettings {
             &mut self.config
         }
 
@@ -790,16 +793,18 @@ mod tests {
         Stream::new(
             1,
             StreamKey::new("live", "t"),
-            StreamConfig {
-                chunk_size: 128, // what a decoder starts with
-                gop_cache: true,
-                gop_max_frames: 100,
-                cache_max_bytes: 1 << 20,
-                max_tracks: 4,
-                max_dropped_in_a_row,
-                min_stall: Duration::ZERO,
-                merge_write: Duration::ZERO,
-            },
+            (
+                StreamSettings {
+                    gop_cache: true,
+                    gop_max_frames: 100,
+                    cache_max_bytes: 1 << 20,
+                    max_tracks: 4,
+                    max_dropped_in_a_row,
+                    min_stall: Duration::ZERO,
+                    merge_write: Duration::ZERO,
+                },
+                128, // the chunk size a decoder starts with
+            ),
             Events::new(),
         )
     }

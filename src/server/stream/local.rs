@@ -17,7 +17,7 @@ use std::sync::{Arc, Weak};
 use crossbeam_channel::{Receiver, bounded};
 use log::debug;
 
-use crate::config::{Config, THREAD_STACK};
+use crate::config::{PlayerSettings, THREAD_STACK};
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::chunk::unprechunk;
 use crate::protocol::message::type_id;
@@ -130,9 +130,14 @@ pub(crate) struct LocalPlayer {
 
 impl LocalPlayer {
     /// Joins `key`'s players as a player of `kind`, with the queue bounds
-    /// of `config`; it gets the stream's caches at once, as any player.
-    pub(crate) fn join(registry: &Arc<Registry>, config: &Config, key: &StreamKey, kind: ClientKind) -> LocalPlayer {
-        let (outlet, media) = Outlet::local(kind, config.players.queue_len, config.players.queue_max_bytes);
+    /// of `players`; it gets the stream's caches at once, as any player.
+    pub(crate) fn join(
+        registry: &Arc<Registry>,
+        players: &PlayerSettings,
+        key: &StreamKey,
+        kind: ClientKind,
+    ) -> LocalPlayer {
+        let (outlet, media) = Outlet::local(kind, players.queue_len, players.queue_max_bytes);
         let id = registry.new_conn_id();
         let playing = registry.play(key, id, outlet.clone());
         LocalPlayer {
@@ -155,10 +160,10 @@ impl LocalPlayer {
 /// the returned channel.
 pub(crate) fn subscribe(
     registry: &Arc<Registry>,
-    config: &Config,
+    players: &PlayerSettings,
     key: &StreamKey,
 ) -> Result<Receiver<Frame>, LocalError> {
-    let player = LocalPlayer::join(registry, config, key, ClientKind::LocalPlay);
+    let player = LocalPlayer::join(registry, players, key, ClientKind::LocalPlay);
     let id = player.id;
     let (frames, receiver) = bounded(CHANNEL_FRAMES);
     std::thread::Builder::new()

@@ -5,7 +5,6 @@
 //! (`wire`), and what happens to them (`events`).
 
 pub(crate) mod cache;
-pub(crate) mod config;
 pub(crate) mod events;
 pub(crate) mod fanout;
 pub(crate) mod first_bytes;
@@ -22,6 +21,5 @@ pub(crate) mod wire;
 pub(crate) mod writer;
 
 pub(crate) use cache::CacheError;
-pub(crate) use config::StreamConfig;
 pub(crate) use stats::PublisherInfo;
 pub use stats::{PlayerCounts, PublisherStats, StreamStats, TrackStats};

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use crate::config::StreamSettings;
 use crate::media::{Frame, StreamKey};
 use crate::server::stream::cache::CacheError;
-use crate::server::stream::config::StreamConfig;
 use crate::server::stream::events::{Event, Events};
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::live_stream::{Start, Stream};
@@ -20,7 +20,10 @@ use crate::server::stream::stats::{PublisherInfo, StreamStats};
 
 /// All streams with a publisher or a player.
 pub(crate) struct Registry {
-    config: StreamConfig,
+    config: StreamSettings,
+    /// The chunk size every stream chunks its frames at: the one the
+    /// sessions announce (`Config::rtmp.session`).
+    chunk_size: u32,
     events: Events,
     /// The next stream's number, for the API.
     next_id: AtomicU64,
@@ -47,9 +50,10 @@ pub(crate) struct Playing {
 }
 
 impl Registry {
-    pub(crate) fn new(config: StreamConfig, events: Events) -> Registry {
+    pub(crate) fn new(config: StreamSettings, chunk_size: u32, events: Events) -> Registry {
         Registry {
             config,
+            chunk_size,
             events,
             next_id: AtomicU64::new(1),
             next_conn_id: AtomicU64::new(1),
@@ -65,7 +69,7 @@ impl Registry {
 
     /// The chunk size every stream chunks its frames at.
     pub(crate) fn chunk_size(&self) -> u32 {
-        self.config.chunk_size
+        self.chunk_size
     }
 
     /// Runs `f` on the stream for `key`, creating it if needed, under the
@@ -76,7 +80,12 @@ impl Registry {
             .entry(key.clone())
             .or_insert_with(|| {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                Arc::new(Stream::new(id, key.clone(), self.config, self.events.clone()))
+                Arc::new(Stream::new(
+                    id,
+                    key.clone(),
+                    (self.config, self.chunk_size),
+                    self.events.clone(),
+                ))
             })
             .clone();
         let out = f(&stream);
