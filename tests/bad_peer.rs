@@ -77,7 +77,7 @@ fn a_stalled_handshake_is_closed_after_the_timeout() {
     let server = start_server_with(Config {
         rtmp: RtmpSettings {
             handshake_timeout: Duration::from_millis(500),
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });
@@ -103,7 +103,7 @@ fn malformed_chunks_after_the_handshake_close_that_connection() {
                 max_message_len: 1024 * 1024,
                 ..Default::default()
             },
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });
@@ -157,7 +157,7 @@ fn a_message_longer_than_the_limit_closes_the_connection() {
                 max_message_len: 1024 * 1024,
                 ..Default::default()
             },
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });
@@ -261,7 +261,7 @@ fn connections_past_the_limit_are_closed_at_once() {
     let server = start_server_with(Config {
         limits: Limits {
             max_connections: 3,
-            ..Default::default()
+            ..config().limits
         },
         ..config()
     });
@@ -283,7 +283,7 @@ fn a_panic_in_a_connection_thread_ends_only_that_connection() {
     let server = start_server_with(Config {
         rtmp: RtmpSettings {
             panic_after_publish_to_app: Some("boom".into()),
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });
@@ -317,7 +317,7 @@ fn real_clients_are_served_beside_fifteen_hundred_idle_sockets() {
     let server = start_server_with(Config {
         rtmp: RtmpSettings {
             handshake_timeout: Duration::from_secs(120),
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });

@@ -59,7 +59,7 @@ fn a_publisher_that_stops_sending_media_is_closed() {
     let server = start_server_with(Config {
         rtmp: RtmpSettings {
             ping_interval: Duration::from_secs(60),
-            ..Default::default()
+            ..config().rtmp
         },
         ..config()
     });

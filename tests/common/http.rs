@@ -9,25 +9,16 @@ use std::time::{Duration, Instant};
 use rustic_rtmp::{Config, HttpBind, ServerHandle};
 
 use super::{WAIT, start_server_with};
-use rustic_rtmp::{HttpSettings, RtmpSettings};
 
 /// A server with HTTP on a free loopback port, and `config`'s other
 /// settings.
-pub fn server(config: Config) -> ServerHandle {
-    start_server_with(Config {
-        rtmp: RtmpSettings {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            ..Default::default()
-        },
-        http: HttpSettings {
-            bind: Some(HttpBind {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                required: true,
-            }),
-            ..Default::default()
-        },
-        ..config
-    })
+pub fn server(mut config: Config) -> ServerHandle {
+    config.rtmp.bind = "127.0.0.1:0".parse().unwrap();
+    config.http.bind = Some(HttpBind {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        required: true,
+    });
+    start_server_with(config)
 }
 
 /// `http://HOST:PORT/{path}`.
