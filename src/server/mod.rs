@@ -390,8 +390,8 @@ impl ServerHandle {
             .spawn(move || {
                 net::listener::run(listener, &wings.stopping, |socket, peer| {
                     let serve = serve.clone();
-                    let config = &wings.live().config;
-                    (wings.connections).serve(config, (socket, peer), (kind, door), move |socket, client| {
+                    let limits = &wings.live().config.limits;
+                    (wings.connections).serve(limits, (socket, peer), (kind, door), move |socket, client| {
                         serve(socket, client)
                     });
                 })

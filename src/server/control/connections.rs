@@ -15,7 +15,7 @@ use std::time::Instant;
 use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
-use crate::config::{Config, THREAD_STACK};
+use crate::config::{Limits, THREAD_STACK};
 use crate::server::control::clients::{Client, ClientStats};
 use crate::server::control::live::Live;
 use crate::server::net::log_limit::PeerWarnings;
@@ -101,16 +101,16 @@ impl Connections {
     }
 
     /// Serves `socket` from `peer`, come through `door`, with `serve` on a
-    /// thread named `{kind}-{id}`, unless `config`'s limits for the door
+    /// thread named `{kind}-{id}`, unless `limits` for the door
     /// refuse it (a warning says why, and dropping the socket closes it).
     pub(crate) fn serve(
         self: &Arc<Self>,
-        config: &Config,
+        limits: &Limits,
         (socket, peer): (Arc<TcpStream>, SocketAddr),
         (kind, door): (&'static str, Door),
         serve: impl FnOnce(Arc<TcpStream>, Arc<Client>) + Send + 'static,
     ) {
-        let client = match self.register(config, &socket, peer, door) {
+        let client = match self.register(limits, &socket, peer, door) {
             Ok(client) => client,
             Err(why) => return self.warnings.warn(None, format_args!("{peer} refused: {why}")),
         };
@@ -144,7 +144,7 @@ impl Connections {
     /// own limits, so that viewers over one cannot crowd out the other.
     fn register(
         &self,
-        config: &Config,
+        limits: &Limits,
         socket: &Arc<TcpStream>,
         peer: SocketAddr,
         door: Door,
@@ -153,13 +153,13 @@ impl Connections {
         let mut open = self.open.lock();
         let (max, max_per_ip, flags) = match door {
             Door::Rtmp => (
-                config.limits.max_connections,
-                config.limits.max_connections_per_ip,
+                limits.max_connections,
+                limits.max_connections_per_ip,
                 ["max-connections", "max-connections-per-ip"],
             ),
             Door::Http => (
-                config.limits.http_max_connections,
-                config.limits.http_max_connections_per_ip,
+                limits.http_max_connections,
+                limits.http_max_connections_per_ip,
                 ["http-max-connections", "http-max-connections-per-ip"],
             ),
         };

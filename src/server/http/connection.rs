@@ -12,7 +12,7 @@ use log::{debug, info};
 use super::request::{self, Container, Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, Status};
 use super::routes::{self, Door, Reply};
-use crate::Config;
+use crate::config::{Config, HttpSettings};
 use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 use crate::server::control::admission::Asker;
@@ -77,7 +77,7 @@ fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Htt
     let mut buf = Vec::new();
     let mut wait = config.http.header_timeout;
     loop {
-        let request = match read_request(socket, client, &mut buf, config, wait) {
+        let request = match read_request(socket, client, &mut buf, &config.http, wait) {
             Ok(request) => request,
             Err(Refused::Quietly(end)) => return end,
             Err(Refused::With(status, why)) => {
@@ -179,7 +179,7 @@ fn read_request(
     socket: &TcpStream,
     client: &Client,
     buf: &mut Vec<u8>,
-    config: &Config,
+    settings: &HttpSettings,
     wait: Duration,
 ) -> Result<Request, Refused> {
     let started = Instant::now();
@@ -187,8 +187,8 @@ fn read_request(
     let mut reader = socket;
     loop {
         if !buf.is_empty() {
-            deadline = deadline.min(started + config.http.header_timeout);
-            match request::parse(buf, config.http.max_headers) {
+            deadline = deadline.min(started + settings.header_timeout);
+            match request::parse(buf, settings.max_headers) {
                 Ok(Some((request, len))) => {
                     buf.drain(..len);
                     return Ok(request);
@@ -197,8 +197,8 @@ fn read_request(
                 Err(e) => return Err(Refused::With(e.status(), e.to_string())),
             }
         }
-        if buf.len() >= config.http.max_header_bytes {
-            let why = format!("request head longer than {} bytes", config.http.max_header_bytes);
+        if buf.len() >= settings.max_header_bytes {
+            let why = format!("request head longer than {} bytes", settings.max_header_bytes);
             return Err(Refused::With(Status::HEADER_TOO_LARGE, why));
         }
         let now = Instant::now();
@@ -206,13 +206,13 @@ fn read_request(
             return Err(if buf.is_empty() {
                 Refused::Quietly(End::Closed("idle"))
             } else {
-                let why = format!("request head not complete within {:?}", config.http.header_timeout);
+                let why = format!("request head not complete within {:?}", settings.header_timeout);
                 Refused::With(Status::REQUEST_TIMEOUT, why)
             });
         }
         let _ = socket.set_read_timeout(Some(deadline - now));
         let filled = buf.len();
-        let room = READ_SIZE.min(config.http.max_header_bytes - filled);
+        let room = READ_SIZE.min(settings.max_header_bytes - filled);
         buf.resize(filled + room, 0);
         let read = read(&mut reader, &mut buf[filled..]);
         let n = read.as_ref().map_or(0, |n| n.unwrap_or(0));
