@@ -18,7 +18,6 @@ use std::sync::Arc;
 use crate::media::FrameKind;
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4;
-use crate::protocol::message::type_id;
 use crate::server::stream::wire::{Chunks, Form, Wire, chunk};
 
 /// The bytes a player of `form` gets before its first frame `first`: an
@@ -74,11 +73,11 @@ pub(crate) fn fmp4_tracks(
     let main_tracks = headers.iter().filter(|((_, track), _)| *track == 0);
     let configs = main_tracks.map(|((kind, _), wire)| (*kind, wire.as_ref()));
     for (kind, wire) in configs.chain(first.map(|w| (FrameKind::Audio, w))) {
-        let Some(message) = wire.message() else { continue };
-        if kind == FrameKind::Audio && message.type_id != type_id::AUDIO {
+        let frame = wire.frame();
+        if kind == FrameKind::Audio && frame.kind != FrameKind::Audio {
             continue;
         }
-        match fmp4::track(kind, &message.payload) {
+        match fmp4::track(kind, &frame.payload) {
             Ok(Some(track)) if !tracks.iter().any(|t| t.id == track.id) => tracks.push(track),
             Ok(_) => {}
             Err(e) => {

@@ -3,11 +3,12 @@
 //! joiners is in `cache`, the players' timestamps in `timeline`, an HTTP
 //! player's first bytes in `first_bytes`, and its figures in `stats`.
 //!
-//! Each frame is chunked once ([`prechunk`]) into an `Arc<[u8]>` that every
-//! RTMP player shares; other kinds of players (HTTP-FLV) share the form
-//! `Wire` builds for them once per frame. The publishing thread writes it to each player with
-//! nothing queued itself, without blocking and outside the stream's lock
-//! (see `outlet`); other players get it through their queue. A player whose
+//! Each frame goes into one `Wire`, which keeps it and its RTMP chunks,
+//! made once before the stream's lock is taken, and builds each other form
+//! (FLV, fMP4) once for every player of that form. The publishing thread
+//! writes a frame to each player with nothing queued itself, without
+//! blocking and outside the stream's lock (see `outlet`); other players
+//! get it through their queue. A player whose
 //! queue is full is slow: it skips frames until the next keyframe, then
 //! gets the current sequence headers and that keyframe, so it never sees
 //! half a GOP or misses a codec change. The publisher never waits for a
@@ -30,9 +31,8 @@ use crate::media::codec::{self, AudioDescription, VideoDescription};
 use crate::media::flv::{self, Tracks};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
-use crate::protocol::chunk::{SharedCsid, prechunk};
 use crate::protocol::escape::Escaped;
-use crate::protocol::message::{MEDIA_STREAM_ID, UserControl, type_id};
+use crate::protocol::message::{MEDIA_STREAM_ID, UserControl};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::cache::{Cache, CacheError};
 use crate::server::stream::events::{Event, Events};
@@ -44,7 +44,7 @@ use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
 use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
 use crate::server::stream::timeline::{Fragments, Timeline};
-use crate::server::stream::wire::{Chunks, FORMS, Form, Wire, user_control};
+use crate::server::stream::wire::{Chunks, FORMS, Form, Wire, rtmp_chunks, type_id_of, user_control};
 
 struct Player {
     id: ConnId,
@@ -394,29 +394,16 @@ impl Stream {
     pub(crate) fn push(&self, from: ConnId, mut frame: Frame) -> Result<(), CacheError> {
         let placed = self.timeline.lock().place(from, frame.kind, frame.timestamp);
         frame.timestamp = placed.ok_or(CacheError::Replaced)?;
-        let (chunk_csid, frame_type) = match frame.kind {
-            FrameKind::Audio => (SharedCsid::Audio, type_id::AUDIO),
-            FrameKind::Video => (SharedCsid::Video, type_id::VIDEO),
-            FrameKind::Metadata => (SharedCsid::Data, type_id::DATA_AMF0),
-        };
         let tag = frame.tag();
         let is_keyframe = tag.is_some_and(|t| t.is_keyframe());
         let is_header = tag.is_some_and(|t| t.packet == Packet::Config);
         if is_keyframe {
             self.watch_keyframe(from, frame.timestamp);
         }
-        let chunks: Chunks = prechunk(
-            chunk_csid,
-            frame.timestamp,
-            frame_type,
-            MEDIA_STREAM_ID,
-            &frame.payload,
-            self.chunk_size,
-        )
-        .into();
+        let chunks = rtmp_chunks(&frame, self.chunk_size);
         let shown = match frame.kind {
             FrameKind::Metadata => flv::tracks_in_metadata(&frame.payload).unwrap_or_default(),
-            _ => flv::track_of(frame_type, &frame.payload),
+            kind => flv::track_of(type_id_of(kind), &frame.payload),
         };
 
         let second = self.second();
@@ -449,17 +436,18 @@ impl Stream {
             let placement = coded
                 .then(|| state.fragments.place(frame.kind, frame.timestamp))
                 .flatten();
-            let wire = Wire::new(chunks, self.chunk_size, placement);
-            let role = if frame.kind == FrameKind::Metadata || is_header {
+            let kind = frame.kind;
+            let wire = Wire::new(frame, chunks, placement);
+            let role = if kind == FrameKind::Metadata || is_header {
                 state
                     .cache
-                    .keep_header(frame.kind, tag.map_or(0, |t| t.track), &wire, &self.config)?;
+                    .keep_header(kind, tag.map_or(0, |t| t.track), &wire, &self.config)?;
                 Role::Header
             } else {
                 state.cache.keep_in_gop(&wire, is_keyframe, &self.config);
                 // Where a decoder can start: a keyframe, or any audio frame
                 // of a stream without video.
-                let resume = is_keyframe || (frame.kind == FrameKind::Audio && !state.has_video);
+                let resume = is_keyframe || (kind == FrameKind::Audio && !state.has_video);
                 Role::Frame { resume }
             };
             state.pending.push((wire, role));
@@ -703,6 +691,7 @@ mod tests {
 
     use super::*;
     use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
+    use crate::protocol::message::type_id;
     use crossbeam_channel::Receiver;
     use parking_lot::{MappedMutexGuard, MutexGuard};
     use std::io::Read;

@@ -173,10 +173,10 @@ impl TrackStats {
         headers
             .iter()
             .filter_map(|((kind, track), wire)| {
-                let message = wire.message()?;
+                let payload = &wire.frame().payload;
                 let tag = match kind {
-                    FrameKind::Audio => audio_tag(&message.payload),
-                    _ => video_tag(&message.payload),
+                    FrameKind::Audio => audio_tag(payload),
+                    _ => video_tag(payload),
                 }?;
                 let codec = codec::codec_name(*kind, tag.codec);
                 Some(TrackStats {

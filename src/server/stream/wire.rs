@@ -1,16 +1,18 @@
 //! `Wire`: one published frame in the form each kind of player reads,
 //! built once per frame and form, whatever the number of players.
 //!
-//! A stream keeps every frame chunked for RTMP (the form most players
-//! take). The first player of another form to need a frame builds that
-//! form from the RTMP chunks; every other such player shares it.
+//! A wire keeps the frame itself, which players inside the process (HLS,
+//! the recorder, relays, the embedding program) take as it is, and its
+//! RTMP chunks, made before the stream's lock is taken: the form most
+//! players take. The first player of another form to need a frame builds
+//! that form from the frame; every other such player shares it.
 
 use std::sync::{Arc, OnceLock};
 
 use crate::media::fmp4::{self, Placement};
-use crate::media::{FrameKind, flv};
-use crate::protocol::chunk::{Prechunked, SharedCsid, prechunk, unprechunk};
-use crate::protocol::message::{Message, UserControl, type_id};
+use crate::media::{Frame, FrameKind, flv};
+use crate::protocol::chunk::{SharedCsid, prechunk};
+use crate::protocol::message::{MEDIA_STREAM_ID, Message, UserControl, type_id};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::kind::ClientKind;
 
@@ -66,9 +68,9 @@ impl Form {
 
 /// One frame, in every form a player has asked for so far.
 pub(crate) struct Wire {
+    /// The frame, with the timestamp the stream's players see.
+    frame: Frame,
     rtmp: Chunks,
-    /// The chunk size `rtmp` was chunked at.
-    chunk_size: u32,
     /// Where the frame's fMP4 fragment goes, for audio and video.
     placement: Option<Placement>,
     /// The other forms, built on first use (`Form as usize - 1`).
@@ -76,21 +78,20 @@ pub(crate) struct Wire {
 }
 
 impl Wire {
-    /// A frame chunked for RTMP by `prechunk` at `chunk_size`; audio and
-    /// video have a `placement` among the stream's fMP4 fragments.
-    pub(crate) fn new(rtmp: Chunks, chunk_size: u32, placement: Option<Placement>) -> Arc<Wire> {
+    /// `frame`, whose RTMP chunks `rtmp_chunks` made; audio and video
+    /// have a `placement` among the stream's fMP4 fragments.
+    pub(crate) fn new(frame: Frame, rtmp: Chunks, placement: Option<Placement>) -> Arc<Wire> {
         Arc::new(Wire {
+            frame,
             rtmp,
-            chunk_size,
             placement,
             built: Default::default(),
         })
     }
 
-    /// The message the RTMP chunks carry. Always `Some`: the stream made
-    /// them with `prechunk`.
-    pub(crate) fn message(&self) -> Option<Prechunked> {
-        unprechunk(&self.rtmp, self.chunk_size)
+    /// The frame, for a player inside the process.
+    pub(crate) fn frame(&self) -> &Frame {
+        &self.frame
     }
 
     /// The fMP4 track the frame belongs to, if it is audio or video.
@@ -109,23 +110,19 @@ impl Wire {
     }
 
     fn build(&self, form: Form) -> Chunks {
+        let frame = &self.frame;
         match form {
             Form::Rtmp => self.rtmp.clone(),
             Form::Flv => {
                 let mut tag = Vec::new();
-                if let Some(m) = self.message() {
-                    flv::put_tag(m.type_id, m.timestamp, &m.payload, &mut tag);
-                }
+                flv::put_tag(type_id_of(frame.kind), frame.timestamp, &frame.payload, &mut tag);
                 tag.into()
             }
             Form::Fmp4 => {
-                let fragment = self.placement.zip(self.message()).and_then(|(at, m)| {
-                    let kind = match m.type_id {
-                        type_id::VIDEO => FrameKind::Video,
-                        _ => FrameKind::Audio,
-                    };
-                    fmp4::fragment(kind, &m.payload, at)
-                });
+                let fragment = match frame.kind {
+                    FrameKind::Metadata => None,
+                    kind => self.placement.and_then(|at| fmp4::fragment(kind, &frame.payload, at)),
+                };
                 fragment.unwrap_or_default().into()
             }
             Form::FlvChunked | Form::Fmp4Chunked => {
@@ -145,6 +142,35 @@ impl Wire {
     /// Bytes of the RTMP form, which the stream's cache budget counts.
     pub(crate) fn len(&self) -> usize {
         self.rtmp.len()
+    }
+}
+
+/// `frame` chunked once for every RTMP player, on the media stream at
+/// `chunk_size`.
+pub(crate) fn rtmp_chunks(frame: &Frame, chunk_size: u32) -> Chunks {
+    let csid = match frame.kind {
+        FrameKind::Audio => SharedCsid::Audio,
+        FrameKind::Video => SharedCsid::Video,
+        FrameKind::Metadata => SharedCsid::Data,
+    };
+    let type_id = type_id_of(frame.kind);
+    prechunk(
+        csid,
+        frame.timestamp,
+        type_id,
+        MEDIA_STREAM_ID,
+        &frame.payload,
+        chunk_size,
+    )
+    .into()
+}
+
+/// The RTMP message type (and FLV tag type) of a frame of `kind`.
+pub(crate) fn type_id_of(kind: FrameKind) -> u8 {
+    match kind {
+        FrameKind::Audio => type_id::AUDIO,
+        FrameKind::Video => type_id::VIDEO,
+        FrameKind::Metadata => type_id::DATA_AMF0,
     }
 }
 
@@ -186,10 +212,17 @@ mod tests {
     }
 
     #[test]
-    fn each_form_is_built_once_from_the_rtmp_chunks() {
-        let body = [0x17, 0x01, 0, 0, 0, 0xAA];
-        let rtmp = prechunk(SharedCsid::Video, RtmpTime(40), 9, 1, &body, 2);
-        let wire = Wire::new(rtmp.clone().into(), 2, None);
+    fn each_form_is_built_once_from_the_frame() {
+        let body = vec![0x17, 0x01, 0, 0, 0, 0xAA];
+        let frame = Frame {
+            kind: FrameKind::Video,
+            timestamp: RtmpTime(40),
+            payload: body.clone(),
+        };
+        let rtmp = prechunk(SharedCsid::Video, RtmpTime(40), 9, MEDIA_STREAM_ID, &body, 2);
+        assert_eq!(&rtmp_chunks(&frame, 2)[..], &rtmp[..]);
+        let wire = Wire::new(frame.clone(), rtmp_chunks(&frame, 2), None);
+        assert_eq!(wire.frame(), &frame);
         assert_eq!(&wire.bytes(Form::Rtmp)[..], &rtmp[..]);
         let mut tag = Vec::new();
         flv::put_tag(9, RtmpTime(40), &body, &mut tag);
@@ -199,5 +232,6 @@ mod tests {
         assert_eq!(&chunked[..4], b"15\r\n", "21 bytes of tag");
         assert_eq!(&chunked[4..chunked.len() - 2], &tag[..]);
         assert_eq!(&chunked[chunked.len() - 2..], b"\r\n");
+        assert!(wire.bytes(Form::Fmp4).is_empty(), "no placement: no fragment");
     }
 }
