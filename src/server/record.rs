@@ -108,7 +108,7 @@ impl Recorders {
                 let mut failed = None;
                 player.take_frames(|item| {
                     let writes = match item {
-                        Item::Frame(frame) => recording.push(frame),
+                        Item::Frame(frame) => recording.push(frame.clone()),
                         Item::StreamEnd => return false,
                     };
                     failed = files.apply(writes).err();

@@ -6,8 +6,8 @@
 //! the files (`hls_files`) while the stream is published.
 //!
 //! The muxer is one more player of the stream (a socketless outlet, see
-//! `local`) on a thread of its own: it reads the stream's frames back,
-//! makes the init segment from the sequence headers and one fMP4 fragment
+//! `local`) on a thread of its own: it takes the stream's frames as they
+//! are, makes the init segment from the sequence headers and one fMP4 fragment
 //! per frame (`fmp4::Fragmenter`), or with `--hls-variant mpegts` one PES
 //! per frame (`ts::Muxer`, the program tables before each segment), and
 //! cuts them into parts and segments (`media::hls`), kept in memory
@@ -41,7 +41,7 @@ use crate::server::hls::files::{Batch, Files};
 use crate::server::stream::StreamStats;
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
+use crate::server::stream::local::{Item, LocalPlayer};
 use crate::server::stream::registry::Registry;
 
 /// One stream's HLS: its init segment, segments and parts, and who waits.
@@ -443,9 +443,8 @@ impl Hls {
                 pruned = Instant::now();
             }
             match player.media.recv_timeout(Duration::from_secs(1)) {
-                Ok(chunks) => {
-                    taken(&player.outlet, &chunks);
-                    let completed = match item_of(&chunks, player.chunk_size) {
+                Ok(queued) => {
+                    let completed = match player.taken(&queued) {
                         Some(Item::Frame(frame)) => {
                             if files.is_some() {
                                 // Files are muxed while published, asked or not.
@@ -500,7 +499,7 @@ impl Hls {
     }
 
     /// Takes a frame; true when a part or segment was completed.
-    fn take(&self, muxing: &mut Muxing, frame: Frame) -> bool {
+    fn take(&self, muxing: &mut Muxing, frame: &Frame) -> bool {
         let Some(tag) = frame.tag() else { return false };
         if tag.track != 0 {
             return false; // fMP4 carries the main track of each kind
@@ -508,7 +507,7 @@ impl Hls {
         let slot = usize::from(frame.kind == FrameKind::Audio);
         if frame.is_sequence_header() {
             if muxing.headers[slot].as_ref() != Some(&frame.payload) {
-                muxing.headers[slot] = Some(frame.payload);
+                muxing.headers[slot] = Some(frame.payload.clone());
                 self.new_init(muxing);
             }
             return false;

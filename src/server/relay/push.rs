@@ -32,7 +32,7 @@ use crate::server::control::started::{OnPublish, Started};
 use crate::server::control::trail::{Came, MAX_HOPS};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
-use crate::server::stream::local::{Item, LocalPlayer, item_of, taken};
+use crate::server::stream::local::{Item, LocalPlayer};
 use crate::server::stream::registry::Registry;
 
 /// The first pause before dialling a failed destination again; it doubles
@@ -418,18 +418,17 @@ impl Relay {
                 Some(_) => serviced + SERVICE_EVERY,
                 None => retry_at,
             };
-            let chunks = match self.player.media.recv_deadline(wake) {
-                Ok(chunks) => chunks,
+            let queued = match self.player.media.recv_deadline(wake) {
+                Ok(queued) => queued,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            taken(&self.player.outlet, &chunks);
-            let frame = match item_of(&chunks, self.player.chunk_size) {
+            let frame = match self.player.taken(&queued) {
                 Some(Item::Frame(frame)) => frame,
                 Some(Item::StreamEnd) => return,
                 None => continue,
             };
-            start.keep(&frame);
+            start.keep(frame);
             has_video |= frame.kind == FrameKind::Video;
             let Some(publisher) = &mut destination else { continue };
             let configures = frame.kind == FrameKind::Metadata || frame.is_sequence_header();
@@ -440,7 +439,7 @@ impl Relay {
                 }
                 from_keyframe = false;
             }
-            match publisher.send(&frame) {
+            match publisher.send(frame) {
                 Ok(()) => {
                     push.sent_bytes.fetch_add(frame.payload.len() as u64, Ordering::Relaxed);
                 }

@@ -18,7 +18,7 @@ use log::warn;
 
 use crate::config::THREAD_STACK;
 use crate::server::stream::outlet::Outlet;
-use crate::server::stream::wire::{Chunks, FORMS};
+use crate::server::stream::wire::{FORMS, Wire};
 
 /// Players a share has at least: below this, waking a helper costs more
 /// than it saves.
@@ -26,12 +26,13 @@ const PLAYERS_PER_SHARE: usize = 500;
 /// Shares at most, however many cores.
 const MAX_SHARES: usize = 4;
 
-/// A batch taken from a stream's pending frames, in each form a player
-/// takes (indexed by `Form`), and the players that take all of it and had
-/// nothing queued: written to outside the stream's lock.
+/// A batch taken from a stream's pending frames, for each form a player
+/// takes (indexed by `Form`: the frames that have bytes in it), and the
+/// players that take all of it and had nothing queued: written to outside
+/// the stream's lock.
 #[must_use]
 pub(crate) struct Flush {
-    pub(crate) batches: [Vec<Chunks>; FORMS],
+    pub(crate) batches: [Vec<Arc<Wire>>; FORMS],
     pub(crate) direct: Vec<Arc<Outlet>>,
 }
 
@@ -138,6 +139,8 @@ fn spawn_helper(i: usize, queue: Receiver<Job>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::{Frame, FrameKind};
+    use crate::protocol::time::RtmpTime;
     use crate::server::stream::wire::Form;
     use std::io::Read;
     use std::net::{TcpListener, TcpStream};
@@ -158,7 +161,7 @@ mod tests {
         let fanout = Fanout::with(2, 3);
         let flush = |batch: [u8; 2]| Flush {
             batches: std::array::from_fn(|form| match form {
-                0 => batch.iter().map(|b| Chunks::from(vec![*b; 3])).collect(),
+                0 => batch.iter().map(|b| wire(vec![*b; 3])).collect(),
                 _ => Vec::new(),
             }),
             direct: outlets.clone(),
@@ -180,5 +183,15 @@ mod tests {
             assert_eq!(got, [3, 3, 3, 4, 4, 4], "player {i}");
         }
         assert!(fanout.helpers.get().is_some_and(|h| h.is_some()), "helpers started");
+    }
+
+    /// A frame whose RTMP form is `rtmp`: bytes the test tells apart.
+    fn wire(rtmp: Vec<u8>) -> Arc<Wire> {
+        let frame = Frame {
+            kind: FrameKind::Video,
+            timestamp: RtmpTime(0),
+            payload: Vec::new(),
+        };
+        Wire::new(frame, rtmp.into(), None)
     }
 }

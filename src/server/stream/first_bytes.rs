@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::media::FrameKind;
 use crate::media::flv::{self, Tracks};
 use crate::media::fmp4;
-use crate::server::stream::wire::{Chunks, Form, Wire, chunk};
+use crate::server::stream::wire::{Form, Wire, chunk};
 
 /// The bytes a player of `form` gets before its first frame `first`: an
 /// FLV header for `tracks`, or an fMP4 init segment for the tracks
@@ -29,15 +29,15 @@ pub(crate) fn first_bytes(
     tracks: Tracks,
     headers: &[((FrameKind, u8), Arc<Wire>)],
     first: &Wire,
-) -> Result<(Chunks, u8), String> {
+) -> Result<(Vec<u8>, u8), String> {
     let (header, fmp4_tracks) = match form {
         Form::Rtmp => (Vec::new(), 0),
         Form::Flv | Form::FlvChunked => (flv::header(tracks).to_vec(), 0),
         Form::Fmp4 | Form::Fmp4Chunked => fmp4_init(headers, Some(first))?,
     };
-    let header: Chunks = match form.is_chunked() {
-        true => chunk(&header).into(),
-        false => header.into(),
+    let header = match form.is_chunked() {
+        true => chunk(&header),
+        false => header,
     };
     Ok((header, fmp4_tracks))
 }

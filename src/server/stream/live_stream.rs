@@ -7,12 +7,13 @@
 //! made once before the stream's lock is taken, and builds each other form
 //! (FLV, fMP4) once for every player of that form. The publishing thread
 //! writes a frame to each player with nothing queued itself, without
-//! blocking and outside the stream's lock (see `outlet`); other players
-//! get it through their queue. A player whose
-//! queue is full is slow: it skips frames until the next keyframe, then
-//! gets the current sequence headers and that keyframe, so it never sees
-//! half a GOP or misses a codec change. The publisher never waits for a
-//! player.
+//! blocking and outside the stream's lock (see `outlet`); other players,
+//! and those inside the process, get it through their queue: one `Arc` of
+//! the wire per frame (`Queued`), and an explicit end when a publish ends.
+//! A player whose queue is full is slow: it skips frames until the next
+//! keyframe, then gets the current sequence headers and that keyframe, so
+//! it never sees half a GOP or misses a codec change. The publisher never
+//! waits for a player.
 //!
 //! Frames wait in `pending` until the end of the read that brought them,
 //! or with merged writes on until the oldest is `merge_write` old; each
@@ -32,7 +33,6 @@ use crate::media::flv::{self, Tracks};
 use crate::media::tag::Packet;
 use crate::media::{Frame, FrameKind, StreamKey};
 use crate::protocol::escape::Escaped;
-use crate::protocol::message::{MEDIA_STREAM_ID, UserControl};
 use crate::protocol::time::RtmpTime;
 use crate::server::stream::cache::{Cache, CacheError};
 use crate::server::stream::events::{Event, Events};
@@ -44,7 +44,7 @@ use crate::server::stream::outlet::{MAX_BATCH, Outlet};
 use crate::server::stream::rates::{Carried, Rates};
 use crate::server::stream::stats::{PlayerCounts, PublisherInfo, PublisherStats, StreamStats, TrackStats};
 use crate::server::stream::timeline::{Fragments, Timeline};
-use crate::server::stream::wire::{Chunks, FORMS, Form, Wire, rtmp_chunks, type_id_of, user_control};
+use crate::server::stream::wire::{FORMS, Form, Queued, Wire, rtmp_chunks, type_id_of};
 
 struct Player {
     id: ConnId,
@@ -107,12 +107,12 @@ enum Role {
 }
 
 impl State {
-    /// Queues a user control event (chunked once) to every RTMP player
-    /// with room.
-    fn tell_players(&self, event: UserControl) {
-        let chunks = user_control(event);
+    /// Queues news of the stream (`Queued::Begin`, `Queued::End`) to every
+    /// RTMP player and every player inside the process with room: HTTP
+    /// players are let go instead (`end_http_players`).
+    fn tell_players(&self, news: Queued) {
         for player in self.players.iter().filter(|p| p.outlet.form() == Form::Rtmp) {
-            let _ = player.outlet.try_queue(chunks.clone());
+            let _ = player.outlet.try_queue(news.clone());
         }
     }
 
@@ -219,7 +219,7 @@ impl Stream {
             player.skipping = false;
         }
         if started == Start::Started {
-            state.tell_players(UserControl::StreamBegin(MEDIA_STREAM_ID));
+            state.tell_players(Queued::Begin);
         }
         drop(state);
         if let Some(flush) = flush {
@@ -248,7 +248,7 @@ impl Stream {
         state.end_http_players();
         // Interop: StreamEOF, not Play.UnpublishNotify: ffmpeg and librtmp
         // players quit on the latter and would miss a republish.
-        state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
+        state.tell_players(Queued::End);
     }
 
     /// Tells every player the stream ended (server shutdown). Players
@@ -258,7 +258,7 @@ impl Stream {
         let mut state = self.state.lock();
         state.end_http_players();
         state.players.retain(|p| p.outlet.has_socket());
-        state.tell_players(UserControl::StreamEof(MEDIA_STREAM_ID));
+        state.tell_players(Queued::End);
     }
 
     /// A publisher is live.
@@ -557,18 +557,17 @@ impl Stream {
         });
         state.slow_disconnected += too_slow;
         // Each form the direct players take, built once for all of them.
-        let batches: [Vec<Chunks>; FORMS] = std::array::from_fn(|f| match forms[f] {
+        let batches: [Vec<Arc<Wire>>; FORMS] = std::array::from_fn(|f| match forms[f] {
             true => wires
                 .iter()
-                .map(|w| w.bytes(Form::ALL[f]))
-                .filter(|bytes| !bytes.is_empty())
+                .filter(|w| !w.bytes(Form::ALL[f]).is_empty())
                 .cloned()
                 .collect(),
             false => Vec::new(),
         });
-        let batch_bytes = batches
-            .each_ref()
-            .map(|b| b.iter().map(|c| c.len() as u64).sum::<u64>());
+        let batch_bytes = std::array::from_fn::<u64, FORMS, _>(|f| {
+            batches[f].iter().map(|w| w.bytes(Form::ALL[f]).len() as u64).sum()
+        });
         let direct_bytes: u64 = direct.iter().map(|o| batch_bytes[o.form() as usize]).sum();
         let sent = state.send_bytes.get() + direct_bytes;
         state.send_bytes.set(sent);
@@ -578,7 +577,7 @@ impl Stream {
 
     /// Queues one frame to a player that cannot take the batch directly,
     /// with the skip-to-keyframe rules; false when it was dropped.
-    fn offer(&self, player: &mut Player, wire: &Wire, role: Role, context: &SendContext<'_>) -> bool {
+    fn offer(&self, player: &mut Player, wire: &Arc<Wire>, role: Role, context: &SendContext<'_>) -> bool {
         let resume = match role {
             // Skipping players get the current headers when they resume.
             Role::Header => return player.skipping || send(player, wire, context),
@@ -623,7 +622,7 @@ struct SendContext<'a> {
 /// first frame comes after its FLV header or fMP4 init segment, made from
 /// `context`. A full queue makes the player skip to the next keyframe;
 /// returns false when the frame was not queued.
-fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
+fn send(player: &mut Player, wire: &Arc<Wire>, context: &SendContext<'_>) -> bool {
     let form = player.outlet.form();
     if form.is_fmp4() {
         // Metadata and configuration ride in the init segment, made at
@@ -651,7 +650,7 @@ fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
             }
         };
         // The first thing queued: there is room.
-        player.needs_header = player.outlet.try_queue(header).is_err();
+        player.needs_header = player.outlet.try_queue(Queued::Own(Box::new(header))).is_err();
     }
     let outside_init = |t| player.fmp4_tracks & track_bit(t) == 0;
     if form.is_fmp4() && wire.fmp4_track().is_none_or(outside_init) {
@@ -661,9 +660,10 @@ fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
     if bytes.is_empty() {
         return true; // a frame of a codec fMP4 does not carry
     }
-    match player.outlet.try_queue(bytes.clone()) {
+    let len = bytes.len() as u64;
+    match player.outlet.try_queue(Queued::Frame(wire.clone())) {
         Ok(()) => {
-            context.sent.set(context.sent.get() + bytes.len() as u64);
+            context.sent.set(context.sent.get() + len);
             true
         }
         Err(TrySendError::Full(_)) => {
@@ -683,7 +683,7 @@ fn send(player: &mut Player, wire: &Wire, context: &SendContext<'_>) -> bool {
 // The tests of `cache` and `timeline` drive a stream too: what those keep
 // shows in what the players get.
 #[cfg(test)]
-pub(crate) use tests::{publisher, stream, subscribe, video};
+pub(crate) use tests::{CHUNK_SIZE, config, publisher, stream, subscribe, video};
 
 #[cfg(test)]
 mod tests {
@@ -701,7 +701,7 @@ mod tests {
     pub(crate) struct TestPlayer {
         pub(crate) outlet: Arc<Outlet>,
         /// What the connection thread would take off the queue.
-        pub(crate) queue: Receiver<Chunks>,
+        pub(crate) queue: Receiver<Queued>,
         /// The socket's far end, as the player reads it.
         far: TcpStream,
     }
@@ -720,10 +720,11 @@ mod tests {
     impl TestPlayer {
         /// Video frames queued so far, as (first byte, timestamp).
         pub(crate) fn queued(&self) -> Vec<(u8, u32)> {
-            let taken: Vec<Chunks> = self.queue.try_iter().collect();
+            let taken: Vec<Queued> = self.queue.try_iter().collect();
+            let bytes = |q: &Queued| q.bytes(Form::Rtmp).to_vec();
             self.outlet
-                .media_written(taken.len(), taken.iter().map(|c| c.len()).sum());
-            decode(taken.iter().flat_map(|c| c.to_vec()).collect())
+                .media_written(taken.len(), taken.iter().map(|q| bytes(q).len()).sum());
+            decode(taken.iter().flat_map(bytes).collect())
         }
 
         /// Video frames read from the socket, until `want` arrived or a
@@ -779,23 +780,27 @@ mod tests {
     }
 
     pub(crate) fn stream(max_dropped_in_a_row: u64) -> Stream {
-        Stream::new(
-            1,
-            StreamKey::new("live", "t"),
-            (
-                StreamSettings {
-                    gop_cache: true,
-                    gop_max_frames: 100,
-                    cache_max_bytes: 1 << 20,
-                    max_tracks: 4,
-                    max_dropped_in_a_row,
-                    min_stall: Duration::ZERO,
-                    merge_write: Duration::ZERO,
-                },
-                128, // the chunk size a decoder starts with
-            ),
-            Events::new(),
-        )
+        let config = StreamSettings {
+            max_dropped_in_a_row,
+            ..config()
+        };
+        Stream::new(1, StreamKey::new("live", "t"), (config, CHUNK_SIZE), Events::new())
+    }
+
+    /// The chunk size a decoder starts with.
+    pub(crate) const CHUNK_SIZE: u32 = 128;
+
+    /// Settings for a stream under test: frames go out as they come.
+    pub(crate) fn config() -> StreamSettings {
+        StreamSettings {
+            gop_cache: true,
+            gop_max_frames: 100,
+            cache_max_bytes: 1 << 20,
+            max_tracks: 4,
+            max_dropped_in_a_row: 1000,
+            min_stall: Duration::ZERO,
+            merge_write: Duration::ZERO,
+        }
     }
 
     pub(crate) fn video(ms: u32, first: u8, tag: u8) -> Frame {
@@ -886,7 +891,7 @@ mod tests {
                 stream.publish(video(round * 10 + ms, 0x17, 1));
             }
             let taken = player.queue.try_recv().unwrap();
-            player.outlet.media_written(1, taken.len());
+            player.outlet.media_written(1, taken.bytes(Form::Rtmp).len());
         }
         assert!(!player.outlet.is_hung_up());
         assert_eq!(stream.stats().players, 1);

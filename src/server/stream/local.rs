@@ -5,10 +5,13 @@
 //! Both take the paths a network peer takes. A `Publisher` holds the
 //! stream's name in the registry as a publishing connection does. A
 //! subscriber is a player with an outlet that has no socket: the stream
-//! queues its frames in the RTMP form, with the same bounds in frames and
-//! bytes and the same skip-to-keyframe and hang-up rules as any player's,
-//! and a thread of its own takes them off the queue, reads each back into
-//! a `Frame` and hands it to the program's channel.
+//! queues it each frame as it queues any player's, with the same bounds in
+//! frames and bytes (counted as an RTMP player's) and the same
+//! skip-to-keyframe and hang-up rules, and a thread of its own takes the
+//! `Frame` each carries off the queue and hands it to the program's
+//! channel. The end of a publish comes as an item of its own
+//! (`Queued::End`). Recorders, push relays and HLS muxers are such players
+//! too (`LocalPlayer`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -18,14 +21,12 @@ use crossbeam_channel::{Receiver, bounded};
 use log::debug;
 
 use crate::config::{PlayerSettings, THREAD_STACK};
-use crate::media::{Frame, FrameKind, StreamKey};
-use crate::protocol::chunk::unprechunk;
-use crate::protocol::message::type_id;
+use crate::media::{Frame, StreamKey};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::kind::ConnId;
 use crate::server::stream::outlet::Outlet;
 use crate::server::stream::registry::{Playing, Publishing, Registry};
-use crate::server::stream::wire::Chunks;
+use crate::server::stream::wire::Queued;
 
 /// Frames a subscriber's channel holds. The rest wait in its queue, which
 /// is bounded in bytes as a network player's is: a frame may be large.
@@ -120,12 +121,10 @@ pub(crate) struct LocalPlayer {
     /// The stream holds the outlet; once it lets go (a player too slow,
     /// the server stopping, the player taken off), the queue's sending
     /// side goes with it, and the thread ends after what is queued.
-    pub(crate) outlet: Weak<Outlet>,
-    pub(crate) media: Receiver<Chunks>,
+    outlet: Weak<Outlet>,
+    pub(crate) media: Receiver<Queued>,
     /// Its place among the stream's players: dropping it leaves.
     _playing: Playing,
-    /// The chunk size its queued messages were chunked at.
-    pub(crate) chunk_size: u32,
 }
 
 impl LocalPlayer {
@@ -145,14 +144,39 @@ impl LocalPlayer {
             outlet: Arc::downgrade(&outlet),
             media,
             _playing: playing,
-            chunk_size: registry.chunk_size(),
         }
     }
 
-    /// Reads what the stream queues for it, back into frames, until `take`
-    /// says no more or the stream lets go (see `take_frames`).
-    pub(crate) fn take_frames(&self, take: impl FnMut(Item) -> bool) {
-        take_frames(&self.outlet, &self.media, self.chunk_size, take);
+    /// Gives `take` what the stream queues for it until `take` says no
+    /// more, or the stream lets go of the outlet (once what is queued is
+    /// taken).
+    pub(crate) fn take_frames(&self, mut take: impl FnMut(Item<'_>) -> bool) {
+        for queued in &self.media {
+            let Some(item) = self.taken(&queued) else {
+                continue;
+            };
+            if !take(item) {
+                return;
+            }
+        }
+    }
+
+    /// Counts `queued` as taken off the queue (the player reads, as a
+    /// socket that took the bytes) and tells what it brings: a frame or
+    /// the end of the stream; `None` for news a player inside the process
+    /// does not need (a publisher started: its frames follow).
+    pub(crate) fn taken<'a>(&self, queued: &'a Queued) -> Option<Item<'a>> {
+        if let Some(outlet) = self.outlet.upgrade() {
+            let len = queued.bytes(outlet.form()).len();
+            outlet.media_written(1, len);
+            outlet.count_sent(len);
+        }
+        match queued {
+            Queued::Frame(wire) => Some(Item::Frame(wire.frame())),
+            Queued::End => Some(Item::StreamEnd),
+            // Own bytes are an HTTP player's first bytes or a socket's rest.
+            Queued::Begin | Queued::Own(_) => None,
+        }
     }
 }
 
@@ -172,7 +196,7 @@ pub(crate) fn subscribe(
         .spawn(move || {
             // Across republishes, as an RTMP player stays.
             player.take_frames(|item| match item {
-                Item::Frame(frame) => frames.send(frame).is_ok(),
+                Item::Frame(frame) => frames.send(frame.clone()).is_ok(),
                 Item::StreamEnd => true,
             });
             debug!("local#{id} play stop");
@@ -181,92 +205,57 @@ pub(crate) fn subscribe(
     Ok(receiver)
 }
 
-/// What a local outlet's queue brings.
-pub(crate) enum Item {
-    Frame(Frame),
-    /// StreamEOF: the publisher stopped.
+/// What a player inside the process takes off its queue.
+pub(crate) enum Item<'a> {
+    /// A frame, shared with the stream's other players: cloned by whoever
+    /// keeps it.
+    Frame(&'a Frame),
+    /// The publisher stopped.
     StreamEnd,
 }
-
-/// Takes what the stream queued for `outlet`, reads each message back and
-/// gives it to `take` until `take` says no more, or the stream lets go of
-/// the outlet (once what is queued is taken).
-pub(crate) fn take_frames(
-    outlet: &Weak<Outlet>,
-    media: &Receiver<Chunks>,
-    chunk_size: u32,
-    mut take: impl FnMut(Item) -> bool,
-) {
-    for chunks in media {
-        taken(outlet, &chunks);
-        let Some(item) = item_of(&chunks, chunk_size) else {
-            continue;
-        };
-        if !take(item) {
-            return;
-        }
-    }
-}
-
-/// Counts `chunks` as taken off the queue: the player reads, as a socket
-/// that took the bytes.
-pub(crate) fn taken(outlet: &Weak<Outlet>, chunks: &[u8]) {
-    if let Some(outlet) = outlet.upgrade() {
-        outlet.media_written(1, chunks.len());
-        outlet.count_sent(chunks.len());
-    }
-}
-
-/// The frame, or the end of the stream, in one message the stream chunked
-/// for RTMP players; `None` for other control events (StreamBegin).
-pub(crate) fn item_of(chunks: &[u8], chunk_size: u32) -> Option<Item> {
-    let message = unprechunk(chunks, chunk_size)?;
-    let kind = match message.type_id {
-        type_id::AUDIO => FrameKind::Audio,
-        type_id::VIDEO => FrameKind::Video,
-        type_id::DATA_AMF0 => FrameKind::Metadata,
-        type_id::USER_CONTROL if message.payload.starts_with(&STREAM_EOF) => return Some(Item::StreamEnd),
-        _ => return None,
-    };
-    Some(Item::Frame(Frame {
-        kind,
-        timestamp: message.timestamp,
-        payload: message.payload,
-    }))
-}
-
-/// The user control event type of StreamEOF, big-endian.
-const STREAM_EOF: [u8; 2] = [0, 1];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::chunk::{SharedCsid, prechunk};
-    use crate::protocol::time::RtmpTime;
+    use crate::server::stream::events::Events;
+    use crate::server::stream::live_stream::{CHUNK_SIZE, config, publisher, video};
+    use crate::server::stream::wire::Form;
 
     #[test]
-    fn a_chunked_frame_reads_back_and_stream_eof_is_the_end() {
-        let payload: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
-        let bytes = prechunk(SharedCsid::Video, RtmpTime(40), type_id::VIDEO, 1, &payload, 128);
-        let Some(Item::Frame(frame)) = item_of(&bytes, 128) else {
-            panic!("a video frame")
-        };
-        assert_eq!(
-            (frame.kind, frame.timestamp, frame.payload),
-            (FrameKind::Video, RtmpTime(40), payload)
+    fn a_local_player_takes_the_frames_themselves_then_the_end() {
+        let registry = Arc::new(Registry::new(config(), CHUNK_SIZE, Events::new()));
+        let key = StreamKey::new("live", "t");
+        // Joined before the publish: it is told the publish began.
+        let player = LocalPlayer::join(&registry, &PlayerSettings::default(), &key, ClientKind::Recorder);
+        let publishing = registry.publish(&key, 1, publisher()).unwrap();
+        let mut big = video(10, 0x17, 1);
+        big.payload.resize(300, 7); // three RTMP chunks of 128 bytes
+        let sent = [video(0, 0x17, 0), big, video(20, 0x27, 1)];
+        for frame in &sent {
+            publishing.push(frame.clone()).unwrap();
+        }
+        publishing.flush_now();
+        drop(publishing);
+        let outlet = player.outlet.upgrade().unwrap();
+        assert_eq!(outlet.form(), Form::Rtmp, "its queue counts RTMP bytes");
+        let begin = player.media.try_recv().unwrap();
+        assert!(
+            matches!(begin, Queued::Begin) && player.taken(&begin).is_none(),
+            "StreamBegin"
         );
-        let control = |event: [u8; 2]| {
-            let payload = [event[0], event[1], 0, 0, 0, 1];
-            prechunk(
-                SharedCsid::Control,
-                RtmpTime(0),
-                type_id::USER_CONTROL,
-                0,
-                &payload,
-                128,
-            )
-        };
-        assert!(matches!(item_of(&control(STREAM_EOF), 128), Some(Item::StreamEnd)));
-        assert!(item_of(&control([0, 0]), 128).is_none(), "StreamBegin");
+        let (mut frames, mut ended) = (Vec::new(), false);
+        player.take_frames(|item| match item {
+            Item::Frame(frame) => {
+                frames.push(frame.clone());
+                true
+            }
+            Item::StreamEnd => {
+                ended = true;
+                false
+            }
+        });
+        assert_eq!(frames, sent);
+        assert!(ended, "StreamEOF came as the end");
+        assert_eq!(outlet.queued(), 0, "everything taken is counted");
     }
 }

@@ -28,7 +28,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::server::net::waker::Waker;
 use crate::server::stream::kind::ClientKind;
-use crate::server::stream::wire::{Chunks, Form};
+use crate::server::stream::wire::{Form, Queued, Wire};
 
 /// Frames one write carries at most, well under IOV_MAX (1024): a direct
 /// send queues the rest of a longer batch, a stream flushes its pending
@@ -48,14 +48,14 @@ pub(crate) struct Outlet {
     kind: ClientKind,
     /// Media for the connection thread. Unbounded so that an idle player costs
     /// no preallocated slots; `try_queue` keeps it to `capacity`.
-    queue: Sender<Chunks>,
+    queue: Sender<Queued>,
     /// Frames sent to `queue` and not yet written. Counted here rather than
     /// asked of the channel, whose head and tail sit on two other cache
     /// lines: the fan-out reads this for every player and frame (issue 5's
     /// profile). Raised before a send and lowered after the write, so it
     /// never reads less than what is queued.
     queued: AtomicUsize,
-    /// Bytes of the frames counted in `queued`.
+    /// Bytes of the frames counted in `queued`, in the form it takes.
     queued_bytes: AtomicUsize,
     /// Frames the queue may hold before the player counts as slow...
     capacity: usize,
@@ -92,14 +92,14 @@ impl Outlet {
         form: Form,
         capacity: usize,
         max_bytes: usize,
-    ) -> (Arc<Outlet>, Receiver<Chunks>) {
+    ) -> (Arc<Outlet>, Receiver<Queued>) {
         Outlet::with(Some(socket), form, form.player_kind(), capacity, max_bytes)
     }
 
     /// An outlet with no socket: everything goes through the queue, to a
-    /// thread that hands it on inside the process (`LocalPlay`) or writes
-    /// it to a file (`Recorder`).
-    pub(crate) fn local(kind: ClientKind, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Chunks>) {
+    /// thread that takes the frames themselves (see `local`). Its queue's
+    /// bytes are counted as an RTMP player's.
+    pub(crate) fn local(kind: ClientKind, capacity: usize, max_bytes: usize) -> (Arc<Outlet>, Receiver<Queued>) {
         Outlet::with(None, Form::Rtmp, kind, capacity, max_bytes)
     }
 
@@ -109,7 +109,7 @@ impl Outlet {
         kind: ClientKind,
         capacity: usize,
         max_bytes: usize,
-    ) -> (Arc<Outlet>, Receiver<Chunks>) {
+    ) -> (Arc<Outlet>, Receiver<Queued>) {
         let (queue, media) = unbounded();
         let outlet = Outlet {
             socket,
@@ -242,23 +242,24 @@ impl Outlet {
         self.capacity.saturating_sub(self.queued())
     }
 
-    /// Queues `chunks` for the connection thread unless the queue is at
-    /// its capacity in frames or in bytes.
-    pub(crate) fn try_queue(&self, chunks: Chunks) -> Result<(), TrySendError<Chunks>> {
-        if self.room() == 0 || self.queued_bytes.load(Ordering::Acquire) + chunks.len() > self.max_bytes {
-            return Err(TrySendError::Full(chunks));
+    /// Queues `item` for the connection thread unless the queue is at
+    /// its capacity in frames or in bytes (of the form it takes).
+    pub(crate) fn try_queue(&self, item: Queued) -> Result<(), TrySendError<Queued>> {
+        let len = item.bytes(self.form).len();
+        if self.room() == 0 || self.queued_bytes.load(Ordering::Acquire) + len > self.max_bytes {
+            return Err(TrySendError::Full(item));
         }
-        self.send(chunks)
+        self.send(item, len)
             .map_err(|e| TrySendError::Disconnected(e.into_inner()))?;
         self.waker.wake_if_parked();
         Ok(())
     }
 
-    fn send(&self, chunks: Chunks) -> Result<(), crossbeam_channel::SendError<Chunks>> {
-        let len = chunks.len();
+    /// Queues `item`, of `len` bytes in the form it takes.
+    fn send(&self, item: Queued, len: usize) -> Result<(), crossbeam_channel::SendError<Queued>> {
         self.queued.fetch_add(1, Ordering::AcqRel);
         self.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        self.queue.send(chunks).inspect_err(|_| {
+        self.queue.send(item).inspect_err(|_| {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
         })
@@ -268,14 +269,14 @@ impl Outlet {
     /// connection thread is not writing and nothing is queued or owed, and
     /// the socket takes it without waiting; whatever is not written is
     /// queued, in order, and the connection thread woken for it.
-    pub(crate) fn write_or_queue(&self, batch: &[Chunks]) {
+    pub(crate) fn write_or_queue(&self, batch: &[Arc<Wire>]) {
         let mut written = 0;
         let _turn = match (&self.socket, self.turn.try_lock()) {
             (Some(socket), Some(turn)) if self.queued() == 0 && !self.owed.load(Ordering::Acquire) => {
                 let mut slices = [IoSlice::new(&[]); MAX_BATCH];
                 let n = batch.len().min(MAX_BATCH);
-                for (slice, chunks) in slices.iter_mut().zip(batch) {
-                    *slice = IoSlice::new(chunks);
+                for (slice, wire) in slices.iter_mut().zip(batch) {
+                    *slice = IoSlice::new(wire.bytes(self.form));
                 }
                 // An error (a dead peer) is left for the connection thread
                 // to meet.
@@ -286,20 +287,22 @@ impl Outlet {
             _ => None,
         };
         let mut queued = false;
-        for chunks in batch {
-            let rest = if written >= chunks.len() {
-                written -= chunks.len();
+        for wire in batch {
+            let bytes = wire.bytes(self.form);
+            let (len, rest) = if written >= bytes.len() {
+                written -= bytes.len();
                 continue;
             } else if written > 0 {
                 // The socket took part of it: queue a copy of the rest (rare;
                 // the socket is full).
-                Chunks::from(&chunks[std::mem::take(&mut written)..])
+                let rest = bytes[std::mem::take(&mut written)..].to_vec();
+                (rest.len(), Queued::Own(Box::new(rest)))
             } else {
-                chunks.clone()
+                (bytes.len(), Queued::Frame(wire.clone()))
             };
             // Disconnected: the thread is gone and the connection's cleanup
             // unsubscribes this player.
-            queued |= self.send(rest).is_ok();
+            queued |= self.send(rest, len).is_ok();
         }
         if queued {
             self.waker.wake_if_parked();

@@ -67,11 +67,6 @@ impl Registry {
         self.next_conn_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The chunk size every stream chunks its frames at.
-    pub(crate) fn chunk_size(&self) -> u32 {
-        self.chunk_size
-    }
-
     /// Runs `f` on the stream for `key`, creating it if needed, under the
     /// registry lock so that `release` cannot drop it in between.
     fn with_stream<T>(&self, key: &StreamKey, f: impl FnOnce(&Stream) -> T) -> (Arc<Stream>, T) {

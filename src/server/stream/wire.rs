@@ -186,8 +186,50 @@ pub(crate) fn chunk(bytes: &[u8]) -> Vec<u8> {
 /// The last chunk of a chunked body, with no trailers.
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// A user control event as RTMP chunks, made once for every RTMP player.
-pub(crate) fn user_control(event: UserControl) -> Chunks {
+/// What a player's queue holds: one frame, shared by every player, or
+/// a few bytes of its own, or news of the stream.
+#[derive(Clone)]
+pub(crate) enum Queued {
+    /// A frame: a socket takes the form it speaks, a player inside the
+    /// process the frame itself.
+    Frame(Arc<Wire>),
+    /// Bytes for this player alone: its FLV header or fMP4 init segment,
+    /// or the rest of a frame its socket took part of. Boxed twice to keep
+    /// an item two words: every player's channel keeps a block of 31
+    /// slots once anything was queued to it.
+    #[allow(clippy::box_collection)]
+    Own(Box<Vec<u8>>),
+    /// A publisher started: StreamBegin, for an RTMP player.
+    Begin,
+    /// The publisher stopped, or the server is stopping: StreamEOF for an
+    /// RTMP player, the end of the stream for one inside the process.
+    End,
+}
+
+impl Queued {
+    /// The bytes a player of `form` writes for it; empty when it has none
+    /// in that form.
+    pub(crate) fn bytes(&self, form: Form) -> &[u8] {
+        match (self, form) {
+            (Queued::Frame(wire), _) => wire.bytes(form),
+            (Queued::Own(bytes), _) => bytes,
+            (Queued::Begin, Form::Rtmp) => {
+                STREAM_BEGIN.get_or_init(|| user_control(UserControl::StreamBegin(MEDIA_STREAM_ID)))
+            }
+            (Queued::End, Form::Rtmp) => {
+                STREAM_EOF.get_or_init(|| user_control(UserControl::StreamEof(MEDIA_STREAM_ID)))
+            }
+            (Queued::Begin | Queued::End, _) => &[],
+        }
+    }
+}
+
+/// StreamBegin and StreamEOF as RTMP chunks, made once for every player.
+static STREAM_BEGIN: OnceLock<Vec<u8>> = OnceLock::new();
+static STREAM_EOF: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// A user control event as RTMP chunks.
+fn user_control(event: UserControl) -> Vec<u8> {
     let mut payload = Vec::new();
     Message::UserControl(event).encode(&mut payload);
     prechunk(
@@ -198,7 +240,6 @@ pub(crate) fn user_control(event: UserControl) -> Chunks {
         &payload,
         u32::MAX,
     )
-    .into()
 }
 
 #[cfg(test)]
@@ -233,5 +274,16 @@ mod tests {
         assert_eq!(&chunked[4..chunked.len() - 2], &tag[..]);
         assert_eq!(&chunked[chunked.len() - 2..], b"\r\n");
         assert!(wire.bytes(Form::Fmp4).is_empty(), "no placement: no fragment");
+    }
+
+    #[test]
+    fn a_queued_item_is_two_words_and_news_is_rtmp_only() {
+        // As the `Chunks` queues held before: every player's channel keeps
+        // a block of 31 of them.
+        assert_eq!(std::mem::size_of::<Queued>(), 2 * std::mem::size_of::<usize>());
+        let eof = prechunk(SharedCsid::Control, RtmpTime::ZERO, 4, 0, &[0, 1, 0, 0, 0, 1], u32::MAX);
+        assert_eq!(Queued::End.bytes(Form::Rtmp), &eof[..], "StreamEOF of the media stream");
+        assert_eq!(Queued::Begin.bytes(Form::Rtmp)[13], 0, "StreamBegin");
+        assert!(Queued::End.bytes(Form::FlvChunked).is_empty());
     }
 }

@@ -5,10 +5,12 @@
 //! produced (replies, acknowledgements, pings), chunked by the one
 //! `ChunkEncoder` this connection has beside the shared prechunked csids;
 //! and media in the player's queue, which the publishing thread filled
-//! when it could not write itself. Control goes first: replies produced
-//! before a play must reach the player before the cached frames the play
-//! queued. Everything is written under the outlet's turn, so the
-//! publishing thread never writes between two parts of one message.
+//! when it could not write itself: frames shared by every player, each
+//! written in the form this player speaks (`Queued::bytes`). Control goes
+//! first: replies produced before a play must reach the player before the
+//! cached frames the play queued. Everything is written under the
+//! outlet's turn, so the publishing thread never writes between two parts
+//! of one message.
 
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
@@ -18,7 +20,7 @@ use crossbeam_channel::Receiver;
 
 use crate::protocol::chunk::ChunkEncoder;
 use crate::server::stream::outlet::{MAX_BATCH, Outlet, send_now};
-use crate::server::stream::wire::Chunks;
+use crate::server::stream::wire::Queued;
 use crate::session::Outbound;
 
 pub(crate) struct Output {
@@ -26,16 +28,16 @@ pub(crate) struct Output {
     /// Chunked control messages not yet written.
     control: Vec<u8>,
     /// Media taken off the queue and not yet all written; the first
-    /// `batch_at` bytes of the first frame are written.
-    batch: Vec<Chunks>,
+    /// `batch_at` bytes of the first item are written.
+    batch: Vec<Queued>,
     batch_at: usize,
-    media: Receiver<Chunks>,
+    media: Receiver<Queued>,
     /// Since when the socket has taken nothing while something was owed.
     stuck_since: Option<Instant>,
 }
 
 impl Output {
-    pub(crate) fn new(media: Receiver<Chunks>) -> Output {
+    pub(crate) fn new(media: Receiver<Queued>) -> Output {
         Output {
             encoder: ChunkEncoder::beside_prechunked(),
             control: Vec::new(),
@@ -77,6 +79,7 @@ impl Output {
     /// is left.
     pub(crate) fn write(&mut self, socket: &TcpStream, outlet: &Outlet) -> io::Result<bool> {
         let _turn = outlet.turn();
+        let form = outlet.form();
         loop {
             if self.batch.is_empty() {
                 self.batch.extend(self.media.try_iter().take(MAX_BATCH));
@@ -96,9 +99,9 @@ impl Output {
                 slices[0] = IoSlice::new(&self.control);
                 n = 1;
             }
-            for (i, chunks) in self.batch.iter().enumerate() {
+            for (i, item) in self.batch.iter().enumerate() {
                 let from = if i == 0 { self.batch_at } else { 0 };
-                slices[n] = IoSlice::new(&chunks[from..]);
+                slices[n] = IoSlice::new(&item.bytes(form)[from..]);
                 n += 1;
             }
             let written = send_now(socket, &slices[..n])?;
@@ -119,8 +122,9 @@ impl Output {
         self.control.drain(..control);
         written -= control;
         let (mut frames, mut bytes) = (0, 0);
-        for chunks in &self.batch {
-            let rest = chunks.len() - self.batch_at;
+        for item in &self.batch {
+            let len = item.bytes(outlet.form()).len();
+            let rest = len - self.batch_at;
             if written < rest {
                 self.batch_at += written;
                 break;
@@ -128,7 +132,7 @@ impl Output {
             written -= rest;
             self.batch_at = 0;
             frames += 1;
-            bytes += chunks.len();
+            bytes += len;
         }
         self.batch.drain(..frames);
         outlet.media_written(frames, bytes);
