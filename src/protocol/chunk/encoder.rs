@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use super::{DEFAULT_CHUNK_SIZE, EXTENDED_TIMESTAMP, SharedCsid, put_basic_header};
 use crate::protocol::message::Message;
-use crate::protocol::reader::Reader;
 use crate::protocol::time::RtmpTime;
 
 /// What the peer's decoder remembers about one chunk stream.
@@ -152,61 +151,6 @@ pub fn prechunk(
     out
 }
 
-/// A message as [`prechunk`] chunked it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prechunked {
-    /// The message type id.
-    pub type_id: u8,
-    /// The message timestamp.
-    pub timestamp: RtmpTime,
-    /// The message body.
-    pub payload: Vec<u8>,
-}
-
-/// The message in `bytes`, which [`prechunk`] made at `chunk_size`; `None`
-/// when they are anything else. A stream keeps each frame once, chunked
-/// for RTMP players; the other forms players take (FLV tags) are built
-/// from it.
-pub fn unprechunk(bytes: &[u8], chunk_size: u32) -> Option<Prechunked> {
-    /// Skips a basic header; false unless it is of `fmt`.
-    fn basic_header(r: &mut Reader<'_>, fmt: u8) -> Option<bool> {
-        let first = r.u8().ok()?;
-        let more = match first & 0x3F {
-            0 => 1,
-            1 => 2,
-            _ => 0,
-        };
-        r.take(more).ok()?;
-        Some(first >> 6 == fmt)
-    }
-    let mut r = Reader::new(bytes);
-    if !basic_header(&mut r, 0)? {
-        return None;
-    }
-    let field = r.u24().ok()?;
-    let len = r.u24().ok()? as usize;
-    let type_id = r.u8().ok()?;
-    r.u32_le().ok()?; // the message stream id
-    let extended = field == EXTENDED_TIMESTAMP;
-    let timestamp = if extended { r.u32().ok()? } else { field };
-    let piece = chunk_size.max(1) as usize;
-    let mut payload = Vec::with_capacity(len.min(r.remaining()));
-    loop {
-        payload.extend_from_slice(r.take((len - payload.len()).min(piece)).ok()?);
-        if payload.len() == len {
-            break;
-        }
-        if !basic_header(&mut r, 3)? || (extended && r.u32().ok()? != timestamp) {
-            return None;
-        }
-    }
-    r.is_empty().then_some(Prechunked {
-        type_id,
-        timestamp: RtmpTime(timestamp),
-        payload,
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 fn put_chunks(
     fmt: u8,
@@ -256,28 +200,26 @@ mod tests {
     use crate::protocol::message::RawMessage;
 
     #[test]
-    fn unprechunk_gives_back_what_prechunk_chunked() {
+    fn prechunked_bytes_read_back_through_the_decoder() {
         let payload: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
         for chunk_size in [1, 7, 128, 999, 1000, 1001, 4096] {
             for timestamp in [0, 40, EXTENDED_TIMESTAMP - 1, EXTENDED_TIMESTAMP, u32::MAX] {
                 for body in [&payload[..], &payload[..1], &[][..]] {
-                    let bytes = prechunk(SharedCsid::Video, RtmpTime(timestamp), 9, 1, body, chunk_size);
-                    let message = unprechunk(&bytes, chunk_size).expect("prechunked bytes");
-                    assert_eq!(message.type_id, 9);
+                    let mut bytes = Vec::new();
+                    let set_chunk_size = Message::SetChunkSize(chunk_size);
+                    ChunkEncoder::new().encode(2, RtmpTime(0), 0, &set_chunk_size, &mut bytes);
+                    bytes.extend(prechunk(SharedCsid::Video, RtmpTime(timestamp), 9, 1, body, chunk_size));
+                    let mut d = ChunkDecoder::new(DecoderLimits::default());
+                    d.push(&bytes);
+                    let _set_chunk_size = d.next_message().unwrap();
+                    let message = d.next_message().unwrap().expect("the prechunked message");
+                    assert_eq!((message.csid, message.type_id, message.stream_id), (7, 9, 1));
                     assert_eq!(message.timestamp, RtmpTime(timestamp));
                     assert_eq!(message.payload, body, "chunk size {chunk_size}, timestamp {timestamp}");
+                    assert_eq!(d.buffered(), 0, "nothing left over");
                 }
             }
         }
-    }
-
-    #[test]
-    fn unprechunk_refuses_other_bytes() {
-        let bytes = prechunk(SharedCsid::Audio, RtmpTime(5), 8, 1, &[1, 2, 3, 4, 5], 2);
-        assert_eq!(unprechunk(&bytes, 4), None, "another chunk size");
-        assert_eq!(unprechunk(&bytes[..bytes.len() - 1], 2), None, "cut short");
-        assert_eq!(unprechunk(&[0x43, 0, 0], 2), None, "not a type 0 header");
-        assert_eq!(unprechunk(&[], 2), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod decoder;
 mod encoder;
 
 pub use decoder::{ChunkDecoder, ChunkError, DecoderLimits};
-pub use encoder::{ChunkEncoder, Prechunked, prechunk, unprechunk};
+pub use encoder::{ChunkEncoder, prechunk};
 
 /// Chunk size both sides start with (§5.4.1).
 pub const DEFAULT_CHUNK_SIZE: u32 = 128;
