@@ -7,6 +7,11 @@
 //! GOP gives way), and a GOP that starts only at a keyframe. The stream
 //! feeds it each frame and reads it when a player joins.
 //!
+//! The budget counts each frame's RTMP bytes (`Wire::len`). A kept frame
+//! also holds its `Frame`, which players inside the process take and the
+//! other forms are built from, and any form an HTTP player built: what a
+//! cache holds is about twice its counted bytes, more with HTTP players.
+//!
 //! In scope: what is kept, its bounds, the fMP4 tracks and MSE codecs the
 //! kept headers configure, and forgetting it all when a publish ends. Out
 //! of scope: sending it to a joining player (`Stream::subscribe`), the

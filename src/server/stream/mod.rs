@@ -1,8 +1,9 @@
 //! One live stream and its players: the `registry` of streams, each
 //! `live_stream`'s publishing and fan-out, what it keeps for joiners
 //! (`cache`), its players' `timeline`, a joiner's `first_bytes`, its
-//! `stats`, the players' queues (`outlet`) and the bytes each takes
-//! (`wire`), and what happens to them (`events`).
+//! `stats`, the players' queues (`outlet`), the frames they hold, each in
+//! every form a player takes (`wire`), and what happens to them
+//! (`events`).
 
 pub(crate) mod cache;
 pub(crate) mod events;
