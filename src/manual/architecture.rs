@@ -50,8 +50,9 @@
 //!
 //! # The fan-out
 //!
-//! **Write-through.** Each published frame is cut into chunks once, into
-//! an `Arc<[u8]>` that every player shares. The publisher's thread adds the
+//! **Write-through.** Each published frame becomes one `Arc<Wire>` that
+//! every player shares, with its RTMP chunks cut once and its other forms
+//! built on first use (below). The publisher's thread adds the
 //! frames of one read to the stream's pending batch and, after the read,
 //! writes the batch itself, with one non-blocking `sendmsg` per player,
 //! outside the stream's lock, to every player with nothing queued
@@ -88,13 +89,18 @@
 //! `mw_latency` defaults to 350 ms.
 //!
 //! **One frame, several forms** (`server/stream/wire.rs`): the stream keeps each
-//! frame once, chunked for RTMP, in a `Wire`. The first HTTP-FLV player to
-//! need a frame builds its FLV tag from those chunks (`unprechunk`, then
-//! `media::flv`), and an HTTP/1.1 player's form wraps the tag in a chunk;
+//! frame once in a `Wire`: the `Frame` itself, and its RTMP chunks. The
+//! first HTTP-FLV player to need a frame builds its FLV tag from the frame
+//! (`media::flv`), and an HTTP/1.1 player's form wraps the tag in a chunk;
 //! the built form is kept beside the chunks (a `OnceLock`) and shared by
 //! every player of that form, so a frame is turned into each form once,
 //! however many players take it. A stream with only RTMP players builds
-//! nothing more. The same goes for fMP4 (`media::fmp4`): the stream gives
+//! nothing more. A player's queue holds one `Queued` item per frame (two
+//! words: the `Arc<Wire>`), its own bytes (an FLV header, an init
+//! segment), or the stream's begin and end; each socket takes the bytes of
+//! the form it speaks. A kept frame holds its payload beside its RTMP
+//! chunks, so the GOP cache's memory is about twice the RTMP bytes its
+//! budget counts. The same goes for fMP4 (`media::fmp4`): the stream gives
 //! each coded frame its fragment's place (sequence number, track, decode
 //! time, duration) when it arrives, and the first fMP4 player to need the
 //! frame builds its `moof` + `mdat`. The FLV header and the fMP4 init
@@ -191,7 +197,8 @@
 //! a stream the same way (`LocalPlayer` in `server/stream/local.rs`): as an outlet
 //! with no socket and a player's queue bounds, so the fan-out queues
 //! everything for them with the usual rules, and a thread of their own
-//! reads each queued RTMP message back into a `Frame` (`unprechunk`).
+//! takes the `Frame` each queued item holds, and the stream's end as an
+//! item of its own.
 //! Whether the stream may drop one that stalls, and whether it counts as
 //! someone watching (a pull stays while someone does), are properties of
 //! its `ClientKind`. The thread holds the outlet weakly: when the stream
@@ -207,8 +214,8 @@
 //! - **Recording** (`media::recording`, pure; `server/record.rs`, the I/O):
 //!   the recorder's thread feeds `Recording`, which answers with writes
 //!   (open, append, patch and close) that the thread applies to `.part`
-//!   files. Its outlet is exempt from the hang-up rule. It ends at StreamEOF
-//!   (the publish ended) or when the stream lets go of it (shutdown),
+//!   files. Its outlet is exempt from the hang-up rule. It ends at the
+//!   stream's end (the publish ended) or when the stream lets go of it (shutdown),
 //!   finishing its file either way, and emits `Event::RecordingDone` for
 //!   the hooks and commands before it leaves `Recorders`, the record wing's
 //!   table, which shutdown waits to see empty.
