@@ -255,17 +255,20 @@
 //!
 //! `server/http/` is a second door beside RTMP's, sharing the same wings
 //! (connection limits, admission, registry, shutdown), handing each socket to a
-//! thread of its own (`http/connection.rs`, the only I/O there). It reads
+//! thread of its own (`http/connection.rs`, the request loop). It reads
 //! a request head with a deadline and a size cap, parses it with
-//! `httparse` and routes it (`http/request.rs`), and builds heads,
-//! refusals and chunk framing (`http/response.rs`), all pure. Who sent a
+//! `httparse` and routes it (`http/request.rs`, pure); `http/routes.rs`
+//! says what each route answers (the API's calls in `http/calls.rs`, over
+//! the server's `Operations`), `http/response.rs` builds heads and
+//! refusals (pure), and `http/send.rs` writes them. Who sent a
 //! request, as far as its head tells (`http/trust.rs`, pure: a `Host` the
 //! server answers to, another site's `Origin` or `Sec-Fetch-Site`, a
 //! proxy's `Forwarded`), decides whether the API takes a change without
 //! the token; `--api-bind` gives the API a listener of its own, whose
 //! connections serve every route while the HTTP port's serve media only.
 //!
-//! For `APP/NAME.flv` and `.mp4` the connection subscribes an `Outlet`
+//! For `APP/NAME.flv` and `.mp4` the connection becomes a player
+//! (`http/player.rs`): it subscribes an `Outlet`
 //! like an RTMP player's, of another form, and then runs the same loop as
 //! a player's RTMP thread: write what it owes (the response head first,
 //! then the queue), sleep in `ppoll`, read and drop whatever the client

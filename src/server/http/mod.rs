@@ -20,10 +20,12 @@ mod hls_token;
 pub(crate) mod metrics;
 mod names;
 pub(crate) mod operations;
+mod player;
 mod process;
 pub(crate) mod request;
 pub(crate) mod response;
 mod routes;
+mod send;
 pub(crate) mod stat;
 pub(crate) mod trust;
 
