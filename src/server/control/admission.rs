@@ -1,17 +1,19 @@
-//! The one admission path: whether a publish or a play may happen,
-//! whatever the door (RTMP, RTMPS, HTTP-FLV, fMP4, HLS). Each door asks
-//! here before it starts any work (a muxer, a pull, a thread), so a rule
-//! added here holds for every door at once.
+//! The one admission path: whether a connect, a publish or a play may
+//! happen, whatever the door (RTMP, RTMPS, HTTP-FLV, fMP4, HLS). Each door
+//! asks here before it starts any work (a muxer, a pull, a thread), so a
+//! rule added here holds for every door at once.
 //!
-//! In order: a drain refuses everything new; a name an exec hook or XML
-//! cannot carry is refused; a publish by a push relay that this server's
-//! own pushes passed before is a loop, refused; then the access rules (address lists, keys,
-//! the logins of `authmod=adobe`), the webhooks and the embedding
-//! program's `Policy`, whose rename or relay carries on. An allowed play
+//! A connect: the logins of `authmod=adobe`, then the `on_connect` hook
+//! and the `Policy`. A publish or a play, in order: a drain refuses
+//! everything new; a name an exec hook or XML cannot carry is refused; a
+//! publish by a push relay that this server's own pushes passed before is
+//! a loop, refused; then the access rules (address lists, keys, the login
+//! of the connect), the webhooks and the embedding program's `Policy`,
+//! whose rename or relay carries on. An allowed play
 //! of a stream nobody publishes here starts its pull from an origin.
 //!
-//! Out of scope: the connect step (RTMP's alone, in `connection`), and
-//! how each door carries the decision on (HLS's signed URIs).
+//! Out of scope: how each door carries the decision on (HLS's signed
+//! URIs).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use log::info;
 
 use crate::media::StreamKey;
-use crate::policy::{PolicyRequest, Routed};
+use crate::policy::{Decision, PolicyRequest, Routed};
 use crate::server::control::live::Live;
 use crate::server::control::trail::Came;
 
@@ -47,12 +49,12 @@ impl Asker<'_> {
         }
     }
 
-    fn request<'a>(&'a self, key: &'a StreamKey, query: &'a str) -> PolicyRequest<'a> {
+    fn request<'a>(&'a self, (app, name): (&'a str, &'a str), query: &'a str) -> PolicyRequest<'a> {
         PolicyRequest {
             id: self.id,
             addr: self.addr,
-            app: &key.app,
-            name: &key.name,
+            app,
+            name,
             query,
             flash_ver: self.flash_ver,
             tc_url: self.tc_url,
@@ -118,6 +120,24 @@ impl Admission {
         }
     }
 
+    /// May `asker` connect to `app` with `query`? The user it logged in as
+    /// (`authmod=adobe`), or why not. Only RTMP has a connect step; a door
+    /// without one asks for a publish or a play straight away. A drain
+    /// lets connects through: what they ask next is refused.
+    pub(crate) fn may_connect(
+        &self,
+        live: &Live,
+        asker: &Asker<'_>,
+        app: &str,
+        query: &str,
+    ) -> Result<Option<String>, String> {
+        let user = live.gates.get(app).may_connect(query, asker.flash_ver)?;
+        match live.decide(|p, r| p.connect(r), asker.request((app, ""), query)) {
+            Decision::Deny(why) => Err(why),
+            _ => Ok(user),
+        }
+    }
+
     /// May `asker` publish `key` with `query`? Where it goes (renamed, or
     /// relayed), or why not.
     pub(crate) fn may_publish(
@@ -133,7 +153,8 @@ impl Admission {
         }
         let gate = live.gates.get(&key.app);
         gate.may_publish(asker.addr.ip(), key, query, asker.logged_in)?;
-        live.decide(|p, r| p.publish(r), asker.request(key, query)).route(key)
+        live.decide(|p, r| p.publish(r), asker.request((&key.app, &key.name), query))
+            .route(key)
     }
 
     /// May `asker` play `key` with `query`? The stream it plays (renamed,
@@ -147,7 +168,9 @@ impl Admission {
     ) -> Result<StreamKey, String> {
         self.open(key)?;
         live.gates.get(&key.app).may_play(asker.addr.ip(), query)?;
-        let routed = live.decide(|p, r| p.play(r), asker.request(key, query)).route(key)?;
+        let routed = live
+            .decide(|p, r| p.play(r), asker.request((&key.app, &key.name), query))
+            .route(key)?;
         self.fetch.clone().for_play(live, &routed);
         Ok(routed.key)
     }

@@ -13,7 +13,6 @@ use log::{debug, info};
 
 use crate::config::RtmpSettings;
 use crate::media::StreamKey;
-use crate::policy::{Decision, Policy, PolicyRequest};
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
 use crate::protocol::command::status;
 use crate::protocol::escape::Escaped;
@@ -431,15 +430,8 @@ impl Connection {
                     tc_url,
                 } => {
                     self.client.connected(&flash_ver, &tc_url);
-                    let allowed = self
-                        .live
-                        .gates
-                        .get(&app)
-                        .may_connect(&query, &flash_ver)
-                        .and_then(|user| match self.ask(|p, r| p.connect(r), &app, "", &query) {
-                            Decision::Deny(why) => Err(why),
-                            _ => Ok(user),
-                        });
+                    let client = self.client.stats();
+                    let allowed = (self.door.admission).may_connect(&self.live, &self.asker(&client), &app, &query);
                     let replies = match allowed {
                         Ok(user) => {
                             if let Some(user) = &user {
@@ -613,30 +605,6 @@ impl Connection {
                 self.session.reject_publish(status::PUBLISH_BAD_NAME, &why)
             }
         }
-    }
-}
-
-impl Connection {
-    /// What the embedding program's `Policy` decides of this request
-    /// (`Allow` without one).
-    fn ask(
-        &self,
-        decide: impl Fn(&dyn Policy, &PolicyRequest<'_>) -> Decision,
-        app: &str,
-        name: &str,
-        query: &str,
-    ) -> Decision {
-        let client = self.client.stats();
-        let request = PolicyRequest {
-            id: self.id,
-            addr: self.peer,
-            app,
-            name,
-            query,
-            flash_ver: &client.flash_ver,
-            tc_url: &client.tc_url,
-        };
-        self.live.decide(decide, request)
     }
 }
 
