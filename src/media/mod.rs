@@ -16,5 +16,6 @@ pub mod hls;
 pub mod recording;
 pub mod tag;
 pub mod ts;
+pub mod ts_demux;
 
 pub use frame::{Configuration, Frame, FrameKind, StreamKey};
