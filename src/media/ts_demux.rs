@@ -12,7 +12,8 @@
 //! raw AAC frame, its header an AudioSpecificConfig sequence header
 //! whenever it changes. Timestamps follow the PES DTS (PTS when alone) on
 //! one timeline that starts at 0 with the first timestamp seen and goes on
-//! across the 33-bit wrap; the composition time is PTS − DTS.
+//! across the 33-bit wrap; the composition time is PTS − DTS. Video
+//! before the first SPS and PPS is dropped: no decoder could use it.
 //!
 //! Every buffer is bounded in bytes: a PES over the limit is dropped as it
 //! grows, PSI sections over 1024 bytes (the standard's maximum) too, and
@@ -330,13 +331,8 @@ impl Demuxer {
 
     /// Which elementary stream `pid` is: video (true), audio, or neither.
     fn pick(&self, pid: u16) -> Option<bool> {
-        if self.video.as_ref().is_some_and(|e| e.pid == pid) {
-            Some(true)
-        } else if self.audio.as_ref().is_some_and(|e| e.pid == pid) {
-            Some(false)
-        } else {
-            None
-        }
+        let is = |e: &Option<Elementary>| e.as_ref().is_some_and(|e| e.pid == pid);
+        (is(&self.video) || is(&self.audio)).then(|| is(&self.video))
     }
 
     fn stream(&mut self, video: bool) -> Option<&mut Elementary> {
@@ -511,8 +507,10 @@ impl Demuxer {
     fn section(&mut self, pat: bool, unit_start: bool, payload: &[u8], pid: u16) {
         let section = if pat { &mut self.pat } else { &mut self.pmt };
         if unit_start {
-            let pointer = usize::from(payload[0]);
-            let Some(begun) = payload.get(1 + pointer..) else {
+            let begun = payload
+                .first()
+                .and_then(|&pointer| payload.get(1 + usize::from(pointer)..));
+            let Some(begun) = begun else {
                 section.open = false;
                 return self.out.push(Err(DemuxError::BadSection {
                     pid,

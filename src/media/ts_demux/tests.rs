@@ -238,6 +238,22 @@ fn a_lost_packet_is_a_discontinuity_and_its_pes_is_dropped() {
 }
 
 #[test]
+fn a_section_start_with_no_room_for_its_pointer_is_refused() {
+    // PAT, unit start, an adaptation field filling the packet, yet a
+    // payload flag: no byte is left for the pointer field.
+    let mut packet = vec![0x47, 0x40, 0x00, 0x30, 183, 0];
+    packet.resize(PACKET, 0xFF);
+    let results = demuxed(&mut Demuxer::default(), &[&packet]);
+    assert_eq!(
+        errors(&results),
+        [DemuxError::BadSection {
+            pid: 0,
+            what: "the pointer field runs past the packet"
+        }]
+    );
+}
+
+#[test]
 fn errors_name_the_value() {
     let e = DemuxError::BadPes {
         offset: 376,
