@@ -8,6 +8,7 @@
 //! under libFuzzer.
 
 use crate::config::THREAD_STACK;
+use crate::media::ts_demux::Demuxer;
 use crate::protocol::amf0::{self, Amf0Value};
 use crate::protocol::amf3;
 use crate::protocol::chunk::{ChunkDecoder, DecoderLimits};
@@ -222,4 +223,16 @@ fn session_messages_on_this_thread(data: &[u8]) {
         );
         rest = next;
     }
+}
+
+/// The MPEG-TS demuxer an SRT publisher's stream goes through, fed in
+/// pieces as datagrams come, with a small PES limit so inputs reach it.
+pub fn ts_demux(data: &[u8]) {
+    on_connection_stack(|| {
+        let mut demuxer = Demuxer::new(64 * 1024);
+        for piece in pieces(data) {
+            drop(demuxer.push(piece));
+        }
+        drop(demuxer.finish());
+    });
 }

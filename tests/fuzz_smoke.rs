@@ -31,7 +31,7 @@ fn seeds() -> Vec<Vec<u8>> {
     let mut seeds: Vec<Vec<u8>> = fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
+        .filter(|e| e.path().extension().is_some_and(|x| x == "bin" || x == "ts"))
         .map(|e| fs::read(e.path()).unwrap())
         .collect();
     seeds.sort();
@@ -107,4 +107,9 @@ fn sessions_never_panic() {
 #[test]
 fn sessions_fed_whole_messages_never_panic() {
     run(fuzz::session_messages, 5);
+}
+
+#[test]
+fn ts_demux_never_panics() {
+    run(fuzz::ts_demux, 6);
 }
