@@ -21,4 +21,5 @@ pub mod escape;
 pub mod handshake;
 pub mod message;
 pub mod reader;
+pub mod srt;
 pub mod time;
