@@ -422,4 +422,44 @@ mod tests {
             },
         );
     }
+
+    /// A captured control packet's body, after checking that it encodes back
+    /// to the same bytes.
+    fn captured(datagram: &[u8]) -> Control {
+        let packet = Packet::parse(datagram).unwrap();
+        let mut out = Vec::new();
+        packet.encode(&mut out);
+        assert_eq!(out, datagram, "encode(parse(x)) differs");
+        let Packet::Control(control) = packet else {
+            panic!("not a control packet")
+        };
+        control.body
+    }
+
+    #[test]
+    fn captured_libsrt_ack_ackack_and_shutdown() {
+        assert_eq!(
+            captured(include_bytes!("../../../tests/data/srt-ack-slt.bin")),
+            Control::Ack(Ack {
+                ack_no: 1,
+                last_acked: 0x610e_02f5,
+                stats: AckStats::Full {
+                    rtt_us: 100_000,
+                    rtt_var_us: 50_000,
+                    buffer_packets: 8190,
+                    receiving_rate_packets: 1,
+                    link_capacity_packets: 1000,
+                    receiving_rate_bytes: 1500,
+                },
+            })
+        );
+        assert_eq!(
+            captured(include_bytes!("../../../tests/data/srt-ackack-ffmpeg.bin")),
+            Control::AckAck { ack_no: 1 }
+        );
+        assert_eq!(
+            captured(include_bytes!("../../../tests/data/srt-shutdown-ffmpeg.bin")),
+            Control::Shutdown
+        );
+    }
 }

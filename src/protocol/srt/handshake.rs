@@ -473,4 +473,34 @@ mod tests {
         assert_eq!(HandshakeType::Conclusion.rejection(), None);
         assert_eq!(HandshakeType::from_wire(0xffff_fffe), HandshakeType::Agreement);
     }
+
+    #[test]
+    fn libsrt_listener_induction_response() {
+        let (control, hs) = handshake(include_bytes!("../../../tests/data/srt-induction-response-slt.bin"));
+        assert_eq!(hs.version, 5);
+        assert_eq!(hs.extension, 0x4a17, "the HSv5 magic");
+        assert_eq!(hs.kind, HandshakeType::Induction);
+        // Interop: libsrt 1.5.1 answers with the caller's own socket id in
+        // the CIF, not its own; the caller only reads the cookie.
+        assert_eq!(hs.socket_id, control.dest);
+        assert_eq!(hs.syn_cookie, 0x44e4_12ab);
+        assert!(hs.extensions.is_empty());
+    }
+
+    #[test]
+    fn libsrt_listener_conclusion_response_with_hsrsp() {
+        let (_, hs) = handshake(include_bytes!("../../../tests/data/srt-conclusion-response-slt.bin"));
+        assert_eq!(hs.kind, HandshakeType::Conclusion);
+        assert_eq!(hs.extension, 0x1, "HSRSP only, no stream id back");
+        assert_eq!(hs.socket_id, SocketId(0x045f_7733));
+        assert_eq!(
+            hs.extensions,
+            [Extension::HsRsp(SrtHandshake {
+                srt_version: 0x01_05_01,
+                flags: SrtFlags(0xbf),
+                receiver_delay_ms: 120,
+                sender_delay_ms: 120,
+            })]
+        );
+    }
 }

@@ -224,4 +224,23 @@ mod tests {
         );
         assert_eq!(err.to_string(), "srt packet truncated in timestamp at offset 8");
     }
+
+    #[test]
+    fn captured_ffmpeg_data_packet() {
+        let datagram = include_bytes!("../../../tests/data/srt-data-ffmpeg.bin");
+        let packet = Packet::parse(datagram).unwrap();
+        let mut out = Vec::new();
+        packet.encode(&mut out);
+        assert_eq!(out, datagram);
+        let Packet::Data(data) = packet else { panic!("not data") };
+        assert_eq!(data.seq, 0x610e_02f4, "the handshake's initial sequence number");
+        assert_eq!(data.position, Position::Only);
+        assert!(data.in_order);
+        assert_eq!(data.key, KeyFlags::Clear);
+        assert!(!data.retransmitted);
+        assert_eq!(data.msg_no, 1);
+        assert_eq!(data.dest, SocketId(0x045f_7733), "the listener's socket");
+        assert_eq!(data.payload.len(), 7 * 188, "seven TS packets");
+        assert!(data.payload.chunks(188).all(|ts| ts.first() == Some(&0x47)));
+    }
 }
