@@ -5,6 +5,28 @@
 //! functions over bytes; a malformed datagram is a [`PacketError`] naming the
 //! field and its offset, never a panic.
 //!
+//! ```
+//! use rustic_rtmp::protocol::srt::{Control, Packet};
+//!
+//! let keepalive = [
+//!     0x80, 0x01, 0x00, 0x00, // control, KEEPALIVE, subtype 0
+//!     0x00, 0x00, 0x00, 0x00, // type-specific information
+//!     0x00, 0x0f, 0x42, 0x40, // timestamp: 1 s
+//!     0x04, 0x5f, 0x77, 0x33, // destination socket id
+//!     0x00, 0x00, 0x00, 0x00, // libsrt's padding
+//! ];
+//! let Packet::Control(packet) = Packet::parse(&keepalive)? else {
+//!     unreachable!("the first bit says control")
+//! };
+//! assert_eq!(packet.body, Control::KeepAlive);
+//! assert_eq!(packet.timestamp, 1_000_000);
+//!
+//! let mut out = Vec::new();
+//! Packet::Control(packet).encode(&mut out);
+//! assert_eq!(out, keepalive);
+//! # Ok::<(), rustic_rtmp::protocol::srt::PacketError>(())
+//! ```
+//!
 //! In scope:
 //! - the 16-byte header of data and control packets (§3.1, §3.2);
 //! - the control bodies a live-mode listener needs: HANDSHAKE with its v5
