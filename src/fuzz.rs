@@ -16,6 +16,7 @@ use crate::protocol::command::Command;
 use crate::protocol::handshake::{Handshake, Scheme};
 use crate::protocol::message::{AggregateParts, Message, RawMessage, type_id};
 use crate::protocol::reader::Reader;
+use crate::protocol::srt::Packet;
 use crate::protocol::time::RtmpTime;
 use crate::session::{Action, ClientConfig, ClientSession, Role, ServerSession, SessionConfig};
 
@@ -234,5 +235,21 @@ pub fn ts_demux(data: &[u8]) {
             drop(demuxer.push(piece));
         }
         drop(demuxer.finish());
+    });
+}
+
+/// One SRT datagram parsed; what parses must encode to bytes that parse
+/// to the same packet.
+pub fn srt_packet(data: &[u8]) {
+    on_connection_stack(|| {
+        if let Ok(packet) = Packet::parse(data) {
+            let mut bytes = Vec::new();
+            packet.encode(&mut bytes);
+            assert_eq!(
+                Packet::parse(&bytes).as_ref(),
+                Ok(&packet),
+                "{packet:?} encodes to what it parses"
+            );
+        }
     });
 }

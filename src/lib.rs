@@ -52,7 +52,7 @@
 //!
 //! | room | what it holds | may use |
 //! |---|---|---|
-//! | `protocol/` | the RTMP wire format: handshake (simple and FP9 digest), chunk decoder and encoder, AMF0, AMF3, messages, commands, `authmod=adobe` strings, `RtmpTime`, log-safe `Escaped` text | nothing else in the crate; no I/O |
+//! | `protocol/` | the RTMP wire format: handshake (simple and FP9 digest), chunk decoder and encoder, AMF0, AMF3, messages, commands, `authmod=adobe` strings, `RtmpTime`, log-safe `Escaped` text; SRT packets and handshakes as values (`srt`) | nothing else in the crate; no I/O |
 //! | `media/` | what a payload is (`tag`, `codec`), `Frame` and `StreamKey`, packaging: FLV, fMP4, MPEG-TS, HLS segmenter and playlists, recordings; and back: an MPEG-TS stream into frames (`ts_demux`) | `protocol`; no I/O |
 //! | `session/` | `ServerSession` and `ClientSession`: one connection's state machine, decisions asked of the caller as actions | `protocol`, `media`; no I/O |
 //! | `config.rs` | `Config`, one section per concern (`rtmp`, `http`, `hls`, `stream`, `players`, `limits`, `relay`; `Access`, `App`, `Hooks`, `Record`, binds), each the type its wing or layer takes: what an embedder or the binary sets | `protocol`, `media`, `session`, `policy`; no I/O |

@@ -113,3 +113,8 @@ fn sessions_fed_whole_messages_never_panic() {
 fn ts_demux_never_panics() {
     run(fuzz::ts_demux, 6);
 }
+
+#[test]
+fn srt_packets_never_panic_and_round_trip() {
+    run(fuzz::srt_packet, 7);
+}

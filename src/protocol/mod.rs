@@ -1,4 +1,5 @@
-//! Bytes <-> values: the RTMP wire format with no I/O.
+//! Bytes <-> values: the RTMP wire format, and SRT's packets (`srt`), with
+//! no I/O.
 //!
 //! Everything here is a pure function or a push/pull state machine over byte
 //! slices: no sockets, threads, clocks, randomness, channels or locks. Time and
@@ -7,7 +8,8 @@
 //!
 //! In scope: the handshake (RTMP 1.0 §5.2), the chunk stream (§5.3), protocol
 //! control and user control messages (§5.4, §6.2), AMF0 values and the command
-//! messages built from them (§7).
+//! messages built from them (§7); SRT's data and control packets and its
+//! handshake with extensions (`srt`, draft-sharabayko-srt), as values.
 //! Out of scope: deciding what to do with a message (that is `session`) and
 //! moving bytes (that is `server`).
 #![cfg_attr(not(test), warn(clippy::indexing_slicing))]
