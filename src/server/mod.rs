@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
 use log::{info, warn};
-use parking_lot::RwLock;
 
 use crate::config::{Config, HttpBind, Record};
 use crate::error::{ConfigError, Error};
@@ -87,13 +86,6 @@ struct Wings {
     warnings: Arc<PeerWarnings>,
     /// Every open connection.
     connections: Arc<Connections>,
-}
-
-impl Wings {
-    /// The settings in force now.
-    fn live(&self) -> Arc<Live> {
-        self.live.read().clone()
-    }
 }
 
 /// The API's operations are `ServerHandle`'s.
@@ -235,7 +227,7 @@ impl Server {
         // embedding program, a pull): its recording, its push relays, its
         // HLS files.
         let on_publish = OnPublishes::new(vec![recorders.clone(), pushes.clone(), muxers.clone()]);
-        let live: Current = Arc::new(RwLock::new(Arc::new(Live::new(config))));
+        let live = Current::new(Live::new(config));
         let warnings = Arc::new(PeerWarnings::new());
         let pulls = Arc::new(relay::pull::Pulls::new(
             registry.clone(),
@@ -314,7 +306,7 @@ impl Server {
             rtmp::connection::serve(socket, client, plain.clone())
         })?;
         info!("listening on {local_addr}");
-        handle.wings.pulls.start_static(&handle.wings.live());
+        handle.wings.pulls.start_static(&handle.wings.live.now());
         if let Some(bind) = tls_bind {
             let addr = bind.addr;
             let listener = net::listener::listen(addr).map_err(|source| Error::Bind { addr, source })?;
@@ -390,7 +382,7 @@ impl ServerHandle {
             .spawn(move || {
                 net::listener::run(listener, &wings.stopping, |socket, peer| {
                     let serve = serve.clone();
-                    let limits = &wings.live().config.limits;
+                    let limits = &wings.live.now().config.limits;
                     (wings.connections).serve(limits, (socket, peer), (kind, door), move |socket, client| {
                         serve(socket, client)
                     });
@@ -469,7 +461,7 @@ impl ServerHandle {
     /// settings stay as they were and the error says which value is bad.
     pub fn reload(&self, config: Config) -> Result<(), ConfigError> {
         config.validate()?;
-        let old = self.wings.live();
+        let old = self.wings.live.now();
         let (was, now) = (&old.config, &config);
         let listening = |c: &Config| (c.rtmp.bind, c.rtmp.tls.clone(), c.http.bind, c.http.api_bind);
         if listening(was) != listening(now) {
@@ -488,7 +480,7 @@ impl ServerHandle {
             warn!("reload removes access rules: {}", removed.join(", "));
         }
         let live = Arc::new(Live::new(config));
-        *self.wings.live.write() = live.clone();
+        self.wings.live.set(live.clone());
         info!("reloaded: new settings apply to new connections");
         self.wings.pushes.follow_reload(&live);
         if live.config.reload_drops_refused {
@@ -528,7 +520,7 @@ impl ServerHandle {
         };
         let publishing =
             (self.wings.registry.publish(key, id, info)).ok_or_else(|| LocalError::AlreadyPublished(key.clone()))?;
-        let live = self.wings.live();
+        let live = self.wings.live.now();
         self.wings.on_publish.tell(&Started {
             live: &live,
             key,
@@ -569,7 +561,7 @@ impl ServerHandle {
         if self.wings.stopping.load(Ordering::SeqCst) {
             return Err(LocalError::Stopped);
         }
-        let frames = stream::local::subscribe(&self.wings.registry, &self.wings.live().config.players, key)?;
+        let frames = stream::local::subscribe(&self.wings.registry, &self.wings.live.now().config.players, key)?;
         info!("local play start app={}", crate::protocol::escape::Escaped(&key.app));
         Ok(frames)
     }
@@ -586,7 +578,7 @@ impl ServerHandle {
     /// is no `rtmp://` or `rtmps://` URL, or when the stream goes there
     /// already or to as many places as it may (16).
     pub fn add_push(&self, key: &StreamKey, url: &str) -> bool {
-        let live = self.wings.live();
+        let live = self.wings.live.now();
         let published = self.wings.streams().iter().any(|s| &s.key == key && s.publishing);
         published && (self.wings.add_push(&live, key, relay::push::target(url, key))).is_ok()
     }

@@ -96,7 +96,7 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>, ports: &Ports) {
             Event::PublishStarted { id, key } => {
                 // A publisher inside the process has no address: no command.
                 let Some(addr) = addrs.get(&id).copied() else { continue };
-                let commands = current.read().config.hooks_for(&key.app).exec_publish.clone();
+                let commands = current.now().config.hooks_for(&key.app).exec_publish.clone();
                 let stops = (commands.iter())
                     .filter_map(|argv| supervise(substitute(argv, &key, addr, ports)))
                     .collect();
@@ -109,7 +109,7 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>, ports: &Ports) {
                 (id, key, Once::PublishDone)
             }
             Event::RecordingDone { key, path, addr, .. } => {
-                let commands = current.read().config.hooks_for(&key.app).exec_record_done.clone();
+                let commands = current.now().config.hooks_for(&key.app).exec_record_done.clone();
                 for argv in &commands {
                     run_once(&substitute_path(&substitute(argv, &key, addr, ports), &path), None);
                 }
@@ -120,7 +120,7 @@ pub(crate) fn run(current: &Current, events: Receiver<Event>, ports: &Ports) {
             _ => continue,
         };
         let Some(addr) = addrs.get(&id).copied() else { continue };
-        let live = current.read().clone();
+        let live = current.now();
         let hooks = live.config.hooks_for(&key.app);
         let (commands, counted) = match once {
             Once::PublishDone => (&hooks.exec_publish_done, None),

@@ -83,7 +83,7 @@ pub(crate) fn tell(current: &Current, events: Receiver<Event>, connections: &Wea
     // The last stream of each connection, for on_done.
     let mut streams: HashMap<u64, StreamKey> = HashMap::new();
     loop {
-        let live = current.read().clone();
+        let live = current.now();
         let next_update = doing.values().filter_map(|d| due(&live, d)).min();
         let event = match next_update {
             Some(at) => match events.recv_deadline(at) {

@@ -14,8 +14,26 @@ use crate::server::control::access::Gate;
 use crate::server::control::host_names::HostNames;
 use crate::server::control::webhooks::Webhooks;
 
-/// Where the settings in force are kept, shared by the server's threads.
-pub(crate) type Current = Arc<RwLock<Arc<Live>>>;
+/// Where the settings in force are kept, shared by the server's threads:
+/// each reader takes the `Live` of the moment and keeps it.
+#[derive(Clone)]
+pub(crate) struct Current(Arc<RwLock<Arc<Live>>>);
+
+impl Current {
+    pub(crate) fn new(live: Live) -> Current {
+        Current(Arc::new(RwLock::new(Arc::new(live))))
+    }
+
+    /// The settings in force now.
+    pub(crate) fn now(&self) -> Arc<Live> {
+        self.0.read().clone()
+    }
+
+    /// Puts `live` in force for what starts from now on.
+    pub(crate) fn set(&self, live: Arc<Live>) {
+        *self.0.write() = live;
+    }
+}
 
 /// One value for the server and one for each application with settings
 /// of its own (`Config::apps`).

@@ -26,7 +26,7 @@ use crate::server::net::socket::{End, read, write_failed};
 const READ_SIZE: usize = 4096;
 /// Serves one socket accepted on the HTTP port to the end.
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<Http>) {
-    let door = match http.live().config.http.api_bind {
+    let door = match http.current.now().config.http.api_bind {
         Some(_) => Door::Media,
         None => Door::Everything,
     };
@@ -55,7 +55,7 @@ fn serve_at(door: Door, socket: Arc<TcpStream>, client: Arc<Client>, http: Arc<H
 fn run(door: Door, socket: &Arc<TcpStream>, client: &Arc<Client>, http: &Arc<Http>) -> End {
     let (id, peer) = (client.id(), client.addr());
     // The settings in force when it opened, for its whole life.
-    let live = http.live();
+    let live = http.current.now();
     let config = &live.config;
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(config.limits.write_timeout));

@@ -32,7 +32,7 @@ pub(crate) mod trust;
 use std::sync::Arc;
 
 use crate::server::control::admission::Admission;
-use crate::server::control::live::{Current, Live};
+use crate::server::control::live::Current;
 use crate::server::hls::muxer::Muxers;
 use crate::server::net::log_limit::PeerWarnings;
 use crate::server::relay::pull::Pulls;
@@ -60,11 +60,4 @@ pub(crate) struct Http {
     pub(crate) held: Places,
     /// What the API reads and changes.
     pub(crate) server: Arc<dyn Operations>,
-}
-
-impl Http {
-    /// The settings in force now.
-    pub(crate) fn live(&self) -> Arc<Live> {
-        self.current.read().clone()
-    }
 }

@@ -287,7 +287,7 @@ impl Pull {
             tc_url: String::new(),
         };
         let publishing = pulls.registry.publish(&self.key, self.id, info)?;
-        let live = pulls.current.read().clone();
+        let live = pulls.current.now();
         pulls.on_publish.tell(&Started {
             live: &live,
             key: &self.key,

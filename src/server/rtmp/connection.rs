@@ -102,7 +102,7 @@ fn handshake(socket: &TcpStream, rtmp: &RtmpSettings, client: &Client) -> Result
 /// caused were not written.
 fn run(socket: &Arc<TcpStream>, client: &Arc<Client>, door: &Arc<Rtmp>) -> (End, u64) {
     // The settings in force when it opened, for its whole life.
-    let live = door.live();
+    let live = door.current.now();
     let _ = socket.set_nodelay(true);
     let _ = socket.set_write_timeout(Some(live.config.limits.write_timeout));
     match handshake(socket, &live.config.rtmp, client) {

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicUsize;
 
 use crate::server::control::admission::Admission;
 use crate::server::control::connections::Connections;
-use crate::server::control::live::{Current, Live};
+use crate::server::control::live::Current;
 use crate::server::control::started::OnPublishes;
 use crate::server::net::log_limit::PeerWarnings;
 use crate::server::stream::registry::Registry;
@@ -31,11 +31,4 @@ pub(crate) struct Rtmp {
     pub(crate) buffered: AtomicUsize,
     /// The RTMPS certificate, when RTMPS is on.
     pub(crate) tls: Option<Certificates>,
-}
-
-impl Rtmp {
-    /// The settings in force now.
-    pub(crate) fn live(&self) -> Arc<Live> {
-        self.current.read().clone()
-    }
 }

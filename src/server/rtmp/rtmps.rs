@@ -18,7 +18,7 @@ use crate::tls;
 pub(crate) fn serve(socket: Arc<TcpStream>, client: Arc<Client>, door: Arc<Rtmp>) {
     let (id, peer) = (client.id(), client.addr());
     let Some(certificates) = &door.tls else { return };
-    let timeout = door.live().config.rtmp.handshake_timeout;
+    let timeout = door.current.now().config.rtmp.handshake_timeout;
     let conn = match tls::accept(&socket, certificates.current(), timeout) {
         Ok(conn) => conn,
         Err(e) => {
