@@ -15,7 +15,7 @@
 //! Out of scope: how each door carries the decision on (HLS's signed
 //! URIs).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -173,5 +173,26 @@ impl Admission {
             .route(key)?;
         self.fetch.clone().for_play(live, &routed);
         Ok(routed.key)
+    }
+}
+
+/// What an admitted publisher or player is doing, as `may_go_on` asks.
+pub(crate) enum Doing {
+    /// Publishing, logged in with `authmod=adobe` or not.
+    Publishing {
+        logged_in: bool,
+    },
+    Playing,
+}
+
+/// May what was admitted before go on under `live`'s access rules: an HLS
+/// viewer at each file it asks for, a connection after a reload? Only the
+/// address lists and keys are asked again; the hooks and the `Policy`
+/// decided once, at the start, and a drain lets those admitted stay.
+pub(crate) fn may_go_on(live: &Live, ip: IpAddr, key: &StreamKey, query: &str, doing: Doing) -> Result<(), String> {
+    let gate = live.gates.get(&key.app);
+    match doing {
+        Doing::Publishing { logged_in } => gate.may_publish(ip, key, query, logged_in),
+        Doing::Playing => gate.may_play(ip, query),
     }
 }

@@ -16,6 +16,7 @@ use log::{error, info};
 use parking_lot::{Condvar, Mutex};
 
 use crate::config::{Limits, THREAD_STACK};
+use crate::server::control::admission::{Doing, may_go_on};
 use crate::server::control::clients::{Client, ClientStats};
 use crate::server::control::live::Live;
 use crate::server::net::log_limit::PeerWarnings;
@@ -243,12 +244,13 @@ impl Connections {
                 continue;
             };
             let (ip, key) = (o.client.addr().ip(), &standing.stream);
-            let gate = live.gates.get(&key.app);
-            let refused = match standing.kind.publishes() {
-                true => gate.may_publish(ip, key, &standing.query, standing.logged_in),
-                false => gate.may_play(ip, &standing.query),
+            let doing = match standing.kind.publishes() {
+                true => Doing::Publishing {
+                    logged_in: standing.logged_in,
+                },
+                false => Doing::Playing,
             };
-            if let Err(why) = refused {
+            if let Err(why) = may_go_on(live, ip, key, &standing.query, doing) {
                 info!(
                     "conn#{} {} refused by the new settings ({why}); closing",
                     o.client.id(),

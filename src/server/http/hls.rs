@@ -148,7 +148,7 @@ pub(crate) fn answer(
         return Answer::refusal(Status::NOT_FOUND, "HLS is off");
     }
     let (id, peer) = (asker.id, asker.peer);
-    if let Err(why) = live.gates.get(&key.app).may_play(peer.ip(), query) {
+    if let Err(why) = admission::may_go_on(live, peer.ip(), key, query, admission::Doing::Playing) {
         return Answer::refusal(Status::FORBIDDEN, &why);
     }
     let asked = key;
