@@ -131,12 +131,14 @@
 //! # Who may do what, and who is told
 //!
 //! **One admission path** (`server/control/admission.rs`): every door (RTMP, RTMPS,
-//! HTTP-FLV, fMP4, HLS) asks one function whether a publish or play may
+//! HTTP-FLV, fMP4, HLS) asks it whether a connect, a publish or a play may
 //! happen, before it starts any work: a drain, the name's fitness, a push
 //! loop (the relay's trail), the access rules, the webhooks and the
-//! `Policy`, then the pull. HLS asks once per viewer, at `index.m3u8`, and
-//! carries the answer to every other file in a signed token
-//! (`server/http/hls_token.rs`, pure). A change through the API asks
+//! `Policy`, then the pull (through `Fetch`, which the relays implement).
+//! HLS asks once per viewer, at `index.m3u8`, and carries the answer to
+//! every other file in a signed token (`server/http/hls_token.rs`, pure);
+//! what is asked again at each file, and of every connection after a
+//! reload, is `may_go_on`: the address lists and keys only. A change through the API asks
 //! `access::Gate::may_change` with what `server/http/trust.rs` read of the
 //! request (token, loopback, another site's page, a proxy), and the same
 //! answer decides whether the caller sees stream names that a keys file
