@@ -10,6 +10,7 @@
 
 mod client;
 mod server;
+pub mod srt;
 #[cfg(test)]
 mod tests;
 

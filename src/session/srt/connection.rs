@@ -1,0 +1,406 @@
+//! One live-mode SRT connection after its handshake: packets in, packets
+//! out, payloads delivered in time, and the timers that keep it going
+//! (ACKs, loss reports, keepalives, the peer's silence).
+//!
+//! The caller owns the socket and the clock: it passes every datagram for
+//! this connection to [`Connection::handle`], calls [`Connection::tick`]
+//! at least every [`Connection::tick_interval_us`], sends what
+//! [`Connection::outgoing`] gives, and takes the payloads
+//! [`Connection::deliver`] gives. Times are microseconds from any origin
+//! the caller keeps (the connection's start, say).
+
+use super::handshake::Agreed;
+use super::receiver::{ACK_INTERVAL_US, ReceiveStats, Receiver};
+use super::sender::{SendStats, Sender};
+use crate::protocol::srt::{Control, ControlPacket, DataPacket, Handshake, HandshakeType, KeyFlags, Packet, SocketId};
+
+/// A keepalive goes out after this long with nothing else sent (§3.2.3).
+const KEEPALIVE_US: u64 = 1_000_000;
+/// With no data coming, the timers need not run every 10 ms.
+const IDLE_TICK_US: u64 = 100_000;
+
+/// The bounds a connection keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Sequence numbers held ahead of the next to play (the flow window).
+    pub receive_packets: usize,
+    /// Payload bytes held to play.
+    pub receive_bytes: usize,
+    /// Payload bytes kept for retransmission.
+    pub send_bytes: usize,
+    /// The peer is gone after this long silent, microseconds.
+    pub idle_us: u64,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The peer sent SHUTDOWN.
+    Shutdown,
+    /// The peer was silent for `Bounds::idle_us`.
+    TimedOut,
+    /// We closed it.
+    Closed,
+}
+
+/// What a connection counted, both ways.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// As the receiver.
+    pub received: ReceiveStats,
+    /// As the sender.
+    pub sent: SendStats,
+    /// The round-trip time the peer measured and reports in its ACKs,
+    /// microseconds (0 until one came).
+    pub peer_rtt_us: u32,
+}
+
+/// One connection.
+pub struct Connection {
+    own: SocketId,
+    peer: SocketId,
+    receiver: Receiver,
+    sender: Sender,
+    /// The answer to the caller's CONCLUSION, sent again if it asks again
+    /// (its copy of ours was lost).
+    answer: Handshake,
+    last_heard: u64,
+    last_sent: u64,
+    last_data_at: Option<u64>,
+    idle_us: u64,
+    out: Vec<Packet>,
+    closed: Option<Closed>,
+    peer_rtt_us: u32,
+}
+
+impl Connection {
+    /// A connection as agreed, opened at `now`, which answered the
+    /// caller's CONCLUSION with `answer` (from our socket `own`).
+    pub fn new(agreed: &Agreed, own: SocketId, answer: Handshake, bounds: &Bounds, now: u64) -> Connection {
+        // In HSv5 both directions start at the caller's initial number.
+        let start = agreed.peer_initial_seq;
+        Connection {
+            own,
+            peer: agreed.peer,
+            receiver: Receiver::new(start, agreed.latency_us, bounds.receive_packets, bounds.receive_bytes),
+            sender: Sender::new(agreed.peer, start, agreed.latency_us, bounds.send_bytes),
+            answer,
+            last_heard: now,
+            last_sent: now,
+            last_data_at: None,
+            idle_us: bounds.idle_us,
+            out: Vec::new(),
+            closed: None,
+            peer_rtt_us: 0,
+        }
+    }
+
+    /// Our socket id.
+    pub fn own(&self) -> SocketId {
+        self.own
+    }
+
+    /// Takes one packet from the peer.
+    pub fn handle(&mut self, now: u64, packet: Packet) {
+        self.last_heard = now;
+        match packet {
+            Packet::Data(data) => {
+                self.last_data_at = Some(now);
+                if let Some(nak) = self.receiver.take(now, data) {
+                    self.control(now, nak);
+                }
+            }
+            Packet::Control(control) => self.on_control(now, control.body),
+        }
+    }
+
+    fn on_control(&mut self, now: u64, body: Control) {
+        match body {
+            Control::Handshake(hs) if hs.kind == HandshakeType::Conclusion => {
+                self.control(now, Control::Handshake(self.answer.clone()));
+            }
+            Control::Ack(ack) => {
+                self.sender.acked(ack.last_acked);
+                if let crate::protocol::srt::AckStats::Full { rtt_us, .. }
+                | crate::protocol::srt::AckStats::Small { rtt_us, .. } = ack.stats
+                {
+                    self.peer_rtt_us = rtt_us;
+                    self.control(now, Control::AckAck { ack_no: ack.ack_no });
+                }
+            }
+            Control::Nak(lost) => {
+                let mut again = Vec::new();
+                self.sender.lost(&lost, KeyFlags::Clear, &mut again);
+                self.out.extend(again.into_iter().map(Packet::Data));
+            }
+            Control::AckAck { ack_no } => self.receiver.ack_acked(now, ack_no),
+            Control::DropRequest(drop) => self.receiver.forget(drop.first, drop.last),
+            Control::Shutdown => self.closed = Some(Closed::Shutdown),
+            // KEEPALIVE only shows the peer is there; other handshakes and
+            // unknown types (congestion warnings, key refreshes) ask
+            // nothing of a live receiver.
+            _ => {}
+        }
+    }
+
+    /// Runs the timers: ACKs and loss reports, retransmission's
+    /// expiry, keepalives, and the peer's silence.
+    pub fn tick(&mut self, now: u64) {
+        if self.closed.is_some() {
+            return;
+        }
+        if now.saturating_sub(self.last_heard) > self.idle_us {
+            self.closed = Some(Closed::TimedOut);
+            return;
+        }
+        if let Some(ack) = self.receiver.ack(now) {
+            self.control(now, ack);
+        }
+        if let Some(nak) = self.receiver.loss_report(now) {
+            self.control(now, nak);
+        }
+        self.sender.expire(now);
+        if self.out.is_empty() && now.saturating_sub(self.last_sent) >= KEEPALIVE_US {
+            self.control(now, Control::KeepAlive);
+        }
+    }
+
+    /// How long until `tick` is due again.
+    pub fn tick_interval_us(&self, now: u64) -> u64 {
+        match self.last_data_at {
+            Some(at) if now.saturating_sub(at) < KEEPALIVE_US => ACK_INTERVAL_US,
+            _ => IDLE_TICK_US,
+        }
+    }
+
+    /// Sends `payload` (at most 1456 bytes, libsrt's live-mode payload) to
+    /// the peer, keeping it for retransmission.
+    pub fn send(&mut self, now: u64, payload: Vec<u8>) {
+        let packet: DataPacket = self.sender.send(now, payload, KeyFlags::Clear);
+        self.out.push(Packet::Data(packet));
+    }
+
+    /// Appends the payloads whose time to play has come, in order.
+    pub fn deliver(&mut self, now: u64, out: &mut Vec<Vec<u8>>) {
+        self.receiver.deliver(now, out);
+    }
+
+    /// The packets to send now, in order.
+    pub fn outgoing(&mut self, now: u64) -> std::vec::Drain<'_, Packet> {
+        if !self.out.is_empty() {
+            self.last_sent = now;
+        }
+        self.out.drain(..)
+    }
+
+    /// Ends the connection: a SHUTDOWN for the peer (§3.2.6).
+    pub fn close(&mut self, now: u64) {
+        if self.closed.is_none() {
+            self.control(now, Control::Shutdown);
+            self.closed = Some(Closed::Closed);
+        }
+    }
+
+    /// Why the connection ended, once it has.
+    pub fn closed(&self) -> Option<Closed> {
+        self.closed
+    }
+
+    /// What it counted.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            received: self.receiver.stats(),
+            sent: self.sender.stats(),
+            peer_rtt_us: self.peer_rtt_us,
+        }
+    }
+
+    fn control(&mut self, now: u64, body: Control) {
+        self.out.push(Packet::Control(ControlPacket {
+            timestamp: now as u32,
+            dest: self.peer,
+            body,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::srt::{Ack, AckStats, LossRange, Position};
+
+    const BOUNDS: Bounds = Bounds {
+        receive_packets: 8192,
+        receive_bytes: 1 << 20,
+        send_bytes: 1 << 20,
+        idle_us: 5_000_000,
+    };
+
+    fn connection() -> Connection {
+        let agreed = Agreed {
+            peer: SocketId(0xabc),
+            peer_initial_seq: 1000,
+            latency_us: 120_000,
+            stream_id: "publish:live/cam".into(),
+            key_material: None,
+            peer_version: 0x0001_0501,
+        };
+        let answer = Handshake {
+            version: 5,
+            encryption: 0,
+            extension: 1,
+            initial_seq: 1000,
+            mtu: 1500,
+            flow_window: 8192,
+            kind: HandshakeType::Conclusion,
+            socket_id: SocketId(0x123),
+            syn_cookie: 7,
+            peer_ip: [0; 16],
+            extensions: Vec::new(),
+        };
+        Connection::new(&agreed, SocketId(0x123), answer, &BOUNDS, 0)
+    }
+
+    fn data(seq: u32, timestamp: u32) -> Packet {
+        Packet::Data(DataPacket {
+            seq,
+            position: Position::Only,
+            in_order: false,
+            key: KeyFlags::Clear,
+            retransmitted: false,
+            msg_no: 1,
+            timestamp,
+            dest: SocketId(0x123),
+            payload: vec![0x47; 188],
+        })
+    }
+
+    fn bodies(c: &mut Connection, now: u64) -> Vec<Control> {
+        c.outgoing(now)
+            .filter_map(|p| match p {
+                Packet::Control(c) => Some(c.body),
+                Packet::Data(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_publisher_is_acked_asked_for_losses_and_delivered() {
+        let mut c = connection();
+        c.handle(1_000, data(1000, 0));
+        c.handle(2_000, data(1002, 1_000));
+        assert_eq!(
+            bodies(&mut c, 2_000),
+            [Control::Nak(vec![LossRange {
+                first: 1001,
+                last: 1001
+            }])]
+        );
+        c.tick(12_000);
+        let out = bodies(&mut c, 12_000);
+        assert!(
+            matches!(&out[..], [Control::Ack(Ack { last_acked: 1001, .. })]),
+            "{out:?}"
+        );
+        let mut played = Vec::new();
+        c.deliver(200_000, &mut played);
+        assert_eq!(played.len(), 2, "the lost packet's time passed");
+        assert_eq!(c.stats().received.dropped, 1);
+    }
+
+    #[test]
+    fn a_reader_gets_retransmissions_and_answers_acks() {
+        let mut c = connection();
+        for i in 0..3 {
+            c.send(i * 1000, vec![i as u8; 1316]);
+        }
+        let sent: Vec<u32> = c
+            .outgoing(3_000)
+            .map(|p| match p {
+                Packet::Data(d) => d.seq,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sent, [1000, 1001, 1002]);
+        c.handle(
+            10_000,
+            Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: SocketId(0x123),
+                body: Control::Nak(vec![LossRange {
+                    first: 1001,
+                    last: 1001,
+                }]),
+            }),
+        );
+        let again: Vec<Packet> = c.outgoing(10_000).collect();
+        assert!(
+            matches!(
+                &again[..],
+                [Packet::Data(DataPacket {
+                    seq: 1001,
+                    retransmitted: true,
+                    ..
+                })]
+            ),
+            "{again:?}"
+        );
+        c.handle(
+            20_000,
+            Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: SocketId(0x123),
+                body: Control::Ack(Ack {
+                    ack_no: 5,
+                    last_acked: 1003,
+                    stats: AckStats::Full {
+                        rtt_us: 900,
+                        rtt_var_us: 100,
+                        buffer_packets: 8000,
+                        receiving_rate_packets: 0,
+                        link_capacity_packets: 0,
+                        receiving_rate_bytes: 0,
+                    },
+                }),
+            }),
+        );
+        assert_eq!(bodies(&mut c, 20_000), [Control::AckAck { ack_no: 5 }]);
+        assert_eq!(c.stats().sent.held_bytes, 0);
+        assert_eq!(c.stats().peer_rtt_us, 900);
+    }
+
+    #[test]
+    fn keepalives_silence_shutdown_and_a_repeated_conclusion() {
+        let mut c = connection();
+        c.tick(1_000_000);
+        assert_eq!(bodies(&mut c, 1_000_000), [Control::KeepAlive]);
+        c.handle(
+            1_100_000,
+            Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: SocketId(0),
+                body: Control::Handshake(Handshake {
+                    kind: HandshakeType::Conclusion,
+                    ..c.answer.clone()
+                }),
+            }),
+        );
+        let answer = c.answer.clone();
+        assert_eq!(bodies(&mut c, 1_100_000), [Control::Handshake(answer)]);
+        c.tick(6_100_001);
+        assert_eq!(c.closed(), Some(Closed::TimedOut));
+        let mut d = connection();
+        d.handle(
+            5,
+            Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: SocketId(0x123),
+                body: Control::Shutdown,
+            }),
+        );
+        assert_eq!(d.closed(), Some(Closed::Shutdown));
+        let mut e = connection();
+        e.close(9);
+        assert_eq!(bodies(&mut e, 9), [Control::Shutdown]);
+    }
+}
