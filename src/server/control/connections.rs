@@ -31,6 +31,31 @@ pub(crate) enum Door {
     Rtmp = 0,
     /// HTTP and the API's own address.
     Http = 1,
+    /// SRT, over UDP.
+    Srt = 2,
+}
+
+/// What the doors there are, for arrays by door.
+const DOORS: usize = 3;
+
+/// How a connection is hung up from outside its thread (a kick, a reload
+/// that refuses it, shutdown): a TCP socket is shut down; an SRT session,
+/// which shares its UDP socket, is told to end.
+pub(crate) trait HangUp: Send + Sync {
+    /// Stops taking more from the peer: what is queued for it still goes.
+    fn stop_reading(&self);
+    /// Ends the connection both ways.
+    fn hang_up(&self);
+}
+
+impl HangUp for TcpStream {
+    fn stop_reading(&self) {
+        let _ = self.shutdown(Shutdown::Read);
+    }
+
+    fn hang_up(&self) {
+        let _ = self.shutdown(Shutdown::Both);
+    }
 }
 
 /// The open connections, which this wing owns.
@@ -49,20 +74,20 @@ pub(crate) struct Connections {
 struct Open {
     sockets: HashMap<ConnId, OpenSocket>,
     /// Open connections by door, and by address and door.
-    through: [usize; 2],
+    through: [usize; DOORS],
     per_ip: HashMap<(IpAddr, Door), usize>,
     /// Connections accepted so far.
     accepted: u64,
     /// Connections refused at accept, by door: past the server-wide limit,
     /// past the per-address one.
-    refused: [[u64; 2]; 2],
+    refused: [[u64; 2]; DOORS],
     /// Bytes read from and written to connections already closed.
     closed_recv_bytes: u64,
     closed_send_bytes: u64,
 }
 
 struct OpenSocket {
-    socket: Arc<TcpStream>,
+    socket: Arc<dyn HangUp>,
     ip: IpAddr,
     door: Door,
     client: Arc<Client>,
@@ -73,7 +98,7 @@ pub(crate) struct Figures {
     pub(crate) open: usize,
     pub(crate) accepted: u64,
     /// Refused at accept: `[door][server-wide, per address]`.
-    pub(crate) refused: [[u64; 2]; 2],
+    pub(crate) refused: [[u64; 2]; DOORS],
     pub(crate) recv_bytes: u64,
     pub(crate) send_bytes: u64,
 }
@@ -104,16 +129,21 @@ impl Connections {
     /// Serves `socket` from `peer`, come through `door`, with `serve` on a
     /// thread named `{kind}-{id}`, unless `limits` for the door
     /// refuse it (a warning says why, and dropping the socket closes it).
-    pub(crate) fn serve(
+    /// Whether it is served.
+    pub(crate) fn serve<S: HangUp + 'static>(
         self: &Arc<Self>,
         limits: &Limits,
-        (socket, peer): (Arc<TcpStream>, SocketAddr),
+        (socket, peer): (Arc<S>, SocketAddr),
         (kind, door): (&'static str, Door),
-        serve: impl FnOnce(Arc<TcpStream>, Arc<Client>) + Send + 'static,
-    ) {
-        let client = match self.register(limits, &socket, peer, door) {
+        serve: impl FnOnce(Arc<S>, Arc<Client>) + Send + 'static,
+    ) -> bool {
+        let line: Arc<dyn HangUp> = socket.clone();
+        let client = match self.register(limits, line, peer, door) {
             Ok(client) => client,
-            Err(why) => return self.warnings.warn(None, format_args!("{peer} refused: {why}")),
+            Err(why) => {
+                self.warnings.warn(None, format_args!("{peer} refused: {why}"));
+                return false;
+            }
         };
         let id = client.id();
         let connections = self.clone();
@@ -136,7 +166,9 @@ impl Connections {
         if let Err(e) = spawned {
             error!("conn#{id} {peer} cannot start a thread: {e}");
             self.unregister(id);
+            return false;
         }
+        true
     }
 
     /// Adds an accepted socket to the open set, unless the server or its
@@ -146,14 +178,15 @@ impl Connections {
     fn register(
         &self,
         limits: &Limits,
-        socket: &Arc<TcpStream>,
+        socket: Arc<dyn HangUp>,
         peer: SocketAddr,
         door: Door,
     ) -> Result<Arc<Client>, String> {
         let ip = peer.ip();
         let mut open = self.open.lock();
         let (max, max_per_ip, flags) = match door {
-            Door::Rtmp => (
+            // An SRT connection publishes or plays as an RTMP one does.
+            Door::Rtmp | Door::Srt => (
                 limits.max_connections,
                 limits.max_connections_per_ip,
                 ["max-connections", "max-connections-per-ip"],
@@ -180,7 +213,7 @@ impl Connections {
         let id = self.registry.new_conn_id();
         let client = Client::new(id, peer);
         let entry = OpenSocket {
-            socket: socket.clone(),
+            socket,
             ip,
             door,
             client: client.clone(),
@@ -230,7 +263,7 @@ impl Connections {
             return false;
         };
         info!("conn#{id} {} kicked through the API", found.client.addr());
-        let _ = found.socket.shutdown(Shutdown::Both);
+        found.socket.hang_up();
         true
     }
 
@@ -256,7 +289,7 @@ impl Connections {
                     o.client.id(),
                     o.client.addr()
                 );
-                let _ = o.socket.shutdown(Shutdown::Both);
+                o.socket.hang_up();
                 dropped += 1;
             }
         }
@@ -289,9 +322,12 @@ impl Connections {
     /// closing then.
     pub(crate) fn close_all(&self, clean: Instant, deadline: Instant) -> usize {
         let mut open = self.open.lock();
-        for (how, until) in [(Shutdown::Read, clean), (Shutdown::Both, deadline)] {
+        for (both, until) in [(false, clean), (true, deadline)] {
             for open in open.sockets.values() {
-                let _ = open.socket.shutdown(how);
+                match both {
+                    false => open.socket.stop_reading(),
+                    true => open.socket.hang_up(),
+                }
             }
             while !open.sockets.is_empty() && !self.all_closed.wait_until(&mut open, until).timed_out() {}
         }
