@@ -31,7 +31,10 @@
 //! - the 16-byte header of data and control packets (§3.1, §3.2);
 //! - the control bodies a live-mode listener needs: HANDSHAKE with its v5
 //!   extension blocks HSREQ/HSRSP and SID (§3.2.1), KEEPALIVE, ACK (full,
-//!   small and light), NAK loss lists, ACKACK, SHUTDOWN and DROPREQ (§3.2.2-8).
+//!   small and light), NAK loss lists, ACKACK, SHUTDOWN and DROPREQ (§3.2.2-8);
+//! - the stream id a caller sends, read as a [`StreamRequest`] (publish or
+//!   read, app, name, query) in MediaMTX's, SRT's access-control and SRS's
+//!   forms.
 //!
 //! Out of scope (later parts of issue 24): the handshake and connection state
 //! machines, ARQ, TSBPD, congestion control and encryption. KMREQ/KMRSP
@@ -42,12 +45,14 @@ mod control;
 mod error;
 mod handshake;
 mod packet;
+mod stream_id;
 mod wire;
 
 pub use control::{Ack, AckStats, Control, DropRequest, LossRange};
 pub use error::PacketError;
 pub use handshake::{Extension, Handshake, HandshakeType, SrtFlags, SrtHandshake};
 pub use packet::{ControlPacket, DataPacket, KeyFlags, Packet, Position};
+pub use stream_id::{MAX_LEN as MAX_STREAM_ID_LEN, Mode, StreamIdError, StreamRequest};
 pub use wire::SocketId;
 
 #[cfg(test)]
