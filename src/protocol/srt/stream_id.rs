@@ -48,9 +48,10 @@
 //!   winning silently; an empty pair (a trailing `,`) is skipped.
 //!
 //! The stream id is refused whole if it passes [`MAX_LEN`] bytes or holds a
-//! control character anywhere (the query included, which
-//! [`StreamKey::fault`] does not see). Whether the app and name are fit to
-//! publish under is `StreamKey::fault`'s question, not this module's.
+//! control character anywhere (the query included, which `StreamKey::fault`
+//! does not see). The caller makes the app and name a `media::StreamKey`
+//! (protocol/ names nothing above it); whether they are fit to publish
+//! under is `StreamKey::fault`'s question, not this module's.
 //!
 //! In scope: the flat `#!::` syntax, MediaMTX's and the bare form.
 //! Out of scope: the nested `#!:{...}` syntax (refused), percent-decoding
@@ -63,7 +64,7 @@
 //!
 //! let request = StreamRequest::parse("#!::r=live/cam,m=publish,key=s3cr3t")?;
 //! assert_eq!(request.mode, Mode::Publish);
-//! assert_eq!(request.key().to_string(), "live/cam");
+//! assert_eq!((request.app.as_str(), request.name.as_str()), ("live", "cam"));
 //! assert_eq!(request.query, "key=s3cr3t");
 //!
 //! let refused = StreamRequest::parse("publish:cam").unwrap_err();
@@ -73,7 +74,6 @@
 
 use std::fmt;
 
-use crate::media::StreamKey;
 use crate::protocol::escape::Escaped;
 
 /// Bytes of a stream id at most: libsrt refuses to set a longer one, so a
@@ -250,11 +250,6 @@ impl StreamRequest {
             return mediamtx(Mode::Read, rest);
         }
         request(Mode::Read, id, &[])
-    }
-
-    /// The stream this request is for.
-    pub fn key(&self) -> StreamKey {
-        StreamKey::new(self.app.clone(), self.name.clone())
     }
 }
 
@@ -540,10 +535,10 @@ mod tests {
     }
 
     #[test]
-    fn names_go_on_to_stream_key() {
-        let request = StreamRequest::parse("#!::r=live/-rf,m=publish").expect("splits");
-        assert_eq!(request.key(), StreamKey::new("live", "-rf"));
-        assert!(request.key().fault().is_some(), "refused later, by StreamKey");
+    fn names_refused_elsewhere_are_only_split() {
+        // `StreamKey::fault` refuses a leading `-` and non-characters.
+        parses!("#!::r=live/-rf,m=publish", Publish, "live", "-rf", "");
+        parses!("-app/cam\u{fffe}", Read, "-app", "cam\u{fffe}", "");
     }
 
     #[test]
