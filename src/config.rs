@@ -58,6 +58,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// HLS on the HTTP port, and its files.
     pub hls: HlsSettings,
+    /// The SRT door: where it listens, its latency and passphrase.
+    pub srt: SrtSettings,
     /// What every stream runs with: its caches, when a slow player goes.
     pub stream: StreamSettings,
     /// Each player's queue and socket.
@@ -559,6 +561,41 @@ pub struct TlsBind {
     pub cert: PathBuf,
     /// The private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+}
+
+/// The SRT door (`Config::srt`): publishers and readers over SRT, in live
+/// mode, carrying MPEG-TS.
+#[derive(Debug, Clone)]
+pub struct SrtSettings {
+    /// Where it listens (UDP), if anywhere; `required` as for HTTP.
+    pub bind: Option<HttpBind>,
+    /// The TSBPD latency this side asks for; the larger of both sides'
+    /// wins. 120 ms, libsrt's default.
+    pub latency: Duration,
+    /// Callers must encrypt with this passphrase (10 to 79 bytes), and
+    /// readers get the stream encrypted with it; `None`: no encryption.
+    pub passphrase: Option<String>,
+    /// The key length asked of callers with a passphrase: 16, 24 or 32
+    /// bytes (AES-128, -192, -256).
+    pub key_len: u8,
+    /// A caller silent this long is gone (libsrt's peer idle timeout).
+    pub idle_timeout: Duration,
+    /// Payload bytes one connection holds to play in order (its receive
+    /// window), and keeps for retransmission to a reader.
+    pub max_buffer_bytes: usize,
+}
+
+impl Default for SrtSettings {
+    fn default() -> Self {
+        SrtSettings {
+            bind: None,
+            latency: Duration::from_millis(120),
+            passphrase: None,
+            key_len: 16,
+            idle_timeout: Duration::from_secs(5),
+            max_buffer_bytes: 8 << 20,
+        }
+    }
 }
 
 /// Where the HTTP listener binds.

@@ -105,7 +105,7 @@ mod tls;
 
 pub use config::{
     Access, App, Cidr, Config, HlsSettings, Hooks, HttpBind, HttpSettings, Limits, PlayerSettings, Record,
-    RelaySettings, RtmpSettings, StreamSettings, TlsBind,
+    RelaySettings, RtmpSettings, SrtSettings, StreamSettings, TlsBind,
 };
 pub use error::{ConfigError, ConfigProblem, Error};
 pub use policy::{Decision, Policy, PolicyRequest};

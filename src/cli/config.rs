@@ -17,7 +17,7 @@ use rustic_rtmp::media::recording::Rotation;
 use rustic_rtmp::session::SessionConfig;
 use rustic_rtmp::{
     Access, Cidr, Config, HlsSettings, Hooks, HttpBind, HttpSettings, Limits, PlayerSettings, Record, RelaySettings,
-    RtmpSettings, StreamSettings, TlsBind,
+    RtmpSettings, SrtSettings, StreamSettings, TlsBind,
 };
 
 use super::apps::app_config;
@@ -32,6 +32,7 @@ use super::setting::{Given, argvs};
 /// default of the command's own, since `Config::default()` opens no HTTP
 /// listener.
 const DEFAULT_HTTP_PORT: u16 = 8080;
+const DEFAULT_SRT_PORT: u16 = 8890;
 
 /// The settings in force: the flags with the config file's keys merged in.
 pub(crate) struct Settings {
@@ -113,6 +114,14 @@ impl Settings {
         let http = (!args.no_http).then(|| HttpBind {
             addr: SocketAddr::new(http_ip, args.http_port.unwrap_or(DEFAULT_HTTP_PORT)),
             required: args.http_port.is_some() || args.http_bind.is_some(),
+        });
+        let srt_ip = match &args.srt_bind {
+            Some(value) => ip_of("srt_bind", value)?,
+            None => ip,
+        };
+        let srt = (!args.no_srt).then(|| HttpBind {
+            addr: SocketAddr::new(srt_ip, args.srt_port.unwrap_or(DEFAULT_SRT_PORT)),
+            required: args.srt_port.is_some() || args.srt_bind.is_some(),
         });
         let networks = |key: &str, values: &[String]| -> Result<Vec<Cidr>, String> {
             values
@@ -208,6 +217,12 @@ impl Settings {
                 wait_for_publisher: (args.wait_for_publisher_seconds)
                     .map_or(default.http.wait_for_publisher, Duration::from_secs),
                 ..default.http.clone()
+            },
+            srt: SrtSettings {
+                bind: srt,
+                latency: args.srt_latency_ms.map_or(default.srt.latency, Duration::from_millis),
+                passphrase: args.srt_passphrase.clone(),
+                ..default.srt.clone()
             },
             hls: HlsSettings {
                 enabled: default.hls.enabled && !args.no_hls,

@@ -35,6 +35,26 @@ settings! {
     /// do not listen for HTTP
     #[argh(switch)]
     key no_http: bool,
+    /// UDP port for SRT publishers and readers, e.g.
+    /// srt://HOST:PORT?streamid=publish:APP/NAME (default 8890; when taken
+    /// by another program the server runs without SRT unless the port was
+    /// given)
+    #[argh(option)]
+    key srt_port: Option<u16>,
+    /// address for SRT, IPv4 or IPv6 (default: the --bind address)
+    #[argh(option)]
+    key srt_bind: Option<String>,
+    /// do not listen for SRT
+    #[argh(switch)]
+    key no_srt: bool,
+    /// the SRT latency this server asks for, in ms; the larger of both
+    /// sides' wins (default 120)
+    #[argh(option)]
+    key srt_latency_ms: Option<u64>,
+    /// SRT callers must encrypt with this passphrase (10 to 79
+    /// characters), and readers get the stream encrypted with it
+    #[argh(option)]
+    key srt_passphrase: Option<String>,
     /// do not serve HLS (/APP/NAME/index.m3u8) on the HTTP port
     #[argh(switch)]
     key no_hls: bool,

@@ -13,6 +13,7 @@ mod net;
 mod record;
 mod relay;
 mod rtmp;
+mod srt;
 mod stream;
 mod validate;
 
@@ -185,6 +186,8 @@ pub struct ServerHandle {
     wings: Arc<Wings>,
     /// The accept threads, and the address that wakes each.
     accept_threads: Vec<(SocketAddr, JoinHandle<()>)>,
+    /// The SRT door, its address and its socket thread, when it listens.
+    srt: Option<(Arc<srt::Srt>, SocketAddr, JoinHandle<()>)>,
     /// Ends when the webhooks and exec workers have both ended.
     workers_done: crossbeam_channel::Receiver<()>,
 }
@@ -288,6 +291,7 @@ impl Server {
             tls_addr: None,
             wings,
             accept_threads: Vec::new(),
+            srt: None,
             workers_done,
         };
         // On error, dropping `handle` stops the threads already started.
@@ -329,7 +333,17 @@ impl Server {
             held: Default::default(),
             server: handle.wings.clone(),
         });
-        if let Some((listener, addr)) = http_bind.map(bind_http).transpose()?.flatten() {
+        if let Some(bind) = handle.wings.live.now().config.srt.bind {
+            handle.start_srt(bind)?;
+        }
+        let bind_http = |bind: HttpBind| {
+            let open = |addr| net::listener::listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
+            net::listener::optional(bind, "HTTP", open).map_err(|source| Error::Bind {
+                addr: bind.addr,
+                source,
+            })
+        };
+        if let Some((addr, listener)) = http_bind.map(bind_http).transpose()?.flatten() {
             let http = door.clone();
             handle.accept(listener, addr, ("http", Door::Http), move |socket, client| {
                 http::connection::serve(socket, client, http.clone())
@@ -351,21 +365,31 @@ impl Server {
     }
 }
 
-/// Binds the HTTP listener; `None` when an optional address is taken.
-fn bind_http(bind: HttpBind) -> Result<Option<(TcpListener, SocketAddr)>, Error> {
-    let addr = bind.addr;
-    let bound = net::listener::listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
-    match bound {
-        Ok((local, listener)) => Ok(Some((listener, local))),
-        Err(source) if bind.required => Err(Error::Bind { addr, source }),
-        Err(e) => {
-            warn!("cannot listen for HTTP on {addr} ({e}); running without HTTP");
-            Ok(None)
-        }
-    }
-}
-
 impl ServerHandle {
+    /// Starts the SRT door on `bind` (UDP); an optional address that
+    /// cannot be bound is logged, as HTTP's is.
+    fn start_srt(&mut self, bind: HttpBind) -> Result<(), Error> {
+        let w = &self.wings;
+        let door = Arc::new(srt::Srt {
+            current: w.live.clone(),
+            registry: w.registry.clone(),
+            admission: w.admission.clone(),
+            connections: w.connections.clone(),
+            on_publish: w.on_publish.clone(),
+            warnings: w.warnings.clone(),
+            feeds: Arc::new(srt::Feeds::new(w.registry.clone())),
+            stopping: AtomicBool::new(false),
+        });
+        let started = net::listener::optional(bind, "SRT", |addr| srt::start(door.clone(), addr));
+        if let Some((local, thread)) = started.map_err(|source| Error::Bind {
+            addr: bind.addr,
+            source,
+        })? {
+            self.srt = Some((door, local, thread));
+        }
+        Ok(())
+    }
+
     /// Starts a thread accepting on `listener`, whose threads are named
     /// for `kind` and whose connections count against `door`'s limits.
     fn accept(
@@ -409,6 +433,11 @@ impl ServerHandle {
     /// The address the server listens on for RTMPS, if it does.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
         self.tls_addr
+    }
+
+    /// The address the server listens on for SRT (UDP), if it does.
+    pub fn srt_addr(&self) -> Option<SocketAddr> {
+        self.srt.as_ref().map(|(_, addr, _)| *addr)
     }
 
     /// The address the server listens on for HTTP, if it does.
@@ -635,6 +664,12 @@ impl ServerHandle {
                 _ => addr,
             };
             let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+            let _ = thread.join();
+        }
+        // The SRT socket thread looks up every 100 ms; its connections
+        // close with the others below.
+        if let Some((door, _, thread)) = self.srt.take() {
+            door.stopping.store(true, Ordering::SeqCst);
             let _ = thread.join();
         }
         // Players hear StreamEOF; closing the read side ends each reader,

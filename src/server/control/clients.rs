@@ -131,6 +131,12 @@ impl Client {
         self.recv_bytes.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    /// Counts bytes written to the peer by the connection thread itself
+    /// (SRT's datagrams).
+    pub(crate) fn sent(&self, n: usize) {
+        self.send_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Notes an RTMP `connect`.
     pub(crate) fn connected(&self, flash_ver: &str, tc_url: &str) {
         let mut role = self.role.lock();

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use log::{debug, error};
+use log::{debug, error, warn};
 
+use crate::config::HttpBind;
 use crate::server::net::log_limit::LogLimit;
 
 /// The first pause after a failed accept; it doubles while accepts keep
@@ -23,6 +24,27 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const BACKLOG: i32 = 1024;
 
 /// A listener on `addr` with `BACKLOG`, address reuse on as std has it.
+/// Binds `bind` with `open`. An address the command chose by default
+/// (`required` false) may be taken by another program: then a warning
+/// says the server runs without `what`, and there is nothing to serve.
+pub(crate) fn optional<T>(
+    bind: HttpBind,
+    what: &str,
+    open: impl FnOnce(SocketAddr) -> std::io::Result<T>,
+) -> Result<Option<T>, std::io::Error> {
+    match open(bind.addr) {
+        Ok(opened) => Ok(Some(opened)),
+        Err(e) if bind.required => Err(e),
+        Err(e) => {
+            warn!(
+                "cannot listen for {what} on {} ({e}); running without {what}",
+                bind.addr
+            );
+            Ok(None)
+        }
+    }
+}
+
 pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;

@@ -33,6 +33,12 @@ pub enum ClientKind {
     /// An HLS viewer: not a connection but the requests of one address
     /// and `User-Agent` (`hls::Viewer`).
     HlsPlay,
+    /// Publishing MPEG-TS over SRT.
+    SrtPublish,
+    /// Reading MPEG-TS over SRT.
+    SrtPlay,
+    /// Muxing a stream into MPEG-TS for its SRT readers.
+    SrtFeed,
 }
 
 impl ClientKind {
@@ -51,6 +57,9 @@ impl ClientKind {
             ClientKind::Relay => "push",
             ClientKind::Hls => "hls",
             ClientKind::HlsPlay => "hls-play",
+            ClientKind::SrtPublish => "srt-publish",
+            ClientKind::SrtPlay => "srt-play",
+            ClientKind::SrtFeed => "srt-feed",
         }
     }
 
@@ -59,7 +68,10 @@ impl ClientKind {
     /// HLS muxers, which only skip to the next keyframe (a slow disk, a
     /// destination reconnecting).
     pub(crate) fn dropped_when_stalled(self) -> bool {
-        !matches!(self, ClientKind::Recorder | ClientKind::Relay | ClientKind::Hls)
+        !matches!(
+            self,
+            ClientKind::Recorder | ClientKind::Relay | ClientKind::Hls | ClientKind::SrtFeed
+        )
     }
 
     /// Whether someone watches through it, so that a pulled stream is kept:
@@ -72,7 +84,7 @@ impl ClientKind {
     pub fn publishes(self) -> bool {
         matches!(
             self,
-            ClientKind::FmlePublish | ClientKind::FlashPublish | ClientKind::LocalPublish
+            ClientKind::FmlePublish | ClientKind::FlashPublish | ClientKind::LocalPublish | ClientKind::SrtPublish
         )
     }
 }
