@@ -24,6 +24,12 @@
 
 use std::fmt;
 
+mod adts;
+mod annexb;
+mod avc;
+
+use self::adts::Adts;
+use self::avc::Avc;
 use super::ts::{PACKET, crc32};
 use super::{Frame, FrameKind};
 use crate::protocol::time::RtmpTime;
@@ -39,10 +45,6 @@ const SECTION_LIMIT: usize = 1024;
 const CLOCK_WRAP: i64 = 1 << 33;
 const H264: u8 = 0x1B;
 const ADTS: u8 = 0x0F;
-/// ADTS sampling frequency indexes (ISO 14496-3 §1.6.3.3).
-const RATES: [u32; 13] = [
-    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-];
 
 /// What was wrong with the stream; the demuxer goes on after each. Each
 /// variant's doc says what its fields are.
@@ -202,9 +204,9 @@ pub struct Demuxer {
     video: Option<Elementary>,
     audio: Option<Elementary>,
     clock: Clock,
-    /// The last sequence headers sent: avcC, AudioSpecificConfig.
-    avc_config: Option<Vec<u8>>,
-    aac_config: Option<[u8; 2]>,
+    /// Each codec's conversion, with the last sequence header it sent.
+    avc: Avc,
+    adts: Adts,
     out: Vec<Demuxed>,
 }
 
@@ -227,8 +229,8 @@ impl Demuxer {
             video: None,
             audio: None,
             clock: Clock::default(),
-            avc_config: None,
-            aac_config: None,
+            avc: Avc::default(),
+            adts: Adts::default(),
             out: Vec::new(),
         }
     }
@@ -401,9 +403,10 @@ impl Demuxer {
                 let pts = self.clock.unwrap(pts);
                 let dts = dts.map_or(pts, |dts| self.clock.unwrap(dts));
                 let result = if video {
-                    self.access_unit(pts, dts, body)
+                    let (pts, dts) = (self.clock.ms(pts), self.clock.ms(dts));
+                    self.avc.access_unit(pts, dts, body, &mut self.out)
                 } else {
-                    self.adts_frames(pts, body)
+                    self.adts.frames(&self.clock, pts, body, &mut self.out)
                 };
                 result.err()
             }
@@ -422,85 +425,6 @@ impl Demuxer {
             es.pes = pes;
             es.pes.clear();
         }
-    }
-
-    fn frame(&mut self, kind: FrameKind, ms: i64, payload: Vec<u8>) {
-        self.out.push(Ok(Frame {
-            kind,
-            timestamp: RtmpTime(ms as u32),
-            payload,
-        }));
-    }
-
-    /// An H.264 access unit in Annex B as a video tag, after its sequence
-    /// header when its SPS and PPS are new. Until a sequence header went
-    /// out, frames are dropped: no decoder could use them.
-    fn access_unit(&mut self, pts: i64, dts: i64, au: &[u8]) -> Result<(), &'static str> {
-        let (mut sps, mut pps, mut units) = (Vec::new(), Vec::new(), Vec::new());
-        let mut keyframe = false;
-        for unit in (AnnexB { rest: au }) {
-            match unit[0] & 0x1F {
-                9 => {}
-                7 => sps.push(unit),
-                8 => pps.push(unit),
-                kind => {
-                    keyframe |= kind == 5;
-                    units.push(unit);
-                }
-            }
-        }
-        let ms = self.clock.ms(dts);
-        if !sps.is_empty() && !pps.is_empty() {
-            let record = avc_record(&sps, &pps).ok_or("its parameter sets cannot make a configuration record")?;
-            if self.avc_config.as_ref() != Some(&record) {
-                let mut body = vec![0x17, 0, 0, 0, 0];
-                body.extend_from_slice(&record);
-                self.frame(FrameKind::Video, ms, body);
-                self.avc_config = Some(record);
-            }
-        }
-        if units.is_empty() || self.avc_config.is_none() {
-            return Ok(());
-        }
-        let composition = (self.clock.ms(pts) - ms).clamp(-(1 << 23), (1 << 23) - 1) as i32;
-        let mut body = Vec::with_capacity(au.len() + 5 + units.len());
-        body.push(if keyframe { 0x17 } else { 0x27 });
-        body.push(1);
-        body.extend_from_slice(&composition.to_be_bytes()[1..]);
-        for unit in units {
-            body.extend_from_slice(&(unit.len() as u32).to_be_bytes());
-            body.extend_from_slice(unit);
-        }
-        self.frame(FrameKind::Video, ms, body);
-        Ok(())
-    }
-
-    /// The ADTS frames of a PES as AAC audio tags, the first at `pts`, each
-    /// next 1024 samples later; a sequence header before them when the
-    /// configuration is new.
-    fn adts_frames(&mut self, pts: i64, mut rest: &[u8]) -> Result<(), &'static str> {
-        let mut ticks = pts;
-        while !rest.is_empty() {
-            let h = rest.get(..7).filter(|h| h[0] == 0xFF && h[1] & 0xF6 == 0xF0);
-            let h = h.ok_or("an ADTS frame does not start with its sync word")?;
-            let header_len = if h[1] & 0x01 != 0 { 7 } else { 9 };
-            let len = (usize::from(h[3] & 0x03) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
-            let profile = h[2] >> 6;
-            let rate = (h[2] >> 2) & 0x0F;
-            let channels = ((h[2] & 0x01) << 2) | (h[3] >> 6);
-            let raw = rest.get(header_len..len).filter(|_| usize::from(rate) < RATES.len());
-            let raw = raw.ok_or("an ADTS frame's length or sampling frequency does not fit")?;
-            let config = [((profile + 1) << 3) | (rate >> 1), ((rate & 1) << 7) | (channels << 3)];
-            let ms = self.clock.ms(ticks);
-            if self.aac_config != Some(config) {
-                self.frame(FrameKind::Audio, ms, vec![0xAF, 0, config[0], config[1]]);
-                self.aac_config = Some(config);
-            }
-            self.frame(FrameKind::Audio, ms, [&[0xAF, 1][..], raw].concat());
-            ticks += 1024 * 90_000 / i64::from(RATES[usize::from(rate)]);
-            rest = &rest[len..];
-        }
-        Ok(())
     }
 
     /// Gathers a PAT (`pat`) or PMT section and reads it once whole.
@@ -604,6 +528,15 @@ impl Demuxer {
     }
 }
 
+/// A frame of `kind` at `ms` on the timeline.
+fn frame(kind: FrameKind, ms: i64, payload: Vec<u8>) -> Demuxed {
+    Ok(Frame {
+        kind,
+        timestamp: RtmpTime(ms as u32),
+        payload,
+    })
+}
+
 /// The 13-bit PID in two bytes.
 fn pid_of(b: &[u8]) -> u16 {
     u16::from_be_bytes([b[0], b[1]]) & 0x1FFF
@@ -641,59 +574,6 @@ fn read_pes(pes: &[u8]) -> Result<(u64, Option<u64>, &[u8]), &'static str> {
         }
         _ => Err("it has no PTS"),
     }
-}
-
-/// An AVCDecoderConfigurationRecord (ISO 14496-15 §5.3.3.1) with 4-byte
-/// NAL lengths, from the SPS and PPS of an access unit; `None` when an
-/// SPS is too short to give the profile and level, or there are too many.
-fn avc_record(sps: &[&[u8]], pps: &[&[u8]]) -> Option<Vec<u8>> {
-    let first = sps[0].get(1..4)?;
-    if sps.len() > 31 || pps.len() > 255 {
-        return None;
-    }
-    let mut record = vec![1, first[0], first[1], first[2], 0xFF, 0xE0 | sps.len() as u8];
-    for (i, units) in [sps, pps].into_iter().enumerate() {
-        if i == 1 {
-            record.push(pps.len() as u8);
-        }
-        for unit in units {
-            record.extend_from_slice(&u16::try_from(unit.len()).ok()?.to_be_bytes());
-            record.extend_from_slice(unit);
-        }
-    }
-    Some(record)
-}
-
-/// The NAL units of an Annex B byte stream, each without its start code
-/// and trailing zero bytes; empty ones left out.
-struct AnnexB<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for AnnexB<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        // A loop, not recursion, past empty units.
-        loop {
-            let start = start_code(self.rest)?;
-            let after = &self.rest[start + 3..];
-            let end = start_code(after).unwrap_or(after.len());
-            self.rest = &after[end..];
-            let mut unit = &after[..end];
-            while let [head @ .., 0] = unit {
-                unit = head;
-            }
-            if !unit.is_empty() {
-                return Some(unit);
-            }
-        }
-    }
-}
-
-/// Where the next `00 00 01` starts.
-fn start_code(b: &[u8]) -> Option<usize> {
-    b.windows(3).position(|w| w == [0, 0, 1])
 }
 
 #[cfg(test)]
