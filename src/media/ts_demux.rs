@@ -400,8 +400,11 @@ impl Demuxer {
         let (pid, stream_type, offset) = (es.pid, es.stream_type, es.start);
         let error = match read_pes(&pes) {
             Ok((pts, dts, body)) => {
+                // DTS first: the timeline starts at the first decode
+                // time, which comes before the first picture's PTS when
+                // pictures are reordered (B-frames).
+                let dts = self.clock.unwrap(dts.unwrap_or(pts));
                 let pts = self.clock.unwrap(pts);
-                let dts = dts.map_or(pts, |dts| self.clock.unwrap(dts));
                 let result = if video {
                     let (pts, dts) = (self.clock.ms(pts), self.clock.ms(dts));
                     self.avc.access_unit(pts, dts, body, &mut self.out)
