@@ -286,19 +286,52 @@ pub fn hevc_record_sps(record: &[u8]) -> Result<&[u8], CodecError> {
     Err(CodecError::Unsupported("hvcC with SPS count", 0))
 }
 
+/// What an HEVCDecoderConfigurationRecord (ISO 14496-15 §8.3.3.1) takes
+/// from an SPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HevcSpsFields {
+    /// The general profile_tier_level as the SPS holds it: profile space,
+    /// tier and profile idc, 32 compatibility flags, 48 constraint bits,
+    /// level idc; the record's bytes 1 to 12.
+    pub profile_tier_level: [u8; 12],
+    /// `chroma_format_idc`.
+    pub chroma_format: u8,
+    /// `bit_depth_luma_minus8`.
+    pub bit_depth_luma_minus8: u8,
+    /// `bit_depth_chroma_minus8`.
+    pub bit_depth_chroma_minus8: u8,
+    /// `sps_max_sub_layers_minus1` + 1.
+    pub sub_layers: u8,
+    /// `sps_temporal_id_nesting_flag`.
+    pub temporal_id_nesting: bool,
+}
+
 /// Reads the picture size of an HEVC SPS NAL unit (H.265 §7.3.2.2), its
 /// 2-byte header included.
 pub fn hevc_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
+    read_hevc_sps(nal).map(|(info, _)| info)
+}
+
+/// Reads what an HEVC SPS NAL unit (H.265 §7.3.2.2, its 2-byte header
+/// included) gives a decoder configuration record.
+pub fn hevc_sps_fields(nal: &[u8]) -> Result<HevcSpsFields, CodecError> {
+    read_hevc_sps(nal).map(|(_, fields)| fields)
+}
+
+/// An HEVC SPS up to its bit depths.
+fn read_hevc_sps(nal: &[u8]) -> Result<(VideoInfo, HevcSpsFields), CodecError> {
     let mut b = Bits::rbsp(nal.get(2..).ok_or(CodecError::Truncated("SPS"))?);
     b.skip(4, "sps_video_parameter_set_id")?;
     let sub_layers = b.bits(3, "sps_max_sub_layers_minus1")?;
-    b.skip(1, "sps_temporal_id_nesting_flag")?;
+    let temporal_id_nesting = b.bit("sps_temporal_id_nesting_flag")? == 1;
     // profile_tier_level(1, sub_layers): general profile space, tier and
     // idc, 32 compatibility flags, 48 constraint bits, level.
-    b.skip(3, "general_profile_space, general_tier_flag")?;
-    let profile = b.bits(5, "general_profile_idc")? as u8;
-    b.skip(32 + 48, "general profile flags")?;
-    let level = b.bits(8, "general_level_idc")? as u8;
+    let mut profile_tier_level = [0; 12];
+    for byte in &mut profile_tier_level {
+        *byte = b.bits(8, "general profile_tier_level")? as u8;
+    }
+    let profile = profile_tier_level[0] & 0x1F;
+    let level = profile_tier_level[11];
     let mut present = Vec::new();
     for _ in 0..sub_layers {
         present.push((
@@ -317,6 +350,9 @@ pub fn hevc_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
     }
     b.ue("sps_seq_parameter_set_id")?;
     let chroma_format = b.ue("chroma_format_idc")?;
+    if chroma_format > 3 {
+        return Err(CodecError::Unsupported("chroma_format_idc", chroma_format));
+    }
     if chroma_format == 3 {
         b.skip(1, "separate_colour_plane_flag")?;
     }
@@ -328,14 +364,30 @@ pub fn hevc_sps(nal: &[u8]) -> Result<VideoInfo, CodecError> {
             *c = b.ue("conf_win_offset")? as u64;
         }
     }
+    let mut depth = |what| match b.ue(what)? {
+        // The record holds each in 3 bits (8 to 15 bits a sample).
+        minus8 @ 0..=7 => Ok(minus8 as u8),
+        other => Err(CodecError::Unsupported(what, other)),
+    };
+    let bit_depth_luma_minus8 = depth("bit_depth_luma_minus8")?;
+    let bit_depth_chroma_minus8 = depth("bit_depth_chroma_minus8")?;
     let (unit_x, unit_y) = crop_units(chroma_format);
-    Ok(VideoInfo {
+    let info = VideoInfo {
         width: width.saturating_sub(unit_x * (crop[0] + crop[1])).min(u32::MAX as u64) as u32,
         height: height.saturating_sub(unit_y * (crop[2] + crop[3])).min(u32::MAX as u64) as u32,
         fps: None,
         profile,
         level,
-    })
+    };
+    let fields = HevcSpsFields {
+        profile_tier_level,
+        chroma_format: chroma_format as u8,
+        bit_depth_luma_minus8,
+        bit_depth_chroma_minus8,
+        sub_layers: sub_layers as u8 + 1,
+        temporal_id_nesting,
+    };
+    Ok((info, fields))
 }
 
 /// Reads an AAC AudioSpecificConfig (ISO 14496-3 §1.6.2.1).
@@ -751,6 +803,26 @@ mod tests {
         let info = hevc_sps(HEVC_SPS_1080P).unwrap();
         assert_eq!((info.width, info.height), (1920, 1080));
         assert_eq!((info.profile, info.level), (1, 120));
+        let fields = hevc_sps_fields(HEVC_SPS_1080P).unwrap();
+        // The bytes after the header, emulation prevention removed.
+        assert_eq!(
+            fields.profile_tier_level,
+            [0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 0x78]
+        );
+        assert_eq!(
+            (
+                fields.chroma_format,
+                fields.bit_depth_luma_minus8,
+                fields.bit_depth_chroma_minus8
+            ),
+            (1, 0, 0)
+        );
+        assert_eq!((fields.sub_layers, fields.temporal_id_nesting), (1, true));
+        // The bit depths end in the 25th byte.
+        for cut in 0..25 {
+            assert!(hevc_sps_fields(&HEVC_SPS_1080P[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(hevc_sps_fields(&HEVC_SPS_1080P[..25]).is_ok());
     }
 
     #[test]
