@@ -3,33 +3,42 @@
 //! tags. Pure: bytes in, in whatever pieces they arrive, `Frame`s out, the
 //! same ones an RTMP publisher's tags would give.
 //!
-//! The PAT names the first program's PMT; the PMT names the first H.264
-//! (stream type 0x1B) and the first AAC in ADTS (0x0F) elementary stream.
-//! Each PES becomes frames: an H.264 access unit in Annex B becomes
-//! length-prefixed NAL units, its SPS and PPS a configuration record sent
-//! as a sequence header whenever they change (access unit delimiters and
-//! the in-band parameter sets leave the frames); each ADTS frame becomes a
-//! raw AAC frame, its header an AudioSpecificConfig sequence header
-//! whenever it changes. Timestamps follow the PES DTS (PTS when alone) on
-//! one timeline that starts at 0 with the first timestamp seen and goes on
-//! across the 33-bit wrap; the composition time is PTS − DTS. Video
-//! before the first SPS and PPS is dropped: no decoder could use it.
+//! The PAT names the first program's PMT; the PMT names the first video
+//! stream, H.264 (stream type 0x1B) or HEVC (0x24), and the first audio,
+//! AAC in ADTS (0x0F) or Opus (private data, 0x06, registered `Opus` with
+//! its extension descriptor). Each PES becomes frames, one module a codec:
+//! H.264 as FLV AVC tags (`avc`), HEVC as Enhanced RTMP `hvc1` (`hevc`),
+//! each access unit's NAL units length-prefixed, its parameter sets a
+//! configuration record sent as a sequence header whenever they change
+//! (access unit delimiters and the in-band parameter sets leave the
+//! frames); AAC as raw frames after an AudioSpecificConfig (`adts`); Opus
+//! as Enhanced RTMP `Opus` packets after an ID header (`opus`). Timestamps
+//! follow the PES DTS (PTS when alone) on one timeline that starts at 0
+//! with the first DTS seen and goes on across the 33-bit wrap; the
+//! composition time is PTS − DTS. Video before the first parameter sets
+//! is dropped: no decoder could use it.
 //!
 //! Every buffer is bounded in bytes: a PES over the limit is dropped as it
 //! grows, PSI sections over 1024 bytes (the standard's maximum) too, and
 //! at most one packet and a byte of lookahead wait between pushes.
 //!
-//! Out of scope for now: HEVC, Opus, scrambled streams (reported and
-//! dropped), and every program but the first.
+//! Out of scope for now: scrambled streams (reported and dropped), every
+//! program but the first, Opus with an explicit channel mapping
+//! (`channel_config_code` 0x81 and up) or without its extension
+//! descriptor (left out like an unknown stream), and other codecs.
 
 use std::fmt;
 
 mod adts;
 mod annexb;
 mod avc;
+mod hevc;
+mod opus;
 
 use self::adts::Adts;
 use self::avc::Avc;
+use self::hevc::Hevc;
+use self::opus::Opus;
 use super::ts::{PACKET, crc32};
 use super::{Frame, FrameKind};
 use crate::protocol::time::RtmpTime;
@@ -43,8 +52,17 @@ const PAT_PID: u16 = 0;
 const SECTION_LIMIT: usize = 1024;
 /// PES timestamps count a 90 kHz clock in 33 bits.
 const CLOCK_WRAP: i64 = 1 << 33;
+/// PMT stream types (ISO 13818-1 Table 2-34).
 const H264: u8 = 0x1B;
+const HEVC: u8 = 0x24;
 const ADTS: u8 = 0x0F;
+/// PES private data: Opus when a registration descriptor says so.
+const PRIVATE: u8 = 0x06;
+/// PMT descriptor tags: registration (ISO 13818-1 §2.6.8), and DVB's
+/// extension descriptor, whose tag 0x80 is Opus's (ETSI TS 103 491).
+const REGISTRATION: u8 = 0x05;
+const EXTENSION: u8 = 0x7F;
+const OPUS_EXTENSION: u8 = 0x80;
 
 /// What was wrong with the stream; the demuxer goes on after each. Each
 /// variant's doc says what its fields are.
@@ -131,11 +149,33 @@ struct Section {
     open: bool,
 }
 
+/// What an elementary stream carries, as its PMT entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    H264,
+    Hevc,
+    Adts,
+    /// Opus with this `channel_config_code`.
+    Opus(u8),
+}
+
+impl Carried {
+    /// The PMT stream type that says so.
+    fn stream_type(self) -> u8 {
+        match self {
+            Carried::H264 => H264,
+            Carried::Hevc => HEVC,
+            Carried::Adts => ADTS,
+            Carried::Opus(_) => PRIVATE,
+        }
+    }
+}
+
 /// One elementary stream and the PES it is gathering.
 #[derive(Debug)]
 struct Elementary {
     pid: u16,
-    stream_type: u8,
+    carried: Carried,
     /// The last continuity counter, once a packet came.
     counter: Option<u8>,
     pes: Vec<u8>,
@@ -146,10 +186,10 @@ struct Elementary {
 }
 
 impl Elementary {
-    fn new(pid: u16, stream_type: u8) -> Elementary {
+    fn new(pid: u16, carried: Carried) -> Elementary {
         Elementary {
             pid,
-            stream_type,
+            carried,
             counter: None,
             pes: Vec::new(),
             start: 0,
@@ -206,7 +246,9 @@ pub struct Demuxer {
     clock: Clock,
     /// Each codec's conversion, with the last sequence header it sent.
     avc: Avc,
+    hevc: Hevc,
     adts: Adts,
+    opus: Opus,
     out: Vec<Demuxed>,
 }
 
@@ -230,7 +272,9 @@ impl Demuxer {
             audio: None,
             clock: Clock::default(),
             avc: Avc::default(),
+            hevc: Hevc::default(),
             adts: Adts::default(),
+            opus: Opus::default(),
             out: Vec::new(),
         }
     }
@@ -397,7 +441,7 @@ impl Demuxer {
             return;
         }
         let pes = std::mem::take(&mut es.pes);
-        let (pid, stream_type, offset) = (es.pid, es.stream_type, es.start);
+        let (pid, carried, offset) = (es.pid, es.carried, es.start);
         let error = match read_pes(&pes) {
             Ok((pts, dts, body)) => {
                 // DTS first: the timeline starts at the first decode
@@ -405,11 +449,13 @@ impl Demuxer {
                 // pictures are reordered (B-frames).
                 let dts = self.clock.unwrap(dts.unwrap_or(pts));
                 let pts = self.clock.unwrap(pts);
-                let result = if video {
-                    let (pts, dts) = (self.clock.ms(pts), self.clock.ms(dts));
-                    self.avc.access_unit(pts, dts, body, &mut self.out)
-                } else {
-                    self.adts.frames(&self.clock, pts, body, &mut self.out)
+                let (pts_ms, dts_ms) = (self.clock.ms(pts), self.clock.ms(dts));
+                let out = &mut self.out;
+                let result = match carried {
+                    Carried::H264 => self.avc.access_unit(pts_ms, dts_ms, body, out),
+                    Carried::Hevc => self.hevc.access_unit(pts_ms, dts_ms, body, out),
+                    Carried::Adts => self.adts.frames(&self.clock, pts, body, out),
+                    Carried::Opus(channels) => self.opus.packets(&self.clock, channels, pts, body, out),
                 };
                 result.err()
             }
@@ -419,7 +465,7 @@ impl Demuxer {
             self.out.push(Err(DemuxError::BadPes {
                 offset,
                 pid,
-                stream_type,
+                stream_type: carried.stream_type(),
                 what,
             }));
         }
@@ -511,21 +557,26 @@ impl Demuxer {
         while entries.len() >= 5 {
             let (kind, pid) = (entries[0], pid_of(&entries[1..3]));
             let info = usize::from(u16::from_be_bytes([entries[3], entries[4]]) & 0x0FFF);
+            let descriptors = entries
+                .get(5..5 + info)
+                .ok_or("an elementary stream's info runs past it")?;
             match kind {
-                H264 => video = video.or(Some(pid)),
-                ADTS => audio = audio.or(Some(pid)),
+                H264 => video = video.or(Some((pid, Carried::H264))),
+                HEVC => video = video.or(Some((pid, Carried::Hevc))),
+                ADTS => audio = audio.or(Some((pid, Carried::Adts))),
+                PRIVATE => audio = audio.or(opus_channels(descriptors).map(|c| (pid, Carried::Opus(c)))),
                 _ => {}
             }
-            entries = entries
-                .get(5 + info..)
-                .ok_or("an elementary stream's info runs past it")?;
+            entries = &entries[5 + info..];
         }
-        // A stream that moved starts over; one that stayed keeps its PES.
-        if self.video.as_ref().map(|e| e.pid) != video {
-            self.video = video.map(|pid| Elementary::new(pid, H264));
+        // A stream that moved or changed starts over; one that stayed
+        // keeps its PES.
+        let now = |e: &Option<Elementary>| e.as_ref().map(|e| (e.pid, e.carried));
+        if now(&self.video) != video {
+            self.video = video.map(|(pid, carried)| Elementary::new(pid, carried));
         }
-        if self.audio.as_ref().map(|e| e.pid) != audio {
-            self.audio = audio.map(|pid| Elementary::new(pid, ADTS));
+        if now(&self.audio) != audio {
+            self.audio = audio.map(|(pid, carried)| Elementary::new(pid, carried));
         }
         Ok(())
     }
@@ -538,6 +589,23 @@ fn frame(kind: FrameKind, ms: i64, payload: Vec<u8>) -> Demuxed {
         timestamp: RtmpTime(ms as u32),
         payload,
     })
+}
+
+/// The `channel_config_code` of a private-data stream whose descriptors
+/// register it as Opus and carry Opus's extension descriptor; `None` for
+/// any other, or a configuration `opus` does not support.
+fn opus_channels(mut descriptors: &[u8]) -> Option<u8> {
+    let (mut registered, mut channels) = (false, None);
+    while let [tag, len, rest @ ..] = descriptors {
+        let body = rest.get(..usize::from(*len))?;
+        match (*tag, body) {
+            (REGISTRATION, [b'O', b'p', b'u', b's', ..]) => registered = true,
+            (EXTENSION, [OPUS_EXTENSION, code, ..]) => channels = Some(*code),
+            _ => {}
+        }
+        descriptors = &rest[body.len()..];
+    }
+    channels.filter(|&c| registered && opus::is_supported(c))
 }
 
 /// The 13-bit PID in two bytes.

@@ -268,3 +268,187 @@ fn errors_name_the_value() {
     let e = DemuxError::SyncLost { offset: 7, byte: 0x12 };
     assert_eq!(e.to_string(), "no sync byte at offset 7: 0x12 instead of 0x47");
 }
+
+// HEVC and Opus: what an Enhanced RTMP publisher (ffmpeg 6+, OBS) sends.
+
+const HEVC_OPUS: &[u8] = include_bytes!("../../../tests/data/ffmpeg-hevc-opus-1s.ts");
+/// The hvcC `ffmpeg -i ffmpeg-hevc-opus-1s.ts -c copy -tag:v hvc1` writes.
+const HVCC: &[u8] = include_bytes!("../../../tests/data/ffmpeg-hevc-opus-1s.hvcC");
+/// The video `ffmpeg -c copy -f hevc` takes out: Annex B access units.
+const HEVC_ES: &[u8] = include_bytes!("../../../tests/data/ffmpeg-hevc-opus-1s.hevc");
+/// The Opus packets `ffmpeg -c copy -f data` takes out, one after another.
+const OPUS_PACKETS: &[u8] = include_bytes!("../../../tests/data/ffmpeg-hevc-opus-1s.opus");
+
+/// Each access unit of an Annex B HEVC stream (an AUD starts each) as
+/// length-prefixed NAL units, without the AUD and parameter sets.
+fn hevc_samples(es: &[u8]) -> Vec<Vec<u8>> {
+    let mut samples: Vec<Vec<u8>> = Vec::new();
+    for unit in (annexb::AnnexB { rest: es }) {
+        match (unit[0] >> 1) & 0x3F {
+            35 => samples.push(Vec::new()),
+            32..=34 => {}
+            _ => {
+                let sample = samples.last_mut().expect("an AUD first");
+                sample.extend_from_slice(&(unit.len() as u32).to_be_bytes());
+                sample.extend_from_slice(unit);
+            }
+        }
+    }
+    samples
+}
+
+#[test]
+fn an_ffmpeg_hevc_stream_gives_enhanced_rtmp_video() {
+    let frames = ok(demuxed(&mut Demuxer::default(), &[HEVC_OPUS]));
+    let video = of(FrameKind::Video, &frames);
+    // ffprobe: 10 frames, keyframes the 1st and 6th; DTS from 126000 by
+    // 9000, PTS − DTS 18000, 45000, 18000, 0, 9000, again.
+    assert_eq!(video.len(), 1 + 10);
+    assert_eq!(video[0].payload, [b"\x90hvc1".as_slice(), HVCC].concat());
+    assert!(video[0].is_sequence_header());
+    let samples = hevc_samples(HEVC_ES);
+    assert_eq!(samples.len(), 10);
+    let composition = [200, 500, 200, 0, 100, 200, 500, 200, 0, 100];
+    for (i, f) in video[1..].iter().enumerate() {
+        let key = if i % 5 == 0 { 0x10 } else { 0x20 };
+        assert_eq!(f.timestamp.0, 100 * i as u32, "frame {i}");
+        assert_eq!(f.is_keyframe(), key == 0x10, "frame {i}");
+        let cts: i32 = composition[i];
+        let header = if cts == 0 {
+            [&[0x80 | key | 3][..], b"hvc1"].concat() // CodedFramesX
+        } else {
+            [&[0x80 | key | 1][..], b"hvc1", &cts.to_be_bytes()[1..]].concat()
+        };
+        assert_eq!(f.payload[..header.len()], header[..], "frame {i}");
+        assert_eq!(f.payload[header.len()..], samples[i][..], "frame {i}");
+    }
+}
+
+#[test]
+fn an_ffmpeg_opus_stream_gives_enhanced_rtmp_audio() {
+    let frames = ok(demuxed(&mut Demuxer::default(), &[HEVC_OPUS]));
+    let audio = of(FrameKind::Audio, &frames);
+    // ffprobe: 51 packets of 20 ms, the first at PTS 143415 (the first
+    // video DTS is 126000: 193.5 ms later), 91, 61 and 66 bytes first.
+    assert_eq!(audio.len(), 1 + 51);
+    // Stereo, mapping family 0; pre-skip 312 from the first packet's
+    // start trim, as libopus's own header says.
+    let head = b"OpusHead\x01\x02\x38\x01\x80\xBB\x00\x00\x00\x00\x00";
+    assert_eq!(audio[0].payload, [b"\x90Opus".as_slice(), head].concat());
+    assert!(audio[0].is_sequence_header());
+    let mut packets = Vec::new();
+    for (i, f) in audio[1..].iter().enumerate() {
+        assert_eq!(f.payload[..5], *b"\x91Opus", "packet {i}");
+        assert_eq!(f.timestamp.0, (17415 + 1800 * i as u32) / 90, "packet {i}");
+        packets.extend_from_slice(&f.payload[5..]);
+    }
+    let sizes: Vec<usize> = audio[1..4].iter().map(|f| f.payload.len() - 5).collect();
+    assert_eq!(sizes, [91, 61, 66]);
+    assert_eq!(packets, OPUS_PACKETS);
+}
+
+#[test]
+fn the_hevc_and_opus_stream_split_anywhere_gives_the_same_frames() {
+    let want = ok(demuxed(&mut Demuxer::default(), &[HEVC_OPUS]));
+    assert_eq!(want.len(), 11 + 52);
+    // Every byte of the first 3 packets (PAT, PMT, the start of the first
+    // video PES), then every 7th: every byte of the whole 25 KB is slow
+    // unoptimised, and 7 is prime to the packet size.
+    let splits = (0..=3 * PACKET).chain((3 * PACKET..=HEVC_OPUS.len()).step_by(7));
+    for i in splits {
+        let got = ok(demuxed(&mut Demuxer::default(), &[&HEVC_OPUS[..i], &HEVC_OPUS[i..]]));
+        assert_same(&got, &want);
+    }
+    let bytes: Vec<&[u8]> = HEVC_OPUS.chunks(1).collect();
+    assert_same(&ok(demuxed(&mut Demuxer::default(), &bytes)), &want);
+}
+
+#[test]
+fn the_rest_of_the_server_reads_the_hevc_and_opus_sequence_starts() {
+    use crate::media::{codec, fmp4};
+    let frames = ok(demuxed(&mut Demuxer::default(), &[HEVC_OPUS]));
+    let (video, audio) = (of(FrameKind::Video, &frames), of(FrameKind::Audio, &frames));
+    let track = fmp4::track(FrameKind::Video, &video[0].payload).unwrap().unwrap();
+    assert_eq!(
+        (track.codec.as_str(), track.width, track.height),
+        ("hvc1.1.6.L30.90", 160, 120)
+    );
+    let track = fmp4::track(FrameKind::Audio, &audio[0].payload).unwrap().unwrap();
+    assert_eq!(track.codec, "opus");
+    let description = codec::describe_audio(&audio[0].payload).unwrap();
+    assert_eq!((description.sample_rate, description.channels), (48000, 2));
+    // Through our own TS muxer (HLS) and back: the same video.
+    let mut fragmenter = Fragmenter::new(Muxer::new(Some((Codec::Hevc, HVCC)), None));
+    let mut ts = fragmenter.packer.tables();
+    for f in &video {
+        if let Some(fragment) = fragmenter.push(f.kind, &f.payload, u64::from(f.timestamp.0)) {
+            ts.extend_from_slice(&fragment.bytes);
+        }
+    }
+    for fragment in fragmenter.flush() {
+        ts.extend_from_slice(&fragment.bytes);
+    }
+    assert_same(&ok(demuxed(&mut Demuxer::default(), &[&ts])), &video);
+}
+
+/// The first access unit of the vector: its AUD, VPS, SPS, PPS, SEI and
+/// IDR slices, in Annex B.
+fn first_access_unit() -> Vec<u8> {
+    let second_aud = HEVC_ES[4..].windows(5).position(|w| w == [0, 0, 1, 0x46, 0x01]);
+    HEVC_ES[..4 + second_aud.expect("a second AUD")].to_vec()
+}
+
+#[test]
+fn a_changed_sps_sends_a_new_sequence_start() {
+    let au = first_access_unit();
+    let mut hevc = hevc::Hevc::default();
+    let mut out = Vec::new();
+    hevc.access_unit(0, 0, &au, &mut out).unwrap();
+    hevc.access_unit(100, 100, &au, &mut out).unwrap();
+    let starts = |out: &[Demuxed]| out.iter().filter(|f| f.as_ref().unwrap().is_sequence_header()).count();
+    assert_eq!((out.len(), starts(&out)), (3, 1), "the same parameter sets: one start");
+    // The SPS's level_idc, its first 0x1E (after three emulation
+    // prevention bytes), from 30 to 60.
+    let sps_at = au.windows(5).position(|w| w == [0, 0, 1, 0x42, 0x01]).unwrap() + 3;
+    let level_at = sps_at + au[sps_at..].iter().position(|&b| b == 0x1E).unwrap();
+    assert_eq!(au[sps_at + 2..level_at + 1], hex("0101600000030090000003000003001e"));
+    let mut changed = au.clone();
+    changed[level_at] = 60;
+    hevc.access_unit(200, 200, &changed, &mut out).unwrap();
+    assert_eq!((out.len(), starts(&out)), (5, 2));
+    let start = out[3].as_ref().unwrap();
+    assert_eq!(start.payload[5 + 12], 60, "the new record's general_level_idc");
+    // Frames without parameter sets before any start: dropped.
+    let mut fresh = hevc::Hevc::default();
+    let slices_only = &au[au.windows(5).position(|w| w == [0, 0, 1, 0x4E, 0x01]).unwrap()..];
+    fresh.access_unit(0, 0, slices_only, &mut out).unwrap();
+    assert_eq!(out.len(), 5);
+}
+
+#[test]
+fn opus_control_headers_with_trims_extensions_and_long_sizes() {
+    let mut clock = Clock::default();
+    clock.unwrap(900);
+    // A 300-byte packet (sizes 255 + 45) with end trim and a 2-byte
+    // extension, then a 2-byte packet: CELT 20 ms, two frames (40 ms).
+    let long = [&[0xF8][..], &[0; 299]].concat();
+    let mut pes = vec![0x7F, 0xE0 | 0x08 | 0x04, 0xFF, 45, 0x00, 0x10, 2, 0xAA, 0xBB];
+    pes.extend_from_slice(&long);
+    pes.extend_from_slice(&[0x7F, 0xE0, 2, 0xF9, 0x00]);
+    pes.extend_from_slice(&[0x7F, 0xE0, 1, 0xF8]);
+    let mut out = Vec::new();
+    let mut opus = opus::Opus::default();
+    // 5.1 (channel_config_code 6): mapping family 1, 4 streams, 2 coupled.
+    opus.packets(&clock, 6, 900, &pes, &mut out).unwrap();
+    let frames = frames_of(out);
+    let head = b"OpusHead\x01\x06\x00\x00\x80\xBB\x00\x00\x00\x00\x01\x04\x02\x00\x04\x01\x02\x03\x05";
+    assert_eq!(frames[0].payload, [b"\x90Opus".as_slice(), head].concat());
+    assert_eq!(frames[1].payload, [b"\x91Opus".as_slice(), &long].concat());
+    assert_eq!(frames[2].payload, b"\x91Opus\xF9\x00");
+    // 20 ms after the first, then 40 ms after that.
+    let ms: Vec<u32> = frames.iter().map(|f| f.timestamp.0).collect();
+    assert_eq!(ms, [0, 0, 20, 60]);
+    // Cut short: an error, not a panic.
+    let mut out = Vec::new();
+    assert!(opus.packets(&clock, 6, 900, &pes[..100], &mut out).is_err());
+}
