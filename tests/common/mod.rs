@@ -10,6 +10,7 @@ pub mod browser;
 pub mod canary;
 pub mod codecs;
 pub mod http;
+pub mod lossy_relay;
 pub mod nginx;
 pub mod rtmp;
 
