@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(ffmpeg rtmpdump gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad nginx libnginx-mod-rtmp
   chromium # the dashboard's browser test
   systemd  # systemd-analyze, which checks the README's unit
+  srt-tools # srt-live-transmit, the SRT listener behind the lossy relay
   openssl) # RTMPS tests: self-signed certificates, s_client
 missing=()
 for p in "${packages[@]}"; do
