@@ -155,13 +155,22 @@ fn through_relay(impairment: Impairment, n: u32) -> Run {
         client.send(seq, relay.addr());
     }
     wait_briefly("every datagram settled", || settled() == u64::from(n));
-    Run {
+    let run = Run {
         sent: u64::from(n),
         at_upstream: upstream.arrivals(),
         at_client: client.arrivals(),
         counts: relay.counts(),
         elapsed: start.elapsed(),
-    }
+    };
+    // Its threads wake every 50 ms to look at the stop flag.
+    let stopping = Instant::now();
+    drop(relay);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(1),
+        "the relay took {:?} to stop",
+        stopping.elapsed()
+    );
+    run
 }
 
 /// How many arrivals carry a lower number than one before them.
