@@ -34,16 +34,21 @@
 //!   small and light), NAK loss lists, ACKACK, SHUTDOWN and DROPREQ (§3.2.2-8);
 //! - the stream id a caller sends, read as a [`StreamRequest`] (publish or
 //!   read, app, name, query) in MediaMTX's, SRT's access-control and SRS's
-//!   forms.
+//!   forms;
+//! - the Key Material message of a KMREQ or KMRSP block ([`KeyMaterial`],
+//!   [`KmResponse`]).
 //!
 //! Out of scope (later parts of issue 24): the handshake and connection state
 //! machines, ARQ, TSBPD, congestion control and encryption. KMREQ/KMRSP
 //! blocks, other extension blocks and unknown control types are kept as raw
-//! bytes so that they survive a parse/encode round trip.
+//! bytes so that they survive a parse/encode round trip; `KeyMaterial::parse`
+//! reads a KMREQ block's bytes as they are.
 
 mod control;
 mod error;
 mod handshake;
+mod key_error;
+mod key_material;
 mod packet;
 mod stream_id;
 mod wire;
@@ -51,6 +56,8 @@ mod wire;
 pub use control::{Ack, AckStats, Control, DropRequest, LossRange};
 pub use error::PacketError;
 pub use handshake::{Extension, Handshake, HandshakeType, SrtFlags, SrtHandshake};
+pub use key_error::KeyError;
+pub use key_material::{KeyMaterial, KmResponse, KmState};
 pub use packet::{ControlPacket, DataPacket, KeyFlags, Packet, Position};
 pub use stream_id::{MAX_LEN as MAX_STREAM_ID_LEN, Mode, StreamIdError, StreamRequest};
 pub use wire::SocketId;
