@@ -25,7 +25,7 @@
 //! does arrive reversed: see [`KmState`].
 //!
 //! In scope: parsing and encoding the message, and the failure word.
-//! Out of scope: what the keys are, and the KMREQ/KMRSP
+//! Out of scope: what the keys are ([`Keys`](super::Keys)), and the KMREQ/KMRSP
 //! control packets a sender uses to refresh keys mid-stream.
 
 use super::key_error::KeyError;

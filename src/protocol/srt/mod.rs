@@ -35,11 +35,12 @@
 //! - the stream id a caller sends, read as a [`StreamRequest`] (publish or
 //!   read, app, name, query) in MediaMTX's, SRT's access-control and SRS's
 //!   forms;
-//! - the Key Material message of a KMREQ or KMRSP block ([`KeyMaterial`],
-//!   [`KmResponse`]).
+//! - encryption as pure functions: the Key Material message of a KMREQ or
+//!   KMRSP block ([`KeyMaterial`], [`KmResponse`]) and the keys it wraps,
+//!   which encrypt and decrypt data payloads ([`Keys`]).
 //!
 //! Out of scope (later parts of issue 24): the handshake and connection state
-//! machines, ARQ, TSBPD, congestion control and encryption. KMREQ/KMRSP
+//! machines, ARQ, TSBPD, congestion control and key refresh. KMREQ/KMRSP
 //! blocks, other extension blocks and unknown control types are kept as raw
 //! bytes so that they survive a parse/encode round trip; `KeyMaterial::parse`
 //! reads a KMREQ block's bytes as they are.
@@ -49,6 +50,7 @@ mod error;
 mod handshake;
 mod key_error;
 mod key_material;
+mod keys;
 mod packet;
 mod stream_id;
 mod wire;
@@ -58,6 +60,7 @@ pub use error::PacketError;
 pub use handshake::{Extension, Handshake, HandshakeType, SrtFlags, SrtHandshake};
 pub use key_error::KeyError;
 pub use key_material::{KeyMaterial, KmResponse, KmState};
+pub use keys::Keys;
 pub use packet::{ControlPacket, DataPacket, KeyFlags, Packet, Position};
 pub use stream_id::{MAX_LEN as MAX_STREAM_ID_LEN, Mode, StreamIdError, StreamRequest};
 pub use wire::SocketId;
