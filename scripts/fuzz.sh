@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(handshake chunk_decoder amf session session_messages ts_demux srt_packet)
+targets=(handshake chunk_decoder amf session session_messages ts_demux srt_packet srt_key_material)
 [ $# -ge 1 ] && targets=("$1")
 seconds="${2:-600}"
 
@@ -36,7 +36,7 @@ rustic_rtmp = { path = "../.." }
 [workspace]
 members = ["."]
 TOML
-for t in handshake chunk_decoder amf session session_messages ts_demux srt_packet; do
+for t in handshake chunk_decoder amf session session_messages ts_demux srt_packet srt_key_material; do
   cat > "$dir/fuzz_targets/$t.rs" <<RS
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| rustic_rtmp::fuzz::$t(data));

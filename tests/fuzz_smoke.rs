@@ -118,3 +118,8 @@ fn ts_demux_never_panics() {
 fn srt_packets_never_panic_and_round_trip() {
     run(fuzz::srt_packet, 7);
 }
+
+#[test]
+fn srt_key_material_never_panics_and_round_trips() {
+    run(fuzz::srt_key_material, 8);
+}
