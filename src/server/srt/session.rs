@@ -255,6 +255,10 @@ impl Running {
             }
             if self.connection.closed().is_some() {
                 if let Role::Publish(publishing, demuxer) = &mut role {
+                    // What waits for its time to play is the publish's
+                    // end, not to be lost with the connection.
+                    self.connection.deliver(u64::MAX, &mut delivered);
+                    self.publish(publishing, demuxer, delivered.drain(..));
                     let rest = demuxer.finish();
                     self.frames(publishing, rest);
                 }

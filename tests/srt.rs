@@ -1,0 +1,236 @@
+//! SRT: real ffmpeg publishes MPEG-TS over SRT (each stream id form) and
+//! RTMP and HTTP-FLV players get the stream; srt-live-transmit and ffmpeg
+//! read an RTMP-published stream over SRT; a refused publish is an SRT
+//! rejection; and 2% loss through a lossy relay loses nothing.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::lossy_relay::{Impairment, LossyRelay};
+use common::*;
+use rustic_rtmp::{Access, Config, HttpBind, ServerHandle, SrtSettings};
+
+/// A server with SRT (and HTTP) on free loopback ports.
+fn srt_server(config: Config) -> ServerHandle {
+    let loopback = HttpBind {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        required: true,
+    };
+    common::start_server_with(Config {
+        srt: SrtSettings {
+            bind: Some(loopback),
+            ..config.srt.clone()
+        },
+        http: rustic_rtmp::HttpSettings {
+            bind: Some(loopback),
+            ..config.http.clone()
+        },
+        ..config
+    })
+}
+
+/// `sample` as MPEG-TS, what an SRT encoder sends.
+fn ts_sample(sample: Sample, scratch: &Scratch) -> PathBuf {
+    let ts = scratch.path("sample.ts");
+    let out = run(ffmpeg()
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(sample.path())
+        .args(["-c", "copy", "-f", "mpegts"])
+        .arg(&ts));
+    assert!(out.status.success(), "{}", stderr(&out));
+    ts
+}
+
+fn srt_url(addr: SocketAddr, stream_id: &str) -> String {
+    format!("srt://{addr}?streamid={stream_id}")
+}
+
+/// ffmpeg publishing `ts` in real time to `url` over SRT. libsrt drops
+/// what is not acknowledged yet when ffmpeg closes, unless it lingers: the
+/// last frames would be lost to the sender, not to us.
+fn publish_srt(ts: &Path, url: &str) -> Proc {
+    spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-re", "-i"])
+            .arg(ts)
+            .args(["-c", "copy", "-f", "mpegts"])
+            .arg(format!("{url}&linger=10"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+}
+
+fn http_flv(server: &ServerHandle, path: &str) -> String {
+    format!("http://{}/{path}.flv", server.http_addr().unwrap())
+}
+
+#[test]
+fn ffmpeg_publishes_over_srt_and_rtmp_and_http_flv_players_get_it() {
+    let server = srt_server(Config::default());
+    let srt = server.srt_addr().expect("SRT listens");
+    let scratch = Scratch::new("srt-pub");
+    let ts = ts_sample(Sample::AudioVideo, &scratch);
+    let sent = probe(&ts);
+    for (form, stream_id) in [
+        ("MediaMTX", "publish:live/{name}"),
+        ("access control", "#!::r=live/{name},m=publish"),
+    ] {
+        let name = unique("srt");
+        let (rtmp_out, http_out) = (
+            scratch.path(&format!("{name}.flv")),
+            scratch.path(&format!("{name}-http.flv")),
+        );
+        let mut rtmp_player = play(&url(&server, &format!("live/{name}")), &rtmp_out);
+        let mut http_player = play(&http_flv(&server, &format!("live/{name}")), &http_out);
+        wait_for_players(&server, "live", &name, 2);
+        let stream_id = stream_id.replace("{name}", &name);
+        let mut publisher = publish_srt(&ts, &srt_url(srt, &stream_id));
+        wait_until("the SRT publisher is listed", || {
+            server.clients().iter().any(|c| c.kind.name() == "srt-publish")
+        });
+        assert!(publisher.wait().success(), "{form}: ffmpeg published over SRT");
+        rtmp_player.wait();
+        http_player.wait();
+        for (what, out) in [("RTMP", &rtmp_out), ("HTTP-FLV", &http_out)] {
+            let got = probe(out);
+            assert_eq!(got.codecs(), vec!["aac", "h264"], "{form}, {what}");
+            assert_eq!(got.video_size(), Some((320, 240)), "{form}, {what}");
+            got.assert_monotonic();
+            assert_eq!(
+                got.video().len(),
+                sent.video().len(),
+                "{form}, {what}: every video frame"
+            );
+            assert_near(
+                &format!("{form}, {what} audio"),
+                got.audio().len(),
+                sent.audio().len(),
+                3,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_refused_publish_is_an_srt_rejection_and_a_keyed_one_goes_live() {
+    let server = srt_server(Config {
+        access: Access {
+            publish_key: Some("s3cret".into()),
+            ..Access::default()
+        },
+        ..Config::default()
+    });
+    let srt = server.srt_addr().unwrap();
+    let scratch = Scratch::new("srt-key");
+    let ts = ts_sample(Sample::ShortAudioVideo, &scratch);
+    let name = unique("srtkey");
+    let refused = publish_srt(&ts, &srt_url(srt, &format!("publish:live/{name}"))).wait_output();
+    assert!(!refused.status.success(), "ffmpeg was turned away");
+    assert!(
+        stream_stats(&server, "live", &name).is_none(),
+        "nothing went live without the key"
+    );
+    let mut keyed = publish_srt(&ts, &srt_url(srt, &format!("publish:live/{name}?key=s3cret")));
+    wait_until("the keyed publish goes live", || {
+        stream_stats(&server, "live", &name).is_some()
+    });
+    assert!(keyed.wait().success());
+}
+
+#[test]
+fn srt_readers_get_an_rtmp_published_stream() {
+    let server = srt_server(Config::default());
+    let srt = server.srt_addr().unwrap();
+    let scratch = Scratch::new("srt-read");
+    let name = unique("srtread");
+    let mut publisher = publish(
+        &Sample::LongAudioVideo.path(),
+        &url(&server, &format!("live/{name}")),
+        &[],
+    );
+    wait_until("the RTMP publish goes live", || {
+        stream_stats(&server, "live", &name).is_some()
+    });
+    let slt_out = scratch.path("slt.ts");
+    let mut slt = spawn(
+        std::process::Command::new("srt-live-transmit")
+            .args(["-a:no", &srt_url(srt, &format!("read:live/{name}")), "file://con"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&slt_out).unwrap())
+            .stderr(Stdio::null()),
+    );
+    let ffmpeg_out = scratch.path("ffmpeg.ts");
+    let mut reader = spawn(
+        ffmpeg()
+            .args(["-loglevel", "error", "-y", "-i"])
+            .arg(srt_url(srt, &format!("#!::r=live/{name},m=request")))
+            .args(["-t", "1", "-c", "copy", "-f", "mpegts"])
+            .arg(&ffmpeg_out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_until("both readers are listed", || {
+        let readers = server.clients().iter().filter(|c| c.kind.name() == "srt-play").count();
+        readers == 2
+    });
+    assert!(reader.wait().success(), "ffmpeg read a second over SRT");
+    assert!(publisher.wait().success());
+    // srt-live-transmit stays for more; what it wrote so far is the test.
+    wait_until("srt-live-transmit has bytes", || {
+        std::fs::metadata(&slt_out).is_ok_and(|m| m.len() > 100_000)
+    });
+    drop(slt.child_mut().kill());
+    slt.wait();
+    let bytes = std::fs::read(&slt_out).unwrap();
+    assert!(bytes.chunks(188).all(|packet| packet[0] == 0x47), "whole TS packets");
+    for out in [&slt_out, &ffmpeg_out] {
+        let got = probe(out);
+        assert_eq!(got.codecs(), vec!["aac", "h264"], "{}", out.display());
+        assert!(
+            got.video().len() >= 20,
+            "{}: {} video frames",
+            out.display(),
+            got.video().len()
+        );
+        got.assert_monotonic();
+    }
+}
+
+#[test]
+fn two_percent_loss_loses_no_frame_at_the_rtmp_player() {
+    let server = srt_server(Config::default());
+    let scratch = Scratch::new("srt-loss");
+    let ts = ts_sample(Sample::AudioVideo, &scratch);
+    let sent = probe(&ts);
+    let relay = LossyRelay::start(
+        server.srt_addr().unwrap(),
+        Impairment {
+            loss_percent: 2.0,
+            reorder_percent: 2.0,
+            // 50 ms each way: a 100 ms round trip, which a lost packet's
+            // NAK and its retransmission fit within the default 120 ms
+            // latency.
+            delay: Duration::from_millis(50),
+            seed: 24,
+        },
+    )
+    .unwrap();
+    let name = unique("srtloss");
+    let out = scratch.path("rtmp.flv");
+    let mut player = play(&url(&server, &format!("live/{name}")), &out);
+    wait_for_players(&server, "live", &name, 1);
+    let mut publisher = publish_srt(&ts, &srt_url(relay.addr(), &format!("publish:live/{name}")));
+    assert!(publisher.wait().success(), "ffmpeg published through the lossy relay");
+    player.wait();
+    let counts = relay.counts();
+    assert!(counts.to_upstream.dropped >= 2, "the relay lost packets: {counts:?}");
+    let got = probe(&out);
+    assert_eq!(got.codecs(), vec!["aac", "h264"]);
+    got.assert_monotonic();
+    assert_eq!(got.video().len(), sent.video().len(), "no video frame lost; {counts:?}");
+    assert_eq!(got.audio().len(), sent.audio().len(), "no audio frame lost; {counts:?}");
+}
