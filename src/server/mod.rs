@@ -338,10 +338,7 @@ impl Server {
         }
         let bind_http = |bind: HttpBind| {
             let open = |addr| net::listener::listen(addr).and_then(|l| Ok((l.local_addr()?, l)));
-            net::listener::optional(bind, "HTTP", open).map_err(|source| Error::Bind {
-                addr: bind.addr,
-                source,
-            })
+            net::listener::optional(bind, "HTTP", open)
         };
         if let Some((addr, listener)) = http_bind.map(bind_http).transpose()?.flatten() {
             let http = door.clone();
@@ -380,11 +377,8 @@ impl ServerHandle {
             feeds: Arc::new(srt::Feeds::new(w.registry.clone())),
             stopping: AtomicBool::new(false),
         });
-        let started = net::listener::optional(bind, "SRT", |addr| srt::start(door.clone(), addr));
-        if let Some((local, thread)) = started.map_err(|source| Error::Bind {
-            addr: bind.addr,
-            source,
-        })? {
+        let started = net::listener::optional(bind, "SRT", |addr| srt::start(door.clone(), addr))?;
+        if let Some((local, thread)) = started {
             self.srt = Some((door, local, thread));
         }
         Ok(())

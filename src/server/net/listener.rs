@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, warn};
 
 use crate::config::HttpBind;
+use crate::error::Error;
 use crate::server::net::log_limit::LogLimit;
 
 /// The first pause after a failed accept; it doubles while accepts keep
@@ -31,10 +32,13 @@ pub(crate) fn optional<T>(
     bind: HttpBind,
     what: &str,
     open: impl FnOnce(SocketAddr) -> std::io::Result<T>,
-) -> Result<Option<T>, std::io::Error> {
+) -> Result<Option<T>, Error> {
     match open(bind.addr) {
         Ok(opened) => Ok(Some(opened)),
-        Err(e) if bind.required => Err(e),
+        Err(source) if bind.required => Err(Error::Bind {
+            addr: bind.addr,
+            source,
+        }),
         Err(e) => {
             warn!(
                 "cannot listen for {what} on {} ({e}); running without {what}",
