@@ -16,13 +16,14 @@
 //!                  \                           /
 //!    server/   the only I/O, in wings whose arrows run one way:
 //!                mod.rs (composes)
-//!                  -> rtmp/, http/         the doors
+//!                  -> rtmp/, http/, srt/   the doors
 //!                  -> hls/, relay/, record   work started for a stream
 //!                  -> control/             admission, settings, hooks, connections
 //!                  -> stream/              registry, streams, fan-out, players' queues
 //!                  -> net/                 sockets, accept loop, clock
 //!      |                                        client.rs, tls.rs (blocking client; TLS pumps)
-//!    session/  one connection's state machine: messages in, actions out (no I/O)
+//!    session/  one connection's state machine: messages in, actions out (no I/O);
+//!              SRT's live mode: datagrams in, datagrams and payloads out
 //!      |
 //!    media/    what a payload is (keyframe? sequence header? codec?) and how it is
 //!              packaged: FLV, fMP4 fragments, MPEG-TS, recorded files, HLS segments and playlists
@@ -52,9 +53,9 @@
 //!
 //! | room | what it holds | may use |
 //! |---|---|---|
-//! | `protocol/` | the RTMP wire format: handshake (simple and FP9 digest), chunk decoder and encoder, AMF0, AMF3, messages, commands, `authmod=adobe` strings, `RtmpTime`, log-safe `Escaped` text; SRT packets and handshakes as values (`srt`) | nothing else in the crate; no I/O |
+//! | `protocol/` | the RTMP wire format: handshake (simple and FP9 digest), chunk decoder and encoder, AMF0, AMF3, messages, commands, `authmod=adobe` strings, `RtmpTime`, log-safe `Escaped` text; SRT packets and handshakes as values, stream ids, key material and its AES-CTR (`srt`) | nothing else in the crate; no I/O |
 //! | `media/` | what a payload is (`tag`, `codec`), `Frame` and `StreamKey`, packaging: FLV, fMP4, MPEG-TS, HLS segmenter and playlists, recordings; and back: an MPEG-TS stream into frames (`ts_demux`) | `protocol`; no I/O |
-//! | `session/` | `ServerSession` and `ClientSession`: one connection's state machine, decisions asked of the caller as actions | `protocol`, `media`; no I/O |
+//! | `session/` | `ServerSession` and `ClientSession`: one connection's state machine, decisions asked of the caller as actions; `srt`: the listener's handshake (SYN cookie), an SRT connection's receiver (TSBPD, NAK, ACK, too-late drop) and sender (retransmission) | `protocol`, `media`; no I/O |
 //! | `config.rs` | `Config`, one section per concern (`rtmp`, `http`, `hls`, `stream`, `players`, `limits`, `relay`; `Access`, `App`, `Hooks`, `Record`, binds), each the type its wing or layer takes: what an embedder or the binary sets | `protocol`, `media`, `session`, `policy`; no I/O |
 //! | `error.rs` | `Error` (what the embedding API fails with), `ConfigError` | `tls`'s error; no I/O |
 //! | `policy.rs` | `Policy`, `Decision`, `PolicyRequest`: an embedder's say on connects, publishes and plays | `media` |
@@ -69,6 +70,7 @@
 //! | `server/relay/` | `push` (`Pushes`) and `pull` (`Pulls`, the admission's `Fetch`): the only wing that dials, through `crate::client` | `control/`, `stream/`, `net/` |
 //! | `server/record.rs` | `Recorders`: a player per recording writing `media::recording`'s files | `control/`, `stream/`, `net/` |
 //! | `server/rtmp/` | the RTMP door: `connection` (one thread per connection: handshake, decoder, session, actions) and `rtmps`; `Rtmp`, what it is handed | `control/`, `stream/`, `net/` |
+//! | `server/srt/` | the SRT door: `router` (the UDP socket's thread: INDUCTION answers, routing by socket id to a bounded queue per connection), `routes`, `session` (one thread per connection: admission, then publish the demuxed TS or read), `feed` (a stream muxed to TS once for all its readers); `Srt`, what it is handed | `control/`, `stream/`, `net/` |
 //! | `server/http/` | the HTTP door: `connection` (the request loop), `player` (an HTTP player's loop), `send`, `routes` (what each route answers), `calls` (the API's calls), `figures`, `request`, `response`, `trust`, `held`, `hls`, `hls_token`, `dashboard` (+`dashboard.html`, `player.js`), `api`, `names`, `stat`, `metrics`, `process`; `Http`, what it is handed, and `Operations`, what the API may do | `control/`, `hls/`, `relay/`, `stream/`, `net/` |
 //! | `server/validate.rs` | `Config::validate`: values refused before the start | `relay/` (which URLs it can dial) |
 //! | `main.rs`, `cli/` | the `rustic_rtmp` binary: every setting declared once (`cli/defs.rs`: flag, TOML key, help, merge rule), the TOML file, the `Config` built from them, logging, signals and reloads, the config watcher, `--api-token auto`, the malloc re-exec | the public API only (`rustic_rtmp::…`) |

@@ -60,7 +60,7 @@ fn logged(rx: &mpsc::Receiver<String>, needle: &str) -> String {
 
 #[test]
 fn sigterm_stops_the_server_with_exit_code_zero() {
-    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0", "--no-http"]);
+    let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0", "--no-http", "--no-srt"]);
     let mut client = RawClient::handshake(addr);
     logged(&logs, "opened");
     client.connect("live");
@@ -87,6 +87,7 @@ fn sigint_stops_it_too_and_ipv6_bind_works() {
         "60000",
         "--no-gop-cache",
         "--no-http",
+        "--no-srt",
     ]);
     assert!(addr.is_ipv6());
     RawClient::handshake(addr).connect("live");
@@ -108,9 +109,12 @@ fn a_bad_flag_value_is_refused() {
 #[test]
 fn a_taken_default_http_port_is_skipped_with_a_warning_but_a_given_one_is_an_error() {
     // Held here unless another program holds it already: taken either way.
-    // The other tests here run with --no-http.
+    // The other tests here run with --no-http and --no-srt.
     let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let _held_srt = std::net::UdpSocket::bind("127.0.0.1:8890");
     let (mut proc, addr, logs) = start(&["--bind", "127.0.0.1", "--port", "0"]);
+    let line = logged(&logs, "running without SRT");
+    assert!(line.contains("127.0.0.1:8890"), "{line}");
     let line = logged(&logs, "running without HTTP");
     assert!(line.contains("127.0.0.1:8080"), "{line}");
     RawClient::handshake(addr).connect("live");

@@ -58,6 +58,10 @@ impl Binary {
             // Not the default 8080, which another test's server may hold.
             cmd.arg("--no-http");
         }
+        if !args.contains(&"--srt-port") {
+            // Not the default 8890 either.
+            cmd.arg("--no-srt");
+        }
         cmd.args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

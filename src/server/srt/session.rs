@@ -68,7 +68,7 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
     let (id, peer) = (client.id(), link.peer);
     let offer = Offer {
         latency_ms: live.config.srt.latency.as_millis().min(u128::from(u16::MAX)) as u16,
-        key_len: live.config.srt.passphrase.as_ref().map(|_| live.config.srt.key_len),
+        key_len: None,
     };
     let admitted = handshake::read_conclusion(&first, &offer).and_then(|agreed| {
         let role = admit(&door, &live, &client, &agreed)?;
