@@ -62,7 +62,8 @@
 //! | `client.rs` | the blocking RTMP/RTMPS client: publish and play one stream (relays, tools, tests) | `protocol`, `media`, `session`, `tls` |
 //! | `tls.rs` | RTMPS: server and client TLS ended at a pump thread over a loopback pair | `config` |
 //! | `fuzz.rs` | fuzz entry points: bytes in, values or errors out | `protocol`, `session`, `config` |
-//! | `server/mod.rs` | `Server::start` and `ServerHandle`: builds the wings, hands each what it needs, lists who is told of a publish (`OnPublishes`), implements the API's `Operations` once over the wings, shuts down | every wing; nothing imports it |
+//! | `server/mod.rs` | `Server::start` and `ServerHandle`: builds the wings, hands each what it needs, lists who is told of a publish (`OnPublishes`), shuts down | every wing; nothing imports it |
+//! | `server/wings.rs` | `Wings`, what the server is made of, and the API's `Operations` implemented once over them | every wing; only `mod.rs` imports it |
 //! | `server/net/` | sockets and the clock: the accept loop and binding (`listener`), how a socket is read and how a connection ends (`socket`), sleeping on a socket (`waker`), warnings a peer may cause (`log_limit`, `PeerWarnings`), dates (`calendar`), names on disk (`path_name`) | nothing in `server/` |
 //! | `server/stream/` | one live stream and its players: the `registry` (and connection numbers), `live_stream` (publishing, joining, the fan-out of a frame), `cache`, `timeline`, `stats`, `first_bytes`, `fanout` (sharded writes), `outlet` (a player's socket and queue), `wire` (a frame in each form, HTTP chunk framing), `writer`, `local` (players and publishers inside the process), `kind` (`ClientKind`, `ConnId`), `events`, `rates`, `long_gop` | `net/` |
 //! | `server/control/` | who may do what and who is told: `admission` (the one path every door asks; `Fetch` for a pull), `access`, `auth`, `live` (the settings in force), `webhooks` (the calls), `hooks` (the events worker), `exec`, `trail` (relay loops), `host_names`, `started` (`OnPublish`: what a publish starts), `connections` (the open set, limits per door, kick), `clients` (the API's view of a connection) | `stream/`, `net/` |
@@ -71,7 +72,7 @@
 //! | `server/record.rs` | `Recorders`: a player per recording writing `media::recording`'s files | `control/`, `stream/`, `net/` |
 //! | `server/rtmp/` | the RTMP door: `connection` (one thread per connection: handshake, decoder, session, actions) and `rtmps`; `Rtmp`, what it is handed | `control/`, `stream/`, `net/` |
 //! | `server/srt/` | the SRT door: `router` (the UDP socket's thread: INDUCTION answers, routing by socket id to a bounded queue per connection), `routes`, `session` (one thread per connection: admission, then publish the demuxed TS or read), `feed` (a stream muxed to TS once for all its readers); `Srt`, what it is handed | `control/`, `stream/`, `net/` |
-//! | `server/http/` | the HTTP door: `connection` (the request loop), `player` (an HTTP player's loop), `send`, `routes` (what each route answers), `calls` (the API's calls), `figures`, `request`, `response`, `trust`, `held`, `hls`, `hls_token`, `dashboard` (+`dashboard.html`, `player.js`), `api`, `names`, `stat`, `metrics`, `process`; `Http`, what it is handed, and `Operations`, what the API may do | `control/`, `hls/`, `relay/`, `stream/`, `net/` |
+//! | `server/http/` | the HTTP door: `connection` (the request loop), `player` (an HTTP player's loop), `send`, `routes` (what each route answers), `calls` (the API's calls), `figures`, `request`, `response`, `trust`, `held`, `hls`, `hls_token`, `dashboard` (+`dashboard.html`, `player.js`), `api`, `names`, `stat`, `metrics`, `srt_stats` (srt-live-server's `/stats`), `process`; `Http`, what it is handed, and `Operations`, what the API may do | `control/`, `hls/`, `relay/`, `stream/`, `net/` |
 //! | `server/validate.rs` | `Config::validate`: values refused before the start | `relay/` (which URLs it can dial) |
 //! | `main.rs`, `cli/` | the `rustic_rtmp` binary: every setting declared once (`cli/defs.rs`: flag, TOML key, help, merge rule), the TOML file, the `Config` built from them, logging, signals and reloads, the config watcher, `--api-token auto`, the malloc re-exec | the public API only (`rustic_rtmp::…`) |
 //! | `src/bin/` | `rtmp-load` and `rtmp-tap`, the bench's load tools (feature `tools`) | the public API only: `client`, `media`, `protocol` |
@@ -113,6 +114,6 @@ pub use error::{ConfigError, ConfigProblem, Error};
 pub use policy::{Decision, Policy, PolicyRequest};
 pub use server::{
     ClientKind, ClientStats, Event, LocalError, PlayerCounts, Publisher, PublisherStats, PushStats, Server,
-    ServerHandle, ServerStats, StreamStats, TrackStats,
+    ServerHandle, ServerStats, SrtStats, StreamStats, TrackStats,
 };
 pub use tls::TlsError;

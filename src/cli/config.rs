@@ -337,9 +337,9 @@ mod tests {
     fn the_help_says_the_defaults_config_has() {
         let none = config_of(&[]);
         let mut checked = 0;
-        // A port given is required, unlike the default one (HTTP then runs
-        // without it when another program holds it).
-        for (key, doc) in HELP.iter().filter(|(key, _)| *key != "http_port") {
+        // A port given is required, unlike the default one (HTTP and SRT
+        // then run without it when another program holds it).
+        for (key, doc) in HELP.iter().filter(|(key, _)| !["http_port", "srt_port"].contains(key)) {
             let Some(value) = default_in_help(doc) else { continue };
             let flag = format!("--{}", key.replace('_', "-"));
             let given = config_of(&[&flag, &value]);

@@ -16,8 +16,9 @@ mod rtmp;
 mod srt;
 mod stream;
 mod validate;
+mod wings;
 
-pub use control::clients::ClientStats;
+pub use control::clients::{ClientStats, SrtStats};
 pub use relay::push::PushStats;
 pub use stream::events::Event;
 pub use stream::kind::ClientKind;
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::RecvTimeoutError;
 use log::{info, warn};
 
-use crate::config::{Config, HttpBind, Record};
+use crate::config::{Config, HttpBind};
 use crate::error::{ConfigError, Error};
 use crate::media::{Frame, StreamKey};
 use control::admission::Admission;
@@ -41,128 +42,16 @@ use control::clients::Client;
 use control::connections::{Connections, Door};
 use control::live::{Current, Live};
 use control::started::{OnPublishes, Started};
-use http::metrics::Totals;
 use http::operations::Operations;
 use net::log_limit::PeerWarnings;
-use relay::push::NotAdded;
 use stream::PublisherInfo;
 use stream::events::Events;
-use stream::kind::ConnId;
 use stream::registry::Registry;
+use wings::Wings;
 
 /// How long `shutdown` waits for connection threads, recordings and the
 /// hooks told of what ended.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-/// The wings this server is composed of, as `Server::start` built them:
-/// what the accept threads, `ServerHandle` and the API's operations reach.
-/// No wing sees it; each was handed what it needs.
-struct Wings {
-    /// The settings of this start or of the last reload.
-    live: Current,
-    /// Where RTMP clients connect (the real port when `config.rtmp.bind` asked
-    /// for 0), for the API.
-    rtmp_addr: SocketAddr,
-    /// What embedding programs hear of (`ServerHandle::events`).
-    events: Events,
-    /// When the server started, and an id for this start (the API's
-    /// `service`).
-    started: Instant,
-    service: String,
-    registry: Arc<Registry>,
-    stopping: AtomicBool,
-    /// The one admission path, with its drain.
-    admission: Arc<Admission>,
-    /// Told when a publish starts: recordings, pushes, HLS files.
-    on_publish: OnPublishes,
-    /// Every push relay running.
-    pushes: Arc<relay::push::Pushes>,
-    /// Every pull running.
-    pulls: Arc<relay::pull::Pulls>,
-    /// Each stream's HLS muxer.
-    muxers: Arc<hls::muxer::Muxers>,
-    /// Every recording under way.
-    recorders: Arc<record::Recorders>,
-    /// Warnings about peers, server-wide.
-    warnings: Arc<PeerWarnings>,
-    /// Every open connection.
-    connections: Arc<Connections>,
-}
-
-/// The API's operations are `ServerHandle`'s.
-impl Operations for Wings {
-    fn streams(&self) -> Vec<StreamStats> {
-        let mut streams = self.registry.stats();
-        self.muxers.count_viewers(&mut streams);
-        streams
-    }
-
-    fn clients(&self) -> Vec<ClientStats> {
-        let mut clients = self.connections.stats();
-        clients.extend(self.muxers.sessions());
-        clients.sort_by_key(|c| c.id);
-        clients
-    }
-
-    fn pushes(&self) -> Vec<PushStats> {
-        self.pushes.stats()
-    }
-
-    fn totals(&self) -> Totals {
-        let open = self.connections.figures();
-        let refused = |door: Door, which: usize| open.refused[door as usize][which];
-        Totals {
-            connections: open.open,
-            accepted: open.accepted,
-            refused: vec![
-                ("max_connections", refused(Door::Rtmp, 0)),
-                ("max_connections_per_ip", refused(Door::Rtmp, 1)),
-                ("http_max_connections", refused(Door::Http, 0)),
-                ("http_max_connections_per_ip", refused(Door::Http, 1)),
-            ],
-            recv_bytes: open.recv_bytes,
-            send_bytes: open.send_bytes,
-            slow_players_disconnected: self.registry.forgotten_slow(),
-            record_errors: self.recorders.errors(),
-            hook_events_dropped: self.events.dropped(),
-            hls_requests: self.muxers.requests(),
-        }
-    }
-
-    fn started(&self) -> (Instant, &str) {
-        (self.started, &self.service)
-    }
-
-    fn rtmp_addr(&self) -> SocketAddr {
-        self.rtmp_addr
-    }
-
-    fn add_push(&self, live: &Live, key: &StreamKey, url: String) -> Result<(), NotAdded> {
-        self.pushes.add(live, key, url)
-    }
-
-    fn remove_push(&self, key: &StreamKey, url: &str) -> bool {
-        self.pushes.stop(key, url)
-    }
-
-    fn record(&self, live: &Live, key: &StreamKey, (id, addr): (ConnId, SocketAddr), settings: Record) {
-        if !self.recorders.records(key) {
-            self.recorders.start_with(live, key, id, addr, settings);
-        }
-    }
-
-    fn stop_record(&self, key: &StreamKey) -> bool {
-        self.recorders.stop(key)
-    }
-
-    fn kick(&self, id: ConnId) -> bool {
-        self.connections.kick(id)
-    }
-
-    fn drain(&self, draining: bool) {
-        self.admission.drain(draining);
-    }
-}
 
 /// The RTMP server. Start it with [`Server::start`].
 #[derive(Debug)]
@@ -246,6 +135,7 @@ impl Server {
             rtmp_addr: local_addr,
             started: Instant::now(),
             service: net::calendar::since_1970().as_millis().to_string(),
+            feeds: Arc::new(srt::Feeds::new(registry.clone())),
             registry,
             stopping: AtomicBool::new(false),
             admission,
@@ -374,7 +264,7 @@ impl ServerHandle {
             connections: w.connections.clone(),
             on_publish: w.on_publish.clone(),
             warnings: w.warnings.clone(),
-            feeds: Arc::new(srt::Feeds::new(w.registry.clone())),
+            feeds: w.feeds.clone(),
             stopping: AtomicBool::new(false),
         });
         let started = net::listener::optional(bind, "SRT", |addr| srt::start(door.clone(), addr))?;

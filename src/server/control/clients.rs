@@ -32,6 +32,8 @@ struct Role {
     /// a reload that drops connections they refuse.
     query: String,
     logged_in: bool,
+    /// What its SRT connection measured, the last time it said.
+    srt: Option<SrtStats>,
 }
 
 /// The longest publish or play query kept per connection.
@@ -104,6 +106,33 @@ pub struct ClientStats {
     /// Bytes written to it: media and control for a player, every answer
     /// for HTTP (HLS files among them), the handshake for RTMP.
     pub send_bytes: u64,
+    /// SRT's own figures, for an SRT connection.
+    pub srt: Option<SrtStats>,
+}
+
+/// What an SRT connection measured (the API's `srt` object, `/stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SrtStats {
+    /// Round-trip time, microseconds.
+    pub rtt_us: u32,
+    /// The latency both sides keep, milliseconds.
+    pub latency_ms: u32,
+    /// Data packets received, first copies.
+    pub packets_received: u64,
+    /// Packets found missing (and asked again).
+    pub packets_lost: u64,
+    /// Missing packets that came again in time.
+    pub packets_recovered: u64,
+    /// Packets given up: too late to play, or past the buffer's bounds.
+    pub packets_dropped: u64,
+    /// Data packets sent, first copies.
+    pub packets_sent: u64,
+    /// Packets sent again after the reader asked.
+    pub packets_retransmitted: u64,
+    /// Bytes held to play in order, or kept for retransmission.
+    pub buffer_bytes: usize,
+    /// Bytes received per second over the last second, in kilobits.
+    pub recv_kbps: u64,
 }
 
 impl Client {
@@ -122,6 +151,7 @@ impl Client {
                 outlet: None,
                 query: String::new(),
                 logged_in: false,
+                srt: None,
             }),
         })
     }
@@ -135,6 +165,11 @@ impl Client {
     /// (SRT's datagrams).
     pub(crate) fn sent(&self, n: usize) {
         self.send_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Notes what its SRT connection measured.
+    pub(crate) fn srt_measured(&self, stats: SrtStats) {
+        self.role.lock().srt = Some(stats);
     }
 
     /// Notes an RTMP `connect`.
@@ -219,6 +254,7 @@ impl Client {
             alive: self.since.elapsed(),
             recv_bytes: self.recv_bytes.load(Ordering::Relaxed),
             send_bytes: self.send_bytes.load(Ordering::Relaxed) + role.outlet.as_ref().map_or(0, |o| o.sent_bytes()),
+            srt: role.srt,
         }
     }
 }

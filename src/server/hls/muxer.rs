@@ -157,6 +157,7 @@ impl Hls {
                 alive: v.first.elapsed(),
                 recv_bytes: 0,
                 send_bytes: v.sent,
+                srt: None,
             })
             .collect()
     }

@@ -135,6 +135,18 @@ fn client(c: &ClientStats, streams: &[StreamStats]) -> Value {
         "dropped_frames": dropped.unwrap_or(0),
         "flashver": c.flash_ver,
         "tcUrl": c.tc_url,
+        "srt": c.srt.map(|srt| json!({
+            "rtt_ms": f64::from(srt.rtt_us) / 1000.0,
+            "latency_ms": srt.latency_ms,
+            "packets_received": srt.packets_received,
+            "packets_lost": srt.packets_lost,
+            "packets_recovered": srt.packets_recovered,
+            "packets_dropped": srt.packets_dropped,
+            "packets_sent": srt.packets_sent,
+            "packets_retransmitted": srt.packets_retransmitted,
+            "buffer_bytes": srt.buffer_bytes,
+            "recv_kbps": srt.recv_kbps,
+        })),
     })
 }
 
@@ -195,6 +207,7 @@ fn stream(s: &StreamStats, pushes: &[PushStats]) -> Value {
             "record": s.players_by_protocol.recorders,
             "push": s.players_by_protocol.pushes,
             "hls": s.players_by_protocol.hls,
+            "srt": s.players_by_protocol.srt,
         },
         "frames": s.frames,
         "dropped": s.dropped,
@@ -259,6 +272,7 @@ mod tests {
                 recorders: 0,
                 pushes: 0,
                 hls: 0,
+                srt: 0,
             },
             publisher: Some(PublisherStats {
                 id: 7,

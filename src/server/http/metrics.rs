@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::process::Process;
 use super::request::HLS_COUNTED;
+use crate::server::control::clients::{ClientStats, SrtStats};
 use crate::server::relay::push::PushStats;
 use crate::server::stream::StreamStats;
 
@@ -26,6 +27,44 @@ pub(crate) struct Totals {
     pub(crate) hook_events_dropped: u64,
     /// HLS requests answered: playlists, init segments, segments, parts.
     pub(crate) hls_requests: [u64; 4],
+}
+
+/// SRT's own figures, over the SRT connections open now: how many,
+/// their packets by fate, and the longest round trip.
+fn srt_families(out: &mut String, clients: &[ClientStats]) {
+    let srt: Vec<&SrtStats> = clients.iter().filter_map(|c| c.srt.as_ref()).collect();
+    family(
+        out,
+        "srt_connections",
+        "gauge",
+        "SRT connections open, publishers and readers.",
+        &[(String::new(), srt.len() as f64)],
+    );
+    let sum = |f: fn(&SrtStats) -> u64| srt.iter().map(|s| f(s)).sum::<u64>() as f64;
+    let packets = [
+        ("received", sum(|s| s.packets_received)),
+        ("lost", sum(|s| s.packets_lost)),
+        ("recovered", sum(|s| s.packets_recovered)),
+        ("dropped", sum(|s| s.packets_dropped)),
+        ("sent", sum(|s| s.packets_sent)),
+        ("retransmitted", sum(|s| s.packets_retransmitted)),
+    ]
+    .map(|(fate, n)| (format!("fate=\"{fate}\""), n));
+    family(
+        out,
+        "srt_packets",
+        "gauge",
+        "Data packets of the SRT connections open now, by fate: received and sent (first copies), lost (asked again), recovered (came again in time), dropped (given up), retransmitted (sent again).",
+        &packets,
+    );
+    let rtt = srt.iter().map(|s| s.rtt_us).max().unwrap_or(0);
+    family(
+        out,
+        "srt_rtt_max_seconds",
+        "gauge",
+        "The longest round trip among the SRT connections open now.",
+        &[(String::new(), f64::from(rtt) / 1e6)],
+    );
 }
 
 /// A label value as the format wants it: `\`, `"` and newlines escaped.
@@ -109,7 +148,11 @@ fn process_families(out: &mut String, process: &Process) {
 }
 
 /// The body of `GET /metrics`.
-pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushStats], process: &Process) -> String {
+pub(crate) fn render(
+    totals: &Totals,
+    (streams, clients, pushes): (&[StreamStats], &[ClientStats], &[PushStats]),
+    process: &Process,
+) -> String {
     let mut out = String::with_capacity(4096);
     process_families(&mut out, process);
     let one = |value: f64| vec![(String::new(), value)];
@@ -141,8 +184,10 @@ pub(crate) fn render(totals: &Totals, streams: &[StreamStats], pushes: &[PushSta
         ),
         ("protocol=\"push\"".to_owned(), count(|s| s.players_by_protocol.pushes)),
         ("protocol=\"hls\"".to_owned(), count(|s| s.players_by_protocol.hls)),
+        ("protocol=\"srt\"".to_owned(), count(|s| s.players_by_protocol.srt)),
     ];
     family(&mut out, "players", "gauge", "Players, by protocol.", &players);
+    srt_families(&mut out, clients);
     family(
         &mut out,
         "connections",
@@ -311,7 +356,7 @@ mod tests {
             threads: Some(9),
             ..Process::default()
         };
-        let text = render(&totals, &[], &[], &process);
+        let text = render(&totals, (&[], &[], &[]), &process);
         assert!(text.contains(
             "# TYPE rustic_rtmp_connections_accepted_total counter\nrustic_rtmp_connections_accepted_total 10\n"
         ));

@@ -26,6 +26,7 @@ pub(crate) mod request;
 pub(crate) mod response;
 mod routes;
 mod send;
+mod srt_stats;
 pub(crate) mod stat;
 pub(crate) mod trust;
 

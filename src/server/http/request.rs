@@ -303,6 +303,9 @@ pub(crate) enum Route {
     Metrics,
     /// nginx-rtmp's statistics XML.
     Stat,
+    /// srt-live-server's `/stats` JSON, for one SRT publisher (as
+    /// `?publisher=` names it) or all.
+    SrtStats { publisher: Option<String> },
     /// `/healthz`: whether the server takes new clients, for a load
     /// balancer.
     Health,
@@ -373,6 +376,11 @@ pub(crate) fn route(request: &Request) -> Route {
         [] => Some(Route::Dashboard),
         [metrics] if metrics == "metrics" => Some(Route::Metrics),
         [stat] if stat == "stat" => Some(Route::Stat),
+        [stats] if stats == "stats" => Some(Route::SrtStats {
+            publisher: (query.split('&'))
+                .find_map(|pair| pair.strip_prefix("publisher="))
+                .map(str::to_owned),
+        }),
         [health] if health == "healthz" => Some(Route::Health),
         _ => None,
     };
@@ -596,6 +604,13 @@ mod tests {
         assert_eq!(route_of("GET", "/"), Route::Dashboard);
         assert_eq!(route_of("GET", "/metrics"), Route::Metrics);
         assert_eq!(route_of("GET", "/stat"), Route::Stat);
+        assert_eq!(
+            route_of("GET", "/stats?publisher=publish/live/feed1"),
+            Route::SrtStats {
+                publisher: Some("publish/live/feed1".into())
+            }
+        );
+        assert_eq!(route_of("GET", "/stats"), Route::SrtStats { publisher: None });
         assert_eq!(route_of("GET", "/healthz"), Route::Health);
         assert_eq!(route_of("GET", "/api/v1/streams"), Route::Api(ApiCall::Streams));
         assert!(matches!(

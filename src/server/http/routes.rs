@@ -9,7 +9,7 @@ use super::figures::Figures;
 use super::process::Process;
 use super::request::{Request, Route};
 use super::response::{self, ANY_ORIGIN, Body, Status};
-use super::{Http, calls, dashboard, metrics, stat};
+use super::{Http, calls, dashboard, metrics, srt_stats, stat};
 use crate::server::control::live::Live;
 use crate::server::stream::kind::ConnId;
 
@@ -68,7 +68,7 @@ pub(crate) fn answer(
                 allow,
             ))
         }
-        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat => {
+        Route::Dashboard | Route::Api(_) | Route::Metrics | Route::Stat | Route::SrtStats { .. } => {
             let refused = if door == Door::Media {
                 let why = "the API, the dashboard, /stat and /metrics are served on the --api-bind address";
                 Some((Status::NOT_FOUND, why))
@@ -101,13 +101,18 @@ pub(crate) fn answer(
                     let body = stat::render(&server, &seen.streams, &seen.clients);
                     (Status::OK, "text/xml", body)
                 }
+                Route::SrtStats { publisher } => {
+                    let seen = Figures::as_seen_by(http, live, request, peer);
+                    let body = srt_stats::render(&seen.clients, publisher.as_deref());
+                    (Status::OK, "application/json", body)
+                }
                 Route::Metrics => {
                     let seen = Figures::as_seen_by(http, live, request, peer);
                     let mut totals = http.server.totals();
                     let slow = seen.streams.iter().map(|s| s.slow_disconnected).sum::<u64>();
                     totals.slow_players_disconnected += slow;
                     let process = Process::read();
-                    let body = metrics::render(&totals, &seen.streams, &seen.pushes, &process);
+                    let body = metrics::render(&totals, (&seen.streams, &seen.clients, &seen.pushes), &process);
                     (Status::OK, "text/plain; version=0.0.4; charset=utf-8", body)
                 }
                 // One page, its script and style inline, nothing fetched from

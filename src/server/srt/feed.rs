@@ -25,6 +25,7 @@ use crate::media::{Frame, FrameKind, StreamKey, ts};
 use crate::server::stream::kind::ClientKind;
 use crate::server::stream::local::{Item, LocalPlayer};
 use crate::server::stream::registry::Registry;
+use crate::server::stream::stats::StreamStats;
 
 /// Audio-only streams get the tables again after this many frames, so
 /// that a reader can start.
@@ -118,6 +119,16 @@ impl Feeds {
             })?;
         running.insert(key.clone(), feed);
         Ok(Reading { chunks: receiver, held })
+    }
+}
+
+impl Feeds {
+    /// Fills in how many read each of `streams` over SRT.
+    pub(crate) fn count_readers(&self, streams: &mut [StreamStats]) {
+        let running = self.running.lock();
+        for stream in streams {
+            stream.players_by_protocol.srt = running.get(&stream.key).map_or(0, |feed| feed.readers.lock().len());
+        }
     }
 }
 

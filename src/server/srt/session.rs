@@ -21,7 +21,7 @@ use crate::media::ts_demux::Demuxer;
 use crate::protocol::escape::Escaped;
 use crate::protocol::srt::{Handshake, Mode, Packet, StreamRequest};
 use crate::server::control::admission::Asker;
-use crate::server::control::clients::Client;
+use crate::server::control::clients::{Client, SrtStats};
 use crate::server::control::connections::HangUp;
 use crate::server::control::live::Live;
 use crate::server::control::started::Started;
@@ -98,6 +98,8 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
         line,
         warnings: LogLimit::new(1, Duration::from_secs(10)),
         door: door.clone(),
+        latency_ms: (agreed.latency_us / 1000) as u32,
+        reported: (0, 0),
     };
     running.run(role);
     info!(
@@ -196,6 +198,9 @@ struct Running {
     line: Arc<Line>,
     warnings: LogLimit,
     door: Arc<Srt>,
+    latency_ms: u32,
+    /// When the figures were last told the client, and the bytes then.
+    reported: (u64, u64),
 }
 
 impl Running {
@@ -241,6 +246,7 @@ impl Running {
             if now >= next_tick {
                 self.connection.tick(now);
                 next_tick = now + self.connection.tick_interval_us(now);
+                self.report(now);
             }
             if self.line.ending.load(Ordering::Relaxed) > 0 {
                 self.connection.close(now);
@@ -265,6 +271,35 @@ impl Running {
                 return;
             }
         }
+    }
+
+    /// Tells the client (the API, `/stats`) what the connection
+    /// measured, once a second.
+    fn report(&mut self, now: u64) {
+        let (at, bytes_then) = self.reported;
+        if now < at + 1_000_000 {
+            return;
+        }
+        let stats = self.connection.stats();
+        let (received, sent) = (stats.received, stats.sent);
+        let elapsed = (now - at).max(1);
+        self.client.srt_measured(SrtStats {
+            rtt_us: if received.packets > 0 {
+                received.rtt_us
+            } else {
+                stats.peer_rtt_us
+            },
+            latency_ms: self.latency_ms,
+            packets_received: received.packets,
+            packets_lost: received.lost,
+            packets_recovered: received.recovered,
+            packets_dropped: received.dropped + sent.dropped,
+            packets_sent: sent.packets,
+            packets_retransmitted: sent.retransmitted,
+            buffer_bytes: received.held_bytes + sent.held_bytes,
+            recv_kbps: (received.bytes - bytes_then) * 8 * 1000 / elapsed,
+        });
+        self.reported = (now, received.bytes);
     }
 
     fn take(&mut self, datagram: &[u8]) {

@@ -109,6 +109,8 @@ pub struct PlayerCounts {
     /// HLS viewers: addresses that asked for its playlists or segments in
     /// the last ten seconds.
     pub hls: usize,
+    /// SRT readers.
+    pub srt: usize,
 }
 
 /// Who publishes a stream.
@@ -147,6 +149,8 @@ impl PlayerCounts {
                 ClientKind::Relay => players.pushes += 1,
                 // Its viewers are counted apart (`hls`), by the server.
                 ClientKind::Hls => {}
+                // Its readers are counted apart (`srt`), by the SRT door.
+                ClientKind::SrtFeed => {}
                 _ => players.rtmp += 1,
             }
         }
