@@ -51,6 +51,15 @@
 #   nginx-rtmp), no players: CPU seconds per GB pushed;
 # - throughput: the 3 Mbit/s file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms (THROUGHPUT).
+# - srt ingest, rtmp ingest (SRT_INGEST=1, rustic_rtmp only): the live
+#   stream published in real time by ffmpeg over SRT (MPEG-TS, made once
+#   from the same file) and over RTMP, no players: the server's CPU
+#   seconds per GB received (/metrics' received bytes, datagram headers
+#   and all);
+# - srt read N (SRT_READERS, rustic_rtmp only): the live stream published
+#   over RTMP, read by N srt-live-transmit processes writing to /dev/null:
+#   CPU s per GB sent, and VmHWM growth per reader from before the first
+#   reader, cold.
 #
 # rustic_rtmp runs twice: with its defaults (plus RUSTIC_FLAGS) for every
 # case, and as "merged", with --merge-write-ms MERGE_MS (100), for the
@@ -100,6 +109,8 @@ tls_list=${TLS_PLAYERS-"200"}
 hls_list=${HLS_PLAYERS-"200 1000"}
 hls_plain_list=${HLS_PLAIN_PLAYERS-"200 1000"}
 push_list=${PUSH-"10"}
+srt_ingest=${SRT_INGEST-1}
+srt_readers_list=${SRT_READERS-"200"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000 2000"}
 merge_ms=${MERGE_MS:-100}
@@ -263,6 +274,85 @@ run_push() {
   wait "$fpid" "$spid" "$sink" 2>/dev/null || true
 }
 
+# metric_sum HTTP_PORT NAME: the sum of a /metrics family's samples.
+metric_sum() { curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d", s}'; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# srt_window CASE SPID HTTP_PORT FAMILY: CPU per GB of FAMILY's bytes over
+# the measured seconds.
+srt_window() {
+  local case=$1 spid=$2 http_port=$3 family=$4 t0 t1 bytes hz
+  hz=$(getconf CLK_TCK)
+  bytes=$(metric_sum "$http_port" "$family"); t0=$(cpu_ticks "$spid")
+  sleep "$seconds"
+  bytes=$(( $(metric_sum "$http_port" "$family") - bytes )); t1=$(cpu_ticks "$spid")
+  result[rustic_rtmp|$case|cpu_s]=$(awk -v d=$(( t1 - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
+  result[rustic_rtmp|$case|mbs]=$(awk -v b="$bytes" -v s="$seconds" 'BEGIN { printf "%.2f", b / s / 1e6 }')
+  result[rustic_rtmp|$case|cpu]=$(awk -v d=$(( t1 - t0 )) -v hz="$hz" -v b="$bytes" \
+    'BEGIN { if (b > 0) printf "%.2f", d / hz / (b / 1e9); else print "nan" }')
+}
+
+# run_ingest PROTOCOL: the live stream published over PROTOCOL (srt or
+# rtmp) to a fresh rustic_rtmp with no players.
+run_ingest() {
+  local proto=$1 port http_port srt_port spid fpid case="$1 ingest" url
+  add_case "$case"
+  port=$(free_port); http_port=$(free_port); srt_port=$(free_port)
+  local saved=${RUSTIC_FLAGS:-}
+  RUSTIC_FLAGS="$saved --srt-port $srt_port"
+  spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
+  RUSTIC_FLAGS=$saved
+  wait_port "$port"
+  if [ "$proto" = srt ]; then
+    [ -f "$out/sample-3mbps.ts" ] || ffmpeg -nostdin -loglevel error -i "${sample[live]}" -c copy -f mpegts "$out/sample-3mbps.ts"
+    ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$out/sample-3mbps.ts" -c copy -f mpegts \
+      "srt://127.0.0.1:$srt_port?streamid=publish:live/bench" >"$out/publisher.log" 2>&1 &
+  else
+    ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
+      "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
+  fi
+  fpid=$!; pids+=("$fpid")
+  sleep 3
+  srt_window "$case" "$spid" "$http_port" rustic_rtmp_received_bytes_total
+  kill "$fpid" "$spid" 2>/dev/null || true
+  wait "$fpid" "$spid" 2>/dev/null || true
+}
+
+# run_srt_read N: the live stream over RTMP, read by N srt-live-transmit.
+run_srt_read() {
+  local n=$1 port http_port srt_port spid fpid case="srt read $1" before readers=() established
+  add_case "$case"
+  command -v srt-live-transmit >/dev/null || { echo "srt read: srt-live-transmit (srt-tools) is missing" >&2; return; }
+  port=$(free_port); http_port=$(free_port); srt_port=$(free_port)
+  local saved=${RUSTIC_FLAGS:-}
+  RUSTIC_FLAGS="$saved --srt-port $srt_port"
+  spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
+  RUSTIC_FLAGS=$saved
+  wait_port "$port"
+  ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
+    "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
+  fpid=$!; pids+=("$fpid")
+  sleep 3
+  before=$(rss_kb "$spid")
+  for _ in $(seq "$n"); do
+    srt-live-transmit -q "srt://127.0.0.1:$srt_port?streamid=read:live/bench" file://con >/dev/null 2>&1 &
+    readers+=("$!"); pids+=("$!")
+  done
+  for _ in $(seq 100); do
+    established=$(metric_sum "$http_port" rustic_rtmp_srt_connections)
+    [ "$established" -ge "$n" ] && break
+    sleep 0.1
+  done
+  sleep 2
+  result[rustic_rtmp|$case|established]=$established
+  srt_window "$case" "$spid" "$http_port" rustic_rtmp_sent_bytes_total
+  result[rustic_rtmp|$case|per]=$(( ($(hwm_kb "$spid") - before) / n ))
+  result[rustic_rtmp|$case|peak]=$(( $(hwm_kb "$spid") / 1024 ))
+  result[rustic_rtmp|$case|threads]=$(threads_of "$spid")
+  kill "${readers[@]}" "$fpid" "$spid" 2>/dev/null || true
+  wait "${readers[@]}" "$fpid" "$spid" 2>/dev/null || true
+}
+
 for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
   live=$players_list; low=$low_list; fast=$throughput_list; http=$http_list; tls=$tls_list; push=$push_list
   hls=$hls_list; hls_plain=$hls_plain_list
@@ -276,6 +366,10 @@ for server in ${SERVERS:-rustic_rtmp merged nginx-rtmp}; do
   for n in $tls; do run_case "$server" tls "$n"; done
   for n in $push; do run_push "$n"; done
   for n in $fast; do run_case "$server" throughput "$n"; done
+  if [ "$server" = rustic_rtmp ]; then
+    if [ "$srt_ingest" = 1 ]; then run_ingest srt; run_ingest rtmp; fi
+    for n in $srt_readers_list; do run_srt_read "$n"; done
+  fi
 done
 
 metrics=(established mbs cpu cpu_s load_cpu_s load_share per kper peak threads fds share msgs payload ttff lat50f lat99f lat50 lat99)
@@ -286,7 +380,7 @@ declare -A label=(
   [peak]="peak RSS MB" [threads]="threads at peak" [fds]="fds at peak"
   [share]="slowest player's bytes read / published bitrate (chunk headers included)"
   [msgs]="fewest media messages / published" [payload]="least media payload / published"
-  [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms, player joined last" [lat99]="latency p99 ms, player joined last"
+ [ttff]="play to first keyframe p50 ms" [lat50]="latency p50 ms, player joined last" [lat99]="latency p99 ms, player joined last"
   [lat50f]="latency p50 ms, player joined first" [lat99f]="latency p99 ms, player joined first"
 )
 ratio() { awk -v r="$1" -v x="$2" 'BEGIN { if (r ~ /^[0-9.]+$/ && x ~ /^[0-9.]+$/ && x > 0) printf "%.2f", r / x; else print "" }'; }

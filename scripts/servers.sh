@@ -9,7 +9,8 @@ command -v nginx >/dev/null || need+=(nginx)
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
 command -v python3 >/dev/null || need+=(python3) # free_port
 command -v openssl >/dev/null || need+=(openssl) # the RTMPS case's certificate
-command -v curl >/dev/null || need+=(curl)       # the push case reads /metrics
+command -v curl >/dev/null || need+=(curl)       # the push and SRT cases read /metrics
+command -v srt-live-transmit >/dev/null || need+=(srt-tools) # the srt read case
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq

@@ -64,6 +64,36 @@ fn publish_srt(ts: &Path, url: &str) -> Proc {
     )
 }
 
+/// The media of an FLV file as comparable payloads: each AAC frame
+/// whole; each H.264 frame's NAL units without the access unit
+/// delimiters and parameter sets, which an RTMP publisher sends in the
+/// sequence header and ffmpeg's FLV muxer leaves in the frames.
+fn payloads(flv: &Path) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let (_, tags) = common::http::flv_tags(&std::fs::read(flv).unwrap());
+    let coded = |kind: u8| {
+        let tags = tags
+            .iter()
+            .filter(move |t| t.kind == kind && t.body.len() > 5 && t.body[1] == 1);
+        tags.map(|t| t.body.clone())
+    };
+    let audio = coded(8).map(|body| body[2..].to_vec()).collect();
+    let video = coded(9)
+        .map(|body| {
+            let (mut nalus, mut at) = (Vec::new(), 5);
+            while at + 4 <= body.len() {
+                let len = u32::from_be_bytes(body[at..at + 4].try_into().unwrap()) as usize;
+                let nalu = &body[at + 4..(at + 4 + len).min(body.len())];
+                if !matches!(nalu.first().map(|b| b & 0x1f), Some(7 | 8 | 9)) {
+                    nalus.extend_from_slice(nalu);
+                }
+                at += 4 + len;
+            }
+            nalus
+        })
+        .collect();
+    (audio, video)
+}
+
 fn http_flv(server: &ServerHandle, path: &str) -> String {
     format!("http://{}/{path}.flv", server.http_addr().unwrap())
 }
@@ -75,6 +105,16 @@ fn ffmpeg_publishes_over_srt_and_rtmp_and_http_flv_players_get_it() {
     let scratch = Scratch::new("srt-pub");
     let ts = ts_sample(Sample::AudioVideo, &scratch);
     let sent = probe(&ts);
+    // What ffmpeg itself makes of the TS as FLV: the payloads to match.
+    let reference = scratch.path("reference.flv");
+    let out = run(ffmpeg()
+        .args(["-loglevel", "error", "-i"])
+        .arg(&ts)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(&reference));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (ref_audio, ref_video) = payloads(&reference);
+    assert_eq!(ref_video.len(), sent.video().len());
     for (form, stream_id) in [
         ("MediaMTX", "publish:live/{name}"),
         ("access control", "#!::r=live/{name},m=publish"),
