@@ -266,6 +266,7 @@ impl ServerHandle {
             warnings: w.warnings.clone(),
             feeds: w.feeds.clone(),
             stopping: AtomicBool::new(false),
+            held: AtomicUsize::new(0),
         });
         let started = net::listener::optional(bind, "SRT", |addr| srt::start(door.clone(), addr))?;
         if let Some((local, thread)) = started {

@@ -17,7 +17,7 @@ mod session;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::thread::JoinHandle;
 
 use crate::server::control::admission::Admission;
@@ -43,6 +43,9 @@ pub(crate) struct Srt {
     pub(crate) feeds: Arc<Feeds>,
     /// Set at shutdown: the socket thread stops routing.
     pub(crate) stopping: AtomicBool,
+    /// Payload bytes all SRT connections hold (to play in order, or for
+    /// retransmission), against `limits.max_total_buffered_bytes`.
+    pub(crate) held: AtomicUsize,
 }
 
 /// Binds `addr` (UDP) and starts the socket thread; the address bound.

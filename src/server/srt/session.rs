@@ -100,6 +100,8 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
         door: door.clone(),
         latency_ms: (agreed.latency_us / 1000) as u32,
         reported: (0, 0),
+        held: 0,
+        total_limit: live.config.limits.max_total_buffered_bytes,
     };
     running.run(role);
     info!(
@@ -201,6 +203,15 @@ struct Running {
     latency_ms: u32,
     /// When the figures were last told the client, and the bytes then.
     reported: (u64, u64),
+    /// What this connection adds to `Srt::held`, and the bound on that.
+    held: usize,
+    total_limit: usize,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.door.held.fetch_sub(self.held, Ordering::Relaxed);
+    }
 }
 
 impl Running {
@@ -255,6 +266,7 @@ impl Running {
             if let Role::Publish(publishing, demuxer) = &mut role {
                 self.publish(publishing, demuxer, delivered.drain(..));
             }
+            self.count_held();
             let outgoing: Vec<Packet> = self.connection.outgoing(now).collect();
             for packet in &outgoing {
                 self.link.send(&self.client, packet);
@@ -302,9 +314,24 @@ impl Running {
         self.reported = (now, received.bytes);
     }
 
+    /// Brings `Srt::held` up to date with what this connection holds.
+    fn count_held(&mut self) {
+        let stats = self.connection.stats();
+        let now = stats.received.held_bytes + stats.sent.held_bytes;
+        if now >= self.held {
+            self.door.held.fetch_add(now - self.held, Ordering::Relaxed);
+        } else {
+            self.door.held.fetch_sub(self.held - now, Ordering::Relaxed);
+        }
+        self.held = now;
+    }
+
     fn take(&mut self, datagram: &[u8]) {
         self.client.received(datagram.len());
         match Packet::parse(datagram) {
+            // Past the server-wide bound a data packet is not held: the
+            // sender sends it again after our NAK, once there is room.
+            Ok(Packet::Data(_)) if self.door.held.load(Ordering::Relaxed) > self.total_limit => {}
             Ok(packet) => {
                 let now = self.now();
                 self.connection.handle(now, packet);
