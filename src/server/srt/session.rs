@@ -91,7 +91,7 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
         idle_us: srt.idle_timeout.as_micros() as u64,
     };
     let mut running = Running {
-        connection: Connection::new(&agreed, link.own, answer, &bounds, 0),
+        connection: Connection::new(&agreed, link.own, answer, &bounds, None, 0),
         start: Instant::now(),
         link,
         client,

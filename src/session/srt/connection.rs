@@ -12,7 +12,9 @@
 use super::handshake::Agreed;
 use super::receiver::{ACK_INTERVAL_US, ReceiveStats, Receiver};
 use super::sender::{SendStats, Sender};
-use crate::protocol::srt::{Control, ControlPacket, DataPacket, Handshake, HandshakeType, KeyFlags, Packet, SocketId};
+use crate::protocol::srt::{
+    Control, ControlPacket, DataPacket, Handshake, HandshakeType, KeyFlags, Keys, Packet, SocketId,
+};
 
 /// A keepalive goes out after this long with nothing else sent (§3.2.3).
 const KEEPALIVE_US: u64 = 1_000_000;
@@ -53,6 +55,9 @@ pub struct Stats {
     /// The round-trip time the peer measured and reports in its ACKs,
     /// microseconds (0 until one came).
     pub peer_rtt_us: u32,
+    /// Data packets dropped because no key we hold decrypts them (or they
+    /// came encrypted to a connection without keys).
+    pub undecryptable: u64,
 }
 
 /// One connection.
@@ -71,14 +76,34 @@ pub struct Connection {
     out: Vec<Packet>,
     closed: Option<Closed>,
     peer_rtt_us: u32,
+    /// The stream-encrypting keys, when the caller encrypts.
+    keys: Option<Keys>,
+    /// The key our data packets go out under: `Clear` without keys.
+    send_key: KeyFlags,
+    undecryptable: u64,
 }
 
 impl Connection {
     /// A connection as agreed, opened at `now`, which answered the
-    /// caller's CONCLUSION with `answer` (from our socket `own`).
-    pub fn new(agreed: &Agreed, own: SocketId, answer: Handshake, bounds: &Bounds, now: u64) -> Connection {
+    /// caller's CONCLUSION with `answer` (from our socket `own`), and
+    /// encrypts with `keys` when the caller does.
+    pub fn new(
+        agreed: &Agreed,
+        own: SocketId,
+        answer: Handshake,
+        bounds: &Bounds,
+        keys: Option<Keys>,
+        now: u64,
+    ) -> Connection {
         // In HSv5 both directions start at the caller's initial number.
         let start = agreed.peer_initial_seq;
+        // libsrt sends under the even key unless it holds only the odd
+        // one (a caller that has just refreshed its keys).
+        let send_key = match keys.as_ref().map(Keys::held) {
+            Some(KeyFlags::Odd) => KeyFlags::Odd,
+            Some(KeyFlags::Even | KeyFlags::Both) => KeyFlags::Even,
+            Some(KeyFlags::Clear) | None => KeyFlags::Clear,
+        };
         Connection {
             own,
             peer: agreed.peer,
@@ -92,6 +117,9 @@ impl Connection {
             out: Vec::new(),
             closed: None,
             peer_rtt_us: 0,
+            keys,
+            send_key,
+            undecryptable: 0,
         }
     }
 
@@ -104,13 +132,30 @@ impl Connection {
     pub fn handle(&mut self, now: u64, packet: Packet) {
         self.last_heard = now;
         match packet {
-            Packet::Data(data) => {
+            Packet::Data(mut data) => {
                 self.last_data_at = Some(now);
+                if !self.decrypt(&mut data) {
+                    // Never held, so the receiver reports it lost and a
+                    // retransmission (under a key we hold) may still come.
+                    self.undecryptable += 1;
+                    return;
+                }
                 if let Some(nak) = self.receiver.take(now, data) {
                     self.control(now, nak);
                 }
             }
             Packet::Control(control) => self.on_control(now, control.body),
+        }
+    }
+
+    /// Decrypts `data` in place when it is encrypted; false when no key we
+    /// hold decrypts it. Clear packets pass as they are, as libsrt's
+    /// receiver lets them.
+    fn decrypt(&self, data: &mut DataPacket) -> bool {
+        match (data.key, &self.keys) {
+            (KeyFlags::Clear, _) => true,
+            (key, Some(keys)) => keys.crypt(key, data.seq, &mut data.payload).is_ok(),
+            (_, None) => false,
         }
     }
 
@@ -130,7 +175,9 @@ impl Connection {
             }
             Control::Nak(lost) => {
                 let mut again = Vec::new();
-                self.sender.lost(&lost, KeyFlags::Clear, &mut again);
+                // The sender keeps payloads as they went out, encrypted,
+                // so a retransmission is the same bytes under the same key.
+                self.sender.lost(&lost, self.send_key, &mut again);
                 self.out.extend(again.into_iter().map(Packet::Data));
             }
             Control::AckAck { ack_no } => self.receiver.ack_acked(now, ack_no),
@@ -175,8 +222,17 @@ impl Connection {
 
     /// Sends `payload` (at most 1456 bytes, libsrt's live-mode payload) to
     /// the peer, keeping it for retransmission.
-    pub fn send(&mut self, now: u64, payload: Vec<u8>) {
-        let packet: DataPacket = self.sender.send(now, payload, KeyFlags::Clear);
+    pub fn send(&mut self, now: u64, mut payload: Vec<u8>) {
+        // Encrypted before the sender keeps it: a retransmission then
+        // sends the kept bytes again, as libsrt does (it encrypts in its
+        // send buffer), and costs no second pass of AES. The key never
+        // changes on a connection (no key refresh), so the flag the kept
+        // bytes were encrypted under stays `send_key`.
+        if let Some(keys) = &self.keys {
+            keys.crypt(self.send_key, self.sender.next_seq(), &mut payload)
+                .expect("send_key names a key the keys hold");
+        }
+        let packet: DataPacket = self.sender.send(now, payload, self.send_key);
         self.out.push(Packet::Data(packet));
     }
 
@@ -212,6 +268,7 @@ impl Connection {
             received: self.receiver.stats(),
             sent: self.sender.stats(),
             peer_rtt_us: self.peer_rtt_us,
+            undecryptable: self.undecryptable,
         }
     }
 
@@ -237,6 +294,16 @@ mod tests {
     };
 
     fn connection() -> Connection {
+        connection_with(None)
+    }
+
+    /// Keys as a caller makes them, and the same keys as we unwrap them.
+    fn keys() -> (Keys, Keys) {
+        let (theirs, km) = Keys::generate(b"a passphrase", 16, &[3; 32]).unwrap();
+        (theirs, Keys::new(b"a passphrase", &km).unwrap())
+    }
+
+    fn connection_with(keys: Option<Keys>) -> Connection {
         let agreed = Agreed {
             peer: SocketId(0xabc),
             peer_initial_seq: 1000,
@@ -258,7 +325,7 @@ mod tests {
             peer_ip: [0; 16],
             extensions: Vec::new(),
         };
-        Connection::new(&agreed, SocketId(0x123), answer, &BOUNDS, 0)
+        Connection::new(&agreed, SocketId(0x123), answer, &BOUNDS, keys, 0)
     }
 
     fn data(seq: u32, timestamp: u32) -> Packet {
@@ -402,5 +469,63 @@ mod tests {
         let mut e = connection();
         e.close(9);
         assert_eq!(bodies(&mut e, 9), [Control::Shutdown]);
+    }
+
+    #[test]
+    fn encrypted_data_is_decrypted_before_it_is_held() {
+        let (theirs, ours) = keys();
+        let mut c = connection_with(Some(ours));
+        let mut packets = [data(1000, 0), data(1001, 1_000)];
+        for (packet, key) in packets.iter_mut().zip([KeyFlags::Even, KeyFlags::Odd]) {
+            let Packet::Data(d) = packet else { unreachable!() };
+            theirs.crypt(KeyFlags::Even, d.seq, &mut d.payload).unwrap();
+            // The second names a key neither side has.
+            d.key = key;
+        }
+        let [first, second] = packets;
+        c.handle(1_000, first);
+        c.handle(2_000, second);
+        let mut played = Vec::new();
+        c.deliver(200_000, &mut played);
+        assert_eq!(played, [vec![0x47; 188]], "the clear payload, once");
+        assert_eq!(c.stats().undecryptable, 1);
+        let mut clear = connection();
+        let Packet::Data(mut d) = data(1000, 0) else {
+            unreachable!()
+        };
+        d.key = KeyFlags::Even;
+        clear.handle(1_000, Packet::Data(d));
+        assert_eq!(clear.stats().undecryptable, 1, "no keys, no encrypted data");
+    }
+
+    #[test]
+    fn sent_data_and_its_retransmission_are_encrypted_under_the_even_key() {
+        let (theirs, ours) = keys();
+        let mut c = connection_with(Some(ours));
+        c.send(0, vec![0x47; 1316]);
+        let Some(Packet::Data(sent)) = c.outgoing(0).next() else {
+            panic!("nothing sent")
+        };
+        assert_eq!(sent.key, KeyFlags::Even);
+        assert_ne!(sent.payload, vec![0x47; 1316]);
+        let mut clear = sent.payload.clone();
+        theirs.crypt(KeyFlags::Even, sent.seq, &mut clear).unwrap();
+        assert_eq!(clear, vec![0x47; 1316], "the caller's key decrypts it");
+        c.handle(
+            10_000,
+            Packet::Control(ControlPacket {
+                timestamp: 0,
+                dest: SocketId(0x123),
+                body: Control::Nak(vec![LossRange {
+                    first: 1000,
+                    last: 1000,
+                }]),
+            }),
+        );
+        let Some(Packet::Data(again)) = c.outgoing(10_000).next() else {
+            panic!("no retransmission")
+        };
+        assert_eq!((again.key, again.retransmitted), (KeyFlags::Even, true));
+        assert_eq!(again.payload, sent.payload, "the same bytes again");
     }
 }

@@ -68,6 +68,11 @@ impl Sender {
         self.stats
     }
 
+    /// The sequence number the next `send` gives.
+    pub(crate) fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
     /// Numbers `payload`, keeps it, and gives the packet to send.
     pub(crate) fn send(&mut self, now: u64, payload: Vec<u8>, key: KeyFlags) -> DataPacket {
         let packet = DataPacket {
