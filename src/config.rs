@@ -58,7 +58,7 @@ pub struct Config {
     pub http: HttpSettings,
     /// HLS on the HTTP port, and its files.
     pub hls: HlsSettings,
-    /// The SRT door: where it listens, its latency and bounds.
+    /// The SRT door: where it listens, its latency, passphrase and bounds.
     pub srt: SrtSettings,
     /// What every stream runs with: its caches, when a slow player goes.
     pub stream: StreamSettings,
@@ -572,6 +572,12 @@ pub struct SrtSettings {
     /// The TSBPD latency this side asks for; the larger of both sides'
     /// wins. 120 ms, libsrt's default.
     pub latency: Duration,
+    /// Callers must encrypt with this passphrase (10 to 79 bytes), and
+    /// readers get the stream encrypted with it; `None`: no encryption.
+    pub passphrase: Option<String>,
+    /// The key length asked of callers with a passphrase: 16, 24 or 32
+    /// bytes (AES-128, -192, -256). A caller's own length is used.
+    pub key_len: u8,
     /// A caller silent this long is gone (libsrt's peer idle timeout).
     pub idle_timeout: Duration,
     /// Payload bytes one connection holds to play in order (its receive
@@ -584,6 +590,8 @@ impl Default for SrtSettings {
         SrtSettings {
             bind: None,
             latency: Duration::from_millis(120),
+            passphrase: None,
+            key_len: 16,
             idle_timeout: Duration::from_secs(5),
             max_buffer_bytes: 8 << 20,
         }

@@ -221,6 +221,7 @@ impl Settings {
             srt: SrtSettings {
                 bind: srt,
                 latency: args.srt_latency_ms.map_or(default.srt.latency, Duration::from_millis),
+                passphrase: args.srt_passphrase.clone(),
                 ..default.srt.clone()
             },
             hls: HlsSettings {

@@ -51,6 +51,10 @@ settings! {
     /// sides' wins (default 120)
     #[argh(option)]
     key srt_latency_ms: Option<u64>,
+    /// SRT callers must encrypt with this passphrase (10 to 79
+    /// characters), and readers get the stream encrypted with it
+    #[argh(option)]
+    key srt_passphrase: Option<String>,
     /// do not serve HLS (/APP/NAME/index.m3u8) on the HTTP port
     #[argh(switch)]
     key no_hls: bool,

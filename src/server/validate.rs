@@ -23,6 +23,7 @@ use crate::config::{App, Config, Hooks};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::media::StreamKey;
 use crate::media::hls::{Timing, Variant};
+use crate::protocol::srt::Keys;
 use crate::server::relay::push::{self, dialable, shown};
 
 /// Most bytes of an outgoing chunk: RTMP 1.0 §5.4.1 keeps the size to 31 bits.
@@ -62,6 +63,24 @@ impl Config {
             ));
         }
         hls(&self.hls.timing, self.hls.variant)?;
+        if let Some(passphrase) = &self.srt.passphrase {
+            // The length only: the passphrase is a secret, and errors get
+            // logged.
+            if Keys::check_passphrase(passphrase.as_bytes()).is_err() {
+                return Err(error(
+                    "srt.passphrase",
+                    format!("of {} bytes", passphrase.len()),
+                    ConfigProblem::OutOfRange { range: "10..=79 bytes" },
+                ));
+            }
+            if ![16, 24, 32].contains(&self.srt.key_len) {
+                return Err(error(
+                    "srt.key_len",
+                    self.srt.key_len.to_string(),
+                    ConfigProblem::OutOfRange { range: "16, 24 or 32" },
+                ));
+            }
+        }
         // A joining player is handed the GOP, the headers and the metadata
         // at once: its queue must take them all.
         let (gop, queue) = (self.stream.gop_max_frames, self.players.queue_len);
@@ -275,6 +294,13 @@ mod tests {
         let mut bad = Config::default();
         bad.hls.timing.segments = 1;
         assert_eq!(problem(&bad), "hls.timing.segments 1: outside 2..=100");
+        let mut bad = Config::default();
+        bad.srt.passphrase = Some("too short".into());
+        assert_eq!(problem(&bad), "srt.passphrase of 9 bytes: outside 10..=79 bytes");
+        bad.srt.passphrase = Some("long enough now".into());
+        bad.validate().expect("15 bytes is a passphrase libsrt takes");
+        bad.srt.key_len = 20;
+        assert_eq!(problem(&bad), "srt.key_len 20: outside 16, 24 or 32");
     }
 
     /// What the server used to clamp (the GOP to the queue, the update

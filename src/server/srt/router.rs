@@ -131,9 +131,7 @@ impl Router {
         let config = &self.door.current.now().config;
         Offer {
             latency_ms: config.srt.latency.as_millis().min(u128::from(u16::MAX)) as u16,
-            // Encryption is not wired in yet: a caller that encrypts is
-            // refused (Unsecure), not fed ciphertext.
-            key_len: None,
+            key_len: config.srt.passphrase.as_ref().map(|_| config.srt.key_len),
         }
     }
 

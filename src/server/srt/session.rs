@@ -4,7 +4,9 @@
 //! stream's frames, or the stream's TS feed sent to a reader.
 //!
 //! A refusal is a rejection handshake with a reason the caller shows
-//! (ffmpeg prints it), never silence.
+//! (ffmpeg prints it), never silence. With a passphrase configured the
+//! caller's keys are unwrapped before admission, and a wrong passphrase
+//! is refused as a bad secret.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -19,7 +21,7 @@ use super::routes::Link;
 use crate::media::StreamKey;
 use crate::media::ts_demux::Demuxer;
 use crate::protocol::escape::Escaped;
-use crate::protocol::srt::{Handshake, Mode, Packet, StreamRequest};
+use crate::protocol::srt::{Handshake, KeyMaterial, Keys, Mode, Packet, StreamRequest};
 use crate::server::control::admission::Asker;
 use crate::server::control::clients::{Client, SrtStats};
 use crate::server::control::connections::HangUp;
@@ -68,20 +70,26 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
     let (id, peer) = (client.id(), link.peer);
     let offer = Offer {
         latency_ms: live.config.srt.latency.as_millis().min(u128::from(u16::MAX)) as u16,
-        key_len: None,
+        key_len: live.config.srt.passphrase.as_ref().map(|_| live.config.srt.key_len),
     };
     let admitted = handshake::read_conclusion(&first, &offer).and_then(|agreed| {
+        // The keys before admission: a caller with the wrong passphrase
+        // neither takes a stream name nor tells a hook it came.
+        let keys = keys(&live, &client, &agreed)?;
         let role = admit(&door, &live, &client, &agreed)?;
-        Ok((agreed, role))
+        Ok((agreed, keys, role))
     });
-    let (agreed, role) = match admitted {
+    let (agreed, keys, role) = match admitted {
         Ok(admitted) => admitted,
         Err(why) => {
             let refusal = handshake::rejection(&first, link.own, why);
             return link.answer(&client, first.socket_id, refusal);
         }
     };
-    let answer = handshake::conclusion_answer(&first, &agreed, link.own, None);
+    // KMRSP echoes the caller's key material: libsrt's listener answers
+    // so when it could unwrap the keys.
+    let km_response = keys.as_ref().and(agreed.key_material.clone());
+    let answer = handshake::conclusion_answer(&first, &agreed, link.own, km_response);
     link.answer(&client, first.socket_id, answer.clone());
     let srt = &live.config.srt;
     let bounds = Bounds {
@@ -91,7 +99,7 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
         idle_us: srt.idle_timeout.as_micros() as u64,
     };
     let mut running = Running {
-        connection: Connection::new(&agreed, link.own, answer, &bounds, None, 0),
+        connection: Connection::new(&agreed, link.own, answer, &bounds, keys, 0),
         start: Instant::now(),
         link,
         client,
@@ -109,6 +117,21 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
         running.connection.closed(),
         running.connection.stats()
     );
+}
+
+/// Unwraps the caller's keys with our passphrase, when both sides have
+/// one (`read_conclusion` refused a caller with one and not the other).
+/// Key material that does not parse or cannot be used is refused as
+/// libsrt's listener refuses it with encryption enforced: a bad secret.
+fn keys(live: &Live, client: &Client, agreed: &Agreed) -> Result<Option<Keys>, Rejection> {
+    let (Some(passphrase), Some(km)) = (&live.config.srt.passphrase, &agreed.key_material) else {
+        return Ok(None);
+    };
+    let keys = KeyMaterial::parse(km).and_then(|km| Keys::new(passphrase.as_bytes(), &km));
+    keys.map(Some).map_err(|e| {
+        info!("conn#{} {} srt refused: {e}", client.id(), client.addr());
+        Rejection::BadSecret
+    })
 }
 
 /// Asks the admission path for what the stream id says; the role it may
