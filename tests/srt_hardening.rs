@@ -124,10 +124,15 @@ fn cookie(socket: &UdpSocket, srt: SocketAddr, id: u32) -> u32 {
 }
 
 /// Waits until the socket thread has read everything sent before: it
-/// answers in order, so an answered INDUCTION comes after them all.
+/// answers in order, so an answered INDUCTION comes after them all. Sent
+/// again while unanswered: behind a flood, the kernel may drop it.
 fn wait_for_router(srt: SocketAddr) {
     let socket = loopback_socket();
-    cookie(&socket, srt, 0x7777);
+    socket.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    wait_until("the SRT socket thread to answer", || {
+        socket.send_to(&induction(0x7777), srt).unwrap();
+        answer(&socket).is_some()
+    });
 }
 
 /// `Sample::ShortAudioVideo` as MPEG-TS, what an SRT encoder sends.
