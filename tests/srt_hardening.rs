@@ -349,6 +349,39 @@ fn silent_connections_are_capped_per_address_and_dropped_when_idle() {
         (threads_before + LIMIT as u64..=threads_before + LIMIT as u64 + 2).contains(&open_threads),
         "{open_threads} threads for {LIMIT} connections over {threads_before}"
     );
+    // More callers from the refused address, each a new caller socket
+    // with a fresh cookie: each refused, none kept.
+    let (peak_before, log_before) = (server.peak_kib(), server.log_bytes());
+    let (lines_before, flood_start) = (server.log_lines().len(), Instant::now());
+    let over = &sockets[LIMIT];
+    let fresh = cookie(over, srt, 5000);
+    let (mut refused, mut most_threads) = (0, open_threads);
+    for batch in 0..40u32 {
+        let first = 10_000 + batch * 50;
+        for id in first..first + 50 {
+            over.send_to(&conclusion(id, fresh, &format!("publish:live/over{id}")), srt)
+                .unwrap();
+        }
+        for _ in 0..50 {
+            let Some((_, hs)) = answer(over) else { break };
+            refused += usize::from(hs.kind.rejection().is_some());
+        }
+        most_threads = most_threads.max(threads(&server));
+    }
+    let grown = server.peak_kib() - peak_before;
+    let logged = server.log_bytes() - log_before;
+    let (lines, seconds) = (server.log_lines().len() - lines_before, flood_start.elapsed().as_secs());
+    eprintln!(
+        "silent: {lines} lines in {seconds} s; 2000 more CONCLUSIONs past the limit: {refused} refused, threads at most \
+         {most_threads}, peak grew {grown} KiB, {logged} log bytes"
+    );
+    assert_eq!(refused, 2000, "every CONCLUSION past the limit is refused");
+    assert_eq!(most_threads, open_threads, "a refused CONCLUSION started a thread");
+    assert!(grown < 4 * MIB, "peak grew {grown} KiB");
+    // Each refusal is a warning, of the server's 20 a second (README).
+    let allowed = 20 * (seconds as usize + 1) + 1;
+    assert!(lines <= allowed, "{lines} log lines in {seconds} s");
+    assert!(logged <= 256 * allowed, "refusals logged {logged} bytes");
     // Silent, each is gone after the 5 s idle timeout.
     assert!(
         within(Duration::from_secs(12), || threads(&server) <= threads_before),
@@ -361,6 +394,8 @@ fn silent_connections_are_capped_per_address_and_dropped_when_idle() {
         dropped_after >= Duration::from_secs(4),
         "dropped after {dropped_after:?}, not idle"
     );
+    // The log reader may be behind the threads' ends.
+    server.wait_for_lines("srt closed (Some(TimedOut))", LIMIT);
     assert_eq!(server.count_lines("srt closed (Some(TimedOut))"), LIMIT);
     assert_srt_publish_plays(&mut server, srt, &ts, &scratch);
 }
