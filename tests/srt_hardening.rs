@@ -378,8 +378,9 @@ fn silent_connections_are_capped_per_address_and_dropped_when_idle() {
     assert_eq!(refused, 2000, "every CONCLUSION past the limit is refused");
     assert_eq!(most_threads, open_threads, "a refused CONCLUSION started a thread");
     assert!(grown < 4 * MIB, "peak grew {grown} KiB");
-    // Each refusal is a warning, of the server's 20 a second (README).
-    let allowed = 20 * (seconds as usize + 1) + 1;
+    // Each refusal is a warning, of the server's 20 a second (README);
+    // a window opened before the flood may end during it.
+    let allowed = 20 * (seconds as usize + 2);
     assert!(lines <= allowed, "{lines} log lines in {seconds} s");
     assert!(logged <= 256 * allowed, "refusals logged {logged} bytes");
     // Silent, each is gone after the 5 s idle timeout.
