@@ -52,10 +52,11 @@
 # - throughput: the 3 Mbit/s file published as fast as the server takes it
 #   (no -re), to 1 and 10 players reading every 1 ms (THROUGHPUT).
 # - srt ingest, rtmp ingest (SRT_INGEST=1, rustic_rtmp only): the live
-#   stream published in real time by ffmpeg over SRT (MPEG-TS, made once
-#   from the same file) and over RTMP, no players: the server's CPU
-#   seconds per GB received (/metrics' received bytes, datagram headers
-#   and all);
+#   stream published in real time by INGEST_STREAMS (5) ffmpeg processes
+#   at once, over SRT (MPEG-TS, made once from the same file) and over
+#   RTMP, no players, for INGEST_SECONDS (30; one stream's bytes take
+#   the server a few 10 ms ticks): the server's CPU seconds per GB
+#   received (/metrics' received bytes, datagram headers and all);
 # - srt read N (SRT_READERS, rustic_rtmp only): the live stream published
 #   over RTMP, read by N srt-live-transmit processes writing to /dev/null:
 #   CPU s per GB sent, and VmHWM growth per reader from before the first
@@ -110,6 +111,8 @@ hls_list=${HLS_PLAYERS-"200 1000"}
 hls_plain_list=${HLS_PLAIN_PLAYERS-"200 1000"}
 push_list=${PUSH-"10"}
 srt_ingest=${SRT_INGEST-1}
+ingest_streams=${INGEST_STREAMS:-5}
+ingest_seconds=${INGEST_SECONDS:-30}
 srt_readers_list=${SRT_READERS-"200"}
 throughput_list=${THROUGHPUT-"1 10"}
 merge_list=${MERGE_PLAYERS-"200 1000 2000"}
@@ -278,10 +281,10 @@ run_push() {
 metric_sum() { curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d", s}'; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
-# srt_window CASE SPID HTTP_PORT FAMILY: CPU per GB of FAMILY's bytes over
-# the measured seconds.
+# srt_window CASE SPID HTTP_PORT FAMILY [SECONDS]: CPU per GB of FAMILY's
+# bytes over SECONDS (the measured seconds).
 srt_window() {
-  local case=$1 spid=$2 http_port=$3 family=$4 t0 t1 bytes hz
+  local case=$1 spid=$2 http_port=$3 family=$4 seconds=${5:-$seconds} t0 t1 bytes hz
   hz=$(getconf CLK_TCK)
   bytes=$(metric_sum "$http_port" "$family"); t0=$(cpu_ticks "$spid")
   sleep "$seconds"
@@ -295,7 +298,7 @@ srt_window() {
 # run_ingest PROTOCOL: the live stream published over PROTOCOL (srt or
 # rtmp) to a fresh rustic_rtmp with no players.
 run_ingest() {
-  local proto=$1 port http_port srt_port spid fpid case="$1 ingest" url
+  local proto=$1 port http_port srt_port spid fpid case="$1 ingest" publishers=()
   add_case "$case"
   port=$(free_port); http_port=$(free_port); srt_port=$(free_port)
   local saved=${RUSTIC_FLAGS:-}
@@ -303,19 +306,21 @@ run_ingest() {
   spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
   RUSTIC_FLAGS=$saved
   wait_port "$port"
-  if [ "$proto" = srt ]; then
-    [ -f "$out/sample-3mbps.ts" ] || ffmpeg -nostdin -loglevel error -i "${sample[live]}" -c copy -f mpegts "$out/sample-3mbps.ts"
-    ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$out/sample-3mbps.ts" -c copy -f mpegts \
-      "srt://127.0.0.1:$srt_port?streamid=publish:live/bench" >"$out/publisher.log" 2>&1 &
-  else
-    ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
-      "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
-  fi
-  fpid=$!; pids+=("$fpid")
+  [ -f "$out/sample-3mbps.ts" ] || ffmpeg -nostdin -loglevel error -i "${sample[live]}" -c copy -f mpegts "$out/sample-3mbps.ts"
+  for i in $(seq "$ingest_streams"); do
+    if [ "$proto" = srt ]; then
+      ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$out/sample-3mbps.ts" -c copy -f mpegts \
+        "srt://127.0.0.1:$srt_port?streamid=publish:live/bench$i" >"$out/publisher.log" 2>&1 &
+    else
+      ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
+        "rtmp://127.0.0.1:$port/live/bench$i" >"$out/publisher.log" 2>&1 &
+    fi
+    fpid=$!; pids+=("$fpid"); publishers+=("$fpid")
+  done
   sleep 3
-  srt_window "$case" "$spid" "$http_port" rustic_rtmp_received_bytes_total
-  kill "$fpid" "$spid" 2>/dev/null || true
-  wait "$fpid" "$spid" 2>/dev/null || true
+  srt_window "$case" "$spid" "$http_port" rustic_rtmp_received_bytes_total "$ingest_seconds"
+  kill "${publishers[@]}" "$spid" 2>/dev/null || true
+  wait "${publishers[@]}" "$spid" 2>/dev/null || true
 }
 
 # run_srt_read N: the live stream over RTMP, read by N srt-live-transmit.
