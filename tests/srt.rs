@@ -1,5 +1,5 @@
 //! SRT: real ffmpeg publishes MPEG-TS over SRT (each stream id form) and
-//! RTMP and HTTP-FLV players get the stream; srt-live-transmit and ffmpeg
+//! RTMP, HTTP-FLV and HLS players get the stream; srt-live-transmit and ffmpeg
 //! read an RTMP-published stream over SRT; a refused publish is an SRT
 //! rejection; and 2% loss through a lossy relay loses nothing.
 
@@ -95,15 +95,19 @@ fn payloads(flv: &Path) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
 }
 
 fn http_flv(server: &ServerHandle, path: &str) -> String {
-    format!("http://{}/{path}.flv", server.http_addr().unwrap())
+    format!("{}.flv", http_url(server, path))
+}
+
+fn http_url(server: &ServerHandle, path: &str) -> String {
+    format!("http://{}/{path}", server.http_addr().unwrap())
 }
 
 #[test]
-fn ffmpeg_publishes_over_srt_and_rtmp_and_http_flv_players_get_it() {
+fn ffmpeg_publishes_over_srt_and_rtmp_http_flv_and_hls_players_get_it() {
     let server = srt_server(Config::default());
     let srt = server.srt_addr().expect("SRT listens");
     let scratch = Scratch::new("srt-pub");
-    let ts = ts_sample(Sample::AudioVideo, &scratch);
+    let ts = ts_sample(Sample::LongAudioVideo, &scratch);
     let sent = probe(&ts);
     // What ffmpeg itself makes of the TS as FLV: the payloads to match.
     let reference = scratch.path("reference.flv");
@@ -132,6 +136,21 @@ fn ffmpeg_publishes_over_srt_and_rtmp_and_http_flv_players_get_it() {
         wait_until("the SRT publisher is listed", || {
             server.clients().iter().any(|c| c.kind.name() == "srt-publish")
         });
+        // An HLS player too, while the publish runs: a second of it.
+        let hls_out = scratch.path(&format!("{name}-hls.mp4"));
+        let copied = run(ffmpeg()
+            .args([
+                "-loglevel",
+                "error",
+                "-i",
+                &http_url(&server, &format!("live/{name}/index.m3u8")),
+            ])
+            .args(["-t", "1", "-c", "copy", "-y"])
+            .arg(&hls_out));
+        assert!(copied.status.success(), "{form}, HLS: {}", stderr(&copied));
+        let hls = probe(&hls_out);
+        assert_eq!(hls.codecs(), vec!["aac", "h264"], "{form}, HLS");
+        hls.assert_monotonic();
         assert!(publisher.wait().success(), "{form}: ffmpeg published over SRT");
         rtmp_player.wait();
         http_player.wait();
