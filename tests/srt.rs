@@ -1,7 +1,8 @@
 //! SRT: real ffmpeg publishes MPEG-TS over SRT (each stream id form) and
-//! RTMP, HTTP-FLV and HLS players get the stream; srt-live-transmit and ffmpeg
-//! read an RTMP-published stream over SRT; a refused publish is an SRT
-//! rejection; and 2% loss through a lossy relay loses nothing.
+//! RTMP, HTTP-FLV and HLS players get the stream; srt-live-transmit,
+//! GStreamer's srtsrc and ffmpeg read an RTMP-published stream over SRT;
+//! a refused publish is an SRT rejection; and 2% loss through a lossy
+//! relay loses nothing.
 
 mod common;
 
@@ -230,6 +231,19 @@ fn srt_readers_get_an_rtmp_published_stream() {
             .stdout(std::fs::File::create(&slt_out).unwrap())
             .stderr(Stdio::null()),
     );
+    let gst_out = scratch.path("gst.ts");
+    let mut gst = spawn(
+        std::process::Command::new("gst-launch-1.0")
+            // One argument per word: gst-launch joins them into its
+            // pipeline, and a word holding a space is a syntax error.
+            .args(["-q", "srtsrc"])
+            .arg(format!("uri=srt://{srt}?streamid=read:live/{name}"))
+            .args(["!", "filesink"])
+            .arg(format!("location={}", gst_out.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let ffmpeg_out = scratch.path("ffmpeg.ts");
     let mut reader = spawn(
         ffmpeg()
@@ -240,9 +254,9 @@ fn srt_readers_get_an_rtmp_published_stream() {
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    wait_until("both readers are listed", || {
+    wait_until("the three readers are listed", || {
         let readers = server.clients().iter().filter(|c| c.kind.name() == "srt-play").count();
-        readers == 2
+        readers == 3
     });
     assert!(reader.wait().success(), "ffmpeg read a second over SRT");
     assert!(publisher.wait().success());
@@ -250,11 +264,16 @@ fn srt_readers_get_an_rtmp_published_stream() {
     wait_until("srt-live-transmit has bytes", || {
         std::fs::metadata(&slt_out).is_ok_and(|m| m.len() > 100_000)
     });
-    drop(slt.child_mut().kill());
-    slt.wait();
+    wait_until("GStreamer has bytes", || {
+        std::fs::metadata(&gst_out).is_ok_and(|m| m.len() > 100_000)
+    });
+    for reader in [&mut slt, &mut gst] {
+        drop(reader.child_mut().kill());
+        reader.wait();
+    }
     let bytes = std::fs::read(&slt_out).unwrap();
     assert!(bytes.chunks(188).all(|packet| packet[0] == 0x47), "whole TS packets");
-    for out in [&slt_out, &ffmpeg_out] {
+    for out in [&slt_out, &gst_out, &ffmpeg_out] {
         let got = probe(out);
         assert_eq!(got.codecs(), vec!["aac", "h264"], "{}", out.display());
         assert!(
