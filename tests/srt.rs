@@ -1,8 +1,8 @@
 //! SRT: real ffmpeg publishes MPEG-TS over SRT (each stream id form) and
 //! RTMP, HTTP-FLV and HLS players get the stream; srt-live-transmit,
 //! GStreamer's srtsrc and ffmpeg read an RTMP-published stream over SRT;
-//! a refused publish is an SRT rejection; and 2% loss through a lossy
-//! relay loses nothing.
+//! a refused publish is an SRT rejection; and 2% loss, reordering and 100 ms
+//! each way through a lossy relay lose nothing.
 
 mod common;
 
@@ -290,20 +290,21 @@ fn srt_readers_get_an_rtmp_published_stream() {
 fn two_percent_loss_loses_no_frame_at_the_rtmp_player() {
     let server = srt_server(Config::default());
     let scratch = Scratch::new("srt-loss");
-    let ts = ts_sample(Sample::AudioVideo, &scratch);
-    let sent = probe(&ts);
+    let ts = ts_sample(Sample::LongAudioVideo, &scratch);
+    let reference = scratch.path("reference.flv");
+    let out = run(ffmpeg()
+        .args(["-loglevel", "error", "-i"])
+        .arg(&ts)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(&reference));
+    assert!(out.status.success(), "{}", stderr(&out));
     let relay = LossyRelay::start(
         server.srt_addr().unwrap(),
         Impairment {
             loss_percent: 2.0,
             reorder_percent: 2.0,
-            // 20 ms each way. A lost packet is asked again when the next
-            // one comes, and again each half round trip (plus variance)
-            // if that NAK is lost too: within the default 120 ms latency
-            // at a 40 ms round trip. At 100 ms it is marginal (one frame
-            // in a few runs lost), as it is for libsrt: raise the latency
-            // to 3 or 4 round trips there.
-            delay: Duration::from_millis(20),
+            // 100 ms each way, with the default latency on both sides.
+            delay: Duration::from_millis(100),
             seed: 24,
         },
     )
@@ -320,61 +321,8 @@ fn two_percent_loss_loses_no_frame_at_the_rtmp_player() {
     let got = probe(&out);
     assert_eq!(got.codecs(), vec!["aac", "h264"]);
     got.assert_monotonic();
-    assert_eq!(got.video().len(), sent.video().len(), "no video frame lost; {counts:?}");
-    assert_eq!(got.audio().len(), sent.audio().len(), "no audio frame lost; {counts:?}");
-}
-
-#[test]
-fn an_srt_publisher_shows_its_figures_in_the_api_stats_and_metrics() {
-    let server = srt_server(Config::default());
-    let http = server.http_addr().unwrap();
-    let scratch = Scratch::new("srt-ops");
-    let ts = ts_sample(Sample::AudioVideo, &scratch);
-    let name = unique("srtops");
-    let mut publisher = publish_srt(
-        &ts,
-        &srt_url(server.srt_addr().unwrap(), &format!("publish:live/{name}")),
-    );
-    let get = |target: &str| {
-        let response = common::http::call(http, "GET", target, "");
-        assert_eq!(response.status, 200, "{target}");
-        serde_json::from_slice::<serde_json::Value>(&response.body).unwrap_or_default()
-    };
-    // srt-live-server's shape, as NOALBS asks for it.
-    let asked = format!("publish/live/{name}");
-    let mut feed = serde_json::Value::Null;
-    wait_until("/stats shows the publisher's bitrate", || {
-        feed = get(&format!("/stats?publisher={asked}"))["publishers"][&asked].clone();
-        feed["bitrate"].as_u64().is_some_and(|kbps| kbps > 50)
-    });
-    for field in [
-        "bytesRcvDrop",
-        "bytesRcvLoss",
-        "msRcvBuf",
-        "pktRcvDrop",
-        "pktRcvLoss",
-        "uptime",
-    ] {
-        assert!(feed[field].is_u64(), "{field}: {feed}");
-    }
-    for field in ["mbpsBandwidth", "mbpsRecvRate", "rtt"] {
-        assert!(feed[field].is_number(), "{field}: {feed}");
-    }
-    let clients = get("/api/v1/clients");
-    let srt = clients["clients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "srt-publish")
-        .map(|c| c["srt"].clone())
-        .expect("the publisher is listed");
-    assert!(srt["packets_received"].as_u64().unwrap() > 0, "{srt}");
-    assert_eq!(srt["latency_ms"], 120);
-    let metrics = String::from_utf8(common::http::call(http, "GET", "/metrics", "").body).unwrap();
-    assert!(metrics.contains("rustic_rtmp_srt_connections 1"), "{metrics}");
-    assert!(
-        metrics.contains("rustic_rtmp_srt_packets{fate=\"received\"}"),
-        "{metrics}"
-    );
-    assert!(publisher.wait().success());
+    let (audio, video) = payloads(&out);
+    let (ref_audio, ref_video) = payloads(&reference);
+    assert!(video == ref_video, "every video payload byte for byte; {counts:?}");
+    assert!(audio == ref_audio, "every audio payload byte for byte; {counts:?}");
 }
