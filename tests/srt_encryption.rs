@@ -10,21 +10,36 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use common::*;
-use rustic_rtmp::{Config, HttpBind, ServerHandle, SrtSettings};
+use rustic_rtmp::{Config, HttpBind, HttpSettings, ServerHandle, SrtSettings};
 
 const PASSPHRASE: &str = "a test passphrase";
 
 fn server() -> ServerHandle {
-    start_server_with(Config {
+    server_with(Config {
         srt: SrtSettings {
-            bind: Some(HttpBind {
-                addr: "127.0.0.1:0".parse().unwrap(),
-                required: true,
-            }),
             passphrase: Some(PASSPHRASE.into()),
             ..Default::default()
         },
         ..Config::default()
+    })
+}
+
+/// `config` with SRT and HTTP (for the API) on loopback.
+fn server_with(config: Config) -> ServerHandle {
+    let loopback = HttpBind {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        required: true,
+    };
+    start_server_with(Config {
+        srt: SrtSettings {
+            bind: Some(loopback),
+            ..config.srt.clone()
+        },
+        http: HttpSettings {
+            bind: Some(loopback),
+            ..config.http.clone()
+        },
+        ..config
     })
 }
 
@@ -60,8 +75,10 @@ fn publish_srt(ts: &Path, srt: &str) -> Proc {
     )
 }
 
-/// An encrypted SRT publish with `pbkeylen` reaches an RTMP player whole.
-fn publish_encrypted(pbkeylen: u8) {
+/// An encrypted SRT publish with `pbkeylen` (and `more` of the query)
+/// reaches an RTMP player whole; the figures of the API's `srt` object as
+/// the publish ends.
+fn publish_encrypted(pbkeylen: u8, more: &str) -> serde_json::Value {
     let server = server();
     let scratch = Scratch::new("srtenc");
     let name = unique("srtenc");
@@ -69,8 +86,18 @@ fn publish_encrypted(pbkeylen: u8) {
     let out = scratch.path("played.flv");
     let mut player = play(&url(&server, &format!("live/{name}")), &out);
     wait_for_players(&server, "live", &name, 1);
-    let query = format!("passphrase={PASSPHRASE}&pbkeylen={pbkeylen}");
-    let published = publish_srt(&ts, &srt_url(&server, &format!("publish:live/{name}"), &query)).wait_output();
+    let query = format!("passphrase={PASSPHRASE}&pbkeylen={pbkeylen}{more}");
+    let mut publisher = publish_srt(&ts, &srt_url(&server, &format!("publish:live/{name}"), &query));
+    // The figures are told the API once a second: the last seen before
+    // the publisher leaves.
+    let mut srt = serde_json::Value::Null;
+    wait_until("the publish ends", || {
+        if let Some(now) = srt_publisher(&server) {
+            srt = now;
+        }
+        !publisher.is_running()
+    });
+    let published = publisher.wait_output();
     assert!(published.status.success(), "ffmpeg published: {}", stderr(&published));
     player.wait();
     let (sent, got) = (probe(&ts), probe(&out));
@@ -88,16 +115,41 @@ fn publish_encrypted(pbkeylen: u8) {
     assert_near("video packets", got.video().len(), sent.video().len(), 95);
     assert_near("audio packets", got.audio().len(), sent.audio().len(), 95);
     got.assert_monotonic();
+    srt
+}
+
+/// The API's `srt` object of the SRT publisher, while there is one.
+fn srt_publisher(server: &ServerHandle) -> Option<serde_json::Value> {
+    let response = common::http::call(server.http_addr().expect("HTTP listens"), "GET", "/api/v1/clients", "");
+    let clients: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
+    (clients["clients"].as_array()?.iter())
+        .find(|c| c["type"] == "srt-publish")
+        .map(|c| c["srt"].clone())
+        .filter(|srt| !srt.is_null())
 }
 
 #[test]
 fn ffmpeg_publishes_with_aes_128_and_an_rtmp_player_gets_it() {
-    publish_encrypted(16);
+    let srt = publish_encrypted(16, "");
+    assert_eq!(srt["key_refreshes"], 0, "{srt}");
 }
 
 #[test]
 fn ffmpeg_publishes_with_aes_256_and_an_rtmp_player_gets_it() {
-    publish_encrypted(32);
+    publish_encrypted(32, "");
+}
+
+/// libsrt's sender switching keys every 30 packets (the sample is some
+/// 170) and announcing each 10 packets before: KMREQ control packets, each
+/// new key odd and even in turn. Without the refresh installed, every
+/// packet after the first switch would be undecryptable and the player
+/// would get a second of the stream.
+#[test]
+fn ffmpeg_refreshing_its_keys_every_30_packets_loses_nothing() {
+    let srt = publish_encrypted(16, "&kmrefreshrate=30&kmpreannounce=10");
+    eprintln!("{srt}");
+    assert_eq!(srt["undecryptable"], 0, "{srt}");
+    assert!(srt["key_refreshes"].as_u64().unwrap() >= 3, "{srt}");
 }
 
 #[test]

@@ -13,6 +13,12 @@ const NAK: u16 = 0x0003;
 const SHUTDOWN: u16 = 0x0005;
 const ACKACK: u16 = 0x0006;
 const DROPREQ: u16 = 0x0007;
+/// User-defined (UMSG_EXT): SRT's own messages, told apart by the subtype.
+const USER_DEFINED: u16 = 0x7fff;
+/// The subtype of a KMREQ (SRT_CMD_KMREQ).
+const KMREQ: u16 = 3;
+/// The subtype of a KMRSP (SRT_CMD_KMRSP).
+const KMRSP: u16 = 4;
 
 /// The high bit of a NAK loss-list word: this word starts a range and the
 /// next word ends it.
@@ -38,6 +44,16 @@ pub enum Control {
     Shutdown,
     /// DROPREQ (§3.2.9): the sender gave up on a message.
     DropRequest(DropRequest),
+    /// KMREQ (user-defined type, subtype 3; §3.2.2): the peer's new key
+    /// material, a key refresh. The bytes are a Key Material message as
+    /// it is ([`KeyMaterial::parse`](super::KeyMaterial::parse) reads it):
+    /// libsrt swaps it to host order and back, so it travels unswapped, as
+    /// in a handshake's KMREQ block.
+    KeyMaterialRequest(Vec<u8>),
+    /// KMRSP (user-defined type, subtype 4): the answer to a KMREQ, the
+    /// same bytes back when accepted, else a failure word
+    /// ([`KmResponse::parse`](super::KmResponse::parse) reads it).
+    KeyMaterialResponse(Vec<u8>),
     /// Any other type (congestion warning, peer error, user-defined, or one
     /// SRT has not defined), kept as it came.
     Unknown {
@@ -138,6 +154,10 @@ impl Control {
                 first: be32(r, "dropreq first sequence number")?,
                 last: be32(r, "dropreq last sequence number")?,
             }),
+            // The type-specific field of these is unused (libsrt sends 0);
+            // whatever is there is not kept.
+            USER_DEFINED if subtype == KMREQ => Control::KeyMaterialRequest(r.rest().to_vec()),
+            USER_DEFINED if subtype == KMRSP => Control::KeyMaterialResponse(r.rest().to_vec()),
             _ => Control::Unknown {
                 control_type,
                 subtype,
@@ -157,6 +177,8 @@ impl Control {
             Control::AckAck { ack_no } => (ACKACK, 0, *ack_no),
             Control::Shutdown => (SHUTDOWN, 0, 0),
             Control::DropRequest(drop) => (DROPREQ, 0, drop.msg_no),
+            Control::KeyMaterialRequest(_) => (USER_DEFINED, KMREQ, 0),
+            Control::KeyMaterialResponse(_) => (USER_DEFINED, KMRSP, 0),
             Control::Unknown {
                 control_type,
                 subtype,
@@ -220,6 +242,7 @@ impl Control {
                 put32(out, drop.first);
                 put32(out, drop.last);
             }
+            Control::KeyMaterialRequest(km) | Control::KeyMaterialResponse(km) => out.extend_from_slice(km),
             Control::Unknown { cif, .. } => out.extend_from_slice(cif),
         }
     }
@@ -421,6 +444,36 @@ mod tests {
                 cif: cif.to_vec(),
             },
         );
+    }
+
+    #[test]
+    fn kmreq_and_kmrsp_are_user_defined_subtypes_3_and_4() {
+        // A key material message as libsrt sends it: in a KMREQ control
+        // packet the same bytes as in a CONCLUSION's KMREQ block.
+        let km = super::super::key_material::tests::kmreq(include_bytes!(
+            "../../../tests/data/srt-conclusion-ffmpeg-enc16.bin"
+        ));
+        round_trip(
+            &packet(&[0xff, 0xff, 0x00, 0x03, 0, 0, 0, 0], &km),
+            Control::KeyMaterialRequest(km.clone()),
+        );
+        round_trip(
+            &packet(&[0xff, 0xff, 0x00, 0x04, 0, 0, 0, 0], &km),
+            Control::KeyMaterialResponse(km.clone()),
+        );
+        // A failure KMRSP: BADSECRET, first byte first (see KmResponse).
+        round_trip(
+            &packet(&[0xff, 0xff, 0x00, 0x04, 0, 0, 0, 0], &[4, 0, 0, 0]),
+            Control::KeyMaterialResponse(vec![4, 0, 0, 0]),
+        );
+        // Other user-defined subtypes (HSREQ, 1) stay unknown.
+        assert!(matches!(
+            Packet::parse(&packet(&[0xff, 0xff, 0x00, 0x01, 0, 0, 0, 0], &km)),
+            Ok(Packet::Control(ControlPacket {
+                body: Control::Unknown { subtype: 1, .. },
+                ..
+            }))
+        ));
     }
 
     /// A captured control packet's body, after checking that it encodes back

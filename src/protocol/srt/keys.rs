@@ -32,9 +32,12 @@
 //! ```
 //!
 //! In scope: AES-CTR with 128, 192 and 256-bit keys, as libsrt 1.5.1 sends.
+//! A key refresh (§6.1.6) is [`Keys::renew`] with the key material of the
+//! peer's KMREQ control packet.
+//!
 //! Out of scope: AES-GCM (libsrt 1.5.2's `cryptomode`), preshared KEKs
-//! (KEKI other than 0), and key refresh, which needs the connection's
-//! packet count and KMREQ control packets.
+//! (KEKI other than 0), and refreshing keys this side originates (libsrt
+//! keeps sending under the first keys of a connection it did not key).
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -62,11 +65,20 @@ const MAX_KEY_LEN: usize = 32;
 /// The salt length in key material.
 const SALT_LEN: usize = 16;
 
-/// The stream-encrypting keys of one connection.
+/// The stream-encrypting keys of one connection: the even and the odd
+/// one, either or both.
+#[derive(Clone)]
 pub struct Keys {
+    even: Option<Slot>,
+    odd: Option<Slot>,
+}
+
+/// One key and the salt of the key material it came in: a refresh may
+/// bring another salt, and packets under the old key still need the old.
+#[derive(Clone)]
+struct Slot {
     salt: [u8; SALT_LEN],
-    even: Option<Sek>,
-    odd: Option<Sek>,
+    sek: Sek,
 }
 
 /// One stream-encrypting key, its AES key schedule already expanded.
@@ -86,6 +98,16 @@ impl Keys {
     /// integrity check: [`KeyError::BadPassphrase`], which a listener
     /// answers with [`KmState::BADSECRET`](super::KmState::BADSECRET).
     pub fn new(passphrase: &[u8], km: &KeyMaterial) -> Result<Keys, KeyError> {
+        let mut keys = Keys { even: None, odd: None };
+        keys.renew(passphrase, km)?;
+        Ok(keys)
+    }
+
+    /// Installs the keys in `km`, a key refresh's (draft-sharabayko-srt
+    /// §6.1.6): each key it carries replaces the one of its parity, and a
+    /// key it does not carry stays, for packets still on their way under
+    /// it. On an error nothing changes.
+    pub fn renew(&mut self, passphrase: &[u8], km: &KeyMaterial) -> Result<(), KeyError> {
         Self::check_passphrase(passphrase)?;
         for (what, value, expected) in [
             ("cipher", km.cipher, KeyMaterial::CIPHER_AES_CTR),
@@ -101,18 +123,19 @@ impl Keys {
         let kek = kek(passphrase, &km.salt, km.key_len);
         let mut unwrapped = [0; 2 * MAX_KEY_LEN];
         let unwrapped = unwrap(&kek, &km.wrapped, &mut unwrapped)?;
-        let mut seks = unwrapped.chunks_exact(km.key_len).map(Sek::new);
+        let mut slots = unwrapped.chunks_exact(km.key_len).map(|sek| Slot {
+            salt: km.salt,
+            sek: Sek::new(sek),
+        });
         let (even, odd) = match km.keys {
-            KeyFlags::Even => (seks.next(), None),
-            KeyFlags::Odd => (None, seks.next()),
-            KeyFlags::Both => (seks.next(), seks.next()),
+            KeyFlags::Even => (slots.next(), None),
+            KeyFlags::Odd => (None, slots.next()),
+            KeyFlags::Both => (slots.next(), slots.next()),
             KeyFlags::Clear => return Err(KeyError::NoKey),
         };
-        Ok(Keys {
-            salt: km.salt,
-            even,
-            odd,
-        })
+        self.even = even.or(self.even.take());
+        self.odd = odd.or(self.odd.take());
+        Ok(())
     }
 
     /// Makes an even key of `key_len` bytes (16, 24 or 32) and the key
@@ -143,8 +166,10 @@ impl Keys {
             wrapped: wrap(&kek, sek),
         };
         let keys = Keys {
-            salt: *salt,
-            even: Some(Sek::new(sek)),
+            even: Some(Slot {
+                salt: *salt,
+                sek: Sek::new(sek),
+            }),
             odd: None,
         };
         Ok((keys, km))
@@ -162,7 +187,7 @@ impl Keys {
     /// Encrypts or decrypts (counter mode is its own inverse) the payload of
     /// data packet `seq` in place, with the key its KK field names.
     pub fn crypt(&self, key: KeyFlags, seq: u32, payload: &mut [u8]) -> Result<(), KeyError> {
-        let sek = match key {
+        let slot = match key {
             KeyFlags::Even => self.even.as_ref(),
             KeyFlags::Odd => self.odd.as_ref(),
             KeyFlags::Clear | KeyFlags::Both => None,
@@ -171,9 +196,9 @@ impl Keys {
         // hcrypt_SetCtrIV: the packet index (the sequence number, network
         // order) at bytes 10..14, the first 14 salt bytes XORed over bytes
         // 0..14, and bytes 14..16 left for the block counter.
-        let salt = u128::from_be_bytes(self.salt) & !0xffff;
+        let salt = u128::from_be_bytes(slot.salt) & !0xffff;
         let iv = (salt ^ u128::from(seq) << 16).to_be_bytes();
-        match sek {
+        match &slot.sek {
             Sek::Aes128(cipher) => apply(cipher, iv, payload),
             Sek::Aes192(cipher) => apply(cipher, iv, payload),
             Sek::Aes256(cipher) => apply(cipher, iv, payload),
@@ -406,6 +431,64 @@ mod tests {
         );
         assert_eq!(a, expected);
         assert_ne!(a, b);
+    }
+
+    /// Key material carrying `seks` (even first when both) under `salt`.
+    fn km_with(keys: KeyFlags, seks: &[[u8; 16]], salt: [u8; 16]) -> KeyMaterial {
+        KeyMaterial {
+            keys,
+            keki: 0,
+            cipher: KeyMaterial::CIPHER_AES_CTR,
+            auth: KeyMaterial::AUTH_NONE,
+            se: KeyMaterial::SE_SRT,
+            salt,
+            key_len: 16,
+            wrapped: wrap(&kek(PASSPHRASE, &salt, 16), &seks.concat()),
+        }
+    }
+
+    /// What `sek` under `salt` makes of 32 zero bytes at sequence 5.
+    fn stream(sek: [u8; 16], salt: [u8; 16]) -> [u8; 32] {
+        let mut out = [0; 32];
+        let iv = (u128::from_be_bytes(salt) & !0xffff ^ 5 << 16).to_be_bytes();
+        apply(&Aes128::new_from_slice(&sek).unwrap(), iv, &mut out);
+        out
+    }
+
+    fn crypted(keys: &Keys, key: KeyFlags) -> Result<[u8; 32], KeyError> {
+        let mut out = [0; 32];
+        keys.crypt(key, 5, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn a_refresh_adds_the_new_key_and_keeps_the_old_until_replaced() {
+        // libsrt's sender: even first; then the pre-announce of the odd
+        // key, both in one message; then the odd alone; then a new even.
+        let (first, odd, second) = ([1; 16], [2; 16], [3; 16]);
+        let mut keys = Keys::new(PASSPHRASE, &km_with(KeyFlags::Even, &[first], [9; 16])).unwrap();
+        assert_eq!(crypted(&keys, KeyFlags::Even), Ok(stream(first, [9; 16])));
+        assert_eq!(
+            crypted(&keys, KeyFlags::Odd),
+            Err(KeyError::MissingKey { key: KeyFlags::Odd })
+        );
+
+        keys.renew(PASSPHRASE, &km_with(KeyFlags::Both, &[first, odd], [9; 16]))
+            .unwrap();
+        assert_eq!(keys.held(), KeyFlags::Both);
+        assert_eq!(crypted(&keys, KeyFlags::Even), Ok(stream(first, [9; 16])));
+        assert_eq!(crypted(&keys, KeyFlags::Odd), Ok(stream(odd, [9; 16])));
+
+        // A salt of its own stays with its key.
+        keys.renew(PASSPHRASE, &km_with(KeyFlags::Even, &[second], [7; 16]))
+            .unwrap();
+        assert_eq!(crypted(&keys, KeyFlags::Even), Ok(stream(second, [7; 16])));
+        assert_eq!(crypted(&keys, KeyFlags::Odd), Ok(stream(odd, [9; 16])));
+
+        // The wrong passphrase changes nothing.
+        let other = km_with(KeyFlags::Both, &[[5; 16], [6; 16]], [9; 16]);
+        assert_eq!(keys.renew(b"another passphrase", &other), Err(KeyError::BadPassphrase));
+        assert_eq!(crypted(&keys, KeyFlags::Even), Ok(stream(second, [7; 16])));
+        assert_eq!(crypted(&keys, KeyFlags::Odd), Ok(stream(odd, [9; 16])));
     }
 
     #[test]

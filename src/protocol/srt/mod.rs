@@ -37,13 +37,15 @@
 //!   forms;
 //! - encryption as pure functions: the Key Material message of a KMREQ or
 //!   KMRSP block ([`KeyMaterial`], [`KmResponse`]) and the keys it wraps,
-//!   which encrypt and decrypt data payloads ([`Keys`]).
+//!   which encrypt and decrypt data payloads ([`Keys`]), and take a key
+//!   refresh's new keys ([`Keys::renew`]) from a KMREQ control packet
+//!   ([`Control::KeyMaterialRequest`]).
 //!
-//! Out of scope (later parts of issue 24): the handshake and connection state
-//! machines, ARQ, TSBPD, congestion control and key refresh. KMREQ/KMRSP
-//! blocks, other extension blocks and unknown control types are kept as raw
-//! bytes so that they survive a parse/encode round trip; `KeyMaterial::parse`
-//! reads a KMREQ block's bytes as they are.
+//! Out of scope (`session::srt`): the handshake and connection state
+//! machines, ARQ, TSBPD and congestion control. KMREQ/KMRSP blocks and
+//! control packets, other extension blocks and unknown control types are
+//! kept as raw bytes so that they survive a parse/encode round trip;
+//! `KeyMaterial::parse` reads a KMREQ's bytes as they are.
 
 mod control;
 mod error;

@@ -133,6 +133,12 @@ pub struct SrtStats {
     pub buffer_bytes: usize,
     /// Bytes received per second over the last second, in kilobits.
     pub recv_kbps: u64,
+    /// Encrypted data packets no key we hold decrypts (dropped; a
+    /// passphrase mix-up or a key refresh that failed).
+    pub undecryptable: u64,
+    /// Refreshed key material (KMREQ control packets) the caller sent
+    /// that we installed.
+    pub key_refreshes: u64,
 }
 
 impl Client {

@@ -146,6 +146,8 @@ fn client(c: &ClientStats, streams: &[StreamStats]) -> Value {
             "packets_retransmitted": srt.packets_retransmitted,
             "buffer_bytes": srt.buffer_bytes,
             "recv_kbps": srt.recv_kbps,
+            "undecryptable": srt.undecryptable,
+            "key_refreshes": srt.key_refreshes,
         })),
     })
 }

@@ -33,7 +33,7 @@ use crate::server::stream::kind::ClientKind;
 use crate::server::stream::registry::Publishing;
 use crate::server::stream::stats::PublisherInfo;
 use crate::session::srt::handshake::{self, Agreed, Offer, Rejection};
-use crate::session::srt::{Bounds, Connection};
+use crate::session::srt::{Bounds, Connection, Secret};
 
 /// TS packets per SRT payload: 7 × 188 = 1,316 bytes, what every encoder
 /// sends, under the live mode's 1,456.
@@ -123,12 +123,16 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
 /// one (`read_conclusion` refused a caller with one and not the other).
 /// Key material that does not parse or cannot be used is refused as
 /// libsrt's listener refuses it with encryption enforced: a bad secret.
-fn keys(live: &Live, client: &Client, agreed: &Agreed) -> Result<Option<Keys>, Rejection> {
+fn keys(live: &Live, client: &Client, agreed: &Agreed) -> Result<Option<Secret>, Rejection> {
     let (Some(passphrase), Some(km)) = (&live.config.srt.passphrase, &agreed.key_material) else {
         return Ok(None);
     };
     let keys = KeyMaterial::parse(km).and_then(|km| Keys::new(passphrase.as_bytes(), &km));
-    keys.map(Some).map_err(|e| {
+    let secret = |keys| Secret {
+        keys,
+        passphrase: passphrase.as_bytes().to_vec(),
+    };
+    keys.map(|keys| Some(secret(keys))).map_err(|e| {
         info!("conn#{} {} srt refused: {e}", client.id(), client.addr());
         Rejection::BadSecret
     })
@@ -333,6 +337,8 @@ impl Running {
             packets_retransmitted: sent.retransmitted,
             buffer_bytes: received.held_bytes + sent.held_bytes,
             recv_kbps: (received.bytes - bytes_then) * 8 * 1000 / elapsed,
+            undecryptable: stats.undecryptable,
+            key_refreshes: stats.key_refreshes,
         });
         self.reported = (now, received.bytes);
     }

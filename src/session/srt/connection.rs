@@ -8,12 +8,20 @@
 //! [`Connection::outgoing`] gives, and takes the payloads
 //! [`Connection::deliver`] gives. Times are microseconds from any origin
 //! the caller keeps (the connection's start, say).
+//!
+//! An encrypted connection decrypts each data packet with the key its KK
+//! flags name, and takes the caller's key refreshes (KMREQ control
+//! packets, draft-sharabayko-srt §6.1.6): it installs the new key beside
+//! the old and answers with a KMRSP. What it sends stays under the
+//! caller's first keys, as libsrt's own receiver does: a refresh KMREQ
+//! rekeys only the direction it came from.
 
 use super::handshake::Agreed;
 use super::receiver::{ACK_INTERVAL_US, ReceiveStats, Receiver};
 use super::sender::{SendStats, Sender};
 use crate::protocol::srt::{
-    Control, ControlPacket, DataPacket, Handshake, HandshakeType, KeyFlags, Keys, Packet, SocketId,
+    Control, ControlPacket, DataPacket, Handshake, HandshakeType, KeyError, KeyFlags, KeyMaterial, Keys, KmResponse,
+    KmState, Packet, SocketId,
 };
 
 /// A keepalive goes out after this long with nothing else sent (§3.2.3).
@@ -58,6 +66,18 @@ pub struct Stats {
     /// Data packets dropped because no key we hold decrypts them (or they
     /// came encrypted to a connection without keys).
     pub undecryptable: u64,
+    /// Key refreshes the peer sent that we installed.
+    pub key_refreshes: u64,
+}
+
+/// An encrypted connection's secrets: the keys from the caller's
+/// handshake, and the passphrase that unwraps the keys it refreshes them
+/// with.
+pub struct Secret {
+    /// The keys the handshake's KMREQ carried.
+    pub keys: Keys,
+    /// The passphrase they were unwrapped with.
+    pub passphrase: Vec<u8>,
 }
 
 /// One connection.
@@ -76,30 +96,35 @@ pub struct Connection {
     out: Vec<Packet>,
     closed: Option<Closed>,
     peer_rtt_us: u32,
-    /// The stream-encrypting keys, when the caller encrypts.
-    keys: Option<Keys>,
+    /// The keys and passphrase, when the caller encrypts; the keys
+    /// decrypt what comes and take the caller's refreshes.
+    secret: Option<Secret>,
+    /// The caller's first keys, which encrypt what we send.
+    send_keys: Option<Keys>,
     /// The key our data packets go out under: `Clear` without keys.
     send_key: KeyFlags,
     undecryptable: u64,
+    key_refreshes: u64,
 }
 
 impl Connection {
     /// A connection as agreed, opened at `now`, which answered the
     /// caller's CONCLUSION with `answer` (from our socket `own`), and
-    /// encrypts with `keys` when the caller does.
+    /// encrypts with `secret` when the caller does.
     pub fn new(
         agreed: &Agreed,
         own: SocketId,
         answer: Handshake,
         bounds: &Bounds,
-        keys: Option<Keys>,
+        secret: Option<Secret>,
         now: u64,
     ) -> Connection {
         // In HSv5 both directions start at the caller's initial number.
         let start = agreed.peer_initial_seq;
         // libsrt sends under the even key unless it holds only the odd
         // one (a caller that has just refreshed its keys).
-        let send_key = match keys.as_ref().map(Keys::held) {
+        let send_keys = secret.as_ref().map(|secret| secret.keys.clone());
+        let send_key = match send_keys.as_ref().map(Keys::held) {
             Some(KeyFlags::Odd) => KeyFlags::Odd,
             Some(KeyFlags::Even | KeyFlags::Both) => KeyFlags::Even,
             Some(KeyFlags::Clear) | None => KeyFlags::Clear,
@@ -117,9 +142,11 @@ impl Connection {
             out: Vec::new(),
             closed: None,
             peer_rtt_us: 0,
-            keys,
+            secret,
+            send_keys,
             send_key,
             undecryptable: 0,
+            key_refreshes: 0,
         }
     }
 
@@ -152,9 +179,9 @@ impl Connection {
     /// hold decrypts it. Clear packets pass as they are, as libsrt's
     /// receiver lets them.
     fn decrypt(&self, data: &mut DataPacket) -> bool {
-        match (data.key, &self.keys) {
+        match (data.key, &self.secret) {
             (KeyFlags::Clear, _) => true,
-            (key, Some(keys)) => keys.crypt(key, data.seq, &mut data.payload).is_ok(),
+            (key, Some(secret)) => secret.keys.crypt(key, data.seq, &mut data.payload).is_ok(),
             (_, None) => false,
         }
     }
@@ -183,10 +210,37 @@ impl Connection {
             Control::AckAck { ack_no } => self.receiver.ack_acked(now, ack_no),
             Control::DropRequest(drop) => self.receiver.forget(drop.first, drop.last),
             Control::Shutdown => self.closed = Some(Closed::Shutdown),
-            // KEEPALIVE only shows the peer is there; other handshakes and
-            // unknown types (congestion warnings, key refreshes) ask
-            // nothing of a live receiver.
+            Control::KeyMaterialRequest(km) => {
+                let answer = self.renew(km);
+                self.control(now, Control::KeyMaterialResponse(answer));
+            }
+            // KEEPALIVE only shows the peer is there; other handshakes,
+            // KMRSPs (we send no KMREQ) and unknown types (congestion
+            // warnings) ask nothing of a live receiver.
             _ => {}
+        }
+    }
+
+    /// Installs the keys of a refresh KMREQ; the KMRSP to answer with:
+    /// the key material back when installed, else a failure as libsrt's
+    /// receiver words it. The sender goes on to the new key whatever we
+    /// answer, so a failure leaves its packets undecryptable.
+    fn renew(&mut self, km: Vec<u8>) -> Vec<u8> {
+        let refused = |state: KmState| {
+            let mut out = Vec::new();
+            KmResponse::Failed(state).encode(&mut out);
+            out
+        };
+        let Some(secret) = &mut self.secret else {
+            return refused(KmState::NOSECRET);
+        };
+        match KeyMaterial::parse(&km).and_then(|parsed| secret.keys.renew(&secret.passphrase, &parsed)) {
+            Ok(()) => {
+                self.key_refreshes += 1;
+                km
+            }
+            Err(KeyError::BadPassphrase) => refused(KmState::BADSECRET),
+            Err(_) => refused(KmState::NOSECRET),
         }
     }
 
@@ -225,10 +279,10 @@ impl Connection {
     pub fn send(&mut self, now: u64, mut payload: Vec<u8>) {
         // Encrypted before the sender keeps it: a retransmission then
         // sends the kept bytes again, as libsrt does (it encrypts in its
-        // send buffer), and costs no second pass of AES. The key never
-        // changes on a connection (no key refresh), so the flag the kept
+        // send buffer), and costs no second pass of AES. The send key never
+        // changes on a connection (refreshes rekey what comes), so the flag the kept
         // bytes were encrypted under stays `send_key`.
-        if let Some(keys) = &self.keys {
+        if let Some(keys) = &self.send_keys {
             keys.crypt(self.send_key, self.sender.next_seq(), &mut payload)
                 .expect("send_key names a key the keys hold");
         }
@@ -269,6 +323,7 @@ impl Connection {
             sent: self.sender.stats(),
             peer_rtt_us: self.peer_rtt_us,
             undecryptable: self.undecryptable,
+            key_refreshes: self.key_refreshes,
         }
     }
 
@@ -298,12 +353,16 @@ mod tests {
     }
 
     /// Keys as a caller makes them, and the same keys as we unwrap them.
-    fn keys() -> (Keys, Keys) {
+    fn keys() -> (Keys, Secret) {
         let (theirs, km) = Keys::generate(b"a passphrase", 16, &[3; 32]).unwrap();
-        (theirs, Keys::new(b"a passphrase", &km).unwrap())
+        let secret = Secret {
+            keys: Keys::new(b"a passphrase", &km).unwrap(),
+            passphrase: b"a passphrase".to_vec(),
+        };
+        (theirs, secret)
     }
 
-    fn connection_with(keys: Option<Keys>) -> Connection {
+    fn connection_with(keys: Option<Secret>) -> Connection {
         let agreed = Agreed {
             peer: SocketId(0xabc),
             peer_initial_seq: 1000,
@@ -527,5 +586,80 @@ mod tests {
         };
         assert_eq!((again.key, again.retransmitted), (KeyFlags::Even, true));
         assert_eq!(again.payload, sent.payload, "the same bytes again");
+    }
+
+    fn from_peer(body: Control) -> Packet {
+        Packet::Control(ControlPacket {
+            timestamp: 0,
+            dest: SocketId(0x123),
+            body,
+        })
+    }
+
+    /// A data packet `seq` encrypted by `keys`' even key, flagged `key`.
+    fn encrypted(seq: u32, keys: &Keys, key: KeyFlags) -> Packet {
+        let Packet::Data(mut d) = data(seq, (seq - 1000) * 1_000) else {
+            unreachable!()
+        };
+        keys.crypt(KeyFlags::Even, d.seq, &mut d.payload).unwrap();
+        d.key = key;
+        Packet::Data(d)
+    }
+
+    #[test]
+    fn a_key_refresh_is_installed_answered_and_decrypts_the_odd_packets() {
+        let (first, secret) = keys();
+        let mut c = connection_with(Some(secret));
+        // The caller's next key, announced as the odd one.
+        let (next, mut km) = Keys::generate(b"a passphrase", 16, &[4; 32]).unwrap();
+        km.keys = KeyFlags::Odd;
+        let mut bytes = Vec::new();
+        km.encode(&mut bytes);
+        c.handle(1_000, encrypted(1000, &first, KeyFlags::Even));
+        c.handle(2_000, from_peer(Control::KeyMaterialRequest(bytes.clone())));
+        assert_eq!(
+            bodies(&mut c, 2_000),
+            [Control::KeyMaterialResponse(bytes)],
+            "the key material echoed"
+        );
+        c.handle(3_000, encrypted(1001, &next, KeyFlags::Odd));
+        // A late packet under the old key still decrypts.
+        c.handle(4_000, encrypted(1002, &first, KeyFlags::Even));
+        let mut played = Vec::new();
+        c.deliver(300_000, &mut played);
+        assert_eq!(played, vec![vec![0x47; 188]; 3]);
+        assert_eq!((c.stats().undecryptable, c.stats().key_refreshes), (0, 1));
+
+        // What we send stays under the caller's first even key.
+        c.send(5_000, vec![0x47; 188]);
+        let sent: Vec<Packet> = c.outgoing(5_000).collect();
+        let [Packet::Data(sent)] = &sent[..] else {
+            panic!("{sent:?}")
+        };
+        let mut clear = sent.payload.clone();
+        first.crypt(KeyFlags::Even, sent.seq, &mut clear).unwrap();
+        assert_eq!((sent.key, clear), (KeyFlags::Even, vec![0x47; 188]));
+    }
+
+    #[test]
+    fn a_refresh_that_does_not_unwrap_is_refused_and_changes_nothing() {
+        let (first, secret) = keys();
+        let mut c = connection_with(Some(secret));
+        let (_, mut km) = Keys::generate(b"another passphrase", 16, &[4; 32]).unwrap();
+        km.keys = KeyFlags::Odd;
+        let mut bytes = Vec::new();
+        km.encode(&mut bytes);
+        c.handle(1_000, from_peer(Control::KeyMaterialRequest(bytes.clone())));
+        let bad_secret = vec![4, 0, 0, 0];
+        assert_eq!(bodies(&mut c, 1_000), [Control::KeyMaterialResponse(bad_secret)]);
+        c.handle(2_000, from_peer(Control::KeyMaterialRequest(vec![1, 2, 3])));
+        let no_secret = vec![3, 0, 0, 0];
+        assert_eq!(bodies(&mut c, 2_000), [Control::KeyMaterialResponse(no_secret.clone())]);
+        c.handle(3_000, encrypted(1000, &first, KeyFlags::Even));
+        assert_eq!((c.stats().undecryptable, c.stats().key_refreshes), (0, 0));
+        // Without keys at all, there is no secret to unwrap with.
+        let mut clear = connection();
+        clear.handle(1_000, from_peer(Control::KeyMaterialRequest(bytes)));
+        assert_eq!(bodies(&mut clear, 1_000), [Control::KeyMaterialResponse(no_secret)]);
     }
 }

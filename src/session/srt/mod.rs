@@ -20,6 +20,6 @@ mod receiver;
 mod sender;
 mod seq;
 
-pub use connection::{Bounds, Closed, Connection, Stats};
+pub use connection::{Bounds, Closed, Connection, Secret, Stats};
 pub use receiver::ReceiveStats;
 pub use sender::SendStats;
