@@ -417,6 +417,18 @@ impl Config {
         self.apps.get(app).map_or(&self.relay.pull, |a| &a.pull)
     }
 
+    /// The SRT passphrase of `app`'s callers: its own, or the server's.
+    pub(crate) fn srt_passphrase_for(&self, app: &str) -> Option<&str> {
+        let own = self.apps.get(app).and_then(|a| a.srt_passphrase.as_deref());
+        own.or(self.srt.passphrase.as_deref())
+    }
+
+    /// Whether any SRT caller must encrypt: the server or an application
+    /// has a passphrase.
+    pub(crate) fn srt_encrypts(&self) -> bool {
+        self.srt.passphrase.is_some() || self.apps.values().any(|a| a.srt_passphrase.is_some())
+    }
+
     /// How `app`'s streams are recorded, if they are.
     pub(crate) fn record_for(&self, app: &str) -> Option<&Record> {
         self.apps.get(app).map_or(self.record.as_ref(), |a| a.record.as_ref())
@@ -471,6 +483,10 @@ pub struct App {
     pub push: Vec<String>,
     /// Where its streams are pulled from.
     pub pull: Vec<String>,
+    /// The SRT passphrase its callers must encrypt with, in place of
+    /// `SrtSettings::passphrase`; `None` leaves them the server's (an
+    /// application cannot turn encryption off).
+    pub srt_passphrase: Option<String>,
 }
 
 /// Webhook URLs (nginx-rtmp's `on_*`): each gets a form-encoded POST.
@@ -574,8 +590,10 @@ pub struct SrtSettings {
     pub latency: Duration,
     /// Callers must encrypt with this passphrase (10 to 79 bytes), and
     /// readers get the stream encrypted with it; `None`: no encryption.
+    /// An application's `App::srt_passphrase` replaces it for its streams.
     pub passphrase: Option<String>,
-    /// The key length asked of callers with a passphrase: 16, 24 or 32
+    /// The key length asked of callers with a passphrase (the server's or
+    /// an application's): 16, 24 or 32
     /// bytes (AES-128, -192, -256). A caller's own length is used.
     pub key_len: u8,
     /// A caller silent this long is gone (libsrt's peer idle timeout).

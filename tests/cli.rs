@@ -281,6 +281,8 @@ fn check_config_refuses_values_the_server_cannot_use_naming_file_line_and_key() 
             3,
         ),
         ("[app.tv]\nrecord = \"video\"\n".into(), "[app.tv] record", 2),
+        ("srt_passphrase = \"too short\"\n".into(), "srt_passphrase", 1),
+        ("[app.tv]\nsrt_passphrase = \"\"\n".into(), "[app.tv] srt_passphrase", 2),
     ];
     for (text, key, line) in cases {
         std::fs::write(&file, &text).unwrap();

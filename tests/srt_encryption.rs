@@ -228,3 +228,53 @@ fn srt_live_transmit_reads_an_rtmp_publish_encrypted() {
     assert_eq!(got.codecs(), vec!["aac", "h264"]);
     assert!(got.video().len() > 50, "{} video packets", got.video().len());
 }
+
+/// Two applications with a passphrase each: a caller to one with the
+/// other's passphrase is refused as a bad secret; with its own it goes
+/// live. The server has none, so a caller without one may use another
+/// application.
+#[test]
+fn each_application_asks_for_its_own_passphrase() {
+    let app = |passphrase: &str| rustic_rtmp::App {
+        srt_passphrase: Some(passphrase.into()),
+        ..Default::default()
+    };
+    let (studio, news) = ("the studio's passphrase", "the newsroom passphrase");
+    let server = server_with(Config {
+        apps: [("studio".into(), app(studio)), ("news".into(), app(news))].into(),
+        ..Config::default()
+    });
+    let scratch = Scratch::new("srtapps");
+    let ts = ts_sample(&scratch);
+    let name = unique("srtapps");
+    let stream_id = format!("publish:studio/{name}");
+    let wrong = srt_url(&server, &stream_id, &format!("passphrase={news}&pbkeylen=16"));
+    let mut refused = publish_srt(&ts, &wrong);
+    let mut went_live = false;
+    wait_until("ffmpeg gives up", || {
+        went_live |= stream_stats(&server, "studio", &name).is_some();
+        !refused.is_running()
+    });
+    let refused = refused.wait_output();
+    assert!(
+        !refused.status.success(),
+        "ffmpeg connected with the other app's passphrase"
+    );
+    let shown = stderr(&refused);
+    assert!(shown.contains("Incorrect passphrase"), "ffmpeg said: {shown}");
+    assert!(!went_live, "the stream went live for the other app's passphrase");
+
+    let right = srt_url(&server, &stream_id, &format!("passphrase={studio}&pbkeylen=16"));
+    let mut accepted = publish_srt(&ts, &right);
+    wait_until("the stream is live with its app's passphrase", || {
+        stream_stats(&server, "studio", &name).is_some()
+    });
+    assert!(accepted.wait().success());
+    // An application without a passphrase, on a server without one: clear.
+    let clear = srt_url(&server, &format!("publish:live/{name}"), "");
+    let mut clear = publish_srt(&ts, &clear);
+    wait_until("the clear stream is live", || {
+        stream_stats(&server, "live", &name).is_some()
+    });
+    assert!(clear.wait().success());
+}

@@ -1,5 +1,6 @@
-//! `[app.NAME]` sections: an application's access rules, hooks, recording
-//! and relays, each the server-wide one unless the section gives its own.
+//! `[app.NAME]` sections: an application's access rules, hooks, recording,
+//! relays and SRT passphrase, each the server-wide one unless the section
+//! gives its own.
 //!
 //! In scope: what a section's key replaces, and how it is switched off (an
 //! empty string). Out of scope: the server-wide settings (`config.rs`) and
@@ -81,5 +82,9 @@ pub(crate) fn app_config(server: &Config, section: AppFile, name: &dyn Fn(&str) 
         )?,
         push: s.push.unwrap_or(server.relay.push.clone()),
         pull: s.pull.unwrap_or(server.relay.pull.clone()),
+        // As given: left out, the server's applies when a caller comes;
+        // empty, validation refuses it (encryption cannot be switched off
+        // for one application).
+        srt_passphrase: s.srt_passphrase,
     })
 }

@@ -52,9 +52,10 @@ settings! {
     #[argh(option)]
     key srt_latency_ms: Option<u64>,
     /// SRT callers must encrypt with this passphrase (10 to 79
-    /// characters), and readers get the stream encrypted with it
+    /// characters), and readers get the stream encrypted with it; an
+    /// [app.NAME] section's replaces it for that application
     #[argh(option)]
-    key srt_passphrase: Option<String>,
+    app srt_passphrase: Option<String>,
     /// do not serve HLS (/APP/NAME/index.m3u8) on the HTTP port
     #[argh(switch)]
     key no_hls: bool,

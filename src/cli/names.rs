@@ -63,6 +63,7 @@ fn key_of(field: &str) -> &str {
         "hooks.update_interval" => "notify_update_interval_ms",
         "rtmp.tls.cert" => "tls_cert",
         "rtmp.tls.key" => "tls_key",
+        "srt.passphrase" => "srt_passphrase",
         // `hooks.on_publish`, `access.publish_keys_file`,
         // `rtmp.session.chunk_size`, `relay.push`: the key is the field's
         // own name.

@@ -63,23 +63,13 @@ impl Config {
             ));
         }
         hls(&self.hls.timing, self.hls.variant)?;
-        if let Some(passphrase) = &self.srt.passphrase {
-            // The length only: the passphrase is a secret, and errors get
-            // logged.
-            if Keys::check_passphrase(passphrase.as_bytes()).is_err() {
-                return Err(error(
-                    "srt.passphrase",
-                    format!("of {} bytes", passphrase.len()),
-                    ConfigProblem::OutOfRange { range: "10..=79 bytes" },
-                ));
-            }
-            if ![16, 24, 32].contains(&self.srt.key_len) {
-                return Err(error(
-                    "srt.key_len",
-                    self.srt.key_len.to_string(),
-                    ConfigProblem::OutOfRange { range: "16, 24 or 32" },
-                ));
-            }
+        passphrase("srt.passphrase", &self.srt.passphrase)?;
+        if self.srt_encrypts() && ![16, 24, 32].contains(&self.srt.key_len) {
+            return Err(error(
+                "srt.key_len",
+                self.srt.key_len.to_string(),
+                ConfigProblem::OutOfRange { range: "16, 24 or 32" },
+            ));
         }
         // A joining player is handed the GOP, the headers and the metadata
         // at once: its queue must take them all.
@@ -116,6 +106,8 @@ impl Config {
             record: None,
             push: self.relay.push.clone(),
             pull: self.relay.pull.clone(),
+            // Checked above, as `srt.passphrase`.
+            srt_passphrase: None,
         };
         check_app(&server, ("relay.push", "relay.pull"))?;
         for (name, settings) in &self.apps {
@@ -184,7 +176,21 @@ fn check_app(app: &App, fields: (&'static str, &'static str)) -> Result<(), Conf
     if let Some(path) = &app.access.publish_keys_file {
         readable("access.publish_keys_file", path)?;
     }
-    Ok(())
+    passphrase("srt_passphrase", &app.srt_passphrase)
+}
+
+/// An SRT passphrase is 10 to 79 bytes, as libsrt takes. The error shows
+/// the length only: the passphrase is a secret, and errors get logged.
+fn passphrase(field: &'static str, passphrase: &Option<String>) -> Result<(), ConfigError> {
+    match passphrase {
+        Some(p) if Keys::check_passphrase(p.as_bytes()).is_err() => Err(ConfigError {
+            app: None,
+            field,
+            value: format!("of {} bytes", p.len()),
+            problem: ConfigProblem::OutOfRange { range: "10..=79 bytes" },
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Webhooks are `http://` URLs with a host, `on_update` is told at most
@@ -299,6 +305,25 @@ mod tests {
         assert_eq!(problem(&bad), "srt.passphrase of 9 bytes: outside 10..=79 bytes");
         bad.srt.passphrase = Some("long enough now".into());
         bad.validate().expect("15 bytes is a passphrase libsrt takes");
+        bad.apps.insert(
+            "tv".into(),
+            App {
+                srt_passphrase: Some(String::new()),
+                ..App::default()
+            },
+        );
+        assert_eq!(
+            problem(&bad),
+            "apps[\"tv\"].srt_passphrase of 0 bytes: outside 10..=79 bytes"
+        );
+        bad.srt.passphrase = None;
+        bad.apps.get_mut("tv").unwrap().srt_passphrase = Some("the tv passphrase".into());
+        bad.srt.key_len = 20;
+        assert_eq!(
+            problem(&bad),
+            "srt.key_len 20: outside 16, 24 or 32",
+            "an app's passphrase uses it"
+        );
         bad.srt.key_len = 20;
         assert_eq!(problem(&bad), "srt.key_len 20: outside 16, 24 or 32");
     }

@@ -131,7 +131,9 @@ impl Router {
         let config = &self.door.current.now().config;
         Offer {
             latency_ms: config.srt.latency.as_millis().min(u128::from(u16::MAX)) as u16,
-            key_len: config.srt.passphrase.as_ref().map(|_| config.srt.key_len),
+            // Which application a caller wants is not known before its
+            // CONCLUSION: the key length is offered if any may need it.
+            key_len: config.srt_encrypts().then_some(config.srt.key_len),
         }
     }
 

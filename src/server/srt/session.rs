@@ -4,9 +4,10 @@
 //! stream's frames, or the stream's TS feed sent to a reader.
 //!
 //! A refusal is a rejection handshake with a reason the caller shows
-//! (ffmpeg prints it), never silence. With a passphrase configured the
-//! caller's keys are unwrapped before admission, and a wrong passphrase
-//! is refused as a bad secret.
+//! (ffmpeg prints it), never silence. With a passphrase configured (the
+//! application's the stream id names, else the server's) the caller's
+//! keys are unwrapped before admission, and a wrong passphrase is refused
+//! as a bad secret.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -68,14 +69,19 @@ enum Role {
 pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<Srt>, first: Handshake) {
     let live = door.current.now();
     let (id, peer) = (client.id(), link.peer);
+    // The stream id before the keys, for its application's passphrase; a
+    // stream id that does not parse is refused by `admit`, after the
+    // server's passphrase has been asked of it.
+    let app = StreamRequest::parse(first.stream_id().unwrap_or_default()).map(|request| request.app);
+    let passphrase = live.config.srt_passphrase_for(app.as_deref().unwrap_or_default());
     let offer = Offer {
         latency_ms: live.config.srt.latency.as_millis().min(u128::from(u16::MAX)) as u16,
-        key_len: live.config.srt.passphrase.as_ref().map(|_| live.config.srt.key_len),
+        key_len: passphrase.map(|_| live.config.srt.key_len),
     };
     let admitted = handshake::read_conclusion(&first, &offer).and_then(|agreed| {
         // The keys before admission: a caller with the wrong passphrase
         // neither takes a stream name nor tells a hook it came.
-        let keys = keys(&live, &client, &agreed)?;
+        let keys = keys(passphrase, &client, &agreed)?;
         let role = admit(&door, &live, &client, &agreed)?;
         Ok((agreed, keys, role))
     });
@@ -119,12 +125,12 @@ pub(super) fn serve(link: Link, line: Arc<Line>, client: Arc<Client>, door: Arc<
     );
 }
 
-/// Unwraps the caller's keys with our passphrase, when both sides have
-/// one (`read_conclusion` refused a caller with one and not the other).
-/// Key material that does not parse or cannot be used is refused as
-/// libsrt's listener refuses it with encryption enforced: a bad secret.
-fn keys(live: &Live, client: &Client, agreed: &Agreed) -> Result<Option<Secret>, Rejection> {
-    let (Some(passphrase), Some(km)) = (&live.config.srt.passphrase, &agreed.key_material) else {
+/// Unwraps the caller's keys with `passphrase`, when both sides have one
+/// (`read_conclusion` refused a caller with one and not the other). Key
+/// material that does not parse or cannot be used is refused as libsrt's
+/// listener refuses it with encryption enforced: a bad secret.
+fn keys(passphrase: Option<&str>, client: &Client, agreed: &Agreed) -> Result<Option<Secret>, Rejection> {
+    let (Some(passphrase), Some(km)) = (passphrase, &agreed.key_material) else {
         return Ok(None);
     };
     let keys = KeyMaterial::parse(km).and_then(|km| Keys::new(passphrase.as_bytes(), &km));
