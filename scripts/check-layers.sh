@@ -59,6 +59,7 @@ my @sets = (
   ['src/media',    [@pure, 'up_from_media']],
   ['src/session',  [@pure]],
   ['src/config.rs', [qw(sockets files threads clocks locks system), 'server_only']],
+  ['src/config',    [qw(sockets files threads clocks locks system), 'server_only']],
   ['src/error.rs',  [qw(sockets files threads clocks locks system), 'server_only']],
   # The fuzz entry points run each input on a thread with a connection
   # thread's stack; nothing else impure.
