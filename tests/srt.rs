@@ -326,3 +326,58 @@ fn two_percent_loss_loses_no_frame_at_the_rtmp_player() {
     assert!(video == ref_video, "every video payload byte for byte; {counts:?}");
     assert!(audio == ref_audio, "every audio payload byte for byte; {counts:?}");
 }
+
+#[test]
+fn an_srt_publisher_shows_its_figures_in_the_api_stats_and_metrics() {
+    let server = srt_server(Config::default());
+    let http = server.http_addr().unwrap();
+    let scratch = Scratch::new("srt-ops");
+    let ts = ts_sample(Sample::AudioVideo, &scratch);
+    let name = unique("srtops");
+    let mut publisher = publish_srt(
+        &ts,
+        &srt_url(server.srt_addr().unwrap(), &format!("publish:live/{name}")),
+    );
+    let get = |target: &str| {
+        let response = common::http::call(http, "GET", target, "");
+        assert_eq!(response.status, 200, "{target}");
+        serde_json::from_slice::<serde_json::Value>(&response.body).unwrap_or_default()
+    };
+    // srt-live-server's shape, as NOALBS asks for it.
+    let asked = format!("publish/live/{name}");
+    let mut feed = serde_json::Value::Null;
+    wait_until("/stats shows the publisher's bitrate", || {
+        feed = get(&format!("/stats?publisher={asked}"))["publishers"][&asked].clone();
+        feed["bitrate"].as_u64().is_some_and(|kbps| kbps > 50)
+    });
+    for field in [
+        "bytesRcvDrop",
+        "bytesRcvLoss",
+        "msRcvBuf",
+        "pktRcvDrop",
+        "pktRcvLoss",
+        "uptime",
+    ] {
+        assert!(feed[field].is_u64(), "{field}: {feed}");
+    }
+    for field in ["mbpsBandwidth", "mbpsRecvRate", "rtt"] {
+        assert!(feed[field].is_number(), "{field}: {feed}");
+    }
+    let clients = get("/api/v1/clients");
+    let srt = clients["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "srt-publish")
+        .map(|c| c["srt"].clone())
+        .expect("the publisher is listed");
+    assert!(srt["packets_received"].as_u64().unwrap() > 0, "{srt}");
+    assert_eq!(srt["latency_ms"], 120);
+    let metrics = String::from_utf8(common::http::call(http, "GET", "/metrics", "").body).unwrap();
+    assert!(metrics.contains("rustic_rtmp_srt_connections 1"), "{metrics}");
+    assert!(
+        metrics.contains("rustic_rtmp_srt_packets{fate=\"received\"}"),
+        "{metrics}"
+    );
+    assert!(publisher.wait().success());
+}

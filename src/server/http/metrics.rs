@@ -57,6 +57,14 @@ fn srt_families(out: &mut String, clients: &[ClientStats]) {
         "Data packets of the SRT connections open now, by fate: received and sent (first copies), lost (asked again), recovered (came again in time), dropped (given up), retransmitted (sent again).",
         &packets,
     );
+    let held = srt.iter().map(|s| s.buffer_bytes).sum::<usize>();
+    family(
+        out,
+        "srt_buffer_bytes",
+        "gauge",
+        "Payload bytes the SRT connections hold: to play in order (publishers), kept to send again (readers).",
+        &[(String::new(), held as f64)],
+    );
     let rtt = srt.iter().map(|s| s.rtt_us).max().unwrap_or(0);
     family(
         out,
