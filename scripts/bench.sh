@@ -295,17 +295,23 @@ srt_window() {
     'BEGIN { if (b > 0) printf "%.2f", d / hz / (b / 1e9); else print "nan" }')
 }
 
-# run_ingest PROTOCOL: the live stream published over PROTOCOL (srt or
-# rtmp) to a fresh rustic_rtmp with no players.
-run_ingest() {
-  local proto=$1 port http_port srt_port spid fpid case="$1 ingest" publishers=()
-  add_case "$case"
+# start_srt_server: a fresh rustic_rtmp with HTTP and SRT; sets port,
+# http_port, srt_port and spid, which the caller declares local.
+start_srt_server() {
   port=$(free_port); http_port=$(free_port); srt_port=$(free_port)
   local saved=${RUSTIC_FLAGS:-}
   RUSTIC_FLAGS="$saved --srt-port $srt_port"
   spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
   RUSTIC_FLAGS=$saved
   wait_port "$port"
+}
+
+# run_ingest PROTOCOL: the live stream published over PROTOCOL (srt or
+# rtmp) to a fresh rustic_rtmp with no players.
+run_ingest() {
+  local proto=$1 port http_port srt_port spid fpid case="$1 ingest" publishers=()
+  add_case "$case"
+  start_srt_server
   [ -f "$out/sample-3mbps.ts" ] || ffmpeg -nostdin -loglevel error -i "${sample[live]}" -c copy -f mpegts "$out/sample-3mbps.ts"
   for i in $(seq "$ingest_streams"); do
     if [ "$proto" = srt ]; then
@@ -328,12 +334,7 @@ run_srt_read() {
   local n=$1 port http_port srt_port spid fpid case="srt read $1" before readers=() established
   add_case "$case"
   command -v srt-live-transmit >/dev/null || { echo "srt read: srt-live-transmit (srt-tools) is missing" >&2; return; }
-  port=$(free_port); http_port=$(free_port); srt_port=$(free_port)
-  local saved=${RUSTIC_FLAGS:-}
-  RUSTIC_FLAGS="$saved --srt-port $srt_port"
-  spid=$(start_server rustic_rtmp "$port" "$http_port"); pids+=("$spid")
-  RUSTIC_FLAGS=$saved
-  wait_port "$port"
+  start_srt_server
   ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "${sample[live]}" -c copy -f flv \
     "rtmp://127.0.0.1:$port/live/bench" >"$out/publisher.log" 2>&1 &
   fpid=$!; pids+=("$fpid")

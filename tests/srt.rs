@@ -65,6 +65,18 @@ fn publish_srt(ts: &Path, url: &str) -> Proc {
     )
 }
 
+/// What ffmpeg itself makes of `ts` as FLV: the payloads to match.
+fn reference_flv(ts: &Path, scratch: &Scratch) -> PathBuf {
+    let reference = scratch.path("reference.flv");
+    let out = run(ffmpeg()
+        .args(["-loglevel", "error", "-i"])
+        .arg(ts)
+        .args(["-c", "copy", "-f", "flv"])
+        .arg(&reference));
+    assert!(out.status.success(), "{}", stderr(&out));
+    reference
+}
+
 /// The media of an FLV file as comparable payloads: each AAC frame
 /// whole; each H.264 frame's NAL units without the access unit
 /// delimiters and parameter sets, which an RTMP publisher sends in the
@@ -110,14 +122,7 @@ fn ffmpeg_publishes_over_srt_and_rtmp_http_flv_and_hls_players_get_it() {
     let scratch = Scratch::new("srt-pub");
     let ts = ts_sample(Sample::LongAudioVideo, &scratch);
     let sent = probe(&ts);
-    // What ffmpeg itself makes of the TS as FLV: the payloads to match.
-    let reference = scratch.path("reference.flv");
-    let out = run(ffmpeg()
-        .args(["-loglevel", "error", "-i"])
-        .arg(&ts)
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(&reference));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let reference = reference_flv(&ts, &scratch);
     let (ref_audio, ref_video) = payloads(&reference);
     assert_eq!(ref_video.len(), sent.video().len());
     for (form, stream_id) in [
@@ -291,13 +296,7 @@ fn two_percent_loss_loses_no_frame_at_the_rtmp_player() {
     let server = srt_server(Config::default());
     let scratch = Scratch::new("srt-loss");
     let ts = ts_sample(Sample::LongAudioVideo, &scratch);
-    let reference = scratch.path("reference.flv");
-    let out = run(ffmpeg()
-        .args(["-loglevel", "error", "-i"])
-        .arg(&ts)
-        .args(["-c", "copy", "-f", "flv"])
-        .arg(&reference));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let reference = reference_flv(&ts, &scratch);
     let relay = LossyRelay::start(
         server.srt_addr().unwrap(),
         Impairment {
